@@ -1,0 +1,211 @@
+#include "core/config.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace agentlog {
+namespace {
+
+constexpr std::string_view kRootKeys[] = {"pipeline"};
+constexpr std::string_view kPipelineKeys[] = {"name", "inputs", "stages", "outputs", "dead_letter"};
+
+Status substitute_env(const ConfigSource& src, YAML::Node node, const std::string& path) {
+  if (node.IsScalar()) {
+    const std::string& v = node.Scalar();
+    if (v.find('$') == std::string::npos) return {};
+    std::string out, missing;
+    if (!expand_env(v, out, missing))
+      return Status::error(format_error(src, node, path, "environment variable \"" + missing +
+                                                             "\" is not set (use ${" + missing +
+                                                             ":-default} to give a default)"));
+    node = out;  // keeps the node's mark
+    return {};
+  }
+  if (node.IsSequence()) {
+    for (size_t i = 0; i < node.size(); ++i) {
+      Status st = substitute_env(src, node[i], path + "[" + std::to_string(i) + "]");
+      if (!st.ok()) return st;
+    }
+  } else if (node.IsMap()) {
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      std::string key = it->first.Scalar();
+      Status st = substitute_env(src, it->second, path.empty() ? key : path + "." + key);
+      if (!st.ok()) return st;
+    }
+  }
+  return {};
+}
+
+// Checks one list entry `{type: ..., options...}` and constructs its plugin.
+template <typename T>
+Status build_entry(const ConfigSource& src, const YAML::Node& entry, const std::string& path, PluginKind kind,
+                   T& out, std::string* type_out, std::string* name_out) {
+  if (!entry.IsMap())
+    return Status::error(format_error(src, entry, path, "expected a mapping with a \"type\" key"));
+  YAML::Node type_node = entry["type"];
+  if (!type_node)
+    return Status::error(format_error(src, entry, path + ".type",
+                                      "required option is missing (the " + std::string(kind_name(kind)) +
+                                          " type)"));
+  if (!type_node.IsScalar())
+    return Status::error(format_error(src, type_node, path + ".type", "expected a string"));
+  std::string type = type_node.Scalar();
+  const PluginInfo* info = find_plugin(kind, type);
+  if (info == nullptr) {
+    auto names = plugin_names(kind);
+    std::string msg = "unknown " + std::string(kind_name(kind)) + " \"" + type + "\"";
+    if (auto m = did_you_mean(type, names); !m.empty()) msg += "; did you mean \"" + std::string(m) + "\"?";
+    msg += " Allowed: " + join(names);
+    return Status::error(format_error(src, type_node, path + ".type", msg));
+  }
+  static constexpr std::string_view kStageExtra[] = {"type", "name"};
+  static constexpr std::string_view kOtherExtra[] = {"type"};
+  std::span<const std::string_view> extra = kind == PluginKind::Stage ? std::span<const std::string_view>(kStageExtra)
+                                                                       : std::span<const std::string_view>(kOtherExtra);
+  Status st = check_options(src, entry, path, info->options, extra);
+  if (!st.ok()) return st;
+  if (name_out) {
+    YAML::Node n = entry["name"];
+    if (n && !n.IsScalar()) return Status::error(format_error(src, n, path + ".name", "expected a string"));
+    *name_out = n ? n.Scalar() : type;
+  }
+  if (type_out) *type_out = type;
+  OptionView view(&src, entry, info->options, path);
+  if constexpr (std::is_same_v<T, std::unique_ptr<Stage>>) return info->make_stage(view, out);
+  else if constexpr (std::is_same_v<T, std::unique_ptr<Input>>) return info->make_input(view, out);
+  else return info->make_output(view, out);
+}
+
+Status check_list(const ConfigSource& src, const YAML::Node& n, const std::string& path) {
+  if (n && !n.IsSequence() && !n.IsNull())
+    return Status::error(format_error(src, n, path, "expected a list"));
+  return {};
+}
+
+Status build(YAML::Node root, PipelineSpec& out) {
+  const ConfigSource& src = out.source;
+  if (!root.IsMap())
+    return Status::error(format_error(src, root, "", "expected a mapping with a \"pipeline\" key"));
+  Status st = check_options(src, root, "", {}, kRootKeys);
+  if (!st.ok()) return st;
+  YAML::Node p = root["pipeline"];
+  if (!p) return Status::error(format_error(src, root, "pipeline", "required option is missing"));
+  st = substitute_env(src, p, "pipeline");
+  if (!st.ok()) return st;
+  st = check_options(src, p, "pipeline", {}, kPipelineKeys);
+  if (!st.ok()) return st;
+
+  if (YAML::Node n = p["name"]) {
+    if (!n.IsScalar()) return Status::error(format_error(src, n, "pipeline.name", "expected a string"));
+    out.name = n.Scalar();
+  }
+  YAML::Node inputs = p["inputs"], stages = p["stages"], outputs = p["outputs"];
+  for (auto& [node, name] : {std::pair{inputs, "pipeline.inputs"}, {stages, "pipeline.stages"}, {outputs, "pipeline.outputs"}}) {
+    st = check_list(src, node, name);
+    if (!st.ok()) return st;
+  }
+  if (inputs && inputs.IsSequence()) {
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      std::unique_ptr<Input> in;
+      st = build_entry(src, inputs[i], "pipeline.inputs[" + std::to_string(i) + "]", PluginKind::Input, in, nullptr, nullptr);
+      if (!st.ok()) return st;
+      out.inputs.push_back(std::move(in));
+    }
+  }
+  if (stages && stages.IsSequence()) {
+    for (size_t i = 0; i < stages.size(); ++i) {
+      StageSlot slot;
+      st = build_entry(src, stages[i], "pipeline.stages[" + std::to_string(i) + "]", PluginKind::Stage, slot.stage,
+                       &slot.type, &slot.name);
+      if (!st.ok()) return st;
+      out.stages.push_back(std::move(slot));
+    }
+  }
+  if (outputs && outputs.IsSequence()) {
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      std::unique_ptr<Output> o;
+      st = build_entry(src, outputs[i], "pipeline.outputs[" + std::to_string(i) + "]", PluginKind::Output, o, nullptr, nullptr);
+      if (!st.ok()) return st;
+      out.outputs.push_back(std::move(o));
+    }
+  }
+  if (YAML::Node dl = p["dead_letter"]) {
+    st = build_entry(src, dl, "pipeline.dead_letter", PluginKind::Output, out.dead_letter, nullptr, nullptr);
+    if (!st.ok()) return st;
+  }
+  return {};
+}
+
+}  // namespace
+
+bool expand_env(const std::string& in, std::string& out, std::string& missing) {
+  out.clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c != '$' || i + 1 >= in.size()) {
+      out.push_back(c);
+      continue;
+    }
+    if (in[i + 1] == '$') {
+      out.push_back('$');
+      ++i;
+      continue;
+    }
+    if (in[i + 1] != '{') {
+      out.push_back(c);
+      continue;
+    }
+    size_t close = in.find('}', i + 2);
+    if (close == std::string::npos) {
+      out.append(in, i, std::string::npos);
+      break;
+    }
+    std::string body = in.substr(i + 2, close - i - 2);
+    std::string name = body, def;
+    bool has_def = false;
+    if (size_t d = body.find(":-"); d != std::string::npos) {
+      name = body.substr(0, d);
+      def = body.substr(d + 2);
+      has_def = true;
+    }
+    const char* v = std::getenv(name.c_str());
+    if (v != nullptr && (*v != '\0' || !has_def)) out.append(v);
+    else if (has_def) out.append(def);
+    else {
+      missing = name;
+      return false;
+    }
+    i = close;
+  }
+  return true;
+}
+
+Status load_pipeline_text(const std::string& yaml, const std::string& display_name, PipelineSpec& out) {
+  out.source.display_name = display_name;
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    return Status::error(display_name + ":" + std::to_string(e.mark.line + 1) + ":" +
+                         std::to_string(e.mark.column + 1) + ": invalid YAML: " + e.msg);
+  }
+  try {
+    return build(root, out);
+  } catch (const YAML::Exception& e) {
+    return Status::error(display_name + ":" + std::to_string(e.mark.line + 1) + ":" +
+                         std::to_string(e.mark.column + 1) + ": " + e.msg);
+  }
+}
+
+Status load_pipeline_file(const std::string& path, PipelineSpec& out) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return Status::error(path + ": cannot read config: " + std::strerror(errno));
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return load_pipeline_text(ss.str(), path, out);
+}
+
+}  // namespace agentlog

@@ -1,0 +1,34 @@
+// Loads a pipeline config (YAML) into constructed plugins. Every error is returned before
+// any input is read, as "file:line:col: path: message".
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/plugin.h"
+
+namespace agentlog {
+
+struct StageSlot {
+  std::string name;  // `name:` option, or the type
+  std::string type;
+  std::unique_ptr<Stage> stage;
+};
+
+struct PipelineSpec {
+  ConfigSource source;
+  std::string name;
+  std::vector<std::unique_ptr<Input>> inputs;
+  std::vector<StageSlot> stages;
+  std::vector<std::unique_ptr<Output>> outputs;
+  std::unique_ptr<Output> dead_letter;
+};
+
+Status load_pipeline_file(const std::string& path, PipelineSpec& out);
+Status load_pipeline_text(const std::string& yaml, const std::string& display_name, PipelineSpec& out);
+
+// Expands ${VAR}, ${VAR:-default} and $$ in one scalar. Returns false with `missing` set
+// when a variable without default is unset.
+bool expand_env(const std::string& in, std::string& out, std::string& missing);
+
+}  // namespace agentlog

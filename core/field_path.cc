@@ -1,0 +1,62 @@
+#include "core/field_path.h"
+
+#include <charconv>
+
+namespace agentlog {
+
+bool parse_field_path(std::string_view text, FieldPath& out) {
+  out.text = std::string(text);
+  out.parts.clear();
+  if (text.empty()) return false;
+  if (text[0] == '/') {
+    size_t i = 1;
+    while (true) {
+      size_t j = text.find('/', i);
+      std::string_view seg = text.substr(i, j == std::string_view::npos ? std::string_view::npos : j - i);
+      std::string part;
+      for (size_t k = 0; k < seg.size(); ++k) {
+        if (seg[k] == '~' && k + 1 < seg.size() && (seg[k + 1] == '0' || seg[k + 1] == '1')) {
+          part.push_back(seg[k + 1] == '0' ? '~' : '/');
+          ++k;
+        } else {
+          part.push_back(seg[k]);
+        }
+      }
+      out.parts.push_back(std::move(part));
+      if (j == std::string_view::npos) break;
+      i = j + 1;
+    }
+    return true;
+  }
+  size_t i = 0;
+  while (true) {
+    size_t j = text.find('.', i);
+    std::string_view seg = text.substr(i, j == std::string_view::npos ? std::string_view::npos : j - i);
+    if (seg.empty()) return false;
+    out.parts.emplace_back(seg);
+    if (j == std::string_view::npos) break;
+    i = j + 1;
+  }
+  return true;
+}
+
+std::optional<simdjson::dom::element> lookup(simdjson::dom::element root, const FieldPath& path) {
+  simdjson::dom::element cur = root;
+  for (const auto& part : path.parts) {
+    simdjson::dom::object obj;
+    simdjson::dom::array arr;
+    if (cur.get(obj) == simdjson::SUCCESS) {
+      if (obj.at_key(part).get(cur) != simdjson::SUCCESS) return std::nullopt;
+    } else if (cur.get(arr) == simdjson::SUCCESS) {
+      size_t idx = 0;
+      auto r = std::from_chars(part.data(), part.data() + part.size(), idx);
+      if (r.ec != std::errc() || r.ptr != part.data() + part.size()) return std::nullopt;
+      if (arr.at(idx).get(cur) != simdjson::SUCCESS) return std::nullopt;
+    } else {
+      return std::nullopt;
+    }
+  }
+  return cur;
+}
+
+}  // namespace agentlog

@@ -1,0 +1,293 @@
+#include "core/input.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <glob.h>
+#include <sys/stat.h>
+
+#include <zlib.h>
+#include <zstd.h>
+
+#include "core/signals.h"
+
+namespace agentlog {
+namespace {
+
+constexpr size_t kChunk = 1 << 20;
+constexpr size_t kPad = 64;  // simdjson reads up to 64 bytes past a document
+
+class FdSource : public ByteSource {
+ public:
+  FdSource(int fd, bool owned) : fd_(fd), owned_(owned) {}
+  ~FdSource() override {
+    if (owned_) ::close(fd_);
+  }
+  // Bytes read ahead for magic-number detection are served first.
+  std::string peeked;
+
+  long read(char* buf, size_t n) override {
+    if (!peeked.empty()) {
+      size_t k = std::min(n, peeked.size());
+      std::memcpy(buf, peeked.data(), k);
+      peeked.erase(0, k);
+      return static_cast<long>(k);
+    }
+    for (;;) {
+      ssize_t r = ::read(fd_, buf, n);
+      if (r >= 0) {
+        raw_bytes += r;
+        return r;
+      }
+      if (errno == EINTR) {
+        if (stop_requested()) return 0;  // drain: treat as end of input
+        continue;
+      }
+      error_ = std::string("read failed: ") + std::strerror(errno);
+      return -1;
+    }
+  }
+  void peek(size_t n) {
+    peeked.resize(n);
+    size_t got = 0;
+    while (got < n) {
+      ssize_t r = ::read(fd_, peeked.data() + got, n - got);
+      if (r < 0 && errno == EINTR && !stop_requested()) continue;
+      if (r <= 0) break;
+      got += r;
+      raw_bytes += r;
+    }
+    peeked.resize(got);
+  }
+
+ private:
+  int fd_;
+  bool owned_;
+};
+
+class GzipSource : public ByteSource {
+ public:
+  explicit GzipSource(std::unique_ptr<FdSource> in) : in_(std::move(in)), inbuf_(kChunk) {
+    std::memset(&zs_, 0, sizeof zs_);
+    inflateInit2(&zs_, 15 + 32);  // gzip or zlib header
+  }
+  ~GzipSource() override { inflateEnd(&zs_); }
+  long read(char* buf, size_t n) override {
+    zs_.next_out = reinterpret_cast<Bytef*>(buf);
+    zs_.avail_out = static_cast<uInt>(n);
+    while (zs_.avail_out == n) {
+      if (zs_.avail_in == 0) {
+        if (in_eof_) {
+          if (!stream_end_ && saw_data_) {
+            error_ = "gzip stream is truncated";
+            return -1;
+          }
+          return 0;
+        }
+        long r = in_->read(reinterpret_cast<char*>(inbuf_.data()), inbuf_.size());
+        if (r < 0) { error_ = in_->error(); return -1; }
+        raw_bytes = in_->raw_bytes;
+        if (r == 0) { in_eof_ = true; continue; }
+        zs_.next_in = inbuf_.data();
+        zs_.avail_in = static_cast<uInt>(r);
+      }
+      if (stream_end_) {  // concatenated members
+        inflateReset(&zs_);
+        stream_end_ = false;
+      }
+      saw_data_ = true;
+      int rc = inflate(&zs_, Z_NO_FLUSH);
+      if (rc == Z_STREAM_END) {
+        stream_end_ = true;
+      } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+        error_ = std::string("gzip data is corrupt: ") + (zs_.msg ? zs_.msg : "inflate failed");
+        return -1;
+      }
+    }
+    return static_cast<long>(n - zs_.avail_out);
+  }
+
+ private:
+  std::unique_ptr<FdSource> in_;
+  std::vector<unsigned char> inbuf_;
+  z_stream zs_;
+  bool in_eof_ = false;
+  bool stream_end_ = false;
+  bool saw_data_ = false;
+};
+
+class ZstdSource : public ByteSource {
+ public:
+  explicit ZstdSource(std::unique_ptr<FdSource> in)
+      : src_(std::move(in)), dctx_(ZSTD_createDCtx()), inbuf_(ZSTD_DStreamInSize()) {}
+  ~ZstdSource() override { ZSTD_freeDCtx(dctx_); }
+  long read(char* buf, size_t n) override {
+    ZSTD_outBuffer out{buf, n, 0};
+    while (out.pos == 0) {
+      if (zin_.pos == zin_.size) {
+        if (in_eof_) {
+          if (frame_open_) {
+            error_ = "zstd stream is truncated";
+            return -1;
+          }
+          return 0;
+        }
+        long r = src_->read(inbuf_.data(), inbuf_.size());
+        if (r < 0) { error_ = src_->error(); return -1; }
+        raw_bytes = src_->raw_bytes;
+        if (r == 0) { in_eof_ = true; continue; }
+        zin_ = ZSTD_inBuffer{inbuf_.data(), static_cast<size_t>(r), 0};
+      }
+      size_t rc = ZSTD_decompressStream(dctx_, &out, &zin_);
+      if (ZSTD_isError(rc)) {
+        error_ = std::string("zstd data is corrupt: ") + ZSTD_getErrorName(rc);
+        return -1;
+      }
+      frame_open_ = rc != 0;
+    }
+    return static_cast<long>(out.pos);
+  }
+
+ private:
+  std::unique_ptr<FdSource> src_;
+  ZSTD_DCtx* dctx_;
+  std::vector<char> inbuf_;
+  ZSTD_inBuffer zin_{nullptr, 0, 0};
+  bool in_eof_ = false;
+  bool frame_open_ = false;
+};
+
+}  // namespace
+
+Status open_byte_source(const SourceSpec& spec, std::unique_ptr<ByteSource>& out) {
+  int fd = 0;
+  bool owned = false;
+  if (!spec.path.empty() && spec.path != "-") {
+    fd = ::open(spec.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Status::error(spec.path + ": cannot open: " + std::strerror(errno));
+    struct stat st;
+    if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+      ::close(fd);
+      return Status::error(spec.path + ": is a directory");
+    }
+    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    owned = true;
+  }
+  auto fds = std::make_unique<FdSource>(fd, owned);
+  std::string mode = spec.compression.empty() ? "auto" : spec.compression;
+  if (mode == "auto") {
+    fds->peek(4);
+    const std::string& m = fds->peeked;
+    if (m.size() >= 2 && static_cast<unsigned char>(m[0]) == 0x1f && static_cast<unsigned char>(m[1]) == 0x8b)
+      mode = "gzip";
+    else if (m.size() >= 4 && std::memcmp(m.data(), "\x28\xb5\x2f\xfd", 4) == 0)
+      mode = "zstd";
+    else
+      mode = "none";
+  }
+  if (mode == "gzip") out = std::make_unique<GzipSource>(std::move(fds));
+  else if (mode == "zstd") out = std::make_unique<ZstdSource>(std::move(fds));
+  else out = std::move(fds);
+  return {};
+}
+
+LineReader::LineReader(std::unique_ptr<ByteSource> src, size_t max_line_bytes)
+    : src_(std::move(src)), max_line_(max_line_bytes) {
+  cap_ = std::max(kChunk, std::min(max_line_ + 1, kChunk * 4));
+  buf_.reset(new char[cap_ + kPad]);
+  std::memset(buf_.get() + cap_, ' ', kPad);
+}
+
+LineReader::Next LineReader::next(LineEvent& ev) {
+  for (;;) {
+    if (failed_) return Next::Error;
+    char* base = buf_.get();
+    char* nl = static_cast<char*>(std::memchr(base + start_, '\n', end_ - start_));
+    if (skipping_) {
+      if (nl == nullptr) {
+        start_ = end_;
+        if (eof_) { skipping_ = false; return Next::End; }
+        return Next::NeedRefill;
+      }
+      skipping_ = false;
+      start_ = nl - base + 1;
+      continue;
+    }
+    size_t len;
+    size_t next_start;
+    if (nl != nullptr) {
+      len = nl - (base + start_);
+      next_start = start_ + len + 1;
+    } else if (end_ - start_ > max_line_) {
+      // Over-long and still growing: report it now, then skip to its newline.
+      ev.kind = LineEvent::Kind::TooLong;
+      ev.text = std::string_view(base + start_, max_line_);
+      ev.line_no = ++line_no_;
+      first_line_ = false;
+      skipping_ = true;
+      start_ = end_;
+      return Next::Line;
+    } else if (eof_) {
+      if (start_ == end_) return Next::End;
+      len = end_ - start_;  // last line without a newline
+      next_start = end_;
+    } else {
+      return Next::NeedRefill;
+    }
+    const char* p = base + start_;
+    start_ = next_start;
+    ev.line_no = ++line_no_;
+    if (first_line_) {
+      first_line_ = false;
+      if (len >= 3 && std::memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
+        p += 3;
+        len -= 3;
+      }
+    }
+    if (len > 0 && p[len - 1] == '\r') --len;
+    if (len > max_line_) {
+      ev.kind = LineEvent::Kind::TooLong;
+      ev.text = std::string_view(p, max_line_);
+      return Next::Line;
+    }
+    size_t k = 0;
+    while (k < len && (p[k] == ' ' || p[k] == '\t')) ++k;
+    ev.kind = k == len ? LineEvent::Kind::Blank : LineEvent::Kind::Line;
+    ev.text = std::string_view(p, len);
+    return Next::Line;
+  }
+}
+
+Status LineReader::refill() {
+  if (eof_ || failed_) return {};
+  size_t tail = end_ - start_;
+  if (start_ > 0) {
+    std::memmove(buf_.get(), buf_.get() + start_, tail);
+    start_ = 0;
+    end_ = tail;
+  }
+  if (cap_ - end_ < kChunk / 2) {
+    // Grow for a long line; it is reported as too long before the buffer passes max + chunk.
+    size_t ncap = std::max(cap_ * 2, end_ + kChunk);
+    std::unique_ptr<char[]> nb(new char[ncap + kPad]);
+    std::memcpy(nb.get(), buf_.get(), end_);
+    std::memset(nb.get() + ncap, ' ', kPad);
+    buf_ = std::move(nb);
+    cap_ = ncap;
+  }
+  long r = src_->read(buf_.get() + end_, cap_ - end_);
+  if (r < 0) {
+    failed_ = true;
+    return Status::error(src_->error());
+  }
+  if (r == 0) eof_ = true;
+  end_ += r;
+  bytes_read_ += r;
+  std::memset(buf_.get() + end_, ' ', std::min(kPad, cap_ + kPad - end_));
+  return {};
+}
+
+}  // namespace agentlog

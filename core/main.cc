@@ -1,0 +1,131 @@
+// agentlog command line: run, check-config, plugins.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "core/config.h"
+#include "core/pipeline.h"
+#include "core/signals.h"
+
+using namespace agentlog;
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitRuntime = 1;
+constexpr int kExitUsage = 2;
+
+const char* kFooter = R"(Exit codes:
+  0  success
+  1  runtime failure (unreadable input, unwritable output, write error such as a closed pipe)
+  2  usage or configuration error (nothing was read)
+
+Examples:
+  agentlog run -c configs/default.yaml
+  agentlog run -c configs/default.yaml --stats-json stats.json logs/*.jsonl.gz
+  tail -F agent.jsonl | agentlog run -c configs/default.yaml -
+  agentlog check-config -c my.yaml
+  agentlog plugins)";
+
+void print_plugins() {
+  for (PluginKind kind : {PluginKind::Input, PluginKind::Stage, PluginKind::Output}) {
+    std::printf("%ss:\n", std::string(kind_name(kind)).c_str());
+    for (const PluginInfo* p : all_plugins()) {
+      if (p->kind != kind) continue;
+      std::printf("  %-10s %s\n", std::string(p->name).c_str(), std::string(p->summary).c_str());
+      std::function<void(std::span<const OptionSpec>, int)> dump = [&](std::span<const OptionSpec> opts, int indent) {
+        for (const auto& o : opts) {
+          std::string type(type_name(o.type));
+          if (o.type == OptType::Enum) type = join(o.allowed, "|");
+          std::string def = o.required ? "required" : (o.default_value.empty() ? "optional" : "default " + std::string(o.default_value));
+          std::printf("%*s%-16s %-22s %-18s %s\n", indent, "", std::string(o.name).c_str(), type.c_str(), def.c_str(),
+                      std::string(o.description).c_str());
+          if (!o.children.empty()) dump(o.children, indent + 4);
+        }
+      };
+      dump(p->options, 6);
+    }
+    std::printf("\n");
+  }
+}
+
+int load(const std::string& path, PipelineSpec& spec) {
+  Status st = load_pipeline_file(path, spec);
+  if (!st.ok()) {
+    std::fprintf(stderr, "agentlog: config error: %s\n", st.message().c_str());
+    return kExitUsage;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"agentlog: a fast, strict filter for AI-agent activity logs (JSON lines).\n"
+               "Reads JSONL from files or stdin, runs a YAML-configured chain of stages, and writes\n"
+               "kept records to the outputs; every other line goes to the dead-letter output.",
+               "agentlog"};
+  app.footer(kFooter);
+  app.set_version_flag("--version", std::string("agentlog ") + AGENTLOG_VERSION);
+  app.require_subcommand(1);
+
+  std::string config, stats_path;
+  std::vector<std::string> inputs;
+  bool quiet = false;
+
+  auto* run = app.add_subcommand("run", "Run the pipeline over the inputs and write the outputs");
+  run->add_option("-c,--config", config, "Pipeline config (YAML)")->required();
+  run->add_option("inputs", inputs, "Input files; they replace the config's inputs ('-' is stdin)");
+  run->add_option("--stats-json", stats_path, "Write the run's counters as JSON to this path at exit");
+  run->add_flag("-q,--quiet", quiet, "Do not print the summary line on stderr");
+
+  auto* check = app.add_subcommand("check-config", "Validate a config without reading any input");
+  check->add_option("-c,--config", config, "Pipeline config (YAML)")->required();
+
+  app.add_subcommand("plugins", "List every input, stage and output with its options");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitUsage;
+  }
+
+  if (app.got_subcommand("plugins")) {
+    print_plugins();
+    return kExitOk;
+  }
+
+  PipelineSpec spec;
+  if (int rc = load(config, spec); rc != kExitOk) return rc;
+
+  if (app.got_subcommand("check-config")) {
+    std::printf("%s: OK (%zu inputs, %zu stages, %zu outputs)\n", config.c_str(), spec.inputs.size(),
+                spec.stages.size(), spec.outputs.size());
+    return kExitOk;
+  }
+
+  install_signal_handlers();
+  RunOptions opts;
+  opts.inputs = inputs;
+  opts.stats_json_path = stats_path;
+  opts.quiet = quiet;
+  RunStats stats;
+  std::string error;
+  int rc = run_pipeline(spec, opts, stats, error);
+  if (!error.empty()) std::fprintf(stderr, "agentlog: error: %s\n", error.c_str());
+  if (!quiet) std::fprintf(stderr, "%s\n", stats_summary(stats).c_str());
+  if (!stats_path.empty()) {
+    std::ofstream f(stats_path, std::ios::binary | std::ios::trunc);
+    f << stats_to_json(spec, stats) << "\n";
+    if (!f) {
+      std::fprintf(stderr, "agentlog: error: %s: cannot write stats\n", stats_path.c_str());
+      rc = kExitRuntime;
+    }
+  }
+  return rc;
+}

@@ -1,0 +1,299 @@
+#include "core/options.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+
+namespace agentlog {
+namespace {
+
+std::string_view node_kind(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map: return "a mapping";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Scalar: return "a scalar";
+    case YAML::NodeType::Null: return "null";
+    default: return "nothing";
+  }
+}
+
+bool parse_int(const std::string& s, int64_t& out) {
+  auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size() && !s.empty();
+}
+
+bool parse_double(const std::string& s, double& out) {
+  if (s.empty()) return false;
+  char* end = nullptr;
+  out = std::strtod(s.c_str(), &end);
+  return end == s.c_str() + s.size();
+}
+
+std::string described(const std::string& s) { return "\"" + s + "\""; }
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+Status check_scalar(const ConfigSource& src, const YAML::Node& n, const std::string& path,
+                    const OptionSpec& s) {
+  if (!n.IsScalar())
+    return Status::error(format_error(src, n, path,
+                                      "expected " + std::string(type_name(s.type)) + ", got " +
+                                          std::string(node_kind(n))));
+  const std::string& v = n.Scalar();
+  switch (s.type) {
+    case OptType::Int: {
+      int64_t x;
+      if (!parse_int(v, x))
+        return Status::error(format_error(src, n, path, "expected an integer, got " + described(v)));
+      if (x < s.min)
+        return Status::error(format_error(
+            src, n, path, "must be at least " + std::to_string(s.min) + ", got " + v));
+      if (x > s.max)
+        return Status::error(format_error(
+            src, n, path, "must be at most " + std::to_string(s.max) + ", got " + v));
+      break;
+    }
+    case OptType::Double: {
+      double d;
+      if (!parse_double(v, d))
+        return Status::error(format_error(src, n, path, "expected a number, got " + described(v)));
+      break;
+    }
+    case OptType::Bool:
+      if (v != "true" && v != "false")
+        return Status::error(format_error(src, n, path, "expected true or false, got " + described(v)));
+      break;
+    case OptType::Enum:
+      if (std::find(s.allowed.begin(), s.allowed.end(), v) == s.allowed.end()) {
+        std::string msg = "invalid value " + described(v);
+        if (auto m = did_you_mean(v, s.allowed); !m.empty()) msg += "; did you mean \"" + std::string(m) + "\"?";
+        msg += " Allowed: " + join(s.allowed);
+        return Status::error(format_error(src, n, path, msg));
+      }
+      break;
+    default: break;
+  }
+  return {};
+}
+
+Status check_value(const ConfigSource& src, const YAML::Node& n, const std::string& path,
+                   const OptionSpec& s) {
+  switch (s.type) {
+    case OptType::String:
+    case OptType::Int:
+    case OptType::Bool:
+    case OptType::Double:
+    case OptType::Enum:
+    case OptType::Scalar:
+      return check_scalar(src, n, path, s);
+    case OptType::StringList:
+    case OptType::ScalarList:
+      if (!n.IsSequence())
+        return Status::error(format_error(src, n, path, "expected a list of scalars, got " +
+                                                            std::string(node_kind(n))));
+      for (size_t i = 0; i < n.size(); ++i)
+        if (!n[i].IsScalar())
+          return Status::error(format_error(src, n[i], path + "[" + std::to_string(i) + "]",
+                                            "expected a scalar, got " + std::string(node_kind(n[i]))));
+      return {};
+    case OptType::Object:
+      return check_options(src, n, path, s.children);
+    case OptType::ObjectList:
+      if (!n.IsSequence())
+        return Status::error(format_error(src, n, path, "expected a list of mappings, got " +
+                                                            std::string(node_kind(n))));
+      for (size_t i = 0; i < n.size(); ++i) {
+        Status st = check_options(src, n[i], path + "[" + std::to_string(i) + "]", s.children);
+        if (!st.ok()) return st;
+      }
+      return {};
+    case OptType::Map:
+      if (!n.IsMap())
+        return Status::error(format_error(src, n, path, "expected a mapping, got " +
+                                                            std::string(node_kind(n))));
+      for (auto it = n.begin(); it != n.end(); ++it)
+        if (!it->second.IsScalar())
+          return Status::error(format_error(src, it->second, path + "." + it->first.Scalar(),
+                                            "expected a scalar, got " + std::string(node_kind(it->second))));
+      return {};
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string_view type_name(OptType t) {
+  switch (t) {
+    case OptType::String: return "string";
+    case OptType::Int: return "integer";
+    case OptType::Bool: return "bool";
+    case OptType::Double: return "number";
+    case OptType::Enum: return "enum";
+    case OptType::StringList: return "list of strings";
+    case OptType::Object: return "mapping";
+    case OptType::ObjectList: return "list of mappings";
+    case OptType::Scalar: return "scalar";
+    case OptType::ScalarList: return "list of scalars";
+    case OptType::Map: return "mapping of scalars";
+  }
+  return "?";
+}
+
+std::string format_error(const ConfigSource& src, const YAML::Node& node, std::string_view path,
+                         std::string_view message) {
+  std::string out = src.display_name;
+  YAML::Mark m = node.IsDefined() ? node.Mark() : YAML::Mark::null_mark();
+  if (m.line < 0) m.line = m.column = 0;  // no position known: point at the file start
+  out += ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+  out += ": ";
+  if (!path.empty()) {
+    out += path;
+    out += ": ";
+  }
+  out += message;
+  return out;
+}
+
+std::string_view did_you_mean(std::string_view word, std::span<const std::string_view> candidates) {
+  std::string_view best;
+  size_t best_d = SIZE_MAX;
+  for (auto c : candidates) {
+    size_t d = edit_distance(word, c);
+    if (d < best_d) {
+      best_d = d;
+      best = c;
+    }
+  }
+  size_t limit = std::max<size_t>(2, word.size() / 3);
+  return best_d <= limit ? best : std::string_view{};
+}
+
+std::string join(std::span<const std::string_view> items, std::string_view sep) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += sep;
+    out += items[i];
+  }
+  return out;
+}
+
+Status check_options(const ConfigSource& src, const YAML::Node& node, std::string_view path,
+                     std::span<const OptionSpec> specs, std::span<const std::string_view> extra_keys) {
+  if (!node.IsMap())
+    return Status::error(format_error(src, node, path, "expected a mapping, got " + std::string(node_kind(node))));
+  std::vector<std::string_view> names;
+  for (auto k : extra_keys) names.push_back(k);
+  for (auto& s : specs) names.push_back(s.name);
+  std::string prefix = path.empty() ? std::string() : std::string(path) + ".";
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    const std::string key = it->first.Scalar();
+    std::string kpath = prefix + key;
+    if (std::find(extra_keys.begin(), extra_keys.end(), key) != extra_keys.end()) continue;
+    auto spec = std::find_if(specs.begin(), specs.end(), [&](auto& s) { return s.name == key; });
+    if (spec == specs.end()) {
+      std::string msg = "unknown option " + described(key);
+      if (auto m = did_you_mean(key, names); !m.empty()) msg += "; did you mean \"" + std::string(m) + "\"?";
+      msg += " Allowed: " + join(names);
+      return Status::error(format_error(src, it->first, kpath, msg));
+    }
+    Status st = check_value(src, it->second, kpath, *spec);
+    if (!st.ok()) return st;
+  }
+  for (auto& s : specs) {
+    if (s.required && !node[std::string(s.name)])
+      return Status::error(format_error(src, node, prefix + std::string(s.name),
+                                        "required option is missing (" + std::string(s.description) + ")"));
+  }
+  return {};
+}
+
+OptionView::OptionView(const ConfigSource* src, YAML::Node node, std::span<const OptionSpec> specs,
+                       std::string path)
+    : src_(src), node_(std::move(node)), specs_(specs), path_(std::move(path)) {}
+
+const OptionSpec& OptionView::spec(std::string_view name) const {
+  for (auto& s : specs_)
+    if (s.name == name) return s;
+  static const OptionSpec kNone{};
+  return kNone;  // programming error: option not declared; behaves as unset
+}
+
+bool OptionView::has(std::string_view name) const {
+  const YAML::Node& n = node_;  // const access: never inserts keys
+  if (!n.IsMap()) return false;
+  YAML::Node v = n[std::string(name)];
+  return v.IsDefined() && !v.IsNull();
+}
+
+YAML::Node OptionView::raw(std::string_view name) const {
+  const YAML::Node& n = node_;
+  if (!n.IsMap()) return YAML::Node();
+  return n[std::string(name)];
+}
+
+std::string OptionView::str(std::string_view name) const {
+  if (has(name)) return raw(name).Scalar();
+  return std::string(spec(name).default_value);
+}
+
+int64_t OptionView::integer(std::string_view name) const {
+  int64_t v = 0;
+  parse_int(str(name), v);
+  return v;
+}
+
+bool OptionView::boolean(std::string_view name) const { return str(name) == "true"; }
+
+double OptionView::number(std::string_view name) const {
+  double d = 0;
+  parse_double(str(name), d);
+  return d;
+}
+
+std::vector<std::string> OptionView::strings(std::string_view name) const {
+  std::vector<std::string> out;
+  if (!has(name)) return out;
+  for (const auto& n : raw(name)) out.push_back(n.Scalar());
+  return out;
+}
+
+std::string OptionView::child_path(std::string_view name) const {
+  return path_.empty() ? std::string(name) : path_ + "." + std::string(name);
+}
+
+std::vector<OptionView> OptionView::objects(std::string_view name) const {
+  std::vector<OptionView> out;
+  if (!has(name)) return out;
+  YAML::Node list = raw(name);
+  for (size_t i = 0; i < list.size(); ++i)
+    out.emplace_back(src_, list[i], spec(name).children, child_path(name) + "[" + std::to_string(i) + "]");
+  return out;
+}
+
+OptionView OptionView::object(std::string_view name) const {
+  return OptionView(src_, raw(name), spec(name).children, child_path(name));
+}
+
+std::string OptionView::error(std::string_view name, std::string_view message) const {
+  if (name.empty()) return format_error(*src_, node_, path_, message);
+  YAML::Node n = has(name) ? raw(name) : node_;
+  return format_error(*src_, n, child_path(name), message);
+}
+
+std::string OptionView::error_at(const YAML::Node& node, std::string_view path, std::string_view message) const {
+  return format_error(*src_, node, path, message);
+}
+
+}  // namespace agentlog

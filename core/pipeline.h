@@ -1,0 +1,62 @@
+// The pipeline runner: reads sources line by line into batches, runs the stage chain,
+// writes kept records to every output and the rest to the dead-letter output, and keeps
+// the accounting identity records_in = records_out + dropped + dead_lettered.
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+
+namespace agentlog {
+
+class RecordPool {
+ public:
+  Record* acquire();
+  void release_all();
+
+ private:
+  std::vector<std::unique_ptr<Record>> slots_;
+  size_t used_ = 0;
+};
+
+struct RunOptions {
+  std::vector<std::string> inputs;  // replace the config's inputs; "-" is stdin
+  std::string stats_json_path;
+  bool quiet = false;               // no summary on stderr
+  size_t batch_records = 1024;
+};
+
+struct StageCounters {
+  uint64_t in = 0, dropped = 0, dead_lettered = 0, generated = 0;
+};
+
+struct SourceCounters {
+  std::string name;
+  uint64_t lines = 0, bytes = 0;
+  std::string error;
+};
+
+struct RunStats {
+  uint64_t records_in = 0, records_out = 0, dropped = 0, dead_lettered = 0;
+  uint64_t records_generated = 0, generated_out = 0, generated_dropped = 0, generated_dead_lettered = 0;
+  uint64_t blank_lines = 0, lines_read = 0, bytes_read = 0, source_errors = 0;
+  std::vector<SourceCounters> sources;
+  std::vector<StageCounters> stages;
+  std::map<std::string, uint64_t> dead_letter_reasons;  // "stage.kind" -> count; never content
+  bool interrupted = false;
+};
+
+// Runs the pipeline. Returns the process exit code (0 ok, 1 runtime failure); `error`
+// receives the message of a runtime failure.
+int run_pipeline(PipelineSpec& spec, const RunOptions& opts, RunStats& stats, std::string& error);
+
+std::string stats_to_json(const PipelineSpec& spec, const RunStats& stats);
+std::string stats_summary(const RunStats& stats);
+
+// The dead-letter line for a record: source, line, stage, reason and the text as a string.
+std::string dead_letter_line(std::string_view source, uint64_t line, std::string_view stage,
+                             std::string_view reason, std::string_view raw, bool generated);
+
+}  // namespace agentlog

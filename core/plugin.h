@@ -1,0 +1,111 @@
+// The plugin contracts: stages, inputs and outputs, and the descriptor each plugin exports.
+// Plugins are listed explicitly in plugins/plugin_list.def (no static-initialiser registration).
+#pragma once
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/options.h"
+#include "core/record.h"
+#include "core/status.h"
+
+namespace agentlog {
+
+// A stage's decision for one record.
+struct StageVerdict {
+  Verdict kind = Verdict::Keep;
+  std::string reason;
+  static StageVerdict keep() { return {}; }
+  static StageVerdict drop() { return {Verdict::Drop, {}}; }
+  static StageVerdict dead_letter(std::string reason) { return {Verdict::DeadLetter, std::move(reason)}; }
+};
+
+class RecordPool;
+
+// The records of one batch, in output order. Stages decide on live records and may emit
+// generated records, which enter the chain after the emitting stage.
+class Batch {
+ public:
+  explicit Batch(RecordPool& pool) : pool_(&pool) {}
+  std::vector<Record*> records;
+
+  // Emits a generated record (a JSON object text), placed after `after` or at the end.
+  Record& emit(std::string json_object, const Record* after = nullptr);
+
+  // Used by the pipeline to merge emitted records into order.
+  struct Pending {
+    Record* record;
+    const Record* after;
+  };
+  std::vector<Pending> pending;
+  RecordPool& pool() { return *pool_; }
+
+ private:
+  RecordPool* pool_;
+};
+
+class Stage {
+ public:
+  virtual ~Stage() = default;
+  // One record; must not throw. Per-record problems become verdicts.
+  virtual StageVerdict process(Record& record) = 0;
+  // A batch of live records. Stateful stages (correlation, expansion) override this.
+  virtual void process_batch(Batch& batch);
+  // End of input: stateful stages emit what they still hold.
+  virtual void finish(Batch& batch) {}
+  // True when process() depends on nothing but the record, so it may run on any thread.
+  virtual bool stateless() const { return true; }
+  // Extra stats as JSON members (`"key":value,...`) without braces; never record content.
+  virtual std::string stats_json() const { return {}; }
+};
+
+// One concrete input stream (a file or stdin), expanded from an input plugin's config.
+struct SourceSpec {
+  std::string name;           // as shown in dead letters ("-" is stdin)
+  std::string path;           // empty for stdin
+  std::string compression;    // auto | none | gzip | zstd
+  size_t max_line_bytes = 1 << 20;
+  bool glob_origin = false;
+};
+
+class Input {
+ public:
+  virtual ~Input() = default;
+  // Expands to concrete sources at run time (globs are matched here, not at config time).
+  virtual Status expand(std::vector<SourceSpec>& out) const = 0;
+};
+
+class Output {
+ public:
+  virtual ~Output() = default;
+  virtual Status open() = 0;
+  // Writes one line; the output adds the newline.
+  virtual Status write_line(std::string_view line) = 0;
+  virtual Status flush() = 0;
+  // SIGHUP: reopen files (logrotate). No-op for streams.
+  virtual Status reopen() { return {}; }
+  virtual std::string describe() const = 0;
+};
+
+enum class PluginKind : uint8_t { Input, Stage, Output };
+std::string_view kind_name(PluginKind k);
+
+struct PluginInfo {
+  std::string_view name;
+  PluginKind kind;
+  std::string_view summary;
+  std::span<const OptionSpec> options;
+  // Exactly one factory is set, matching `kind`. Errors are exact config messages.
+  Status (*make_stage)(const OptionView& opts, std::unique_ptr<Stage>& out) = nullptr;
+  Status (*make_input)(const OptionView& opts, std::unique_ptr<Input>& out) = nullptr;
+  Status (*make_output)(const OptionView& opts, std::unique_ptr<Output>& out) = nullptr;
+};
+
+// The explicit registry (plugins/registry.cc).
+std::span<const PluginInfo* const> all_plugins();
+const PluginInfo* find_plugin(PluginKind kind, std::string_view name);
+std::vector<std::string_view> plugin_names(PluginKind kind);
+
+}  // namespace agentlog
