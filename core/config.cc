@@ -49,7 +49,7 @@ Status build_entry(const ConfigSource& src, const YAML::Node& entry, const std::
   if (!type_node)
     return Status::error(format_error(src, entry, path + ".type",
                                       "required option is missing (the " + std::string(kind_name(kind)) +
-                                          " type)"));
+                                          " type). Allowed: " + join(plugin_names(kind))));
   if (!type_node.IsScalar())
     return Status::error(format_error(src, type_node, path + ".type", "expected a string"));
   std::string type = type_node.Scalar();
@@ -81,7 +81,8 @@ Status build_entry(const ConfigSource& src, const YAML::Node& entry, const std::
 
 Status check_list(const ConfigSource& src, const YAML::Node& n, const std::string& path) {
   if (n && !n.IsSequence() && !n.IsNull())
-    return Status::error(format_error(src, n, path, "expected a list"));
+    return Status::error(format_error(src, n, path, std::string("expected a list, got ") +
+                                                        (n.IsMap() ? "a mapping" : "a scalar")));
   return {};
 }
 

@@ -47,6 +47,7 @@ size_t edit_distance(std::string_view a, std::string_view b) {
 
 Status check_scalar(const ConfigSource& src, const YAML::Node& n, const std::string& path,
                     const OptionSpec& s) {
+  if (s.type == OptType::Scalar && n.IsNull()) return {};  // `equals: null`
   if (!n.IsScalar())
     return Status::error(format_error(src, n, path,
                                       "expected " + std::string(type_name(s.type)) + ", got " +
@@ -234,7 +235,8 @@ bool OptionView::has(std::string_view name) const {
   const YAML::Node& n = node_;  // const access: never inserts keys
   if (!n.IsMap()) return false;
   YAML::Node v = n[std::string(name)];
-  return v.IsDefined() && !v.IsNull();
+  if (!v.IsDefined()) return false;
+  return !v.IsNull() || spec(name).type == OptType::Scalar;
 }
 
 YAML::Node OptionView::raw(std::string_view name) const {
@@ -244,7 +246,7 @@ YAML::Node OptionView::raw(std::string_view name) const {
 }
 
 std::string OptionView::str(std::string_view name) const {
-  if (has(name)) return raw(name).Scalar();
+  if (has(name)) return raw(name).IsNull() ? "null" : raw(name).Scalar();
   return std::string(spec(name).default_value);
 }
 

@@ -1,0 +1,111 @@
+// Shared helpers for the tests: files, semantic JSON comparison, in-process runs.
+#pragma once
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "core/json_text.h"
+#include "core/output.h"
+#include "core/pipeline.h"
+
+namespace agentlog::test {
+
+inline std::string read_file(const std::filesystem::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+inline void write_file(const std::filesystem::path& p, std::string_view s) {
+  std::ofstream f(p, std::ios::binary | std::ios::trunc);
+  f << s;
+}
+
+inline std::vector<std::string> lines_of(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  std::istringstream in(s);
+  while (std::getline(in, cur))
+    if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
+// Equal as JSON values: objects compare key sets (order-insensitive), numbers by value.
+inline bool json_equal(const json::Value& a, const json::Value& b) {
+  if (a.kind != b.kind) return false;
+  switch (a.kind) {
+    case json::Value::Kind::Null: return true;
+    case json::Value::Kind::Bool: return a.boolean == b.boolean;
+    case json::Value::Kind::Number: return std::stod(a.text) == std::stod(b.text);
+    case json::Value::Kind::String: return a.text == b.text;
+    case json::Value::Kind::Array:
+      if (a.items.size() != b.items.size()) return false;
+      for (size_t i = 0; i < a.items.size(); ++i)
+        if (!json_equal(a.items[i], b.items[i])) return false;
+      return true;
+    case json::Value::Kind::Object:
+      if (a.members.size() != b.members.size()) return false;
+      for (auto& [k, v] : a.members) {
+        const json::Value* o = b.find(k);
+        if (!o || !json_equal(v, *o)) return false;
+      }
+      return true;
+  }
+  return false;
+}
+
+// Compares two JSONL texts line by line as parsed JSON. Returns "" or a description.
+inline std::string compare_jsonl(const std::string& expected, const std::string& actual) {
+  auto e = lines_of(expected), a = lines_of(actual);
+  for (size_t i = 0; i < std::max(e.size(), a.size()); ++i) {
+    if (i >= e.size()) return "unexpected extra line " + std::to_string(i + 1) + ": " + a[i];
+    if (i >= a.size()) return "missing line " + std::to_string(i + 1) + ": " + e[i];
+    auto ev = json::parse(e[i]);
+    auto av = json::parse(a[i]);
+    if (!ev) return "expected line " + std::to_string(i + 1) + " is not JSON: " + e[i];
+    if (!av) return "actual line " + std::to_string(i + 1) + " is not JSON: " + a[i];
+    if (!json_equal(*ev, *av))
+      return "line " + std::to_string(i + 1) + " differs\n  expected: " + e[i] + "\n  actual:   " + a[i];
+  }
+  return {};
+}
+
+struct RunResult {
+  int exit_code = 0;
+  std::string error;
+  std::string out, dead;
+  RunStats stats;
+};
+
+// Runs a loaded pipeline with its outputs replaced by files in `tmp`.
+inline RunResult run_captured(PipelineSpec& spec, const std::vector<std::string>& inputs,
+                              const std::filesystem::path& tmp) {
+  std::filesystem::create_directories(tmp);
+  auto out = tmp / "out.jsonl", dead = tmp / "dead.jsonl";
+  spec.outputs.clear();
+  spec.outputs.push_back(std::make_unique<FdOutput>("out", -1, out.string(), false));
+  spec.dead_letter = std::make_unique<FdOutput>("dead", -1, dead.string(), false);
+  RunOptions opts;
+  opts.inputs = inputs;
+  opts.quiet = true;
+  RunResult r;
+  r.exit_code = run_pipeline(spec, opts, r.stats, r.error);
+  spec.outputs.clear();
+  spec.dead_letter.reset();  // closes the files
+  r.out = read_file(out);
+  r.dead = read_file(dead);
+  return r;
+}
+
+inline std::filesystem::path temp_dir(const std::string& name) {
+  auto p = std::filesystem::temp_directory_path() / ("agentlog-test-" + std::to_string(::getpid())) / name;
+  std::filesystem::remove_all(p);
+  std::filesystem::create_directories(p);
+  return p;
+}
+
+}  // namespace agentlog::test
