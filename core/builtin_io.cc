@@ -99,8 +99,10 @@ Status FileInput::expand(std::vector<SourceSpec>& out) const {
     glob_t g{};
     int rc = ::glob(p.c_str(), 0, nullptr, &g);
     if (rc == GLOB_NOMATCH) {
+      // Reported as an unreadable source; the other inputs are still read.
       globfree(&g);
-      return Status::error(p + ": no file matches this pattern");
+      out.push_back({p, p, compression_, max_, true, p + ": no file matches this pattern"});
+      continue;
     }
     for (size_t i = 0; i < g.gl_pathc; ++i) out.push_back({g.gl_pathv[i], g.gl_pathv[i], compression_, max_, true});
     globfree(&g);  // glob(3) sorts its matches, so the order is deterministic

@@ -57,8 +57,7 @@ Status build_entry(const ConfigSource& src, const YAML::Node& entry, const std::
   if (info == nullptr) {
     auto names = plugin_names(kind);
     std::string msg = "unknown " + std::string(kind_name(kind)) + " \"" + type + "\"";
-    if (auto m = did_you_mean(type, names); !m.empty()) msg += "; did you mean \"" + std::string(m) + "\"?";
-    msg += " Allowed: " + join(names);
+    msg += suggestion(type, names);
     return Status::error(format_error(src, type_node, path + ".type", msg));
   }
   static constexpr std::string_view kStageExtra[] = {"type", "name"};

@@ -79,8 +79,7 @@ Status check_scalar(const ConfigSource& src, const YAML::Node& n, const std::str
     case OptType::Enum:
       if (std::find(s.allowed.begin(), s.allowed.end(), v) == s.allowed.end()) {
         std::string msg = "invalid value " + described(v);
-        if (auto m = did_you_mean(v, s.allowed); !m.empty()) msg += "; did you mean \"" + std::string(m) + "\"?";
-        msg += " Allowed: " + join(s.allowed);
+        msg += suggestion(v, s.allowed);
         return Status::error(format_error(src, n, path, msg));
       }
       break;
@@ -181,6 +180,13 @@ std::string_view did_you_mean(std::string_view word, std::span<const std::string
   return best_d <= limit ? best : std::string_view{};
 }
 
+std::string suggestion(std::string_view word, std::span<const std::string_view> allowed) {
+  std::string out;
+  if (auto m = did_you_mean(word, allowed); !m.empty()) out = "; did you mean \"" + std::string(m) + "\"?";
+  else out = ".";
+  return out + " Allowed: " + join(allowed);
+}
+
 std::string join(std::span<const std::string_view> items, std::string_view sep) {
   std::string out;
   for (size_t i = 0; i < items.size(); ++i) {
@@ -205,8 +211,7 @@ Status check_options(const ConfigSource& src, const YAML::Node& node, std::strin
     auto spec = std::find_if(specs.begin(), specs.end(), [&](auto& s) { return s.name == key; });
     if (spec == specs.end()) {
       std::string msg = "unknown option " + described(key);
-      if (auto m = did_you_mean(key, names); !m.empty()) msg += "; did you mean \"" + std::string(m) + "\"?";
-      msg += " Allowed: " + join(names);
+      msg += suggestion(key, names);
       return Status::error(format_error(src, it->first, kpath, msg));
     }
     Status st = check_value(src, it->second, kpath, *spec);

@@ -51,6 +51,8 @@ std::string format_error(const ConfigSource& src, const YAML::Node& node, std::s
 
 // Closest candidate by edit distance, or empty when none is close enough.
 std::string_view did_you_mean(std::string_view word, std::span<const std::string_view> candidates);
+// `; did you mean "x"? Allowed: a, b` (or `. Allowed: a, b` when nothing is close).
+std::string suggestion(std::string_view word, std::span<const std::string_view> allowed);
 std::string join(std::span<const std::string_view> items, std::string_view sep = ", ");
 
 // Checks `node` against `specs`: unknown keys (with a suggestion), types, enum values, ranges,

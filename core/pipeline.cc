@@ -204,6 +204,7 @@ Status Runner::finish_stages() {
 
 Status Runner::run_source(const SourceSpec& src, uint32_t index) {
   SourceCounters& counters = stats_.sources.back();
+  if (!src.error.empty()) return Status::error(src.error);
   std::unique_ptr<ByteSource> bytes;
   Status st = open_byte_source(src, bytes);
   if (!st.ok()) return st;

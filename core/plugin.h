@@ -68,6 +68,7 @@ struct SourceSpec {
   std::string compression;    // auto | none | gzip | zstd
   size_t max_line_bytes = 1 << 20;
   bool glob_origin = false;
+  std::string error;          // set when the source is known to be unreadable (glob without match)
 };
 
 class Input {
