@@ -34,6 +34,12 @@ void Record::ensure_padding() {
 
 simdjson::error_code Record::parse() {
   std::string_view b = bytes();
+  if (doc_.capacity() < b.size()) {
+    // Grow in powers of two so a reused slot does not reallocate for every longer line.
+    size_t cap = 4096;
+    while (cap < b.size()) cap <<= 1;
+    if (auto err = doc_.allocate(cap); err != simdjson::SUCCESS) return err;
+  }
   auto r = thread_parser().parse_into_document(doc_, b.data(), b.size(), false);
   parsed_ = r.error() == simdjson::SUCCESS;
   return r.error();

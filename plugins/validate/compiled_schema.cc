@@ -205,10 +205,15 @@ class NameTable {
   }
 
  private:
+  // Length and the first and last bytes separate property names well enough; probing and
+  // the full compare settle the rest.
   static size_t hash(std::string_view s) {
-    uint64_t h = 1469598103934665603ull;
-    for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-    return static_cast<size_t>(h ^ (h >> 29));
+    if (s.empty()) return 0;
+    uint64_t h = s.size() * 0x9E3779B97F4A7C15ull;
+    h ^= static_cast<unsigned char>(s[0]) * 0xC2B2AE3D27D4EB4Full;
+    h ^= static_cast<unsigned char>(s[s.size() - 1]) * 0x165667B19E3779F9ull;
+    if (s.size() > 2) h ^= static_cast<unsigned char>(s[s.size() / 2]) * 0x27D4EB2F165667C5ull;
+    return static_cast<size_t>(h ^ (h >> 31));
   }
   std::vector<int> slots_;
   const std::vector<std::string>* names_ = nullptr;
@@ -256,6 +261,9 @@ struct CompiledSchema::Node {
   // combinators
   int if_ = -1, then_ = -1, else_ = -1, not_ = -1;
   std::vector<int> all_of, any_of, one_of;
+  // Which groups of keywords are present, so check() skips the absent ones cheaply.
+  bool string_checks = false, number_checks = false, object_checks = false, array_checks = false;
+  bool combinators = false;
 };
 
 // The JSON Pointer of the value being checked, built only when an error is reported.
@@ -512,6 +520,11 @@ int CompiledSchema::compile_node(element s, Status& st) {
     }
   }
   Node& n = *nodes_[id];
+  n.string_checks = n.min_length >= 0 || n.max_length >= 0 || n.format != Format::None || n.pattern;
+  n.number_checks = n.minimum || n.maximum || n.exclusive_minimum || n.exclusive_maximum;
+  n.object_checks = !names.empty() || n.additional >= 0 || n.min_properties >= 0 || n.max_properties >= 0;
+  n.array_checks = n.items >= 0 || n.tuple || n.min_items >= 0 || n.max_items >= 0;
+  n.combinators = n.if_ >= 0 || n.not_ >= 0 || !n.all_of.empty() || !n.any_of.empty() || !n.one_of.empty();
   n.names = std::move(names);
   n.name_schema = std::move(schemas);
   n.name_required = std::move(req_slot);
@@ -541,8 +554,7 @@ bool CompiledSchema::check(int id, element v, const Path* path, std::vector<Vali
     report("no value is allowed here");
     return false;
   }
-  uint8_t bits = type_bits(v);
-  if (n.types != 0 && (n.types & bits) == 0) {
+  if (n.types != 0 && (n.types & type_bits(v)) == 0) {
     std::string expected;
     for (size_t i = 0; i < std::size(kTypeNames); ++i) {
       if (!(n.types & (1u << i))) continue;
@@ -581,6 +593,7 @@ bool CompiledSchema::check(int id, element v, const Path* path, std::vector<Vali
 
   switch (v.type()) {
     case element_type::STRING: {
+      if (!n.string_checks) break;
       std::string_view s = v.get_string().value_unsafe();
       if (n.min_length >= 0 || n.max_length >= 0) {
         // Bytes bound code points from above; count only when that is not enough.
@@ -615,7 +628,7 @@ bool CompiledSchema::check(int id, element v, const Path* path, std::vector<Vali
     case element_type::INT64:
     case element_type::UINT64:
     case element_type::DOUBLE: {
-      if (n.minimum || n.maximum || n.exclusive_minimum || n.exclusive_maximum) {
+      if (n.number_checks) {
         double d = as_double(v);
         if (n.minimum && d < *n.minimum) report(describe(v) + " is less than the minimum " + number_text(*n.minimum));
         if (n.maximum && d > *n.maximum) report(describe(v) + " is more than the maximum " + number_text(*n.maximum));
@@ -628,6 +641,7 @@ bool CompiledSchema::check(int id, element v, const Path* path, std::vector<Vali
       break;
     }
     case element_type::OBJECT: {
+      if (!n.object_checks) break;
       simdjson::dom::object o = v.get_object().value_unsafe();
       if (n.min_properties >= 0 && o.size() < static_cast<size_t>(n.min_properties))
         report("has fewer than " + std::to_string(n.min_properties) + " properties");
@@ -676,6 +690,7 @@ bool CompiledSchema::check(int id, element v, const Path* path, std::vector<Vali
       break;
     }
     case element_type::ARRAY: {
+      if (!n.array_checks) break;
       simdjson::dom::array a = v.get_array().value_unsafe();
       size_t size = a.size();
       if (n.min_items >= 0 && size < static_cast<size_t>(n.min_items))
@@ -705,6 +720,7 @@ bool CompiledSchema::check(int id, element v, const Path* path, std::vector<Vali
     }
     default: break;
   }
+  if (!n.combinators) return ok;
 
   if (n.if_ >= 0) {
     bool cond = check(n.if_, v, path, nullptr, 0);
