@@ -22,6 +22,12 @@
 //             getInteger() fails because the value has no int64 representation.
 //   - DOUBLE: a number; also an integer when it has no fractional part, as draft 6+ requires
 //             (1.0 is an integer). getInteger() succeeds only when the value fits in int64.
+//   Integers outside int64 therefore fail valijson's integer-divisor multipleOf ("could not be
+//   converted"), i.e. they are reported invalid rather than checked with a wrapped value.
+//
+// Strings and keys keep embedded NULs (lengths come from std::string_view), but valijson 1.0
+// itself cuts names at a NUL in required/properties/dependencies and counts minLength/maxLength
+// up to the first NUL.
 //
 // valijson reports schema errors by calling valijson::throwRuntimeError(), which aborts the
 // process unless VALIJSON_USE_EXCEPTIONS is set when valijson's headers are compiled. This

@@ -63,7 +63,7 @@ bool valijson_validates(const valijson::Schema& s, simdjson::dom::element data) 
 
 }  // namespace
 
-TEST_CASE("draft7 suite on the compiled engine, and agreement with valijson", "[schema][compiled][suite]") {
+TEST_CASE("draft7 suite on the compiled engine and agreement with valijson", "[schema][compiled][suite]") {
   std::unique_ptr<CompiledSchema> compiled;
   std::unique_ptr<valijson::Schema> reference;
   size_t compiled_cases = 0, fallback_cases = 0, agree = 0;

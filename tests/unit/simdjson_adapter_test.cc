@@ -15,6 +15,8 @@
 #include <vector>
 
 #include <catch2/catch.hpp>
+
+#include "tests/schema_suite.h"
 #include <simdjson.h>
 #include <valijson/internal/json_pointer.hpp>
 #include <valijson/schema.hpp>
@@ -137,6 +139,7 @@ TEST_CASE("simdjson adapter: numbers", "[schema][simdjson_adapter]") {
   CHECK(validates(R"({"multipleOf":0.5})", "18446744073709551615"));
   CHECK(validates(R"({"multipleOf":3})", "9.0"));
   CHECK_FALSE(validates(R"({"multipleOf":3})", "10.0"));
+  CHECK_FALSE(validates(R"({"multipleOf":3})", "18446744073709551615"));  // no int64 form: invalid
 }
 
 TEST_CASE("simdjson adapter: arrays and objects", "[schema][simdjson_adapter]") {
@@ -269,7 +272,6 @@ TEST_CASE("simdjson adapter: schema errors are exceptions", "[schema][simdjson_a
 
 namespace {
 
-const std::filesystem::path kSuiteDir = JSON_SCHEMA_TEST_SUITE_DIR;
 
 struct KnownFailure {
   const char* file;
@@ -334,7 +336,7 @@ const simdjson::dom::document* fetch_remote(const std::string& uri) {
   if (auto it = store.find(rel); it != store.end()) return it->second.get();
 
   simdjson::padded_string text;
-  if (simdjson::padded_string::load((kSuiteDir / "remotes" / rel).string()).get(text)) return nullptr;
+  if (simdjson::padded_string::load((std::filesystem::path(JSON_SCHEMA_TEST_SUITE_DIR) / "remotes" / rel).string()).get(text)) return nullptr;
   auto doc = std::make_unique<simdjson::dom::document>();
   simdjson::dom::parser parser;
   simdjson::dom::element root;
@@ -344,26 +346,11 @@ const simdjson::dom::document* fetch_remote(const std::string& uri) {
 
 void free_remote(const simdjson::dom::document*) {}  // the store owns fetched documents
 
-std::string field_string(simdjson::dom::element e, const char* key) {
-  std::string_view s;
-  if (e[key].get_string().get(s)) return {};
-  return std::string(s);
-}
 
 }  // namespace
 
 TEST_CASE("simdjson adapter: JSON-Schema-Test-Suite draft7 via valijson", "[schema][simdjson_adapter][suite]") {
   const auto started = std::chrono::steady_clock::now();
-  const std::filesystem::path dir = kSuiteDir / "tests" / "draft7";
-  REQUIRE(std::filesystem::is_directory(dir));
-
-  std::vector<std::filesystem::path> files;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    if (entry.is_regular_file() && entry.path().extension() == ".json") files.push_back(entry.path());
-  }
-  std::sort(files.begin(), files.end());
-  REQUIRE_FALSE(files.empty());
-
   std::map<CaseKey, const KnownFailure*> known;
   for (const auto& k : kKnownFailures) {
     INFO("duplicate known failure: " << k.file << " / " << k.group << " / " << k.test);
@@ -371,72 +358,51 @@ TEST_CASE("simdjson adapter: JSON-Schema-Test-Suite draft7 via valijson", "[sche
   }
   std::set<CaseKey> known_seen;
 
-  size_t cases = 0, passes = 0, known_failed = 0;
-  for (const auto& path : files) {
-    const std::string file = path.filename().string();
-    simdjson::padded_string text;
-    REQUIRE(simdjson::padded_string::load(path.string()).get(text) == simdjson::SUCCESS);
-    simdjson::dom::parser parser;  // holds this file's document while its schemas are in use
-    simdjson::dom::array groups;
-    INFO(file);
-    REQUIRE(parser.parse(text).get_array().get(groups) == simdjson::SUCCESS);
-
-    for (const simdjson::dom::element group : groups) {
-      const std::string group_desc = field_string(group, "description");
-      simdjson::dom::element schema_json;
-      simdjson::dom::array tests;
-      REQUIRE(group["schema"].get(schema_json) == simdjson::SUCCESS);
-      REQUIRE(group["tests"].get_array().get(tests) == simdjson::SUCCESS);
-
-      valijson::Schema schema;
-      std::string schema_error;
+  size_t passes = 0, known_failed = 0;
+  std::unique_ptr<valijson::Schema> schema;
+  std::string schema_error;
+  const size_t cases = agentlog::test::for_each_suite_case([&](const agentlog::test::SuiteCase& c, bool first) {
+    if (first) {
+      schema = std::make_unique<valijson::Schema>();
+      schema_error.clear();
       try {
         valijson::SchemaParser schema_parser(valijson::SchemaParser::kDraft7);
-        schema_parser.populateSchema(SimdjsonAdapter(schema_json), schema, fetch_remote, free_remote);
+        schema_parser.populateSchema(SimdjsonAdapter(c.schema), *schema, fetch_remote, free_remote);
       } catch (const std::exception& e) {
         schema_error = std::string("schema parse threw: ") + e.what();
       }
-
-      for (const simdjson::dom::element test : tests) {
-        const std::string test_desc = field_string(test, "description");
-        bool expected = false;
-        simdjson::dom::element data;
-        REQUIRE(test["valid"].get_bool().get(expected) == simdjson::SUCCESS);
-        REQUIRE(test["data"].get(data) == simdjson::SUCCESS);
-        ++cases;
-
-        std::string detail = schema_error;
-        bool ok = false;
-        if (schema_error.empty()) {
-          try {
-            valijson::Validator validator;
-            valijson::ValidationResults results;
-            const bool valid = validator.validate(schema, SimdjsonAdapter(data), &results);
-            ok = valid == expected;
-            if (!ok) detail = std::string("valijson says ") + (valid ? "valid" : "invalid");
-          } catch (const std::exception& e) {
-            detail = std::string("validation threw: ") + e.what();
-          }
-        }
-
-        const CaseKey key{file, group_desc, test_desc};
-        const auto k = known.find(key);
-        if (k != known.end()) known_seen.insert(key);
-        if (ok) {
-          ++passes;
-          if (k != known.end()) {
-            FAIL_CHECK("known failure now passes (remove it from kKnownFailures): " << file << " / " << group_desc
-                                                                                   << " / " << test_desc);
-          }
-        } else if (k != known.end()) {
-          ++known_failed;
-        } else {
-          FAIL_CHECK("unexpected failure: " << file << " / " << group_desc << " / " << test_desc << " (expected "
-                                            << (expected ? "valid" : "invalid") << "; " << detail << ")");
-        }
+    }
+    std::string detail = schema_error;
+    bool ok = false;
+    if (schema_error.empty()) {
+      try {
+        valijson::Validator validator;
+        valijson::ValidationResults results;
+        const bool valid = validator.validate(*schema, SimdjsonAdapter(c.data), &results);
+        ok = valid == c.valid;
+        if (!ok) detail = std::string("valijson says ") + (valid ? "valid" : "invalid");
+      } catch (const std::exception& e) {
+        detail = std::string("validation threw: ") + e.what();
       }
     }
-  }
+
+    const CaseKey key{c.file, c.group, c.test};
+    const auto k = known.find(key);
+    if (k != known.end()) known_seen.insert(key);
+    if (ok) {
+      ++passes;
+      if (k != known.end()) {
+        FAIL_CHECK("known failure now passes (remove it from kKnownFailures): " << c.file << " / " << c.group << " / "
+                                                                               << c.test);
+      }
+    } else if (k != known.end()) {
+      ++known_failed;
+    } else {
+      FAIL_CHECK("unexpected failure: " << c.file << " / " << c.group << " / " << c.test << " (expected "
+                                        << (c.valid ? "valid" : "invalid") << "; " << detail << ")");
+    }
+  });
+  REQUIRE(cases > 0);
 
   for (const auto& [key, k] : known) {
     if (!known_seen.count(key)) {
@@ -447,7 +413,7 @@ TEST_CASE("simdjson adapter: JSON-Schema-Test-Suite draft7 via valijson", "[sche
 
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
-  WARN("draft7 via valijson: " << cases << " cases in " << files.size() << " files, " << passes << " pass, "
+  WARN("draft7 via valijson: " << cases << " cases, " << passes << " pass, "
                                << known_failed << " known failures (" << ms << " ms)");
   CHECK(cases == passes + known_failed);
   CHECK(known_failed == std::size(kKnownFailures));
