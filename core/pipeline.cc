@@ -32,6 +32,7 @@ class Runner {
   Runner(PipelineSpec& spec, const RunOptions& opts, RunStats& stats)
       : spec_(spec), opts_(opts), stats_(stats), batch_(pool_) {
     stats_.stages.resize(spec_.stages.size());
+    batch_.source_names = &source_names_;
   }
 
   int run(std::string& error);
@@ -148,8 +149,14 @@ Status Runner::write_batch() {
       case Verdict::DeadLetter: {
         std::string_view stage = r->decided_by >= 0 ? std::string_view(spec_.stages[r->decided_by].name) : "input";
         std::string_view src = r->source < source_names_.size() ? std::string_view(source_names_[r->source]) : "";
+        std::string raw(r->bytes());
+        // Every stage may scrub secrets from dead letters, wherever the line was stopped.
+        for (auto& s : spec_.stages) {
+          s.stage->scrub(raw);
+          s.stage->scrub(r->reason);
+        }
         Status st = dead_letter_output().write_line(
-            dead_letter_line(src, r->line, stage, r->reason, r->bytes(), r->generated));
+            dead_letter_line(src, r->line, stage, r->reason, raw, r->generated));
         if (!st.ok()) return st;
         ++(r->generated ? stats_.generated_dead_lettered : stats_.dead_lettered);
         break;

@@ -41,6 +41,11 @@ class Batch {
   };
   std::vector<Pending> pending;
   RecordPool& pool() { return *pool_; }
+  // Source names by Record::source, for warnings that cite lines.
+  const std::vector<std::string>* source_names = nullptr;
+  std::string_view source_name(uint32_t i) const {
+    return source_names && i < source_names->size() ? std::string_view((*source_names)[i]) : std::string_view();
+  }
 
  private:
   RecordPool* pool_;
@@ -57,6 +62,8 @@ class Stage {
   virtual void finish(Batch& batch) {}
   // True when process() depends on nothing but the record, so it may run on any thread.
   virtual bool stateless() const { return true; }
+  // Removes secrets from text bound for the dead-letter output (raw lines and reasons).
+  virtual void scrub(std::string& text) const {}
   // Extra stats as JSON members (`"key":value,...`) without braces; never record content.
   virtual std::string stats_json() const { return {}; }
 };

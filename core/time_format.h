@@ -1,0 +1,16 @@
+// RFC 3339 timestamps to and from milliseconds since the Unix epoch (UTC), without the
+// C library's time zone state, so results never depend on the machine.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace agentlog {
+
+// Parses "YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)"; fractions beyond milliseconds are cut.
+std::optional<int64_t> parse_rfc3339_ms(std::string_view s);
+// Formats as "YYYY-MM-DDTHH:MM:SS.mmmZ".
+std::string format_rfc3339_ms(int64_t epoch_ms);
+
+}  // namespace agentlog

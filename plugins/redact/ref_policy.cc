@@ -1,0 +1,159 @@
+#include "plugins/redact/ref_policy.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace agentlog::redact {
+namespace {
+
+struct HashAlg {
+  std::string_view name;
+  size_t hex_len;
+};
+constexpr HashAlg kAlgs[] = {{"md5", 32},     {"sha1", 40},         {"sha256", 64},       {"sha384", 96},
+                             {"sha512", 128}, {"blake2b", 128},     {"blake2b-256", 64},  {"blake2b-512", 128},
+                             {"hmac-sha256", 64}};
+
+// Query and fragment parameters whose values are credentials (compared lowercase).
+constexpr std::string_view kSecretParams[] = {
+    "token", "access_token", "refresh_token", "id_token", "auth_token", "api_key", "apikey", "api-key", "key",
+    "sig", "signature", "password", "passwd", "pwd", "secret", "client_secret", "code", "session", "sessionid",
+    "x-amz-signature", "x-amz-credential", "x-amz-security-token", "x-goog-signature", "x-goog-credential",
+    "awsaccesskeyid", "private_token", "auth"};
+
+bool is_hex(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool is_secret_param(std::string_view name) {
+  std::string n = lower(name);
+  return std::find(std::begin(kSecretParams), std::end(kSecretParams), n) != std::end(kSecretParams);
+}
+
+// Length of a valid scheme followed by ':' at the start of v, or 0.
+size_t scheme_len(std::string_view v) {
+  if (v.empty() || !std::isalpha(static_cast<unsigned char>(v[0]))) return 0;
+  size_t i = 1;
+  while (i < v.size() && (std::isalnum(static_cast<unsigned char>(v[i])) || v[i] == '+' || v[i] == '-' || v[i] == '.'))
+    ++i;
+  return i < v.size() && v[i] == ':' ? i : 0;
+}
+
+struct UriParts {
+  size_t authority_begin = 0, authority_end = 0;  // empty for URNs
+  size_t query_begin = std::string_view::npos, query_end = 0;
+  size_t fragment_begin = std::string_view::npos;
+};
+
+bool parse_uri(std::string_view v, UriParts& p) {
+  for (unsigned char c : v)
+    if (c <= 0x20 || c == 0x7f || c == '"' || c == '<' || c == '>' || c == '\\' || c == '{' || c == '}') return false;
+  size_t s = scheme_len(v);
+  if (s == 0) return false;
+  std::string_view rest = v.substr(s + 1);
+  if (rest.substr(0, 2) == "//") {
+    p.authority_begin = s + 3;
+    size_t e = v.find_first_of("/?#", p.authority_begin);
+    p.authority_end = e == std::string_view::npos ? v.size() : e;
+  } else if (lower(v.substr(0, s)) == "urn") {
+    size_t colon = rest.find(':');
+    if (colon == std::string_view::npos || colon == 0 || colon + 1 == rest.size()) return false;
+    p.authority_begin = p.authority_end = s + 1;
+  } else {
+    return false;
+  }
+  size_t q = v.find('?', p.authority_end);
+  size_t f = v.find('#', p.authority_end);
+  if (q != std::string_view::npos && (f == std::string_view::npos || q < f)) {
+    p.query_begin = q + 1;
+    p.query_end = f == std::string_view::npos ? v.size() : f;
+  }
+  if (f != std::string_view::npos) p.fragment_begin = f + 1;
+  return true;
+}
+
+// Calls fn(name_begin, value_begin, value_end) for each name=value of a query-like part.
+template <typename Fn>
+void for_each_param(std::string_view v, size_t begin, size_t end, Fn fn) {
+  size_t i = begin;
+  while (i < end) {
+    size_t amp = v.find('&', i);
+    if (amp == std::string_view::npos || amp > end) amp = end;
+    size_t eq = v.find('=', i);
+    if (eq != std::string_view::npos && eq < amp) fn(i, eq + 1, amp);
+    i = amp + 1;
+  }
+}
+
+bool has_password(std::string_view v, const UriParts& p, size_t& pw_begin, size_t& pw_end) {
+  std::string_view auth = v.substr(p.authority_begin, p.authority_end - p.authority_begin);
+  size_t at = auth.rfind('@');
+  if (at == std::string_view::npos) return false;
+  size_t colon = auth.find(':');
+  if (colon == std::string_view::npos || colon > at || colon + 1 == at) return false;
+  pw_begin = p.authority_begin + colon + 1;
+  pw_end = p.authority_begin + at;
+  return true;
+}
+
+}  // namespace
+
+bool is_hash_ref(std::string_view v) {
+  size_t colon = v.find(':');
+  if (colon == std::string_view::npos) return false;
+  std::string_view alg = v.substr(0, colon), hex = v.substr(colon + 1);
+  for (const auto& a : kAlgs)
+    if (a.name == alg) return hex.size() == a.hex_len && is_hex(hex);
+  return false;
+}
+
+RefKind classify_ref(std::string_view v) {
+  if (is_hash_ref(v)) return RefKind::HashRef;
+  UriParts p;
+  if (!parse_uri(v, p)) return RefKind::Raw;
+  size_t b, e;
+  if (has_password(v, p, b, e)) return RefKind::UriWithSecrets;
+  bool secret = false;
+  auto check = [&](size_t nb, size_t vb, size_t ve) {
+    if (ve > vb && is_secret_param(v.substr(nb, vb - 1 - nb))) secret = true;
+  };
+  if (p.query_begin != std::string_view::npos) for_each_param(v, p.query_begin, p.query_end, check);
+  if (p.fragment_begin != std::string_view::npos) for_each_param(v, p.fragment_begin, v.size(), check);
+  return secret ? RefKind::UriWithSecrets : RefKind::CleanUri;
+}
+
+std::string redact_uri(std::string_view v, const std::function<std::string(std::string_view)>& token,
+                       std::vector<std::string>& what) {
+  UriParts p;
+  if (!parse_uri(v, p)) return std::string(v);
+  struct Cut {
+    size_t b, e;
+    const char* rule;
+  };
+  std::vector<Cut> cuts;
+  size_t b, e;
+  if (has_password(v, p, b, e)) cuts.push_back({b, e, "ref-uri-password"});
+  auto collect = [&](size_t nb, size_t vb, size_t ve) {
+    if (ve > vb && is_secret_param(v.substr(nb, vb - 1 - nb))) cuts.push_back({vb, ve, "ref-uri-query-secret"});
+  };
+  if (p.query_begin != std::string_view::npos) for_each_param(v, p.query_begin, p.query_end, collect);
+  if (p.fragment_begin != std::string_view::npos) for_each_param(v, p.fragment_begin, v.size(), collect);
+  std::string out;
+  size_t at = 0;
+  for (const auto& c : cuts) {
+    out.append(v.substr(at, c.b - at));
+    out.append(token(v.substr(c.b, c.e - c.b)));
+    what.emplace_back(c.rule);
+    at = c.e;
+  }
+  out.append(v.substr(at));
+  return out;
+}
+
+}  // namespace agentlog::redact

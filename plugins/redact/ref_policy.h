@@ -1,0 +1,27 @@
+// The ref policy of the Agent Activity Log Format: input_ref and output_ref hold a hash
+// or a URI of the content, never the content, and never a secret.
+#pragma once
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace agentlog::redact {
+
+enum class RefKind {
+  HashRef,         // <algorithm>:<hex> with a known algorithm and the right length
+  CleanUri,        // scheme://authority... or urn:..., with no credentials
+  UriWithSecrets,  // a URI with a userinfo password or secret-looking query parameters
+  Raw,             // anything else: content, which must not be stored
+};
+
+bool is_hash_ref(std::string_view v);
+RefKind classify_ref(std::string_view v);
+
+// Replaces the secret parts of a URI (userinfo password, secret query or fragment
+// parameter values) with `token(secret)`. `what` receives one rule id per replacement:
+// "ref-uri-password" or "ref-uri-query-secret".
+std::string redact_uri(std::string_view uri, const std::function<std::string(std::string_view)>& token,
+                       std::vector<std::string>& what);
+
+}  // namespace agentlog::redact

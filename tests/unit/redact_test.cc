@@ -1,0 +1,142 @@
+// The redact stage's parts: the ref policy, URI redaction, and the rule set against its
+// corpus of positive and negative examples.
+#include <catch2/catch.hpp>
+
+#include "core/embedded_files.h"
+#include "core/json_text.h"
+#include "plugins/redact/ref_policy.h"
+#include "plugins/redact/secret_rules.h"
+#include "tests/test_support.h"
+
+using namespace agentlog;
+using namespace agentlog::redact;
+
+TEST_CASE("hash refs need a known algorithm and the right length", "[redact]") {
+  std::string h64(64, 'a'), h40(40, 'b'), h32(32, 'c'), h96(96, 'd'), h128(128, 'e');
+  CHECK(is_hash_ref("sha256:" + h64));
+  CHECK(is_hash_ref("sha256:" + std::string(64, 'F')));
+  CHECK(is_hash_ref("sha1:" + h40));
+  CHECK(is_hash_ref("md5:" + h32));
+  CHECK(is_hash_ref("sha384:" + h96));
+  CHECK(is_hash_ref("sha512:" + h128));
+  CHECK(is_hash_ref("blake2b:" + h128));
+  CHECK(is_hash_ref("hmac-sha256:" + h64));
+  CHECK_FALSE(is_hash_ref("sha256:" + h40));       // wrong length
+  CHECK_FALSE(is_hash_ref("sha256:" + h64 + "0"));
+  CHECK_FALSE(is_hash_ref("sha256:" + std::string(63, 'a') + "g"));  // not hex
+  CHECK_FALSE(is_hash_ref("sha3:" + h64));          // unknown algorithm
+  CHECK_FALSE(is_hash_ref(h64));
+}
+
+TEST_CASE("refs are classified as hash, clean URI, URI with secrets, or raw content", "[redact]") {
+  CHECK(classify_ref("sha256:" + std::string(64, '0')) == RefKind::HashRef);
+  CHECK(classify_ref("s3://agent-artifacts/run-1/stdout.txt") == RefKind::CleanUri);
+  CHECK(classify_ref("https://api.example.com/v1/items?page=2&sort=asc#top") == RefKind::CleanUri);
+  CHECK(classify_ref("urn:evidence:run-1:42") == RefKind::CleanUri);
+  CHECK(classify_ref("file:///var/log/agent.log") == RefKind::CleanUri);
+  CHECK(classify_ref("https://user@example.com/x") == RefKind::CleanUri);  // a user name is no secret
+  CHECK(classify_ref("https://user:hunter2@example.com/x") == RefKind::UriWithSecrets);
+  CHECK(classify_ref("https://b.s3.amazonaws.com/k?X-Amz-Credential=AKIA%2F&X-Amz-Signature=abc") ==
+        RefKind::UriWithSecrets);
+  CHECK(classify_ref("https://x.example/cb#access_token=abc&state=1") == RefKind::UriWithSecrets);
+  CHECK(classify_ref("https://x.example/?API_KEY=abc") == RefKind::UriWithSecrets);
+  CHECK(classify_ref("https://x.example/?token=") == RefKind::CleanUri);  // empty value
+  CHECK(classify_ref("curl -H 'Authorization: Bearer abc' https://x") == RefKind::Raw);
+  CHECK(classify_ref("C:\\Users\\me\\file.txt") == RefKind::Raw);
+  CHECK(classify_ref("mailto:someone@example.com") == RefKind::Raw);
+  CHECK(classify_ref("urn:") == RefKind::Raw);
+  CHECK(classify_ref("") == RefKind::Raw);
+  CHECK(classify_ref("plain text output") == RefKind::Raw);
+}
+
+TEST_CASE("URI redaction keeps everything but the secrets", "[redact]") {
+  std::vector<std::string> what;
+  auto tok = [](std::string_view s) { return "<" + std::to_string(s.size()) + ">"; };
+  CHECK(redact_uri("postgres://app:s3cr3t@db.internal:5432/prod?sslmode=require", tok, what) ==
+        "postgres://app:<6>@db.internal:5432/prod?sslmode=require");
+  CHECK(redact_uri("https://h/p?a=1&Signature=xyz&b=2&sig=q#k", tok, what) == "https://h/p?a=1&Signature=<3>&b=2&sig=<1>#k");
+  CHECK(what == std::vector<std::string>{"ref-uri-password", "ref-uri-query-secret", "ref-uri-query-secret"});
+}
+
+TEST_CASE("shannon entropy", "[redact]") {
+  CHECK(shannon_entropy("") == 0);
+  CHECK(shannon_entropy("aaaa") == 0);
+  CHECK(shannon_entropy("abab") == Approx(1.0));
+  CHECK(shannon_entropy("abcdefgh") == Approx(3.0));
+}
+
+TEST_CASE("rule files are checked with exact messages", "[redact]") {
+  RuleSet rs;
+  CHECK(rs.add_yaml("rules: [{id: a, regex: '('}]", "my.yaml").message() ==
+        "my.yaml:1:24: rules[0].regex: invalid RE2 pattern: missing ): (");
+  RuleSet rs2;
+  CHECK(rs2.add_yaml("rules:\n  - {id: a, regex: x, colour: red}\n", "my.yaml").message() ==
+        "my.yaml:2:23: rules[0].colour: unknown key. Allowed: id, description, regex, secret_group, keywords, min_entropy");
+  RuleSet rs3;
+  CHECK(rs3.add_yaml("rules:\n  - {id: a, regex: x}\n  - {id: a, regex: y}\n", "f").message() ==
+        "f:3:10: rules[1].id: duplicate rule id \"a\"");
+  RuleSet rs4;
+  CHECK(rs4.add_yaml("rules:\n  - {id: a, regex: '(x)', secret_group: 2}\n", "f").message() ==
+        "f:2:41: rules[0].secret_group: the regex has 1 capture groups");
+  RuleSet rs5;
+  CHECK(rs5.add_yaml("[]", "f").message() == "f:1:1: a rule file needs a \"rules\" list");
+}
+
+namespace {
+RuleSet builtin_rules() {
+  RuleSet rs;
+  Status st = rs.add_yaml(find_embedded("rules/secrets.yaml"), "rules/secrets.yaml");
+  INFO(st.message());
+  REQUIRE(st.ok());
+  REQUIRE(rs.compile(256ll << 20).ok());
+  return rs;
+}
+std::string corpus(const char* name) {
+  return test::read_file(std::string(AGENTLOG_TEST_DIR) + "/redact_corpus/" + name);
+}
+}  // namespace
+
+TEST_CASE("the built-in rules find every corpus secret exactly", "[redact][corpus]") {
+  RuleSet rs = builtin_rules();
+  REQUIRE(rs.rules().size() >= 40);
+  std::set<std::string> covered;
+  std::vector<Finding> found;
+  size_t n = 0;
+  for (const auto& line : test::lines_of(corpus("positives.jsonl"))) {
+    auto v = json::parse(line);
+    REQUIRE(v);
+    std::string rule = v->find("rule")->text, text = v->find("text")->text, secret = v->find("secret")->text;
+    INFO(rule << ": " << text);
+    CHECK(rs.may_match(text));
+    rs.find(text, found);
+    bool exact = false;
+    for (const auto& f : found)
+      if (text.substr(f.begin, f.end - f.begin).find(secret) != std::string::npos) exact = true;
+    CHECK(exact);
+    covered.insert(rule);
+    ++n;
+  }
+  CHECK(n >= 80);
+  // Every rule has at least one positive example.
+  for (const auto& r : rs.rules()) {
+    INFO(r.id);
+    CHECK(covered.count(r.id) == 1);
+  }
+}
+
+TEST_CASE("the built-in rules find nothing in the negative corpus", "[redact][corpus]") {
+  RuleSet rs = builtin_rules();
+  std::vector<Finding> found;
+  size_t n = 0;
+  for (const auto& line : test::lines_of(corpus("negatives.jsonl"))) {
+    auto v = json::parse(line);
+    REQUIRE(v);
+    std::string text = v->find("text")->text;
+    rs.find(text, found);
+    INFO(text);
+    if (!found.empty()) INFO("rule " << rs.rules()[found[0].rule].id);
+    CHECK(found.empty());
+    ++n;
+  }
+  CHECK(n >= 60);
+}
