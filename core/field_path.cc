@@ -1,6 +1,7 @@
 #include "core/field_path.h"
 
 #include <charconv>
+#include <cstring>
 
 namespace agentlog {
 
@@ -57,6 +58,42 @@ std::optional<simdjson::dom::element> lookup(simdjson::dom::element root, const 
     }
   }
   return cur;
+}
+
+size_t FieldSet::add(const FieldPath& path) {
+  for (size_t i = 0; i < paths_.size(); ++i)
+    if (paths_[i].parts == path.parts) return i;
+  paths_.push_back(path);
+  found_.emplace_back();
+  top_.clear();  // views into paths_ may have moved
+  for (size_t i = 0; i < paths_.size(); ++i)
+    if (paths_[i].parts.size() == 1) top_.emplace_back(paths_[i].parts[0], i);
+  return paths_.size() - 1;
+}
+
+void FieldSet::extract(simdjson::dom::element root) {
+  for (size_t i = 0; i < paths_.size(); ++i) {
+    found_[i].reset();
+    if (paths_[i].parts.size() != 1) found_[i] = lookup(root, paths_[i]);
+  }
+  simdjson::dom::object obj;
+  if (top_.empty() || root.get(obj) != simdjson::SUCCESS) return;
+  size_t pending = top_.size();
+  for (auto field : obj) {
+    std::string_view key = field.key;
+    for (const auto& [name, slot] : top_) {
+      if (name.size() != key.size() || found_[slot] || std::memcmp(name.data(), key.data(), key.size()) != 0) continue;
+      found_[slot] = field.value;  // the first of duplicate keys wins, as with at_key
+      if (--pending == 0) return;
+      break;
+    }
+  }
+}
+
+std::optional<std::string_view> FieldSet::str(size_t slot) const {
+  std::string_view s;
+  if (found_[slot] && found_[slot]->get(s) == simdjson::SUCCESS) return s;
+  return std::nullopt;
 }
 
 }  // namespace agentlog

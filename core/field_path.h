@@ -21,4 +21,21 @@ bool parse_field_path(std::string_view text, FieldPath& out);
 // The element at `path`, or nullopt when any segment is missing.
 std::optional<simdjson::dom::element> lookup(simdjson::dom::element root, const FieldPath& path);
 
+// Looks up several paths at once: top-level names are found in one pass over the record's
+// members instead of one scan per name (simdjson's at_key is a linear scan).
+class FieldSet {
+ public:
+  // Returns the slot of `path` in the results.
+  size_t add(const FieldPath& path);
+  void extract(simdjson::dom::element root);
+  const std::optional<simdjson::dom::element>& operator[](size_t slot) const { return found_[slot]; }
+  // The string at `slot`, if it is a string.
+  std::optional<std::string_view> str(size_t slot) const;
+
+ private:
+  std::vector<FieldPath> paths_;
+  std::vector<std::optional<simdjson::dom::element>> found_;
+  std::vector<std::pair<std::string_view, size_t>> top_;  // top-level names and their slots
+};
+
 }  // namespace agentlog

@@ -88,7 +88,25 @@ void Record::set_member_raw(std::string_view key, std::string_view json_value) {
   parsed_ = false;
   if (auto span = json::find_top_level_member(owned_, key)) {
     owned_.replace(span->begin, span->end - span->begin, json_value);
+    ensure_padding();
+    bytes_ = owned_;
   } else {
+    append_member(key, json_value);
+  }
+}
+
+void Record::add_member_raw(std::string_view key, std::string_view json_value) {
+  if (state_ == State::Tree) {
+    tree_->set(key, *json::parse(json_value));
+    return;
+  }
+  to_owned();
+  parsed_ = false;
+  append_member(key, json_value);
+}
+
+void Record::append_member(std::string_view key, std::string_view json_value) {
+  {
     size_t close = owned_.rfind('}');
     if (close == std::string::npos) return;
     // Empty object: no comma before the new member.

@@ -45,6 +45,8 @@ class Record {
   // Splice edits on top-level members; `json_value` must be valid JSON text.
   void set_member_raw(std::string_view key, std::string_view json_value);
   void set_member_string(std::string_view key, std::string_view value);
+  // Appends a member the caller knows is absent (no search of the existing members).
+  void add_member_raw(std::string_view key, std::string_view json_value);
   bool remove_member(std::string_view key);
 
   // The owned mutable tree, for deep edits. Built on first use; bytes() re-serialises it.
@@ -56,6 +58,7 @@ class Record {
  private:
   enum class State : uint8_t { Original, Owned, Tree };
   void to_owned();
+  void append_member(std::string_view key, std::string_view json_value);
   void ensure_padding();
 
   State state_ = State::Original;

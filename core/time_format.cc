@@ -1,6 +1,5 @@
 #include "core/time_format.h"
 
-#include <cstdio>
 
 namespace agentlog {
 namespace {
@@ -93,10 +92,27 @@ std::string format_rfc3339_ms(int64_t epoch_ms) {
   int64_t y;
   unsigned m, d;
   civil_from_days(days, y, m, d);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<long long>(y), m, d,
-                static_cast<int>(rem / 3600), static_cast<int>(rem % 3600 / 60), static_cast<int>(rem % 60), ms);
-  return buf;
+  // Hand-formatted: this runs for every annotated record.
+  char buf[32];
+  auto put = [&](size_t at, int64_t v, int width) {
+    for (int i = width - 1; i >= 0; --i, v /= 10) buf[at + i] = static_cast<char>('0' + v % 10);
+  };
+  if (y < 0 || y > 9999) y = 0;  // RFC 3339 has no other years
+  put(0, y, 4);
+  buf[4] = '-';
+  put(5, m, 2);
+  buf[7] = '-';
+  put(8, d, 2);
+  buf[10] = 'T';
+  put(11, rem / 3600, 2);
+  buf[13] = ':';
+  put(14, rem % 3600 / 60, 2);
+  buf[16] = ':';
+  put(17, rem % 60, 2);
+  buf[19] = '.';
+  put(20, ms, 3);
+  buf[23] = 'Z';
+  return std::string(buf, 24);
 }
 
 }  // namespace agentlog

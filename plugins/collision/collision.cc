@@ -1,9 +1,10 @@
 #include "plugins/collision/collision.h"
 
-#include <list>
-#include <unordered_map>
+#include <set>
 
 #include "core/field_path.h"
+#include "core/hash_index.h"
+#include "core/interner.h"
 
 namespace agentlog::plugins {
 namespace {
@@ -20,7 +21,7 @@ constexpr OptionSpec kCollisionOptions[] = {
     {.name = "mark_field", .type = OptType::String, .default_value = "collision",
      .description = "top-level field set on a colliding record; `lifecycle` does not thread such records"},
     {.name = "max_keys", .type = OptType::Int, .default_value = "1000000",
-     .description = "most ids remembered; the least recently used is forgotten beyond it", .min = 1, .max = 1ll << 32},
+     .description = "most ids remembered; beyond it the oldest established id is forgotten", .min = 1, .max = 1ll << 32},
 };
 
 struct Line {
@@ -28,20 +29,12 @@ struct Line {
   uint64_t line = 0;
 };
 
+// The agent that established an id, kept in a ring: when full, the oldest id is forgotten.
 struct Owner {
-  std::string agent, target;
+  uint64_t hash = 0;
+  uint32_t agent = 0;  // interned
+  std::string target;
   Line line;
-  std::vector<std::string> warned;  // reusing agents already reported for this id
-  std::list<const std::string*>::iterator lru;
-};
-
-struct Hash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-struct Eq {
-  using is_transparent = void;
-  bool operator()(std::string_view a, std::string_view b) const { return a == b; }
 };
 
 class CollisionStage : public Stage {
@@ -54,75 +47,100 @@ class CollisionStage : public Stage {
   StageVerdict process(Record&) override { return StageVerdict::keep(); }
   bool stateless() const override { return false; }
 
+  void init() {
+    for (const auto& s : scope) scope_slots_.push_back(fields_.add(s));
+    key_slot_ = fields_.add(key_field);
+    agent_slot_ = fields_.add(agent_field);
+    target_slot_ = fields_.add(target_field);
+    time_slot_ = fields_.add(FieldPath{"event_time", {"event_time"}});
+  }
+
   void process_batch(Batch& batch) override {
     for (Record* r : batch.records)
       if (r->verdict == Verdict::Keep && !r->generated) handle(batch, *r);
   }
 
   std::string stats_json() const override {
-    return "\"ids\":" + std::to_string(owners_.size()) + ",\"collisions\":" + std::to_string(collisions_) +
+    return "\"ids\":" + std::to_string(index_.size()) + ",\"collisions\":" + std::to_string(collisions_) +
            ",\"colliding_records\":" + std::to_string(colliding_records_) +
            ",\"forgotten\":" + std::to_string(forgotten_);
   }
 
  private:
-  static std::optional<std::string> text(simdjson::dom::element root, const FieldPath& p) {
-    auto v = lookup(root, p);
-    if (!v) return std::nullopt;
+  bool append_text(size_t slot, std::string& out) const {
+    const auto& v = fields_[slot];
+    if (!v) return false;
     std::string_view s;
-    if (v->get(s) == simdjson::SUCCESS) return std::string(s);
-    if (v->is_number()) return simdjson::minify(*v);
-    return std::nullopt;
+    if (v->get(s) == simdjson::SUCCESS) out.append(s);
+    else if (v->is_number()) out.append(simdjson::minify(*v));
+    else return false;
+    return true;
+  }
+  std::string text(size_t slot) const {
+    std::string out;
+    append_text(slot, out);
+    return out;
   }
 
   void handle(Batch& batch, Record& r) {
-    simdjson::dom::element root = r.root();
-    auto id = text(root, key_field);
-    if (!id) return;
-    std::string key;
-    for (const auto& s : scope) {
-      key += text(root, s).value_or("");
+    fields_.extract(r.root());
+    thread_local std::string key;
+    key.clear();
+    for (size_t s : scope_slots_) {
+      append_text(s, key);
       key.push_back('\x1f');
     }
-    key += *id;
-    std::string agent = text(root, agent_field).value_or("");
-    std::string target = text(root, target_field).value_or("");
+    size_t id_begin = key.size();
+    if (!append_text(key_slot_, key)) return;
+    uint64_t hash = hash_key(key);
+    std::string_view agent = fields_.str(agent_slot_).value_or("");
+    uint32_t agent_id = agents_.id(agent);
     Line here{r.source, r.line};
-    auto it = owners_.find(key);
-    if (it == owners_.end()) {
-      while (owners_.size() >= max_keys) {
-        owners_.erase(*lru_.front());
-        lru_.pop_front();
+    uint32_t slot = index_.find(hash);
+    if (slot == HashIndex::kNone) {
+      if (ring_.size() < max_keys) {
+        ring_.push_back({});
+        slot = static_cast<uint32_t>(ring_.size() - 1);
+      } else {
+        slot = static_cast<uint32_t>(next_);
+        index_.erase(ring_[slot].hash);
+        next_ = (next_ + 1) % max_keys;
         ++forgotten_;
       }
-      auto [nit, ok] = owners_.emplace(key, Owner{agent, target, here, {}, {}});
-      nit->second.lru = lru_.insert(lru_.end(), &nit->first);
+      ring_[slot] = {hash, agent_id, text(target_slot_), here};
+      index_.insert(hash, slot);
       return;
     }
-    Owner& o = it->second;
-    lru_.splice(lru_.end(), lru_, o.lru);
-    if (o.agent == agent) return;  // the owner re-sending its own id is no collision
+    const Owner& o = ring_[slot];
+    if (o.agent == agent_id) return;  // the owner re-sending its own id is no collision
     ++colliding_records_;
-    std::string mark = "{\"action_id\":" + json::quoted(*id) + ",\"established_by\":" + json::quoted(o.agent) +
+    std::string id = key.substr(id_begin);
+    std::string mark = "{\"action_id\":" + json::quoted(id) + ",\"established_by\":" + json::quoted(agents_.str(o.agent)) +
                        ",\"reused_by\":" + json::quoted(agent) + ",\"threaded\":false}";
     r.set_member_raw(mark_field, mark);
-    if (std::find(o.warned.begin(), o.warned.end(), agent) != o.warned.end()) return;
-    o.warned.push_back(agent);
+    if (!warned_.insert({hash, agent_id}).second) return;  // one warning per id and reusing agent
     ++collisions_;
     std::string w = "{\"event_type\":\"instrumentation_warning\",\"warning\":\"action_id_collision\",\"action_id\":" +
-                    json::quoted(*id);
-    for (const auto& s : scope) w += "," + json::quoted(s.text) + ":" + json::quoted(text(root, s).value_or(""));
-    w += ",\"established_by\":" + json::quoted(o.agent) + ",\"reused_by\":" + json::quoted(agent) +
-         ",\"frontier_item_id\":" + json::quoted(target) + ",\"established_frontier_item_id\":" + json::quoted(o.target) +
+                    json::quoted(id);
+    for (size_t i = 0; i < scope.size(); ++i) w += "," + json::quoted(scope[i].text) + ":" + json::quoted(text(scope_slots_[i]));
+    w += ",\"established_by\":" + json::quoted(agents_.str(o.agent)) + ",\"reused_by\":" + json::quoted(agent) +
+         ",\"frontier_item_id\":" + json::quoted(text(target_slot_)) +
+         ",\"established_frontier_item_id\":" + json::quoted(o.target) +
          ",\"lines\":[{\"source\":" + json::quoted(batch.source_name(o.line.source)) +
          ",\"line\":" + std::to_string(o.line.line) + "},{\"source\":" + json::quoted(batch.source_name(here.source)) +
          ",\"line\":" + std::to_string(here.line) + "}]";
-    if (auto t = text(root, FieldPath{"event_time", {"event_time"}})) w += ",\"event_time\":" + json::quoted(*t);
+    if (auto t = fields_.str(time_slot_)) w += ",\"event_time\":" + json::quoted(*t);
     batch.emit(w + "}", &r);
   }
 
-  std::unordered_map<std::string, Owner, Hash, Eq> owners_;
-  std::list<const std::string*> lru_;  // least recently used first
+  FieldSet fields_;
+  std::vector<size_t> scope_slots_;
+  size_t key_slot_ = 0, agent_slot_ = 0, target_slot_ = 0, time_slot_ = 0;
+  std::vector<Owner> ring_;
+  size_t next_ = 0;  // the ring slot to reuse next once full
+  HashIndex index_;
+  Interner agents_;
+  std::set<std::pair<uint64_t, uint32_t>> warned_;
   uint64_t collisions_ = 0, colliding_records_ = 0, forgotten_ = 0;
 };
 
@@ -140,6 +158,7 @@ Status make_collision(const OptionView& o, std::unique_ptr<Stage>& out) {
   st->mark_field = o.str("mark_field");
   if (st->mark_field.empty()) return Status::error(o.error("mark_field", "must not be empty"));
   st->max_keys = static_cast<size_t>(o.integer("max_keys"));
+  st->init();
   out = std::move(st);
   return {};
 }

@@ -1,15 +1,15 @@
 #include "plugins/lifecycle/lifecycle.h"
 
+#include <charconv>
 #include <climits>
 #include <fstream>
-#include <list>
 #include <map>
 #include <sstream>
-#include <unordered_map>
-#include <unordered_set>
 
 #include "core/embedded_files.h"
+#include "core/hash_index.h"
 #include "core/hashing.h"
+#include "core/interner.h"
 #include "core/time_format.h"
 #include "plugins/lifecycle/lifecycle_profile.h"
 
@@ -40,41 +40,32 @@ constexpr OptionSpec kLifecycleOptions[] = {
 };
 
 constexpr int64_t kNoTime = INT64_MIN;
+constexpr uint32_t kNil = HashIndex::kNone;
 
 struct Line {
   uint32_t source = 0;
   uint64_t line = 0;
 };
 
+// One open lifecycle, in a slab slot; prev/next link the slots from least to most recently active.
 struct Life {
+  uint64_t hash = 0;
+  std::string key;      // track-local key, fields joined by \x1f
   int state = -1;       // id of the last event
   uint64_t seen = 0;    // bit per event id seen
   uint32_t seq = 0;
+  uint32_t track = 0;
+  uint32_t opened_by = 0;  // interned agent
   int64_t open_ms = kNoTime, last_ms = kNoTime;
-  const std::string* opened_by = nullptr;  // interned agent id
   Line first, last;
-  std::list<std::pair<size_t, const std::string*>>::iterator lru;  // (track, key)
-  bool linked = false;  // `lru` is valid
+  uint32_t prev = kNil, next = kNil;
 };
 
+// A closed lifecycle, remembered in a ring to spot events after its terminal event.
 struct Closed {
+  uint64_t hash = 0;
   int state = -1;
   Line line;
-};
-
-struct Hash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-struct Eq {
-  using is_transparent = void;
-  bool operator()(std::string_view a, std::string_view b) const { return a == b; }
-};
-
-struct TrackState {
-  std::unordered_map<std::string, Life, Hash, Eq> open;
-  std::unordered_map<std::string, Closed, Hash, Eq> closed;
-  std::list<std::string> closed_order;  // oldest first, to bound `closed`
 };
 
 std::string display_key(std::string_view k) {
@@ -92,10 +83,35 @@ class LifecycleStage : public Stage {
   int64_t timeout_ms = 0;
   bool report_open_at_end = true;
 
-  void init() { tracks_.resize(profile.tracks.size()); }
-
   StageVerdict process(Record&) override { return StageVerdict::keep(); }
   bool stateless() const override { return false; }
+
+  // Registers every field the stage reads, so one pass over a record finds them all.
+  void init() {
+    auto top = [](const std::string& name) {
+      FieldPath p;
+      p.text = name;
+      p.parts = {name};
+      return p;
+    };
+    if (!skip_field.empty()) skip_slot_ = fields_.add(top(skip_field));
+    if (!annotation_field.empty()) annotation_slot_ = fields_.add(top(annotation_field));
+    type_slot_ = fields_.add(profile.type_field);
+    agent_slot_ = fields_.add(profile.agent_field);
+    time_slot_ = fields_.add(profile.time_field);
+    for (const auto& tr : profile.tracks) {
+      std::vector<std::vector<size_t>> slots;
+      for (size_t k = 0; k < tr.key.size(); ++k) {
+        std::vector<size_t> alts{fields_.add(tr.key[k])};
+        for (const auto& f : tr.fallbacks[k]) alts.push_back(fields_.add(f));
+        slots.push_back(std::move(alts));
+      }
+      key_slots_.push_back(std::move(slots));
+      std::vector<size_t> phase;
+      for (const auto& e : tr.events) phase.push_back(e.phase_field.parts.empty() ? SIZE_MAX : fields_.add(e.phase_field));
+      phase_slots_.push_back(std::move(phase));
+    }
+  }
 
   void process_batch(Batch& batch) override {
     batch_ = &batch;
@@ -103,24 +119,26 @@ class LifecycleStage : public Stage {
       if (r->verdict != Verdict::Keep || r->generated) continue;
       handle(*r);
     }
-    if (timeout_ms > 0 && watermark_ != kNoTime) expire(batch);
+    if (timeout_ms > 0 && watermark_ != kNoTime) {
+      while (head_ != kNil) {
+        Life& l = slab_[head_];
+        if (l.last_ms == kNoTime || l.last_ms >= watermark_ - timeout_ms) break;
+        warn_about(head_, "timeout", nullptr);
+        release(head_);
+      }
+    }
   }
 
   void finish(Batch& batch) override {
     batch_ = &batch;
-    if (report_open_at_end) {
-      for (const auto& [t, key] : lru_) {
-        const Life& l = tracks_[t].open.at(*key);
-        warn("open_at_end", t, *key, l.opened_by ? *l.opened_by : "", "", expected_after(t, l.state),
-             {l.first, l.last}, "", nullptr);
-      }
+    while (head_ != kNil) {
+      if (report_open_at_end) warn_about(head_, "open_at_end", nullptr);
+      release(head_);
     }
-    for (auto& ts : tracks_) ts.open.clear();
-    lru_.clear();
   }
 
   std::string stats_json() const override {
-    std::string o = "\"profile\":" + json::quoted(profile.name) + ",\"open\":" + std::to_string(lru_.size()) +
+    std::string o = "\"profile\":" + json::quoted(profile.name) + ",\"open\":" + std::to_string(index_.size()) +
                     ",\"max_open_seen\":" + std::to_string(max_open_seen_) +
                     ",\"generated_ids\":" + std::to_string(generated_ids_) + ",\"violations\":{";
     bool first = true;
@@ -132,17 +150,21 @@ class LifecycleStage : public Stage {
   }
 
  private:
-  std::optional<std::string> text_at(simdjson::dom::element root, const FieldPath& p) {
-    auto v = lookup(root, p);
-    if (!v) return std::nullopt;
+  // Key parts may be strings or numbers.
+  bool append_key_part(size_t slot, std::string& key) const {
+    const auto& v = fields_[slot];
+    if (!v) return false;
     std::string_view s;
-    if (v->get(s) == simdjson::SUCCESS) return std::string(s);
-    if (v->is_number()) return simdjson::minify(*v);
-    return std::nullopt;
+    if (v->get(s) == simdjson::SUCCESS) key.append(s);
+    else if (v->is_number()) key.append(simdjson::minify(*v));
+    else return false;
+    return true;
   }
 
   void annotate(Record& r, std::string_view json_object) {
-    if (!annotation_field.empty()) r.set_member_raw(annotation_field, json_object);
+    if (annotation_field.empty()) return;
+    if (fields_[annotation_slot_]) r.set_member_raw(annotation_field, json_object);
+    else r.add_member_raw(annotation_field, json_object);
   }
 
   std::vector<std::string> expected_after(size_t t, int state) const {
@@ -177,88 +199,132 @@ class LifecycleStage : public Stage {
     batch_->emit(o + "}", after);
   }
 
-  std::string annotation(size_t t, std::string_view key, const Life* l, std::string_view state,
-                         std::string_view event, int64_t now_ms) {
-    std::string o = "{\"track\":" + json::quoted(profile.tracks[t].name) + ",\"key\":" + json::quoted(display_key(key)) +
-                    ",\"state\":" + json::quoted(state) + ",\"event\":" + json::quoted(event);
+  void warn_about(uint32_t slot, std::string_view violation, const Record* after) {
+    const Life& l = slab_[slot];
+    warn(violation, l.track, l.key, agents_.str(l.opened_by), "", expected_after(l.track, l.state), {l.first, l.last},
+         "", after);
+  }
+
+  static void append_int(std::string& o, int64_t v) {
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    o.append(buf, r.ptr);
+  }
+
+  // Written straight into a reused buffer: this runs for every correlated record.
+  void annotation(std::string& o, size_t t, std::string_view key, const Life* l, std::string_view state,
+                  std::string_view event, int64_t now_ms) {
+    o.assign("{\"track\":");
+    json::append_quoted(o, profile.tracks[t].name);
+    o += ",\"key\":";
+    thread_local std::string shown;
+    shown.assign(key);
+    for (char& c : shown)
+      if (c == '\x1f') c = '/';
+    json::append_quoted(o, shown);
+    o += ",\"state\":\"";
+    o += state;
+    o += "\",\"event\":";
+    json::append_quoted(o, event);
     if (l) {
-      o += ",\"seq\":" + std::to_string(l->seq);
+      o += ",\"seq\":";
+      append_int(o, l->seq);
       if (l->open_ms != kNoTime) {
-        o += ",\"started_at\":" + json::quoted(format_rfc3339_ms(l->open_ms));
-        if (now_ms != kNoTime) o += ",\"duration_ms\":" + std::to_string(now_ms - l->open_ms);
+        o += ",\"started_at\":\"";
+        o += format_rfc3339_ms(l->open_ms);
+        o += '"';
+        if (now_ms != kNoTime) {
+          o += ",\"duration_ms\":";
+          append_int(o, now_ms - l->open_ms);
+        }
       }
-      if (l->opened_by) o += ",\"opened_by\":" + json::quoted(*l->opened_by);
+      o += ",\"opened_by\":";
+      json::append_quoted(o, agents_.str(l->opened_by));
     }
-    return o + "}";
+    o += '}';
   }
 
-  const std::string* intern(const std::string& s) { return &*agents_.insert(s).first; }
-
-  void touch(Life& l, size_t t, const std::string* key) {
-    if (l.linked) lru_.erase(l.lru);
-    l.lru = lru_.insert(lru_.end(), {t, key});
-    l.linked = true;
+  // LRU list of slots.
+  void unlink(uint32_t s) {
+    Life& l = slab_[s];
+    (l.prev == kNil ? head_ : slab_[l.prev].next) = l.next;
+    (l.next == kNil ? tail_ : slab_[l.next].prev) = l.prev;
+    l.prev = l.next = kNil;
   }
-
-  void close(size_t t, const std::string& key, int state, Line line) {
-    TrackState& ts = tracks_[t];
-    auto it = ts.open.find(key);
-    if (it != ts.open.end()) {
-      lru_.erase(it->second.lru);
-      ts.open.erase(it);
+  void link_tail(uint32_t s) {
+    Life& l = slab_[s];
+    l.prev = tail_;
+    l.next = kNil;
+    (tail_ == kNil ? head_ : slab_[tail_].next) = s;
+    tail_ = s;
+  }
+  void release(uint32_t s) {
+    unlink(s);
+    index_.erase(slab_[s].hash);
+    slab_[s].key.clear();
+    free_.push_back(s);
+  }
+  uint32_t open_new(uint64_t hash, const std::string& key, size_t t, uint32_t agent, int64_t now, Line here,
+                    const Record* r) {
+    while (index_.size() >= max_open && head_ != kNil) {
+      warn_about(head_, "evicted", r);
+      release(head_);
     }
+    uint32_t s;
+    if (!free_.empty()) {
+      s = free_.back();
+      free_.pop_back();
+    } else {
+      s = static_cast<uint32_t>(slab_.size());
+      slab_.emplace_back();
+    }
+    Life& l = slab_[s];
+    std::string kept = std::move(l.key);
+    l = Life{};
+    l.key = std::move(kept);
+    l.key.assign(key);
+    l.hash = hash;
+    l.track = static_cast<uint32_t>(t);
+    l.opened_by = agent;
+    l.open_ms = now;
+    l.first = here;
+    index_.insert(hash, s);
+    link_tail(s);
+    max_open_seen_ = std::max(max_open_seen_, index_.size());
+    return s;
+  }
+  void remember_closed(uint64_t hash, int state, Line line) {
     if (closed_memory == 0) return;
-    if (ts.closed.emplace(key, Closed{state, line}).second) ts.closed_order.push_back(key);
-    while (ts.closed.size() > closed_memory) {
-      ts.closed.erase(ts.closed_order.front());
-      ts.closed_order.pop_front();
+    if (closed_index_.find(hash) != kNil) closed_index_.erase(hash);  // closed again: keep the newest
+    if (closed_ring_.size() < closed_memory) {
+      closed_ring_.push_back({hash, state, line});
+      closed_index_.insert(hash, static_cast<uint32_t>(closed_ring_.size() - 1));
+      return;
     }
-  }
-
-  void evict_if_full(const Record* after) {
-    while (lru_.size() >= max_open) {
-      auto [t, key] = lru_.front();
-      const Life& l = tracks_[t].open.at(*key);
-      warn("evicted", t, *key, l.opened_by ? *l.opened_by : "", "", expected_after(t, l.state), {l.first, l.last},
-           "", after);
-      std::string k = *key;
-      lru_.pop_front();
-      tracks_[t].open.erase(k);
-    }
-  }
-
-  void expire(Batch&) {
-    while (!lru_.empty()) {
-      auto [t, key] = lru_.front();
-      const Life& l = tracks_[t].open.at(*key);
-      if (l.last_ms == kNoTime || l.last_ms >= watermark_ - timeout_ms) break;
-      warn("timeout", t, *key, l.opened_by ? *l.opened_by : "", "", expected_after(t, l.state), {l.first, l.last}, "",
-           nullptr);
-      std::string k = *key;
-      lru_.pop_front();
-      tracks_[t].open.erase(k);
-    }
+    Closed& c = closed_ring_[closed_next_];
+    if (closed_index_.find(c.hash) == closed_next_) closed_index_.erase(c.hash);
+    c = {hash, state, line};
+    closed_index_.insert(hash, static_cast<uint32_t>(closed_next_));
+    closed_next_ = (closed_next_ + 1) % closed_memory;
   }
 
   void handle(Record& r) {
-    simdjson::dom::element root = r.root();
-    if (!skip_field.empty()) {
-      simdjson::dom::object obj;
-      if (root.get(obj) == simdjson::SUCCESS && obj.at_key(skip_field).error() == simdjson::SUCCESS) {
-        annotate(r, "{\"state\":\"suppressed\",\"reason\":" + json::quoted(skip_field) + "}");
-        return;
-      }
+    fields_.extract(r.root());
+    if (!skip_field.empty() && fields_[skip_slot_]) {
+      annotate(r, "{\"state\":\"suppressed\",\"reason\":" + json::quoted(skip_field) + "}");
+      return;
     }
-    auto type = text_at(root, profile.type_field);
-    if (!type) return;
+    auto type_v = fields_.str(type_slot_);
+    if (!type_v) return;
     size_t t = 0;
     const EventSpec* ev = nullptr;
     for (; t < profile.tracks.size(); ++t)
-      if ((ev = profile.tracks[t].find(*type))) break;
+      if ((ev = profile.tracks[t].find(*type_v))) break;
     if (!ev) return;
     const Track& tr = profile.tracks[t];
-    std::string agent = text_at(root, profile.agent_field).value_or("");
-    std::string time_text = text_at(root, profile.time_field).value_or("");
+    std::string_view type = *type_v;  // views stay valid: edits below do not re-parse the record
+    std::string_view agent = fields_.str(agent_slot_).value_or("");
+    std::string_view time_text = fields_.str(time_slot_).value_or("");
     int64_t now = kNoTime;
     if (auto ms = parse_rfc3339_ms(time_text)) {
       now = *ms;
@@ -266,113 +332,121 @@ class LifecycleStage : public Stage {
     }
     Role role = ev->role;
     if (role == Role::Toggle) {
-      auto phase = ev->phase_field.parts.empty() ? std::nullopt : text_at(root, ev->phase_field);
-      auto p = phase ? ev->phases.find(*phase) : ev->phases.end();
+      size_t ps = phase_slots_[t][ev->id];
+      auto phase = ps == SIZE_MAX ? std::nullopt : fields_.str(ps);
+      auto p = phase ? ev->phases.find(std::string(*phase)) : ev->phases.end();
       role = p != ev->phases.end() ? p->second : Role::Toggle;
     }
+    uint32_t agent_id = agents_.id(agent);
     // The key: each field, or its first present fallback, or a generated id.
-    std::string key;
+    thread_local std::string key;
+    key.clear();
     for (size_t k = 0; k < tr.key.size(); ++k) {
-      auto v = text_at(root, tr.key[k]);
-      for (size_t f = 0; !v && f < tr.fallbacks[k].size(); ++f) v = text_at(root, tr.fallbacks[k][f]);
-      if (!v && tr.generate.event == *type && tr.key[k].text == tr.generate.field) {
-        v = tr.generate.prefix +
-            sha256_hex(std::string(batch_->source_name(r.source)) + ":" + std::to_string(r.line) + ":" +
-                       std::string(r.bytes()))
-                .substr(0, 16);
-        r.set_member_string(tr.generate.field, *v);
+      if (k) key.push_back('\x1f');
+      bool ok = false;
+      for (size_t slot : key_slots_[t][k])
+        if ((ok = append_key_part(slot, key))) break;
+      if (!ok && tr.generate.event == type && tr.key[k].text == tr.generate.field) {
+        std::string id = tr.generate.prefix + sha256_hex(std::string(batch_->source_name(r.source)) + ":" +
+                                                         std::to_string(r.line) + ":" + std::string(r.bytes()))
+                                                  .substr(0, 16);
+        key += id;
+        r.set_member_string(tr.generate.field, id);
         ++generated_ids_;
+        ok = true;
       }
-      if (!v) {
-        warn("missing_key", t, key, agent, *type, {}, {{r.source, r.line}}, time_text, &r);
-        annotate(r, "{\"track\":" + json::quoted(tr.name) + ",\"state\":\"unkeyed\",\"event\":" + json::quoted(*type) + "}");
+      if (!ok) {
+        if (!key.empty() && key.back() == '\x1f') key.pop_back();
+        warn("missing_key", t, key, agent, type, {}, {{r.source, r.line}}, time_text, &r);
+        annotate(r, "{\"track\":" + json::quoted(tr.name) + ",\"state\":\"unkeyed\",\"event\":" + json::quoted(type) + "}");
         return;
       }
-      if (k) key.push_back('\x1f');
-      key += *v;
     }
-    TrackState& ts = tracks_[t];
-    auto it = ts.open.find(key);
-    Life* life = it == ts.open.end() ? nullptr : &it->second;
+    uint64_t hash = hash_key(key) ^ (0x9E3779B97F4A7C15ull * (t + 1));
+    uint32_t slot = index_.find(hash);
     Line here{r.source, r.line};
-    if (role == Role::Toggle) role = life ? Role::Close : Role::Open;
-    // What should have come first: the listed predecessors, or else whatever opens the track.
-    std::vector<std::string> after_names = ev->after_names;
-    if (after_names.empty())
-      for (const auto& e : tr.events)
-        if (e.role == Role::Open || e.role == Role::Toggle) after_names.push_back(e.name);
+    if (role == Role::Toggle) role = slot != kNil ? Role::Close : Role::Open;
+    thread_local std::string note;
 
     if (role == Role::Attach) {
-      if (life) annotate(r, annotation(t, key, life, "attached", *type, now));
-      else annotate(r, annotation(t, key, nullptr, "unattached", *type, now));
+      annotation(note, t, key, slot != kNil ? &slab_[slot] : nullptr, slot != kNil ? "attached" : "unattached", type, now);
+      annotate(r, note);
       return;
     }
-    if (life && life->last_ms != kNoTime && now != kNoTime && now < life->last_ms)
-      warn("out_of_order", t, key, agent, *type, {}, {life->last, here}, time_text, &r);
+    if (slot != kNil && slab_[slot].last_ms != kNoTime && now != kNoTime && now < slab_[slot].last_ms)
+      warn("out_of_order", t, key, agent, type, {}, {slab_[slot].last, here}, time_text, &r);
 
     if (role == Role::Open) {
-      if (life) {
-        warn("duplicate_open", t, key, agent, *type, expected_after(t, life->state), {life->first, here}, time_text, &r);
-      } else {
-        if (auto c = ts.closed.find(key); c != ts.closed.end())
-          warn("transition_after_terminal", t, key, agent, *type, {}, {c->second.line, here}, time_text, &r);
-        evict_if_full(&r);
-        auto [nit, ok] = ts.open.emplace(key, Life{});
-        life = &nit->second;
-        life->open_ms = now;
-        life->opened_by = intern(agent);
-        life->first = here;
-        touch(*life, t, &nit->first);
-        max_open_seen_ = std::max(max_open_seen_, lru_.size());
-      }
-    } else if (!life) {
-      auto c = ts.closed.find(key);
-      if (c != ts.closed.end()) {
-        bool dup = role == Role::Close && c->second.state == ev->id;
-        warn(dup ? "duplicate_terminal" : "transition_after_terminal", t, key, agent, *type, {}, {c->second.line, here},
+      if (slot != kNil) {
+        warn("duplicate_open", t, key, agent, type, expected_after(t, slab_[slot].state), {slab_[slot].first, here},
              time_text, &r);
-        annotate(r, annotation(t, key, nullptr, "after_terminal", *type, now));
+      } else {
+        uint32_t c = closed_index_.find(hash);
+        if (c != kNil) warn("transition_after_terminal", t, key, agent, type, {}, {closed_ring_[c].line, here}, time_text, &r);
+        slot = open_new(hash, key, t, agent_id, now, here, &r);
+      }
+    } else if (slot == kNil) {
+      uint32_t c = closed_index_.find(hash);
+      if (c != kNil) {
+        bool dup = role == Role::Close && closed_ring_[c].state == ev->id;
+        warn(dup ? "duplicate_terminal" : "transition_after_terminal", t, key, agent, type, {}, {closed_ring_[c].line, here},
+             time_text, &r);
+        annotation(note, t, key, nullptr, "after_terminal", type, now);
+        annotate(r, note);
         return;
       }
-      warn("orphan", t, key, agent, *type, after_names, {here}, time_text, &r);
+      // What should have come first: the listed predecessors, or else whatever opens the track.
+      std::vector<std::string> expected = ev->after_names;
+      if (expected.empty())
+        for (const auto& e : tr.events)
+          if (e.role == Role::Open || e.role == Role::Toggle) expected.push_back(e.name);
+      warn("orphan", t, key, agent, type, expected, {here}, time_text, &r);
       if (role == Role::Close) {
-        annotate(r, annotation(t, key, nullptr, "orphan", *type, now));
+        annotation(note, t, key, nullptr, "orphan", type, now);
+        annotate(r, note);
         return;
       }
       // An orphan that advances starts tracking here, so its own close is not an orphan too.
-      evict_if_full(&r);
-      auto [nit, ok] = ts.open.emplace(key, Life{});
-      life = &nit->second;
-      life->open_ms = now;
-      life->opened_by = intern(agent);
-      life->first = here;
-      touch(*life, t, &nit->first);
-      max_open_seen_ = std::max(max_open_seen_, lru_.size());
-    } else if (!ev->after.empty() && std::find(ev->after.begin(), ev->after.end(), life->state) == ev->after.end()) {
-      bool seen_before = (life->seen >> ev->id) & 1;
+      slot = open_new(hash, key, t, agent_id, now, here, &r);
+    } else if (!ev->after.empty() &&
+               std::find(ev->after.begin(), ev->after.end(), slab_[slot].state) == ev->after.end()) {
+      const Life& l = slab_[slot];
+      bool seen_before = (l.seen >> ev->id) & 1;
       bool any_pred = false;
-      for (int a : ev->after) any_pred = any_pred || ((life->seen >> a) & 1);
+      for (int a : ev->after) any_pred = any_pred || ((l.seen >> a) & 1);
       const char* v = seen_before ? "duplicate_event" : !any_pred ? "orphan" : "unexpected_transition";
-      warn(v, t, key, agent, *type, after_names, {life->first, here}, time_text, &r);
+      warn(v, t, key, agent, type, ev->after_names, {l.first, here}, time_text, &r);
     }
-    life->state = ev->id;
-    life->seen |= uint64_t{1} << ev->id;
-    ++life->seq;
-    life->last = here;
-    if (now != kNoTime) life->last_ms = now;
+    Life& l = slab_[slot];
+    l.state = ev->id;
+    l.seen |= uint64_t{1} << ev->id;
+    ++l.seq;
+    l.last = here;
+    if (now != kNoTime) l.last_ms = now;
     if (role == Role::Close) {
-      annotate(r, annotation(t, key, life, "closed", *type, now));
-      close(t, key, ev->id, here);
+      annotation(note, t, key, &l, "closed", type, now);
+      remember_closed(hash, ev->id, here);
+      release(slot);
     } else {
-      annotate(r, annotation(t, key, life, "open", *type, now));
-      auto lit = ts.open.find(key);
-      touch(*life, t, &lit->first);
+      annotation(note, t, key, &l, "open", type, now);
+      unlink(slot);
+      link_tail(slot);
     }
+    annotate(r, note);
   }
 
-  std::vector<TrackState> tracks_;
-  std::list<std::pair<size_t, const std::string*>> lru_;  // least recently active first
-  std::unordered_set<std::string> agents_;
+  FieldSet fields_;
+  size_t skip_slot_ = 0, annotation_slot_ = 0, type_slot_ = 0, agent_slot_ = 0, time_slot_ = 0;
+  std::vector<std::vector<std::vector<size_t>>> key_slots_;  // track, key field, alternatives
+  std::vector<std::vector<size_t>> phase_slots_;             // track, event id (SIZE_MAX: none)
+  std::vector<Life> slab_;
+  std::vector<uint32_t> free_;
+  HashIndex index_;
+  uint32_t head_ = kNil, tail_ = kNil;  // least and most recently active
+  std::vector<Closed> closed_ring_;
+  HashIndex closed_index_;
+  size_t closed_next_ = 0;
+  Interner agents_;
   std::map<std::string, uint64_t> violations_;
   size_t max_open_seen_ = 0;
   uint64_t generated_ids_ = 0;

@@ -1,0 +1,93 @@
+// An open-addressing index from 64-bit key hashes to slot numbers, for stages that keep
+// per-key state (lifecycle, collision): one probe sequence in one array, no allocation per
+// key. Keys are hashes of the real key; two keys that hash alike would share a slot, which
+// for 64-bit hashes over a million keys happens with probability below 1e-7.
+#pragma once
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace agentlog {
+
+inline uint64_t hash_key(std::string_view s) {
+  // 64-bit FNV-1a with a final avalanche (splitmix64's), fast for short keys.
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  h ^= h >> 30;
+  h *= 0xBF58476D1CE4E5B9ull;
+  h ^= h >> 27;
+  h *= 0x94D049BB133111EBull;
+  h ^= h >> 31;
+  return h == 0 ? 1 : h;  // 0 marks an empty bucket
+}
+
+class HashIndex {
+ public:
+  static constexpr uint32_t kNone = UINT32_MAX;
+
+  uint32_t find(uint64_t key) const {
+    if (slots_.empty()) return kNone;
+    for (size_t i = key & mask_;; i = (i + 1) & mask_) {
+      if (slots_[i].key == key) return slots_[i].value;
+      if (slots_[i].key == 0) return kNone;
+    }
+  }
+
+  // `key` must be absent.
+  void insert(uint64_t key, uint32_t value) {
+    if ((size_ + 1) * 4 > slots_.size() * 3) grow();
+    size_t i = key & mask_;
+    while (slots_[i].key != 0) i = (i + 1) & mask_;
+    slots_[i] = {key, value};
+    ++size_;
+  }
+
+  void erase(uint64_t key) {
+    if (slots_.empty()) return;
+    size_t i = key & mask_;
+    while (slots_[i].key != key) {
+      if (slots_[i].key == 0) return;
+      i = (i + 1) & mask_;
+    }
+    // Backward-shift deletion keeps every probe sequence unbroken without tombstones.
+    size_t j = i;
+    for (;;) {
+      j = (j + 1) & mask_;
+      if (slots_[j].key == 0) break;
+      size_t home = slots_[j].key & mask_;
+      bool movable = i <= j ? (home <= i || home > j) : (home <= i && home > j);
+      if (movable) {
+        slots_[i] = slots_[j];
+        i = j;
+      }
+    }
+    slots_[i].key = 0;
+    --size_;
+  }
+
+  size_t size() const { return size_; }
+  size_t bytes() const { return slots_.capacity() * sizeof(Slot); }
+
+ private:
+  // Key and value side by side: a lookup touches one cache line.
+  struct Slot {
+    uint64_t key = 0;
+    uint32_t value = 0;
+  };
+
+  void grow() {
+    std::vector<Slot> old = std::move(slots_);
+    size_t cap = old.empty() ? 1024 : old.size() * 2;
+    slots_.assign(cap, Slot{});
+    mask_ = cap - 1;
+    size_ = 0;
+    for (const Slot& s : old)
+      if (s.key != 0) insert(s.key, s.value);
+  }
+
+  std::vector<Slot> slots_;
+  size_t mask_ = 0;
+  size_t size_ = 0;
+};
+
+}  // namespace agentlog
