@@ -63,7 +63,7 @@ class Stage {
   // True when process() depends on nothing but the record, so it may run on any thread.
   virtual bool stateless() const { return true; }
   // Removes secrets from text bound for the dead-letter output (raw lines and reasons).
-  virtual void scrub(std::string& text) const {}
+  virtual void scrub(std::string& text) {}
   // Extra stats as JSON members (`"key":value,...`) without braces; never record content.
   virtual std::string stats_json() const { return {}; }
 };

@@ -1,5 +1,6 @@
 #include "plugins/redact/redact.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -74,6 +75,10 @@ class RedactStage : public Stage {
   // Counters: by rule id (including the ref-* policy ids), and records edited.
   std::map<std::string, uint64_t> by_rule;
   uint64_t records_redacted = 0;
+  bool counting_ = true;  // off while scrubbing dead letters
+  FieldSet field_set_;
+  std::vector<size_t> ref_slots_, field_slots_;
+  uint64_t deep_scans_ = 0;  // records the cheap first pass could not clear
 
   std::string token(std::string_view secret, std::string_view rule) const {
     switch (mode) {
@@ -93,10 +98,16 @@ class RedactStage : public Stage {
     return {};
   }
 
+  // A replacement this stage (or an earlier run of it) wrote is not a secret.
+  static bool is_placeholder(std::string_view s) {
+    return s == "REDACTED" || s.starts_with("redacted-") || s.starts_with("[REDACTED:") || redact::is_hash_ref(s);
+  }
+
   // Applies the rules to one string. Returns true and fills `out` when something changed.
   bool scrub_string(std::string_view text, std::string& out, std::vector<std::string>* hits) const {
     thread_local std::vector<Finding> found;
     rules.find(text, found);
+    std::erase_if(found, [&](const Finding& f) { return is_placeholder(text.substr(f.begin, f.end - f.begin)); });
     if (found.empty()) return false;
     out.clear();
     size_t at = 0;
@@ -111,9 +122,105 @@ class RedactStage : public Stage {
     return true;
   }
 
-  void scrub(std::string& text) const override {
+  // Dead letters get the same treatment as records, and more: a text that parses as a JSON
+  // object goes through process() (ref policy and rules on the configured fields), then the
+  // rules run on every string in it; any other text (a malformed line, a reason) is scanned
+  // as it is.
+  void scrub(std::string& text) override {
     std::string out;
-    if (scrub_string(text, out, nullptr)) text.swap(out);
+    Record tmp;
+    tmp.reset_owned(text);
+    if (text.find('{') != std::string::npos && tmp.parse() == simdjson::SUCCESS &&
+        tmp.root().type() == element_type::OBJECT) {
+      counting_ = false;
+      process(tmp);
+      counting_ = true;
+      std::vector<Edit> edits;
+      std::vector<std::pair<std::string, std::string>> notes;
+      std::vector<std::string> path;
+      plan_strings(tmp.root(), path, edits, notes, false);
+      apply(tmp, edits);
+      text.assign(tmp.bytes());
+      return;
+    }
+    scrub_raw(text);
+  }
+
+  // A text that is not a JSON object (a malformed line, an over-long prefix, a reason). Rules
+  // see it three ways: as it is, with JSON escapes decoded, and one quoted string at a time
+  // (so rules anchored at a value's start still fire). Each secret found is then replaced
+  // wherever it occurs, as is or JSON-escaped.
+  void scrub_raw(std::string& text) const {
+    std::vector<std::pair<std::string, size_t>> secrets;  // secret, rule
+    std::vector<Finding> found;
+    auto collect = [&](std::string_view view) {
+      rules.find(view, found);
+      for (const auto& f : found)
+        if (!is_placeholder(view.substr(f.begin, f.end - f.begin)))
+          secrets.emplace_back(std::string(view.substr(f.begin, f.end - f.begin)), f.rule);
+    };
+    collect(text);
+    collect(unescape(text));
+    for (size_t i = 0; i < text.size();) {
+      size_t q = text.find('"', i);
+      if (q == std::string::npos) break;
+      size_t e = q + 1;
+      while (e < text.size() && text[e] != '"') e += text[e] == '\\' ? 2 : 1;
+      collect(unescape(std::string_view(text).substr(q + 1, std::min(e, text.size()) - q - 1)));
+      i = e + 1;
+    }
+    if (secrets.empty()) return;
+    // Longest first, so a secret inside a longer one does not leave the rest behind.
+    std::sort(secrets.begin(), secrets.end(), [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+    for (const auto& [secret, rule] : secrets) {
+      std::string tok = token(secret, rules.rules()[rule].id);
+      std::string escaped = json::quoted(secret);
+      escaped = escaped.substr(1, escaped.size() - 2);
+      for (const std::string& form : {secret, escaped}) {
+        if (form.empty()) continue;
+        for (size_t at = text.find(form); at != std::string::npos; at = text.find(form, at + tok.size())) text.replace(at, form.size(), tok);
+      }
+    }
+  }
+
+  // Decodes JSON string escapes anywhere in `s`, leaving everything else as it is.
+  static std::string unescape(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s[i] != '\\' || i + 1 >= s.size()) {
+        out.push_back(s[i]);
+        continue;
+      }
+      char c = s[++i];
+      switch (c) {
+        case 'n': out.push_back('\n'); break;
+        case 'r': out.push_back('\r'); break;
+        case 't': out.push_back('\t'); break;
+        case 'b': out.push_back('\b'); break;
+        case 'f': out.push_back('\f'); break;
+        case 'u':
+          if (i + 4 < s.size()) {
+            auto v = json::parse("\"\\u" + std::string(s.substr(i + 1, 4)) + "\"");
+            if (v) {
+              out += v->text;
+              i += 4;
+              break;
+            }
+          }
+          out.push_back('u');
+          break;
+        default: out.push_back(c);
+      }
+    }
+    return out;
+  }
+
+  // Registers the fields pass 1 reads, so one walk over a record finds them all.
+  void init() {
+    for (const auto& f : ref_fields) ref_slots_.push_back(field_set_.add(f));
+    for (const auto& f : fields)
+      if (!is_ref_field(f)) field_slots_.push_back(field_set_.add(f));
   }
 
   StageVerdict process(Record& record) override {
@@ -121,8 +228,9 @@ class RedactStage : public Stage {
     // Pass 1, read-only: is there anything to change at all?
     t_scan.clear();
     bool need = false;
-    for (const auto& f : ref_fields) {
-      auto v = lookup(root, f);
+    field_set_.extract(root);
+    for (size_t slot : ref_slots_) {
+      const auto& v = field_set_[slot];
       if (!v || v->type() == element_type::NULL_VALUE) continue;
       std::string_view s;
       if (v->get(s) != simdjson::SUCCESS) {
@@ -136,12 +244,12 @@ class RedactStage : public Stage {
     if (!need) {
       if (all_strings) collect(root, true);
       else
-        for (const auto& f : fields)
-          if (!is_ref_field(f))
-            if (auto v = lookup(root, f)) collect(*v, false);
+        for (size_t slot : field_slots_)
+          if (const auto& v = field_set_[slot]) collect(*v, false);
       if (!rules.may_match(t_scan)) return StageVerdict::keep();
     }
     // Pass 2: compute the exact edits.
+    ++deep_scans_;
     std::vector<Edit> edits;
     std::vector<std::pair<std::string, std::string>> notes;  // field, rule
     plan_edits(root, edits, notes);
@@ -155,13 +263,16 @@ class RedactStage : public Stage {
       }
       record.set_member_raw(annotation_field, arr + "]");
     }
-    ++records_redacted;
-    for (const auto& n : notes) ++by_rule[n.second];
+    if (counting_) {
+      ++records_redacted;
+      for (const auto& n : notes) ++by_rule[n.second];
+    }
     return StageVerdict::keep();
   }
 
   std::string stats_json() const override {
-    std::string o = "\"records_redacted\":" + std::to_string(records_redacted) + ",\"by_rule\":{";
+    std::string o = "\"records_redacted\":" + std::to_string(records_redacted) +
+                    ",\"deep_scans\":" + std::to_string(deep_scans_) + ",\"by_rule\":{";
     bool first = true;
     for (const auto& [k, v] : by_rule) {
       if (!first) o += ",";
@@ -389,6 +500,7 @@ Status make_redact(const OptionView& o, std::unique_ptr<Stage>& out) {
   if (Status s = parse_paths(o, "ref_fields", refs, st->ref_fields); !s.ok()) return s;
   st->all_strings = o.boolean("all_strings");
   st->annotation_field = o.str("annotation_field");
+  st->init();
   out = std::move(st);
   return {};
 }

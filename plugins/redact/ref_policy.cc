@@ -22,7 +22,9 @@ constexpr std::string_view kSecretParams[] = {
     "awsaccesskeyid", "private_token", "auth"};
 
 bool is_hex(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) return false;
+  return true;
 }
 
 std::string lower(std::string_view s) {
