@@ -147,7 +147,12 @@ void RuleSet::find(std::string_view text, std::vector<Finding>& out) const {
         std::string_view secret(g.data(), g.size());
         if (shannon_entropy(secret) >= r.min_entropy) out.push_back({b, b + g.size(), static_cast<size_t>(idx)});
       }
-      pos = whole_end > pos ? whole_end : pos + 1;
+      // Resume after the secret, not after the whole match: most rules end with a one-byte
+      // guard, and two secrets one byte apart must both be found.
+      size_t whole_begin = static_cast<size_t>(groups[0].data() - text.data());
+      size_t next = g.data() != nullptr && !g.empty() ? static_cast<size_t>(g.data() - text.data()) + g.size() : whole_end;
+      if (next <= whole_begin) next = whole_begin + 1;
+      pos = next > pos ? next : pos + 1;
     }
   }
   std::sort(out.begin(), out.end(), [](const Finding& a, const Finding& b) {

@@ -140,3 +140,13 @@ TEST_CASE("the built-in rules find nothing in the negative corpus", "[redact][co
   }
   CHECK(n >= 60);
 }
+
+TEST_CASE("two secrets one byte apart are both found", "[redact]") {
+  RuleSet rs = builtin_rules();
+  std::string text = "ghp_R8fK2mQ9xLp4Tz7Wb1Nc6Vd3Hs5Jg0Ya2Ek8,ghp_Q2wE4rT6yU8iO0pA1sD3fG5hJ7kL9zX2cV4b";
+  std::vector<Finding> found;
+  rs.find(text, found);
+  REQUIRE(found.size() == 2);
+  CHECK(text.substr(found[0].begin, found[0].end - found[0].begin) == "ghp_R8fK2mQ9xLp4Tz7Wb1Nc6Vd3Hs5Jg0Ya2Ek8");
+  CHECK(text.substr(found[1].begin, found[1].end - found[1].begin) == "ghp_Q2wE4rT6yU8iO0pA1sD3fG5hJ7kL9zX2cV4b");
+}
