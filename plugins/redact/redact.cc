@@ -47,7 +47,7 @@ constexpr OptionSpec kRedactOptions[] = {
 
 enum class Mode { Hmac, Sha256, Mask };
 
-thread_local std::string t_scan;  // pass-1 buffer: the strings to scan, newline-separated
+thread_local std::vector<std::string_view> t_scan;  // pass 1: the strings to scan
 
 // One replacement to make: the value at `path` becomes the string `value`.
 struct Edit {
@@ -246,7 +246,9 @@ class RedactStage : public Stage {
       else
         for (size_t slot : field_slots_)
           if (const auto& v = field_set_[slot]) collect(*v, false);
-      if (!rules.may_match(t_scan)) return StageVerdict::keep();
+      // Each string on its own: anchors in rules must see the string's real start and end.
+      if (std::none_of(t_scan.begin(), t_scan.end(), [&](std::string_view v) { return rules.may_match(v); }))
+        return StageVerdict::keep();
     }
     // Pass 2: compute the exact edits.
     ++deep_scans_;
@@ -289,10 +291,7 @@ class RedactStage : public Stage {
     return false;
   }
 
-  static void append_scan(std::string_view s) {
-    t_scan.append(s);
-    t_scan.push_back('\n');
-  }
+  static void append_scan(std::string_view s) { t_scan.push_back(s); }
 
   // Gathers the strings under `v` into the pass-1 scan buffer.
   void collect(element v, bool top) {

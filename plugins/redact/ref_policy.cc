@@ -1,6 +1,8 @@
 #include "plugins/redact/ref_policy.h"
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
 #include <cctype>
 
 namespace agentlog::redact {
@@ -21,10 +23,19 @@ constexpr std::string_view kSecretParams[] = {
     "x-amz-signature", "x-amz-credential", "x-amz-security-token", "x-goog-signature", "x-goog-credential",
     "awsaccesskeyid", "private_token", "auth"};
 
+// 1 for the 22 hex digits, by byte value.
+constexpr auto kHexTable = [] {
+  std::array<uint8_t, 256> t{};
+  for (int c = '0'; c <= '9'; ++c) t[c] = 1;
+  for (int c = 'a'; c <= 'f'; ++c) t[c] = 1;
+  for (int c = 'A'; c <= 'F'; ++c) t[c] = 1;
+  return t;
+}();
+
 bool is_hex(std::string_view s) {
-  for (char c : s)
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) return false;
-  return true;
+  uint8_t all = 1;
+  for (unsigned char c : s) all &= kHexTable[c];
+  return all != 0;
 }
 
 std::string lower(std::string_view s) {
@@ -107,11 +118,14 @@ bool has_password(std::string_view v, const UriParts& p, size_t& pw_begin, size_
 }  // namespace
 
 bool is_hash_ref(std::string_view v) {
+  // Hex lengths of the known algorithms: 32, 40, 64, 96, 128. Check the cheap things first.
   size_t colon = v.find(':');
-  if (colon == std::string_view::npos) return false;
-  std::string_view alg = v.substr(0, colon), hex = v.substr(colon + 1);
+  if (colon == std::string_view::npos || colon > 12) return false;
+  size_t hex_len = v.size() - colon - 1;
+  if (hex_len != 32 && hex_len != 40 && hex_len != 64 && hex_len != 96 && hex_len != 128) return false;
+  std::string_view alg = v.substr(0, colon);
   for (const auto& a : kAlgs)
-    if (a.name == alg) return hex.size() == a.hex_len && is_hex(hex);
+    if (a.name == alg) return hex_len == a.hex_len && is_hex(v.substr(colon + 1));
   return false;
 }
 

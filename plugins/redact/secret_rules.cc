@@ -14,18 +14,6 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-bool contains_icase(std::string_view hay, const std::string& needle_lower) {
-  if (needle_lower.size() > hay.size()) return false;
-  for (size_t i = 0; i + needle_lower.size() <= hay.size(); ++i) {
-    size_t k = 0;
-    while (k < needle_lower.size() &&
-           std::tolower(static_cast<unsigned char>(hay[i + k])) == static_cast<unsigned char>(needle_lower[k]))
-      ++k;
-    if (k == needle_lower.size()) return true;
-  }
-  return false;
-}
-
 std::string where(const std::string& origin, const YAML::Node& n) {
   YAML::Mark m = n.Mark();
   if (m.line < 0) return origin;
@@ -99,44 +87,154 @@ Status RuleSet::add_yaml(std::string_view yaml_text, const std::string& origin) 
   return {};
 }
 
+void KeywordMatcher::build(const std::vector<std::pair<std::string, size_t>>& keyword_rule) {
+  size_t rules = 0;
+  for (const auto& [kw, r] : keyword_rule) rules = std::max(rules, r + 1);
+  rule_words_ = (rules + 63) / 64;
+  words_ = keyword_rule.size();
+  // Symbol classes: one per distinct byte in the keywords (upper case folds to lower).
+  cls_.fill(0);
+  classes_ = 1;
+  for (const auto& [kw, r] : keyword_rule)
+    for (unsigned char c : kw)
+      if (cls_[c] == 0) cls_[c] = static_cast<uint8_t>(classes_++);
+  for (int c = 'A'; c <= 'Z'; ++c) cls_[c] = cls_[c - 'A' + 'a'];
+  // The trie, then failure links breadth-first, folded into a full transition table.
+  std::vector<std::vector<int32_t>> go(1, std::vector<int32_t>(classes_, -1));
+  std::vector<std::vector<uint64_t>> out(1, std::vector<uint64_t>(rule_words_, 0));
+  for (const auto& [kw, r] : keyword_rule) {
+    int32_t s = 0;
+    for (unsigned char c : kw) {
+      int32_t& t = go[s][cls_[c]];
+      if (t < 0) {
+        t = static_cast<int32_t>(go.size());
+        go.emplace_back(classes_, -1);
+        out.emplace_back(rule_words_, 0);
+      }
+      s = go[s][cls_[c]];
+    }
+    out[s][r / 64] |= uint64_t{1} << (r % 64);
+  }
+  std::vector<int32_t> fail(go.size(), 0), queue;
+  for (size_t c = 0; c < classes_; ++c) {
+    if (go[0][c] < 0) go[0][c] = 0;
+    else if (c != 0) queue.push_back(go[0][c]);
+  }
+  go[0][0] = 0;  // bytes outside every keyword restart the match
+  for (size_t qi = 0; qi < queue.size(); ++qi) {
+    int32_t s = queue[qi];
+    for (size_t w = 0; w < rule_words_; ++w) out[s][w] |= out[fail[s]][w];
+    for (size_t c = 0; c < classes_; ++c) {
+      int32_t t = go[s][c];
+      if (c == 0) {
+        go[s][c] = 0;
+      } else if (t < 0) {
+        go[s][c] = go[fail[s]][c];
+      } else {
+        fail[t] = go[fail[s]][c];
+        queue.push_back(t);
+      }
+    }
+  }
+  next_.assign(go.size() * classes_, 0);
+  out_.assign(go.size(), -1);
+  outputs_.clear();
+  for (size_t s = 0; s < go.size(); ++s) {
+    bool any = false;
+    for (uint64_t w : out[s]) any = any || w != 0;
+    if (any) {
+      out_[s] = static_cast<int32_t>(outputs_.size());
+      outputs_.push_back(out[s]);
+    }
+  }
+  for (size_t s = 0; s < go.size(); ++s)
+    for (size_t c = 0; c < classes_; ++c) {
+      int32_t t = go[s][c];
+      next_[s * classes_ + c] = out_[t] >= 0 ? -t : t;  // the root (0) never has an output
+    }
+}
+
+bool KeywordMatcher::scan(std::string_view text, std::vector<uint64_t>& rules) const {
+  if (words_ == 0) return false;
+  bool hit = false;
+  int32_t s = 0;
+  const int32_t* next = next_.data();
+  const size_t classes = classes_;
+  // States with an output are stored negated in the table, so the hot loop reads one array.
+  for (unsigned char c : text) {
+    int32_t t = next[static_cast<size_t>(s) * classes + cls_[c]];
+    if (t < 0) {
+      t = -t;
+      if (!hit) rules.assign(rule_words_, 0);
+      const auto& o = outputs_[out_[t]];
+      for (size_t w = 0; w < rule_words_; ++w) rules[w] |= o[w];
+      hit = true;
+    }
+    s = t;
+  }
+  return hit;
+}
+
 Status RuleSet::compile(int64_t max_mem) {
+  std::vector<std::pair<std::string, size_t>> kws;
   RE2::Options o;
   o.set_log_errors(false);
   o.set_max_mem(max_mem);
-  set_ = std::make_unique<RE2::Set>(o, RE2::UNANCHORED);
-  for (const auto& r : rules_) {
+  unkeyed_set_ = std::make_unique<RE2::Set>(o, RE2::UNANCHORED);
+  unkeyed_.clear();
+  for (size_t i = 0; i < rules_.size(); ++i) {
+    const auto& r = rules_[i];
+    if (!r.keywords.empty()) {
+      for (const auto& k : r.keywords)
+        if (!k.empty()) kws.emplace_back(k, i);
+      continue;
+    }
     std::string err;
-    if (set_->Add(r.pattern, &err) < 0) return Status::error("rule \"" + r.id + "\": " + err);
+    if (unkeyed_set_->Add(r.pattern, &err) < 0) return Status::error("rule \"" + r.id + "\": " + err);
+    unkeyed_.push_back(i);
   }
-  if (!set_->Compile()) return Status::error("the rules do not fit in max_regex_memory; raise it");
+  if (!unkeyed_.empty() && !unkeyed_set_->Compile()) return Status::error("the rules do not fit in max_regex_memory; raise it");
+  keywords_.build(kws);
   return {};
 }
 
-bool RuleSet::may_match(std::string_view text) const {
-  if (rules_.empty()) return false;
+void RuleSet::candidates(std::string_view text, std::vector<size_t>& out) const {
+  out.clear();
+  thread_local std::vector<uint64_t> bits;
+  if (keywords_.scan(text, bits))
+    for (size_t w = 0; w < bits.size(); ++w)
+      for (uint64_t b = bits[w]; b; b &= b - 1) out.push_back(w * 64 + static_cast<size_t>(__builtin_ctzll(b)));
+  if (unkeyed_.empty()) return;
+  std::vector<int> matched;
   RE2::Set::ErrorInfo info;
-  bool m = set_->Match(re2::StringPiece(text.data(), text.size()), nullptr, &info);
-  // If the DFA ran out of memory the set cannot tell: answer yes so the exact scan runs.
-  return m || info.kind != RE2::Set::kNoError;
+  if (unkeyed_set_->Match(re2::StringPiece(text.data(), text.size()), &matched, &info)) {
+    for (int m : matched) out.push_back(unkeyed_[m]);
+  } else if (info.kind != RE2::Set::kNoError) {
+    out.insert(out.end(), unkeyed_.begin(), unkeyed_.end());  // out of memory: try them all
+  }
+  std::sort(out.begin(), out.end());
+}
+
+bool RuleSet::may_match(std::string_view text) const {
+  thread_local std::vector<size_t> cands;
+  candidates(text, cands);
+  if (cands.empty()) return false;
+  // Confirm with each candidate's own pattern; keywords alone say little.
+  re2::StringPiece sp(text.data(), text.size());
+  for (size_t i : cands)
+    if (RE2::PartialMatch(sp, *rules_[i].re)) return true;
+  return false;
 }
 
 void RuleSet::find(std::string_view text, std::vector<Finding>& out) const {
   out.clear();
-  std::vector<int> matched;
-  RE2::Set::ErrorInfo info;
+  std::vector<size_t> matched;
+  candidates(text, matched);
+  if (matched.empty()) return;
   re2::StringPiece sp(text.data(), text.size());
-  if (!set_->Match(sp, &matched, &info)) {
-    if (info.kind == RE2::Set::kNoError) return;
-    matched.clear();  // out of memory: run every rule on its own
-    for (size_t i = 0; i < rules_.size(); ++i) matched.push_back(static_cast<int>(i));
-  }
-  std::sort(matched.begin(), matched.end());
   re2::StringPiece groups[16];
-  for (int idx : matched) {
+  for (size_t idx : matched) {
     const SecretRule& r = rules_[idx];
-    if (!r.keywords.empty() &&
-        std::none_of(r.keywords.begin(), r.keywords.end(), [&](const std::string& k) { return contains_icase(text, k); }))
-      continue;
     int n = std::min(r.group + 1, 16);
     size_t pos = 0;
     while (pos <= text.size() && r.re->Match(sp, pos, text.size(), RE2::UNANCHORED, groups, n)) {
@@ -145,7 +243,7 @@ void RuleSet::find(std::string_view text, std::vector<Finding>& out) const {
       if (g.data() != nullptr && !g.empty()) {
         size_t b = static_cast<size_t>(g.data() - text.data());
         std::string_view secret(g.data(), g.size());
-        if (shannon_entropy(secret) >= r.min_entropy) out.push_back({b, b + g.size(), static_cast<size_t>(idx)});
+        if (shannon_entropy(secret) >= r.min_entropy) out.push_back({b, b + g.size(), idx});
       }
       // Resume after the secret, not after the whole match: most rules end with a one-byte
       // guard, and two secrets one byte apart must both be found.

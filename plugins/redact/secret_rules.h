@@ -1,6 +1,7 @@
 // Secret-detection rules (RE2) loaded from YAML rule files, matched together through one
 // RE2::Set so the cost of a scan does not grow with the number of rules.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -33,6 +34,24 @@ struct Finding {
   size_t rule = 0;
 };
 
+// Finds which rules' keywords occur in a text, in one pass (Aho-Corasick over lowercase
+// bytes). The cost is per byte scanned, whatever the number of keywords.
+class KeywordMatcher {
+ public:
+  void build(const std::vector<std::pair<std::string, size_t>>& keyword_rule);  // lowercase keyword, rule
+  // ORs the rules whose keywords occur into `rules` (a bitset, one bit per rule).
+  bool scan(std::string_view text, std::vector<uint64_t>& rules) const;
+  size_t words() const { return words_; }
+
+ private:
+  std::array<uint8_t, 256> cls_{};       // byte -> symbol class (0: no keyword has it)
+  size_t classes_ = 1;
+  std::vector<int32_t> next_;            // state * classes_ + class -> state
+  std::vector<int32_t> out_;             // state -> index into outputs_, or -1
+  std::vector<std::vector<uint64_t>> outputs_;
+  size_t words_ = 0, rule_words_ = 0;
+};
+
 class RuleSet {
  public:
   // Adds the rules of one YAML rule file; `origin` names it in error messages.
@@ -48,8 +67,14 @@ class RuleSet {
   const std::vector<SecretRule>& rules() const { return rules_; }
 
  private:
+  // Rules run only where a keyword of theirs occurs; rules without keywords are matched
+  // together through one RE2::Set. Either way the cost does not grow with the rule count.
+  void candidates(std::string_view text, std::vector<size_t>& out) const;
+
   std::vector<SecretRule> rules_;
-  std::unique_ptr<RE2::Set> set_;
+  KeywordMatcher keywords_;
+  std::unique_ptr<RE2::Set> unkeyed_set_;
+  std::vector<size_t> unkeyed_;  // set index -> rule
 };
 
 }  // namespace agentlog::redact
