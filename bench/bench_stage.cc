@@ -67,7 +67,14 @@ int main(int argc, char** argv) {
   }
   if (n) run_batch(n);
   auto t0 = std::chrono::steady_clock::now();
-  for (auto& s : spec.stages) s.stage->finish(batch);
+  for (auto& s : spec.stages) {
+    while (s.stage->finish(batch)) {
+      batch.pending.clear();
+      pool.release_all();
+    }
+    batch.pending.clear();
+    pool.release_all();
+  }
   seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);

@@ -197,14 +197,16 @@ Status Runner::write_out(size_t first_stage) {
 
 Status Runner::finish_stages() {
   for (size_t i = 0; i < spec_.stages.size(); ++i) {
-    spec_.stages[i].stage->finish(batch_);
-    if (batch_.pending.empty()) continue;
-    stats_.stages[i].generated += batch_.pending.size();
-    stats_.records_generated += batch_.pending.size();
-    for (auto& p : batch_.pending) batch_.records.push_back(p.record);
-    batch_.pending.clear();
-    Status st = flush_batch(i + 1);
-    if (!st.ok()) return st;
+    for (bool more = true; more;) {
+      more = spec_.stages[i].stage->finish(batch_);
+      if (batch_.pending.empty()) continue;
+      stats_.stages[i].generated += batch_.pending.size();
+      stats_.records_generated += batch_.pending.size();
+      for (auto& p : batch_.pending) batch_.records.push_back(p.record);
+      batch_.pending.clear();
+      Status st = flush_batch(i + 1);
+      if (!st.ok()) return st;
+    }
   }
   return {};
 }

@@ -58,8 +58,9 @@ class Stage {
   virtual StageVerdict process(Record& record) = 0;
   // A batch of live records. Stateful stages (correlation, expansion) override this.
   virtual void process_batch(Batch& batch);
-  // End of input: stateful stages emit what they still hold.
-  virtual void finish(Batch& batch) {}
+  // End of input: stateful stages emit what they still hold. Called again while it returns
+  // true, so a stage can emit a large backlog one bounded batch at a time.
+  virtual bool finish(Batch& batch) { return false; }
   // True when process() depends on nothing but the record, so it may run on any thread.
   virtual bool stateless() const { return true; }
   // Removes secrets from text bound for the dead-letter output (raw lines and reasons).

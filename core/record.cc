@@ -36,7 +36,7 @@ simdjson::error_code Record::parse() {
   std::string_view b = bytes();
   if (doc_.capacity() < b.size()) {
     // Grow in powers of two so a reused slot does not reallocate for every longer line.
-    size_t cap = 4096;
+    size_t cap = 1024;
     while (cap < b.size()) cap <<= 1;
     if (auto err = doc_.allocate(cap); err != simdjson::SUCCESS) return err;
   }

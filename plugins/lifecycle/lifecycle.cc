@@ -129,12 +129,13 @@ class LifecycleStage : public Stage {
     }
   }
 
-  void finish(Batch& batch) override {
+  bool finish(Batch& batch) override {
     batch_ = &batch;
-    while (head_ != kNil) {
+    for (size_t n = 0; head_ != kNil && n < 1024; ++n) {  // a bounded batch per call
       if (report_open_at_end) warn_about(head_, "open_at_end", nullptr);
       release(head_);
     }
+    return head_ != kNil;
   }
 
   std::string stats_json() const override {

@@ -26,7 +26,10 @@ class ProbeStage : public Stage {
         batch.emit("{\"event_type\":\"probe_warning\",\"line\":" + std::to_string(r->line) + "}", r);
     }
   }
-  void finish(Batch& batch) override { batch.emit("{\"event_type\":\"probe_finished\"}"); }
+  bool finish(Batch& batch) override {
+    batch.emit("{\"event_type\":\"probe_finished\"}");
+    return false;
+  }
   bool stateless() const override { return false; }
 };
 
