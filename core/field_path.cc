@@ -1,6 +1,7 @@
 #include "core/field_path.h"
 
 #include <charconv>
+#include <algorithm>
 #include <cstring>
 
 namespace agentlog {
@@ -66,8 +67,12 @@ size_t FieldSet::add(const FieldPath& path) {
   paths_.push_back(path);
   found_.emplace_back();
   top_.clear();  // views into paths_ may have moved
+  for (auto& b : by_len_) b.clear();
   for (size_t i = 0; i < paths_.size(); ++i)
-    if (paths_[i].parts.size() == 1) top_.emplace_back(paths_[i].parts[0], i);
+    if (paths_[i].parts.size() == 1) {
+      by_len_[std::min<size_t>(paths_[i].parts[0].size(), 64)].push_back(static_cast<uint32_t>(top_.size()));
+      top_.emplace_back(paths_[i].parts[0], i);
+    }
   return paths_.size() - 1;
 }
 
@@ -81,7 +86,8 @@ void FieldSet::extract(simdjson::dom::element root) {
   size_t pending = top_.size();
   for (auto field : obj) {
     std::string_view key = field.key;
-    for (const auto& [name, slot] : top_) {
+    for (uint32_t t : by_len_[std::min<size_t>(key.size(), 64)]) {
+      const auto& [name, slot] = top_[t];
       if (name.size() != key.size() || found_[slot] || std::memcmp(name.data(), key.data(), key.size()) != 0) continue;
       found_[slot] = field.value;  // the first of duplicate keys wins, as with at_key
       if (--pending == 0) return;

@@ -1,6 +1,7 @@
 // Field paths used by stage options: dotted ("details.command", "target_node_ids.0") or a
 // JSON Pointer ("/details/command").
 #pragma once
+#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,6 +37,9 @@ class FieldSet {
   std::vector<FieldPath> paths_;
   std::vector<std::optional<simdjson::dom::element>> found_;
   std::vector<std::pair<std::string_view, size_t>> top_;  // top-level names and their slots
+  // top_ entries by name length (lengths >= 64 share the last bucket): a member's key is
+  // compared only with names of its own length.
+  std::array<std::vector<uint32_t>, 65> by_len_;
 };
 
 }  // namespace agentlog

@@ -11,12 +11,14 @@ namespace agentlog {
 class Interner {
  public:
   uint32_t id(std::string_view s) {
+    // Consecutive records usually come from the same agent.
+    if (last_ != UINT32_MAX && strings_[last_] == s) return last_;
     auto it = ids_.find(s);
-    if (it != ids_.end()) return it->second;
+    if (it != ids_.end()) return last_ = it->second;
     strings_.emplace_back(s);
     uint32_t n = static_cast<uint32_t>(strings_.size() - 1);
     ids_.emplace(std::string(s), n);
-    return n;
+    return last_ = n;
   }
   const std::string& str(uint32_t id) const { return strings_[id]; }
 
@@ -27,6 +29,7 @@ class Interner {
   };
   std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>> ids_;
   std::vector<std::string> strings_;
+  uint32_t last_ = UINT32_MAX;
 };
 
 }  // namespace agentlog

@@ -85,6 +85,12 @@ std::optional<int64_t> parse_rfc3339_ms(std::string_view s) {
 }
 
 std::string format_rfc3339_ms(int64_t epoch_ms) {
+  std::string out;
+  append_rfc3339_ms(out, epoch_ms);
+  return out;
+}
+
+void append_rfc3339_ms(std::string& out, int64_t epoch_ms) {
   int64_t secs = epoch_ms >= 0 ? epoch_ms / 1000 : -((-epoch_ms + 999) / 1000);
   int ms = static_cast<int>(epoch_ms - secs * 1000);
   int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
@@ -112,7 +118,7 @@ std::string format_rfc3339_ms(int64_t epoch_ms) {
   buf[19] = '.';
   put(20, ms, 3);
   buf[23] = 'Z';
-  return std::string(buf, 24);
+  out.append(buf, 24);
 }
 
 }  // namespace agentlog

@@ -12,5 +12,7 @@ namespace agentlog {
 std::optional<int64_t> parse_rfc3339_ms(std::string_view s);
 // Formats as "YYYY-MM-DDTHH:MM:SS.mmmZ".
 std::string format_rfc3339_ms(int64_t epoch_ms);
+// Appends the same 24 characters to `out` (no allocation when `out` has room).
+void append_rfc3339_ms(std::string& out, int64_t epoch_ms);
 
 }  // namespace agentlog

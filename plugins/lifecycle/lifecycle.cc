@@ -232,7 +232,7 @@ class LifecycleStage : public Stage {
       append_int(o, l->seq);
       if (l->open_ms != kNoTime) {
         o += ",\"started_at\":\"";
-        o += format_rfc3339_ms(l->open_ms);
+        append_rfc3339_ms(o, l->open_ms);
         o += '"';
         if (now_ms != kNoTime) {
           o += ",\"duration_ms\":";
