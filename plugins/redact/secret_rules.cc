@@ -46,7 +46,7 @@ Status RuleSet::add_yaml(std::string_view yaml_text, const std::string& origin) 
   YAML::Node list = root.IsMap() ? root["rules"] : YAML::Node();
   if (!list || !list.IsSequence())
     return Status::error(where(origin, root) + ": a rule file needs a \"rules\" list");
-  static const char* kKeys[] = {"id", "description", "regex", "secret_group", "keywords", "min_entropy"};
+  static const char* kKeys[] = {"id", "description", "regex", "secret_group", "keywords", "min_entropy", "min_length"};
   for (size_t i = 0; i < list.size(); ++i) {
     const YAML::Node r = list[i];
     std::string path = "rules[" + std::to_string(i) + "]";
@@ -55,7 +55,7 @@ Status RuleSet::add_yaml(std::string_view yaml_text, const std::string& origin) 
       std::string k = it->first.Scalar();
       if (std::find_if(std::begin(kKeys), std::end(kKeys), [&](const char* x) { return k == x; }) == std::end(kKeys))
         return Status::error(where(origin, it->first) + ": " + path + "." + k +
-                             ": unknown key. Allowed: id, description, regex, secret_group, keywords, min_entropy");
+                             ": unknown key. Allowed: id, description, regex, secret_group, keywords, min_entropy, min_length");
     }
     SecretRule rule;
     try {
@@ -66,6 +66,7 @@ Status RuleSet::add_yaml(std::string_view yaml_text, const std::string& origin) 
       rule.pattern = r["regex"].as<std::string>();
       rule.group = r["secret_group"] ? r["secret_group"].as<int>() : 0;
       rule.min_entropy = r["min_entropy"] ? r["min_entropy"].as<double>() : 0;
+      rule.min_length = r["min_length"] ? r["min_length"].as<size_t>() : 0;
       if (r["keywords"])
         for (const auto& k : r["keywords"]) rule.keywords.push_back(lower(k.as<std::string>()));
     } catch (const YAML::Exception& e) {
@@ -87,7 +88,7 @@ Status RuleSet::add_yaml(std::string_view yaml_text, const std::string& origin) 
   return {};
 }
 
-void KeywordMatcher::build(const std::vector<std::pair<std::string, size_t>>& keyword_rule) {
+Status KeywordMatcher::build(const std::vector<std::pair<std::string, size_t>>& keyword_rule) {
   size_t rules = 0;
   for (const auto& [kw, r] : keyword_rule) rules = std::max(rules, r + 1);
   rule_words_ = (rules + 63) / 64;
@@ -136,6 +137,8 @@ void KeywordMatcher::build(const std::vector<std::pair<std::string, size_t>>& ke
       }
     }
   }
+  // 16-bit states keep the table small enough for the L1 cache.
+  if (go.size() > 32767) return Status::error("the rule keywords are too many for the keyword matcher");
   next_.assign(go.size() * classes_, 0);
   out_.assign(go.size(), -1);
   outputs_.clear();
@@ -150,15 +153,16 @@ void KeywordMatcher::build(const std::vector<std::pair<std::string, size_t>>& ke
   for (size_t s = 0; s < go.size(); ++s)
     for (size_t c = 0; c < classes_; ++c) {
       int32_t t = go[s][c];
-      next_[s * classes_ + c] = out_[t] >= 0 ? -t : t;  // the root (0) never has an output
+      next_[s * classes_ + c] = static_cast<int16_t>(out_[t] >= 0 ? -t : t);  // the root (0) never has an output
     }
+  return {};
 }
 
 bool KeywordMatcher::scan(std::string_view text, std::vector<uint64_t>& rules) const {
   if (words_ == 0) return false;
   bool hit = false;
   int32_t s = 0;
-  const int32_t* next = next_.data();
+  const int16_t* next = next_.data();
   const size_t classes = classes_;
   // States with an output are stored negated in the table, so the hot loop reads one array.
   for (unsigned char c : text) {
@@ -182,6 +186,7 @@ Status RuleSet::compile(int64_t max_mem) {
   o.set_max_mem(max_mem);
   unkeyed_set_ = std::make_unique<RE2::Set>(o, RE2::UNANCHORED);
   unkeyed_.clear();
+  unkeyed_min_length_ = SIZE_MAX;
   for (size_t i = 0; i < rules_.size(); ++i) {
     const auto& r = rules_[i];
     if (!r.keywords.empty()) {
@@ -192,10 +197,10 @@ Status RuleSet::compile(int64_t max_mem) {
     std::string err;
     if (unkeyed_set_->Add(r.pattern, &err) < 0) return Status::error("rule \"" + r.id + "\": " + err);
     unkeyed_.push_back(i);
+    unkeyed_min_length_ = std::min(unkeyed_min_length_, r.min_length);
   }
   if (!unkeyed_.empty() && !unkeyed_set_->Compile()) return Status::error("the rules do not fit in max_regex_memory; raise it");
-  keywords_.build(kws);
-  return {};
+  return keywords_.build(kws);
 }
 
 void RuleSet::candidates(std::string_view text, std::vector<size_t>& out) const {
@@ -204,7 +209,7 @@ void RuleSet::candidates(std::string_view text, std::vector<size_t>& out) const 
   if (keywords_.scan(text, bits))
     for (size_t w = 0; w < bits.size(); ++w)
       for (uint64_t b = bits[w]; b; b &= b - 1) out.push_back(w * 64 + static_cast<size_t>(__builtin_ctzll(b)));
-  if (unkeyed_.empty()) return;
+  if (unkeyed_.empty() || text.size() < unkeyed_min_length_) return;
   std::vector<int> matched;
   RE2::Set::ErrorInfo info;
   if (unkeyed_set_->Match(re2::StringPiece(text.data(), text.size()), &matched, &info)) {
@@ -222,7 +227,7 @@ bool RuleSet::may_match(std::string_view text) const {
   // Confirm with each candidate's own pattern; keywords alone say little.
   re2::StringPiece sp(text.data(), text.size());
   for (size_t i : cands)
-    if (RE2::PartialMatch(sp, *rules_[i].re)) return true;
+    if (text.size() >= rules_[i].min_length && RE2::PartialMatch(sp, *rules_[i].re)) return true;
   return false;
 }
 

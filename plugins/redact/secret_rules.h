@@ -23,6 +23,7 @@ struct SecretRule {
   int group = 0;                      // capture group holding the secret (0 = whole match)
   std::vector<std::string> keywords;  // lowercase; the rule runs only if one occurs
   double min_entropy = 0;             // bits per byte of the secret
+  size_t min_length = 0;              // shortest text the regex can match; shorter texts are skipped
 };
 
 // Shannon entropy of the bytes of `s`, in bits per byte.
@@ -38,7 +39,8 @@ struct Finding {
 // bytes). The cost is per byte scanned, whatever the number of keywords.
 class KeywordMatcher {
  public:
-  void build(const std::vector<std::pair<std::string, size_t>>& keyword_rule);  // lowercase keyword, rule
+  // Fails when the keywords need more than 32767 automaton states.
+  Status build(const std::vector<std::pair<std::string, size_t>>& keyword_rule);  // lowercase keyword, rule
   // ORs the rules whose keywords occur into `rules` (a bitset, one bit per rule).
   bool scan(std::string_view text, std::vector<uint64_t>& rules) const;
   size_t words() const { return words_; }
@@ -46,7 +48,7 @@ class KeywordMatcher {
  private:
   std::array<uint8_t, 256> cls_{};       // byte -> symbol class (0: no keyword has it)
   size_t classes_ = 1;
-  std::vector<int32_t> next_;            // state * classes_ + class -> state
+  std::vector<int16_t> next_;            // state * classes_ + class -> state (negated: has output)
   std::vector<int32_t> out_;             // state -> index into outputs_, or -1
   std::vector<std::vector<uint64_t>> outputs_;
   size_t words_ = 0, rule_words_ = 0;
@@ -75,6 +77,7 @@ class RuleSet {
   KeywordMatcher keywords_;
   std::unique_ptr<RE2::Set> unkeyed_set_;
   std::vector<size_t> unkeyed_;  // set index -> rule
+  size_t unkeyed_min_length_ = 0;
 };
 
 }  // namespace agentlog::redact
