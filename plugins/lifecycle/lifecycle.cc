@@ -2,11 +2,9 @@
 
 #include <charconv>
 #include <climits>
-#include <fstream>
 #include <map>
-#include <sstream>
 
-#include "core/embedded_files.h"
+#include "core/named_file.h"
 #include "core/hash_index.h"
 #include "core/hashing.h"
 #include "core/interner.h"
@@ -457,24 +455,10 @@ class LifecycleStage : public Stage {
 
 Status make_lifecycle(const OptionView& o, std::unique_ptr<Stage>& out) {
   auto st = std::make_unique<LifecycleStage>();
-  std::string name = o.str("profile");
-  std::string text;
-  bool is_path = name.find('/') != std::string::npos || name.ends_with(".yaml") || name.ends_with(".yml");
-  if (is_path) {
-    std::ifstream f(name, std::ios::binary);
-    if (!f) return Status::error(o.error("profile", "cannot read profile file \"" + name + "\""));
-    std::stringstream ss;
-    ss << f.rdbuf();
-    text = ss.str();
-  } else {
-    text = std::string(find_embedded("lifecycles/" + name + ".yaml"));
-    if (text.empty()) {
-      static constexpr std::string_view kBuiltins[] = {"action-event", "agent-activity"};
-      return Status::error(o.error("profile", "unknown profile \"" + name + "\"" + suggestion(name, kBuiltins) +
-                                                  ", or a path to a .yaml file"));
-    }
-  }
-  if (Status s = lifecycle::load_profile(text, is_path ? name : "lifecycles/" + name + ".yaml", st->profile); !s.ok())
+  static constexpr std::string_view kYaml[] = {".yaml", ".yml"};
+  NamedFile file;
+  if (Status s = load_named_file(o, "profile", "profile", "lifecycles", ".yaml", kYaml, file); !s.ok()) return s;
+  if (Status s = lifecycle::load_profile(file.text, file.origin, st->profile); !s.ok())
     return Status::error(o.error("profile", s.message()));
   st->annotation_field = o.str("annotation_field");
   st->skip_field = o.str("skip_field");

@@ -1,7 +1,5 @@
 #include "plugins/validate/validate.h"
 
-#include <fstream>
-#include <sstream>
 
 // The adapter header must come before valijson's own headers (it sets valijson's options).
 #include "plugins/validate/simdjson_adapter.h"
@@ -11,7 +9,7 @@
 #include <valijson/validator.hpp>
 
 #include "core/condition.h"
-#include "core/embedded_files.h"
+#include "core/named_file.h"
 #include "plugins/validate/compiled_schema.h"
 
 namespace agentlog::plugins {
@@ -135,36 +133,13 @@ class ValidateStage : public Stage {
   }
 };
 
-std::vector<std::string_view> builtin_schema_names() {
-  std::vector<std::string_view> out;
-  for (const auto& f : embedded_files()) {
-    std::string_view p = f.path;
-    if (p.rfind("schemas/", 0) == 0 && p.size() > 20 && p.substr(p.size() - 12) == ".schema.json")
-      out.push_back(p.substr(8, p.size() - 20));
-  }
-  return out;
-}
-
 Status make_validate(const OptionView& o, std::unique_ptr<Stage>& out) {
   auto st = std::make_unique<ValidateStage>();
+  static constexpr std::string_view kJson[] = {".json"};
+  NamedFile file;
+  if (Status s = load_named_file(o, "schema", "schema", "schemas", ".schema.json", kJson, file); !s.ok()) return s;
   std::string name = o.str("schema");
-  std::string text;
-  bool is_path = name.find('/') != std::string::npos || name.ends_with(".json");
-  if (is_path) {
-    std::ifstream f(name, std::ios::binary);
-    if (!f) return Status::error(o.error("schema", "cannot read schema file \"" + name + "\""));
-    std::stringstream ss;
-    ss << f.rdbuf();
-    text = ss.str();
-  } else {
-    text = std::string(find_embedded("schemas/" + name + ".schema.json"));
-    if (text.empty()) {
-      auto names = builtin_schema_names();
-      std::string msg = "unknown schema \"" + name + "\"";
-      msg += suggestion(name, names) + ", or a path to a .json file";
-      return Status::error(o.error("schema", msg));
-    }
-  }
+  const std::string& text = file.text;
   st->schema_label = name;
 
   auto engine = std::make_unique<ValijsonEngine>();
