@@ -14,6 +14,7 @@
 #include "core/embedded_files.h"
 #include "plugins/validate/compiled_schema.h"
 #include "tests/schema_suite.h"
+#include "tests/test_support.h"
 
 using namespace agentlog;
 using namespace agentlog::schema;
@@ -121,19 +122,6 @@ TEST_CASE("draft7 suite on the compiled engine and agreement with valijson", "[s
   CHECK(total > 400);
 }
 
-namespace {
-// splitmix64: a fixed generator so the records are the same on every machine.
-struct Rng {
-  uint64_t s;
-  uint64_t next() {
-    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  size_t below(size_t n) { return static_cast<size_t>(next() % n); }
-};
-}  // namespace
 
 TEST_CASE("compiled and valijson agree on generated agent-activity records", "[schema][compiled]") {
   std::string schema_text(find_embedded("schemas/agent-activity.schema.json"));
@@ -153,7 +141,7 @@ TEST_CASE("compiled and valijson agree on generated agent-activity records", "[s
                           "\"2026-01-15\"", "\"\"", "\"x\"", "\"tool_call\"", "\"agent_run\"", "\"allow\"",
                           "\"needs_review\"", "\"approve\"", "0", "3", "-1", "2.5", "1e2", "true", "null", "[]",
                           "{}", "\"sha256:abc\"", "\"2026-01-15T09:30:00z\"", "\"2026-04-31T00:00:00Z\""};
-  Rng rng{42};
+  test::Rng rng{42};
   simdjson::dom::parser parser;
   size_t valid = 0, invalid = 0;
   for (int i = 0; i < 4000; ++i) {
