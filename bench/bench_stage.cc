@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -32,7 +33,7 @@ int main(int argc, char** argv) {
   }
   RecordPool pool;
   Batch batch(pool);
-  std::vector<std::string> lines(1024);
+  std::vector<std::string> lines(std::getenv("BENCH_BATCH") ? std::atoi(std::getenv("BENCH_BATCH")) : 1024);
   uint64_t records = 0, kept = 0, bytes = 0;
   double seconds = 0;
   std::string line;

@@ -28,8 +28,9 @@ void Record::reset_owned(std::string text) {
 }
 
 void Record::ensure_padding() {
+  // Room for the padding plus a few appended members, so the next edit does not reallocate.
   if (owned_.capacity() - owned_.size() < simdjson::SIMDJSON_PADDING)
-    owned_.reserve(owned_.size() + simdjson::SIMDJSON_PADDING);
+    owned_.reserve(owned_.size() + simdjson::SIMDJSON_PADDING + 512);
 }
 
 simdjson::error_code Record::parse() {
@@ -70,6 +71,7 @@ std::string_view Record::bytes() {
 
 void Record::to_owned() {
   if (state_ == State::Original) {
+    owned_.reserve(bytes_.size() + simdjson::SIMDJSON_PADDING + 512);
     owned_.assign(bytes_.data(), bytes_.size());
     ensure_padding();
     bytes_ = owned_;
@@ -106,19 +108,26 @@ void Record::add_member_raw(std::string_view key, std::string_view json_value) {
 }
 
 void Record::append_member(std::string_view key, std::string_view json_value) {
-  {
-    size_t close = owned_.rfind('}');
-    if (close == std::string::npos) return;
-    // Empty object: no comma before the new member.
-    size_t k = close;
-    while (k > 0 && (owned_[k - 1] == ' ' || owned_[k - 1] == '\t' || owned_[k - 1] == '\n' || owned_[k - 1] == '\r')) --k;
-    bool empty = k > 0 && owned_[k - 1] == '{';
-    std::string ins = empty ? std::string() : std::string(",");
-    json::append_quoted(ins, key);
-    ins.push_back(':');
-    ins.append(json_value);
-    owned_.insert(close, ins);
-  }
+  size_t close = owned_.rfind('}');
+  if (close == std::string::npos) return;
+  // Empty object: no comma before the new member.
+  size_t k = close;
+  while (k > 0 && (owned_[k - 1] == ' ' || owned_[k - 1] == '\t' || owned_[k - 1] == '\n' || owned_[k - 1] == '\r')) --k;
+  bool empty = k > 0 && owned_[k - 1] == '{';
+  // Cut the closing brace (and anything after it), append the member, put the tail back.
+  char tail_buf[16];
+  size_t tail_len = owned_.size() - close;
+  bool small_tail = tail_len <= sizeof tail_buf;
+  std::string tail_big;
+  if (small_tail) owned_.copy(tail_buf, tail_len, close);
+  else tail_big = owned_.substr(close);
+  owned_.resize(close);
+  if (!empty) owned_.push_back(',');
+  json::append_quoted(owned_, key);
+  owned_.push_back(':');
+  owned_.append(json_value);
+  if (small_tail) owned_.append(tail_buf, tail_len);
+  else owned_.append(tail_big);
   ensure_padding();
   bytes_ = owned_;
 }
