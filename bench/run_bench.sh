@@ -15,6 +15,8 @@
 # agentlog runs 3 times; the summary reports the fastest run and the largest
 # peak RSS seen across the runs.
 set -euo pipefail
+# The redact bench uses keyed hashes; a fixed key keeps runs comparable (never a real key).
+export AGENTLOG_REDACT_KEY="${AGENTLOG_REDACT_KEY:-bench-only-key-0123456789abcdef}"
 
 usage() {
   sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
