@@ -313,7 +313,10 @@ int Runner::run(std::string& error) {
 }  // namespace
 
 void Stage::process_batch(Batch& batch) {
-  for (Record* r : batch.records) {
+  const auto& recs = batch.records;
+  for (size_t i = 0; i < recs.size(); ++i) {
+    if (i + 4 < recs.size()) recs[i + 4]->prefetch();
+    Record* r = recs[i];
     if (r->verdict != Verdict::Keep) continue;
     StageVerdict v = process(*r);
     if (v.kind != Verdict::Keep) {

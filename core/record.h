@@ -52,6 +52,16 @@ class Record {
   // The owned mutable tree, for deep edits. Built on first use; bytes() re-serialises it.
   json::Value& tree();
 
+  // Hints the CPU to fetch the start of the parsed view: stages call it a few records ahead,
+  // since a batch's parsed records are usually out of cache by the time a stage reaches them.
+  void prefetch() const {
+    if (!parsed_) return;
+    const char* t = reinterpret_cast<const char*>(doc_.tape.get());
+    const char* sb = reinterpret_cast<const char*>(doc_.string_buf.get());
+    for (int i = 0; i < 4; ++i) __builtin_prefetch(t + 64 * i);
+    for (int i = 0; i < 4; ++i) __builtin_prefetch(sb + 64 * i);
+  }
+
   // Frees large buffers after an unusually big record so memory stays bounded.
   void trim_memory(size_t keep_capacity);
 

@@ -56,8 +56,11 @@ class CollisionStage : public Stage {
   }
 
   void process_batch(Batch& batch) override {
-    for (Record* r : batch.records)
-      if (r->verdict == Verdict::Keep && !r->generated) handle(batch, *r);
+    const auto& recs = batch.records;
+    for (size_t i = 0; i < recs.size(); ++i) {
+      if (i + 4 < recs.size()) recs[i + 4]->prefetch();
+      if (recs[i]->verdict == Verdict::Keep && !recs[i]->generated) handle(batch, *recs[i]);
+    }
   }
 
   std::string stats_json() const override {

@@ -113,7 +113,10 @@ class LifecycleStage : public Stage {
 
   void process_batch(Batch& batch) override {
     batch_ = &batch;
-    for (Record* r : batch.records) {
+    const auto& recs = batch.records;
+    for (size_t i = 0; i < recs.size(); ++i) {
+      if (i + 4 < recs.size()) recs[i + 4]->prefetch();
+      Record* r = recs[i];
       if (r->verdict != Verdict::Keep || r->generated) continue;
       handle(*r);
     }
