@@ -7,15 +7,6 @@
 namespace agentlog {
 namespace {
 
-std::string_view node_kind(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Map: return "a mapping";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Scalar: return "a scalar";
-    case YAML::NodeType::Null: return "null";
-    default: return "nothing";
-  }
-}
 
 bool parse_int(const std::string& s, int64_t& out) {
   auto r = std::from_chars(s.data(), s.data() + s.size(), out);
@@ -133,6 +124,16 @@ Status check_value(const ConfigSource& src, const YAML::Node& n, const std::stri
 }
 
 }  // namespace
+
+std::string_view node_kind(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map: return "a mapping";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Scalar: return "a scalar";
+    case YAML::NodeType::Null: return "null";
+    default: return "nothing";
+  }
+}
 
 std::string_view type_name(OptType t) {
   switch (t) {

@@ -28,6 +28,8 @@ enum class OptType : uint8_t {
 };
 
 std::string_view type_name(OptType t);
+// "a mapping", "a list", "a scalar", "null" or "nothing", for messages.
+std::string_view node_kind(const YAML::Node& n);
 
 struct OptionSpec {
   std::string_view name;

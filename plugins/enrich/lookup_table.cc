@@ -7,6 +7,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "core/json_text.h"
+#include "core/options.h"
 #include "plugins/enrich/enrich.h"
 
 namespace agentlog::plugins::enrich {
@@ -155,16 +156,6 @@ static std::string mark_of(const std::string& name, const YAML::Node& n) {
   return name + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
 }
 
-static const char* yaml_kind(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Map: return "a mapping";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Scalar: return "a scalar";
-    case YAML::NodeType::Null: return "null";
-    default: return "nothing";
-  }
-}
-
 // YAML: a mapping of key -> mapping of column -> scalar; every row has the same columns.
 bool load_yaml_table(const std::string& text, const std::string& name, Table& out, std::string& err) {
   YAML::Node root;
@@ -177,7 +168,7 @@ bool load_yaml_table(const std::string& text, const std::string& name, Table& ou
   }
   if (!root.IsMap()) {
     err = (root.IsNull() || !root.IsDefined() ? name : mark_of(name, root)) +
-          ": expected a mapping of key -> mapping of column -> scalar, got " + yaml_kind(root);
+          ": expected a mapping of key -> mapping of column -> scalar, got " + std::string(node_kind(root));
     return false;
   }
   std::unordered_map<std::string, size_t, SvHash, std::equal_to<>> seen;
@@ -185,7 +176,7 @@ bool load_yaml_table(const std::string& text, const std::string& name, Table& ou
     YAML::Node k = it->first;
     YAML::Node row = it->second;
     if (!k.IsScalar()) {
-      err = mark_of(name, k) + ": expected a scalar key, got " + yaml_kind(k);
+      err = mark_of(name, k) + ": expected a scalar key, got " + std::string(node_kind(k));
       return false;
     }
     const std::string key = k.Scalar();
@@ -201,7 +192,7 @@ bool load_yaml_table(const std::string& text, const std::string& name, Table& ou
     }
     if (!row.IsMap()) {
       err = mark_of(name, row.IsDefined() && row.Mark().line >= 0 ? row : k) + ": " + quoted_for_message(key) +
-            ": expected a mapping of column -> scalar, got " + yaml_kind(row);
+            ": expected a mapping of column -> scalar, got " + std::string(node_kind(row));
       return false;
     }
     std::vector<std::string> cols;
@@ -219,7 +210,7 @@ bool load_yaml_table(const std::string& text, const std::string& name, Table& ou
       }
       if (!cv.IsScalar() && !cv.IsNull()) {
         err = mark_of(name, cv) + ": " + quoted_for_message(key) + "." + col + ": expected a scalar, got " +
-              yaml_kind(cv);
+              std::string(node_kind(cv));
         return false;
       }
       cols.push_back(col);

@@ -127,17 +127,7 @@ std::string prefix_text(const FieldPath& p, size_t n) {
   return out;
 }
 
-const char* kind_word(const V& v) {
-  switch (v.kind) {
-    case V::Kind::Null: return "null";
-    case V::Kind::Bool: return "a boolean";
-    case V::Kind::Number: return "a number";
-    case V::Kind::String: return "a string";
-    case V::Kind::Array: return "an array";
-    case V::Kind::Object: return "an object";
-  }
-  return "?";
-}
+using map::kind_word;
 
 // Writes `v` at `p`, creating missing parent objects. Array items can be replaced, not added.
 bool set_path(V& root, const FieldPath& p, V v, std::string& why) {

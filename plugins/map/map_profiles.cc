@@ -13,18 +13,6 @@ namespace {
 
 using V = json::Value;
 
-const char* kind_word(const V& v) {
-  switch (v.kind) {
-    case V::Kind::Null: return "null";
-    case V::Kind::Bool: return "a boolean";
-    case V::Kind::Number: return "a number";
-    case V::Kind::String: return "a string";
-    case V::Kind::Array: return "an array";
-    case V::Kind::Object: return "an object";
-  }
-  return "?";
-}
-
 // A value usable as a required field: a non-empty string, or a number or boolean as its
 // JSON text. Missing, null, "", arrays and objects are not.
 std::optional<std::string> usable(const V* v) {
@@ -252,6 +240,18 @@ bool action_log(V& rec, std::string_view bytes, std::string& why) {
 }
 
 }  // namespace
+
+const char* kind_word(const json::Value& v) {
+  switch (v.kind) {
+    case json::Value::Kind::Null: return "null";
+    case json::Value::Kind::Bool: return "a boolean";
+    case json::Value::Kind::Number: return "a number";
+    case json::Value::Kind::String: return "a string";
+    case json::Value::Kind::Array: return "an array";
+    case json::Value::Kind::Object: return "an object";
+  }
+  return "?";
+}
 
 std::string content_hash(const json::Value& v) {
   if (v.kind == json::Value::Kind::String) return "sha256:" + sha256_hex(v.text);

@@ -28,6 +28,8 @@ inline constexpr size_t kMaxTargets = 10;
 // "sha256:<hex>" of a value: of the raw bytes of a string, else of its compact JSON text as
 // agentlog writes it (keys in record order, numbers as written).
 std::string content_hash(const json::Value& v);
+// "null", "a boolean", "a number", "a string", "an array" or "an object", for messages.
+const char* kind_word(const json::Value& v);
 
 // Rewrites `record` (an object) per the profile. `bytes` is the record's text as the stage
 // received it (its hash is the fallback evidence_ref). Returns false with `why` (the
