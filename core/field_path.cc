@@ -1,5 +1,7 @@
 #include "core/field_path.h"
 
+#include "core/top_fields.h"
+
 #include <charconv>
 #include <algorithm>
 #include <cstring>
@@ -42,9 +44,10 @@ bool parse_field_path(std::string_view text, FieldPath& out) {
   return true;
 }
 
-std::optional<simdjson::dom::element> lookup(simdjson::dom::element root, const FieldPath& path) {
-  simdjson::dom::element cur = root;
-  for (const auto& part : path.parts) {
+namespace {
+std::optional<simdjson::dom::element> descend(simdjson::dom::element cur, const FieldPath& path, size_t from) {
+  for (size_t i = from; i < path.parts.size(); ++i) {
+    const std::string& part = path.parts[i];
     simdjson::dom::object obj;
     simdjson::dom::array arr;
     if (cur.get(obj) == simdjson::SUCCESS) {
@@ -60,11 +63,17 @@ std::optional<simdjson::dom::element> lookup(simdjson::dom::element root, const 
   }
   return cur;
 }
+}  // namespace
+
+std::optional<simdjson::dom::element> lookup(simdjson::dom::element root, const FieldPath& path) {
+  return descend(root, path, 0);
+}
 
 size_t FieldSet::add(const FieldPath& path) {
   for (size_t i = 0; i < paths_.size(); ++i)
     if (paths_[i].parts == path.parts) return i;
   paths_.push_back(path);
+  first_ids_.push_back(path.parts.empty() ? TopFieldRegistry::kNone : TopFieldRegistry::intern(path.parts[0]));
   found_.emplace_back();
   top_.clear();  // views into paths_ may have moved
   for (auto& b : by_len_) b.clear();
@@ -93,6 +102,16 @@ void FieldSet::extract(simdjson::dom::element root) {
       if (--pending == 0) return;
       break;
     }
+  }
+}
+
+void FieldSet::extract(Record& record) {
+  for (size_t i = 0; i < paths_.size(); ++i) {
+    const simdjson::dom::element* top =
+        first_ids_[i] == TopFieldRegistry::kNone ? nullptr : record.top_member(first_ids_[i]);
+    if (!top) found_[i].reset();
+    else if (paths_[i].parts.size() == 1) found_[i] = *top;
+    else found_[i] = descend(*top, paths_[i], 1);
   }
 }
 

@@ -86,7 +86,7 @@ class CollisionStage : public Stage {
   }
 
   void handle(Batch& batch, Record& r) {
-    fields_.extract(r.root());
+    fields_.extract(r);
     thread_local std::string key;
     key.clear();
     for (size_t s : scope_slots_) {
@@ -110,7 +110,12 @@ class CollisionStage : public Stage {
         next_ = (next_ + 1) % max_keys;
         ++forgotten_;
       }
-      ring_[slot] = {hash, agent_id, text(target_slot_), here};
+      Owner& owner = ring_[slot];
+      owner.hash = hash;
+      owner.agent = agent_id;
+      owner.target.clear();  // reuses the slot's buffer
+      append_text(target_slot_, owner.target);
+      owner.line = here;
       index_.insert(hash, slot);
       return;
     }

@@ -228,7 +228,7 @@ class RedactStage : public Stage {
     // Pass 1, read-only: is there anything to change at all?
     t_scan.clear();
     bool need = false;
-    field_set_.extract(root);
+    field_set_.extract(record);
     for (size_t slot : ref_slots_) {
       const auto& v = field_set_[slot];
       if (!v || v->type() == element_type::NULL_VALUE) continue;
