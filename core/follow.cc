@@ -17,7 +17,8 @@
 namespace agentlog {
 namespace {
 
-constexpr uint64_t kHeadBytes = 1024;
+constexpr uint64_t kHeadBytes = 1024;  // hashed into the checkpoint
+constexpr uint64_t kHeadKeep = 256;    // compared at each idle check to notice a rewrite
 
 // SHA-256 of the first n bytes of fd (fewer if the file is shorter now).
 std::string head_hash(int fd, uint64_t n) {
@@ -31,6 +32,13 @@ std::string head_hash(int fd, uint64_t n) {
   }
   buf.resize(got);
   return sha256_hex(buf);
+}
+
+std::string read_head(int fd, uint64_t n) {
+  std::string buf(n, '\0');
+  ssize_t r = ::pread(fd, buf.data(), n, 0);
+  buf.resize(r > 0 ? static_cast<size_t>(r) : 0);
+  return buf;
 }
 
 }  // namespace
@@ -134,7 +142,9 @@ void FollowedFile::start_reader(uint64_t offset, uint64_t line, bool in_long_lin
   base_offset_ = offset;
   base_line_ = line;
   pending_ = Change::None;
+  idle = false;
   head_cached_ = UINT64_MAX;
+  head_.clear();
 }
 
 Status FollowedFile::try_open(bool first) {
@@ -183,6 +193,13 @@ FollowedFile::Change FollowedFile::check() {
   uint64_t pos = base_offset_ + reader_->bytes_read();
   struct stat st;
   if (::fstat(fd_, &st) == 0 && static_cast<uint64_t>(st.st_size) < pos) return Change::Truncated;
+  // A truncated file that grew past our position again before this check: its first
+  // bytes are not the ones we read (kept in memory only, never in the checkpoint).
+  if (pos > 0) {
+    std::string now = read_head(fd_, std::min(pos, kHeadKeep));
+    if (now.compare(0, head_.size(), head_) != 0) return Change::Truncated;
+    head_ = std::move(now);
+  }
   if (::stat(spec_.path.c_str(), &st) == 0 && (st.st_dev != dev_ || st.st_ino != inode_)) return Change::Rotated;
   return Change::None;
 }

@@ -60,10 +60,13 @@ class FollowedFile {
   // does not exist yet is not an error (reader() stays null).
   Status try_open(bool first);
   LineReader* reader() { return reader_.get(); }
+  // The reader found no new bytes at its last refill (set and cleared by the pipeline).
+  bool idle = false;
 
   enum class Change : uint8_t { None, Truncated, Rotated };
-  // Called when the reader has read everything there is: has the path been rotated
-  // (another inode is there now) or the file truncated below what was read?
+  // Called when the reader had read everything there was: has the path been rotated
+  // (another inode is there now) or the file truncated (smaller than what was read, or
+  // its first bytes differ)?
   Change check();
   // Rotation: read the old file to its end, then end the reader.
   void drain() {
@@ -106,6 +109,7 @@ class FollowedFile {
   Change pending_ = Change::None;
   uint64_t head_cached_ = UINT64_MAX;  // head_bytes that head_sha_ covers
   std::string head_sha_;
+  std::string head_;  // the file's first bytes as read, to notice truncate-and-rewrite
 };
 
 }  // namespace agentlog

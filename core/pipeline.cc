@@ -408,6 +408,14 @@ Status Runner::run_follow(const std::vector<SourceSpec>& sources, const std::vec
 
 // Reads one followed file until it has nothing more for now (or its turn is over).
 Status Runner::pump_follow(FollowedFile& f, uint32_t index, bool& progressed) {
+  // A file that was idle may have been rotated or truncated meanwhile: look before
+  // reading, so that a truncated file that grew again is not read from the old offset.
+  if (f.idle) {
+    f.idle = false;
+    FollowedFile::Change c = f.check();
+    if (c == FollowedFile::Change::Truncated) f.cut();
+    else if (c == FollowedFile::Change::Rotated) f.drain();
+  }
   LineReader* reader = f.reader();
   LineEvent ev;
   for (int refills = 0;;) {
@@ -437,14 +445,10 @@ Status Runner::pump_follow(FollowedFile& f, uint32_t index, bool& progressed) {
     }
     if (stop_requested() || ++refills > kFollowRefillsPerTurn) return {};
     if (Status st = reader->refill(); !st.ok()) return Status::error(f.spec().name + ": " + st.message());
-    if (!reader->starved()) {
-      progressed = true;
-      continue;
+    if (reader->starved()) {
+      f.idle = true;  // checked for rotation at its next turn
+      return {};
     }
-    FollowedFile::Change c = f.check();
-    if (c == FollowedFile::Change::None) return {};
-    if (c == FollowedFile::Change::Truncated) f.cut();
-    else f.drain();
     progressed = true;
   }
 }
