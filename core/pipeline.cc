@@ -352,8 +352,12 @@ Status Runner::run_follow(const std::vector<SourceSpec>& sources, const std::vec
       auto& slot = checkpoints_[spec.checkpoint];
       if (!slot) {
         slot = std::make_unique<Checkpoint>(spec.checkpoint);
-        if (Status st = slot->load(); !st.ok()) {
-          output_failed_ = true;  // fatal: reading without the checkpoint could lose its meaning
+        // Fatal, before anything is read: an unreadable checkpoint (reading from the start
+        // would repeat everything) or one that cannot be written (no progress could be kept).
+        Status st = slot->load();
+        if (st.ok()) st = slot->save();
+        if (!st.ok()) {
+          output_failed_ = true;
           return st;
         }
       }

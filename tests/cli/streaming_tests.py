@@ -330,6 +330,30 @@ def check_follow_sigkill_restart_no_gaps():
     check(len(restarts) <= 2, "order broken more often than there were restarts: at %r" % restarts)
 
 
+def check_follow_unwritable_checkpoint_fails_before_reading():
+    write_config("cfg.yaml", """pipeline:
+  inputs:
+    - type: file
+      paths: [app.log]
+      follow: true
+      checkpoint: missing-dir/checkpoint.json
+  outputs: [{type: file, path: out.jsonl}]
+""")
+    append("app.log", [1])
+    p = start("cfg.yaml")
+    try:
+        rc = p.wait(timeout=DEADLINE)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+        raise Fail("agentlog kept running without a writable checkpoint")
+    check(rc == 1, "exit code %s, want 1" % rc)
+    err = open("err.txt").read()
+    check("agentlog: error: checkpoint missing-dir/checkpoint.json.tmp: cannot open for writing: "
+          "No such file or directory" in err, err)
+    check(numbers("out.jsonl") == [], "records were written: %r" % read_lines("out.jsonl"))
+
+
 def check_integration_configs():
     """The agentlog side of the Fluent Bit and Vector examples passes check-config."""
     env = dict(os.environ)
@@ -351,6 +375,7 @@ CHECKS = [
     check_follow_copytruncate,
     check_follow_checkpoint_resume_and_line_numbers,
     check_follow_sigkill_restart_no_gaps,
+    check_follow_unwritable_checkpoint_fails_before_reading,
     check_integration_configs,
 ]
 
