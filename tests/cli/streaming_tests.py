@@ -123,6 +123,48 @@ def check_slow_writer_each_line_before_next():
             p.wait()
 
 
+def check_flush_timer_under_load():
+    """Input never pauses (the writer keeps the pipe full, the stage is slow): the timer still
+    flushes within flush_interval_ms. Without it the first write would wait for the 1 MiB
+    output buffer: about 20,000 of these records, over 5 s at valijson's pace."""
+    write_config("cfg.yaml", """pipeline:
+  flush_interval_ms: 100
+  stages:
+    - type: validate
+      schema: agent-activity
+      engine: valijson            # about 3,000 records/s here: slower than the writer
+      on_invalid: keep
+  outputs: [{type: file, path: out.jsonl}]
+""")
+    p = start("cfg.yaml", stdin=subprocess.PIPE)
+    stop_writing = threading.Event()
+    written = [0]
+
+    def writer():
+        try:
+            while not stop_writing.is_set():
+                n = written[0]
+                p.stdin.write(b"".join(b'{"event_time":"2026-11-23T10:00:00Z","n":%d}\n' % (n + i)
+                                       for i in range(100)))
+                written[0] = n + 100
+        except (BrokenPipeError, ValueError):
+            pass
+
+    t = threading.Thread(target=writer)
+    t.start()
+    try:
+        wait_until(lambda: os.path.exists("out.jsonl") and os.path.getsize("out.jsonl") > 0,
+                   "the first flush while input keeps coming", deadline=3.0)
+        check(p.poll() is None and t.is_alive(), "the writer stopped before the first flush")
+    finally:
+        stop_writing.set()
+        t.join()
+        p.stdin.close()
+        rc = p.wait(timeout=DEADLINE)
+    check(rc == 0, "exit code %s" % rc)
+    check(numbers("out.jsonl") == list(range(written[0])), "not every record came out once, in order")
+
+
 def check_sigterm_drains_partial_line():
     """SIGTERM while stdin is open: exit 0, the records are written, the partial last line
     is dead-lettered (nothing is lost)."""
@@ -367,6 +409,7 @@ def check_integration_configs():
 
 CHECKS = [
     check_slow_writer_each_line_before_next,
+    check_flush_timer_under_load,
     check_sigterm_drains_partial_line,
     check_sighup_reopens_while_stdin_idle,
     check_closed_stdout_pipe_exit_3,
