@@ -310,6 +310,7 @@ Status Runner::run_source(const SourceSpec& src, uint32_t index) {
       add_line(ev, index);
       if (batch_.records.size() >= opts_.batch_records) {
         st = streaming ? process_batch(0) : flush_batch(0);
+        if (st.ok() && streaming) st = maybe_timed_flush();
         if (!st.ok()) return st;
       }
       continue;
@@ -431,7 +432,9 @@ Status Runner::pump_follow(FollowedFile& f, uint32_t index, bool& progressed) {
       }
       add_line(ev, index);
       if (batch_.records.size() >= opts_.batch_records) {
-        if (Status st = process_batch(0); !st.ok()) return st;
+        Status st = process_batch(0);
+        if (st.ok()) st = maybe_timed_flush();
+        if (!st.ok()) return st;
       }
       continue;
     }

@@ -154,7 +154,7 @@ def check_flush_timer_under_load():
     t.start()
     try:
         wait_until(lambda: os.path.exists("out.jsonl") and os.path.getsize("out.jsonl") > 0,
-                   "the first flush while input keeps coming", deadline=3.0)
+                   "the first flush while input keeps coming", deadline=4.0)
         check(p.poll() is None and t.is_alive(), "the writer stopped before the first flush")
     finally:
         stop_writing.set()
