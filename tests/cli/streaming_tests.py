@@ -372,6 +372,40 @@ def check_follow_sigkill_restart_no_gaps():
     check(len(restarts) <= 2, "order broken more often than there were restarts: at %r" % restarts)
 
 
+def check_follow_start_at_end_and_several_files():
+    """start_at: end skips what a file held at startup (line numbers stay real); several
+    files are followed together."""
+    write_config("cfg.yaml", """pipeline:
+  inputs:
+    - type: file
+      paths: [a.log, b.log]
+      follow: true
+      start_at: end
+      poll_interval_ms: 20
+  outputs: [{type: file, path: out.jsonl}]
+  dead_letter: {type: file, path: dead.jsonl}
+""")
+    append("a.log", [1, 2])
+    with open("a.log", "a") as f:
+        f.write('{"n":3')  # a partial line at startup: its end is read later
+    p = start("cfg.yaml")
+    try:
+        time.sleep(0.1)  # pacing the writer: these lines come after the start
+        with open("a.log", "a") as f:
+            f.write('}\n')
+        append("b.log", [10])
+        append("a.log", [4])
+        with open("a.log", "a") as f:
+            f.write("{broken\n")
+        wait_until(lambda: sorted(numbers("out.jsonl")) == [3, 4, 10], "the lines written after the start")
+        wait_until(lambda: len(read_lines("dead.jsonl")) == 1, "the dead letter")
+    finally:
+        rc = stop(p)
+    check(rc == 0, "exit code %s" % rc)
+    dead = json.loads(read_lines("dead.jsonl")[0])
+    check(dead["source"] == "a.log" and dead["line"] == 5, "dead letter: %r" % dead)
+
+
 def check_follow_unwritable_checkpoint_fails_before_reading():
     write_config("cfg.yaml", """pipeline:
   inputs:
@@ -419,6 +453,7 @@ CHECKS = [
     check_follow_checkpoint_resume_and_line_numbers,
     check_follow_sigkill_restart_no_gaps,
     check_follow_unwritable_checkpoint_fails_before_reading,
+    check_follow_start_at_end_and_several_files,
     check_integration_configs,
 ]
 
