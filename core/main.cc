@@ -18,14 +18,21 @@ constexpr int kExitRuntime = 1;
 constexpr int kExitUsage = 2;
 
 const char* kFooter = R"(Exit codes:
-  0  success
-  1  runtime failure (unreadable input, unwritable output, write error such as a closed pipe)
+  0  success, also after SIGTERM/SIGINT (they drain what was read, flush and stop)
+  1  runtime failure (unreadable input, unwritable output, checkpoint not writable)
   2  usage or configuration error (nothing was read)
+  3  an output's reader closed the pipe (e.g. stdout into a consumer that exited)
+
+Streaming: stdin or a pipe is read as data arrives; a record is written as soon as the
+input goes quiet, and at most flush_interval_ms (pipeline option, default 100) later under
+load. File inputs with `follow: true` run until SIGTERM/SIGINT and, with `checkpoint`,
+resume after a restart (at-least-once). SIGHUP reopens file outputs.
 
 Examples:
   agentlog run -c configs/default.yaml
   agentlog run -c configs/default.yaml --stats-json stats.json logs/*.jsonl.gz
   tail -F agent.jsonl | agentlog run -c configs/default.yaml -
+  agentlog run -c configs/follow-checkpoint.yaml
   agentlog check-config -c my.yaml
   agentlog plugins)";
 

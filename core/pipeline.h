@@ -48,8 +48,11 @@ struct RunStats {
   bool interrupted = false;
 };
 
-// Runs the pipeline. Returns the process exit code (0 ok, 1 runtime failure); `error`
-// receives the message of a runtime failure.
+// Exit code when an output's reader closed its pipe (EPIPE), e.g. `agentlog run | head`.
+constexpr int kExitPipeClosed = 3;
+
+// Runs the pipeline. Returns the process exit code (0 ok, 1 runtime failure,
+// kExitPipeClosed); `error` receives the message of a runtime failure.
 int run_pipeline(PipelineSpec& spec, const RunOptions& opts, RunStats& stats, std::string& error);
 
 std::string stats_to_json(const PipelineSpec& spec, const RunStats& stats);
