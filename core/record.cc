@@ -179,16 +179,20 @@ void Record::build_top_cache() {
     top_epoch_ = 1;
   }
   top_valid_ = true;
+  top_duplicate_ = false;
   simdjson::dom::object obj;
   if (!parsed_ || doc_.root().get(obj) != simdjson::SUCCESS) return;
   const TopFieldRegistry::Data& names = TopFieldRegistry::data();
   for (auto field : obj) {
     // Keys live in simdjson's padded string buffer, so reading a word past a short key is safe.
     uint32_t id = TopFieldRegistry::find_padded_in(names, field.key);
-    if (id < n && top_stamp_[id] != top_epoch_) {  // the first of duplicate keys wins
-      top_el_[id] = field.value;
-      top_stamp_[id] = top_epoch_;
+    if (id >= n) continue;
+    if (top_stamp_[id] == top_epoch_) {  // the first of duplicate keys wins, as with at_key
+      top_duplicate_ = true;
+      continue;
     }
+    top_el_[id] = field.value;
+    top_stamp_[id] = top_epoch_;
   }
   appendix_parsed_ = false;
 }

@@ -54,6 +54,9 @@ class Record {
   // The top-level member registered as `id` (see TopFieldRegistry), or null when absent.
   // All registered names are found in one pass over the record per parse, which the stages
   // of a chain share; members added by add_member_raw are included.
+  // True when a registered name occurs more than once among the top-level members (only
+  // the first is returned by top_member). Valid after a top_member call.
+  bool duplicate_top_member() const { return top_duplicate_; }
   const simdjson::dom::element* top_member(uint32_t id) {
     if (top_valid_ && parsed_ && id < top_el_.size()) {
       if (top_stamp_[id] == top_epoch_) return &top_el_[id];
@@ -105,6 +108,7 @@ class Record {
   std::vector<uint32_t> top_stamp_;
   uint32_t top_epoch_ = 0;
   bool top_valid_ = false;
+  bool top_duplicate_ = false;
 };
 
 }  // namespace agentlog

@@ -128,14 +128,18 @@ class LifecycleStage : public Stage {
       Record* r = recs[i];
       if (r->verdict != Verdict::Keep || r->generated) continue;
       handle(*r);
+      // Checked after every record, not every batch, so the warnings do not depend on how
+      // the input was cut into batches; each follows the record that moved time past it.
+      if (timeout_ms > 0 && watermark_ != kNoTime) expire_idle(r);
     }
-    if (timeout_ms > 0 && watermark_ != kNoTime) {
-      while (head_ != kNil) {
-        Life& l = slab_[head_];
-        if (l.last_ms == kNoTime || l.last_ms >= watermark_ - timeout_ms) break;
-        warn_about(head_, "timeout", nullptr);
-        release(head_);
-      }
+  }
+
+  void expire_idle(const Record* after) {
+    while (head_ != kNil) {
+      Life& l = slab_[head_];
+      if (l.last_ms == kNoTime || l.last_ms >= watermark_ - timeout_ms) break;
+      warn_about(head_, "timeout", after);
+      release(head_);
     }
   }
 
