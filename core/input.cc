@@ -238,8 +238,10 @@ LineReader::Next LineReader::next(LineEvent& ev) {
     if (nl != nullptr) {
       len = nl - (base + start_);
       next_start = start_ + len + 1;
-    } else if (end_ - start_ > max_line_) {
-      // Over-long and still growing: report it now, then skip to its newline.
+    } else if (end_ - start_ > max_line_ + 1 + (first_line_ ? 3 : 0)) {
+      // Over-long and still growing: report it now, then skip to its newline. The slack is a
+      // CR and a first line's BOM, which do not count, so the verdict never depends on where
+      // a read happened to end.
       ev.kind = LineEvent::Kind::TooLong;
       ev.text = std::string_view(base + start_, max_line_);
       ev.line_no = ++line_no_;
