@@ -73,6 +73,7 @@ size_t FieldSet::add(const FieldPath& path) {
   for (size_t i = 0; i < paths_.size(); ++i)
     if (paths_[i].parts == path.parts) return i;
   paths_.push_back(path);
+  nested_.push_back(path.parts.size() > 1);
   first_ids_.push_back(path.parts.empty() ? TopFieldRegistry::kNone : TopFieldRegistry::intern(path.parts[0]));
   found_.emplace_back();
   top_.clear();  // views into paths_ may have moved
@@ -106,11 +107,12 @@ void FieldSet::extract(simdjson::dom::element root) {
 }
 
 void FieldSet::extract(Record& record) {
-  for (size_t i = 0; i < paths_.size(); ++i) {
-    const simdjson::dom::element* top =
-        first_ids_[i] == TopFieldRegistry::kNone ? nullptr : record.top_member(first_ids_[i]);
+  const size_t n = paths_.size();
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t id = first_ids_[i];
+    const simdjson::dom::element* top = id == TopFieldRegistry::kNone ? nullptr : record.top_member(id);
     if (!top) found_[i].reset();
-    else if (paths_[i].parts.size() == 1) found_[i] = *top;
+    else if (!nested_[i]) found_[i] = *top;
     else found_[i] = descend(*top, paths_[i], 1);
   }
 }

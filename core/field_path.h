@@ -41,6 +41,7 @@ class FieldSet {
  private:
   std::vector<FieldPath> paths_;
   std::vector<uint32_t> first_ids_;  // TopFieldRegistry id of each path's first segment
+  std::vector<uint8_t> nested_;      // the path has more than one segment
   std::vector<std::optional<simdjson::dom::element>> found_;
   std::vector<std::pair<std::string_view, size_t>> top_;  // top-level names and their slots
   // top_ entries by name length (lengths >= 64 share the last bucket): a member's key is

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <climits>
+#include <cstring>
 #include <map>
 
 #include "core/named_file.h"
@@ -226,39 +227,61 @@ class LifecycleStage : public Stage {
     o.append(buf, r.ptr);
   }
 
-  // Written straight into a reused buffer: this runs for every correlated record, so the
-  // constant parts (track, event, agent) are quoted once and copied.
+  // Written straight into a reused buffer with memcpy: this runs for every correlated
+  // record, so the constant parts (track, event, agent) are quoted once and copied.
   void annotation(std::string& o, size_t t, std::string_view key, const Life* l, std::string_view state,
                   const EventSpec& ev, int64_t now_ms) {
-    o.assign(track_prefix_[t]);
-    o.push_back('"');
-    for (size_t at = 0;;) {  // key parts joined by '/' for display
-      size_t sep = key.find('\x1f', at);
-      json::append_escaped(o, key.substr(at, sep == std::string_view::npos ? std::string_view::npos : sep - at));
-      if (sep == std::string_view::npos) break;
-      o.push_back('/');
-      at = sep + 1;
+    const std::string& prefix = track_prefix_[t];
+    const std::string& event = quoted_events_[t][ev.id];
+    const std::string* agent = l ? &agents_.quoted(l->opened_by) : nullptr;
+    o.resize(prefix.size() + key.size() * 6 + state.size() + event.size() + (agent ? agent->size() : 0) + 160);
+    char* p = o.data();
+    auto put = [&p](std::string_view s) {
+      std::memcpy(p, s.data(), s.size());
+      p += s.size();
+    };
+    put(prefix);
+    *p++ = '"';
+    // Key parts joined by '/' for display; escaped only when some byte needs it.
+    bool plain = true;
+    for (unsigned char c : key) plain &= c >= 0x20 ? (c != '"' && c != '\\' && c < 0x80) : c == 0x1f;
+    if (plain) {
+      for (char c : key) *p++ = c == '\x1f' ? '/' : c;
+    } else {
+      std::string shown;
+      for (size_t at = 0;;) {
+        size_t sep = key.find('\x1f', at);
+        json::append_escaped(shown, key.substr(at, sep == std::string_view::npos ? std::string_view::npos : sep - at));
+        if (sep == std::string_view::npos) break;
+        shown.push_back('/');
+        at = sep + 1;
+      }
+      size_t off = static_cast<size_t>(p - o.data());
+      o.resize(o.size() + shown.size());  // escaping may need more room than the estimate
+      p = o.data() + off;
+      put(shown);
     }
-    o.append(std::string_view(R"(","state":")"));
-    o.append(state);
-    o.append(std::string_view(R"(","event":)"));
-    o.append(quoted_events_[t][ev.id]);
+    put(R"(","state":")");
+    put(state);
+    put(R"(","event":)");
+    put(event);
     if (l) {
-      o.append(std::string_view(R"(,"seq":)"));
-      append_int(o, l->seq);
+      put(R"(,"seq":)");
+      p = std::to_chars(p, p + 24, l->seq).ptr;
       if (l->open_ms != kNoTime) {
-        o.append(std::string_view(R"(,"started_at":")"));
-        append_rfc3339_ms(o, l->open_ms);
-        o.push_back('"');
+        put(R"(,"started_at":")");
+        p = write_rfc3339_ms(p, l->open_ms);
+        *p++ = '"';
         if (now_ms != kNoTime) {
-          o.append(std::string_view(R"(,"duration_ms":)"));
-          append_int(o, now_ms - l->open_ms);
+          put(R"(,"duration_ms":)");
+          p = std::to_chars(p, p + 24, now_ms - l->open_ms).ptr;
         }
       }
-      o.append(std::string_view(R"(,"opened_by":)"));
-      o.append(agents_.quoted(l->opened_by));
+      put(R"(,"opened_by":)");
+      put(*agent);
     }
-    o.push_back('}');
+    *p++ = '}';
+    o.resize(p - o.data());
   }
 
   // LRU list of slots.
