@@ -57,6 +57,7 @@ struct Life {
   uint32_t track = 0;
   uint32_t opened_by = 0;  // interned agent
   int64_t open_ms = kNoTime, last_ms = kNoTime;
+  char started_at[24];  // open_ms as RFC 3339, written once: every annotation repeats it
   Line first, last;
   uint32_t prev = kNil, next = kNil;
 };
@@ -246,7 +247,11 @@ class LifecycleStage : public Stage {
     bool plain = true;
     for (unsigned char c : key) plain &= c >= 0x20 ? (c != '"' && c != '\\' && c < 0x80) : c == 0x1f;
     if (plain) {
-      for (char c : key) *p++ = c == '\x1f' ? '/' : c;
+      char* k = p;
+      put(key);
+      for (char* sep = static_cast<char*>(std::memchr(k, '\x1f', key.size())); sep != nullptr;
+           sep = static_cast<char*>(std::memchr(sep + 1, '\x1f', p - sep - 1)))
+        *sep = '/';
     } else {
       std::string shown;
       for (size_t at = 0;;) {
@@ -270,7 +275,8 @@ class LifecycleStage : public Stage {
       p = std::to_chars(p, p + 24, l->seq).ptr;
       if (l->open_ms != kNoTime) {
         put(R"(,"started_at":")");
-        p = write_rfc3339_ms(p, l->open_ms);
+        std::memcpy(p, l->started_at, sizeof l->started_at);
+        p += sizeof l->started_at;
         *p++ = '"';
         if (now_ms != kNoTime) {
           put(R"(,"duration_ms":)");
@@ -327,6 +333,7 @@ class LifecycleStage : public Stage {
     l.track = static_cast<uint32_t>(t);
     l.opened_by = agent;
     l.open_ms = now;
+    if (now != kNoTime) write_rfc3339_ms(l.started_at, now);
     l.first = here;
     index_.insert(hash, s);
     link_tail(s);
