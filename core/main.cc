@@ -1,10 +1,12 @@
-// agentlog command line: run, check-config, plugins.
+// agentlog command line: run, check, check-config, plugins.
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 
+#include "check/check_command.h"
+#include "check/policy.h"
 #include "core/config.h"
 #include "core/pipeline.h"
 #include "core/signals.h"
@@ -17,15 +19,21 @@ constexpr int kExitOk = 0;
 constexpr int kExitRuntime = 1;
 constexpr int kExitUsage = 2;
 
-const char* kFooter = R"(Exit codes:
+const char* kFooter = R"(Exit codes of run:
   0  success
   1  runtime failure (unreadable input, unwritable output, write error such as a closed pipe)
   2  usage or configuration error (nothing was read)
+Exit codes of check:
+  0  the policy passed (failed warning-severity rules are reported but pass, unless fail_on: warning)
+  1  an error-severity rule failed
+  2  usage, config or policy error, or the check could not read every input or write a report
 
 Examples:
   agentlog run -c configs/default.yaml
   agentlog run -c configs/default.yaml --stats-json stats.json logs/*.jsonl.gz
   tail -F agent.jsonl | agentlog run -c configs/default.yaml -
+  agentlog check -c configs/default.yaml --report text=- --report html=report.html
+  agentlog check -c configs/default.yaml --policy policy.yaml --report junit=junit.xml logs/*.jsonl
   agentlog check-config -c my.yaml
   agentlog plugins)";
 
@@ -81,8 +89,22 @@ int main(int argc, char** argv) {
   run->add_option("--stats-json", stats_path, "Write the run's counters as JSON to this path at exit");
   run->add_flag("-q,--quiet", quiet, "Do not print the summary line on stderr");
 
-  auto* check = app.add_subcommand("check-config", "Validate a config without reading any input");
-  check->add_option("-c,--config", config, "Pipeline config (YAML)")->required();
+  auto* check_config = app.add_subcommand("check-config", "Validate a config (and its policy) without reading any input");
+  check_config->add_option("-c,--config", config, "Pipeline config (YAML)")->required();
+
+  check::CheckOptions check_opts;
+  auto* check_cmd = app.add_subcommand(
+      "check", "Run the pipeline, evaluate the policy and write reports (exit 0 pass, 1 fail, 2 error)");
+  check_cmd->add_option("-c,--config", check_opts.config, "Pipeline config (YAML); its policy: and reports: sections are used")
+      ->required();
+  check_cmd->add_option("--policy", check_opts.policy, "Policy file (YAML with policy: and reports:) instead of the config's");
+  check_cmd->add_option("--report", check_opts.reports,
+                    "FORMAT=PATH, repeatable; FORMAT is text, json, junit or html; PATH '-' is stdout. "
+                    "Replaces the reports: section; default text=-");
+  check_cmd->add_flag("--write-outputs", check_opts.write_outputs,
+                  "Also write the pipeline's outputs and dead letters (off: records are only counted)");
+  check_cmd->add_flag("-q,--quiet", check_opts.quiet, "No progress line on stderr (shown only on a TTY anyway)");
+  check_cmd->add_option("inputs", check_opts.inputs, "Input files; they replace the config's inputs ('-' is stdin)");
 
   app.add_subcommand("plugins", "List every input, stage and output with its options");
 
@@ -100,10 +122,17 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
 
+  if (app.got_subcommand("check")) return check::run_check(check_opts);
+
   PipelineSpec spec;
   if (int rc = load(config, spec); rc != kExitOk) return rc;
 
   if (app.got_subcommand("check-config")) {
+    check::Policy policy;
+    if (Status st = check::load_policy_file(config, false, policy); !st.ok()) {
+      std::fprintf(stderr, "agentlog: config error: %s\n", st.message().c_str());
+      return kExitUsage;
+    }
     std::printf("%s: OK (%zu inputs, %zu stages, %zu outputs)\n", config.c_str(), spec.inputs.size(),
                 spec.stages.size(), spec.outputs.size());
     return kExitOk;

@@ -141,6 +141,7 @@ Status Runner::write_batch() {
           if (!st.ok()) return st;
         }
         ++(r->generated ? stats_.generated_out : stats_.records_out);
+        if (opts_.observer) opts_.observer->on_record(*r, r->source < source_names_.size() ? std::string_view(source_names_[r->source]) : "");
         break;
       }
       case Verdict::Drop:
@@ -159,6 +160,7 @@ Status Runner::write_batch() {
             dead_letter_line(src, r->line, stage, r->reason, raw, r->generated));
         if (!st.ok()) return st;
         ++(r->generated ? stats_.generated_dead_lettered : stats_.dead_lettered);
+        if (opts_.observer) opts_.observer->on_dead_letter(*r, src, stage, r->reason);
         break;
       }
     }
@@ -179,6 +181,7 @@ Status Runner::write_out(size_t first_stage) {
   batch_.records.clear();
   pool_.release_all();
   if (!st.ok()) return st;
+  if (opts_.observer) opts_.observer->on_batch(stats_);
   for (Output* o : outputs_) {
     st = o->flush();
     if (!st.ok()) return st;
