@@ -84,14 +84,14 @@ constexpr OptionSpec kPolicyOptions[] = {
     {.name = "name", .type = OptType::String, .default_value = "default", .description = "shown in the reports"},
     {.name = "fail_on", .type = OptType::Enum, .default_value = "error",
      .description = "lowest severity that fails the check", .allowed = kSeverities},
-    {.name = "rules", .type = OptType::ObjectList, .description = "the rules, each with a type"},
     {.name = "limits", .type = OptType::Object, .description = "report size limits", .children = kLimitOptions},
 };
 constexpr OptionSpec kReportOptions[] = {
     {.name = "format", .type = OptType::Enum, .description = "report format", .required = true, .allowed = kFormats},
     {.name = "path", .type = OptType::String, .description = "where to write it (- is stdout)", .required = true},
 };
-constexpr std::string_view kRootKeys[] = {"pipeline"};
+// `rules` entries are checked one by one against the table of their type.
+constexpr std::string_view kPolicyExtraKeys[] = {"rules"};
 constexpr std::string_view kRootPolicyKeys[] = {"pipeline", "policy", "reports"};
 
 std::span<const OptionSpec> rule_options(RuleType t) {
@@ -189,19 +189,21 @@ Status parse_rule(const ConfigSource& src, const YAML::Node& n, const std::strin
 Status build(const ConfigSource& src, const YAML::Node& root, bool required, Policy& out) {
   if (!root.IsMap()) return Status::error(format_error(src, root, "", "expected a mapping with a \"policy\" key"));
   if (Status st = check_options(src, root, "", {}, kRootPolicyKeys); !st.ok()) return st;
-  (void)kRootKeys;
   YAML::Node p = root["policy"];
   if (!p) {
     if (required) return Status::error(format_error(src, root, "policy", "required option is missing (the policy)"));
     out.rules.push_back({.id = "max_schema_violations", .message = "records must match their schema"});
   } else {
     out.origin = src.display_name;
-    if (Status st = check_options(src, p, "policy", kPolicyOptions); !st.ok()) return st;
+    if (Status st = check_options(src, p, "policy", kPolicyOptions, kPolicyExtraKeys); !st.ok()) return st;
     OptionView o(&src, p, kPolicyOptions, "policy");
     out.name = o.str("name");
     out.fail_on = o.str("fail_on") == "warning" ? Severity::Warning : Severity::Error;
     std::set<std::string> ids;
-    YAML::Node rules = o.raw("rules");
+    YAML::Node rules = p["rules"];
+    if (rules && !rules.IsSequence() && !rules.IsNull())
+      return Status::error(format_error(src, rules, "policy.rules", "expected a list of mappings, got " +
+                                                                       std::string(node_kind(rules))));
     for (size_t i = 0; rules && rules.IsSequence() && i < rules.size(); ++i) {
       Rule r;
       std::string path = "policy.rules[" + std::to_string(i) + "]";

@@ -100,7 +100,8 @@ int main(int argc, char** argv) {
   check_cmd->add_option("--policy", check_opts.policy, "Policy file (YAML with policy: and reports:) instead of the config's");
   check_cmd->add_option("--report", check_opts.reports,
                     "FORMAT=PATH, repeatable; FORMAT is text, json, junit or html; PATH '-' is stdout. "
-                    "Replaces the reports: section; default text=-");
+                    "Replaces the reports: section; default text=-")
+      ->allow_extra_args(false);
   check_cmd->add_flag("--write-outputs", check_opts.write_outputs,
                   "Also write the pipeline's outputs and dead letters (off: records are only counted)");
   check_cmd->add_flag("-q,--quiet", check_opts.quiet, "No progress line on stderr (shown only on a TTY anyway)");
