@@ -45,20 +45,20 @@ std::string bar_chart(std::string_view title, const std::map<std::string, uint64
   size_t more = v.size() > max_bars ? v.size() - max_bars : 0;
   if (more) v.resize(max_bars);
   uint64_t top = v.empty() ? 1 : std::max<uint64_t>(1, v.front().second);
-  const int w = 420, label = 160, bar_h = 18, gap = 6;
+  const int w = 380, label = 170, bar_h = 16, gap = 5;
   int h = static_cast<int>(v.size()) * (bar_h + gap) + 30;
   std::string o = "<figure class=\"chart\"><figcaption>" + esc(title) + "</figcaption>";
   o += "<svg class=\"chart\" role=\"img\" aria-label=\"" + esc(title) + "\" width=\"" + n(w) + "\" height=\"" + n(h) +
        "\" viewBox=\"0 0 " + n(w) + " " + n(h) + "\">";
   int y = 4;
   for (const auto& [name, count] : v) {
-    int bw = static_cast<int>((w - label - 60) * count / top);
-    std::string shown = name.size() > 24 ? name.substr(0, 22) + "…" : name;
+    int bw = static_cast<int>((w - label - 50) * count / top);
+    std::string shown = name.size() > 25 ? name.substr(0, 23) + "…" : name;
     const char* fill = by_decision ? decision_colour(name) : "#1565c0";
-    o += "<text x=\"" + n(label - 6) + "\" y=\"" + n(y + 13) + "\" text-anchor=\"end\">" + esc(shown) + "</text>";
+    o += "<text x=\"" + n(label - 6) + "\" y=\"" + n(y + 12) + "\" text-anchor=\"end\">" + esc(shown) + "</text>";
     o += "<rect x=\"" + n(label) + "\" y=\"" + n(y) + "\" width=\"" + n(std::max(bw, 1)) + "\" height=\"" + n(bar_h) +
          "\" fill=\"" + fill + "\"><title>" + esc(name) + ": " + n(count) + "</title></rect>";
-    o += "<text x=\"" + n(label + bw + 4) + "\" y=\"" + n(y + 13) + "\">" + n(count) + "</text>";
+    o += "<text x=\"" + n(label + bw + 4) + "\" y=\"" + n(y + 12) + "\">" + n(count) + "</text>";
     y += bar_h + gap;
   }
   if (v.empty()) o += "<text x=\"10\" y=\"20\">none</text>";
@@ -81,7 +81,7 @@ std::string durations_chart(const std::map<std::string, Durations>& d) {
   o += "<svg class=\"chart\" role=\"img\" aria-label=\"durations\" width=\"" + n(w) + "\" height=\"" + n(h) +
        "\" viewBox=\"0 0 " + n(w) + " " + n(h) + "\">";
   int y = 4;
-  double scale = static_cast<double>(w - label - 70) / static_cast<double>(top);
+  double scale = static_cast<double>(w - label - 150) / static_cast<double>(top);
   for (const auto& [tool, x] : d) {
     int x50 = label + static_cast<int>(x.p50 * scale), x90 = label + static_cast<int>(x.p90 * scale);
     int x99 = label + static_cast<int>(x.p99 * scale);
@@ -93,8 +93,8 @@ std::string durations_chart(const std::map<std::string, Durations>& d) {
          ", p99 " + n(x.p99) + ", max " + n(x.max) + " (" + n(x.count) + ")</title></rect>";
     o += "<line x1=\"" + n(x99) + "\" x2=\"" + n(x99) + "\" y1=\"" + n(y + 2) + "\" y2=\"" + n(y + 18) +
          "\" stroke=\"#37474f\" stroke-width=\"2\"/>";
-    o += "<text x=\"" + n(x99 + 5) + "\" y=\"" + n(y + 14) + "\">" + n(x.p50) + " / " + n(x.p90) + " / " + n(x.p99) +
-         "</text>";
+    o += "<text x=\"" + n(w - 4) + "\" y=\"" + n(y + 14) + "\" text-anchor=\"end\">" + n(x.p50) + " / " + n(x.p90) +
+         " / " + n(x.p99) + "</text>";
     y += row;
   }
   if (d.empty()) o += "<text x=\"10\" y=\"20\">no durations</text>";
@@ -144,13 +144,13 @@ std::string timeline_run(const RunSummary& run) {
 
 constexpr const char* kStyle = R"(
 body{font:14px/1.4 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1b1f23;background:#f6f8fa}
-header{padding:18px 28px;color:#fff}header.pass{background:#2e7d32}header.fail{background:#c62828}
+header{padding:18px 28px}header.pass{background:#2e7d32;color:#fff}header.fail{background:#c62828;color:#fff}
 header h1{margin:0;font-size:22px}main{padding:8px 28px 40px}h2{margin-top:28px;border-bottom:1px solid #d0d7de}
 table{border-collapse:collapse;background:#fff;margin:6px 0}td,th{border:1px solid #d0d7de;padding:3px 7px;
 text-align:left;vertical-align:top}th{background:#eef1f4}.muted{color:#57606a}.pass{color:#2e7d32;font-weight:600}
 .fail{color:#c62828;font-weight:600}.warn{color:#ef6c00;font-weight:600}.charts{display:flex;flex-wrap:wrap;gap:14px}
 figure.chart{background:#fff;border:1px solid #d0d7de;margin:0;padding:8px}figcaption{font-weight:600;margin-bottom:4px}
-svg text{font-size:12px;fill:#24292f}svg text.muted{fill:#57606a}.run{background:#fff;border:1px solid #d0d7de;
+svg text{font-size:11px;fill:#24292f}svg text.muted{fill:#57606a}.run{background:#fff;border:1px solid #d0d7de;
 padding:6px 12px;margin:10px 0}.run h3{margin:4px 0}table.events td{font-size:12px}.pager button{margin:0 2px}
 .kpi{display:inline-block;background:#fff;border:1px solid #d0d7de;padding:6px 12px;margin:4px 6px 4px 0}
 .kpi b{display:block;font-size:18px}ul.ex{margin:2px 0;padding-left:18px;font-size:12px}
@@ -240,6 +240,16 @@ std::string render_html(const CheckReport& r) {
   }
   o += "<h2>Durations</h2><div class=\"charts\">" + durations_chart(r.durations_by_tool) + "</div>\n";
 
+  size_t shown = 0;
+  for (const auto& run : r.runs) shown += run.has_timeline;
+  o += "<h2>Timeline: what was planned, what ran, by whom, with what decision and when</h2>";
+  o += "<p class=\"muted\">The first " + n(shown) + " of " + n(r.runs_total) + " runs (limit " +
+       n(r.limits.timeline_runs) + " runs, " + n(r.limits.timeline_events) +
+       " events each). Dots: calls above the line, results below; colour is the decision.</p>";
+  o += "<div id=\"timeline\" class=\"paged\" data-page=\"10\">";
+  for (const auto& run : r.runs)
+    if (run.has_timeline) o += timeline_run(run);
+  o += "</div>\n";
   o += "<h2>Runs</h2><p class=\"muted\">" + n(r.runs_total) + " runs";
   if (r.other_runs) o += "; " + n(r.other_runs) + " records of further runs are not listed (limit " + n(r.limits.max_runs) + ")";
   o += ".</p><table id=\"runs\"><thead><tr><th>run</th><th>records</th><th>first</th><th>last</th><th>agents</th>"
@@ -259,16 +269,7 @@ std::string render_html(const CheckReport& r) {
   }
   o += "</tbody></table>\n";
 
-  size_t shown = 0;
-  for (const auto& run : r.runs) shown += run.has_timeline;
-  o += "<h2>Timeline: what was planned, what ran, by whom, with what decision and when</h2>";
-  o += "<p class=\"muted\">The first " + n(shown) + " of " + n(r.runs_total) + " runs (limit " +
-       n(r.limits.timeline_runs) + " runs, " + n(r.limits.timeline_events) +
-       " events each). Dots: calls above the line, results below; colour is the decision.</p>";
-  o += "<div id=\"timeline\" class=\"paged\" data-page=\"10\">";
-  for (const auto& run : r.runs)
-    if (run.has_timeline) o += timeline_run(run);
-  o += "</div>\n</main>\n</body></html>\n";
+  o += "</main>\n</body></html>\n";
   return o;
 }
 
