@@ -22,7 +22,9 @@ if [ "${AGENTLOG_UPDATE_GOLDEN:-}" = 1 ]; then
   echo "$rc" > expected_exit
   if [ "$rc" = 2 ]; then
     cp "$TMP/stderr" expected_error.txt
+    rm -f expected.json expected.junit.xml
   else
+    rm -f expected_error.txt
     cp "$TMP/report.json" expected.json
     cp "$TMP/report.junit.xml" expected.junit.xml
   fi
