@@ -19,10 +19,11 @@ constexpr int kExitOk = 0;
 constexpr int kExitRuntime = 1;
 constexpr int kExitUsage = 2;
 
-const char* kFooter = R"(Exit codes of run:
+const char* kFooter = R"(Exit codes:
   0  success
   1  runtime failure (unreadable input, unwritable output, write error such as a closed pipe)
   2  usage or configuration error (nothing was read)
+
 Exit codes of check:
   0  the policy passed (failed warning-severity rules are reported but pass, unless fail_on: warning)
   1  an error-severity rule failed
