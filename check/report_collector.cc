@@ -143,10 +143,18 @@ std::map<std::string, uint64_t> ValueCounter::sorted() const {
 }
 
 ReportCollector::ReportCollector(const PipelineSpec& spec, const Policy& policy) : spec_(spec), policy_(policy) {
-  for (auto f : kFields) fields_.add(FieldPath{std::string(f), {std::string(f)}});
+  for (auto f : kFields) {
+    fields_.add(FieldPath{std::string(f), {std::string(f)}});
+    field_names_.emplace_back(f);
+  }
   for (const auto& r : policy.rules)
     if (r.type == RuleType::RequiredFields)
-      for (const auto& f : r.fields) rule_field_slots_.push_back(fields_.add(FieldPath{f, {f}}));
+      for (const auto& f : r.fields) {
+        size_t slot = fields_.add(FieldPath{f, {f}});
+        rule_field_slots_.push_back(slot);
+        if (slot == field_names_.size()) field_names_.push_back(f);
+      }
+  fields_size_ = field_names_.size();
   rule_tallies_.resize(policy.rules.size());
   for (ValueCounter* c : {&event_types_, &decisions_, &agents_, &tools_}) c->set_cap(policy.limits.max_values);
   terminal_events_ = {"tool_result"};
@@ -185,9 +193,15 @@ void ReportCollector::on_dead_letter(const Record& r, std::string_view source, s
     }
 }
 
+LifecycleOutcomes& ReportCollector::outcomes(std::string_view track) {
+  for (auto& [name, o] : outcomes_)
+    if (name == track) return o;
+  return outcomes_.emplace_back(std::string(track), LifecycleOutcomes{}).second;
+}
+
 ReportCollector::RunAcc* ReportCollector::run_for(std::string_view id) {
   if (last_run_ != UINT32_MAX && runs_[last_run_].id == id) return &runs_[last_run_];
-  auto it = run_index_.find(std::string(id));
+  auto it = run_index_.find(id);
   if (it != run_index_.end()) return &runs_[last_run_ = it->second];
   if (runs_.size() >= policy_.limits.max_runs) return nullptr;
   runs_.emplace_back();
@@ -199,16 +213,59 @@ ReportCollector::RunAcc* ReportCollector::run_for(std::string_view id) {
   return &r;
 }
 
-void ReportCollector::on_record(Record& r, std::string_view source_name) {
-  simdjson::dom::element root = r.root();  // parsed again only if a stage edited the record
-  simdjson::dom::object obj;
-  if (root.get(obj) != simdjson::SUCCESS) return;
-  uint32_t source = source_index(source_name);
-  if (r.generated) on_warning(obj, source, r.line);
-  else {
+std::optional<std::string_view> ReportCollector::str(size_t slot) const {
+  std::string_view s;
+  const auto& v = field(slot);
+  if (v && v->get(s) == simdjson::SUCCESS) return s;
+  return std::nullopt;
+}
+
+// Reads the record's fields. A record that stages only annotated since it was last parsed
+// (the common case: lifecycle, redactions, collision marks) is read from that parse plus its
+// small appended tail, instead of parsing the whole record again.
+void ReportCollector::extract(Record& r, simdjson::dom::element& root) {
+  has_tail_ = false;
+  std::string_view appended;
+  if (!r.view_and_appended(root, appended)) {
+    root = r.root();
     fields_.extract(root);
-    on_activity(r, source);
+    return;
   }
+  fields_.extract(root);
+  if (appended.empty()) return;
+  if (appended.front() == ',') appended.remove_prefix(1);
+  tail_text_.assign("{");
+  tail_text_.append(appended);
+  tail_text_.push_back('}');
+  tail_text_.reserve(tail_text_.size() + simdjson::SIMDJSON_PADDING);
+  simdjson::dom::object tail;
+  if (tail_parser_.parse(tail_text_).get(tail) != simdjson::SUCCESS) {
+    root = r.root();  // cannot happen for valid edits; read the whole record then
+    fields_.extract(root);
+    return;
+  }
+  tail_.assign(tail_.size(), std::nullopt);
+  tail_.resize(fields_size_);
+  for (auto m : tail)
+    for (size_t i = 0; i < fields_size_; ++i)
+      if (field_names_[i] == m.key) {
+        tail_[i] = m.value;
+        has_tail_ = true;
+        break;
+      }
+}
+
+void ReportCollector::on_record(Record& r, std::string_view source_name) {
+  uint32_t source = source_index(source_name);
+  if (r.generated) {
+    simdjson::dom::object obj;
+    if (r.root().get(obj) == simdjson::SUCCESS) on_warning(obj, source, r.line);
+    return;
+  }
+  simdjson::dom::element root;
+  extract(r, root);
+  if (!root.is_object()) return;
+  on_activity(r, source);
 }
 
 void ReportCollector::on_warning(simdjson::dom::object obj, uint32_t source, uint64_t line) {
@@ -230,8 +287,8 @@ void ReportCollector::on_warning(simdjson::dom::object obj, uint32_t source, uin
     std::string track(str_of(obj, "track")), violation(str_of(obj, "violation"));
     std::string_view key = str_of(obj, "key");
     note(lifecycle_warnings_[{track, violation}], at_source, at_line, violation + " " + track + " " + cut(key, 80));
-    if (violation == "orphan") ++outcomes_[track].orphaned;
-    else if (violation == "open_at_end" || violation == "timeout" || violation == "evicted") ++outcomes_[track].open;
+    if (violation == "orphan") ++outcomes(track).orphaned;
+    else if (violation == "open_at_end" || violation == "timeout" || violation == "evicted") ++outcomes(track).open;
     if (run.empty()) run = key.substr(0, key.find('/'));
   } else if (type == "instrumentation_warning" && str_of(obj, "warning") == "action_id_collision") {
     ++collisions_seen_;
@@ -242,19 +299,19 @@ void ReportCollector::on_warning(simdjson::dom::object obj, uint32_t source, uin
     return;
   }
   if (run.empty()) return;
-  auto it = run_index_.find(std::string(run));
+  auto it = run_index_.find(run);
   if (it != run_index_.end()) ++runs_[it->second].violations;
 }
 
 void ReportCollector::on_activity(Record& rec, uint32_t source) {
-  const auto& f = fields_;
+  const ReportCollector& f = *this;
   std::string_view event = f.str(kEventType).value_or("");
   std::string_view decision = f.str(kDecision).value_or("");
   std::string_view agent = f.str(kAgent).value_or(f.str(kUser).value_or(""));
   std::string_view tool = f.str(kTool).value_or("");
   std::string_view run_id = f.str(kRun).value_or("");
   std::string_view time = f.str(kTime).value_or(f.str(kTimestamp).value_or(""));
-  if (event.empty() && f[kEventType] == std::nullopt && f[kUser]) event = "action";  // spec 001 action log
+  if (event.empty() && !f.field(kEventType) && f.field(kUser)) event = "action";  // spec 001 action log
 
   event_types_.add(event.empty() ? "(none)" : event);
   if (!decision.empty()) decisions_.add(decision);
@@ -265,7 +322,7 @@ void ReportCollector::on_activity(Record& rec, uint32_t source) {
   int64_t duration = -1;
   std::string_view state;
   simdjson::dom::object lc;
-  if (f[kLifecycle] && f[kLifecycle]->get(lc) == simdjson::SUCCESS) {
+  if (f.field(kLifecycle) && f.field(kLifecycle)->get(lc) == simdjson::SUCCESS) {
     std::string_view track, ev;
     for (auto m : lc) {
       simdjson::error_code ignored;  // a wrong type leaves the value empty
@@ -277,25 +334,25 @@ void ReportCollector::on_activity(Record& rec, uint32_t source) {
     }
     if (state == "closed") {
       bool failed = ev.find("fail") != std::string_view::npos || !f.str(kErrorCode).value_or("").empty();
-      auto& o = outcomes_[std::string(track)];
+      auto& o = outcomes(track);
       ++(failed ? o.failed : o.complete);
     } else {
       duration = -1;
     }
   }
-  if (duration < 0 && event == "tool_result" && f[kLatency]) {
+  if (duration < 0 && event == "tool_result" && f.field(kLatency)) {
     double ms = 0;
-    if (f[kLatency]->get(ms) == simdjson::SUCCESS && ms >= 0) duration = static_cast<int64_t>(ms);
+    if (f.field(kLatency)->get(ms) == simdjson::SUCCESS && ms >= 0) duration = static_cast<int64_t>(ms);
   }
   if (duration >= 0 && !tool.empty()) {
     if (tool_i >= durations_.size()) durations_.resize(tool_i + 1);
     durations_[tool_i].add(static_cast<uint64_t>(duration));
   }
 
-  if (f[kRedactions]) {
+  if (f.field(kRedactions)) {
     std::string rules;
     simdjson::dom::array arr;
-    if (f[kRedactions]->get(arr) == simdjson::SUCCESS)
+    if (f.field(kRedactions)->get(arr) == simdjson::SUCCESS)
       for (auto e : arr) {
         simdjson::dom::object o;
         if (e.get(o) == simdjson::SUCCESS && rules.size() < 160) rules += (rules.empty() ? "" : ", ") + std::string(str_of(o, "rule"));
@@ -317,7 +374,7 @@ void ReportCollector::on_activity(Record& rec, uint32_t source) {
       field_slot += rule.fields.size();
       if (!contains(rule.decisions, decision)) continue;
       for (size_t k = 0; k < rule.fields.size(); ++k) {
-        const auto& v = f[rule_field_slots_[first + k]];
+        const auto& v = f.field(rule_field_slots_[first + k]);
         std::string_view s;
         bool empty = !v || v->is_null() || (v->get(s) == simdjson::SUCCESS && s.empty());
         if (empty) {
@@ -376,9 +433,9 @@ void ReportCollector::on_activity(Record& rec, uint32_t source) {
 // when it has neither; a later terminal event or deciding escalation with a key resolves it.
 void ReportCollector::escalation(std::string_view run, std::string_view event, std::string_view decision,
                                  std::string_view agent, uint32_t source, uint64_t line) {
-  std::string_view esc_id = fields_.str(kEscalationId).value_or("");
-  std::string_view act_id = fields_.str(kActionId).value_or("");
-  auto key = [&](char kind, std::string_view id) {
+  std::string_view esc_id = str(kEscalationId).value_or("");
+  std::string_view act_id = str(kActionId).value_or("");
+  auto key = [&](char kind, std::string_view id) -> const std::string& {
     key_.assign(1, kind);
     key_.append(run);
     key_.push_back('\x1f');

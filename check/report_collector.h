@@ -6,6 +6,7 @@
 #include <array>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -36,6 +37,11 @@ class Histogram {
 };
 
 // Counts distinct string values up to a cap; the rest go to "(other)".
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
 class ValueCounter {
  public:
   explicit ValueCounter(size_t cap = 1000) : cap_(cap) {}
@@ -46,11 +52,7 @@ class ValueCounter {
   const std::string& name(uint32_t i) const { return names_[i]; }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>> index_;
+  std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> index_;
   std::vector<std::string> names_;
   std::vector<uint64_t> counts_;
   size_t cap_;
@@ -110,6 +112,19 @@ class ReportCollector : public RecordObserver {
   const PipelineSpec& spec_;
   const Policy& policy_;
   FieldSet fields_;
+  // Members stages appended after the record's last parse (see Record::view_and_appended),
+  // parsed on their own; they override fields_ (appended members are new names).
+  simdjson::dom::parser tail_parser_;
+  std::string tail_text_;
+  std::vector<std::optional<simdjson::dom::element>> tail_;
+  bool has_tail_ = false;
+  const std::optional<simdjson::dom::element>& field(size_t slot) const {
+    return has_tail_ && tail_[slot] ? tail_[slot] : fields_[slot];
+  }
+  std::optional<std::string_view> str(size_t slot) const;
+  void extract(Record& r, simdjson::dom::element& root);
+  std::vector<std::string> field_names_;  // by slot
+  size_t fields_size_ = 0;
   std::vector<size_t> rule_field_slots_;  // RequiredFields: slots of rules' fields, flattened
   std::vector<std::string> sources_;
   uint32_t last_source_ = UINT32_MAX;
@@ -117,7 +132,7 @@ class ReportCollector : public RecordObserver {
 
   ValueCounter event_types_, decisions_, agents_, tools_;
   std::vector<Histogram> durations_;  // by tool index
-  std::unordered_map<std::string, uint32_t> run_index_;
+  std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> run_index_;
   std::vector<RunAcc> runs_;
   uint32_t last_run_ = UINT32_MAX;
   uint64_t other_runs_ = 0;
@@ -126,10 +141,11 @@ class ReportCollector : public RecordObserver {
   Tally schema_, redacted_, collision_examples_;
   uint64_t collisions_seen_ = 0;
   std::map<std::pair<std::string, std::string>, Tally> lifecycle_warnings_;  // (track, violation)
-  std::map<std::string, LifecycleOutcomes> outcomes_;                        // by track
+  std::vector<std::pair<std::string, LifecycleOutcomes>> outcomes_;          // by track (few)
+  LifecycleOutcomes& outcomes(std::string_view track);
   uint64_t decided_ = 0, unknown_ = 0;
   std::vector<Escalation> escalations_;
-  std::unordered_map<std::string, uint32_t> pending_escalations_;
+  std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> pending_escalations_;
   uint64_t escalation_records_ = 0;
   std::vector<std::string> terminal_events_, terminal_decisions_;
   std::string key_;  // scratch

@@ -13,6 +13,7 @@ void Record::reset_borrowed(std::string_view bytes) {
   bytes_ = bytes;
   tree_.reset();
   parsed_ = false;
+  appended_only_ = false;
   verdict = Verdict::Keep;
   decided_by = -1;
   reason.clear();
@@ -43,6 +44,8 @@ simdjson::error_code Record::parse() {
   }
   auto r = thread_parser().parse_into_document(doc_, b.data(), b.size(), false);
   parsed_ = r.error() == simdjson::SUCCESS;
+  appended_only_ = parsed_;
+  append_from_ = std::string::npos;
   return r.error();
 }
 
@@ -89,6 +92,7 @@ void Record::set_member_raw(std::string_view key, std::string_view json_value) {
   to_owned();
   parsed_ = false;
   if (auto span = json::find_top_level_member(owned_, key)) {
+    appended_only_ = false;
     owned_.replace(span->begin, span->end - span->begin, json_value);
     ensure_padding();
     bytes_ = owned_;
@@ -122,6 +126,7 @@ void Record::append_member(std::string_view key, std::string_view json_value) {
   if (small_tail) owned_.copy(tail_buf, tail_len, close);
   else tail_big = owned_.substr(close);
   owned_.resize(close);
+  if (appended_only_ && append_from_ == std::string::npos) append_from_ = close;
   if (!empty) owned_.push_back(',');
   json::append_quoted(owned_, key);
   owned_.push_back(':');
@@ -136,7 +141,22 @@ void Record::set_member_string(std::string_view key, std::string_view value) {
   set_member_raw(key, json::quoted(value));
 }
 
+bool Record::view_and_appended(simdjson::dom::element& base, std::string_view& appended) {
+  if (parsed_) {
+    base = doc_.root();
+    appended = {};
+    return true;
+  }
+  if (!appended_only_ || state_ != State::Owned || append_from_ == std::string::npos) return false;
+  size_t close = owned_.rfind('}');
+  if (close == std::string::npos || close < append_from_) return false;
+  base = doc_.root();
+  appended = std::string_view(owned_).substr(append_from_, close - append_from_);
+  return true;
+}
+
 bool Record::remove_member(std::string_view key) {
+  appended_only_ = false;
   if (state_ == State::Tree) return tree_->erase(key);
   json::Value& t = tree();
   return t.erase(key);
@@ -149,6 +169,7 @@ json::Value& Record::tree() {
     tree_ = std::make_unique<json::Value>(v ? std::move(*v) : json::Value::object());
     state_ = State::Tree;
   }
+  appended_only_ = false;
   parsed_ = false;  // caller may edit; the view is rebuilt on next root()
   return *tree_;
 }
