@@ -143,18 +143,19 @@ std::map<std::string, uint64_t> ValueCounter::sorted() const {
 }
 
 ReportCollector::ReportCollector(const PipelineSpec& spec, const Policy& policy) : spec_(spec), policy_(policy) {
-  for (auto f : kFields) {
-    fields_.add(FieldPath{std::string(f), {std::string(f)}});
-    field_names_.emplace_back(f);
-  }
+  auto add = [&](std::string_view name) -> size_t {
+    for (size_t i = 0; i < field_names_.size(); ++i)
+      if (field_names_[i] == name) return i;
+    field_names_.emplace_back(name);
+    if (!name.empty()) field_buckets_[field_bucket(name)].push_back(static_cast<uint16_t>(field_names_.size() - 1));
+    return field_names_.size() - 1;
+  };
+  for (auto f : kFields) add(f);
   for (const auto& r : policy.rules)
     if (r.type == RuleType::RequiredFields)
-      for (const auto& f : r.fields) {
-        size_t slot = fields_.add(FieldPath{f, {f}});
-        rule_field_slots_.push_back(slot);
-        if (slot == field_names_.size()) field_names_.push_back(f);
-      }
+      for (const auto& f : r.fields) rule_field_slots_.push_back(add(f));
   fields_size_ = field_names_.size();
+  found_.resize(fields_size_);
   rule_tallies_.resize(policy.rules.size());
   for (ValueCounter* c : {&event_types_, &decisions_, &agents_, &tools_}) c->set_cap(policy.limits.max_values);
   terminal_events_ = {"tool_result"};
@@ -215,44 +216,52 @@ ReportCollector::RunAcc* ReportCollector::run_for(std::string_view id) {
 
 std::optional<std::string_view> ReportCollector::str(size_t slot) const {
   std::string_view s;
-  const auto& v = field(slot);
+  const auto& v = found_[slot];
   if (v && v->get(s) == simdjson::SUCCESS) return s;
   return std::nullopt;
+}
+
+int ReportCollector::field_slot(std::string_view k) const {
+  if (k.empty()) return -1;
+  for (uint16_t s : field_buckets_[field_bucket(k)])
+    if (field_names_[s] == k) return s;
+  return -1;
+}
+
+// The first of duplicate keys wins, as with simdjson's at_key; appended members are new names.
+void ReportCollector::scan(simdjson::dom::object o) {
+  for (auto m : o) {
+    int s = field_slot(m.key);
+    if (s >= 0 && !found_[s]) found_[s] = m.value;
+  }
 }
 
 // Reads the record's fields. A record that stages only annotated since it was last parsed
 // (the common case: lifecycle, redactions, collision marks) is read from that parse plus its
 // small appended tail, instead of parsing the whole record again.
 void ReportCollector::extract(Record& r, simdjson::dom::element& root) {
-  has_tail_ = false;
+  std::fill(found_.begin(), found_.end(), std::nullopt);
   std::string_view appended;
-  if (!r.view_and_appended(root, appended)) {
-    root = r.root();
-    fields_.extract(root);
-    return;
-  }
-  fields_.extract(root);
-  if (appended.empty()) return;
+  bool reuse = r.view_and_appended(root, appended);
+  if (!reuse) root = r.root();
+  simdjson::dom::object obj;
+  if (root.get(obj) != simdjson::SUCCESS) return;
+  scan(obj);
+  if (!reuse || appended.empty()) return;
   if (appended.front() == ',') appended.remove_prefix(1);
   tail_text_.assign("{");
   tail_text_.append(appended);
   tail_text_.push_back('}');
   tail_text_.reserve(tail_text_.size() + simdjson::SIMDJSON_PADDING);
   simdjson::dom::object tail;
-  if (tail_parser_.parse(tail_text_).get(tail) != simdjson::SUCCESS) {
-    root = r.root();  // cannot happen for valid edits; read the whole record then
-    fields_.extract(root);
+  if (tail_parser_.parse(tail_text_).get(tail) == simdjson::SUCCESS) {
+    scan(tail);
     return;
   }
-  tail_.assign(tail_.size(), std::nullopt);
-  tail_.resize(fields_size_);
-  for (auto m : tail)
-    for (size_t i = 0; i < fields_size_; ++i)
-      if (field_names_[i] == m.key) {
-        tail_[i] = m.value;
-        has_tail_ = true;
-        break;
-      }
+  // Cannot happen for valid edits; read the whole record then.
+  std::fill(found_.begin(), found_.end(), std::nullopt);
+  root = r.root();
+  if (root.get(obj) == simdjson::SUCCESS) scan(obj);
 }
 
 void ReportCollector::on_record(Record& r, std::string_view source_name) {

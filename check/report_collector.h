@@ -14,7 +14,6 @@
 #include "check/policy.h"
 #include "check/report.h"
 #include "core/config.h"
-#include "core/field_path.h"
 #include "core/pipeline.h"
 
 namespace agentlog::check {
@@ -111,16 +110,19 @@ class ReportCollector : public RecordObserver {
 
   const PipelineSpec& spec_;
   const Policy& policy_;
-  FieldSet fields_;
-  // Members stages appended after the record's last parse (see Record::view_and_appended),
-  // parsed on their own; they override fields_ (appended members are new names).
+  // The top-level fields read from every record: found in one pass over the members, by a
+  // 256-bucket table on (length, first and last byte). Members stages appended after the
+  // record's last parse (Record::view_and_appended) are parsed on their own and override.
+  std::array<std::vector<uint16_t>, 256> field_buckets_;
+  std::vector<std::optional<simdjson::dom::element>> found_;
   simdjson::dom::parser tail_parser_;
   std::string tail_text_;
-  std::vector<std::optional<simdjson::dom::element>> tail_;
-  bool has_tail_ = false;
-  const std::optional<simdjson::dom::element>& field(size_t slot) const {
-    return has_tail_ && tail_[slot] ? tail_[slot] : fields_[slot];
+  static size_t field_bucket(std::string_view k) {
+    return (k.size() * 131 + static_cast<uint8_t>(k.front()) * 31 + static_cast<uint8_t>(k.back())) & 255;
   }
+  int field_slot(std::string_view k) const;
+  void scan(simdjson::dom::object o);
+  const std::optional<simdjson::dom::element>& field(size_t slot) const { return found_[slot]; }
   std::optional<std::string_view> str(size_t slot) const;
   void extract(Record& r, simdjson::dom::element& root);
   std::vector<std::string> field_names_;  // by slot
