@@ -50,8 +50,8 @@ struct ReportTarget {
 struct ReportLimits {
   uint64_t examples = 5;           // example source lines per rule
   uint64_t max_runs = 10000;       // runs listed; the rest are summed as "(other runs)"
-  uint64_t timeline_runs = 200;    // runs whose events are kept for the timeline
-  uint64_t timeline_events = 200;  // events kept per timeline run
+  uint64_t timeline_runs = 50;     // runs whose events are kept for the timeline
+  uint64_t timeline_events = 100;  // events kept per timeline run
   uint64_t max_values = 1000;      // distinct agents, tools, ... counted; the rest as "(other)"
 };
 

@@ -207,8 +207,8 @@ std::string render_json(const CheckReport& r) {
 
   w.key("runs");
   w.open('{');
-  w.kn("total", r.runs_total);
   w.kn("listed", r.runs.size());
+  w.key("capped"), w.boolean(r.other_runs > 0);  // more runs than limits.max_runs
   w.kn("records_in_other_runs", r.other_runs);
   w.key("list");
   w.open('[');

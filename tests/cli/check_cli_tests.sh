@@ -138,7 +138,33 @@ check_json_deterministic_stdin() {
   python3 -c 'import json,sys; json.load(open(sys.argv[1]))' a.json || { echo "not JSON"; return 1; }
 }
 
+# 12,000 runs: the runs list stops at limits.max_runs, the timeline at timeline_runs, and the
+# HTML stays small.
+check_many_runs_are_capped() {
+  python3 -c '
+import json
+for i in range(12000):
+    print(json.dumps({"event_time": "2026-01-15T09:30:00.000Z", "agent_id": "a%d" % (i % 7), "run_id": "run-%05d" % i,
+                      "event_type": "tool_call", "tool_name": "t", "decision": "allow", "action_id": "x"}))
+' > many.jsonl
+  printf 'pipeline:\n  name: many\n' > many.yaml
+  "$BIN" check -q -c many.yaml --report json=r.json --report html=r.html many.jsonl
+  assert_eq "exit" "$?" 0 || return 1
+  python3 - <<'PY' || return 1
+import json, os, sys
+r = json.load(open("r.json"))["runs"]
+if (r["listed"], r["capped"], r["records_in_other_runs"]) != (10000, True, 2000):
+    sys.exit("runs: %r" % {k: r[k] for k in ("listed", "capped", "records_in_other_runs")})
+html = open("r.html").read()
+if html.count('<section class="run"') != 50:
+    sys.exit("timeline runs: %d" % html.count('<section class="run"'))
+if os.path.getsize("r.html") > 4_000_000:
+    sys.exit("r.html is %d bytes" % os.path.getsize("r.html"))
+PY
+}
+
 CHECKS=(
+  check_many_runs_are_capped
   check_secrets_never_in_reports
   check_outputs_not_written_by_default
   check_text_default_no_colour_no_progress
