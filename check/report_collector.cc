@@ -111,9 +111,10 @@ Durations Histogram::summary() const {
 }
 
 uint32_t ValueCounter::add(std::string_view v) {
-  if (last_ != UINT32_MAX && names_[last_] == v) {
-    ++counts_[last_];
-    return last_;
+  uint32_t& hot = recent_[quick_slot(v)];
+  if (hot != UINT32_MAX && names_[hot] == v) {
+    ++counts_[hot];
+    return hot;
   }
   auto it = index_.find(v);
   uint32_t i;
@@ -133,7 +134,8 @@ uint32_t ValueCounter::add(std::string_view v) {
     i = other_;
   }
   ++counts_[i];
-  return last_ = i;
+  if (i != other_) hot = i;
+  return i;
 }
 
 std::map<std::string, uint64_t> ValueCounter::sorted() const {
@@ -157,6 +159,7 @@ ReportCollector::ReportCollector(const PipelineSpec& spec, const Policy& policy)
   fields_size_ = field_names_.size();
   found_.resize(fields_size_);
   rule_tallies_.resize(policy.rules.size());
+  recent_runs_.fill(UINT32_MAX);
   for (ValueCounter* c : {&event_types_, &decisions_, &agents_, &tools_}) c->set_cap(policy.limits.max_values);
   terminal_events_ = {"tool_result"};
   terminal_decisions_ = {"allow", "block"};
@@ -201,16 +204,17 @@ LifecycleOutcomes& ReportCollector::outcomes(std::string_view track) {
 }
 
 ReportCollector::RunAcc* ReportCollector::run_for(std::string_view id) {
-  if (last_run_ != UINT32_MAX && runs_[last_run_].id == id) return &runs_[last_run_];
+  uint32_t& hot = recent_runs_[quick_slot(id)];
+  if (hot != UINT32_MAX && runs_[hot].id == id) return &runs_[hot];
   auto it = run_index_.find(id);
-  if (it != run_index_.end()) return &runs_[last_run_ = it->second];
+  if (it != run_index_.end()) return &runs_[hot = it->second];
   if (runs_.size() >= policy_.limits.max_runs) return nullptr;
   runs_.emplace_back();
   RunAcc& r = runs_.back();
   r.id = id;
   r.timeline = runs_.size() <= policy_.limits.timeline_runs;
-  last_run_ = static_cast<uint32_t>(runs_.size() - 1);
-  run_index_.emplace(r.id, last_run_);
+  hot = static_cast<uint32_t>(runs_.size() - 1);
+  run_index_.emplace(r.id, hot);
   return &r;
 }
 

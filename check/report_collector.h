@@ -36,6 +36,14 @@ class Histogram {
 };
 
 // Counts distinct string values up to a cap; the rest go to "(other)".
+// A direct-mapped cache in front of a hash map: hot values (decisions, event types, the agents
+// and runs that interleave) are found without hashing the whole string.
+inline size_t quick_slot(std::string_view s) {
+  if (s.empty()) return 0;
+  return (s.size() * 7 + static_cast<uint8_t>(s.front()) * 3 + static_cast<uint8_t>(s.back()) * 5 +
+          static_cast<uint8_t>(s[s.size() / 2]) * 11 + static_cast<uint8_t>(s[s.size() * 3 / 4])) & 63;
+}
+
 struct StringHash {
   using is_transparent = void;
   size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
@@ -43,7 +51,7 @@ struct StringHash {
 
 class ValueCounter {
  public:
-  explicit ValueCounter(size_t cap = 1000) : cap_(cap) {}
+  explicit ValueCounter(size_t cap = 1000) : cap_(cap) { recent_.fill(UINT32_MAX); }
   void set_cap(size_t cap) { cap_ = cap; }
   uint32_t add(std::string_view v);  // returns the value's index
   std::map<std::string, uint64_t> sorted() const;
@@ -55,7 +63,10 @@ class ValueCounter {
   std::vector<std::string> names_;
   std::vector<uint64_t> counts_;
   size_t cap_;
-  uint32_t last_ = UINT32_MAX, other_ = UINT32_MAX;
+  uint32_t other_ = UINT32_MAX;
+  std::array<uint32_t, 64> recent_;  // by quick_slot: an index into names_, or UINT32_MAX
+ public:
+  ValueCounter(const ValueCounter&) = delete;
 };
 
 class ReportCollector : public RecordObserver {
@@ -136,7 +147,7 @@ class ReportCollector : public RecordObserver {
   std::vector<Histogram> durations_;  // by tool index
   std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> run_index_;
   std::vector<RunAcc> runs_;
-  uint32_t last_run_ = UINT32_MAX;
+  std::array<uint32_t, 64> recent_runs_;  // by quick_slot
   uint64_t other_runs_ = 0;
 
   std::vector<Tally> rule_tallies_;  // per policy rule (record rules)
