@@ -163,7 +163,21 @@ if os.path.getsize("r.html") > 4_000_000:
 PY
 }
 
+# On a TTY (script(1) provides one) a slow run shows progress on stderr: records and MB/s.
+# The producer pauses so that the run lasts past the one-second threshold.
+check_progress_on_tty() {
+  command -v script > /dev/null || { echo "script(1) is missing"; return 1; }
+  write_input
+  for i in $(seq 200); do cat input.jsonl; done > part.jsonl
+  printf 'pipeline:\n  name: p\n' > p.yaml
+  script -qec "(cat part.jsonl; sleep 1.6; cat part.jsonl) | '$BIN' check -c p.yaml --report json=r.json -" /dev/null \
+    > tty.txt 2>&1 < /dev/null
+  grep -aq 'agentlog check: [0-9]* records, [0-9.]* MB/s' tty.txt || { echo "no progress line: $(cat -v tty.txt | head -c 300)"; return 1; }
+  grep -aq '"records_in": 800' r.json || { echo "records_in is not 800"; return 1; }
+}
+
 CHECKS=(
+  check_progress_on_tty
   check_many_runs_are_capped
   check_secrets_never_in_reports
   check_outputs_not_written_by_default
