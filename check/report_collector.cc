@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstring>
 
 namespace agentlog::check {
 namespace {
@@ -149,8 +150,12 @@ ReportCollector::ReportCollector(const PipelineSpec& spec, const Policy& policy)
     for (size_t i = 0; i < field_names_.size(); ++i)
       if (field_names_[i] == name) return i;
     field_names_.emplace_back(name);
-    if (!name.empty()) field_buckets_[field_bucket(name)].push_back(static_cast<uint16_t>(field_names_.size() - 1));
-    return field_names_.size() - 1;
+    uint16_t slot = static_cast<uint16_t>(field_names_.size() - 1);
+    if (name.empty()) return slot;
+    FieldBucket& b = field_buckets_[field_bucket(name)];
+    if (b.n < b.slots.size()) b.slots[b.n++] = slot;
+    else overflow_.push_back(slot);
+    return slot;
   };
   for (auto f : kFields) add(f);
   for (const auto& r : policy.rules)
@@ -158,6 +163,7 @@ ReportCollector::ReportCollector(const PipelineSpec& spec, const Policy& policy)
       for (const auto& f : r.fields) rule_field_slots_.push_back(add(f));
   fields_size_ = field_names_.size();
   found_.resize(fields_size_);
+  for (const auto& n : field_names_) field_views_.emplace_back(n);
   rule_tallies_.resize(policy.rules.size());
   recent_runs_.fill(UINT32_MAX);
   for (ValueCounter* c : {&event_types_, &decisions_, &agents_, &tools_}) c->set_cap(policy.limits.max_values);
@@ -227,8 +233,13 @@ std::optional<std::string_view> ReportCollector::str(size_t slot) const {
 
 int ReportCollector::field_slot(std::string_view k) const {
   if (k.empty()) return -1;
-  for (uint16_t s : field_buckets_[field_bucket(k)])
-    if (field_names_[s] == k) return s;
+  const FieldBucket& b = field_buckets_[field_bucket(k)];
+  for (uint8_t i = 0; i < b.n; ++i) {
+    std::string_view name = field_views_[b.slots[i]];
+    if (name.size() == k.size() && std::memcmp(name.data(), k.data(), k.size()) == 0) return b.slots[i];
+  }
+  for (uint16_t s : overflow_)
+    if (field_views_[s] == k) return s;
   return -1;
 }
 

@@ -124,7 +124,13 @@ class ReportCollector : public RecordObserver {
   // The top-level fields read from every record: found in one pass over the members, by a
   // 256-bucket table on (length, first and last byte). Members stages appended after the
   // record's last parse (Record::view_and_appended) are parsed on their own and override.
-  std::array<std::vector<uint16_t>, 256> field_buckets_;
+  struct FieldBucket {
+    uint8_t n = 0;
+    std::array<uint16_t, 4> slots{};  // more names in one bucket go to `overflow_`
+  };
+  std::array<FieldBucket, 256> field_buckets_;
+  std::vector<std::string_view> field_views_;  // views of field_names_ (stable once built)
+  std::vector<uint16_t> overflow_;
   std::vector<std::optional<simdjson::dom::element>> found_;
   simdjson::dom::parser tail_parser_;
   std::string tail_text_;
