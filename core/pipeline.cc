@@ -141,7 +141,8 @@ Status Runner::write_batch() {
           if (!st.ok()) return st;
         }
         ++(r->generated ? stats_.generated_out : stats_.records_out);
-        if (opts_.observer) opts_.observer->on_record(*r, r->source < source_names_.size() ? std::string_view(source_names_[r->source]) : "");
+        if (opts_.observer)
+          opts_.observer->on_record(*r, r->source < source_names_.size() ? std::string_view(source_names_[r->source]) : "");
         break;
       }
       case Verdict::Drop:
