@@ -103,6 +103,23 @@ int main(int argc, char** argv) {
                     "FORMAT=PATH, repeatable; FORMAT is text, json, junit or html; PATH '-' is stdout. "
                     "Replaces the reports: section; default text=-")
       ->allow_extra_args(false);
+  check_cmd->footer(
+      "Policy (YAML, under policy: in the config or the --policy file):\n"
+      "  policy:\n"
+      "    name: ci-gate\n"
+      "    fail_on: error            # or warning\n"
+      "    rules:                    # each: type, id, severity (error|warning), message\n"
+      "      - {type: max_schema_violations, max: 0}\n"
+      "      - {type: max_redacted_records, max: 0}\n"
+      "      - {type: lifecycles_complete}\n"
+      "      - {type: max_collisions, max: 0}\n"
+      "      - {type: required_fields, decisions: [block], fields: [policy_id, evidence_ref]}\n"
+      "      - {type: forbidden, agents: [agent-x], tools: [shell_exec]}\n"
+      "      - {type: max_unknown_share, max: 0.05}\n"
+      "      - {type: escalations_resolved}\n"
+      "  reports:\n"
+      "    - {format: junit, path: policy.xml}\n"
+      "Without a policy the check has one rule, max_schema_violations 0. See README: Compliance checks.");
   check_cmd->add_flag("--write-outputs", check_opts.write_outputs,
                   "Also write the pipeline's outputs and dead letters (off: records are only counted)");
   check_cmd->add_flag("-q,--quiet", check_opts.quiet, "No progress line on stderr (shown only on a TTY anyway)");
