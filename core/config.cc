@@ -9,7 +9,8 @@
 namespace agentlog {
 namespace {
 
-constexpr std::string_view kRootKeys[] = {"pipeline"};
+// `policy` and `reports` belong to `agentlog check` (check/policy.cc); `run` ignores them.
+constexpr std::string_view kRootKeys[] = {"pipeline", "policy", "reports"};
 constexpr std::string_view kPipelineKeys[] = {"name", "inputs", "stages", "outputs", "dead_letter"};
 // Typed pipeline-level options (the keys above are checked by hand below).
 constexpr OptionSpec kPipelineOptions[] = {

@@ -164,6 +164,8 @@ Status Runner::write_batch() {
           if (!st.ok()) return st;
         }
         ++(r->generated ? stats_.generated_out : stats_.records_out);
+        if (opts_.observer)
+          opts_.observer->on_record(*r, r->source < source_names_.size() ? std::string_view(source_names_[r->source]) : "");
         break;
       }
       case Verdict::Drop:
@@ -182,6 +184,7 @@ Status Runner::write_batch() {
             dead_letter_line(src, r->line, stage, r->reason, raw, r->generated));
         if (!st.ok()) return st;
         ++(r->generated ? stats_.generated_dead_lettered : stats_.dead_lettered);
+        if (opts_.observer) opts_.observer->on_dead_letter(*r, src, stage, r->reason);
         break;
       }
     }
@@ -207,6 +210,7 @@ Status Runner::process_batch(size_t first_stage) {
     output_failed_ = true;
     return st;
   }
+  if (opts_.observer) opts_.observer->on_batch(stats_);
   if (!unflushed_) {
     unflushed_ = true;
     pending_since_ = Clock::now();

@@ -21,6 +21,7 @@ void Record::reset_borrowed(std::string_view bytes) {
   appendix_ids_.clear();
   appendix_parsed_ = false;
   top_valid_ = false;
+  appended_only_ = false;
   verdict = Verdict::Keep;
   decided_by = -1;
   reason.clear();
@@ -52,6 +53,8 @@ simdjson::error_code Record::parse() {
   }
   auto r = thread_parser().parse_into_document(doc_, b.data(), b.size(), false);
   parsed_ = r.error() == simdjson::SUCCESS;
+  appended_only_ = parsed_;
+  append_from_ = std::string::npos;
   return r.error();
 }
 
@@ -102,6 +105,7 @@ void Record::set_member_raw(std::string_view key, std::string_view json_value) {
   parsed_ = false;
   top_valid_ = false;
   if (auto span = json::find_top_level_member(owned_, key)) {
+    appended_only_ = false;
     owned_.replace(span->begin, span->end - span->begin, json_value);
     ensure_padding();
     bytes_ = owned_;
@@ -146,6 +150,7 @@ void Record::join_appendix() {
   bool empty = k > 0 && owned_[k - 1] == '{';
   std::string_view members(extra);
   if (empty) members.remove_prefix(1);  // no comma after `{`
+  if (appended_only_ && append_from_ == std::string::npos) append_from_ = close;
   owned_.insert(close, members);
   ensure_padding();
   bytes_ = owned_;
@@ -238,6 +243,7 @@ void Record::append_member(std::string_view key, std::string_view json_value) {
   if (small_tail) owned_.copy(tail_buf, tail_len, close);
   else tail_big = owned_.substr(close);
   owned_.resize(close);
+  if (appended_only_ && append_from_ == std::string::npos) append_from_ = close;
   if (!empty) owned_.push_back(',');
   json::append_quoted(owned_, key);
   owned_.push_back(':');
@@ -252,7 +258,24 @@ void Record::set_member_string(std::string_view key, std::string_view value) {
   set_member_raw(key, json::quoted(value));
 }
 
+bool Record::view_and_appended(simdjson::dom::element& base, std::string_view& appended) {
+  if (parsed_) {
+    base = doc_.root();
+    appended = appendix_;  // members held aside (`,"k":v...`), if any
+    simdjson::dom::object obj;
+    if (!appended.empty() && base.get(obj) == simdjson::SUCCESS && obj.size() == 0) appended.remove_prefix(1);
+    return true;
+  }
+  if (!appended_only_ || state_ != State::Owned || append_from_ == std::string::npos) return false;
+  size_t close = owned_.rfind('}');
+  if (close == std::string::npos || close < append_from_) return false;
+  base = doc_.root();
+  appended = std::string_view(owned_).substr(append_from_, close - append_from_);
+  return true;
+}
+
 bool Record::remove_member(std::string_view key) {
+  appended_only_ = false;
   if (state_ == State::Tree) return tree_->erase(key);
   json::Value& t = tree();
   return t.erase(key);
@@ -265,6 +288,7 @@ json::Value& Record::tree() {
     tree_ = std::make_unique<json::Value>(v ? std::move(*v) : json::Value::object());
     state_ = State::Tree;
   }
+  appended_only_ = false;
   parsed_ = false;  // caller may edit; the view is rebuilt on next root()
   return *tree_;
 }

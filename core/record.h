@@ -43,6 +43,11 @@ class Record {
   std::string_view bytes();
   bool edited() const { return state_ != State::Original || !appendix_.empty(); }
 
+  // When every edit since the last parse appended new top-level members, gives the view as
+  // of that parse and the appended members' text (`"k":v,...`), so a reader after the chain
+  // need not parse the whole record again. False otherwise (then use root()).
+  bool view_and_appended(simdjson::dom::element& base, std::string_view& appended);
+
   // Splice edits on top-level members; `json_value` must be valid JSON text.
   void set_member_raw(std::string_view key, std::string_view json_value);
   void set_member_string(std::string_view key, std::string_view value);
@@ -109,6 +114,8 @@ class Record {
   uint32_t top_epoch_ = 0;
   bool top_valid_ = false;
   bool top_duplicate_ = false;
+  bool appended_only_ = false;          // doc_ + [append_from_, closing brace) == bytes
+  size_t append_from_ = std::string::npos;
 };
 
 }  // namespace agentlog
