@@ -1,6 +1,7 @@
 // Field paths used by stage options: dotted ("details.command", "target_node_ids.0") or a
 // JSON Pointer ("/details/command").
 #pragma once
+#include <algorithm>
 #include <array>
 #include <optional>
 #include <string>
@@ -37,6 +38,12 @@ class FieldSet {
   const std::optional<simdjson::dom::element>& operator[](size_t slot) const { return found_[slot]; }
   // The string at `slot`, if it is a string.
   std::optional<std::string_view> str(size_t slot) const;
+  // The results of one extract, saved and put back: a stage can extract a whole batch first
+  // (and prefetch its state for every record) before handling the records in order.
+  using Saved = std::optional<simdjson::dom::element>;
+  void save(Saved* to) const { std::copy(found_.begin(), found_.end(), to); }
+  void restore(const Saved* from) { std::copy(from, from + found_.size(), found_.begin()); }
+  size_t width() const { return found_.size(); }
 
  private:
   std::vector<FieldPath> paths_;

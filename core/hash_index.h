@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/zeroed_array.h"
+
 namespace agentlog {
 
 inline uint64_t hash_key(std::string_view s) {
@@ -48,6 +50,12 @@ class HashIndex {
     }
   }
 
+  // Brings `key`'s first bucket toward the cache: a stage that knows a batch's keys ahead
+  // issues these first, so the random probes of a large index do not wait on memory one by one.
+  void prefetch(uint64_t key) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[key & mask_]);
+  }
+
   // `key` must be absent.
   void insert(uint64_t key, uint32_t value) {
     if ((size_ + 1) * 4 > slots_.size() * 3) grow();
@@ -81,7 +89,7 @@ class HashIndex {
   }
 
   size_t size() const { return size_; }
-  size_t bytes() const { return slots_.capacity() * sizeof(Slot); }
+  size_t bytes() const { return slots_.size() * sizeof(Slot); }
 
  private:
   // Key and value side by side: a lookup touches one cache line.
@@ -91,16 +99,16 @@ class HashIndex {
   };
 
   void grow() {
-    std::vector<Slot> old = std::move(slots_);
+    ZeroedArray<Slot> old = std::move(slots_);
     size_t cap = old.empty() ? 1024 : old.size() * 2;
-    slots_.assign(cap, Slot{});
+    slots_ = ZeroedArray<Slot>(cap);
     mask_ = cap - 1;
     size_ = 0;
     for (const Slot& s : old)
       if (s.key != 0) insert(s.key, s.value);
   }
 
-  std::vector<Slot> slots_;
+  ZeroedArray<Slot> slots_;  // zero key: an empty bucket
   size_t mask_ = 0;
   size_t size_ = 0;
 };

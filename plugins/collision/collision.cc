@@ -1,6 +1,7 @@
 #include "plugins/collision/collision.h"
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "core/field_path.h"
 #include "core/hash_index.h"
@@ -30,12 +31,12 @@ struct Line {
 };
 
 // The agent that established an id, kept in a ring: when full, the oldest id is forgotten.
+// 64 bytes: the rare list of agents already warned about lives beside the ring.
 struct Owner {
   uint64_t hash = 0;
-  uint32_t agent = 0;  // interned
   std::string target;
   Line line;
-  std::vector<uint32_t> warned;  // reusing agents already warned about (bounded with the ring)
+  uint32_t agent = 0;  // interned
 };
 
 class CollisionStage : public Stage {
@@ -54,13 +55,35 @@ class CollisionStage : public Stage {
     agent_slot_ = fields_.add(agent_field);
     target_slot_ = fields_.add(target_field);
     time_slot_ = fields_.add(FieldPath{"event_time", {"event_time"}});
+    // Address space only: pages are touched as ids arrive, and growth never copies owners.
+    ring_.reserve(std::min<size_t>(max_keys, size_t{1} << 20));
   }
 
+  // Records are prepared a few ahead of handling (fields extracted, key hashed, index bucket
+  // and owner prefetched), so the random probes of a large id index overlap instead of each
+  // waiting on memory in turn.
   void process_batch(Batch& batch) override {
     const auto& recs = batch.records;
-    for (size_t i = 0; i < recs.size(); ++i) {
-      if (i + 4 < recs.size()) recs[i + 4]->prefetch();
-      if (recs[i]->verdict == Verdict::Keep && !recs[i]->generated) handle(batch, *recs[i]);
+    const size_t n = recs.size(), w = fields_.width();
+    saved_.resize(kAhead * w);
+    size_t next = 0;
+    for (size_t i = 0; i < n; ++i) {
+      for (; next < n && next < i + kAhead; ++next) {
+        if (next + 4 < n) recs[next + 4]->prefetch();
+        prepare(*recs[next], preps_[next % kAhead], &saved_[(next % kAhead) * w]);
+      }
+      // Halfway: the bucket has arrived, so the owner it points to can be fetched too.
+      if (i + kAhead / 2 < n) {
+        const Prep& ahead = preps_[(i + kAhead / 2) % kAhead];
+        if (ahead.keyed) {
+          uint32_t s = index_.find(ahead.hash);
+          if (s != HashIndex::kNone) __builtin_prefetch(&ring_[s]);
+        }
+      }
+      Prep& p = preps_[i % kAhead];
+      if (!p.keyed) continue;
+      fields_.restore(&saved_[(i % kAhead) * w]);
+      handle(batch, *recs[i], p);
     }
   }
 
@@ -86,17 +109,36 @@ class CollisionStage : public Stage {
     return out;
   }
 
-  void handle(Batch& batch, Record& r) {
+  // A record's key, before it is handled: scope fields and the id joined by \x1f.
+  struct Prep {
+    bool keyed = false;
+    uint64_t hash = 0;
+    size_t id_begin = 0;
+    std::string key;
+  };
+  static constexpr size_t kAhead = 16;
+
+  void prepare(Record& r, Prep& p, FieldSet::Saved* saved) {
+    p.keyed = false;
+    if (r.verdict != Verdict::Keep || r.generated) return;
     fields_.extract(r);
-    thread_local std::string key;
-    key.clear();
+    p.key.clear();
     for (size_t s : scope_slots_) {
-      append_text(s, key);
-      key.push_back('\x1f');
+      append_text(s, p.key);
+      p.key.push_back('\x1f');
     }
-    size_t id_begin = key.size();
-    if (!append_text(key_slot_, key)) return;
-    uint64_t hash = hash_key(key);
+    p.id_begin = p.key.size();
+    if (!append_text(key_slot_, p.key)) return;
+    p.keyed = true;
+    p.hash = hash_key(p.key);
+    index_.prefetch(p.hash);
+    fields_.save(saved);
+  }
+
+  void handle(Batch& batch, Record& r, const Prep& p) {
+    const std::string& key = p.key;
+    const size_t id_begin = p.id_begin;
+    const uint64_t hash = p.hash;
     std::string_view agent = fields_.str(agent_slot_).value_or("");
     uint32_t agent_id = agents_.id(agent);
     Line here{r.source, r.line};
@@ -117,7 +159,7 @@ class CollisionStage : public Stage {
       owner.target.clear();  // reuses the slot's buffer
       append_text(target_slot_, owner.target);
       owner.line = here;
-      owner.warned.clear();
+      if (!warned_.empty()) warned_.erase(slot);
       index_.insert(hash, slot);
       return;
     }
@@ -129,7 +171,7 @@ class CollisionStage : public Stage {
                        ",\"reused_by\":" + json::quoted(agent) + ",\"threaded\":false}";
     r.set_member_raw(mark_field, mark);
     // One warning per id and reusing agent.
-    std::vector<uint32_t>& warned = ring_[slot].warned;
+    std::vector<uint32_t>& warned = warned_[slot];  // bounded with the ring: cleared when the slot is reused
     if (std::find(warned.begin(), warned.end(), agent_id) != warned.end()) return;
     warned.push_back(agent_id);
     ++collisions_;
@@ -147,9 +189,12 @@ class CollisionStage : public Stage {
   }
 
   FieldSet fields_;
+  Prep preps_[kAhead];
+  std::vector<FieldSet::Saved> saved_;  // fields_ results of the prepared records, kAhead rows
   std::vector<size_t> scope_slots_;
   size_t key_slot_ = 0, agent_slot_ = 0, target_slot_ = 0, time_slot_ = 0;
   std::vector<Owner> ring_;
+  std::unordered_map<uint32_t, std::vector<uint32_t>> warned_;  // ring slot -> reusing agents warned about
   size_t next_ = 0;  // the ring slot to reuse next once full
   HashIndex index_;
   Interner agents_;

@@ -122,14 +122,24 @@ class LifecycleStage : public Stage {
     }
   }
 
+  // Records are prepared a few ahead of handling (fields extracted, key hashed, the buckets
+  // of both indexes prefetched), so the probes of the large closed-lifecycle index overlap
+  // instead of each waiting on memory in turn.
   void process_batch(Batch& batch) override {
     batch_ = &batch;
     const auto& recs = batch.records;
-    for (size_t i = 0; i < recs.size(); ++i) {
-      if (i + 4 < recs.size()) recs[i + 4]->prefetch();
+    const size_t n = recs.size(), w = fields_.width();
+    saved_.resize(kAhead * w);
+    size_t next = 0;
+    for (size_t i = 0; i < n; ++i) {
+      for (; next < n && next < i + kAhead; ++next) {
+        if (next + 4 < n) recs[next + 4]->prefetch();
+        prepare(*recs[next], preps_[next % kAhead], &saved_[(next % kAhead) * w]);
+      }
       Record* r = recs[i];
       if (r->verdict != Verdict::Keep || r->generated) continue;
-      handle(*r);
+      fields_.restore(&saved_[(i % kAhead) * w]);
+      handle(*r, preps_[i % kAhead]);
       // Checked after every record, not every batch, so the warnings do not depend on how
       // the input was cut into batches; each follows the record that moved time past it.
       if (timeout_ms > 0 && watermark_ != kNoTime) expire_idle(r);
@@ -348,6 +358,8 @@ class LifecycleStage : public Stage {
       closed_index_.insert(hash, static_cast<uint32_t>(closed_ring_.size() - 1));
       return;
     }
+    // The ring forgets in order, so the bucket of a later victim can be fetched early.
+    closed_index_.prefetch(closed_ring_[(closed_next_ + 8) % closed_memory].hash);
     Closed& c = closed_ring_[closed_next_];
     if (closed_index_.find(c.hash) == closed_next_) closed_index_.erase(c.hash);
     c = {hash, state, line};
@@ -355,8 +367,49 @@ class LifecycleStage : public Stage {
     closed_next_ = (closed_next_ + 1) % closed_memory;
   }
 
-  void handle(Record& r) {
+  // A record's key found ahead of handling (false when absent, generated or not tracked:
+  // handle() then builds it the slow way).
+  struct Prep {
+    bool keyed = false;
+    uint64_t hash = 0;
+    std::string key;
+  };
+  static constexpr size_t kAhead = 16;
+
+  const EventSpec* event_of(std::string_view type, size_t& t) const {
+    for (t = 0; t < profile.tracks.size(); ++t)
+      if (const EventSpec* ev = profile.tracks[t].find(type)) return ev;
+    return nullptr;
+  }
+  static uint64_t track_hash(std::string_view key, size_t t) {
+    return hash_key(key) ^ (0x9E3779B97F4A7C15ull * (t + 1));
+  }
+
+  void prepare(Record& r, Prep& p, FieldSet::Saved* saved) {
+    p.keyed = false;
+    if (r.verdict != Verdict::Keep || r.generated) return;
     fields_.extract(r);
+    fields_.save(saved);
+    if (!skip_field.empty() && fields_[skip_slot_]) return;
+    auto type_v = fields_.str(type_slot_);
+    size_t t = 0;
+    if (!type_v || !event_of(*type_v, t)) return;
+    const Track& tr = profile.tracks[t];
+    p.key.clear();
+    for (size_t k = 0; k < tr.key.size(); ++k) {
+      if (k) p.key.push_back('\x1f');
+      bool ok = false;
+      for (size_t slot : key_slots_[t][k])
+        if ((ok = append_key_part(slot, p.key))) break;
+      if (!ok) return;
+    }
+    p.keyed = true;
+    p.hash = track_hash(p.key, t);
+    index_.prefetch(p.hash);
+    closed_index_.prefetch(p.hash);
+  }
+
+  void handle(Record& r, const Prep& p) {
     if (!skip_field.empty() && fields_[skip_slot_]) {
       annotate(r, "{\"state\":\"suppressed\",\"reason\":" + json::quoted(skip_field) + "}");
       return;
@@ -364,9 +417,7 @@ class LifecycleStage : public Stage {
     auto type_v = fields_.str(type_slot_);
     if (!type_v) return;
     size_t t = 0;
-    const EventSpec* ev = nullptr;
-    for (; t < profile.tracks.size(); ++t)
-      if ((ev = profile.tracks[t].find(*type_v))) break;
+    const EventSpec* ev = event_of(*type_v, t);
     if (!ev) return;
     const Track& tr = profile.tracks[t];
     std::string_view type = *type_v;  // views stay valid: edits below do not re-parse the record
@@ -381,34 +432,41 @@ class LifecycleStage : public Stage {
     if (role == Role::Toggle) {
       size_t ps = phase_slots_[t][ev->id];
       auto phase = ps == SIZE_MAX ? std::nullopt : fields_.str(ps);
-      auto p = phase ? ev->phases.find(std::string(*phase)) : ev->phases.end();
-      role = p != ev->phases.end() ? p->second : Role::Toggle;
+      auto ph = phase ? ev->phases.find(std::string(*phase)) : ev->phases.end();
+      role = ph != ev->phases.end() ? ph->second : Role::Toggle;
     }
     // The key: each field, or its first present fallback, or a generated id.
-    thread_local std::string key;
-    key.clear();
-    for (size_t k = 0; k < tr.key.size(); ++k) {
-      if (k) key.push_back('\x1f');
-      bool ok = false;
-      for (size_t slot : key_slots_[t][k])
-        if ((ok = append_key_part(slot, key))) break;
-      if (!ok && tr.generate.event == type && tr.key[k].text == tr.generate.field) {
-        std::string id = tr.generate.prefix + sha256_hex(std::string(batch_->source_name(r.source)) + ":" +
-                                                         std::to_string(r.line) + ":" + std::string(r.bytes()))
-                                                  .substr(0, 16);
-        key += id;
-        r.set_member_string(tr.generate.field, id);
-        ++generated_ids_;
-        ok = true;
+    thread_local std::string slow_key;
+    const std::string* keyp = &p.key;
+    uint64_t hash = p.hash;
+    if (!p.keyed) {
+      std::string& key = slow_key;
+      keyp = &key;
+      key.clear();
+      for (size_t k = 0; k < tr.key.size(); ++k) {
+        if (k) key.push_back('\x1f');
+        bool ok = false;
+        for (size_t slot : key_slots_[t][k])
+          if ((ok = append_key_part(slot, key))) break;
+        if (!ok && tr.generate.event == type && tr.key[k].text == tr.generate.field) {
+          std::string id = tr.generate.prefix + sha256_hex(std::string(batch_->source_name(r.source)) + ":" +
+                                                           std::to_string(r.line) + ":" + std::string(r.bytes()))
+                                                    .substr(0, 16);
+          key += id;
+          r.set_member_string(tr.generate.field, id);
+          ++generated_ids_;
+          ok = true;
+        }
+        if (!ok) {
+          if (!key.empty() && key.back() == '\x1f') key.pop_back();
+          warn("missing_key", t, key, agent, type, {}, {{r.source, r.line}}, time_text, &r);
+          annotate(r, "{\"track\":" + json::quoted(tr.name) + ",\"state\":\"unkeyed\",\"event\":" + json::quoted(type) + "}");
+          return;
+        }
       }
-      if (!ok) {
-        if (!key.empty() && key.back() == '\x1f') key.pop_back();
-        warn("missing_key", t, key, agent, type, {}, {{r.source, r.line}}, time_text, &r);
-        annotate(r, "{\"track\":" + json::quoted(tr.name) + ",\"state\":\"unkeyed\",\"event\":" + json::quoted(type) + "}");
-        return;
-      }
+      hash = track_hash(key, t);
     }
-    uint64_t hash = hash_key(key) ^ (0x9E3779B97F4A7C15ull * (t + 1));
+    const std::string& key = *keyp;
     uint32_t slot = index_.find(hash);
     Line here{r.source, r.line};
     if (role == Role::Toggle) role = slot != kNil ? Role::Close : Role::Open;
@@ -482,6 +540,8 @@ class LifecycleStage : public Stage {
   }
 
   FieldSet fields_;
+  Prep preps_[kAhead];
+  std::vector<FieldSet::Saved> saved_;  // fields_ results of the prepared records, kAhead rows
   size_t skip_slot_ = 0, type_slot_ = 0, agent_slot_ = 0, time_slot_ = 0;
   uint32_t annotation_id_ = 0;
   std::vector<std::string> track_prefix_;                // `{"track":"<name>","key":` per track

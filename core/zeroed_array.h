@@ -1,0 +1,90 @@
+// A fixed-size array of trivially copyable values that starts zeroed, for large state tables
+// (the id indexes of `collision` and `lifecycle`). Large arrays come straight from mmap,
+// untouched until used, and ask for transparent huge pages: a table of a million keys then
+// faults in 2 MiB at a time instead of 4 KiB, and growing it costs no memset.
+#pragma once
+#include <sys/mman.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <type_traits>
+#include <utility>
+
+namespace agentlog {
+
+template <class T>
+class ZeroedArray {
+  static_assert(std::is_trivially_copyable_v<T>);
+
+ public:
+  ZeroedArray() = default;
+  explicit ZeroedArray(size_t n) { allocate(n); }
+  ZeroedArray(const ZeroedArray& o) : ZeroedArray(o.n_) {
+    if (n_) std::memcpy(static_cast<void*>(p_), o.p_, n_ * sizeof(T));
+  }
+  ZeroedArray(ZeroedArray&& o) noexcept { swap(o); }
+  ZeroedArray& operator=(ZeroedArray o) noexcept {
+    swap(o);
+    return *this;
+  }
+  ~ZeroedArray() { release(); }
+
+  void swap(ZeroedArray& o) noexcept {
+    std::swap(p_, o.p_);
+    std::swap(n_, o.n_);
+    std::swap(base_, o.base_);
+    std::swap(mapped_bytes_, o.mapped_bytes_);
+  }
+
+  T& operator[](size_t i) { return p_[i]; }
+  const T& operator[](size_t i) const { return p_[i]; }
+  T* begin() { return p_; }
+  T* end() { return p_ + n_; }
+  const T* begin() const { return p_; }
+  const T* end() const { return p_ + n_; }
+  size_t size() const { return n_; }
+  bool empty() const { return n_ == 0; }
+
+ private:
+  static constexpr size_t kHugePage = size_t{2} << 20;
+  static constexpr size_t kMapFrom = size_t{4} << 20;  // smaller arrays come from calloc
+
+  void allocate(size_t n) {
+    if (n == 0) return;
+    size_t bytes = n * sizeof(T);
+    if (bytes >= kMapFrom) {
+      // Over-map by one huge page so the array can start on a 2 MiB boundary.
+      size_t len = bytes + kHugePage;
+      void* m = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (m == MAP_FAILED) throw std::bad_alloc();
+      auto at = (reinterpret_cast<uintptr_t>(m) + kHugePage - 1) & ~(kHugePage - 1);
+#ifdef MADV_HUGEPAGE
+      ::madvise(reinterpret_cast<void*>(at), bytes, MADV_HUGEPAGE);  // a hint: failure is harmless
+#endif
+      base_ = m;
+      mapped_bytes_ = len;
+      p_ = reinterpret_cast<T*>(at);
+    } else {
+      p_ = static_cast<T*>(std::calloc(n, sizeof(T)));
+      if (!p_) throw std::bad_alloc();
+    }
+    n_ = n;
+  }
+  void release() {
+    if (base_) ::munmap(base_, mapped_bytes_);
+    else std::free(p_);
+    p_ = nullptr;
+    base_ = nullptr;
+    n_ = mapped_bytes_ = 0;
+  }
+
+  T* p_ = nullptr;
+  size_t n_ = 0;
+  void* base_ = nullptr;  // the mapping, when the array was mapped
+  size_t mapped_bytes_ = 0;
+};
+
+}  // namespace agentlog
