@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <tuple>
 
 #include "plugins/syslog/syslog_format.h"
 #include "plugins/syslog/syslog_sender.h"
@@ -255,8 +256,13 @@ Status make_syslog(const OptionView& o, std::unique_ptr<Output>& out) {
   bool unix_socket = transport.rfind("unix", 0) == 0;
   for (const auto& t : kTransportOnly) {
     if (!o.has(t.option)) continue;
-    bool ok = (stream ? t.stream : t.datagram) && (unix_socket ? t.unix_socket : t.inet);
-    if (!ok) return Status::error(o.error(t.option, "does not apply to transport " + transport));
+    auto applies = [&](bool str, bool uni) { return (str ? t.stream : t.datagram) && (uni ? t.unix_socket : t.inet); };
+    if (applies(stream, unix_socket)) continue;
+    std::string to;
+    for (auto [name, str, uni] : {std::tuple{"tcp", true, false}, {"udp", false, false}, {"unix_dgram", false, true},
+                                  {"unix_stream", true, true}})
+      if (applies(str, uni)) to += std::string(to.empty() ? "" : ", ") + name;
+    return Status::error(o.error(t.option, "does not apply to transport " + transport + " (only to " + to + ")"));
   }
 
   SenderConfig s;

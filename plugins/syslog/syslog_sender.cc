@@ -1,12 +1,10 @@
 #include "plugins/syslog/syslog_sender.h"
 
 #include <fcntl.h>
-#include <linux/sockios.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -147,31 +145,14 @@ bool Sender::connect_once() {
   return fd_ >= 0;
 }
 
-// The receiver closed in an orderly way after reading everything we sent: it sent FIN (an
-// unread receive queue makes Linux send RST instead), and all our bytes were acknowledged.
-static bool closed_cleanly(int fd) {
-  char c;
-  if (::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) != 0) return false;
-  int outq = -1;
-  if (::ioctl(fd, SIOCOUTQ, &outq) != 0 || outq != 0) return false;
-  int so = 0;
-  socklen_t len = sizeof so;
-  return ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &so, &len) == 0 && so == 0;
-}
-
-void Sender::disconnect(bool check_clean) {
+// Every lost connection leaves the replay window in doubt. Even an orderly close (FIN, all
+// bytes acknowledged) is no proof: rsyslog can read messages and still drop them while it
+// stops, which the restart test showed.
+void Sender::disconnect() {
   if (fd_ < 0) return;
-  bool clean = check_clean && cfg_.stream() && closed_cleanly(fd_);
   ::close(fd_);
   fd_ = -1;
-  if (!cfg_.stream()) return;
-  if (clean) {
-    replay_.clear();
-    replay_total_ = 0;
-    replay_pending_ = false;
-  } else if (!replay_.empty()) {
-    replay_pending_ = true;
-  }
+  if (cfg_.stream() && !replay_.empty()) replay_pending_ = true;
 }
 
 bool Sender::connection_dead() {
@@ -208,7 +189,7 @@ bool Sender::write_all(const char* p, size_t n) {
       continue;
     }
     set_error(cfg_.label + ": send: " + std::strerror(w < 0 ? errno : EPIPE));
-    disconnect(false);
+    disconnect();
     return false;
   }
   return true;
@@ -255,7 +236,7 @@ bool Sender::send_stream_chunk(Chunk& c) {
   for (;;) {
     if (!ensure_ready()) return false;
     if (connection_dead()) {
-      disconnect(true);
+      disconnect();
       ++stats_.retries;
       continue;
     }
@@ -306,7 +287,7 @@ bool Sender::send_datagrams(Chunk& c, size_t& next) {
     }
     set_error(cfg_.label + ": send: " + std::strerror(errno));
     ++stats_.retries;
-    disconnect(false);
+    disconnect();
     if (past_deadline()) return false;
     backoff();
   }
@@ -336,7 +317,7 @@ bool Sender::confirm_close() {
         return true;
       }
       set_error(cfg_.label + ": connection failed while closing: " + std::strerror(errno));
-      disconnect(false);
+      disconnect();
       ++stats_.retries;
       break;
     }
@@ -367,7 +348,7 @@ void Sender::run() {
         work_cv_.wait_for(lk, std::chrono::milliseconds(200));
         if (queue_.empty() && !closing_) {
           lk.unlock();
-          if (connection_dead()) disconnect(true);
+          if (connection_dead()) disconnect();
           lk.lock();
         }
       } else {

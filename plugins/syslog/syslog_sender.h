@@ -80,7 +80,7 @@ class Sender {
   void backoff();
   bool ensure_ready();  // connected, and the replay window resent if a failure left it in doubt
   bool connect_once();
-  void disconnect(bool check_clean);
+  void disconnect();
   bool write_all(const char* p, size_t n);
   bool send_stream_chunk(Chunk& c);
   bool send_datagrams(Chunk& c, size_t& next);
@@ -108,7 +108,7 @@ class Sender {
   std::deque<Chunk> replay_;        // stream: sent chunks kept for resending after a failure
   size_t replay_total_ = 0;
   bool replay_pending_ = false;     // a failure left the replay window in doubt
-  bool confirmed_ = false;          // stream: the receiver read everything (clean close)
+  bool confirmed_ = false;          // stream: the receiver read everything (shutdown handshake)
 };
 
 }  // namespace agentlog::plugins::syslog

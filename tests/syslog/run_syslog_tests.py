@@ -115,8 +115,9 @@ input(type="imptcp" path="{self.stream}" ruleset="r")
 
     def start(self):
         pid = os.path.join(self.dir, "rsyslogd.pid")
-        if os.path.exists(pid):
-            os.unlink(pid)
+        for f in (pid, self.dgram, self.stream):  # imptcp does not remove a stale socket file
+            if os.path.exists(f):
+                os.unlink(f)
         self.proc = subprocess.Popen([RSYSLOGD, "-n", "-f", self.conf, "-i", pid],
                                      stdout=open(os.path.join(self.dir, "rsyslogd.out"), "ab"),
                                      stderr=subprocess.STDOUT)
