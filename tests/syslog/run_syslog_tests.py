@@ -455,6 +455,47 @@ def check_backpressure_blocks_then_delivers(d):
         rs.stop()
 
 
+def check_example_configs_rsyslog(d):
+    """configs/rsyslog/ runs as documented: rsyslog.conf verbatim, agentlog.yaml over a sample."""
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    port = free_port()
+    env = dict(os.environ, AGENTLOG_RSYSLOG_DIR=d, AGENTLOG_SYSLOG_PORT=str(port),
+               AGENTLOG_DEAD_LETTER=os.path.join(d, "dead.jsonl"))
+    proc = subprocess.Popen([RSYSLOGD, "-n", "-f", os.path.join(repo, "configs/rsyslog/rsyslog.conf"),
+                             "-i", os.path.join(d, "rsyslogd.pid")], env=env,
+                            stdout=open(os.path.join(d, "rsyslogd.out"), "wb"), stderr=subprocess.STDOUT)
+
+    def listening():
+        assert proc.poll() is None, open(os.path.join(d, "rsyslogd.out")).read()
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            return False
+    try:
+        wait_until("rsyslogd to listen", listening)
+        stats = os.path.join(d, "stats.json")
+        p = subprocess.run([BIN, "run", "-c", os.path.join(repo, "configs/rsyslog/agentlog.yaml"), "--stats-json",
+                            stats, os.path.join(repo, "samples/multi_agent_session.jsonl")],
+                           env=env, capture_output=True, timeout=DEADLINE_S, cwd=d)
+        assert p.returncode == 0, p.stderr
+        st = json.load(open(stats))
+        n = st["records_out"]
+        assert n > 10 and st["outputs"][0]["sent"] == n, st
+        act = os.path.join(d, "activity.jsonl")
+        wait_until("activity.jsonl", lambda: os.path.exists(act) and open(act, "rb").read().count(b"\n") >= n)
+        recs = [json.loads(x) for x in open(act, "rb").read().splitlines()]
+        assert len(recs) == n, (len(recs), n)
+        blocked = [r for r in recs if r.get("decision") == "block"]
+        assert blocked, "the sample has blocked records"
+        bl = os.path.join(d, "blocked.jsonl")
+        wait_until("blocked.jsonl", lambda: os.path.exists(bl) and open(bl, "rb").read().count(b"\n") >= len(blocked))
+        assert [json.loads(x) for x in open(bl, "rb").read().splitlines()] == blocked
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=DEADLINE_S)
+
+
 CHECKS = [v for k, v in list(globals().items()) if k.startswith("check_")]
 
 
