@@ -455,6 +455,40 @@ def check_backpressure_blocks_then_delivers(d):
         rs.stop()
 
 
+def check_sigterm_while_blocked_dead_letters_everything_read(d):
+    port = free_port()  # nobody listens: the buffer fills and the pipeline blocks
+    recs = make_records(3000)
+    cfg = write_config(d, {"port": port, "buffer_bytes": 65536, "retry_initial_ms": 20, "retry_max_ms": 100,
+                           "shutdown_grace_ms": 500})
+    stats = os.path.join(d, "stats.json")
+    p = subprocess.Popen([BIN, "run", "-c", cfg, "--stats-json", stats, "-"], stdin=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    try:
+        t, err = feed_in_thread(p, [recs], lambda i: None)
+        t0 = time.monotonic()
+        wait_until("the feeder to block", lambda: time.monotonic() - t0 > 0.5, 5)
+        assert t.is_alive(), "agentlog read all input although the receiver is down"
+        p.send_signal(signal.SIGTERM)
+        t_sig = time.monotonic()
+        stderr = p.stderr.read()
+        p.wait(timeout=DEADLINE_S)
+        assert time.monotonic() - t_sig < 10, "shutdown took longer than the grace period allows"
+        assert p.returncode == 1, (p.returncode, stderr)
+        st = json.load(open(stats))
+        dead = open(os.path.join(d, "dead.jsonl"), "rb").read().splitlines()
+        # Every record read was handed to the output and is now a dead letter, in order.
+        assert st["records_in"] == st["records_out"] == len(dead) == st["output_dead_lettered"] > 0, st
+        assert [json.loads(x)["raw"].encode() for x in dead] == recs[:len(dead)]
+        assert st["interrupted"] is True and st["outputs"][0]["undelivered"] == len(dead), st
+    finally:
+        if p.poll() is None:
+            p.kill()
+        try:
+            p.stdin.close()
+        except Exception:
+            pass
+
+
 def check_example_configs_rsyslog(d):
     """configs/rsyslog/ runs as documented: rsyslog.conf verbatim, agentlog.yaml over a sample."""
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
