@@ -9,6 +9,7 @@ namespace agentlog::plugins {
 namespace {
 
 constexpr std::string_view kCompression[] = {"auto", "none", "gzip", "zstd"};
+constexpr std::string_view kStartAt[] = {"beginning", "end"};
 
 constexpr OptionSpec kFileInputOptions[] = {
     {.name = "paths", .type = OptType::StringList, .description = "files or globs to read, in order", .required = true},
@@ -16,6 +17,14 @@ constexpr OptionSpec kFileInputOptions[] = {
      .description = "auto detects gzip and zstd by magic number", .allowed = kCompression},
     {.name = "max_line_bytes", .type = OptType::Int, .default_value = "1048576",
      .description = "longer lines are dead-lettered (first max bytes kept)", .min = 16, .max = 1ll << 30},
+    {.name = "follow", .type = OptType::Bool, .default_value = "false",
+     .description = "keep reading like tail -F (rotation, truncation, files not there yet) until SIGTERM/SIGINT"},
+    {.name = "checkpoint", .type = OptType::String,
+     .description = "follow: file keeping the read offset per file, written after outputs flush"},
+    {.name = "start_at", .type = OptType::Enum, .default_value = "beginning",
+     .description = "follow: where a file not in the checkpoint starts at startup", .allowed = kStartAt},
+    {.name = "poll_interval_ms", .type = OptType::Int, .default_value = "250",
+     .description = "follow: how often idle files are checked for new data and rotation", .min = 10, .max = 60000},
 };
 
 constexpr OptionSpec kStdinInputOptions[] = {
@@ -25,16 +34,31 @@ constexpr OptionSpec kStdinInputOptions[] = {
      .description = "longer lines are dead-lettered (first max bytes kept)", .min = 16, .max = 1ll << 30},
 };
 
+struct FollowSettings {
+  bool follow = false;
+  std::string checkpoint;
+  bool start_at_end = false;
+  int poll_interval_ms = 250;
+};
+
 class FileInput : public Input {
  public:
-  FileInput(std::vector<std::string> paths, std::string compression, size_t max)
-      : paths_(std::move(paths)), compression_(std::move(compression)), max_(max) {}
+  FileInput(std::vector<std::string> paths, std::string compression, size_t max, FollowSettings follow)
+      : paths_(std::move(paths)), compression_(std::move(compression)), max_(max), follow_(std::move(follow)) {}
   Status expand(std::vector<SourceSpec>& out) const override;
 
  private:
+  void add(std::vector<SourceSpec>& out, SourceSpec s) const {
+    s.follow = follow_.follow;
+    s.checkpoint = follow_.checkpoint;
+    s.start_at_end = follow_.start_at_end;
+    s.poll_interval_ms = follow_.poll_interval_ms;
+    out.push_back(std::move(s));
+  }
   std::vector<std::string> paths_;
   std::string compression_;
   size_t max_;
+  FollowSettings follow_;
 };
 
 class StdinInput : public Input {
@@ -53,8 +77,25 @@ class StdinInput : public Input {
 Status make_file_input(const OptionView& o, std::unique_ptr<Input>& out) {
   auto paths = o.strings("paths");
   if (paths.empty()) return Status::error(o.error("paths", "must list at least one path"));
+  FollowSettings f;
+  f.follow = o.boolean("follow");
+  f.checkpoint = o.str("checkpoint");
+  f.start_at_end = o.str("start_at") == "end";
+  f.poll_interval_ms = static_cast<int>(o.integer("poll_interval_ms"));
+  if (f.follow) {
+    std::string c = o.str("compression");
+    if (c == "gzip" || c == "zstd")
+      return Status::error(o.error("compression", "follow mode reads plain text only; use auto or none"));
+    for (const auto& p : paths)
+      if (p == "-") return Status::error(o.error("paths", "follow mode reads files; \"-\" (stdin) is not allowed, use the stdin input"));
+    if (o.has("checkpoint") && f.checkpoint.empty())
+      return Status::error(o.error("checkpoint", "must not be empty"));
+  } else {
+    for (std::string_view opt : {"checkpoint", "start_at", "poll_interval_ms"})
+      if (o.has(opt)) return Status::error(o.error(opt, "only applies with follow: true"));
+  }
   out = std::make_unique<FileInput>(std::move(paths), o.str("compression"),
-                                    static_cast<size_t>(o.integer("max_line_bytes")));
+                                    static_cast<size_t>(o.integer("max_line_bytes")), std::move(f));
   return {};
 }
 
@@ -93,7 +134,7 @@ Status FileInput::expand(std::vector<SourceSpec>& out) const {
       continue;
     }
     if (p.find_first_of("*?[") == std::string::npos) {
-      out.push_back({p, p, compression_, max_, false});
+      add(out, {p, p, compression_, max_, false});
       continue;
     }
     glob_t g{};
@@ -101,10 +142,10 @@ Status FileInput::expand(std::vector<SourceSpec>& out) const {
     if (rc == GLOB_NOMATCH) {
       // Reported as an unreadable source; the other inputs are still read.
       globfree(&g);
-      out.push_back({p, p, compression_, max_, true, p + ": no file matches this pattern"});
+      add(out, {p, p, compression_, max_, true, p + ": no file matches this pattern"});
       continue;
     }
-    for (size_t i = 0; i < g.gl_pathc; ++i) out.push_back({g.gl_pathv[i], g.gl_pathv[i], compression_, max_, true});
+    for (size_t i = 0; i < g.gl_pathc; ++i) add(out, {g.gl_pathv[i], g.gl_pathv[i], compression_, max_, true});
     globfree(&g);  // glob(3) sorts its matches, so the order is deterministic
   }
   return {};

@@ -223,7 +223,7 @@ EOF
 
 check_check_config_typo_message() {
   printf 'pipeline:\n  inputs:\n    - type: file\n      pahts: [x.jsonl]\n' > typo.yaml
-  local want='agentlog: config error: typo.yaml:4:7: pipeline.inputs[0].pahts: unknown option "pahts"; did you mean "paths"? Allowed: type, paths, compression, max_line_bytes
+  local want='agentlog: config error: typo.yaml:4:7: pipeline.inputs[0].pahts: unknown option "pahts"; did you mean "paths"? Allowed: type, paths, compression, max_line_bytes, follow, checkpoint, start_at, poll_interval_ms
 '
   "$BIN" check-config -c typo.yaml > out.txt 2> err.txt < /dev/null; local rc=$?
   assert_eq "check-config exit code" "$rc" 2 || return 1
@@ -610,7 +610,7 @@ check_sighup_reopen() {
   assert_eq "lines across both files" "$got" "$want" || return 1
 }
 
-check_closed_pipe_exit_1() {
+check_closed_pipe_exit_3() {
   python3 -c '
 import sys
 w = sys.stdout.write
@@ -620,7 +620,7 @@ for i in range(200000):
   write_stdout_config cfg.yaml
   "$BIN" run -c cfg.yaml big.jsonl 2> err.txt < /dev/null | head -n 1 > first.txt
   local st=("${PIPESTATUS[@]}")
-  assert_eq "agentlog exit code" "${st[0]}" 1 || return 1
+  assert_eq "agentlog exit code" "${st[0]}" 3 || return 1
   assert_file_eq "first line" first.txt '{"i":0,"event_type":"tool_call","pad":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}
 ' || return 1
   assert_contains "stderr" err.txt "Broken pipe" || return 1
@@ -708,7 +708,7 @@ CHECKS=(
   check_sigterm_drain
   check_sigint_drain
   check_sighup_reopen
-  check_closed_pipe_exit_1
+  check_closed_pipe_exit_3
   check_determinism
   check_quiet_suppresses_summary
   check_summary_line
