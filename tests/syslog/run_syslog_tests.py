@@ -475,11 +475,31 @@ def check_sigterm_while_blocked_dead_letters_everything_read(d):
         assert time.monotonic() - t_sig < 10, "shutdown took longer than the grace period allows"
         assert p.returncode == 1, (p.returncode, stderr)
         st = json.load(open(stats))
-        dead = open(os.path.join(d, "dead.jsonl"), "rb").read().splitlines()
-        # Every record read was handed to the output and is now a dead letter, in order.
-        assert st["records_in"] == st["records_out"] == len(dead) == st["output_dead_lettered"] > 0, st
-        assert [json.loads(x)["raw"].encode() for x in dead] == recs[:len(dead)]
-        assert st["interrupted"] is True and st["outputs"][0]["undelivered"] == len(dead), st
+        dead = [json.loads(x) for x in open(os.path.join(d, "dead.jsonl"), "rb").read().splitlines()]
+        # Every record read is a dead letter: each complete line was handed to the output
+        # and is dead-lettered as undelivered, in order...
+        undelivered = [x for x in dead if x["stage"] == "output:syslog"]
+        n = len(undelivered)
+        assert st["records_out"] == n == st["output_dead_lettered"] > 0, st
+        assert [x["raw"].encode() for x in undelivered] == recs[:n]
+        assert [x["line"] for x in undelivered] == list(range(1, n + 1))
+        assert st["interrupted"] is True and st["outputs"][0]["undelivered"] == n, st
+        # ...and the partial line at the end of what was read when SIGTERM came (streaming
+        # input: the rest is still in the pipe) is dead-lettered by the input, so nothing
+        # read is lost. It is absent only when the last read ended exactly on a newline.
+        partial = [x for x in dead if x["stage"] == "input"]
+        assert len(dead) == st["records_in"] == n + len(partial) and len(partial) <= 1, st
+        assert st["dead_lettered"] == len(partial), st
+        read = sum(len(r) + 1 for r in recs[:n])
+        if partial:
+            raw = partial[0]["raw"].encode()
+            assert partial[0]["line"] == n + 1 and partial[0]["reason"].startswith("malformed JSON"), partial
+            assert recs[n].startswith(raw) and len(raw) < len(recs[n]), partial
+            assert st["dead_letter_reasons"] == {"input.malformed_json": 1, "output:syslog.undelivered": n}, st
+            read += len(raw)
+        else:
+            assert st["dead_letter_reasons"] == {"output:syslog.undelivered": n}, st
+        assert st["bytes_read"] == read, st
     finally:
         if p.poll() is None:
             p.kill()
