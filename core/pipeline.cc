@@ -44,8 +44,12 @@ class Runner {
   }
 
   int run(std::string& error);
+  // After run(): closes every output (syslog waits its grace period), dead-letters what they
+  // could not deliver, then closes the dead-letter output. Returns the final exit code.
+  int close_outputs(int rc, std::string& error);
 
  private:
+  Status write_undelivered(Output& from);
   Status run_source(const SourceSpec& src, uint32_t index);
   void add_line(const LineEvent& ev, uint32_t source);
   void dead_letter_input(Record* r, std::string reason, std::string_view kind);
@@ -158,9 +162,8 @@ Status Runner::write_batch() {
   for (Record* r : batch_.records) {
     switch (r->verdict) {
       case Verdict::Keep: {
-        std::string_view b = r->bytes();
         for (Output* o : outputs_) {
-          Status st = o->write_line(b);
+          Status st = o->write_record(*r);
           if (!st.ok()) return st;
         }
         ++(r->generated ? stats_.generated_out : stats_.records_out);
@@ -227,6 +230,8 @@ Status Runner::flush_outputs() {
   };
   for (Output* o : outputs_) {
     if (Status st = o->flush(); !st.ok()) return fail(st);
+    // e.g. syslog messages over the TCP size limit
+    if (Status st = write_undelivered(*o); !st.ok()) return fail(st);
   }
   if (Status st = dead_letter_output().flush(); !st.ok()) return fail(st);
   unflushed_ = false;
@@ -539,6 +544,44 @@ int Runner::run(std::string& error) {
   return rc;
 }
 
+// Records an output gave up on become dead letters, scrubbed like any other.
+Status Runner::write_undelivered(Output& from) {
+  std::vector<Undelivered> lost;
+  from.take_undelivered(lost);
+  for (Undelivered& u : lost) {
+    std::string src = u.source < source_names_.size() ? source_names_[u.source] : from.describe();
+    for (auto& s : spec_.stages) {
+      s.stage->scrub(u.raw);
+      s.stage->scrub(u.reason);
+    }
+    Status st = dead_letter_output().write_line(dead_letter_line(src, u.line, u.stage, u.reason, u.raw, u.generated));
+    if (!st.ok()) return st;
+    ++stats_.output_dead_lettered;
+    ++stats_.dead_letter_reasons[u.stage + "." + u.kind];
+  }
+  return {};
+}
+
+int Runner::close_outputs(int rc, std::string& error) {
+  auto fail = [&](const Status& st) {
+    // An output that already failed during the run may fail again here: report it once.
+    if (error.find(st.message()) == std::string::npos) error += (error.empty() ? "" : "\n") + st.message();
+    if (rc != kExitPipeClosed) rc = failure_exit_code();  // 3 if it was a closed pipe, else 1
+  };
+  for (Output* o : outputs_) {
+    if (Status st = o->close(); !st.ok()) fail(st);
+    if (Status st = write_undelivered(*o); !st.ok()) fail(st);
+  }
+  Output& dl = dead_letter_output();
+  if (Status st = dl.close(); !st.ok()) fail(st);
+  // Dead letters the dead-letter output itself could not deliver have nowhere left to go.
+  std::vector<Undelivered> lost;
+  dl.take_undelivered(lost);
+  if (!lost.empty())
+    fail(Status::error(dl.describe() + ": " + std::to_string(lost.size()) + " dead letters could not be delivered"));
+  return rc;
+}
+
 }  // namespace
 
 void Stage::process_batch(Batch& batch) {
@@ -598,7 +641,8 @@ std::string dead_letter_line(std::string_view source, uint64_t line, std::string
 
 int run_pipeline(PipelineSpec& spec, const RunOptions& opts, RunStats& stats, std::string& error) {
   Runner runner(spec, opts, stats);
-  return runner.run(error);
+  int rc = runner.run(error);
+  return runner.close_outputs(rc, error);
 }
 
 std::string stats_summary(const RunStats& s) {
@@ -607,6 +651,7 @@ std::string stats_summary(const RunStats& s) {
                     " dead-lettered, " + std::to_string(s.records_generated) + " generated, " +
                     std::to_string(s.blank_lines) + " blank lines skipped";
   if (s.source_errors) out += ", " + std::to_string(s.source_errors) + " unreadable sources";
+  if (s.output_dead_lettered) out += ", " + std::to_string(s.output_dead_lettered) + " undeliverable by outputs (dead-lettered)";
   if (s.interrupted) out += " (interrupted)";
   return out;
 }
@@ -633,6 +678,7 @@ std::string stats_to_json(const PipelineSpec& spec, const RunStats& s) {
   num("lines_read", s.lines_read);
   num("bytes_read", s.bytes_read);
   num("source_errors", s.source_errors);
+  num("output_dead_lettered", s.output_dead_lettered);
   o += "\"interrupted\":";
   o += s.interrupted ? "true," : "false,";
   o += "\"dead_letter_reasons\":{";
@@ -669,6 +715,16 @@ std::string stats_to_json(const PipelineSpec& spec, const RunStats& s) {
     num("dead_lettered", c.dead_lettered);
     num("generated", c.generated, false);
     std::string extra = spec.stages[i].stage->stats_json();
+    if (!extra.empty()) o += "," + extra;
+    o += "}";
+  }
+  // Outputs that keep their own counters (syslog: sent, retries, reconnects, ...).
+  o += "],\"outputs\":[";
+  for (size_t i = 0; i < spec.outputs.size(); ++i) {
+    if (i) o += ",";
+    o += "{\"output\":";
+    json::append_quoted(o, spec.outputs[i]->describe());
+    std::string extra = spec.outputs[i]->stats_json();
     if (!extra.empty()) o += "," + extra;
     o += "}";
   }

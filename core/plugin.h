@@ -1,6 +1,7 @@
 // The plugin contracts: stages, inputs and outputs, and the descriptor each plugin exports.
 // Plugins are listed explicitly in plugins/plugin_list.def (no static-initialiser registration).
 #pragma once
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -91,16 +92,40 @@ class Input {
   virtual Status expand(std::vector<SourceSpec>& out) const = 0;
 };
 
+// A record an output gave up on (over a size limit, or still undelivered at shutdown). The
+// runner writes it to the dead-letter output, so nothing is lost silently.
+struct Undelivered {
+  std::string raw;                 // the record's bytes
+  uint32_t source = UINT32_MAX;    // Record::source; UINT32_MAX when unknown (write_line)
+  uint64_t line = 0;
+  bool generated = false;
+  std::string stage;               // dead letter "stage", e.g. "output:syslog"
+  std::string reason;
+  std::string kind;                // stats key suffix: dead_letter_reasons["<stage>.<kind>"]
+};
+
 class Output {
  public:
   virtual ~Output() = default;
   virtual Status open() = 0;
   // Writes one line; the output adds the newline.
   virtual Status write_line(std::string_view line) = 0;
+  // Writes one kept record. Outputs that need the parsed view or the origin (for dead
+  // letters) override this; the default writes the bytes as a line.
+  virtual Status write_record(Record& record) { return write_line(record.bytes()); }
   virtual Status flush() = 0;
   // SIGHUP: reopen files (logrotate). No-op for streams.
   virtual Status reopen() { return {}; }
   virtual std::string describe() const = 0;
+  // Moves the records this output gave up on since the last call into `out` (called by the
+  // runner after each batch's flush and after close()).
+  virtual void take_undelivered(std::vector<Undelivered>& out) {}
+  // End of run: delivers what is still buffered (outputs with their own delivery, such as
+  // syslog, wait up to their grace period). An error makes the run exit 1; records not
+  // delivered are reported through take_undelivered().
+  virtual Status close() { return flush(); }
+  // Extra stats as JSON members (`"key":value,...`) without braces; never record content.
+  virtual std::string stats_json() const { return {}; }
 };
 
 enum class PluginKind : uint8_t { Input, Stage, Output };

@@ -81,6 +81,22 @@ def stop(proc, sig=signal.SIGTERM):
         raise Fail("agentlog did not exit after " + signal.Signals(sig).name)
 
 
+def holds_open(pid, path):
+    """True when process `pid` has `path` open (Linux /proc)."""
+    want = os.path.realpath(path)
+    try:
+        fds = os.listdir("/proc/%d/fd" % pid)
+    except FileNotFoundError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink("/proc/%d/fd/%s" % (pid, fd)) == want:
+                return True
+        except FileNotFoundError:
+            pass
+    return False
+
+
 def append(path, lines):
     with open(path, "a") as f:
         for n in lines:
@@ -378,7 +394,7 @@ def check_follow_start_at_end_and_several_files():
     write_config("cfg.yaml", """pipeline:
   inputs:
     - type: file
-      paths: [a.log, b.log]
+      paths: [a.log, b.log, c.log]
       follow: true
       start_at: end
       poll_interval_ms: 20
@@ -388,9 +404,13 @@ def check_follow_start_at_end_and_several_files():
     append("a.log", [1, 2])
     with open("a.log", "a") as f:
         f.write('{"n":3')  # a partial line at startup: its end is read later
+    open("c.log", "w").close()  # empty, never written: the start barrier below
     p = start("cfg.yaml")
     try:
-        time.sleep(0.1)  # pacing the writer: these lines come after the start
+        # Files are opened in order on the first pass, each positioned as it is opened; once
+        # c.log is open, a.log's start is fixed and b.log was found missing, so the lines
+        # below come after the start (a fixed sleep raced a slow start on a loaded machine).
+        wait_until(lambda: holds_open(p.pid, "c.log"), "agentlog to open c.log")
         with open("a.log", "a") as f:
             f.write('}\n')
         append("b.log", [10])

@@ -149,3 +149,77 @@ TEST_CASE("an unreadable source is reported and the others still run", "[pipelin
   CHECK(r.out == "{\"a\":1}\n");
   CHECK(r.stats.source_errors == 1);
 }
+
+namespace {
+
+// An output that gives up on records with "big":true at once (like syslog's stream_max_bytes)
+// and, at close, on the last record it holds (like an undelivered syslog buffer).
+class RejectingOutput : public Output {
+ public:
+  std::vector<std::string> written;
+  bool fail_close = false;
+  Status open() override { return {}; }
+  Status write_line(std::string_view) override { return {}; }
+  Status write_record(Record& r) override {
+    bool big = false;
+    Undelivered u{std::string(r.bytes()), r.source, r.line, r.generated, "output:probe", "too big", "too_large"};
+    if (r.root()["big"].get(big) == simdjson::SUCCESS && big) rejected_.push_back(std::move(u));
+    else held_.push_back(std::move(u));
+    return {};
+  }
+  Status flush() override { return {}; }
+  void take_undelivered(std::vector<Undelivered>& out) override {
+    for (auto& u : rejected_) out.push_back(std::move(u));
+    rejected_.clear();
+  }
+  Status close() override {
+    if (!fail_close || held_.empty()) return {};
+    held_.back().reason = "not delivered";
+    held_.back().kind = "undelivered";
+    rejected_.push_back(std::move(held_.back()));
+    held_.pop_back();
+    return Status::error("probe: 1 record not delivered");
+  }
+  std::string describe() const override { return "probe"; }
+  std::string stats_json() const override { return "\"held\":" + std::to_string(held_.size()); }
+
+ private:
+  std::vector<Undelivered> rejected_, held_;
+};
+
+}  // namespace
+
+TEST_CASE("records an output gives up on are dead-lettered with their origin", "[pipeline]") {
+  for (bool fail_close : {false, true}) {
+    auto dir = temp_dir(fail_close ? "output-undelivered-close" : "output-undelivered");
+    write_file(dir / "in.jsonl", "{\"a\":1}\n{\"big\":true}\n{\"a\":3}\n");
+    PipelineSpec spec;
+    REQUIRE(load_pipeline_text("pipeline: {}\n", "inline", spec).ok());
+    auto out = std::make_unique<RejectingOutput>();
+    out->fail_close = fail_close;
+    spec.outputs.push_back(std::move(out));
+    spec.dead_letter = std::make_unique<FdOutput>("dead", -1, (dir / "dead.jsonl").string(), false);
+    RunOptions opts;
+    opts.inputs = {(dir / "in.jsonl").string()};
+    opts.quiet = true;
+    RunStats stats;
+    std::string error;
+    int rc = run_pipeline(spec, opts, stats, error);
+    std::string json = stats_to_json(spec, stats);
+    spec.dead_letter.reset();
+    std::string src = json::quoted((dir / "in.jsonl").string());
+    std::string expected =
+        "{\"source\":" + src + ",\"line\":2,\"stage\":\"output:probe\",\"reason\":\"too big\",\"raw\":\"{\\\"big\\\":true}\"}\n";
+    if (fail_close)
+      expected += "{\"source\":" + src +
+                  ",\"line\":3,\"stage\":\"output:probe\",\"reason\":\"not delivered\",\"raw\":\"{\\\"a\\\":3}\"}\n";
+    CHECK(compare_jsonl(expected, read_file(dir / "dead.jsonl")) == "");
+    CHECK(rc == (fail_close ? 1 : 0));
+    CHECK(error == (fail_close ? "probe: 1 record not delivered" : ""));
+    CHECK(stats.records_out == 3);  // handed to the output
+    CHECK(stats.output_dead_lettered == (fail_close ? 2u : 1u));
+    CHECK(stats.dead_letter_reasons["output:probe.too_large"] == 1);
+    CHECK(json.find("\"outputs\":[{\"output\":\"probe\",\"held\":" + std::string(fail_close ? "1" : "2") + "}]") !=
+          std::string::npos);
+  }
+}
