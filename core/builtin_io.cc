@@ -9,6 +9,11 @@ namespace agentlog::plugins {
 namespace {
 
 constexpr std::string_view kCompression[] = {"auto", "none", "gzip", "zstd"};
+constexpr std::string_view kFraming[] = {"lines", "json-array", "auto"};
+constexpr std::string_view kFramingHelp =
+    "lines: one JSON object per line; json-array: the source is one JSON array (pretty-printed is fine), "
+    "each element a record numbered from 1; auto: json-array when the source starts with [ and parses "
+    "whole as an array, else lines";
 
 constexpr OptionSpec kFileInputOptions[] = {
     {.name = "paths", .type = OptType::StringList, .description = "files or globs to read, in order", .required = true},
@@ -16,6 +21,8 @@ constexpr OptionSpec kFileInputOptions[] = {
      .description = "auto detects gzip and zstd by magic number", .allowed = kCompression},
     {.name = "max_line_bytes", .type = OptType::Int, .default_value = "1048576",
      .description = "longer lines are dead-lettered (first max bytes kept)", .min = 16, .max = 1ll << 30},
+    {.name = "framing", .type = OptType::Enum, .default_value = "lines", .description = kFramingHelp,
+     .allowed = kFraming},
 };
 
 constexpr OptionSpec kStdinInputOptions[] = {
@@ -23,43 +30,49 @@ constexpr OptionSpec kStdinInputOptions[] = {
      .description = "auto detects gzip and zstd by magic number", .allowed = kCompression},
     {.name = "max_line_bytes", .type = OptType::Int, .default_value = "1048576",
      .description = "longer lines are dead-lettered (first max bytes kept)", .min = 16, .max = 1ll << 30},
+    {.name = "framing", .type = OptType::Enum, .default_value = "lines", .description = kFramingHelp,
+     .allowed = kFraming},
 };
 
 class FileInput : public Input {
  public:
-  FileInput(std::vector<std::string> paths, std::string compression, size_t max)
-      : paths_(std::move(paths)), compression_(std::move(compression)), max_(max) {}
+  FileInput(std::vector<std::string> paths, std::string compression, size_t max, std::string framing)
+      : paths_(std::move(paths)), compression_(std::move(compression)), max_(max), framing_(std::move(framing)) {}
   Status expand(std::vector<SourceSpec>& out) const override;
 
  private:
   std::vector<std::string> paths_;
   std::string compression_;
   size_t max_;
+  std::string framing_;
 };
 
 class StdinInput : public Input {
  public:
-  StdinInput(std::string compression, size_t max) : compression_(std::move(compression)), max_(max) {}
+  StdinInput(std::string compression, size_t max, std::string framing)
+      : compression_(std::move(compression)), max_(max), framing_(std::move(framing)) {}
   Status expand(std::vector<SourceSpec>& out) const override {
-    out.push_back({"-", "", compression_, max_, false});
+    out.push_back({"-", "", compression_, max_, false, {}, framing_});
     return {};
   }
 
  private:
   std::string compression_;
   size_t max_;
+  std::string framing_;
 };
 
 Status make_file_input(const OptionView& o, std::unique_ptr<Input>& out) {
   auto paths = o.strings("paths");
   if (paths.empty()) return Status::error(o.error("paths", "must list at least one path"));
   out = std::make_unique<FileInput>(std::move(paths), o.str("compression"),
-                                    static_cast<size_t>(o.integer("max_line_bytes")));
+                                    static_cast<size_t>(o.integer("max_line_bytes")), o.str("framing"));
   return {};
 }
 
 Status make_stdin_input(const OptionView& o, std::unique_ptr<Input>& out) {
-  out = std::make_unique<StdinInput>(o.str("compression"), static_cast<size_t>(o.integer("max_line_bytes")));
+  out = std::make_unique<StdinInput>(o.str("compression"), static_cast<size_t>(o.integer("max_line_bytes")),
+                                     o.str("framing"));
   return {};
 }
 
@@ -89,11 +102,11 @@ Status make_file_output(const OptionView& o, std::unique_ptr<Output>& out) {
 Status FileInput::expand(std::vector<SourceSpec>& out) const {
   for (const auto& p : paths_) {
     if (p == "-") {
-      out.push_back({"-", "", compression_, max_, false});
+      out.push_back({"-", "", compression_, max_, false, {}, framing_});
       continue;
     }
     if (p.find_first_of("*?[") == std::string::npos) {
-      out.push_back({p, p, compression_, max_, false});
+      out.push_back({p, p, compression_, max_, false, {}, framing_});
       continue;
     }
     glob_t g{};
@@ -101,10 +114,11 @@ Status FileInput::expand(std::vector<SourceSpec>& out) const {
     if (rc == GLOB_NOMATCH) {
       // Reported as an unreadable source; the other inputs are still read.
       globfree(&g);
-      out.push_back({p, p, compression_, max_, true, p + ": no file matches this pattern"});
+      out.push_back({p, p, compression_, max_, true, p + ": no file matches this pattern", framing_});
       continue;
     }
-    for (size_t i = 0; i < g.gl_pathc; ++i) out.push_back({g.gl_pathv[i], g.gl_pathv[i], compression_, max_, true});
+    for (size_t i = 0; i < g.gl_pathc; ++i)
+      out.push_back({g.gl_pathv[i], g.gl_pathv[i], compression_, max_, true, {}, framing_});
     globfree(&g);  // glob(3) sorts its matches, so the order is deterministic
   }
   return {};

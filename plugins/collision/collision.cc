@@ -59,7 +59,7 @@ class CollisionStage : public Stage {
     const auto& recs = batch.records;
     for (size_t i = 0; i < recs.size(); ++i) {
       if (i + 4 < recs.size()) recs[i + 4]->prefetch();
-      if (recs[i]->verdict == Verdict::Keep && !recs[i]->generated) handle(batch, *recs[i]);
+      if (recs[i]->verdict == Verdict::Keep && !recs[i]->diagnostic()) handle(batch, *recs[i]);
     }
   }
 

@@ -117,7 +117,7 @@ class LifecycleStage : public Stage {
     for (size_t i = 0; i < recs.size(); ++i) {
       if (i + 4 < recs.size()) recs[i + 4]->prefetch();
       Record* r = recs[i];
-      if (r->verdict != Verdict::Keep || r->generated) continue;
+      if (r->verdict != Verdict::Keep || r->diagnostic()) continue;
       handle(*r);
     }
     if (timeout_ms > 0 && watermark_ != kNoTime) {
