@@ -23,6 +23,19 @@ std::string sha256_hex(std::string_view data) {
   return to_hex(md, n);
 }
 
+void append_sha256_hex(std::string& out, std::string_view data) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned n = 0;
+  EVP_Digest(data.data(), data.size(), md, &n, EVP_sha256(), nullptr);
+  size_t at = out.size();
+  out.resize(at + 2 * n);
+  for (unsigned i = 0; i < n; ++i) {
+    out[at + 2 * i] = kHex[md[i] >> 4];
+    out[at + 2 * i + 1] = kHex[md[i] & 15];
+  }
+}
+
 std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned n = 0;

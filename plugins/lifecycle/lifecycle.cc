@@ -105,6 +105,9 @@ class LifecycleStage : public Stage {
         slots.push_back(std::move(alts));
       }
       key_slots_.push_back(std::move(slots));
+      std::vector<size_t> optional;
+      for (const auto& f : tr.optional_key) optional.push_back(fields_.add(f));
+      optional_slots_.push_back(std::move(optional));
       std::vector<size_t> phase;
       for (const auto& e : tr.events) phase.push_back(e.phase_field.parts.empty() ? SIZE_MAX : fields_.add(e.phase_field));
       phase_slots_.push_back(std::move(phase));
@@ -364,6 +367,11 @@ class LifecycleStage : public Stage {
         return;
       }
     }
+    for (size_t slot : optional_slots_[t]) {
+      size_t at = key.size();
+      key.push_back('\x1f');
+      if (!append_key_part(slot, key)) key.resize(at);
+    }
     uint64_t hash = hash_key(key) ^ (0x9E3779B97F4A7C15ull * (t + 1));
     uint32_t slot = index_.find(hash);
     Line here{r.source, r.line};
@@ -441,6 +449,7 @@ class LifecycleStage : public Stage {
   size_t skip_slot_ = 0, annotation_slot_ = 0, type_slot_ = 0, agent_slot_ = 0, time_slot_ = 0;
   std::vector<std::vector<std::vector<size_t>>> key_slots_;  // track, key field, alternatives
   std::vector<std::vector<size_t>> phase_slots_;             // track, event id (SIZE_MAX: none)
+  std::vector<std::vector<size_t>> optional_slots_;          // track, optional key fields
   std::vector<Life> slab_;
   std::vector<uint32_t> free_;
   HashIndex index_;
