@@ -175,7 +175,6 @@ class Codex : public Format {
     c.output_ref = std::string(kNone);
     c.decision = approval_ == "never" ? "allow" : "unknown";
     c.tool_action = "execute";
-    bool escalate = false;
     if (sub == "local_shell_call") {
       c.tool_name = "local_shell";
       element action;
@@ -190,19 +189,13 @@ class Codex : public Format {
       // function_call: arguments is a JSON text; custom_tool_call: input is free text.
       std::string_view args = str_at(*payload_, sub == "function_call" ? "arguments" : "input").value_or("");
       c.input_ref = sha256_ref(args);
-      describe(name, args, sub == "custom_tool_call", c, escalate);
+      describe(name, args, sub == "custom_tool_call", c);
     }
     calls_.put(c.action_id, {c.tool_name, c.tool_action, c.tool_target, c.input_ref, now_ms_});
-    emit(c, ref, out);
-    if (escalate) {  // asks to run outside the sandbox: approval is requested
-      c.event_type = "escalation";
-      c.turn_id = turn_;
-      c.decision = "needs_review";
-      emit(c, ref, out);
-    }
+    emit(c, ref, out);  // a sandbox escape is approved through exec_approval_request: the escalation
   }
 
-  void describe(std::string_view name, std::string_view args, bool free_text, Canon& c, bool& escalate) {
+  void describe(std::string_view name, std::string_view args, bool free_text, Canon& c) {
     if (name == "apply_patch" && free_text) return describe_patch(args, c);
     if (name == "update_plan") {
       c.tool_action = "update";
@@ -216,7 +209,6 @@ class Codex : public Format {
         c.tool_target = "mcp:" + std::string(ident_or(name.substr(0, sep), kUnknown));
       return;
     }
-    escalate = bool_at(a, "with_escalated_permissions");
     simdjson::dom::array argv;
     if (name == "shell" || name == "container.exec" || name == "local_shell") {
       if (a["command"].get(argv) == simdjson::SUCCESS) c.tool_target = argv_program(argv);

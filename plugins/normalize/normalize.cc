@@ -91,6 +91,13 @@ std::string program_name(std::string_view cmd) {
       for (size_t k = 0; k < eq; ++k) name = name && (ident_char(word[k]) && word[k] != '.' && word[k] != '-');
       if (name) continue;
     }
+    if (!quote && word == "cd") {  // `cd dir && prog ...`: the program is the next command's
+      size_t next = cmd.find_first_of(";&", i);
+      if (next == std::string_view::npos) return "cd";
+      i = next;
+      while (i < cmd.size() && (cmd[i] == ';' || cmd[i] == '&')) ++i;
+      continue;
+    }
     if (size_t slash = word.rfind('/'); slash != std::string_view::npos) word.remove_prefix(slash + 1);
     if (word.empty() || word.size() > 64) return std::string(kUnknown);
     for (char c : word)
