@@ -67,7 +67,7 @@ std::string_view leading_text(element content) {
   return {};
 }
 
-bool is_denial(element content, object line) {
+bool is_denial(element content) {
   std::string_view t = leading_text(content);
   for (auto d : kDenials)
     if (starts_with(t, d)) return true;
@@ -84,56 +84,96 @@ struct Turn {
 class ClaudeCode : public Format {
  public:
   void convert(object line, const LineRef& ref, Converted& out) override {
-    auto type = str_at(line, "type");
-    if (!type) {
+    read_top(line);
+    if (!top_.type) {
       out.type = "(no type)";
       out.why = "type: field is missing or not a string (a Claude Code transcript line has one)";
       return;
     }
-    out.type = std::string(ident_or(*type, "(other)"));
-    bool user = *type == "user", assistant = *type == "assistant";
+    std::string_view type = *top_.type;
+    out.type = std::string(ident_or(type, "(other)"));
+    bool user = type == "user", assistant = type == "assistant";
     if (!user && !assistant) {
-      out.known_type = std::find(std::begin(kNoActionTypes), std::end(kNoActionTypes), *type) != std::end(kNoActionTypes);
+      out.known_type = std::find(std::begin(kNoActionTypes), std::end(kNoActionTypes), type) != std::end(kNoActionTypes);
       return;
     }
-    if (!setup(line, ref, out)) return;
+    if (!setup(ref, out)) return;
     if (assistant) convert_assistant(ref, out);
-    else convert_user(line, ref, out);
+    else convert_user(ref, out);
   }
 
  private:
+  // The top-level members the format reads, found in one pass (the first of duplicates wins).
+  struct Top {
+    std::optional<std::string_view> type, session, timestamp, version, user_type, permission_mode, cwd, uuid, agent;
+    std::optional<element> message;
+    bool sidechain = false, meta = false;
+  };
+
+  void read_top(object line) {
+    top_ = Top{};
+    for (auto [key, value] : line) {
+      std::optional<std::string_view>* slot = nullptr;
+      switch (key.size()) {
+        case 3: if (key == "cwd") slot = &top_.cwd; break;
+        case 4:
+          if (key == "type") slot = &top_.type;
+          else if (key == "uuid") slot = &top_.uuid;
+          break;
+        case 6: if (key == "isMeta") top_.meta = top_.meta || (value.is_bool() && value.get_bool().value_unsafe()); break;
+        case 7:
+          if (key == "version") slot = &top_.version;
+          else if (key == "message" && !top_.message) top_.message = value;
+          else if (key == "agentId") slot = &top_.agent;
+          break;
+        case 8: if (key == "userType") slot = &top_.user_type; break;
+        case 9:
+          if (key == "sessionId") slot = &top_.session;
+          else if (key == "timestamp") slot = &top_.timestamp;
+          break;
+        case 11: if (key == "isSidechain") top_.sidechain = value.is_bool() && value.get_bool().value_unsafe(); break;
+        case 14: if (key == "permissionMode") slot = &top_.permission_mode; break;
+        default: break;
+      }
+      std::string_view v;
+      if (slot && !*slot && value.get(v) == simdjson::SUCCESS) *slot = v;
+    }
+  }
+
   // Reads what every record of the line shares into base_.
-  bool setup(object line, const LineRef& ref, Converted& out) {
-    auto session = str_at(line, "sessionId");
+  bool setup(const LineRef& ref, Converted& out) {
+    auto session = top_.session;
     if (!session || session->empty()) return fail(out, "sessionId: field is missing or not a non-empty string");
-    auto ts = str_at(line, "timestamp");
+    auto ts = top_.timestamp;
     auto time = ts ? normalize_time(*ts) : std::nullopt;
     if (!time) return fail(out, ts ? "timestamp: not an RFC 3339 date-time" : "timestamp: field is missing or not a string");
-    if (!(message_ = obj_at(line, "message"))) return fail(out, "message: field is missing or not an object");
-    if ((*message_)["content"].get(content_) != simdjson::SUCCESS ||
-        (!content_.is_string() && !content_.is_array()))
+    object msg;
+    if (!top_.message || top_.message->get(msg) != simdjson::SUCCESS)
+      return fail(out, "message: field is missing or not an object");
+    message_ = msg;
+    if (msg["content"].get(content_) != simdjson::SUCCESS || (!content_.is_string() && !content_.is_array()))
       return fail(out, "message.content: expected a string or an array of blocks");
     base_ = Canon{};
     base_.event_time = std::move(time->first);
     now_ms_ = time->second;
     base_.run_id = std::string(*session);
-    bool sidechain = bool_at(line, "isSidechain");
-    auto agent = str_at(line, "agentId");
+    bool sidechain = top_.sidechain;
+    auto agent = top_.agent;
     base_.agent_id = "claude-code";
     if (agent && !agent->empty()) base_.agent_id += "/" + std::string(ident_or(*agent, "subagent"));
     else if (sidechain) base_.agent_id += "/sidechain";
     base_.recursion_depth = sidechain || agent ? 1 : 0;
-    base_.agent_version = std::string(ident_or(str_at(line, "version").value_or(""), kUnknown));
-    if (auto ut = str_at(line, "userType")) base_.actor_id = "user:" + std::string(ident_or(*ut, kUnknown));
-    if (auto pm = str_at(line, "permissionMode")) {
+    base_.agent_version = std::string(ident_or(top_.version.value_or(""), kUnknown));
+    if (auto ut = top_.user_type) base_.actor_id = "user:" + std::string(ident_or(*ut, kUnknown));
+    if (auto pm = top_.permission_mode) {
       if (modes_.size() > 100000) modes_.clear();  // bounded: forget old sessions
       modes_[base_.run_id] = std::string(ident_or(*pm, kUnknown));
     }
-    auto mode = modes_.find(base_.run_id);
+    auto mode = modes_.empty() ? modes_.end() : modes_.find(base_.run_id);
     if (mode != modes_.end()) base_.auth_context = "permission_mode:" + mode->second;
     bypass_ = mode != modes_.end() && mode->second == "bypassPermissions";
-    cwd_ = std::string(str_at(line, "cwd").value_or(""));
-    auto uuid = str_at(line, "uuid");
+    cwd_ = std::string(top_.cwd.value_or(""));
+    auto uuid = top_.uuid;
     entry_id_ = uuid ? std::string(ident_or(*uuid, "")) : std::string();
     if (entry_id_.empty()) entry_id_ = "line-" + std::to_string(ref.line);
     base_.evidence_ref = uuid ? evidence_urn(kFormat, {*session, *uuid})
@@ -189,6 +229,7 @@ class ClaudeCode : public Format {
   void convert_assistant(const LineRef& ref, Converted& out) {
     std::string model(ident_or(str_at(*message_, "model").value_or(""), ""));
     simdjson::dom::array blocks;
+    size_t cursor = 0;  // where the next tool_use block's raw text may start
     if (content_.get(blocks) == simdjson::SUCCESS) {
       size_t i = 0;
       for (element b : blocks) {
@@ -214,7 +255,7 @@ class ClaudeCode : public Format {
         c.model = model;
         c.tool_name = std::string(ident_or(*name, "(other)"));
         describe_tool(*name, input_object ? std::optional<object>(input) : std::nullopt, c);
-        c.input_ref = has_input ? json_ref(input_el) : std::string(kUnknown);
+        c.input_ref = has_input ? input_hash(ref.bytes, *id, input_el, cursor) : std::string(kUnknown);
         c.output_ref = std::string(kNone);
         c.decision = bypass_ ? "allow" : "unknown";
         calls_.put(c.action_id, {c.tool_name, c.tool_action, c.tool_target, c.input_ref, now_ms_});
@@ -230,6 +271,27 @@ class ClaudeCode : public Format {
     }
     touch_turn();
     if (str_at(*message_, "stop_reason").value_or("") == "end_turn") end_turn(ref, out, "", false);
+  }
+
+  // The hash of a tool_use input: of its raw text in the line when that is already the
+  // minified form (Claude Code writes compact JSON), else of simdjson's minified text.
+  static std::string input_hash(std::string_view bytes, std::string_view id, element input, size_t& cursor) {
+    std::string key = "\"id\":\"";
+    key.append(id).push_back('"');
+    size_t at = bytes.find(key, cursor);
+    if (at != std::string_view::npos) {
+      size_t after = at + key.size();
+      size_t in = bytes.find("\"input\":", after);
+      // Only short plain members (name, type) may sit between id and input.
+      if (in != std::string_view::npos && in - after < 256 &&
+          bytes.substr(after, in - after).find_first_of("{}[]") == std::string_view::npos) {
+        if (auto raw = canonical_json_at(bytes, in + 8)) {
+          cursor = in + 8 + raw->size();
+          return sha256_ref(*raw);
+        }
+      }
+    }
+    return json_ref(input);
   }
 
   void describe_tool(std::string_view name, std::optional<object> input, Canon& c) {
@@ -258,8 +320,8 @@ class ClaudeCode : public Format {
     }
   }
 
-  void convert_user(object line, const LineRef& ref, Converted& out) {
-    bool meta = bool_at(line, "isMeta");
+  void convert_user(const LineRef& ref, Converted& out) {
+    bool meta = top_.meta;
     simdjson::dom::array blocks;
     bool prompt = false;
     if (content_.get(blocks) == simdjson::SUCCESS) {
@@ -278,7 +340,7 @@ class ClaudeCode : public Format {
           out.why = "message.content[" + std::to_string(i) + "]: a tool_result block needs a string tool_use_id";
           return;
         }
-        tool_result(line, block, *id, ref, out);
+        tool_result(block, *id, ref, out);
         prompt = false;  // text next to results is the interrupt note, not a prompt
         ++i;
       }
@@ -302,7 +364,7 @@ class ClaudeCode : public Format {
     run_event("start", t.id, ref, out, content_ref(content_), "", "");
   }
 
-  void tool_result(object line, object block, std::string_view id, const LineRef& ref, Converted& out) {
+  void tool_result(object block, std::string_view id, const LineRef& ref, Converted& out) {
     Canon c = base_;
     c.event_type = "tool_result";
     c.action_id = std::string(id);
@@ -317,7 +379,7 @@ class ClaudeCode : public Format {
     bool has = block["content"].get(content) == simdjson::SUCCESS && !content.is_null();
     c.output_ref = has ? content_ref(content) : std::string(kNone);
     bool error = bool_at(block, "is_error");
-    bool denied = error && has && is_denial(content, line);
+    bool denied = error && has && is_denial(content);
     c.decision = denied ? "block" : "allow";
     if (error) c.error_code = denied ? "permission_denied" : "tool_error";
     emit(c, ref, out);
@@ -328,6 +390,7 @@ class ClaudeCode : public Format {
     }
   }
 
+  Top top_;
   CallTable calls_;
   std::unordered_map<std::string, Turn> turns_;
   std::unordered_map<std::string, std::string> modes_;  // permission mode by session

@@ -40,6 +40,53 @@ std::string json_ref(element v) {
   return sha256_ref(sb.str());
 }
 
+std::optional<std::string_view> canonical_json_at(std::string_view t, size_t pos) {
+  int depth = 0;
+  size_t i = pos;
+  const size_t n = t.size();
+  do {
+    if (i >= n) return std::nullopt;
+    char c = t[i];
+    if (c == '"') {
+      for (++i;; ++i) {
+        // Skip plain bytes quickly: only quotes and backslashes matter.
+        while (i < n && t[i] != '"' && t[i] != '\\') ++i;
+        if (i >= n) return std::nullopt;
+        if (t[i] == '"') break;
+        char e = i + 1 < n ? t[i + 1] : 0;
+        if (e != '"' && e != '\\' && e != 'b' && e != 'f' && e != 'n' && e != 'r' && e != 't') return std::nullopt;
+        ++i;
+      }
+      ++i;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+      ++i;
+    } else if (c == '}' || c == ']') {
+      --depth;
+      ++i;
+    } else if (c == ',' || c == ':') {
+      ++i;
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      size_t start = i;
+      if (c == '-') ++i;
+      size_t digits = i;
+      while (i < n && t[i] >= '0' && t[i] <= '9') ++i;
+      size_t len = i - digits;
+      if (len == 0 || len > 18 || (len > 1 && t[digits] == '0') || (c == '-' && len == 1 && t[digits] == '0'))
+        return std::nullopt;
+      if (i < n && (t[i] == '.' || t[i] == 'e' || t[i] == 'E')) return std::nullopt;
+      (void)start;
+    } else if (t.substr(i, 4) == "true" || t.substr(i, 4) == "null") {
+      i += 4;
+    } else if (t.substr(i, 5) == "false") {
+      i += 5;
+    } else {
+      return std::nullopt;  // whitespace or anything else
+    }
+  } while (depth > 0);
+  return t.substr(pos, i - pos);
+}
+
 std::string content_ref(element v) {
   std::string_view s;
   if (v.get(s) == simdjson::SUCCESS) return sha256_ref(s);
@@ -316,7 +363,7 @@ class NormalizeStage : public Stage {
       if (i + 4 < n) recs[i + 4]->prefetch();
       Record* r = recs[i];
       if (r->verdict != Verdict::Keep || r->generated) continue;
-      LineRef ref{batch.source_name(r->source), r->source, r->line, run_id};
+      LineRef ref{batch.source_name(r->source), r->source, r->line, run_id, r->bytes()};
       conv_.type.clear();
       conv_.known_type = true;
       conv_.records.clear();

@@ -42,6 +42,7 @@ struct LineRef {
   uint32_t source_index = 0;
   uint64_t line = 0;
   std::string_view run_id_option;  // the stage's `run_id` option ("" when unset)
+  std::string_view bytes;          // the line's text
 };
 
 // What one source line became.
@@ -79,6 +80,11 @@ inline bool bool_at(object o, std::string_view key) {
 
 // "sha256:<hex>" of bytes.
 std::string sha256_ref(std::string_view bytes);
+// The raw text of the JSON value starting at `pos` of `text` (valid JSON), when it is already
+// exactly what simdjson's minifier writes for it (no whitespace, integers only, escapes only
+// \" \\ \b \f \n \r \t); nullopt otherwise. Hashing it equals hashing json_ref's text,
+// without serialising the value again.
+std::optional<std::string_view> canonical_json_at(std::string_view text, size_t pos);
 // "sha256:<hex>" of a value: of a string's bytes, else of its minified JSON text.
 std::string content_ref(element v);
 // "sha256:<hex>" of the minified JSON text of a value (key order as in the source).
