@@ -91,7 +91,7 @@ class ClaudeCode : public Format {
       return;
     }
     std::string_view type = *top_.type;
-    out.type = std::string(ident_or(type, "(other)"));
+    out.type = std::string(type_word(type));
     bool user = type == "user", assistant = type == "assistant";
     if (!user && !assistant) {
       out.known_type = std::find(std::begin(kNoActionTypes), std::end(kNoActionTypes), type) != std::end(kNoActionTypes);

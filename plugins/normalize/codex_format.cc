@@ -81,7 +81,7 @@ class Codex : public Format {
       out.why = "type: field is missing or not a string (a Codex rollout line has one)";
       return;
     }
-    out.type = std::string(ident_or(*type, "(other)"));
+    out.type = std::string(type_word(*type));
     bool item = *type == "response_item", event = *type == "event_msg";
     if (!item && !event && *type != "session_meta" && *type != "turn_context") {
       out.known_type = *type == "compacted";
@@ -93,7 +93,7 @@ class Codex : public Format {
     }
     std::string_view sub = str_at(*payload_, "type").value_or("");
     if (item || event) {
-      out.type += "." + std::string(ident_or(sub, "(other)"));
+      out.type += "." + std::string(type_word(sub));
       out.known_type = item ? listed(kResponseItems, sub) : listed(kEventMsgs, sub);
     }
     if (*type == "session_meta") return session_meta();

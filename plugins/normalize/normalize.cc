@@ -197,6 +197,16 @@ std::string_view ident_or(std::string_view s, std::string_view fallback) {
   return s;
 }
 
+std::string_view type_word(std::string_view s) {
+  if (s.empty() || s.size() > 40) return "(other)";
+  int digits = 0;
+  for (char c : s) {
+    if (c >= '0' && c <= '9') ++digits;
+    else if (!((c >= 'a' && c <= 'z') || c == '_' || c == '-' || c == '.')) return "(other)";
+  }
+  return digits > 4 ? "(other)" : s;
+}
+
 std::string evidence_urn(std::string_view format, std::initializer_list<std::string_view> parts) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out = "urn:agentlog:";

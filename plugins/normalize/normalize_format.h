@@ -105,6 +105,9 @@ std::string url_host(std::string_view url);
 // A value from the log that is an identifier (letters, digits, ._:/@+-, at most 64 bytes), or
 // `fallback`: keeps free text out of ids, error codes and the stats.
 std::string_view ident_or(std::string_view s, std::string_view fallback);
+// A line type for the stats and details.entry: lower-case letters, digits, `_.-`, at most 40
+// bytes and 4 digits (so no token-like value reaches the stats), else "(other)".
+std::string_view type_word(std::string_view s);
 // "urn:agentlog:<format>:<part>:<part>..." with each part percent-encoded as needed.
 std::string evidence_urn(std::string_view format, std::initializer_list<std::string_view> parts);
 // The source's file name without directory and extension ("stdin" for "-").

@@ -69,7 +69,7 @@ class OpenHands : public Format {
       return;
     }
     std::string_view kind = action ? *action : *observation;
-    out.type = std::string(action ? "action." : "observation.") + std::string(ident_or(kind, "(other)"));
+    out.type = std::string(action ? "action." : "observation.") + std::string(type_word(kind));
     const ActionRule* rule = nullptr;
     if (action) {
       for (const auto& r : kActions)

@@ -20,6 +20,16 @@ TEST_CASE("program_name keeps the program, never arguments or assignments", "[no
   CHECK(program_name("cd /tmp") == "cd");
 }
 
+TEST_CASE("type_word keeps token-like values out of the stats", "[normalize]") {
+  CHECK(type_word("file-history-snapshot") == "file-history-snapshot");
+  CHECK(type_word("x_telemetry.v2") == "x_telemetry.v2");
+  CHECK(type_word("ghp_16C7e42F292c6912E7710c838347Ae178B4a") == "(other)");
+  CHECK(type_word("queue-operation") == "queue-operation");
+  CHECK(type_word("sk12345678") == "(other)");
+  CHECK(type_word("AKIAIOSFODNN7EXAMPLE") == "(other)");
+  CHECK(type_word("") == "(other)");
+}
+
 TEST_CASE("url_host keeps only the host", "[normalize]") {
   CHECK(url_host("https://deploy:hunter2@Docs.Example.com:8443/a/b?token=x#frag") == "docs.example.com");
   CHECK(url_host("http://[::1]:8080/x") == "[::1]");
