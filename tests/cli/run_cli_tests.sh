@@ -658,6 +658,32 @@ EOF
   cmp -s run1/dead.jsonl run2/dead.jsonl || { echo "dead-letter file differs between runs"; return 1; }
 }
 
+check_normalize_openhands_array_on_stdin() {
+  local src="$SAMPLES_DIR/openhands/conversation-5d1e0c9a.json"
+  [ -f "$src" ] || { echo "sample $src is missing"; return 1; }
+  cat > cfg.yaml <<'EOF'
+pipeline:
+  inputs: [{type: stdin, framing: auto}]
+  stages:
+    - {type: normalize, format: openhands, run_id: conv-1}
+    - {type: validate, schema: agent-activity}
+  outputs: [{type: stdout}]
+  dead_letter: {type: file, path: dead.jsonl, append: false}
+EOF
+  local r rc
+  for r in 1 2; do
+    "$BIN" run -c cfg.yaml < "$src" > "out$r.jsonl" 2> "err$r.txt"; rc=$?
+    assert_eq "exit code of run $r" "$rc" 0 || return 1
+  done
+  assert_file_eq "summary" err1.txt "agentlog: 18 in, 0 out, 17 dropped, 1 dead-lettered, 13 generated, 0 blank lines skipped
+" || return 1
+  cmp -s out1.jsonl out2.jsonl || { echo "output differs between runs"; return 1; }
+  [ "$(wc -l < out1.jsonl)" -eq 13 ] || { echo "expected 13 records, got $(wc -l < out1.jsonl)"; return 1; }
+  assert_contains "run id from the option" out1.jsonl '"run_id":"conv-1"' || return 1
+  assert_contains "dead letter at element 16" dead.jsonl '"line":16,"stage":"normalize"' || return 1
+  if grep -q 'MARKER' out1.jsonl; then echo "content copied to the output"; return 1; fi
+}
+
 check_quiet_suppresses_summary() {
   write_small_fixture
   local flag rc
@@ -710,6 +736,7 @@ CHECKS=(
   check_sighup_reopen
   check_closed_pipe_exit_1
   check_determinism
+  check_normalize_openhands_array_on_stdin
   check_quiet_suppresses_summary
   check_summary_line
 )
