@@ -10,6 +10,9 @@ namespace {
 
 constexpr std::string_view kCompression[] = {"auto", "none", "gzip", "zstd"};
 constexpr std::string_view kFraming[] = {"lines", "json-array", "auto"};
+constexpr std::string_view kFormats[] = {"claude-code", "codex", "openhands"};
+constexpr std::string_view kFormatHelp =
+    "the agent log format of this input: puts a `normalize` stage with this format first in the chain";
 constexpr std::string_view kFramingHelp =
     "lines: one JSON object per line; json-array: the source is one JSON array (pretty-printed is fine), "
     "each element a record numbered from 1; auto: json-array when the source starts with [ and parses "
@@ -23,6 +26,7 @@ constexpr OptionSpec kFileInputOptions[] = {
      .description = "longer lines are dead-lettered (first max bytes kept)", .min = 16, .max = 1ll << 30},
     {.name = "framing", .type = OptType::Enum, .default_value = "lines", .description = kFramingHelp,
      .allowed = kFraming},
+    {.name = "format", .type = OptType::Enum, .description = kFormatHelp, .allowed = kFormats},
 };
 
 constexpr OptionSpec kStdinInputOptions[] = {
@@ -32,6 +36,7 @@ constexpr OptionSpec kStdinInputOptions[] = {
      .description = "longer lines are dead-lettered (first max bytes kept)", .min = 16, .max = 1ll << 30},
     {.name = "framing", .type = OptType::Enum, .default_value = "lines", .description = kFramingHelp,
      .allowed = kFraming},
+    {.name = "format", .type = OptType::Enum, .description = kFormatHelp, .allowed = kFormats},
 };
 
 class FileInput : public Input {

@@ -223,7 +223,7 @@ EOF
 
 check_check_config_typo_message() {
   printf 'pipeline:\n  inputs:\n    - type: file\n      pahts: [x.jsonl]\n' > typo.yaml
-  local want='agentlog: config error: typo.yaml:4:7: pipeline.inputs[0].pahts: unknown option "pahts"; did you mean "paths"? Allowed: type, paths, compression, max_line_bytes, framing
+  local want='agentlog: config error: typo.yaml:4:7: pipeline.inputs[0].pahts: unknown option "pahts"; did you mean "paths"? Allowed: type, paths, compression, max_line_bytes, framing, format
 '
   "$BIN" check-config -c typo.yaml > out.txt 2> err.txt < /dev/null; local rc=$?
   assert_eq "check-config exit code" "$rc" 2 || return 1
