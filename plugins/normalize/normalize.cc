@@ -1,6 +1,7 @@
 #include "plugins/normalize/normalize.h"
 
 #include <charconv>
+#include <cstring>
 
 #include "core/hashing.h"
 #include "core/json_text.h"
@@ -49,7 +50,15 @@ std::optional<std::string_view> canonical_json_at(std::string_view t, size_t pos
     char c = t[i];
     if (c == '"') {
       for (++i;; ++i) {
-        // Skip plain bytes quickly: only quotes and backslashes matter.
+        // Skip plain bytes 8 at a time (SWAR): only quotes and backslashes matter.
+        while (i + 8 <= n) {
+          uint64_t w;
+          std::memcpy(&w, t.data() + i, 8);
+          uint64_t q = w ^ 0x2222222222222222ull, b = w ^ 0x5C5C5C5C5C5C5C5Cull;
+          uint64_t hit = ((q - 0x0101010101010101ull) & ~q) | ((b - 0x0101010101010101ull) & ~b);
+          if (hit & 0x8080808080808080ull) break;
+          i += 8;
+        }
         while (i < n && t[i] != '"' && t[i] != '\\') ++i;
         if (i >= n) return std::nullopt;
         if (t[i] == '"') break;
