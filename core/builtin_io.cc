@@ -17,6 +17,7 @@ constexpr std::string_view kFramingHelp =
     "lines: one JSON object per line; json-array: the source is one JSON array (pretty-printed is fine), "
     "each element a record numbered from 1; auto: json-array when the source starts with [ and parses "
     "whole as an array, else lines";
+constexpr std::string_view kStartAt[] = {"beginning", "end"};
 
 constexpr OptionSpec kFileInputOptions[] = {
     {.name = "paths", .type = OptType::StringList, .description = "files or globs to read, in order", .required = true},
@@ -27,6 +28,14 @@ constexpr OptionSpec kFileInputOptions[] = {
     {.name = "framing", .type = OptType::Enum, .default_value = "lines", .description = kFramingHelp,
      .allowed = kFraming},
     {.name = "format", .type = OptType::Enum, .description = kFormatHelp, .allowed = kFormats},
+    {.name = "follow", .type = OptType::Bool, .default_value = "false",
+     .description = "keep reading like tail -F (rotation, truncation, files not there yet) until SIGTERM/SIGINT"},
+    {.name = "checkpoint", .type = OptType::String,
+     .description = "follow: file keeping the read offset per file, written after outputs flush"},
+    {.name = "start_at", .type = OptType::Enum, .default_value = "beginning",
+     .description = "follow: where a file not in the checkpoint starts at startup", .allowed = kStartAt},
+    {.name = "poll_interval_ms", .type = OptType::Int, .default_value = "250",
+     .description = "follow: how often idle files are checked for new data and rotation", .min = 10, .max = 60000},
 };
 
 constexpr OptionSpec kStdinInputOptions[] = {
@@ -39,17 +48,35 @@ constexpr OptionSpec kStdinInputOptions[] = {
     {.name = "format", .type = OptType::Enum, .description = kFormatHelp, .allowed = kFormats},
 };
 
+struct FollowSettings {
+  bool follow = false;
+  std::string checkpoint;
+  bool start_at_end = false;
+  int poll_interval_ms = 250;
+};
+
 class FileInput : public Input {
  public:
-  FileInput(std::vector<std::string> paths, std::string compression, size_t max, std::string framing)
-      : paths_(std::move(paths)), compression_(std::move(compression)), max_(max), framing_(std::move(framing)) {}
+  FileInput(std::vector<std::string> paths, std::string compression, size_t max, std::string framing,
+            FollowSettings follow)
+      : paths_(std::move(paths)), compression_(std::move(compression)), max_(max), framing_(std::move(framing)),
+        follow_(std::move(follow)) {}
   Status expand(std::vector<SourceSpec>& out) const override;
 
  private:
+  void add(std::vector<SourceSpec>& out, SourceSpec s) const {
+    s.framing = framing_;
+    s.follow = follow_.follow;
+    s.checkpoint = follow_.checkpoint;
+    s.start_at_end = follow_.start_at_end;
+    s.poll_interval_ms = follow_.poll_interval_ms;
+    out.push_back(std::move(s));
+  }
   std::vector<std::string> paths_;
   std::string compression_;
   size_t max_;
   std::string framing_;
+  FollowSettings follow_;
 };
 
 class StdinInput : public Input {
@@ -70,8 +97,29 @@ class StdinInput : public Input {
 Status make_file_input(const OptionView& o, std::unique_ptr<Input>& out) {
   auto paths = o.strings("paths");
   if (paths.empty()) return Status::error(o.error("paths", "must list at least one path"));
+  FollowSettings f;
+  f.follow = o.boolean("follow");
+  f.checkpoint = o.str("checkpoint");
+  f.start_at_end = o.str("start_at") == "end";
+  f.poll_interval_ms = static_cast<int>(o.integer("poll_interval_ms"));
+  if (f.follow) {
+    std::string c = o.str("compression");
+    if (c == "gzip" || c == "zstd")
+      return Status::error(o.error("compression", "follow mode reads plain text only; use auto or none"));
+    for (const auto& p : paths)
+      if (p == "-") return Status::error(o.error("paths", "follow mode reads files; \"-\" (stdin) is not allowed, use the stdin input"));
+    if (o.has("checkpoint") && f.checkpoint.empty())
+      return Status::error(o.error("checkpoint", "must not be empty"));
+    // json-array needs the whole source and auto may too; a followed file never ends.
+    if (o.str("framing") != "lines")
+      return Status::error(o.error("framing", "follow mode reads JSON lines; use framing: lines"));
+  } else {
+    for (std::string_view opt : {"checkpoint", "start_at", "poll_interval_ms"})
+      if (o.has(opt)) return Status::error(o.error(opt, "only applies with follow: true"));
+  }
   out = std::make_unique<FileInput>(std::move(paths), o.str("compression"),
-                                    static_cast<size_t>(o.integer("max_line_bytes")), o.str("framing"));
+                                    static_cast<size_t>(o.integer("max_line_bytes")), o.str("framing"),
+                                    std::move(f));
   return {};
 }
 
@@ -111,7 +159,7 @@ Status FileInput::expand(std::vector<SourceSpec>& out) const {
       continue;
     }
     if (p.find_first_of("*?[") == std::string::npos) {
-      out.push_back({p, p, compression_, max_, false, {}, framing_});
+      add(out, {p, p, compression_, max_, false});
       continue;
     }
     glob_t g{};
@@ -119,11 +167,10 @@ Status FileInput::expand(std::vector<SourceSpec>& out) const {
     if (rc == GLOB_NOMATCH) {
       // Reported as an unreadable source; the other inputs are still read.
       globfree(&g);
-      out.push_back({p, p, compression_, max_, true, p + ": no file matches this pattern", framing_});
+      add(out, {p, p, compression_, max_, true, p + ": no file matches this pattern"});
       continue;
     }
-    for (size_t i = 0; i < g.gl_pathc; ++i)
-      out.push_back({g.gl_pathv[i], g.gl_pathv[i], compression_, max_, true, {}, framing_});
+    for (size_t i = 0; i < g.gl_pathc; ++i) add(out, {g.gl_pathv[i], g.gl_pathv[i], compression_, max_, true});
     globfree(&g);  // glob(3) sorts its matches, so the order is deterministic
   }
   return {};

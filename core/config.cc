@@ -9,8 +9,14 @@
 namespace agentlog {
 namespace {
 
-constexpr std::string_view kRootKeys[] = {"pipeline"};
+// `policy` and `reports` belong to `agentlog check` (check/policy.cc); `run` ignores them.
+constexpr std::string_view kRootKeys[] = {"pipeline", "policy", "reports"};
 constexpr std::string_view kPipelineKeys[] = {"name", "inputs", "stages", "outputs", "dead_letter"};
+// Typed pipeline-level options (the keys above are checked by hand below).
+constexpr OptionSpec kPipelineOptions[] = {
+    {.name = "flush_interval_ms", .type = OptType::Int, .default_value = "100",
+     .description = "streaming inputs: longest wait of a record in an output buffer under load", .max = 60000},
+};
 
 Status substitute_env(const ConfigSource& src, YAML::Node node, const std::string& path) {
   if (node.IsScalar()) {
@@ -95,8 +101,9 @@ Status build(YAML::Node root, PipelineSpec& out) {
   if (!p) return Status::error(format_error(src, root, "pipeline", "required option is missing"));
   st = substitute_env(src, p, "pipeline");
   if (!st.ok()) return st;
-  st = check_options(src, p, "pipeline", {}, kPipelineKeys);
+  st = check_options(src, p, "pipeline", kPipelineOptions, kPipelineKeys);
   if (!st.ok()) return st;
+  out.flush_interval_ms = static_cast<int>(OptionView(&src, p, kPipelineOptions, "pipeline").integer("flush_interval_ms"));
 
   if (YAML::Node n = p["name"]) {
     if (!n.IsScalar()) return Status::error(format_error(src, n, "pipeline.name", "expected a string"));

@@ -22,6 +22,9 @@ struct PipelineSpec {
   std::vector<StageSlot> stages;
   std::vector<std::unique_ptr<Output>> outputs;
   std::unique_ptr<Output> dead_letter;
+  // Streaming inputs (pipes, follow mode): longest time a written record may wait in an
+  // output buffer while input keeps arriving. Outputs flush at once when input goes idle.
+  int flush_interval_ms = 100;
 };
 
 Status load_pipeline_file(const std::string& path, PipelineSpec& out);

@@ -1,5 +1,7 @@
 #include "core/field_path.h"
 
+#include "core/top_fields.h"
+
 #include <charconv>
 #include <algorithm>
 #include <cstring>
@@ -42,9 +44,10 @@ bool parse_field_path(std::string_view text, FieldPath& out) {
   return true;
 }
 
-std::optional<simdjson::dom::element> lookup(simdjson::dom::element root, const FieldPath& path) {
-  simdjson::dom::element cur = root;
-  for (const auto& part : path.parts) {
+namespace {
+std::optional<simdjson::dom::element> descend(simdjson::dom::element cur, const FieldPath& path, size_t from) {
+  for (size_t i = from; i < path.parts.size(); ++i) {
+    const std::string& part = path.parts[i];
     simdjson::dom::object obj;
     simdjson::dom::array arr;
     if (cur.get(obj) == simdjson::SUCCESS) {
@@ -60,11 +63,18 @@ std::optional<simdjson::dom::element> lookup(simdjson::dom::element root, const 
   }
   return cur;
 }
+}  // namespace
+
+std::optional<simdjson::dom::element> lookup(simdjson::dom::element root, const FieldPath& path) {
+  return descend(root, path, 0);
+}
 
 size_t FieldSet::add(const FieldPath& path) {
   for (size_t i = 0; i < paths_.size(); ++i)
     if (paths_[i].parts == path.parts) return i;
   paths_.push_back(path);
+  nested_.push_back(path.parts.size() > 1);
+  first_ids_.push_back(path.parts.empty() ? TopFieldRegistry::kNone : TopFieldRegistry::intern(path.parts[0]));
   found_.emplace_back();
   top_.clear();  // views into paths_ may have moved
   for (auto& b : by_len_) b.clear();
@@ -93,6 +103,17 @@ void FieldSet::extract(simdjson::dom::element root) {
       if (--pending == 0) return;
       break;
     }
+  }
+}
+
+void FieldSet::extract(Record& record) {
+  const size_t n = paths_.size();
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t id = first_ids_[i];
+    const simdjson::dom::element* top = id == TopFieldRegistry::kNone ? nullptr : record.top_member(id);
+    if (!top) found_[i].reset();
+    else if (!nested_[i]) found_[i] = *top;
+    else found_[i] = descend(*top, paths_[i], 1);
   }
 }
 

@@ -9,6 +9,8 @@
 
 #include <simdjson.h>
 
+#include "core/record.h"
+
 namespace agentlog {
 
 struct FieldPath {
@@ -29,12 +31,17 @@ class FieldSet {
   // Returns the slot of `path` in the results.
   size_t add(const FieldPath& path);
   void extract(simdjson::dom::element root);
+  // The same from the record's shared top-level member cache (Record::top_member): the
+  // record is walked once for all the stages of a chain.
+  void extract(Record& record);
   const std::optional<simdjson::dom::element>& operator[](size_t slot) const { return found_[slot]; }
   // The string at `slot`, if it is a string.
   std::optional<std::string_view> str(size_t slot) const;
 
  private:
   std::vector<FieldPath> paths_;
+  std::vector<uint32_t> first_ids_;  // TopFieldRegistry id of each path's first segment
+  std::vector<uint8_t> nested_;      // the path has more than one segment
   std::vector<std::optional<simdjson::dom::element>> found_;
   std::vector<std::pair<std::string_view, size_t>> top_;  // top-level names and their slots
   // top_ entries by name length (lengths >= 64 share the last bucket): a member's key is

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <glob.h>
+#include <poll.h>
 #include <sys/stat.h>
 
 #include <zlib.h>
@@ -22,7 +23,9 @@ constexpr size_t kPad = 64;  // simdjson reads up to 64 bytes past a document
 
 class FdSource : public ByteSource {
  public:
-  FdSource(int fd, bool owned) : fd_(fd), owned_(owned) {}
+  FdSource(int fd, bool owned, bool streaming) : fd_(fd), owned_(owned) {
+    if (streaming) poll_fd = fd;
+  }
   ~FdSource() override {
     if (owned_) ::close(fd_);
   }
@@ -35,6 +38,13 @@ class FdSource : public ByteSource {
       std::memcpy(buf, peeked.data(), k);
       peeked.erase(0, k);
       return static_cast<long>(k);
+    }
+    if (poll_fd >= 0) {
+      // Streaming: never block here, so that the pipeline can flush and serve signals
+      // while the writer is quiet. A stop request ends the input (drain).
+      if (stop_requested()) return 0;
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 0) <= 0) return kWouldBlock;
     }
     for (;;) {
       ssize_t r = ::read(fd_, buf, n);
@@ -71,6 +81,7 @@ class FdSource : public ByteSource {
 class GzipSource : public ByteSource {
  public:
   explicit GzipSource(std::unique_ptr<FdSource> in) : in_(std::move(in)), inbuf_(kChunk) {
+    poll_fd = in_->poll_fd;
     std::memset(&zs_, 0, sizeof zs_);
     inflateInit2(&zs_, 15 + 32);  // gzip or zlib header
   }
@@ -88,6 +99,7 @@ class GzipSource : public ByteSource {
           return 0;
         }
         long r = in_->read(reinterpret_cast<char*>(inbuf_.data()), inbuf_.size());
+        if (r == kWouldBlock) return kWouldBlock;  // nothing was produced in this call
         if (r < 0) { error_ = in_->error(); return -1; }
         raw_bytes = in_->raw_bytes;
         if (r == 0) { in_eof_ = true; continue; }
@@ -122,7 +134,9 @@ class GzipSource : public ByteSource {
 class ZstdSource : public ByteSource {
  public:
   explicit ZstdSource(std::unique_ptr<FdSource> in)
-      : src_(std::move(in)), dctx_(ZSTD_createDCtx()), inbuf_(ZSTD_DStreamInSize()) {}
+      : src_(std::move(in)), dctx_(ZSTD_createDCtx()), inbuf_(ZSTD_DStreamInSize()) {
+    poll_fd = src_->poll_fd;
+  }
   ~ZstdSource() override { ZSTD_freeDCtx(dctx_); }
   long read(char* buf, size_t n) override {
     ZSTD_outBuffer out{buf, n, 0};
@@ -136,6 +150,7 @@ class ZstdSource : public ByteSource {
           return 0;
         }
         long r = src_->read(inbuf_.data(), inbuf_.size());
+        if (r == kWouldBlock) return kWouldBlock;  // nothing was produced in this call
         if (r < 0) { error_ = src_->error(); return -1; }
         raw_bytes = src_->raw_bytes;
         if (r == 0) { in_eof_ = true; continue; }
@@ -165,10 +180,10 @@ class ZstdSource : public ByteSource {
 Status open_byte_source(const SourceSpec& spec, std::unique_ptr<ByteSource>& out) {
   int fd = 0;
   bool owned = false;
+  struct stat st;
   if (!spec.path.empty() && spec.path != "-") {
     fd = ::open(spec.path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return Status::error(spec.path + ": cannot open: " + std::strerror(errno));
-    struct stat st;
     if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
       ::close(fd);
       return Status::error(spec.path + ": is a directory");
@@ -176,7 +191,9 @@ Status open_byte_source(const SourceSpec& spec, std::unique_ptr<ByteSource>& out
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     owned = true;
   }
-  auto fds = std::make_unique<FdSource>(fd, owned);
+  // Pipes, FIFOs, sockets and terminals stream; regular files keep the blocking fast path.
+  bool streaming = ::fstat(fd, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode);
+  auto fds = std::make_unique<FdSource>(fd, owned, streaming);
   std::string mode = spec.compression.empty() ? "auto" : spec.compression;
   if (mode == "auto") {
     fds->peek(4);
@@ -197,7 +214,9 @@ Status open_byte_source(const SourceSpec& spec, std::unique_ptr<ByteSource>& out
 namespace {
 class PrefixedSource : public ByteSource {
  public:
-  PrefixedSource(std::string prefix, std::unique_ptr<ByteSource> rest) : prefix_(std::move(prefix)), rest_(std::move(rest)) {}
+  PrefixedSource(std::string prefix, std::unique_ptr<ByteSource> rest) : prefix_(std::move(prefix)), rest_(std::move(rest)) {
+    poll_fd = rest_->poll_fd;  // a streaming source stays one
+  }
   long read(char* buf, size_t n) override {
     if (pos_ < prefix_.size()) {
       size_t k = std::min(n, prefix_.size() - pos_);
@@ -207,7 +226,7 @@ class PrefixedSource : public ByteSource {
       return static_cast<long>(k);
     }
     long r = rest_->read(buf, n);
-    if (r < 0) error_ = rest_->error();
+    if (r < 0 && r != kWouldBlock) error_ = rest_->error();
     raw_bytes = rest_->raw_bytes;
     return r;
   }
@@ -247,6 +266,13 @@ Status read_for_framing(ByteSource& src, bool whole, std::string& buf) {
     size_t old = buf.size();
     buf.resize(old + kChunk);
     long r = src.read(buf.data() + old, kChunk);
+    if (r == kWouldBlock) {
+      // A pipe with nothing yet: the framing is not known before its first bytes. A stop
+      // request makes the next read answer the end.
+      buf.resize(old);
+      wait_readable(src.poll_fd, 250);
+      continue;
+    }
     if (r < 0) {
       buf.resize(old);
       return Status::error(src.error());
@@ -283,8 +309,10 @@ LineReader::Next LineReader::next(LineEvent& ev) {
     if (nl != nullptr) {
       len = nl - (base + start_);
       next_start = start_ + len + 1;
-    } else if (end_ - start_ > max_line_) {
-      // Over-long and still growing: report it now, then skip to its newline.
+    } else if (end_ - start_ > max_line_ + 1 + (first_line_ ? 3 : 0)) {
+      // Over-long and still growing: report it now, then skip to its newline. The slack is a
+      // CR and a first line's BOM, which do not count, so the verdict never depends on where
+      // a read happened to end.
       ev.kind = LineEvent::Kind::TooLong;
       ev.text = std::string_view(base + start_, max_line_);
       ev.line_no = ++line_no_;
@@ -341,15 +369,38 @@ Status LineReader::refill() {
     cap_ = ncap;
   }
   long r = src_->read(buf_.get() + end_, cap_ - end_);
+  starved_ = r == kWouldBlock;
+  if (starved_) r = 0;
   if (r < 0) {
     failed_ = true;
     return Status::error(src_->error());
   }
-  if (r == 0) eof_ = true;
+  if (r == 0 && !starved_) eof_ = true;
   end_ += r;
   bytes_read_ += r;
   std::memset(buf_.get() + end_, ' ', std::min(kPad, cap_ + kPad - end_));
   return {};
+}
+
+long FollowFileSource::read(char* buf, size_t n) {
+  if (closed_) return 0;
+  for (;;) {
+    ssize_t r = ::read(fd_, buf, n);
+    if (r > 0) {
+      raw_bytes += r;
+      return r;
+    }
+    if (r == 0) return draining_ ? 0 : kWouldBlock;
+    if (errno == EINTR) continue;
+    error_ = std::string("read failed: ") + std::strerror(errno);
+    return -1;
+  }
+}
+
+void wait_readable(int fd, int timeout_ms) {
+  if (stop_requested()) return;
+  pollfd p{fd, POLLIN, 0};
+  ::poll(&p, fd >= 0 ? 1 : 0, timeout_ms);  // EINTR (a signal) just ends the wait
 }
 
 }  // namespace agentlog

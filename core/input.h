@@ -11,21 +11,29 @@
 
 namespace agentlog {
 
+// ByteSource::read's answer when a streaming source has no bytes now (it is not the end).
+constexpr long kWouldBlock = -2;
+
 class ByteSource {
  public:
   virtual ~ByteSource() = default;
-  // Reads up to n bytes. Returns 0 at end, -1 on error (see error()).
+  // Reads up to n bytes. Returns 0 at end, -1 on error (see error()), kWouldBlock when a
+  // streaming source has nothing to read now.
   virtual long read(char* buf, size_t n) = 0;
   const std::string& error() const { return error_; }
   // Compressed bytes consumed so far (for progress); plain sources equal the output.
   uint64_t raw_bytes = 0;
+  // A pipe, FIFO, socket or terminal: read() never blocks (it answers kWouldBlock) and
+  // the caller waits on this descriptor with wait_readable(). -1 for regular files.
+  int poll_fd = -1;
 
  protected:
   std::string error_;
 };
 
 // Opens a file ("" or "-" for stdin) and wraps it in a decompressor chosen by `compression`
-// (auto detects gzip and zstd by magic number).
+// (auto detects gzip and zstd by magic number). A descriptor that is not a regular file
+// becomes a streaming source (poll_fd set).
 Status open_byte_source(const SourceSpec& spec, std::unique_ptr<ByteSource>& out);
 
 // Serves `prefix` first, then the rest of `rest` (bytes read ahead to choose a framing).
@@ -36,6 +44,25 @@ std::unique_ptr<ByteSource> prefixed_source(std::string prefix, std::unique_ptr<
 // whole source when that byte is `[`); for json-array, the whole source. Returns an error
 // message on a read failure.
 Status read_for_framing(ByteSource& src, bool whole, std::string& buf);
+
+// A plain regular file read in follow mode: at the end of its data read() answers
+// kWouldBlock (the writer may append more) until drain() or close() is called.
+class FollowFileSource : public ByteSource {
+ public:
+  explicit FollowFileSource(int fd) : fd_(fd) {}
+  long read(char* buf, size_t n) override;
+  // Rotation by rename: read what is left, then report the end.
+  void drain() { draining_ = true; }
+  // Truncation: report the end now; the bytes after the truncation point are not ours.
+  void close() { closed_ = true; }
+
+ private:
+  int fd_;  // owned by the caller (FollowedFile)
+  bool draining_ = false, closed_ = false;
+};
+
+// Waits up to timeout_ms for `fd` to be readable; returns early on a signal.
+void wait_readable(int fd, int timeout_ms);
 
 struct LineEvent {
   enum class Kind : uint8_t { Line, Blank, TooLong };
@@ -53,6 +80,20 @@ class LineReader {
   Next next(LineEvent& ev);
   // Moves the unread tail to the front and reads more. Invalidates earlier views.
   Status refill();
+  // True when the last refill found no bytes on a streaming source (not the end).
+  bool starved() const { return starved_; }
+  // Continues a file from a checkpoint: the next line is number line_base + 1, no BOM is
+  // expected, and in_long_line skips the rest of an over-long line already reported.
+  void resume(uint64_t line_base, bool in_long_line) {
+    line_no_ = line_base;
+    first_line_ = false;
+    skipping_ = in_long_line;
+  }
+  // Inside an over-long line that was already reported (its rest is being skipped).
+  bool skipping() const { return skipping_; }
+  // Bytes read from the source and not yet returned as lines (a partial line).
+  uint64_t unconsumed() const { return end_ - start_; }
+  int poll_fd() const { return src_->poll_fd; }
   uint64_t bytes_read() const { return bytes_read_; }
   uint64_t lines() const { return line_no_; }
   const std::string& error() const { return src_->error(); }
@@ -67,6 +108,7 @@ class LineReader {
   bool failed_ = false;
   bool skipping_ = false;  // inside an over-long line, discarding until its newline
   bool first_line_ = true;
+  bool starved_ = false;
   uint64_t line_no_ = 0;
   uint64_t bytes_read_ = 0;
 };

@@ -224,11 +224,40 @@ size_t find_invalid_utf8(std::string_view s) {
   return std::string_view::npos;
 }
 
-void append_quoted(std::string& out, std::string_view s) {
-  out.push_back('"');
+namespace {
+// True when the 8 bytes of `w` hold a byte that needs escaping or a UTF-8 check: a control
+// byte, '"', '\\' or a byte of 0x80 and above.
+inline bool word_needs_care(uint64_t w) {
+  constexpr uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+  auto has_zero = [](uint64_t v) { return (v - ones) & ~v & highs; };
+  uint64_t control = (w - ones * 0x20) & ~w & highs;
+  return ((w & highs) | control | has_zero(w ^ (ones * '"')) | has_zero(w ^ (ones * '\\'))) != 0;
+}
+}  // namespace
+
+void append_escaped(std::string& out, std::string_view s) {
+  // Fast path: plain ASCII with nothing to escape is copied in one go, a word at a time.
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    if (word_needs_care(w)) break;
+  }
+  if (i + 8 > s.size()) {
+    size_t j = i;
+    while (j < s.size()) {
+      unsigned char c = static_cast<unsigned char>(s[j]);
+      if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) break;
+      ++j;
+    }
+    if (j == s.size()) {
+      out.append(s);
+      return;
+    }
+  }
   auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  size_t run = 0;  // start of the pending run of bytes that need no escaping
-  for (size_t i = 0; i < s.size();) {
+  size_t run = 0;  // start of the pending run of bytes that need no escaping (all before i)
+  for (; i < s.size();) {
     unsigned char c = p[i];
     if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) { ++i; continue; }
     if (c >= 0x80) {
@@ -257,6 +286,11 @@ void append_quoted(std::string& out, std::string_view s) {
     run = i;
   }
   out.append(s.data() + run, s.size() - run);
+}
+
+void append_quoted(std::string& out, std::string_view s) {
+  out.push_back('"');
+  append_escaped(out, s);
   out.push_back('"');
 }
 

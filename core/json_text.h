@@ -13,6 +13,8 @@ namespace agentlog::json {
 
 // Appends `s` as a quoted JSON string. Invalid UTF-8 bytes become U+FFFD.
 void append_quoted(std::string& out, std::string_view s);
+// The same without the quotes.
+void append_escaped(std::string& out, std::string_view s);
 std::string quoted(std::string_view s);
 
 // Returns the byte offset of the first invalid UTF-8 sequence, or npos if valid.

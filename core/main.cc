@@ -1,10 +1,12 @@
-// agentlog command line: run, check-config, plugins.
+// agentlog command line: run, check, check-config, plugins.
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 
+#include "check/check_command.h"
+#include "check/policy.h"
 #include "core/config.h"
 #include "core/pipeline.h"
 #include "core/signals.h"
@@ -18,14 +20,28 @@ constexpr int kExitRuntime = 1;
 constexpr int kExitUsage = 2;
 
 const char* kFooter = R"(Exit codes:
-  0  success
-  1  runtime failure (unreadable input, unwritable output, write error such as a closed pipe)
+  0  success, also after SIGTERM/SIGINT (they drain what was read, flush and stop)
+  1  runtime failure (unreadable input, unwritable output, checkpoint not writable)
   2  usage or configuration error (nothing was read)
+  3  an output's reader closed the pipe (e.g. stdout into a consumer that exited)
+
+Streaming: stdin or a pipe is read as data arrives; a record is written as soon as the
+input goes quiet, and at most flush_interval_ms (pipeline option, default 100) later under
+load. File inputs with `follow: true` run until SIGTERM/SIGINT and, with `checkpoint`,
+resume after a restart (at-least-once). SIGHUP reopens file outputs.
+
+Exit codes of check:
+  0  the policy passed (failed warning-severity rules are reported but pass, unless fail_on: warning)
+  1  an error-severity rule failed
+  2  usage, config or policy error, or the check could not read every input or write a report
 
 Examples:
   agentlog run -c configs/default.yaml
   agentlog run -c configs/default.yaml --stats-json stats.json logs/*.jsonl.gz
   tail -F agent.jsonl | agentlog run -c configs/default.yaml -
+  agentlog run -c configs/follow-checkpoint.yaml
+  agentlog check -c configs/default.yaml --report text=- --report html=report.html
+  agentlog check -c configs/default.yaml --policy policy.yaml --report junit=junit.xml logs/*.jsonl
   agentlog check-config -c my.yaml
   agentlog plugins)";
 
@@ -81,8 +97,40 @@ int main(int argc, char** argv) {
   run->add_option("--stats-json", stats_path, "Write the run's counters as JSON to this path at exit");
   run->add_flag("-q,--quiet", quiet, "Do not print the summary line on stderr");
 
-  auto* check = app.add_subcommand("check-config", "Validate a config without reading any input");
-  check->add_option("-c,--config", config, "Pipeline config (YAML)")->required();
+  auto* check_config = app.add_subcommand("check-config", "Validate a config (and its policy) without reading any input");
+  check_config->add_option("-c,--config", config, "Pipeline config (YAML)")->required();
+
+  check::CheckOptions check_opts;
+  auto* check_cmd = app.add_subcommand(
+      "check", "Run the pipeline, evaluate the policy and write reports (exit 0 pass, 1 fail, 2 error)");
+  check_cmd->add_option("-c,--config", check_opts.config, "Pipeline config (YAML); its policy: and reports: sections are used")
+      ->required();
+  check_cmd->add_option("--policy", check_opts.policy, "Policy file (YAML with policy: and reports:) instead of the config's");
+  check_cmd->add_option("--report", check_opts.reports,
+                    "FORMAT=PATH, repeatable; FORMAT is text, json, junit or html; PATH '-' is stdout. "
+                    "Replaces the reports: section; default text=-")
+      ->allow_extra_args(false);
+  check_cmd->footer(
+      "Policy (YAML, under policy: in the config or the --policy file):\n"
+      "  policy:\n"
+      "    name: ci-gate\n"
+      "    fail_on: error            # or warning\n"
+      "    rules:                    # each: type, id, severity (error|warning), message\n"
+      "      - {type: max_schema_violations, max: 0}\n"
+      "      - {type: max_redacted_records, max: 0}\n"
+      "      - {type: lifecycles_complete}\n"
+      "      - {type: max_collisions, max: 0}\n"
+      "      - {type: required_fields, decisions: [block], fields: [policy_id, evidence_ref]}\n"
+      "      - {type: forbidden, agents: [agent-x], tools: [shell_exec]}\n"
+      "      - {type: max_unknown_share, max: 0.05}\n"
+      "      - {type: escalations_resolved}\n"
+      "  reports:\n"
+      "    - {format: junit, path: policy.xml}\n"
+      "Without a policy the check has one rule, max_schema_violations 0. See README: Compliance checks.");
+  check_cmd->add_flag("--write-outputs", check_opts.write_outputs,
+                  "Also write the pipeline's outputs and dead letters (off: records are only counted)");
+  check_cmd->add_flag("-q,--quiet", check_opts.quiet, "No progress line on stderr (shown only on a TTY anyway)");
+  check_cmd->add_option("inputs", check_opts.inputs, "Input files; they replace the config's inputs ('-' is stdin)");
 
   app.add_subcommand("plugins", "List every input, stage and output with its options");
 
@@ -100,10 +148,17 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
 
+  if (app.got_subcommand("check")) return check::run_check(check_opts);
+
   PipelineSpec spec;
   if (int rc = load(config, spec); rc != kExitOk) return rc;
 
   if (app.got_subcommand("check-config")) {
+    check::Policy policy;
+    if (Status st = check::load_policy_file(config, false, policy); !st.ok()) {
+      std::fprintf(stderr, "agentlog: config error: %s\n", st.message().c_str());
+      return kExitUsage;
+    }
     std::printf("%s: OK (%zu inputs, %zu stages, %zu outputs)\n", config.c_str(), spec.inputs.size(),
                 spec.stages.size(), spec.outputs.size());
     return kExitOk;

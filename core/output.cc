@@ -48,7 +48,10 @@ Status FdOutput::write_all(const char* p, size_t n) {
     if (w < 0) {
       if (errno == EINTR) continue;
       std::string msg = label_ + ": write failed: " + std::strerror(errno);
-      if (errno == EPIPE) msg += " (the reader closed the pipe)";
+      if (errno == EPIPE) {
+        msg += " (the reader closed the pipe)";
+        pipe_closed_ = true;
+      }
       return Status::error(msg);
     }
     p += w;

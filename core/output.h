@@ -17,6 +17,8 @@ class FdOutput : public Output {
   Status flush() override;
   Status reopen() override;
   std::string describe() const override { return label_; }
+  // A write failed with EPIPE: the reader of this pipe went away (exit code 3).
+  bool pipe_closed() const { return pipe_closed_; }
 
  private:
   Status write_all(const char* p, size_t n);
@@ -25,6 +27,7 @@ class FdOutput : public Output {
   std::string path_;
   bool append_;
   bool opened_ = false;
+  bool pipe_closed_ = false;
   std::string buf_;
 };
 

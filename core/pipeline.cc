@@ -1,10 +1,12 @@
 #include "core/pipeline.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <deque>
 #include <fstream>
 
+#include "core/follow.h"
 #include "core/input.h"
 #include "core/output.h"
 #include "core/signals.h"
@@ -14,6 +16,12 @@ namespace {
 
 constexpr int kInputStage = -2;
 constexpr size_t kKeepCapacity = 256 * 1024;  // per-record buffers above this are freed
+// Streaming: a quiet input is waited on in slices this long, so that a signal that lands
+// just before the wait is still served promptly.
+constexpr int kIdleWaitMs = 250;
+// Follow mode: refills of one file before the next file gets its turn.
+constexpr int kFollowRefillsPerTurn = 16;
+using Clock = std::chrono::steady_clock;
 
 std::string_view element_kind(simdjson::dom::element_type t) {
   using T = simdjson::dom::element_type;
@@ -44,8 +52,17 @@ class Runner {
   Status run_array(const SourceSpec& src, uint32_t index, std::string& text, bool forced, bool& handled);
   void add_line(const LineEvent& ev, uint32_t source);
   void dead_letter_input(Record* r, std::string reason, std::string_view kind);
+  // flush_batch = process_batch + flush_outputs. Regular files use it per batch (the fast
+  // path); streaming inputs process per batch and flush when idle or on the timer.
   Status flush_batch(size_t first_stage);
-  Status write_out(size_t first_stage);
+  Status process_batch(size_t first_stage);
+  Status flush_outputs();
+  // Streaming and follow mode (issue 7).
+  Status after_refill(bool idle, int poll_fd);
+  Status maybe_timed_flush();
+  Status run_follow(const std::vector<SourceSpec>& sources, const std::vector<uint32_t>& indices);
+  Status pump_follow(FollowedFile& f, uint32_t index, bool& progressed);
+  int failure_exit_code() const;
   void run_stages(size_t first_stage);
   Status write_batch();
   Status finish_stages();
@@ -60,6 +77,12 @@ class Runner {
   std::unique_ptr<Output> default_output_, default_dead_letter_;
   std::vector<Output*> outputs_;
   bool output_failed_ = false;  // a write or reopen failed: the run cannot go on
+  // Records written into output buffers since the last flush, and when the first was.
+  bool unflushed_ = false;
+  Clock::time_point pending_since_;
+  // Follow mode: the followed files and their checkpoints (by checkpoint path).
+  std::vector<std::unique_ptr<FollowedFile>> followed_;
+  std::map<std::string, std::unique_ptr<Checkpoint>> checkpoints_;
 };
 
 void Runner::dead_letter_input(Record* r, std::string reason, std::string_view kind) {
@@ -153,6 +176,8 @@ Status Runner::write_batch() {
           if (!st.ok()) return st;
         }
         ++(r->generated ? stats_.generated_out : stats_.records_out);
+        if (opts_.observer)
+          opts_.observer->on_record(*r, r->source < source_names_.size() ? std::string_view(source_names_[r->source]) : "");
         break;
       }
       case Verdict::Drop:
@@ -171,6 +196,7 @@ Status Runner::write_batch() {
             dead_letter_line(src, r->line, stage, r->reason, raw, r->generated));
         if (!st.ok()) return st;
         ++(r->generated ? stats_.generated_dead_lettered : stats_.dead_lettered);
+        if (opts_.observer) opts_.observer->on_dead_letter(*r, src, stage, r->reason);
         break;
       }
     }
@@ -179,32 +205,88 @@ Status Runner::write_batch() {
 }
 
 Status Runner::flush_batch(size_t first_stage) {
-  Status st = write_out(first_stage);
-  if (!st.ok()) output_failed_ = true;
-  return st;
+  if (batch_.records.empty()) return {};
+  Status st = process_batch(first_stage);
+  if (!st.ok()) return st;
+  return flush_outputs();
 }
 
-Status Runner::write_out(size_t first_stage) {
+// Runs the stages over the batch and writes it into the output buffers (no flush).
+Status Runner::process_batch(size_t first_stage) {
   if (batch_.records.empty()) return {};
   run_stages(first_stage);
   Status st = write_batch();
   batch_.records.clear();
   pool_.release_all();
-  if (!st.ok()) return st;
-  for (Output* o : outputs_) {
-    st = o->flush();
-    if (!st.ok()) return st;
+  if (!st.ok()) {
+    output_failed_ = true;
+    return st;
   }
-  st = dead_letter_output().flush();
-  if (!st.ok()) return st;
+  if (opts_.observer) opts_.observer->on_batch(stats_);
+  if (!unflushed_) {
+    unflushed_ = true;
+    pending_since_ = Clock::now();
+  }
+  return {};
+}
+
+// Flushes every output, reopens them after a SIGHUP, then (follow mode) saves the
+// checkpoints: only now is every record read so far in the outputs.
+Status Runner::flush_outputs() {
+  auto fail = [&](Status st) {
+    output_failed_ = true;
+    return st;
+  };
+  for (Output* o : outputs_) {
+    if (Status st = o->flush(); !st.ok()) return fail(st);
+  }
+  if (Status st = dead_letter_output().flush(); !st.ok()) return fail(st);
+  unflushed_ = false;
   if (take_reopen_request()) {
     for (Output* o : outputs_) {
-      st = o->reopen();
-      if (!st.ok()) return st;
+      if (Status st = o->reopen(); !st.ok()) return fail(st);
     }
-    st = dead_letter_output().reopen();
+    if (Status st = dead_letter_output().reopen(); !st.ok()) return fail(st);
   }
-  return st;
+  if (followed_.empty()) return {};
+  std::vector<Checkpoint*> dirty;
+  for (auto& f : followed_) {
+    if (f->store_checkpoint()) {
+      Checkpoint* cp = checkpoints_[f->spec().checkpoint].get();
+      if (std::find(dirty.begin(), dirty.end(), cp) == dirty.end()) dirty.push_back(cp);
+    }
+  }
+  for (Checkpoint* cp : dirty) {
+    if (Status st = cp->save(); !st.ok()) return fail(st);
+  }
+  return {};
+}
+
+// Streaming, after each refill: with nothing to read now, write out what is buffered and
+// wait for input or a signal (SIGHUP reopens at once, SIGTERM drains). While input keeps
+// coming, records are batched and flushed at least every flush_interval_ms.
+Status Runner::after_refill(bool idle, int poll_fd) {
+  if (!idle) return maybe_timed_flush();
+  if (Status st = flush_outputs(); !st.ok()) return st;
+  wait_readable(poll_fd, kIdleWaitMs);
+  return flush_outputs();  // serves a SIGHUP that arrived during the wait
+}
+
+Status Runner::maybe_timed_flush() {
+  if (!unflushed_) return {};
+  if (Clock::now() - pending_since_ < std::chrono::milliseconds(spec_.flush_interval_ms)) return {};
+  return flush_outputs();
+}
+
+int Runner::failure_exit_code() const {
+  auto closed = [](const Output* o) {
+    auto* fd = dynamic_cast<const FdOutput*>(o);
+    return fd != nullptr && fd->pipe_closed();
+  };
+  for (const Output* o : outputs_)
+    if (closed(o)) return kExitPipeClosed;
+  if (closed(spec_.dead_letter ? spec_.dead_letter.get() : default_dead_letter_.get())) return kExitPipeClosed;
+  return 1;
 }
 
 Status Runner::finish_stages() {
@@ -241,6 +323,9 @@ Status Runner::run_source(const SourceSpec& src, uint32_t index) {
     }
     bytes = prefixed_source(std::move(head), std::move(bytes));
   }
+  // A pipe or terminal streams: its reads never block, and outputs flush when it is idle
+  // (see after_refill). Regular files keep the flush-per-batch fast path.
+  const bool streaming = bytes->poll_fd >= 0;
   LineReader reader(std::move(bytes), src.max_line_bytes);
   LineEvent ev;
   for (;;) {
@@ -252,27 +337,34 @@ Status Runner::run_source(const SourceSpec& src, uint32_t index) {
       }
       add_line(ev, index);
       if (batch_.records.size() >= opts_.batch_records) {
-        st = flush_batch(0);
+        st = streaming ? process_batch(0) : flush_batch(0);
+        if (st.ok() && streaming) st = maybe_timed_flush();
         if (!st.ok()) return st;
       }
       continue;
     }
     // The views into the reader's buffer end at refill: finish the batch first.
-    st = flush_batch(0);
+    st = streaming ? process_batch(0) : flush_batch(0);
     if (!st.ok()) return st;
     counters.lines = reader.lines();
     counters.bytes = reader.bytes_read();
     if (n == LineReader::Next::End) break;
     if (n == LineReader::Next::Error) return Status::error(src.name + ": " + reader.error());
-    if (stop_requested()) {
+    // A streaming source ends itself on a stop request (after its partial last line).
+    if (!streaming && stop_requested()) {
       stats_.interrupted = true;
       break;
     }
     st = reader.refill();
     if (!st.ok()) return Status::error(src.name + ": " + st.message());
+    if (streaming) {
+      st = after_refill(reader.starved(), reader.poll_fd());
+      if (!st.ok()) return st;
+    }
   }
   counters.lines = reader.lines();
   counters.bytes = reader.bytes_read();
+  if (streaming) return flush_outputs();
   return {};
 }
 
@@ -341,6 +433,126 @@ Status Runner::run_array(const SourceSpec& src, uint32_t index, std::string& tex
   return st;
 }
 
+// Follow mode: the followed files are read in turn, each until it has nothing more for
+// now, until SIGTERM or SIGINT. When every file is idle, outputs flush (and checkpoints
+// are saved) and the run sleeps poll_interval_ms. Errors of one file are reported in
+// its counters and the others go on.
+Status Runner::run_follow(const std::vector<SourceSpec>& sources, const std::vector<uint32_t>& indices) {
+  int poll_ms = 60000;
+  for (uint32_t i : indices) {
+    const SourceSpec& spec = sources[i];
+    Checkpoint* cp = nullptr;
+    if (!spec.checkpoint.empty()) {
+      auto& slot = checkpoints_[spec.checkpoint];
+      if (!slot) {
+        slot = std::make_unique<Checkpoint>(spec.checkpoint);
+        // Fatal, before anything is read: an unreadable checkpoint (reading from the start
+        // would repeat everything) or one that cannot be written (no progress could be kept).
+        Status st = slot->load();
+        if (st.ok()) st = slot->save();
+        if (!st.ok()) {
+          output_failed_ = true;
+          return st;
+        }
+      }
+      cp = slot.get();
+    }
+    followed_.push_back(std::make_unique<FollowedFile>(spec, cp));
+    poll_ms = std::min(poll_ms, spec.poll_interval_ms);
+  }
+  std::vector<bool> failed(indices.size(), false);
+  Status result;
+  auto fail_source = [&](size_t k, const Status& st) {
+    failed[k] = true;
+    SourceCounters& c = stats_.sources[indices[k]];
+    c.error = st.message();
+    ++stats_.source_errors;
+    result = Status::error(result.ok() ? st.message() : result.message() + "\n" + st.message());
+  };
+  for (bool first = true; !stop_requested(); first = false) {
+    bool progressed = false;
+    for (size_t k = 0; k < followed_.size() && !stop_requested(); ++k) {
+      if (failed[k]) continue;
+      FollowedFile& f = *followed_[k];
+      if (!f.reader()) {
+        if (Status st = f.try_open(first); !st.ok()) {
+          fail_source(k, st);
+          continue;
+        }
+        if (!f.reader()) continue;  // not there yet
+      }
+      if (Status st = pump_follow(f, indices[k], progressed); !st.ok()) {
+        if (output_failed_) return st;
+        fail_source(k, st);
+      }
+    }
+    if (std::all_of(failed.begin(), failed.end(), [](bool b) { return b; })) break;
+    if (progressed) {
+      if (Status st = maybe_timed_flush(); !st.ok()) return st;
+      continue;
+    }
+    if (Status st = flush_outputs(); !st.ok()) return st;
+    wait_readable(-1, poll_ms);
+  }
+  if (stop_requested()) stats_.interrupted = true;
+  for (size_t k = 0; k < followed_.size(); ++k) {
+    SourceCounters& c = stats_.sources[indices[k]];
+    c.lines = followed_[k]->lines_read();
+    c.bytes = followed_[k]->bytes_read();
+  }
+  if (Status st = flush_outputs(); !st.ok()) return st;  // also saves the final checkpoints
+  return result;
+}
+
+// Reads one followed file until it has nothing more for now (or its turn is over).
+Status Runner::pump_follow(FollowedFile& f, uint32_t index, bool& progressed) {
+  // A file that was idle may have been rotated or truncated meanwhile: look before
+  // reading, so that a truncated file that grew again is not read from the old offset.
+  if (f.idle) {
+    f.idle = false;
+    FollowedFile::Change c = f.check();
+    if (c == FollowedFile::Change::Truncated) f.cut();
+    else if (c == FollowedFile::Change::Rotated) f.drain();
+  }
+  LineReader* reader = f.reader();
+  LineEvent ev;
+  for (int refills = 0;;) {
+    LineReader::Next n = reader->next(ev);
+    if (n == LineReader::Next::Line) {
+      if (ev.kind == LineEvent::Kind::Blank) {
+        ++stats_.blank_lines;
+        continue;
+      }
+      add_line(ev, index);
+      if (batch_.records.size() >= opts_.batch_records) {
+        Status st = process_batch(0);
+        if (st.ok()) st = maybe_timed_flush();
+        if (!st.ok()) return st;
+      }
+      continue;
+    }
+    if (Status st = process_batch(0); !st.ok()) return st;  // views end at refill
+    if (n == LineReader::Next::Error) {
+      Status st = Status::error(f.spec().name + ": " + reader->error());
+      f.reader_ended(FollowedFile::Change::Rotated);  // closes it
+      return st;
+    }
+    if (n == LineReader::Next::End) {
+      // Only a drain (rotation) or a cut (truncation) ends a followed file's reader.
+      f.reader_ended(f.pending_change());
+      progressed = true;
+      return {};
+    }
+    if (stop_requested() || ++refills > kFollowRefillsPerTurn) return {};
+    if (Status st = reader->refill(); !st.ok()) return Status::error(f.spec().name + ": " + st.message());
+    if (reader->starved()) {
+      f.idle = true;  // checked for rotation at its next turn
+      return {};
+    }
+    progressed = true;
+  }
+}
+
 int Runner::run(std::string& error) {
   std::vector<SourceSpec> sources;
   if (!opts_.inputs.empty()) {
@@ -373,9 +585,14 @@ int Runner::run(std::string& error) {
   }
 
   int rc = 0;
+  std::vector<uint32_t> follow;  // follow-mode sources run together after the others
   for (uint32_t i = 0; i < sources.size() && !stop_requested(); ++i) {
     source_names_.push_back(sources[i].name);
     stats_.sources.push_back({sources[i].name, 0, 0, {}});
+    if (sources[i].follow && sources[i].error.empty()) {
+      follow.push_back(i);
+      continue;
+    }
     Status st = run_source(sources[i], i);
     stats_.lines_read += stats_.sources.back().lines;
     stats_.bytes_read += stats_.sources.back().bytes;
@@ -383,7 +600,7 @@ int Runner::run(std::string& error) {
       // An unreadable source is reported and the run goes on with the next one.
       if (output_failed_) {
         error = st.message();
-        return 1;
+        return failure_exit_code();
       }
       stats_.sources.back().error = st.message();
       ++stats_.source_errors;
@@ -391,10 +608,22 @@ int Runner::run(std::string& error) {
       rc = 1;
     }
   }
+  if (!follow.empty() && !stop_requested()) {
+    Status st = run_follow(sources, follow);
+    for (uint32_t i : follow) {
+      stats_.lines_read += stats_.sources[i].lines;
+      stats_.bytes_read += stats_.sources[i].bytes;
+    }
+    if (!st.ok()) {
+      error += (error.empty() ? "" : "\n") + st.message();
+      if (output_failed_) return failure_exit_code();
+      rc = 1;
+    }
+  }
   if (stop_requested()) stats_.interrupted = true;
   if (Status st = finish_stages(); !st.ok()) {
     error = st.message();
-    return 1;
+    return failure_exit_code();
   }
   return rc;
 }

@@ -21,11 +21,26 @@ class RecordPool {
   size_t used_ = 0;
 };
 
+struct RunStats;
+
+// Sees every record as it leaves the chain (used by `check` to build its report). Called on
+// the pipeline's thread, after the record was written; dead letters come already scrubbed.
+class RecordObserver {
+ public:
+  virtual ~RecordObserver() = default;
+  virtual void on_record(Record& record, std::string_view source) = 0;
+  virtual void on_dead_letter(const Record& record, std::string_view source, std::string_view stage,
+                              std::string_view reason) = 0;
+  // After each batch was written (progress reports).
+  virtual void on_batch(const RunStats& stats) {}
+};
+
 struct RunOptions {
   std::vector<std::string> inputs;  // replace the config's inputs; "-" is stdin
   std::string stats_json_path;
   bool quiet = false;               // no summary on stderr
   size_t batch_records = 1024;
+  RecordObserver* observer = nullptr;
 };
 
 struct StageCounters {
@@ -48,8 +63,11 @@ struct RunStats {
   bool interrupted = false;
 };
 
-// Runs the pipeline. Returns the process exit code (0 ok, 1 runtime failure); `error`
-// receives the message of a runtime failure.
+// Exit code when an output's reader closed its pipe (EPIPE), e.g. `agentlog run | head`.
+constexpr int kExitPipeClosed = 3;
+
+// Runs the pipeline. Returns the process exit code (0 ok, 1 runtime failure,
+// kExitPipeClosed); `error` receives the message of a runtime failure.
 int run_pipeline(PipelineSpec& spec, const RunOptions& opts, RunStats& stats, std::string& error);
 
 std::string stats_to_json(const PipelineSpec& spec, const RunStats& stats);

@@ -80,6 +80,11 @@ struct SourceSpec {
   bool glob_origin = false;
   std::string error;          // set when the source is known to be unreadable (glob without match)
   std::string framing = "lines";  // lines | json-array | auto (see core/input.h)
+  // Follow mode (file input `follow: true`, see core/follow.h).
+  bool follow = false;
+  std::string checkpoint;     // checkpoint file path; empty: none
+  bool start_at_end = false;  // a file not in the checkpoint starts at its end
+  int poll_interval_ms = 250;
 };
 
 class Input {

@@ -1,5 +1,9 @@
 #include "core/record.h"
 
+#include <algorithm>
+
+#include "core/top_fields.h"
+
 namespace agentlog {
 namespace {
 simdjson::dom::parser& thread_parser() {
@@ -13,6 +17,11 @@ void Record::reset_borrowed(std::string_view bytes) {
   bytes_ = bytes;
   tree_.reset();
   parsed_ = false;
+  appendix_.clear();
+  appendix_ids_.clear();
+  appendix_parsed_ = false;
+  top_valid_ = false;
+  appended_only_ = false;
   verdict = Verdict::Keep;
   decided_by = -1;
   reason.clear();
@@ -35,6 +44,7 @@ void Record::ensure_padding() {
 }
 
 simdjson::error_code Record::parse() {
+  top_valid_ = false;
   std::string_view b = bytes();
   if (doc_.capacity() < b.size()) {
     // Grow in powers of two so a reused slot does not reallocate for every longer line.
@@ -44,10 +54,13 @@ simdjson::error_code Record::parse() {
   }
   auto r = thread_parser().parse_into_document(doc_, b.data(), b.size(), false);
   parsed_ = r.error() == simdjson::SUCCESS;
+  appended_only_ = parsed_;
+  append_from_ = std::string::npos;
   return r.error();
 }
 
 simdjson::dom::element Record::root() {
+  if (!appendix_.empty()) join_appendix();
   if (!parsed_) parse();
   return doc_.root();
 }
@@ -59,6 +72,7 @@ simdjson::dom::object Record::object() {
 }
 
 std::string_view Record::bytes() {
+  if (!appendix_.empty()) join_appendix();
   if (state_ == State::Tree && tree_) {
     owned_.clear();
     json::serialize(*tree_, owned_);
@@ -87,9 +101,12 @@ void Record::set_member_raw(std::string_view key, std::string_view json_value) {
     tree_->set(key, *json::parse(json_value));
     return;
   }
+  if (!appendix_.empty()) join_appendix();
   to_owned();
   parsed_ = false;
+  top_valid_ = false;
   if (auto span = json::find_top_level_member(owned_, key)) {
+    appended_only_ = false;
     owned_.replace(span->begin, span->end - span->begin, json_value);
     ensure_padding();
     bytes_ = owned_;
@@ -103,9 +120,113 @@ void Record::add_member_raw(std::string_view key, std::string_view json_value) {
     tree_->set(key, *json::parse(json_value));
     return;
   }
+  if (parsed_) {
+    // The parsed view stays valid for the existing members: hold the new one aside.
+    appendix_.push_back(',');
+    json::append_quoted(appendix_, key);
+    appendix_.push_back(':');
+    appendix_.append(json_value);
+    // A registered name is parsed only when a stage asks for it (top_member).
+    if (uint32_t id = TopFieldRegistry::find(key); id != TopFieldRegistry::kNone) appendix_ids_.push_back(id);
+    appendix_parsed_ = false;
+    return;
+  }
+  to_owned();
+  top_valid_ = false;
+  append_member(key, json_value);
+}
+
+void Record::join_appendix() {
+  std::string extra;
+  extra.swap(appendix_);
+  appendix_ids_.clear();
+  appendix_parsed_ = false;
   to_owned();
   parsed_ = false;
-  append_member(key, json_value);
+  top_valid_ = false;
+  size_t close = owned_.rfind('}');
+  if (close == std::string::npos) return;
+  size_t k = close;
+  while (k > 0 && (owned_[k - 1] == ' ' || owned_[k - 1] == '\t' || owned_[k - 1] == '\n' || owned_[k - 1] == '\r')) --k;
+  bool empty = k > 0 && owned_[k - 1] == '{';
+  std::string_view members(extra);
+  if (empty) members.remove_prefix(1);  // no comma after `{`
+  if (appended_only_ && append_from_ == std::string::npos) append_from_ = close;
+  owned_.insert(close, members);
+  ensure_padding();
+  bytes_ = owned_;
+  extra.clear();
+  extra.swap(appendix_);  // keep the buffer's capacity for the next record
+}
+
+const simdjson::dom::element* Record::top_member_slow(uint32_t id) {
+  if (!parsed_) {
+    if (!appendix_.empty()) join_appendix();
+    if (parse() != simdjson::SUCCESS) return nullptr;
+  }
+  if (!top_valid_ || id >= top_el_.size()) build_top_cache();
+  if (id >= top_el_.size()) return nullptr;
+  if (top_stamp_[id] == top_epoch_) return &top_el_[id];
+  if (!appendix_parsed_ && std::find(appendix_ids_.begin(), appendix_ids_.end(), id) != appendix_ids_.end()) {
+    add_appendix_to_cache();
+    if (top_stamp_[id] == top_epoch_) return &top_el_[id];
+  }
+  return nullptr;
+}
+
+void Record::build_top_cache() {
+  uint32_t n = TopFieldRegistry::size();
+  if (top_el_.size() < n) {
+    top_el_.resize(n);
+    top_stamp_.resize(n, 0);
+  }
+  if (++top_epoch_ == 0) {
+    std::fill(top_stamp_.begin(), top_stamp_.end(), 0);
+    top_epoch_ = 1;
+  }
+  top_valid_ = true;
+  top_duplicate_ = false;
+  simdjson::dom::object obj;
+  if (!parsed_ || doc_.root().get(obj) != simdjson::SUCCESS) return;
+  const TopFieldRegistry::Data& names = TopFieldRegistry::data();
+  for (auto field : obj) {
+    // Keys live in simdjson's padded string buffer, so reading a word past a short key is safe.
+    uint32_t id = TopFieldRegistry::find_padded_in(names, field.key);
+    if (id >= n) continue;
+    if (top_stamp_[id] == top_epoch_) {  // the first of duplicate keys wins, as with at_key
+      top_duplicate_ = true;
+      continue;
+    }
+    top_el_[id] = field.value;
+    top_stamp_[id] = top_epoch_;
+  }
+  appendix_parsed_ = false;
+}
+
+// Parses the held-aside members on their own (rare: only when a stage reads a member an
+// earlier stage added) and points their cache slots into that small document.
+void Record::add_appendix_to_cache() {
+  appendix_parsed_ = true;
+  thread_local std::string text;
+  text.assign("{");
+  text.append(appendix_, 1);
+  text.push_back('}');
+  text.reserve(text.size() + simdjson::SIMDJSON_PADDING);
+  if (appendix_doc_.capacity() < text.size() && appendix_doc_.allocate(std::max<size_t>(256, text.size())) != simdjson::SUCCESS)
+    return;
+  simdjson::dom::element root;
+  if (thread_parser().parse_into_document(appendix_doc_, text.data(), text.size(), false).get(root) != simdjson::SUCCESS)
+    return;
+  simdjson::dom::object obj;
+  if (root.get(obj) != simdjson::SUCCESS) return;
+  uint32_t n = static_cast<uint32_t>(top_el_.size());
+  for (auto field : obj) {
+    uint32_t id = TopFieldRegistry::find(field.key);
+    if (id < n) {  // added members are absent from the bytes, so they are set, not merged
+      top_el_[id] = field.value;
+      top_stamp_[id] = top_epoch_;
+    }
+  }
 }
 
 void Record::append_member(std::string_view key, std::string_view json_value) {
@@ -123,6 +244,7 @@ void Record::append_member(std::string_view key, std::string_view json_value) {
   if (small_tail) owned_.copy(tail_buf, tail_len, close);
   else tail_big = owned_.substr(close);
   owned_.resize(close);
+  if (appended_only_ && append_from_ == std::string::npos) append_from_ = close;
   if (!empty) owned_.push_back(',');
   json::append_quoted(owned_, key);
   owned_.push_back(':');
@@ -137,7 +259,24 @@ void Record::set_member_string(std::string_view key, std::string_view value) {
   set_member_raw(key, json::quoted(value));
 }
 
+bool Record::view_and_appended(simdjson::dom::element& base, std::string_view& appended) {
+  if (parsed_) {
+    base = doc_.root();
+    appended = appendix_;  // members held aside (`,"k":v...`), if any
+    simdjson::dom::object obj;
+    if (!appended.empty() && base.get(obj) == simdjson::SUCCESS && obj.size() == 0) appended.remove_prefix(1);
+    return true;
+  }
+  if (!appended_only_ || state_ != State::Owned || append_from_ == std::string::npos) return false;
+  size_t close = owned_.rfind('}');
+  if (close == std::string::npos || close < append_from_) return false;
+  base = doc_.root();
+  appended = std::string_view(owned_).substr(append_from_, close - append_from_);
+  return true;
+}
+
 bool Record::remove_member(std::string_view key) {
+  appended_only_ = false;
   if (state_ == State::Tree) return tree_->erase(key);
   json::Value& t = tree();
   return t.erase(key);
@@ -150,12 +289,15 @@ json::Value& Record::tree() {
     tree_ = std::make_unique<json::Value>(v ? std::move(*v) : json::Value::object());
     state_ = State::Tree;
   }
+  appended_only_ = false;
   parsed_ = false;  // caller may edit; the view is rebuilt on next root()
   return *tree_;
 }
 
 void Record::trim_memory(size_t keep_capacity) {
   if (doc_.capacity() > keep_capacity) doc_ = simdjson::dom::document();
+  if (appendix_doc_.capacity() > keep_capacity) appendix_doc_ = simdjson::dom::document();
+  if (appendix_.capacity() > keep_capacity) std::string().swap(appendix_);
   if (owned_.capacity() > keep_capacity) std::string().swap(owned_);
 }
 

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <simdjson.h>
 
@@ -44,14 +45,34 @@ class Record {
   simdjson::dom::object object();
 
   std::string_view bytes();
-  bool edited() const { return state_ != State::Original; }
+  bool edited() const { return state_ != State::Original || !appendix_.empty(); }
+
+  // When every edit since the last parse appended new top-level members, gives the view as
+  // of that parse and the appended members' text (`"k":v,...`), so a reader after the chain
+  // need not parse the whole record again. False otherwise (then use root()).
+  bool view_and_appended(simdjson::dom::element& base, std::string_view& appended);
 
   // Splice edits on top-level members; `json_value` must be valid JSON text.
   void set_member_raw(std::string_view key, std::string_view json_value);
   void set_member_string(std::string_view key, std::string_view value);
-  // Appends a member the caller knows is absent (no search of the existing members).
+  // Adds a member the caller knows is absent. It is held aside (no copy of the line, no
+  // re-parse) and joined to the bytes when they are next read; top_member() sees it at once.
   void add_member_raw(std::string_view key, std::string_view json_value);
   bool remove_member(std::string_view key);
+
+  // The top-level member registered as `id` (see TopFieldRegistry), or null when absent.
+  // All registered names are found in one pass over the record per parse, which the stages
+  // of a chain share; members added by add_member_raw are included.
+  // True when a registered name occurs more than once among the top-level members (only
+  // the first is returned by top_member). Valid after a top_member call.
+  bool duplicate_top_member() const { return top_duplicate_; }
+  const simdjson::dom::element* top_member(uint32_t id) {
+    if (top_valid_ && parsed_ && id < top_el_.size()) {
+      if (top_stamp_[id] == top_epoch_) return &top_el_[id];
+      if (appendix_ids_.empty()) return nullptr;  // absent, and nothing held aside
+    }
+    return top_member_slow(id);
+  }
 
   // The owned mutable tree, for deep edits. Built on first use; bytes() re-serialises it.
   json::Value& tree();
@@ -74,6 +95,10 @@ class Record {
   void to_owned();
   void append_member(std::string_view key, std::string_view json_value);
   void ensure_padding();
+  void join_appendix();
+  const simdjson::dom::element* top_member_slow(uint32_t id);
+  void build_top_cache();
+  void add_appendix_to_cache();
 
   State state_ = State::Original;
   std::string_view bytes_;
@@ -81,6 +106,20 @@ class Record {
   std::unique_ptr<json::Value> tree_;
   simdjson::dom::document doc_;
   bool parsed_ = false;
+  // Members added by add_member_raw, as `,"key":value...`, not yet joined to the bytes; the
+  // parsed view (doc_) describes the bytes without them.
+  std::string appendix_;
+  std::vector<uint32_t> appendix_ids_;  // registered names among them (TopFieldRegistry ids)
+  bool appendix_parsed_ = false;        // their cache slots point into appendix_doc_
+  simdjson::dom::document appendix_doc_;
+  // top_member() cache: slot i is valid when top_stamp_[i] == top_epoch_.
+  std::vector<simdjson::dom::element> top_el_;
+  std::vector<uint32_t> top_stamp_;
+  uint32_t top_epoch_ = 0;
+  bool top_valid_ = false;
+  bool top_duplicate_ = false;
+  bool appended_only_ = false;          // doc_ + [append_from_, closing brace) == bytes
+  size_t append_from_ = std::string::npos;
 };
 
 }  // namespace agentlog

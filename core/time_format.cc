@@ -91,6 +91,11 @@ std::string format_rfc3339_ms(int64_t epoch_ms) {
 }
 
 void append_rfc3339_ms(std::string& out, int64_t epoch_ms) {
+  char buf[24];
+  out.append(buf, write_rfc3339_ms(buf, epoch_ms));
+}
+
+char* write_rfc3339_ms(char* buf, int64_t epoch_ms) {
   int64_t secs = epoch_ms >= 0 ? epoch_ms / 1000 : -((-epoch_ms + 999) / 1000);
   int ms = static_cast<int>(epoch_ms - secs * 1000);
   int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
@@ -99,7 +104,6 @@ void append_rfc3339_ms(std::string& out, int64_t epoch_ms) {
   unsigned m, d;
   civil_from_days(days, y, m, d);
   // Hand-formatted: this runs for every annotated record.
-  char buf[32];
   auto put = [&](size_t at, int64_t v, int width) {
     for (int i = width - 1; i >= 0; --i, v /= 10) buf[at + i] = static_cast<char>('0' + v % 10);
   };
@@ -118,7 +122,7 @@ void append_rfc3339_ms(std::string& out, int64_t epoch_ms) {
   buf[19] = '.';
   put(20, ms, 3);
   buf[23] = 'Z';
-  out.append(buf, 24);
+  return buf + 24;
 }
 
 }  // namespace agentlog

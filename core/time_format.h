@@ -14,5 +14,7 @@ std::optional<int64_t> parse_rfc3339_ms(std::string_view s);
 std::string format_rfc3339_ms(int64_t epoch_ms);
 // Appends the same 24 characters to `out` (no allocation when `out` has room).
 void append_rfc3339_ms(std::string& out, int64_t epoch_ms);
+// Writes the same 24 characters at `out`; returns the end.
+char* write_rfc3339_ms(char* out, int64_t epoch_ms);
 
 }  // namespace agentlog

@@ -61,9 +61,18 @@ inline bool json_equal(const json::Value& a, const json::Value& b) {
       return true;
     case json::Value::Kind::Object:
       if (a.members.size() != b.members.size()) return false;
-      for (auto& [k, v] : a.members) {
-        const json::Value* o = b.find(k);
-        if (!o || !json_equal(v, *o)) return false;
+      // Member order does not matter; the n-th of a duplicated name matches the n-th.
+      for (size_t i = 0; i < a.members.size(); ++i) {
+        const std::string& k = a.members[i].first;
+        size_t nth = 0;
+        for (size_t j = 0; j < i; ++j) nth += a.members[j].first == k;
+        const json::Value* o = nullptr;
+        for (const auto& [bk, bv] : b.members)
+          if (bk == k && nth-- == 0) {
+            o = &bv;
+            break;
+          }
+        if (!o || !json_equal(a.members[i].second, *o)) return false;
       }
       return true;
   }
@@ -95,7 +104,7 @@ struct RunResult {
 
 // Runs a loaded pipeline with its outputs replaced by files in `tmp`.
 inline RunResult run_captured(PipelineSpec& spec, const std::vector<std::string>& inputs,
-                              const std::filesystem::path& tmp) {
+                              const std::filesystem::path& tmp, size_t batch_records = 1024) {
   std::filesystem::create_directories(tmp);
   auto out = tmp / "out.jsonl", dead = tmp / "dead.jsonl";
   spec.outputs.clear();
@@ -104,6 +113,7 @@ inline RunResult run_captured(PipelineSpec& spec, const std::vector<std::string>
   RunOptions opts;
   opts.inputs = inputs;
   opts.quiet = true;
+  opts.batch_records = batch_records;
   RunResult r;
   r.exit_code = run_pipeline(spec, opts, r.stats, r.error);
   spec.outputs.clear();

@@ -1,6 +1,6 @@
 #include "plugins/collision/collision.h"
 
-#include <set>
+#include <algorithm>
 
 #include "core/field_path.h"
 #include "core/hash_index.h"
@@ -35,6 +35,7 @@ struct Owner {
   uint32_t agent = 0;  // interned
   std::string target;
   Line line;
+  std::vector<uint32_t> warned;  // reusing agents already warned about (bounded with the ring)
 };
 
 class CollisionStage : public Stage {
@@ -86,7 +87,7 @@ class CollisionStage : public Stage {
   }
 
   void handle(Batch& batch, Record& r) {
-    fields_.extract(r.root());
+    fields_.extract(r);
     thread_local std::string key;
     key.clear();
     for (size_t s : scope_slots_) {
@@ -110,7 +111,13 @@ class CollisionStage : public Stage {
         next_ = (next_ + 1) % max_keys;
         ++forgotten_;
       }
-      ring_[slot] = {hash, agent_id, text(target_slot_), here};
+      Owner& owner = ring_[slot];
+      owner.hash = hash;
+      owner.agent = agent_id;
+      owner.target.clear();  // reuses the slot's buffer
+      append_text(target_slot_, owner.target);
+      owner.line = here;
+      owner.warned.clear();
       index_.insert(hash, slot);
       return;
     }
@@ -121,7 +128,10 @@ class CollisionStage : public Stage {
     std::string mark = "{\"action_id\":" + json::quoted(id) + ",\"established_by\":" + json::quoted(agents_.str(o.agent)) +
                        ",\"reused_by\":" + json::quoted(agent) + ",\"threaded\":false}";
     r.set_member_raw(mark_field, mark);
-    if (!warned_.insert({hash, agent_id}).second) return;  // one warning per id and reusing agent
+    // One warning per id and reusing agent.
+    std::vector<uint32_t>& warned = ring_[slot].warned;
+    if (std::find(warned.begin(), warned.end(), agent_id) != warned.end()) return;
+    warned.push_back(agent_id);
     ++collisions_;
     std::string w = "{\"event_type\":\"instrumentation_warning\",\"warning\":\"action_id_collision\",\"action_id\":" +
                     json::quoted(id);
@@ -143,7 +153,6 @@ class CollisionStage : public Stage {
   size_t next_ = 0;  // the ring slot to reuse next once full
   HashIndex index_;
   Interner agents_;
-  std::set<std::pair<uint64_t, uint32_t>> warned_;
   uint64_t collisions_ = 0, colliding_records_ = 0, forgotten_ = 0;
 };
 

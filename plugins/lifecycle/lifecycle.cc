@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <climits>
+#include <cstring>
 #include <map>
 
 #include "core/named_file.h"
@@ -9,6 +10,7 @@
 #include "core/hashing.h"
 #include "core/interner.h"
 #include "core/time_format.h"
+#include "core/top_fields.h"
 #include "plugins/lifecycle/lifecycle_profile.h"
 
 namespace agentlog::plugins {
@@ -55,6 +57,7 @@ struct Life {
   uint32_t track = 0;
   uint32_t opened_by = 0;  // interned agent
   int64_t open_ms = kNoTime, last_ms = kNoTime;
+  char started_at[24];  // open_ms as RFC 3339, written once: every annotation repeats it
   Line first, last;
   uint32_t prev = kNil, next = kNil;
 };
@@ -93,11 +96,19 @@ class LifecycleStage : public Stage {
       return p;
     };
     if (!skip_field.empty()) skip_slot_ = fields_.add(top(skip_field));
-    if (!annotation_field.empty()) annotation_slot_ = fields_.add(top(annotation_field));
+    // Looked up only when annotating: an earlier stage's annotation is parsed only if needed.
+    if (!annotation_field.empty()) annotation_id_ = TopFieldRegistry::intern(annotation_field);
     type_slot_ = fields_.add(profile.type_field);
     agent_slot_ = fields_.add(profile.agent_field);
     time_slot_ = fields_.add(profile.time_field);
     for (const auto& tr : profile.tracks) {
+      track_prefix_.push_back("{\"track\":" + json::quoted(tr.name) + ",\"key\":");
+      std::vector<std::string> events;
+      for (const auto& e : tr.events) {
+        if (events.size() <= static_cast<size_t>(e.id)) events.resize(e.id + 1);
+        events[e.id] = json::quoted(e.name);
+      }
+      quoted_events_.push_back(std::move(events));
       std::vector<std::vector<size_t>> slots;
       for (size_t k = 0; k < tr.key.size(); ++k) {
         std::vector<size_t> alts{fields_.add(tr.key[k])};
@@ -122,14 +133,18 @@ class LifecycleStage : public Stage {
       Record* r = recs[i];
       if (r->verdict != Verdict::Keep || r->diagnostic()) continue;
       handle(*r);
+      // Checked after every record, not every batch, so the warnings do not depend on how
+      // the input was cut into batches; each follows the record that moved time past it.
+      if (timeout_ms > 0 && watermark_ != kNoTime) expire_idle(r);
     }
-    if (timeout_ms > 0 && watermark_ != kNoTime) {
-      while (head_ != kNil) {
-        Life& l = slab_[head_];
-        if (l.last_ms == kNoTime || l.last_ms >= watermark_ - timeout_ms) break;
-        warn_about(head_, "timeout", nullptr);
-        release(head_);
-      }
+  }
+
+  void expire_idle(const Record* after) {
+    while (head_ != kNil) {
+      Life& l = slab_[head_];
+      if (l.last_ms == kNoTime || l.last_ms >= watermark_ - timeout_ms) break;
+      warn_about(head_, "timeout", after);
+      release(head_);
     }
   }
 
@@ -168,7 +183,7 @@ class LifecycleStage : public Stage {
 
   void annotate(Record& r, std::string_view json_object) {
     if (annotation_field.empty()) return;
-    if (fields_[annotation_slot_]) r.set_member_raw(annotation_field, json_object);
+    if (r.top_member(annotation_id_)) r.set_member_raw(annotation_field, json_object);
     else r.add_member_raw(annotation_field, json_object);
   }
 
@@ -216,37 +231,66 @@ class LifecycleStage : public Stage {
     o.append(buf, r.ptr);
   }
 
-  // Written straight into a reused buffer: this runs for every correlated record.
+  // Written straight into a reused buffer with memcpy: this runs for every correlated
+  // record, so the constant parts (track, event, agent) are quoted once and copied.
   void annotation(std::string& o, size_t t, std::string_view key, const Life* l, std::string_view state,
-                  std::string_view event, int64_t now_ms) {
-    o.assign("{\"track\":");
-    json::append_quoted(o, profile.tracks[t].name);
-    o += ",\"key\":";
-    thread_local std::string shown;
-    shown.assign(key);
-    for (char& c : shown)
-      if (c == '\x1f') c = '/';
-    json::append_quoted(o, shown);
-    o += ",\"state\":\"";
-    o += state;
-    o += "\",\"event\":";
-    json::append_quoted(o, event);
+                  const EventSpec& ev, int64_t now_ms) {
+    const std::string& prefix = track_prefix_[t];
+    const std::string& event = quoted_events_[t][ev.id];
+    const std::string* agent = l ? &agents_.quoted(l->opened_by) : nullptr;
+    o.resize(prefix.size() + key.size() * 6 + state.size() + event.size() + (agent ? agent->size() : 0) + 160);
+    char* p = o.data();
+    auto put = [&p](std::string_view s) {
+      std::memcpy(p, s.data(), s.size());
+      p += s.size();
+    };
+    put(prefix);
+    *p++ = '"';
+    // Key parts joined by '/' for display; escaped only when some byte needs it.
+    bool plain = true;
+    for (unsigned char c : key) plain &= c >= 0x20 ? (c != '"' && c != '\\' && c < 0x80) : c == 0x1f;
+    if (plain) {
+      char* k = p;
+      put(key);
+      for (char* sep = static_cast<char*>(std::memchr(k, '\x1f', key.size())); sep != nullptr;
+           sep = static_cast<char*>(std::memchr(sep + 1, '\x1f', p - sep - 1)))
+        *sep = '/';
+    } else {
+      std::string shown;
+      for (size_t at = 0;;) {
+        size_t sep = key.find('\x1f', at);
+        json::append_escaped(shown, key.substr(at, sep == std::string_view::npos ? std::string_view::npos : sep - at));
+        if (sep == std::string_view::npos) break;
+        shown.push_back('/');
+        at = sep + 1;
+      }
+      size_t off = static_cast<size_t>(p - o.data());
+      o.resize(o.size() + shown.size());  // escaping may need more room than the estimate
+      p = o.data() + off;
+      put(shown);
+    }
+    put(R"(","state":")");
+    put(state);
+    put(R"(","event":)");
+    put(event);
     if (l) {
-      o += ",\"seq\":";
-      append_int(o, l->seq);
+      put(R"(,"seq":)");
+      p = std::to_chars(p, p + 24, l->seq).ptr;
       if (l->open_ms != kNoTime) {
-        o += ",\"started_at\":\"";
-        append_rfc3339_ms(o, l->open_ms);
-        o += '"';
+        put(R"(,"started_at":")");
+        std::memcpy(p, l->started_at, sizeof l->started_at);
+        p += sizeof l->started_at;
+        *p++ = '"';
         if (now_ms != kNoTime) {
-          o += ",\"duration_ms\":";
-          append_int(o, now_ms - l->open_ms);
+          put(R"(,"duration_ms":)");
+          p = std::to_chars(p, p + 24, now_ms - l->open_ms).ptr;
         }
       }
-      o += ",\"opened_by\":";
-      json::append_quoted(o, agents_.str(l->opened_by));
+      put(R"(,"opened_by":)");
+      put(*agent);
     }
-    o += '}';
+    *p++ = '}';
+    o.resize(p - o.data());
   }
 
   // LRU list of slots.
@@ -292,6 +336,7 @@ class LifecycleStage : public Stage {
     l.track = static_cast<uint32_t>(t);
     l.opened_by = agent;
     l.open_ms = now;
+    if (now != kNoTime) write_rfc3339_ms(l.started_at, now);
     l.first = here;
     index_.insert(hash, s);
     link_tail(s);
@@ -314,7 +359,7 @@ class LifecycleStage : public Stage {
   }
 
   void handle(Record& r) {
-    fields_.extract(r.root());
+    fields_.extract(r);
     if (!skip_field.empty() && fields_[skip_slot_]) {
       annotate(r, "{\"state\":\"suppressed\",\"reason\":" + json::quoted(skip_field) + "}");
       return;
@@ -342,7 +387,6 @@ class LifecycleStage : public Stage {
       auto p = phase ? ev->phases.find(std::string(*phase)) : ev->phases.end();
       role = p != ev->phases.end() ? p->second : Role::Toggle;
     }
-    uint32_t agent_id = agents_.id(agent);
     // The key: each field, or its first present fallback, or a generated id.
     thread_local std::string key;
     key.clear();
@@ -379,7 +423,7 @@ class LifecycleStage : public Stage {
     thread_local std::string note;
 
     if (role == Role::Attach) {
-      annotation(note, t, key, slot != kNil ? &slab_[slot] : nullptr, slot != kNil ? "attached" : "unattached", type, now);
+      annotation(note, t, key, slot != kNil ? &slab_[slot] : nullptr, slot != kNil ? "attached" : "unattached", *ev, now);
       annotate(r, note);
       return;
     }
@@ -393,7 +437,7 @@ class LifecycleStage : public Stage {
       } else {
         uint32_t c = closed_index_.find(hash);
         if (c != kNil) warn("transition_after_terminal", t, key, agent, type, {}, {closed_ring_[c].line, here}, time_text, &r);
-        slot = open_new(hash, key, t, agent_id, now, here, &r);
+        slot = open_new(hash, key, t, agents_.id(agent), now, here, &r);
       }
     } else if (slot == kNil) {
       uint32_t c = closed_index_.find(hash);
@@ -401,7 +445,7 @@ class LifecycleStage : public Stage {
         bool dup = role == Role::Close && closed_ring_[c].state == ev->id;
         warn(dup ? "duplicate_terminal" : "transition_after_terminal", t, key, agent, type, {}, {closed_ring_[c].line, here},
              time_text, &r);
-        annotation(note, t, key, nullptr, "after_terminal", type, now);
+        annotation(note, t, key, nullptr, "after_terminal", *ev, now);
         annotate(r, note);
         return;
       }
@@ -412,12 +456,12 @@ class LifecycleStage : public Stage {
           if (e.role == Role::Open || e.role == Role::Toggle) expected.push_back(e.name);
       warn("orphan", t, key, agent, type, expected, {here}, time_text, &r);
       if (role == Role::Close) {
-        annotation(note, t, key, nullptr, "orphan", type, now);
+        annotation(note, t, key, nullptr, "orphan", *ev, now);
         annotate(r, note);
         return;
       }
       // An orphan that advances starts tracking here, so its own close is not an orphan too.
-      slot = open_new(hash, key, t, agent_id, now, here, &r);
+      slot = open_new(hash, key, t, agents_.id(agent), now, here, &r);
     } else if (!ev->after.empty() &&
                std::find(ev->after.begin(), ev->after.end(), slab_[slot].state) == ev->after.end()) {
       const Life& l = slab_[slot];
@@ -434,11 +478,11 @@ class LifecycleStage : public Stage {
     l.last = here;
     if (now != kNoTime) l.last_ms = now;
     if (role == Role::Close) {
-      annotation(note, t, key, &l, "closed", type, now);
+      annotation(note, t, key, &l, "closed", *ev, now);
       remember_closed(hash, ev->id, here);
       release(slot);
     } else {
-      annotation(note, t, key, &l, "open", type, now);
+      annotation(note, t, key, &l, "open", *ev, now);
       unlink(slot);
       link_tail(slot);
     }
@@ -446,7 +490,10 @@ class LifecycleStage : public Stage {
   }
 
   FieldSet fields_;
-  size_t skip_slot_ = 0, annotation_slot_ = 0, type_slot_ = 0, agent_slot_ = 0, time_slot_ = 0;
+  size_t skip_slot_ = 0, type_slot_ = 0, agent_slot_ = 0, time_slot_ = 0;
+  uint32_t annotation_id_ = 0;
+  std::vector<std::string> track_prefix_;                // `{"track":"<name>","key":` per track
+  std::vector<std::vector<std::string>> quoted_events_;  // track, event id -> quoted name
   std::vector<std::vector<std::vector<size_t>>> key_slots_;  // track, key field, alternatives
   std::vector<std::vector<size_t>> phase_slots_;             // track, event id (SIZE_MAX: none)
   std::vector<std::vector<size_t>> optional_slots_;          // track, optional key fields

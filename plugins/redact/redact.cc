@@ -1,6 +1,8 @@
 #include "plugins/redact/redact.h"
 
 #include <algorithm>
+#include <cctype>
+#include <charconv>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -48,21 +50,7 @@ constexpr OptionSpec kRedactOptions[] = {
 enum class Mode { Hmac, Sha256, Mask };
 
 thread_local std::vector<std::string_view> t_scan;  // pass 1: the strings to scan
-
-// One replacement to make: the value at `path` becomes the string `value`.
-struct Edit {
-  std::vector<std::string> path;  // keys, or decimal indices inside arrays
-  std::string value;
-};
-
-std::string dotted(const std::vector<std::string>& path) {
-  std::string out;
-  for (const auto& p : path) {
-    if (!out.empty()) out.push_back('.');
-    out += p;
-  }
-  return out;
-}
+thread_local bool t_need = false;                    // pass 1: a secret-named member was seen
 
 class RedactStage : public Stage {
  public:
@@ -127,7 +115,6 @@ class RedactStage : public Stage {
   // rules run on every string in it; any other text (a malformed line, a reason) is scanned
   // as it is.
   void scrub(std::string& text) override {
-    std::string out;
     Record tmp;
     tmp.reset_owned(text);
     if (text.find('{') != std::string::npos && tmp.parse() == simdjson::SUCCESS &&
@@ -135,13 +122,16 @@ class RedactStage : public Stage {
       counting_ = false;
       process(tmp);
       counting_ = true;
-      std::vector<Edit> edits;
-      std::vector<std::pair<std::string, std::string>> notes;
-      std::vector<std::string> path;
-      plan_strings(tmp.root(), path, edits, notes, false);
-      apply(tmp, edits);
-      text.assign(tmp.bytes());
-      return;
+      // Then every string and key, whatever the configured fields.
+      if (auto tree = json::parse(tmp.bytes())) {
+        std::vector<std::pair<std::string, std::string>> notes;
+        bool changed = false;
+        scrub_value(*tree, "", notes, changed, false);
+        std::string out;
+        json::serialize(*tree, out);
+        text = std::move(out);
+        return;
+      }
     }
     scrub_raw(text);
   }
@@ -151,6 +141,32 @@ class RedactStage : public Stage {
   // (so rules anchored at a value's start still fire). Each secret found is then replaced
   // wherever it occurs, as is or JSON-escaped.
   void scrub_raw(std::string& text) const {
+    // Quoted strings first: one whose decoded text holds a secret is rewritten whole, so
+    // no escape form (\u0041KIA..., \/) can hide the secret from the replacement below.
+    {
+      std::string out;
+      out.reserve(text.size());
+      size_t at = 0;
+      for (size_t i = 0; i < text.size();) {
+        size_t q = text.find('"', i);
+        if (q == std::string::npos) break;
+        size_t e = q + 1;
+        while (e < text.size() && text[e] != '"') e += text[e] == '\\' ? 2 : 1;
+        size_t end = std::min(e, text.size());
+        std::string decoded = mask_invalid_utf8(unescape(std::string_view(text).substr(q + 1, end - q - 1)));
+        std::string scrubbed;
+        if (scrub_string(decoded, scrubbed, nullptr)) {
+          out.append(text, at, q + 1 - at);
+          json::append_escaped(out, scrubbed);
+          at = end;
+        }
+        i = end + 1;
+      }
+      if (at > 0) {
+        out.append(text, at, std::string::npos);
+        text = std::move(out);
+      }
+    }
     std::vector<std::pair<std::string, size_t>> secrets;  // secret, rule
     std::vector<Finding> found;
     auto collect = [&](std::string_view view) {
@@ -159,28 +175,32 @@ class RedactStage : public Stage {
         if (!is_placeholder(view.substr(f.begin, f.end - f.begin)))
           secrets.emplace_back(std::string(view.substr(f.begin, f.end - f.begin)), f.rule);
     };
-    collect(text);
-    collect(unescape(text));
-    for (size_t i = 0; i < text.size();) {
-      size_t q = text.find('"', i);
-      if (q == std::string::npos) break;
-      size_t e = q + 1;
-      while (e < text.size() && text[e] != '"') e += text[e] == '\\' ? 2 : 1;
-      collect(unescape(std::string_view(text).substr(q + 1, std::min(e, text.size()) - q - 1)));
-      i = e + 1;
-    }
+    // Invalid UTF-8 is masked by spaces (same length) so it cannot hide an adjacent secret.
+    std::string masked = mask_invalid_utf8(text);
+    collect(masked);
+    collect(unescape(masked));
     if (secrets.empty()) return;
     // Longest first, so a secret inside a longer one does not leave the rest behind.
     std::sort(secrets.begin(), secrets.end(), [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
     for (const auto& [secret, rule] : secrets) {
       std::string tok = token(secret, rules.rules()[rule].id);
-      std::string escaped = json::quoted(secret);
-      escaped = escaped.substr(1, escaped.size() - 2);
+      std::string escaped;
+      json::append_escaped(escaped, secret);
       for (const std::string& form : {secret, escaped}) {
         if (form.empty()) continue;
         for (size_t at = text.find(form); at != std::string::npos; at = text.find(form, at + tok.size())) text.replace(at, form.size(), tok);
       }
     }
+  }
+
+  // Invalid UTF-8 bytes become spaces; offsets stay the same.
+  static std::string mask_invalid_utf8(std::string s) {
+    for (size_t at = json::find_invalid_utf8(s); at != std::string_view::npos;) {
+      s[at] = ' ';
+      size_t next = json::find_invalid_utf8(std::string_view(s).substr(at + 1));
+      at = next == std::string_view::npos ? next : at + 1 + next;
+    }
+    return s;
   }
 
   // Decodes JSON string escapes anywhere in `s`, leaving everything else as it is.
@@ -224,11 +244,12 @@ class RedactStage : public Stage {
   }
 
   StageVerdict process(Record& record) override {
-    element root = record.root();
     // Pass 1, read-only: is there anything to change at all?
     t_scan.clear();
-    bool need = false;
-    field_set_.extract(root);
+    t_need = false;
+    field_set_.extract(record);
+    // A duplicated member: readers differ on which one counts, so every occurrence is checked.
+    bool need = record.duplicate_top_member();
     for (size_t slot : ref_slots_) {
       const auto& v = field_set_[slot];
       if (!v || v->type() == element_type::NULL_VALUE) continue;
@@ -242,21 +263,31 @@ class RedactStage : public Stage {
       else if (k != RefKind::HashRef) need = true;
     }
     if (!need) {
-      if (all_strings) collect(root, true);
+      if (all_strings) collect(record.root(), true);
       else
         for (size_t slot : field_slots_)
           if (const auto& v = field_set_[slot]) collect(*v, false);
       // Each string on its own: anchors in rules must see the string's real start and end.
-      if (std::none_of(t_scan.begin(), t_scan.end(), [&](std::string_view v) { return rules.may_match(v); }))
+      if (!t_need && std::none_of(t_scan.begin(), t_scan.end(), [&](std::string_view v) { return rules.may_match(v); }))
         return StageVerdict::keep();
     }
-    // Pass 2: compute the exact edits.
+    // Pass 2, on a mutable copy: every occurrence of every field, duplicates included.
     ++deep_scans_;
-    std::vector<Edit> edits;
+    auto parsed = json::parse(record.bytes());
+    if (!parsed) return StageVerdict::keep();
+    json::Value work = std::move(*parsed);
     std::vector<std::pair<std::string, std::string>> notes;  // field, rule
-    plan_edits(root, edits, notes);
-    if (edits.empty()) return StageVerdict::keep();
-    apply(record, edits);
+    bool changed = false;
+    for (const auto& f : ref_fields)
+      visit_all(work, f, 0, [&](json::Value& v) { ref_policy(v, f.text, notes, changed); });
+    if (all_strings) {
+      scrub_value(work, "", notes, changed, true);
+    } else {
+      for (const auto& f : fields)
+        if (!is_ref_field(f)) visit_all(work, f, 0, [&](json::Value& v) { scrub_value(v, f.text, notes, changed, false); });
+    }
+    if (!changed) return StageVerdict::keep();
+    record.tree() = std::move(work);
     if (!annotation_field.empty()) {
       std::string arr = "[";
       for (size_t i = 0; i < notes.size(); ++i) {
@@ -293,7 +324,8 @@ class RedactStage : public Stage {
 
   static void append_scan(std::string_view s) { t_scan.push_back(s); }
 
-  // Gathers the strings under `v` into the pass-1 scan buffer.
+  // Gathers the strings under `v` (member names too) into the pass-1 scan buffer; a string
+  // member with a secret's name (password, token, ...) needs pass 2 whatever its value.
   void collect(element v, bool top) {
     switch (v.type()) {
       case element_type::STRING: append_scan(v.get_string().value_unsafe()); break;
@@ -305,7 +337,10 @@ class RedactStage : public Stage {
       case element_type::OBJECT: {
         simdjson::dom::object o = v.get_object().value_unsafe();
         for (auto field : o) {
-          if (top && (field.key == annotation_field || is_top_ref(field.key))) continue;
+          if (top && is_top_ref(field.key)) continue;
+          append_scan(field.key);
+          std::string_view s;
+          if (secret_member_name(field.key) && field.value.get(s) == simdjson::SUCCESS && is_secret_value(s)) t_need = true;
           collect(field.value, false);
         }
         break;
@@ -320,119 +355,127 @@ class RedactStage : public Stage {
     return false;
   }
 
-  void plan_strings(element v, std::vector<std::string>& path, std::vector<Edit>& edits,
-                    std::vector<std::pair<std::string, std::string>>& notes, bool top) {
-    switch (v.type()) {
-      case element_type::STRING: {
-        std::string out;
-        std::vector<std::string> hits;
-        if (scrub_string(v.get_string().value_unsafe(), out, &hits)) {
-          edits.push_back({path, std::move(out)});
-          for (auto& h : hits) note(notes, dotted(path), h);
-        }
-        break;
-      }
-      case element_type::ARRAY: {
-        size_t i = 0;
-        simdjson::dom::array a = v.get_array().value_unsafe();
-        for (element e : a) {
-          path.push_back(std::to_string(i++));
-          plan_strings(e, path, edits, notes, false);
-          path.pop_back();
-        }
-        break;
-      }
-      case element_type::OBJECT: {
-        simdjson::dom::object o = v.get_object().value_unsafe();
-        for (auto field : o) {
-          if (top && (field.key == annotation_field || is_top_ref(field.key))) continue;
-          path.emplace_back(field.key);
-          plan_strings(field.value, path, edits, notes, false);
-          path.pop_back();
-        }
-        break;
-      }
-      default: break;
-    }
-  }
-
   static void note(std::vector<std::pair<std::string, std::string>>& notes, std::string field, std::string rule) {
     for (const auto& n : notes)
       if (n.first == field && n.second == rule) return;
     notes.emplace_back(std::move(field), std::move(rule));
   }
 
-  void plan_edits(element root, std::vector<Edit>& edits, std::vector<std::pair<std::string, std::string>>& notes) {
-    for (const auto& f : ref_fields) {
-      auto v = lookup(root, f);
-      if (!v || v->type() == element_type::NULL_VALUE) continue;
-      std::string_view s;
-      std::string field = dotted(f.parts);
-      if (v->get(s) != simdjson::SUCCESS) {
-        edits.push_back({f.parts, token(simdjson::minify(*v), "ref-raw-content")});
-        note(notes, field, "ref-raw-content");
-        continue;
-      }
-      RefKind k = redact::classify_ref(s);
-      if (k == RefKind::HashRef) continue;
-      if (k == RefKind::Raw) {
-        edits.push_back({f.parts, token(s, "ref-raw-content")});
-        note(notes, field, "ref-raw-content");
-        continue;
-      }
-      std::string value(s);
-      bool changed = false;
-      if (k == RefKind::UriWithSecrets) {
-        std::vector<std::string> what;
-        value = redact::redact_uri(s, [&](std::string_view secret) { return uri_token(secret); }, what);
-        for (auto& w : what) note(notes, field, w);
-        changed = true;
-      }
-      std::string out;
-      std::vector<std::string> hits;
-      if (scrub_string(value, out, &hits)) {
-        value.swap(out);
-        for (auto& h : hits) note(notes, field, h);
-        changed = true;
-      }
-      if (changed) edits.push_back({f.parts, std::move(value)});
-    }
-    std::vector<std::string> path;
-    if (all_strings) {
-      plan_strings(root, path, edits, notes, true);
+  // Calls fn on every value at `path`: all members of a duplicated name, at every level.
+  template <typename Fn>
+  static void visit_all(json::Value& v, const FieldPath& path, size_t i, Fn&& fn) {
+    if (i == path.parts.size()) {
+      fn(v);
       return;
     }
-    for (const auto& f : fields) {
-      if (is_ref_field(f)) continue;
-      auto v = lookup(root, f);
-      if (!v) continue;
-      path = f.parts;
-      plan_strings(*v, path, edits, notes, false);
+    const std::string& seg = path.parts[i];
+    if (v.kind == json::Value::Kind::Object) {
+      for (auto& [k, child] : v.members)
+        if (k == seg) visit_all(child, path, i + 1, fn);
+    } else if (v.kind == json::Value::Kind::Array) {
+      size_t idx = 0;
+      auto r = std::from_chars(seg.data(), seg.data() + seg.size(), idx);
+      if (r.ec == std::errc() && r.ptr == seg.data() + seg.size() && idx < v.items.size()) visit_all(v.items[idx], path, i + 1, fn);
     }
   }
 
-  static void apply(Record& record, const std::vector<Edit>& edits) {
-    bool top_only = true;
-    for (const auto& e : edits) top_only = top_only && e.path.size() == 1;
-    if (top_only) {
-      for (const auto& e : edits) record.set_member_string(e.path[0], e.value);
+  // The ref policy on one value of a ref field.
+  void ref_policy(json::Value& v, const std::string& field, std::vector<std::pair<std::string, std::string>>& notes,
+                  bool& changed) {
+    if (v.kind == json::Value::Kind::Null) return;
+    if (v.kind != json::Value::Kind::String) {
+      std::string content;
+      json::serialize(v, content);
+      v = json::Value::string(token(content, "ref-raw-content"));
+      note(notes, field, "ref-raw-content");
+      changed = true;
       return;
     }
-    json::Value& tree = record.tree();
-    for (const auto& e : edits) {
-      json::Value* cur = &tree;
-      for (const auto& seg : e.path) {
-        if (cur == nullptr) break;
-        if (cur->kind == json::Value::Kind::Object) cur = cur->find(seg);
-        else if (cur->kind == json::Value::Kind::Array) {
-          size_t i = std::strtoull(seg.c_str(), nullptr, 10);
-          cur = i < cur->items.size() ? &cur->items[i] : nullptr;
-        } else {
-          cur = nullptr;
-        }
-      }
-      if (cur) *cur = json::Value::string(e.value);
+    RefKind k = redact::classify_ref(v.text);
+    if (k == RefKind::HashRef) return;
+    if (k == RefKind::Raw) {
+      v.text = token(v.text, "ref-raw-content");
+      note(notes, field, "ref-raw-content");
+      changed = true;
+      return;
     }
+    if (k == RefKind::UriWithSecrets) {
+      std::vector<std::string> what;
+      v.text = redact::redact_uri(v.text, [&](std::string_view secret) { return uri_token(secret); }, what);
+      for (auto& w : what) note(notes, field, w);
+      changed = true;
+    }
+    std::string out;
+    std::vector<std::string> hits;
+    if (scrub_string(v.text, out, &hits)) {
+      v.text.swap(out);
+      for (auto& h : hits) note(notes, field, h);
+      changed = true;
+    }
+  }
+
+  // The rules on every string and member name under `v`; a string member with a secret's
+  // name is replaced whole. `top` skips the ref fields (the ref policy handled them).
+  void scrub_value(json::Value& v, const std::string& path, std::vector<std::pair<std::string, std::string>>& notes,
+                   bool& changed, bool top) {
+    std::string out;
+    std::vector<std::string> hits;
+    switch (v.kind) {
+      case json::Value::Kind::String:
+        if (scrub_string(v.text, out, &hits)) {
+          v.text.swap(out);
+          for (auto& h : hits) note(notes, path, h);
+          changed = true;
+        }
+        break;
+      case json::Value::Kind::Array:
+        for (size_t i = 0; i < v.items.size(); ++i)
+          scrub_value(v.items[i], path.empty() ? std::to_string(i) : path + "." + std::to_string(i), notes, changed, false);
+        break;
+      case json::Value::Kind::Object:
+        for (auto& [k, child] : v.members) {
+          if (top && is_top_ref(k)) continue;
+          hits.clear();
+          if (scrub_string(k, out, &hits)) {  // a secret used as a member name
+            k.swap(out);
+            for (auto& h : hits) note(notes, path.empty() ? k : path + "." + k, h);
+            changed = true;
+          }
+          std::string child_path = path.empty() ? k : path + "." + k;
+          if (child.kind == json::Value::Kind::String && secret_member_name(k) && is_secret_value(child.text)) {
+            child.text = token(child.text, "json-secret-member");
+            note(notes, child_path, "json-secret-member");
+            changed = true;
+            continue;
+          }
+          scrub_value(child, child_path, notes, changed, false);
+        }
+        break;
+      default: break;
+    }
+  }
+
+  // A value worth hiding: not empty and not already a placeholder.
+  static bool is_secret_value(std::string_view s) { return !s.empty() && !is_placeholder(s); }
+
+  // Member names that say their value is a secret: the name, or its last `_`/`-`/`.` part
+  // run, ends in one of these (case-insensitive): password, token, secret, api_key, ...
+  static bool secret_member_name(std::string_view key) {
+    static constexpr std::string_view kNames[] = {
+        "password", "passwd", "passphrase", "pwd", "secret", "token", "apikey", "api_key", "api-key",
+        "secret_key", "secretkey", "secret-key", "private_key", "privatekey", "private-key", "access_key",
+        "accesskey", "access-key", "credential", "credentials", "authorization", "auth", "client_secret"};
+    if (key.size() < 3 || key.size() > 64) return false;
+    char buf[64];
+    for (size_t i = 0; i < key.size(); ++i) buf[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(key[i])));
+    std::string_view k(buf, key.size());
+    for (std::string_view n : kNames) {
+      if (k.size() < n.size() || k.substr(k.size() - n.size()) != n) continue;
+      if (k.size() == n.size()) return true;
+      char before = k[k.size() - n.size() - 1];
+      if (before == '_' || before == '-' || before == '.') return true;
+    }
+    return false;
   }
 };
 

@@ -44,8 +44,31 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+// Percent-decoded and lowercased, so `%74oken` and `TOKEN` are `token` too ('+' is a space).
+std::string decode_name(std::string_view name) {
+  std::string out;
+  out.reserve(name.size());
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+  };
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    if (c == '%' && i + 2 < name.size() && hex(name[i + 1]) >= 0 && hex(name[i + 2]) >= 0) {
+      c = static_cast<char>(hex(name[i + 1]) * 16 + hex(name[i + 2]));
+      i += 2;
+    } else if (c == '+') {
+      c = ' ';
+    }
+    out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  return out;
+}
+
 bool is_secret_param(std::string_view name) {
-  std::string n = lower(name);
+  std::string n = decode_name(name);
+  while (!n.empty() && n.back() == ' ') n.pop_back();  // "token " is still token
   return std::find(std::begin(kSecretParams), std::end(kSecretParams), n) != std::end(kSecretParams);
 }
 

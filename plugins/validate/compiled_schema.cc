@@ -1,5 +1,6 @@
 #include "plugins/validate/compiled_schema.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -74,19 +75,21 @@ size_t code_points(std::string_view s) {
   return n;
 }
 
-// Short, bounded rendering of a value for messages.
+// Short, bounded rendering of a value for messages. Messages reach dead letters and, with
+// on_invalid: tag, the record itself, so string values are never quoted (a secret in a
+// failing field would be copied past the redact stage); only a plain lowercase word, such
+// as a misspelt event type, or a timestamp is shown, since no secret has those shapes.
 std::string describe(element v) {
   std::string out;
   if (v.type() == element_type::STRING) {
     std::string_view s = v.get_string().value_unsafe();
-    if (s.size() > 64) {
-      size_t cut = 64;
-      while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
-      json::append_quoted(out, s.substr(0, cut));
-      out.insert(out.size() - 1, "...");
-    } else {
-      json::append_quoted(out, s);
-    }
+    bool word = s.size() <= 32 &&
+                std::all_of(s.begin(), s.end(), [](char c) { return (c >= 'a' && c <= 'z') || c == '_' || c == '-'; });
+    // A timestamp-like text (digits and - : T Z . +, with a - or :) is shown too.
+    bool time_like = s.size() <= 40 && s.find_first_of("-:") != std::string_view::npos &&
+                     std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || std::strchr("-:TtZz.+ ", c); });
+    if (word || time_like) json::append_quoted(out, s);
+    else out = "a string of " + std::to_string(code_points(s)) + " characters";
     return out;
   }
   if (v.type() == element_type::OBJECT) return "an object";

@@ -132,3 +132,19 @@ TEST_CASE("opening a missing file names it", "[input]") {
   REQUIRE_FALSE(st.ok());
   CHECK(st.message() == "/nonexistent/in.jsonl: cannot open: No such file or directory");
 }
+
+TEST_CASE("a line exactly at the limit with a BOM or CRLF is never too long, whatever the reads", "[input]") {
+  const size_t max = 20;
+  std::string exact(max, 'z');
+  std::string data = "\xEF\xBB\xBF" + exact + "\r\n" + exact + "\r\n" + exact + "z\r\n";
+  for (size_t piece = 1; piece <= data.size(); ++piece) {
+    INFO("piece " << piece);
+    LineReader r(std::make_unique<PieceSource>(data, piece), max);
+    Seen s = read_all(r);
+    REQUIRE(s.lines.size() == 3);
+    CHECK(s.kinds[0] == LineEvent::Kind::Line);
+    CHECK(s.lines[0] == exact);
+    CHECK(s.kinds[1] == LineEvent::Kind::Line);
+    CHECK(s.kinds[2] == LineEvent::Kind::TooLong);
+  }
+}

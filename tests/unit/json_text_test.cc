@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+
 #include "core/json_text.h"
 
 using namespace agentlog;
@@ -56,4 +58,47 @@ TEST_CASE("find_top_level_member finds only top-level keys", "[json]") {
   CHECK(t.substr(ex->begin, ex->end - ex->begin) == "3");
   CHECK_FALSE(json::find_top_level_member(t, "inner"));
   CHECK_FALSE(json::find_top_level_member("{}", "k"));
+}
+
+TEST_CASE("append_quoted escapes wherever the special byte sits relative to 8-byte words", "[json]") {
+  // A reference escaper, byte by byte, for ASCII input.
+  auto reference = [](std::string_view s) {
+    std::string o = "\"";
+    for (unsigned char c : s) {
+      switch (c) {
+        case '"': o += "\\\""; break;
+        case '\\': o += "\\\\"; break;
+        case '\n': o += "\\n"; break;
+        case '\t': o += "\\t"; break;
+        default:
+          if (c < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", c);
+            o += buf;
+          } else {
+            o.push_back(static_cast<char>(c));
+          }
+      }
+    }
+    return o + "\"";
+  };
+  for (char special : {'"', '\\', '\n', '\t', '\x01', '\x1f'}) {
+    for (size_t len = 0; len < 30; ++len) {
+      for (size_t at = 0; at <= len; ++at) {
+        std::string s(len, 'a');
+        if (at < len) s[at] = special;
+        CHECK(json::quoted(s) == reference(s));
+      }
+    }
+  }
+  // Non-ASCII: valid UTF-8 is kept, an invalid byte becomes U+FFFD, at any position.
+  for (size_t at = 0; at < 20; ++at) {
+    std::string s(20, 'b');
+    s.insert(at, "\xc3\xa9");
+    CHECK(json::quoted(s) == "\"" + s + "\"");
+    std::string bad(20, 'c');
+    bad[at] = '\xff';
+    std::string want = "\"" + bad.substr(0, at) + "\\ufffd" + bad.substr(at + 1) + "\"";
+    CHECK(json::quoted(bad) == want);
+  }
 }

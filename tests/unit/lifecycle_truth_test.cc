@@ -101,3 +101,28 @@ TEST_CASE("every injected lifecycle fault and collision is reported, and nothing
   CHECK(truth.size() > 300);
   CHECK(r.stats.records_in == r.stats.records_out);  // lifecycle and collision never drop
 }
+
+TEST_CASE("timeout warnings do not depend on how the input is cut into batches", "[lifecycle]") {
+  Rng rng{11};
+  std::string data;
+  int64_t sec = 0;
+  for (int i = 0; i < 400; ++i) {
+    std::string id = "act-" + std::to_string(i);
+    data += event("action_planned", id, "agent-1", sec += rng.below(40), "fi");
+    if (rng.below(3) != 0) data += event("action_completed", id, "agent-1", sec += rng.below(200), "fi");
+  }
+  auto dir = temp_dir("lifecycle-timeout-batches");
+  write_file(dir / "in.jsonl", data);
+  std::string config =
+      "pipeline:\n  stages:\n    - type: lifecycle\n      profile: action-event\n      timeout_ms: 120000\n";
+  std::string first;
+  for (size_t batch : {size_t{1}, size_t{7}, size_t{1024}}) {
+    PipelineSpec spec;
+    REQUIRE(load_pipeline_text(config, "t.yaml", spec).ok());
+    RunResult r = run_captured(spec, {(dir / "in.jsonl").string()}, dir / ("b" + std::to_string(batch)), batch);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out.find("\"timeout\"") != std::string::npos);
+    if (first.empty()) first = r.out;
+    else CHECK(r.out == first);
+  }
+}

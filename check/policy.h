@@ -1,0 +1,75 @@
+// The policy `agentlog check` evaluates: rules with ids, severities and messages, the reports
+// to write, and the limits that keep the report bounded. Declared in YAML under `policy:` and
+// `reports:`, in the pipeline config or in a file of its own; checked as strictly as the
+// pipeline (file:line:col: path: message, with what is allowed).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/options.h"
+#include "core/status.h"
+
+namespace agentlog::check {
+
+enum class RuleType : uint8_t {
+  MaxSchemaViolations,
+  MaxRedactedRecords,
+  LifecyclesComplete,
+  MaxCollisions,
+  RequiredFields,
+  Forbidden,
+  MaxUnknownShare,
+  EscalationsResolved,
+};
+std::string_view rule_type_name(RuleType t);
+
+enum class Severity : uint8_t { Error, Warning };
+
+struct Rule {
+  std::string id;
+  RuleType type = RuleType::MaxSchemaViolations;
+  Severity severity = Severity::Error;
+  std::string message;
+  uint64_t max = 0;          // MaxSchemaViolations, MaxRedactedRecords, MaxCollisions, RequiredFields, ...
+  double max_share = 0;      // MaxUnknownShare
+  std::vector<std::string> decisions;           // RequiredFields: decisions the fields are required for
+  std::vector<std::string> fields;              // RequiredFields: top-level fields that must be non-empty
+  std::vector<std::string> agents, tools;       // Forbidden
+  std::vector<std::string> violations;          // LifecyclesComplete: violation kinds that fail it
+  std::vector<std::string> tracks;              // LifecyclesComplete: tracks checked (empty: all)
+  std::vector<std::string> terminal_events;     // EscalationsResolved
+  std::vector<std::string> terminal_decisions;  // EscalationsResolved
+};
+
+struct ReportTarget {
+  std::string format;  // text | json | junit | html
+  std::string path;    // "-" is stdout
+};
+
+struct ReportLimits {
+  uint64_t examples = 5;           // example source lines per rule
+  uint64_t max_runs = 10000;       // runs listed; the rest are summed as "(other runs)"
+  uint64_t timeline_runs = 50;     // runs whose events are kept for the timeline
+  uint64_t timeline_events = 100;  // events kept per timeline run
+  uint64_t max_values = 1000;      // distinct agents, tools, ... counted; the rest as "(other)"
+};
+
+struct Policy {
+  std::string name = "default";
+  Severity fail_on = Severity::Error;  // warning: warning-severity failures fail the check too
+  std::vector<Rule> rules;
+  std::vector<ReportTarget> reports;
+  ReportLimits limits;
+  std::string origin;  // file the policy came from ("" when none was declared)
+};
+
+// Loads `policy:` and `reports:` from a YAML file. A file without `policy:` gives the default
+// policy (one rule: max_schema_violations 0) when `required` is false.
+Status load_policy_file(const std::string& path, bool required, Policy& out);
+Status load_policy_text(const std::string& yaml, const std::string& display_name, bool required, Policy& out);
+// Parses "FORMAT=PATH" from --report.
+Status parse_report_arg(const std::string& arg, ReportTarget& out);
+std::span<const std::string_view> report_formats();
+
+}  // namespace agentlog::check

@@ -1,0 +1,95 @@
+// What `agentlog check` found: the figures every report format renders, already sorted so
+// that the same input gives the same report. Holds counts, names and source lines, never
+// record content beyond the timeline's short fields (taken after redaction).
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "check/policy.h"
+
+namespace agentlog::check {
+
+struct SourceLine {
+  std::string source;
+  uint64_t line = 0;
+  std::string note;  // why it is an example (a dead-letter reason, a violation kind, ...)
+};
+
+struct RuleResult {
+  const Rule* rule = nullptr;
+  bool passed = true;
+  std::string actual;  // "3", "0.042"
+  std::string limit;   // "0", "0.05"
+  std::string detail;  // one sentence with the figures
+  std::vector<SourceLine> examples;
+};
+
+struct Durations {
+  uint64_t count = 0, min = 0, p50 = 0, p90 = 0, p99 = 0, max = 0;
+};
+
+struct TimelineEntry {
+  std::string time, event, agent, tool, action, decision, state, target;
+  int64_t duration_ms = -1;
+  std::string source;
+  uint64_t line = 0;
+};
+
+struct RunSummary {
+  std::string id;
+  uint64_t records = 0;
+  std::string first_time, last_time;
+  std::vector<std::string> agents;         // sorted, at most 8
+  std::map<std::string, uint64_t> decisions;
+  uint64_t violations = 0;                 // lifecycle violations and collisions in this run
+  std::vector<TimelineEntry> timeline;     // empty unless a timeline run
+  uint64_t timeline_dropped = 0;           // events beyond the per-run cap
+  bool has_timeline = false;
+};
+
+struct LifecycleOutcomes {
+  uint64_t complete = 0, failed = 0, orphaned = 0, open = 0;
+};
+
+struct CheckReport {
+  std::string pipeline, config, policy_name, policy_origin;
+  bool passed = true;
+  bool warnings_fail = false;  // policy fail_on: warning
+  uint64_t failed_errors = 0, failed_warnings = 0;
+  std::vector<RuleResult> rules;
+
+  // Pipeline totals.
+  uint64_t records_in = 0, records_out = 0, dropped = 0, dead_lettered = 0, generated = 0, bytes_read = 0;
+  uint64_t source_errors = 0;
+  std::map<std::string, uint64_t> dead_letter_reasons;
+
+  // Counts over kept records that are not diagnostics (expanded records count).
+  std::map<std::string, uint64_t> by_event_type, by_decision, by_agent, by_tool, by_run;
+  uint64_t other_runs = 0;  // records of runs beyond limits.max_runs
+
+  uint64_t schema_violations = 0;
+  std::map<std::string, uint64_t> schema_violations_by_stage;
+  uint64_t records_redacted = 0;
+  std::map<std::string, uint64_t> redactions_by_rule;
+  LifecycleOutcomes lifecycle;
+  std::map<std::string, LifecycleOutcomes> lifecycle_by_track;
+  std::map<std::string, uint64_t> lifecycle_violations;
+  uint64_t collisions = 0;
+  std::vector<SourceLine> collision_examples;
+  uint64_t escalations = 0, escalations_resolved = 0, escalations_unresolved = 0;
+  std::map<std::string, Durations> durations_by_tool;
+
+  std::vector<RunSummary> runs;  // by first appearance, at most limits.max_runs
+  uint64_t runs_total = 0;
+  ReportLimits limits;
+};
+
+// Renderers (report_*.cc). Each returns the whole document.
+std::string render_json(const CheckReport& r);
+std::string render_junit(const CheckReport& r);
+std::string render_text(const CheckReport& r, bool colour);
+std::string render_html(const CheckReport& r);
+
+}  // namespace agentlog::check

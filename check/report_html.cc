@@ -1,0 +1,276 @@
+// The HTML report: one self-contained file (inline CSS, inline SVG charts, a few lines of
+// inline script for paging; a Content-Security-Policy forbids any fetch). Readable at any
+// size: the runs table lists at most limits.max_runs runs, 50 per page, and the timeline
+// shows limits.timeline_runs runs (10 per page) of at most limits.timeline_events events.
+#include <algorithm>
+#include <vector>
+
+#include "check/report.h"
+#include "core/time_format.h"
+
+namespace agentlog::check {
+namespace {
+
+std::string esc(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string n(uint64_t v) { return std::to_string(v); }
+
+const char* decision_colour(std::string_view d) {
+  if (d == "allow") return "#2e7d32";
+  if (d == "block") return "#c62828";
+  if (d == "needs_review") return "#ef6c00";
+  if (d == "unknown") return "#6a1b9a";
+  return "#546e7a";
+}
+
+// A horizontal bar chart of the largest `max_bars` values.
+std::string bar_chart(std::string_view title, const std::map<std::string, uint64_t>& m, size_t max_bars = 12,
+                      bool by_decision = false) {
+  std::vector<std::pair<std::string, uint64_t>> v(m.begin(), m.end());
+  std::stable_sort(v.begin(), v.end(), [](auto& a, auto& b) { return a.second > b.second; });
+  size_t more = v.size() > max_bars ? v.size() - max_bars : 0;
+  if (more) v.resize(max_bars);
+  uint64_t top = v.empty() ? 1 : std::max<uint64_t>(1, v.front().second);
+  const int w = 380, label = 170, bar_h = 16, gap = 5;
+  int h = static_cast<int>(v.size()) * (bar_h + gap) + 30;
+  std::string o = "<figure class=\"chart\"><figcaption>" + esc(title) + "</figcaption>";
+  o += "<svg class=\"chart\" role=\"img\" aria-label=\"" + esc(title) + "\" width=\"" + n(w) + "\" height=\"" + n(h) +
+       "\" viewBox=\"0 0 " + n(w) + " " + n(h) + "\">";
+  int y = 4;
+  for (const auto& [name, count] : v) {
+    int bw = static_cast<int>((w - label - 50) * count / top);
+    std::string shown = name.size() > 25 ? name.substr(0, 23) + "…" : name;
+    const char* fill = by_decision ? decision_colour(name) : "#1565c0";
+    o += "<text x=\"" + n(label - 6) + "\" y=\"" + n(y + 12) + "\" text-anchor=\"end\">" + esc(shown) + "</text>";
+    o += "<rect x=\"" + n(label) + "\" y=\"" + n(y) + "\" width=\"" + n(std::max(bw, 1)) + "\" height=\"" + n(bar_h) +
+         "\" fill=\"" + fill + "\"><title>" + esc(name) + ": " + n(count) + "</title></rect>";
+    o += "<text x=\"" + n(label + bw + 4) + "\" y=\"" + n(y + 12) + "\">" + n(count) + "</text>";
+    y += bar_h + gap;
+  }
+  if (v.empty()) o += "<text x=\"10\" y=\"20\">none</text>";
+  if (more) o += "<text x=\"10\" y=\"" + n(y + 14) + "\" class=\"muted\">and " + n(more) + " more</text>";
+  return o + "</svg></figure>";
+}
+
+std::string outcome_chart(const LifecycleOutcomes& l) {
+  std::map<std::string, uint64_t> m{{"complete", l.complete}, {"failed", l.failed}, {"orphaned", l.orphaned},
+                                    {"open", l.open}};
+  return bar_chart("Lifecycle outcomes", m);
+}
+
+std::string durations_chart(const std::map<std::string, Durations>& d) {
+  uint64_t top = 1;
+  for (const auto& [t, x] : d) top = std::max(top, x.p99);
+  const int w = 520, label = 160, row = 26;
+  int h = static_cast<int>(d.size()) * row + 34;
+  std::string o = "<figure class=\"chart\"><figcaption>Duration per tool, ms (bar: p50 to p90, tick: p99)</figcaption>";
+  o += "<svg class=\"chart\" role=\"img\" aria-label=\"durations\" width=\"" + n(w) + "\" height=\"" + n(h) +
+       "\" viewBox=\"0 0 " + n(w) + " " + n(h) + "\">";
+  int y = 4;
+  double scale = static_cast<double>(w - label - 150) / static_cast<double>(top);
+  for (const auto& [tool, x] : d) {
+    int x50 = label + static_cast<int>(x.p50 * scale), x90 = label + static_cast<int>(x.p90 * scale);
+    int x99 = label + static_cast<int>(x.p99 * scale);
+    o += "<text x=\"" + n(label - 6) + "\" y=\"" + n(y + 14) + "\" text-anchor=\"end\">" + esc(tool) + "</text>";
+    o += "<line x1=\"" + n(label) + "\" x2=\"" + n(x99) + "\" y1=\"" + n(y + 10) + "\" y2=\"" + n(y + 10) +
+         "\" stroke=\"#90a4ae\"/>";
+    o += "<rect x=\"" + n(x50) + "\" y=\"" + n(y + 3) + "\" width=\"" + n(std::max(x90 - x50, 2)) +
+         "\" height=\"14\" fill=\"#00838f\"><title>" + esc(tool) + ": p50 " + n(x.p50) + ", p90 " + n(x.p90) +
+         ", p99 " + n(x.p99) + ", max " + n(x.max) + " (" + n(x.count) + ")</title></rect>";
+    o += "<line x1=\"" + n(x99) + "\" x2=\"" + n(x99) + "\" y1=\"" + n(y + 2) + "\" y2=\"" + n(y + 18) +
+         "\" stroke=\"#37474f\" stroke-width=\"2\"/>";
+    o += "<text x=\"" + n(w - 4) + "\" y=\"" + n(y + 14) + "\" text-anchor=\"end\">" + n(x.p50) + " / " + n(x.p90) +
+         " / " + n(x.p99) + "</text>";
+    y += row;
+  }
+  if (d.empty()) o += "<text x=\"10\" y=\"20\">no durations</text>";
+  return o + "</svg></figure>";
+}
+
+// One run: a strip of events placed by time, then the table of what happened.
+std::string timeline_run(const RunSummary& run) {
+  std::string o = "<section class=\"run\" data-run=\"" + esc(run.id) + "\"><h3>" + esc(run.id) + "</h3>";
+  o += "<p class=\"muted\">" + n(run.records) + " records, " + esc(run.first_time) + " to " + esc(run.last_time) +
+       ", agents: ";
+  for (size_t i = 0; i < run.agents.size(); ++i) o += (i ? ", " : "") + esc(run.agents[i]);
+  o += "</p>";
+  int64_t lo = INT64_MAX, hi = INT64_MIN;
+  std::vector<int64_t> at;
+  for (const auto& e : run.timeline) {
+    auto t = parse_rfc3339_ms(e.time);
+    at.push_back(t ? *t : INT64_MIN);
+    if (t) lo = std::min(lo, *t), hi = std::max(hi, *t);
+  }
+  const int w = 900, h = 44;
+  o += "<svg class=\"strip\" width=\"" + n(w) + "\" height=\"" + n(h) + "\" viewBox=\"0 0 " + n(w) + " " + n(h) + "\">";
+  o += "<line x1=\"10\" x2=\"" + n(w - 10) + "\" y1=\"22\" y2=\"22\" stroke=\"#b0bec5\"/>";
+  for (size_t i = 0; i < run.timeline.size(); ++i) {
+    const auto& e = run.timeline[i];
+    double f = (at[i] == INT64_MIN || hi == lo) ? static_cast<double>(i) / std::max<size_t>(1, run.timeline.size() - 1)
+                                                : static_cast<double>(at[i] - lo) / static_cast<double>(hi - lo);
+    int x = 10 + static_cast<int>(f * (w - 20));
+    int y = e.event.find("result") != std::string::npos || e.event.find("complet") != std::string::npos ? 30 : 14;
+    o += "<circle cx=\"" + n(x) + "\" cy=\"" + n(y) + "\" r=\"5\" fill=\"" + decision_colour(e.decision) + "\"><title>" +
+         esc(e.time + " " + e.event + " " + e.agent + " " + e.tool + " " + e.decision) + "</title></circle>";
+  }
+  o += "</svg>";
+  o += "<table class=\"events\"><thead><tr><th>time</th><th>event</th><th>by</th><th>tool / action</th>"
+       "<th>decision</th><th>lifecycle</th><th>target</th><th>line</th></tr></thead><tbody>";
+  for (const auto& e : run.timeline) {
+    o += "<tr><td>" + esc(e.time) + "</td><td>" + esc(e.event) + "</td><td>" + esc(e.agent) + "</td><td>" +
+         esc(e.tool) + (e.action.empty() ? "" : " / " + esc(e.action)) + "</td><td><span class=\"dec\" style=\"color:" +
+         decision_colour(e.decision) + "\">" + esc(e.decision) + "</span></td><td>" + esc(e.state) +
+         (e.duration_ms >= 0 ? " (" + n(static_cast<uint64_t>(e.duration_ms)) + " ms)" : "") + "</td><td>" +
+         esc(e.target) + "</td><td class=\"muted\">" + esc(e.source) + ":" + n(e.line) + "</td></tr>";
+  }
+  o += "</tbody></table>";
+  if (run.timeline_dropped) o += "<p class=\"muted\">and " + n(run.timeline_dropped) + " more events not shown</p>";
+  return o + "</section>";
+}
+
+constexpr const char* kStyle = R"(
+body{font:14px/1.4 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1b1f23;background:#f6f8fa}
+header{padding:18px 28px}header.pass{background:#2e7d32;color:#fff}header.fail{background:#c62828;color:#fff}
+header h1{margin:0;font-size:22px}main{padding:8px 28px 40px}h2{margin-top:28px;border-bottom:1px solid #d0d7de}
+table{border-collapse:collapse;background:#fff;margin:6px 0}td,th{border:1px solid #d0d7de;padding:3px 7px;
+text-align:left;vertical-align:top}th{background:#eef1f4}.muted{color:#57606a}.pass{color:#2e7d32;font-weight:600}
+.fail{color:#c62828;font-weight:600}.warn{color:#ef6c00;font-weight:600}.charts{display:flex;flex-wrap:wrap;gap:14px}
+figure.chart{background:#fff;border:1px solid #d0d7de;margin:0;padding:8px}figcaption{font-weight:600;margin-bottom:4px}
+svg text{font-size:11px;fill:#24292f}svg text.muted{fill:#57606a}.run{background:#fff;border:1px solid #d0d7de;
+padding:6px 12px;margin:10px 0}.run h3{margin:4px 0}table.events td{font-size:12px}.pager button{margin:0 2px}
+.kpi{display:inline-block;background:#fff;border:1px solid #d0d7de;padding:6px 12px;margin:4px 6px 4px 0}
+.kpi b{display:block;font-size:18px}ul.ex{margin:2px 0;padding-left:18px;font-size:12px}
+)";
+
+// Pages every `.paged` container's children (rows or sections); sets body.dataset.ok when
+// the charts and the timeline are present and no script error happened.
+constexpr const char* kScript = R"(
+window.agentlogErrors=[];window.addEventListener('error',function(e){window.agentlogErrors.push(String(e.message));});
+function page(el,size){var items=Array.prototype.slice.call(el.children);if(items.length<=size)return;
+var pager=document.createElement('div');pager.className='pager';el.parentNode.insertBefore(pager,el);
+var pages=Math.ceil(items.length/size);function show(p){items.forEach(function(it,i){it.style.display=
+(i>=p*size&&i<(p+1)*size)?'':'none';});pager.querySelector('span').textContent=' page '+(p+1)+' of '+pages+' ';}
+var cur=0;var prev=document.createElement('button');prev.textContent='previous';var next=document.createElement('button');
+next.textContent='next';pager.appendChild(prev);pager.appendChild(document.createElement('span'));pager.appendChild(next);
+prev.onclick=function(){if(cur>0)show(--cur);};next.onclick=function(){if(cur<pages-1)show(++cur);};show(0);}
+document.addEventListener('DOMContentLoaded',function(){
+document.querySelectorAll('.paged').forEach(function(el){page(el,parseInt(el.dataset.page,10));});
+var charts=document.querySelectorAll('svg.chart').length;var runs=document.querySelectorAll('#timeline .run').length;
+document.body.dataset.charts=charts;document.body.dataset.timelineRuns=runs;
+document.body.dataset.ok=(charts>0&&document.getElementById('timeline')&&window.agentlogErrors.length===0)?'1':'0';});
+)";
+
+}  // namespace
+
+std::string render_html(const CheckReport& r) {
+  std::string o = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n";
+  o += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
+       "script-src 'unsafe-inline'; img-src data:\">\n";
+  o += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
+  o += "<title>agentlog check: " + esc(r.policy_name) + (r.passed ? " passed" : " failed") + "</title>\n";
+  o += "<style>" + std::string(kStyle) + "</style>\n<script>" + kScript + "</script></head>\n<body>\n";
+  o += std::string("<header class=\"") + (r.passed ? "pass" : "fail") + "\"><h1>" + (r.passed ? "PASSED" : "FAILED") +
+       ": policy " + esc(r.policy_name) + "</h1><div>" + n(r.rules.size()) + " rules, " + n(r.failed_errors) +
+       " failed, " + n(r.failed_warnings) + " warnings &middot; config " + esc(r.config) + " &middot; pipeline " +
+       esc(r.pipeline) + "</div></header>\n<main>\n";
+
+  o += "<section id=\"summary\">";
+  auto kpi = [&](std::string_view label, uint64_t v) {
+    o += "<span class=\"kpi\"><b>" + n(v) + "</b>" + esc(label) + "</span>";
+  };
+  kpi("records in", r.records_in);
+  kpi("records out", r.records_out);
+  kpi("dead-lettered", r.dead_lettered);
+  kpi("generated records", r.generated);  // warnings, and records expanded by normalize
+  kpi("runs", r.runs_total);
+  kpi("schema violations", r.schema_violations);
+  kpi("records redacted", r.records_redacted);
+  kpi("collisions", r.collisions);
+  kpi("escalations", r.escalations);
+  kpi("unresolved escalations", r.escalations_unresolved);
+  o += "</section>\n";
+
+  o += "<h2>Policy rules</h2><table id=\"rules\"><thead><tr><th>status</th><th>rule</th><th>severity</th>"
+       "<th>result</th><th>examples</th></tr></thead><tbody>";
+  for (const auto& res : r.rules) {
+    const Rule& rule = *res.rule;
+    std::string cls = res.passed ? "pass" : rule.severity == Severity::Error ? "fail" : "warn";
+    std::string tag = res.passed ? "PASS" : rule.severity == Severity::Error ? "FAIL" : "WARN";
+    o += "<tr><td class=\"" + cls + "\">" + tag + "</td><td><b>" + esc(rule.id) + "</b><br><span class=\"muted\">" +
+         esc(rule_type_name(rule.type)) + ": " + esc(rule.message) + "</span></td><td>" +
+         (rule.severity == Severity::Error ? "error" : "warning") + "</td><td>" + esc(res.detail) + " (limit " +
+         esc(res.limit) + ")</td><td><ul class=\"ex\">";
+    for (const auto& e : res.examples)
+      o += "<li>" + esc(e.source) + ":" + n(e.line) + ": " + esc(e.note) + "</li>";
+    o += "</ul></td></tr>";
+  }
+  o += "</tbody></table>\n";
+
+  o += "<h2>Activity</h2><div class=\"charts\">";
+  o += bar_chart("Records by event type", r.by_event_type);
+  o += bar_chart("Records by decision", r.by_decision, 12, true);
+  o += bar_chart("Top agents", r.by_agent);
+  o += bar_chart("Top tools", r.by_tool);
+  o += "</div>\n<h2>Findings</h2><div class=\"charts\">";
+  o += outcome_chart(r.lifecycle);
+  o += bar_chart("Lifecycle violations", r.lifecycle_violations);
+  o += bar_chart("Secrets redacted, by rule", r.redactions_by_rule);
+  o += bar_chart("Dead letters, by reason", r.dead_letter_reasons);
+  o += "</div>\n";
+  o += "<p>Collisions: " + n(r.collisions) + ". Escalations: " + n(r.escalations) + " (" + n(r.escalations_resolved) +
+       " resolved, " + n(r.escalations_unresolved) + " unresolved).</p>";
+  if (!r.collision_examples.empty()) {
+    o += "<ul class=\"ex\">";
+    for (const auto& e : r.collision_examples) o += "<li>" + esc(e.source) + ":" + n(e.line) + ": " + esc(e.note) + "</li>";
+    o += "</ul>";
+  }
+  o += "<h2>Durations</h2><div class=\"charts\">" + durations_chart(r.durations_by_tool) + "</div>\n";
+
+  size_t shown = 0;
+  for (const auto& run : r.runs) shown += run.has_timeline;
+  o += "<h2>Timeline: what was planned, what ran, by whom, with what decision and when</h2>";
+  o += "<p class=\"muted\">The first " + n(shown) + " of " + n(r.runs_total) + " runs (limit " +
+       n(r.limits.timeline_runs) + " runs, " + n(r.limits.timeline_events) +
+       " events each). Dots: calls above the line, results below; colour is the decision.</p>";
+  o += "<div id=\"timeline\" class=\"paged\" data-page=\"10\">";
+  for (const auto& run : r.runs)
+    if (run.has_timeline) o += timeline_run(run);
+  o += "</div>\n";
+  o += "<h2>Runs</h2><p class=\"muted\">" + n(r.runs_total) + " runs";
+  if (r.other_runs) o += "; " + n(r.other_runs) + " records of further runs are not listed (limit " + n(r.limits.max_runs) + ")";
+  o += ".</p><table id=\"runs\"><thead><tr><th>run</th><th>records</th><th>first</th><th>last</th><th>agents</th>"
+       "<th>decisions</th><th>violations</th></tr></thead><tbody class=\"paged\" data-page=\"50\">";
+  for (const auto& run : r.runs) {
+    o += "<tr><td>" + esc(run.id) + "</td><td>" + n(run.records) + "</td><td>" + esc(run.first_time) + "</td><td>" +
+         esc(run.last_time) + "</td><td>";
+    for (size_t i = 0; i < run.agents.size(); ++i) o += (i ? ", " : "") + esc(run.agents[i]);
+    o += "</td><td>";
+    bool first = true;
+    for (const auto& [d, c] : run.decisions) {
+      o += std::string(first ? "" : ", ") + "<span style=\"color:" + decision_colour(d) + "\">" + esc(d) + " " + n(c) +
+           "</span>";
+      first = false;
+    }
+    o += "</td><td>" + n(run.violations) + "</td></tr>";
+  }
+  o += "</tbody></table>\n";
+
+  o += "</main>\n</body></html>\n";
+  return o;
+}
+
+}  // namespace agentlog::check

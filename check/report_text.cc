@@ -1,0 +1,85 @@
+// The terminal summary: verdict, rules with examples, then the figures. ANSI colour only
+// when asked (the caller passes colour = the destination is a TTY and NO_COLOR is unset).
+#include <algorithm>
+#include <vector>
+
+#include "check/report.h"
+
+namespace agentlog::check {
+namespace {
+
+struct Style {
+  bool on;
+  std::string wrap(std::string_view code, std::string_view s) const {
+    if (!on) return std::string(s);
+    return "\x1b[" + std::string(code) + "m" + std::string(s) + "\x1b[0m";
+  }
+  std::string red(std::string_view s) const { return wrap("31;1", s); }
+  std::string green(std::string_view s) const { return wrap("32;1", s); }
+  std::string yellow(std::string_view s) const { return wrap("33;1", s); }
+  std::string bold(std::string_view s) const { return wrap("1", s); }
+  std::string dim(std::string_view s) const { return wrap("2", s); }
+};
+
+// "a 3, b 2, c 1" by count (highest first, then name), at most `n` entries.
+std::string top(const std::map<std::string, uint64_t>& m, size_t n = 8) {
+  std::vector<std::pair<std::string, uint64_t>> v(m.begin(), m.end());
+  std::stable_sort(v.begin(), v.end(), [](auto& a, auto& b) { return a.second > b.second; });
+  std::string out;
+  for (size_t i = 0; i < v.size() && i < n; ++i) out += (i ? ", " : "") + v[i].first + " " + std::to_string(v[i].second);
+  if (v.size() > n) out += ", … (" + std::to_string(v.size() - n) + " more)";
+  return out.empty() ? "-" : out;
+}
+
+}  // namespace
+
+std::string render_text(const CheckReport& r, bool colour) {
+  Style s{colour};
+  std::string o;
+  o += s.bold("agentlog check") + ": policy " + r.policy_name + ", " + std::to_string(r.records_in) + " records from " +
+       (r.config.empty() ? "-" : r.config) + "\n\n";
+  for (const auto& res : r.rules) {
+    const Rule& rule = *res.rule;
+    std::string tag = res.passed ? s.green("PASS") : rule.severity == Severity::Error ? s.red("FAIL") : s.yellow("WARN");
+    o += "  " + tag + "  " + rule.id + ": " + res.detail + " (limit " + res.limit + ")\n";
+    if (res.passed) continue;
+    o += "        " + s.dim(rule.message) + "\n";
+    for (const auto& e : res.examples) o += "        " + e.source + ":" + std::to_string(e.line) + ": " + e.note + "\n";
+  }
+  o += "\n";
+  auto line = [&](std::string_view label, const std::string& v) {
+    o += "  " + s.bold(std::string(label)) + std::string(label.size() < 16 ? 16 - label.size() : 1, ' ') + v + "\n";
+  };
+  line("records", std::to_string(r.records_in) + " in, " + std::to_string(r.records_out) + " out, " +
+                      std::to_string(r.dropped) + " dropped, " + std::to_string(r.dead_lettered) + " dead-lettered, " +
+                      std::to_string(r.generated) + " generated");
+  line("event types", top(r.by_event_type));
+  line("decisions", top(r.by_decision));
+  line("agents", top(r.by_agent));
+  line("tools", top(r.by_tool));
+  line("runs", std::to_string(r.runs_total) + (r.other_runs ? " (more not listed)" : ""));
+  line("schema", std::to_string(r.schema_violations) + " violations");
+  line("redactions", std::to_string(r.records_redacted) + " records; " + top(r.redactions_by_rule));
+  line("lifecycles", std::to_string(r.lifecycle.complete) + " complete, " + std::to_string(r.lifecycle.failed) +
+                         " failed, " + std::to_string(r.lifecycle.orphaned) + " orphaned, " +
+                         std::to_string(r.lifecycle.open) + " open");
+  line("collisions", std::to_string(r.collisions));
+  line("escalations", std::to_string(r.escalations) + " records, " +
+                          std::to_string(r.escalations_resolved + r.escalations_unresolved) + " requests: " +
+                          std::to_string(r.escalations_resolved) + " resolved, " +
+                          std::to_string(r.escalations_unresolved) + " unresolved");
+  if (!r.durations_by_tool.empty()) {
+    o += "  " + s.bold("durations (ms)") + "  p50 / p90 / p99 / max\n";
+    for (const auto& [tool, d] : r.durations_by_tool)
+      o += "    " + tool + std::string(tool.size() < 22 ? 22 - tool.size() : 1, ' ') + std::to_string(d.p50) + " / " +
+           std::to_string(d.p90) + " / " + std::to_string(d.p99) + " / " + std::to_string(d.max) + "  (" +
+           std::to_string(d.count) + ")\n";
+  }
+  o += "\n";
+  std::string verdict = r.passed ? s.green("PASSED") : s.red("FAILED");
+  o += verdict + ": " + std::to_string(r.rules.size()) + " rules, " + std::to_string(r.failed_errors) + " failed, " +
+       std::to_string(r.failed_warnings) + " warnings\n";
+  return o;
+}
+
+}  // namespace agentlog::check

@@ -1,0 +1,241 @@
+#include "core/follow.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <simdjson.h>
+
+#include "core/hashing.h"
+#include "core/json_text.h"
+
+namespace agentlog {
+namespace {
+
+constexpr uint64_t kHeadBytes = 1024;  // hashed into the checkpoint
+constexpr uint64_t kHeadKeep = 256;    // compared at each idle check to notice a rewrite
+
+// SHA-256 of the first n bytes of fd (fewer if the file is shorter now).
+std::string head_hash(int fd, uint64_t n) {
+  std::string buf(n, '\0');
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = ::pread(fd, buf.data() + got, n - got, static_cast<off_t>(got));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    got += static_cast<size_t>(r);
+  }
+  buf.resize(got);
+  return sha256_hex(buf);
+}
+
+std::string read_head(int fd, uint64_t n) {
+  std::string buf(n, '\0');
+  ssize_t r = ::pread(fd, buf.data(), n, 0);
+  buf.resize(r > 0 ? static_cast<size_t>(r) : 0);
+  return buf;
+}
+
+}  // namespace
+
+Status Checkpoint::load() {
+  std::ifstream f(path_, std::ios::binary);
+  if (!f) {
+    if (errno == ENOENT) return {};
+    return Status::error("checkpoint " + path_ + ": cannot read: " + std::strerror(errno));
+  }
+  std::stringstream ss;
+  ss << f.rdbuf();
+  std::string text = ss.str();
+  auto bad = [&](std::string why) {
+    return Status::error("checkpoint " + path_ + ": not a valid checkpoint file (" + why +
+                         "); remove it to read the followed files from the start");
+  };
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (auto err = parser.parse(text).get(root)) return bad(simdjson::error_message(err));
+  simdjson::dom::array files;
+  int64_t version = 0;
+  if (root["version"].get(version) || version != 1) return bad("\"version\" must be 1");
+  if (root["files"].get(files)) return bad("\"files\" must be a list");
+  for (simdjson::dom::element e : files) {
+    CheckpointEntry c;
+    std::string_view path, head;
+    if (e["path"].get(path) || e["dev"].get(c.dev) || e["inode"].get(c.inode) || e["offset"].get(c.offset) ||
+        e["line"].get(c.line) || e["head_bytes"].get(c.head_bytes) || e["head_sha256"].get(head))
+      return bad("each file needs path, dev, inode, offset, line, head_bytes and head_sha256");
+    bool skip = false;
+    if (e["in_long_line"].get(skip) == simdjson::INCORRECT_TYPE) return bad("\"in_long_line\" must be a boolean");
+    c.path = path;
+    c.head_sha256 = head;
+    c.in_long_line = skip;
+    entries_[c.path] = std::move(c);
+  }
+  return {};
+}
+
+Status Checkpoint::save() {
+  std::string o = "{\"version\":1,\"files\":[";
+  bool first = true;
+  for (auto& [path, e] : entries_) {
+    if (!first) o += ",";
+    first = false;
+    o += "\n{\"path\":";
+    json::append_quoted(o, e.path);
+    o += ",\"dev\":" + std::to_string(e.dev) + ",\"inode\":" + std::to_string(e.inode) +
+         ",\"offset\":" + std::to_string(e.offset) + ",\"line\":" + std::to_string(e.line) +
+         ",\"head_bytes\":" + std::to_string(e.head_bytes) + ",\"head_sha256\":\"" + e.head_sha256 + "\"";
+    if (e.in_long_line) o += ",\"in_long_line\":true";
+    o += "}";
+  }
+  o += "]}\n";
+  // Write a temporary file next to it, then rename: a reader (or a restart after a kill)
+  // sees the old checkpoint or the new one, never a partial one.
+  std::string tmp = path_ + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::error("checkpoint " + tmp + ": cannot open for writing: " + std::strerror(errno));
+  const char* p = o.data();
+  size_t n = o.size();
+  while (n > 0) {
+    ssize_t w = ::write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) {
+      std::string msg = "checkpoint " + tmp + ": write failed: " + std::strerror(errno);
+      ::close(fd);
+      return Status::error(msg);
+    }
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path_.c_str()) != 0)
+    return Status::error("checkpoint " + path_ + ": cannot replace: " + std::strerror(errno));
+  return {};
+}
+
+const CheckpointEntry* Checkpoint::find(uint64_t dev, uint64_t inode) const {
+  for (auto& [path, e] : entries_)
+    if (e.dev == dev && e.inode == inode) return &e;
+  return nullptr;
+}
+
+FollowedFile::~FollowedFile() { close_file(); }
+
+void FollowedFile::close_file() {
+  reader_.reset();
+  source_ = nullptr;
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+void FollowedFile::start_reader(uint64_t offset, uint64_t line, bool in_long_line) {
+  ::lseek(fd_, static_cast<off_t>(offset), SEEK_SET);
+  auto src = std::make_unique<FollowFileSource>(fd_);
+  source_ = src.get();
+  reader_ = std::make_unique<LineReader>(std::move(src), spec_.max_line_bytes);
+  if (offset > 0) reader_->resume(line, in_long_line);
+  base_offset_ = offset;
+  base_line_ = line;
+  pending_ = Change::None;
+  idle = false;
+  head_cached_ = UINT64_MAX;
+  head_.clear();
+}
+
+Status FollowedFile::try_open(bool first) {
+  if (fd_ >= 0) return {};
+  int fd = ::open(spec_.path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return {};  // waited for: tried again at every poll
+    return Status::error(spec_.path + ": cannot open: " + std::strerror(errno));
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Status::error(spec_.path + ": follow mode reads regular files only");
+  }
+  fd_ = fd;
+  dev_ = st.st_dev;
+  inode_ = st.st_ino;
+  uint64_t size = static_cast<uint64_t>(st.st_size);
+  const CheckpointEntry* e = checkpoint_ ? checkpoint_->find(dev_, inode_) : nullptr;
+  if (e && e->offset <= size && head_hash(fd_, e->head_bytes) == e->head_sha256) {
+    start_reader(e->offset, e->line, e->in_long_line);
+  } else if (first && spec_.start_at_end && !e) {
+    // Start after the last complete line, counting lines so that numbers stay real.
+    uint64_t lines = 0, after_nl = 0, pos = 0;
+    std::string buf(1 << 20, '\0');
+    for (;;) {
+      ssize_t r = ::pread(fd_, buf.data(), buf.size(), static_cast<off_t>(pos));
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) break;
+      for (ssize_t i = 0; i < r; ++i)
+        if (buf[i] == '\n') {
+          ++lines;
+          after_nl = pos + i + 1;
+        }
+      pos += static_cast<uint64_t>(r);
+    }
+    start_reader(after_nl, lines, false);
+  } else {
+    start_reader(0, 0, false);  // new, truncated below the checkpoint, or another file on a reused inode
+  }
+  return {};
+}
+
+FollowedFile::Change FollowedFile::check() {
+  if (!reader_) return Change::None;
+  uint64_t pos = base_offset_ + reader_->bytes_read();
+  struct stat st;
+  if (::fstat(fd_, &st) == 0 && static_cast<uint64_t>(st.st_size) < pos) return Change::Truncated;
+  // A truncated file that grew past our position again before this check: its first
+  // bytes are not the ones we read (kept in memory only, never in the checkpoint).
+  if (pos > 0) {
+    std::string now = read_head(fd_, std::min(pos, kHeadKeep));
+    if (now.compare(0, head_.size(), head_) != 0) return Change::Truncated;
+    head_ = std::move(now);
+  }
+  if (::stat(spec_.path.c_str(), &st) == 0 && (st.st_dev != dev_ || st.st_ino != inode_)) return Change::Rotated;
+  return Change::None;
+}
+
+void FollowedFile::reader_ended(Change why) {
+  lines_done_ += reader_->lines() - base_line_;
+  bytes_done_ += reader_->bytes_read();
+  if (why == Change::Truncated) {
+    start_reader(0, 0, false);
+    return;
+  }
+  close_file();
+}
+
+bool FollowedFile::store_checkpoint() {
+  if (!checkpoint_ || !reader_) return false;
+  uint64_t off = consumed_offset();
+  if (off == stored_offset_ && dev_ == stored_dev_ && inode_ == stored_inode_) return false;
+  CheckpointEntry e;
+  e.path = spec_.path;
+  e.dev = dev_;
+  e.inode = inode_;
+  e.offset = off;
+  e.line = reader_->lines();
+  e.in_long_line = reader_->skipping();
+  e.head_bytes = std::min(off, kHeadBytes);
+  if (e.head_bytes != head_cached_) {
+    head_sha_ = head_hash(fd_, e.head_bytes);
+    head_cached_ = e.head_bytes;
+  }
+  e.head_sha256 = head_sha_;
+  checkpoint_->set(e);
+  stored_offset_ = off;
+  stored_dev_ = dev_;
+  stored_inode_ = inode_;
+  return true;
+}
+
+}  // namespace agentlog
