@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Throughput benchmark for `agentlog run`.
 #
-# Usage: bench/run_bench.sh [--lines N] [--config PATH] [--label TEXT]
+# Usage: bench/run_bench.sh [--lines N] [--input PATH] [--config PATH] [--label TEXT]
 #
 #   --lines N       records in the generated input (default 1000000)
+#   --input PATH    use this input file instead of generating one (e.g. the output of
+#                   build/gen_claude_code); --lines is then its line count
 #   --config PATH   pipeline config (default bench/configs/passthrough.yaml)
 #   --label TEXT    free-form tag printed in the summary (default: config name)
 #
@@ -29,6 +31,7 @@ die() {
 
 lines=1000000
 config=""
+given_input=""
 label=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -36,6 +39,10 @@ while [[ $# -gt 0 ]]; do
       [[ $# -ge 2 ]] || die "--lines needs a value"
       lines="$2"; shift 2 ;;
     --lines=*) lines="${1#*=}"; shift ;;
+    --input)
+      [[ $# -ge 2 ]] || die "--input needs a value"
+      given_input="$2"; shift 2 ;;
+    --input=*) given_input="${1#*=}"; shift ;;
     --config)
       [[ $# -ge 2 ]] || die "--config needs a value"
       config="$2"; shift 2 ;;
@@ -55,6 +62,10 @@ done
 # move to the repository root (config output paths are relative to the root).
 if [[ -n "$config" && -f "$config" ]]; then
   config="$(cd "$(dirname "$config")" && pwd)/$(basename "$config")"
+fi
+if [[ -n "$given_input" ]]; then
+  [[ -f "$given_input" ]] || die "input not found: $given_input"
+  given_input="$(cd "$(dirname "$given_input")" && pwd)/$(basename "$given_input")"
 fi
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -84,7 +95,10 @@ fi
 
 mkdir -p build/bench
 input="build/bench/activity-${lines}.jsonl"
-if [[ -s "$input" ]]; then
+if [[ -n "$given_input" ]]; then
+  input="$given_input"
+  lines="$(wc -l < "$input")"
+elif [[ -s "$input" ]]; then
   echo "run_bench: reusing $input" >&2
 else
   echo "run_bench: generating $input ($lines lines)" >&2

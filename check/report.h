@@ -65,7 +65,7 @@ struct CheckReport {
   uint64_t source_errors = 0;
   std::map<std::string, uint64_t> dead_letter_reasons;
 
-  // Counts over kept, non-generated records.
+  // Counts over kept records that are not diagnostics (expanded records count).
   std::map<std::string, uint64_t> by_event_type, by_decision, by_agent, by_tool, by_run;
   uint64_t other_runs = 0;  // records of runs beyond limits.max_runs
 

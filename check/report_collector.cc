@@ -281,7 +281,9 @@ void ReportCollector::extract(Record& r, simdjson::dom::element& root) {
 
 void ReportCollector::on_record(Record& r, std::string_view source_name) {
   uint32_t source = source_index(source_name);
-  if (r.generated) {
+  // Diagnostics (warnings) are reported as such; records a stage expanded from a line
+  // (normalize) are activity like input records.
+  if (r.diagnostic()) {
     simdjson::dom::object obj;
     if (r.root().get(obj) == simdjson::SUCCESS) on_warning(obj, source, r.line);
     return;

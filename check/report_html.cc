@@ -195,7 +195,7 @@ std::string render_html(const CheckReport& r) {
   kpi("records in", r.records_in);
   kpi("records out", r.records_out);
   kpi("dead-lettered", r.dead_lettered);
-  kpi("generated warnings", r.generated);
+  kpi("generated records", r.generated);  // warnings, and records expanded by normalize
   kpi("runs", r.runs_total);
   kpi("schema violations", r.schema_violations);
   kpi("records redacted", r.records_redacted);

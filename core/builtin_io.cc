@@ -9,6 +9,14 @@ namespace agentlog::plugins {
 namespace {
 
 constexpr std::string_view kCompression[] = {"auto", "none", "gzip", "zstd"};
+constexpr std::string_view kFraming[] = {"lines", "json-array", "auto"};
+constexpr std::string_view kFormats[] = {"claude-code", "codex", "openhands"};
+constexpr std::string_view kFormatHelp =
+    "the agent log format of this input: puts a `normalize` stage with this format first in the chain";
+constexpr std::string_view kFramingHelp =
+    "lines: one JSON object per line; json-array: the source is one JSON array (pretty-printed is fine), "
+    "each element a record numbered from 1; auto: json-array when the source starts with [ and parses "
+    "whole as an array, else lines";
 constexpr std::string_view kStartAt[] = {"beginning", "end"};
 
 constexpr OptionSpec kFileInputOptions[] = {
@@ -17,6 +25,9 @@ constexpr OptionSpec kFileInputOptions[] = {
      .description = "auto detects gzip and zstd by magic number", .allowed = kCompression},
     {.name = "max_line_bytes", .type = OptType::Int, .default_value = "1048576",
      .description = "longer lines are dead-lettered (first max bytes kept)", .min = 16, .max = 1ll << 30},
+    {.name = "framing", .type = OptType::Enum, .default_value = "lines", .description = kFramingHelp,
+     .allowed = kFraming},
+    {.name = "format", .type = OptType::Enum, .description = kFormatHelp, .allowed = kFormats},
     {.name = "follow", .type = OptType::Bool, .default_value = "false",
      .description = "keep reading like tail -F (rotation, truncation, files not there yet) until SIGTERM/SIGINT"},
     {.name = "checkpoint", .type = OptType::String,
@@ -32,6 +43,9 @@ constexpr OptionSpec kStdinInputOptions[] = {
      .description = "auto detects gzip and zstd by magic number", .allowed = kCompression},
     {.name = "max_line_bytes", .type = OptType::Int, .default_value = "1048576",
      .description = "longer lines are dead-lettered (first max bytes kept)", .min = 16, .max = 1ll << 30},
+    {.name = "framing", .type = OptType::Enum, .default_value = "lines", .description = kFramingHelp,
+     .allowed = kFraming},
+    {.name = "format", .type = OptType::Enum, .description = kFormatHelp, .allowed = kFormats},
 };
 
 struct FollowSettings {
@@ -43,12 +57,15 @@ struct FollowSettings {
 
 class FileInput : public Input {
  public:
-  FileInput(std::vector<std::string> paths, std::string compression, size_t max, FollowSettings follow)
-      : paths_(std::move(paths)), compression_(std::move(compression)), max_(max), follow_(std::move(follow)) {}
+  FileInput(std::vector<std::string> paths, std::string compression, size_t max, std::string framing,
+            FollowSettings follow)
+      : paths_(std::move(paths)), compression_(std::move(compression)), max_(max), framing_(std::move(framing)),
+        follow_(std::move(follow)) {}
   Status expand(std::vector<SourceSpec>& out) const override;
 
  private:
   void add(std::vector<SourceSpec>& out, SourceSpec s) const {
+    s.framing = framing_;
     s.follow = follow_.follow;
     s.checkpoint = follow_.checkpoint;
     s.start_at_end = follow_.start_at_end;
@@ -58,20 +75,23 @@ class FileInput : public Input {
   std::vector<std::string> paths_;
   std::string compression_;
   size_t max_;
+  std::string framing_;
   FollowSettings follow_;
 };
 
 class StdinInput : public Input {
  public:
-  StdinInput(std::string compression, size_t max) : compression_(std::move(compression)), max_(max) {}
+  StdinInput(std::string compression, size_t max, std::string framing)
+      : compression_(std::move(compression)), max_(max), framing_(std::move(framing)) {}
   Status expand(std::vector<SourceSpec>& out) const override {
-    out.push_back({"-", "", compression_, max_, false});
+    out.push_back({"-", "", compression_, max_, false, {}, framing_});
     return {};
   }
 
  private:
   std::string compression_;
   size_t max_;
+  std::string framing_;
 };
 
 Status make_file_input(const OptionView& o, std::unique_ptr<Input>& out) {
@@ -90,17 +110,22 @@ Status make_file_input(const OptionView& o, std::unique_ptr<Input>& out) {
       if (p == "-") return Status::error(o.error("paths", "follow mode reads files; \"-\" (stdin) is not allowed, use the stdin input"));
     if (o.has("checkpoint") && f.checkpoint.empty())
       return Status::error(o.error("checkpoint", "must not be empty"));
+    // json-array needs the whole source and auto may too; a followed file never ends.
+    if (o.str("framing") != "lines")
+      return Status::error(o.error("framing", "follow mode reads JSON lines; use framing: lines"));
   } else {
     for (std::string_view opt : {"checkpoint", "start_at", "poll_interval_ms"})
       if (o.has(opt)) return Status::error(o.error(opt, "only applies with follow: true"));
   }
   out = std::make_unique<FileInput>(std::move(paths), o.str("compression"),
-                                    static_cast<size_t>(o.integer("max_line_bytes")), std::move(f));
+                                    static_cast<size_t>(o.integer("max_line_bytes")), o.str("framing"),
+                                    std::move(f));
   return {};
 }
 
 Status make_stdin_input(const OptionView& o, std::unique_ptr<Input>& out) {
-  out = std::make_unique<StdinInput>(o.str("compression"), static_cast<size_t>(o.integer("max_line_bytes")));
+  out = std::make_unique<StdinInput>(o.str("compression"), static_cast<size_t>(o.integer("max_line_bytes")),
+                                     o.str("framing"));
   return {};
 }
 
@@ -130,7 +155,7 @@ Status make_file_output(const OptionView& o, std::unique_ptr<Output>& out) {
 Status FileInput::expand(std::vector<SourceSpec>& out) const {
   for (const auto& p : paths_) {
     if (p == "-") {
-      out.push_back({"-", "", compression_, max_, false});
+      out.push_back({"-", "", compression_, max_, false, {}, framing_});
       continue;
     }
     if (p.find_first_of("*?[") == std::string::npos) {

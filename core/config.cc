@@ -122,12 +122,42 @@ Status build(YAML::Node root, PipelineSpec& out) {
       out.inputs.push_back(std::move(in));
     }
   }
+  // `format:` on inputs puts a normalize stage with that format first (all inputs must agree).
+  std::string format;
+  YAML::Node format_node;
+  if (inputs && inputs.IsSequence()) {
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      YAML::Node f = inputs[i]["format"];
+      std::string here = f ? f.Scalar() : "";
+      if (i > 0 && here != format)
+        return Status::error(format_error(src, f ? f : inputs[i], "pipeline.inputs[" + std::to_string(i) + "].format",
+                                          "every input must have the same format (inputs[0] has " +
+                                              (format.empty() ? std::string("none") : "\"" + format + "\"") +
+                                              "); use one pipeline per format"));
+      if (i == 0) format = here, format_node = f;
+    }
+  }
+  if (!format.empty()) {
+    YAML::Node entry;
+    entry["type"] = "normalize";
+    entry["format"] = format;
+    const PluginInfo* info = find_plugin(PluginKind::Stage, "normalize");
+    StageSlot slot{"normalize", "normalize", nullptr};
+    OptionView view(&src, entry, info->options, "pipeline.inputs[0].format");
+    st = info->make_stage(view, slot.stage);
+    if (!st.ok()) return st;
+    out.stages.push_back(std::move(slot));
+  }
   if (stages && stages.IsSequence()) {
     for (size_t i = 0; i < stages.size(); ++i) {
       StageSlot slot;
       st = build_entry(src, stages[i], "pipeline.stages[" + std::to_string(i) + "]", PluginKind::Stage, slot.stage,
                        &slot.type, &slot.name);
       if (!st.ok()) return st;
+      if (!format.empty() && slot.type == "normalize")
+        return Status::error(format_error(src, stages[i]["type"], "pipeline.stages[" + std::to_string(i) + "].type",
+                                          "the inputs' format already puts a normalize stage first; remove this "
+                                          "stage or the inputs' format"));
       out.stages.push_back(std::move(slot));
     }
   }

@@ -211,6 +211,77 @@ Status open_byte_source(const SourceSpec& spec, std::unique_ptr<ByteSource>& out
   return {};
 }
 
+namespace {
+class PrefixedSource : public ByteSource {
+ public:
+  PrefixedSource(std::string prefix, std::unique_ptr<ByteSource> rest) : prefix_(std::move(prefix)), rest_(std::move(rest)) {
+    poll_fd = rest_->poll_fd;  // a streaming source stays one
+  }
+  long read(char* buf, size_t n) override {
+    if (pos_ < prefix_.size()) {
+      size_t k = std::min(n, prefix_.size() - pos_);
+      std::memcpy(buf, prefix_.data() + pos_, k);
+      pos_ += k;
+      if (pos_ == prefix_.size()) std::string().swap(prefix_), pos_ = 0;
+      return static_cast<long>(k);
+    }
+    long r = rest_->read(buf, n);
+    if (r < 0 && r != kWouldBlock) error_ = rest_->error();
+    raw_bytes = rest_->raw_bytes;
+    return r;
+  }
+
+ private:
+  std::string prefix_;
+  size_t pos_ = 0;
+  std::unique_ptr<ByteSource> rest_;
+};
+}  // namespace
+
+std::unique_ptr<ByteSource> prefixed_source(std::string prefix, std::unique_ptr<ByteSource> rest) {
+  return std::make_unique<PrefixedSource>(std::move(prefix), std::move(rest));
+}
+
+Status read_for_framing(ByteSource& src, bool whole, std::string& buf) {
+  size_t scanned = 0;
+  for (;;) {
+    if (!whole) {
+      // Skip a BOM and whitespace; the first other byte decides.
+      while (scanned < buf.size()) {
+        unsigned char c = static_cast<unsigned char>(buf[scanned]);
+        if (scanned == 0 && buf.size() >= 3 && std::memcmp(buf.data(), "\xEF\xBB\xBF", 3) == 0) {
+          scanned = 3;
+          continue;
+        }
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+          ++scanned;
+          continue;
+        }
+        if (c != '[') return {};
+        whole = true;
+        break;
+      }
+      if (scanned < buf.size() && !whole) return {};
+    }
+    size_t old = buf.size();
+    buf.resize(old + kChunk);
+    long r = src.read(buf.data() + old, kChunk);
+    if (r == kWouldBlock) {
+      // A pipe with nothing yet: the framing is not known before its first bytes. A stop
+      // request makes the next read answer the end.
+      buf.resize(old);
+      wait_readable(src.poll_fd, 250);
+      continue;
+    }
+    if (r < 0) {
+      buf.resize(old);
+      return Status::error(src.error());
+    }
+    buf.resize(old + static_cast<size_t>(r));
+    if (r == 0) return {};
+  }
+}
+
 LineReader::LineReader(std::unique_ptr<ByteSource> src, size_t max_line_bytes)
     : src_(std::move(src)), max_line_(max_line_bytes) {
   cap_ = std::max(kChunk, std::min(max_line_ + 1, kChunk * 4));

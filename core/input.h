@@ -36,6 +36,15 @@ class ByteSource {
 // becomes a streaming source (poll_fd set).
 Status open_byte_source(const SourceSpec& spec, std::unique_ptr<ByteSource>& out);
 
+// Serves `prefix` first, then the rest of `rest` (bytes read ahead to choose a framing).
+std::unique_ptr<ByteSource> prefixed_source(std::string prefix, std::unique_ptr<ByteSource> rest);
+
+// `framing: json-array|auto`: reads the start of a source to choose its framing. Appends to
+// `buf` what it read: for auto, up to the first byte that is not whitespace or a BOM (and the
+// whole source when that byte is `[`); for json-array, the whole source. Returns an error
+// message on a read failure.
+Status read_for_framing(ByteSource& src, bool whole, std::string& buf);
+
 // A plain regular file read in follow mode: at the end of its data read() answers
 // kWouldBlock (the writer may append more) until drain() or close() is called.
 class FollowFileSource : public ByteSource {

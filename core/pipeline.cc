@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
+#include <deque>
 #include <fstream>
 
 #include "core/follow.h"
@@ -51,6 +53,7 @@ class Runner {
  private:
   Status write_undelivered(Output& from);
   Status run_source(const SourceSpec& src, uint32_t index);
+  Status run_array(const SourceSpec& src, uint32_t index, std::string& text, bool forced, bool& handled);
   void add_line(const LineEvent& ev, uint32_t source);
   void dead_letter_input(Record* r, std::string reason, std::string_view kind);
   // flush_batch = process_batch + flush_outputs. Regular files use it per batch (the fast
@@ -142,10 +145,19 @@ void Runner::run_stages(size_t first_stage) {
       merged.reserve(batch_.records.size() + batch_.pending.size());
       std::vector<std::vector<Record*>> after(batch_.records.size());
       std::vector<Record*> at_end;
+      // Emits mostly come in record order: search from the last origin found, then wrap.
+      size_t hint = 0;
+      const size_t n = batch_.records.size();
       for (auto& p : batch_.pending) {
-        auto it = p.after ? std::find(batch_.records.begin(), batch_.records.end(), p.after) : batch_.records.end();
-        if (it == batch_.records.end()) at_end.push_back(p.record);
-        else after[it - batch_.records.begin()].push_back(p.record);
+        size_t at = n;
+        if (p.after) {
+          for (size_t k = hint; k < n && at == n; ++k)
+            if (batch_.records[k] == p.after) at = k;
+          for (size_t k = 0; k < hint && at == n; ++k)
+            if (batch_.records[k] == p.after) at = k;
+        }
+        if (at == n) at_end.push_back(p.record);
+        else after[hint = at].push_back(p.record);
       }
       for (size_t k = 0; k < batch_.records.size(); ++k) {
         merged.push_back(batch_.records[k]);
@@ -304,6 +316,18 @@ Status Runner::run_source(const SourceSpec& src, uint32_t index) {
   std::unique_ptr<ByteSource> bytes;
   Status st = open_byte_source(src, bytes);
   if (!st.ok()) return st;
+  if (src.framing != "lines") {
+    std::string head;
+    st = read_for_framing(*bytes, src.framing == "json-array", head);
+    if (!st.ok()) return Status::error(src.name + ": " + st.message());
+    size_t first = head.find_first_not_of(" \t\r\n", head.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0);
+    if (src.framing == "json-array" || (first != std::string::npos && head[first] == '[')) {
+      bool handled = false;
+      st = run_array(src, index, head, src.framing == "json-array", handled);
+      if (handled || !st.ok()) return st;
+    }
+    bytes = prefixed_source(std::move(head), std::move(bytes));
+  }
   // A pipe or terminal streams: its reads never block, and outputs flush when it is idle
   // (see after_refill). Regular files keep the flush-per-batch fast path.
   const bool streaming = bytes->poll_fd >= 0;
@@ -347,6 +371,71 @@ Status Runner::run_source(const SourceSpec& src, uint32_t index) {
   counters.bytes = reader.bytes_read();
   if (streaming) return flush_outputs();
   return {};
+}
+
+// `framing: json-array` (or auto on a source that is one JSON array): each element is a
+// record, numbered from 1, as its minified text. `handled` stays false when auto finds no array.
+Status Runner::run_array(const SourceSpec& src, uint32_t index, std::string& text, bool forced, bool& handled) {
+  SourceCounters& counters = stats_.sources.back();
+  text.reserve(text.size() + simdjson::SIMDJSON_PADDING);
+  size_t skip = text.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0;
+  std::string_view body(text.data() + skip, text.size() - skip);
+  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    handled = forced;  // an empty source holds no records
+    return {};
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  simdjson::error_code err = parser.parse(body.data(), body.size(), false).get(root);
+  if (!forced && (err != simdjson::SUCCESS || root.type() != simdjson::dom::element_type::ARRAY)) return {};
+  handled = true;
+  counters.bytes = text.size();
+  std::deque<std::string> held;  // element texts of the batch in flight (records borrow them)
+  Status st;
+  auto flush = [&] {
+    if (st.ok()) st = flush_batch(0);
+    held.clear();
+  };
+  auto add = [&](simdjson::dom::element e, uint64_t line_no) {
+    held.emplace_back(simdjson::minify(e));
+    held.back().reserve(held.back().size() + simdjson::SIMDJSON_PADDING);
+    std::string_view t = held.back();
+    LineEvent ev;
+    ev.line_no = line_no;
+    ev.kind = t.size() > src.max_line_bytes ? LineEvent::Kind::TooLong : LineEvent::Kind::Line;
+    ev.text = ev.kind == LineEvent::Kind::TooLong ? t.substr(0, src.max_line_bytes) : t;
+    add_line(ev, index);
+    counters.lines = line_no;
+    if (batch_.records.size() >= opts_.batch_records) flush();
+  };
+  if (err != simdjson::SUCCESS) {
+    // One dead letter for the whole source, holding its first max_line_bytes bytes.
+    std::string_view prefix = body.substr(0, std::min(body.size(), src.max_line_bytes));
+    Record* r = pool_.acquire();
+    r->reset_borrowed(prefix);
+    r->source = index;
+    r->line = 1;
+    ++stats_.records_in;
+    batch_.records.push_back(r);
+    dead_letter_input(r, std::string("malformed JSON array (framing json-array): ") + simdjson::error_message(err) +
+                             "; raw holds the first " + std::to_string(prefix.size()) + " bytes of the source",
+                      "malformed_json");
+    counters.lines = 1;
+  } else if (root.type() != simdjson::dom::element_type::ARRAY) {
+    add(root, 1);  // json-array forced on a single value: it is one record
+  } else {
+    uint64_t n = 0;
+    for (simdjson::dom::element e : simdjson::dom::array(root)) {
+      add(e, ++n);
+      if (!st.ok()) break;
+      if (stop_requested()) {
+        stats_.interrupted = true;
+        break;
+      }
+    }
+  }
+  flush();
+  return st;
 }
 
 // Follow mode: the followed files are read in turn, each until it has nothing more for
@@ -608,6 +697,12 @@ Record& Batch::emit(std::string json_object, const Record* after) {
   }
   pending.push_back({r, after});
   return *r;
+}
+
+Record& Batch::emit_expanded(std::string json_object, const Record& origin) {
+  Record& r = emit(std::move(json_object), &origin);
+  r.expanded = true;
+  return r;
 }
 
 Record* RecordPool::acquire() {

@@ -34,6 +34,8 @@ class Batch {
 
   // Emits a generated record (a JSON object text), placed after `after` or at the end.
   Record& emit(std::string json_object, const Record* after = nullptr);
+  // Emits a data record expanded from `origin` (Record::expanded), placed after it.
+  Record& emit_expanded(std::string json_object, const Record& origin);
 
   // Used by the pipeline to merge emitted records into order.
   struct Pending {
@@ -78,6 +80,7 @@ struct SourceSpec {
   size_t max_line_bytes = 1 << 20;
   bool glob_origin = false;
   std::string error;          // set when the source is known to be unreadable (glob without match)
+  std::string framing = "lines";  // lines | json-array | auto (see core/input.h)
   // Follow mode (file input `follow: true`, see core/follow.h).
   bool follow = false;
   std::string checkpoint;     // checkpoint file path; empty: none

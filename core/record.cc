@@ -26,6 +26,7 @@ void Record::reset_borrowed(std::string_view bytes) {
   decided_by = -1;
   reason.clear();
   generated = false;
+  expanded = false;
 }
 
 void Record::reset_owned(std::string text) {

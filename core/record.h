@@ -23,6 +23,10 @@ class Record {
   uint32_t source = 0;
   uint64_t line = 0;
   bool generated = false;
+  // A generated record that carries data expanded from its origin line (stage `normalize`),
+  // not a diagnostic: counted as generated, but correlating stages treat it like an input record.
+  bool expanded = false;
+  bool diagnostic() const { return generated && !expanded; }
 
   // Set by the pipeline from stage verdicts.
   Verdict verdict = Verdict::Keep;

@@ -120,7 +120,7 @@ class CollisionStage : public Stage {
 
   void prepare(Record& r, Prep& p, FieldSet::Saved* saved) {
     p.keyed = false;
-    if (r.verdict != Verdict::Keep || r.generated) return;
+    if (r.verdict != Verdict::Keep || r.diagnostic()) return;
     fields_.extract(r);
     p.key.clear();
     for (size_t s : scope_slots_) {

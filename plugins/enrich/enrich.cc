@@ -494,9 +494,10 @@ class EnrichStage : public Stage {
     std::string out;
     out.reserve(b.size() + members.size() + simdjson::SIMDJSON_PADDING);
     out.append(b.data(), close).append(members).append(b.data() + close, b.size() - close);
-    bool generated = r.generated;  // reset_owned clears the flags of a fresh record
+    bool generated = r.generated, expanded = r.expanded;  // reset_owned clears the flags of a fresh record
     r.reset_owned(std::move(out));
     r.generated = generated;
+    r.expanded = expanded;
   }
 
   void put(Record& r, const TopKeys::Found& found, const Write& w, std::string_view json) {

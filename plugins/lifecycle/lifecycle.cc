@@ -116,6 +116,9 @@ class LifecycleStage : public Stage {
         slots.push_back(std::move(alts));
       }
       key_slots_.push_back(std::move(slots));
+      std::vector<size_t> optional;
+      for (const auto& f : tr.optional_key) optional.push_back(fields_.add(f));
+      optional_slots_.push_back(std::move(optional));
       std::vector<size_t> phase;
       for (const auto& e : tr.events) phase.push_back(e.phase_field.parts.empty() ? SIZE_MAX : fields_.add(e.phase_field));
       phase_slots_.push_back(std::move(phase));
@@ -137,7 +140,7 @@ class LifecycleStage : public Stage {
         prepare(*recs[next], preps_[next % kAhead], &saved_[(next % kAhead) * w]);
       }
       Record* r = recs[i];
-      if (r->verdict != Verdict::Keep || r->generated) continue;
+      if (r->verdict != Verdict::Keep || r->diagnostic()) continue;
       fields_.restore(&saved_[(i % kAhead) * w]);
       handle(*r, preps_[i % kAhead]);
       // Checked after every record, not every batch, so the warnings do not depend on how
@@ -381,13 +384,21 @@ class LifecycleStage : public Stage {
       if (const EventSpec* ev = profile.tracks[t].find(type)) return ev;
     return nullptr;
   }
+  // Optional key fields join the key when present (e.g. turn_id within a run).
+  void append_optional_parts(size_t t, std::string& key) const {
+    for (size_t slot : optional_slots_[t]) {
+      size_t at = key.size();
+      key.push_back('\x1f');
+      if (!append_key_part(slot, key)) key.resize(at);
+    }
+  }
   static uint64_t track_hash(std::string_view key, size_t t) {
     return hash_key(key) ^ (0x9E3779B97F4A7C15ull * (t + 1));
   }
 
   void prepare(Record& r, Prep& p, FieldSet::Saved* saved) {
     p.keyed = false;
-    if (r.verdict != Verdict::Keep || r.generated) return;
+    if (r.verdict != Verdict::Keep || r.diagnostic()) return;
     fields_.extract(r);
     fields_.save(saved);
     if (!skip_field.empty() && fields_[skip_slot_]) return;
@@ -403,6 +414,7 @@ class LifecycleStage : public Stage {
         if ((ok = append_key_part(slot, p.key))) break;
       if (!ok) return;
     }
+    append_optional_parts(t, p.key);
     p.keyed = true;
     p.hash = track_hash(p.key, t);
     index_.prefetch(p.hash);
@@ -464,6 +476,7 @@ class LifecycleStage : public Stage {
           return;
         }
       }
+      append_optional_parts(t, key);
       hash = track_hash(key, t);
     }
     const std::string& key = *keyp;
@@ -548,6 +561,7 @@ class LifecycleStage : public Stage {
   std::vector<std::vector<std::string>> quoted_events_;  // track, event id -> quoted name
   std::vector<std::vector<std::vector<size_t>>> key_slots_;  // track, key field, alternatives
   std::vector<std::vector<size_t>> phase_slots_;             // track, event id (SIZE_MAX: none)
+  std::vector<std::vector<size_t>> optional_slots_;          // track, optional key fields
   std::vector<Life> slab_;
   std::vector<uint32_t> free_;
   HashIndex index_;

@@ -79,7 +79,7 @@ Status load_profile(const std::string& text, const std::string& origin, Profile&
     for (size_t t = 0; t < tracks.size(); ++t) {
       const YAML::Node tn = tracks[t];
       std::string tp = "tracks[" + std::to_string(t) + "]";
-      if (Status st = check_keys(origin, tn, tp, {"name", "key", "fallbacks", "generate_key", "events"}); !st.ok())
+      if (Status st = check_keys(origin, tn, tp, {"name", "key", "optional_key", "fallbacks", "generate_key", "events"}); !st.ok())
         return st;
       Track tr;
       tr.name = tn["name"] ? tn["name"].as<std::string>() : "track" + std::to_string(t);
@@ -98,6 +98,14 @@ Status load_profile(const std::string& text, const std::string& origin, Profile&
           }
         }
         tr.fallbacks.push_back(std::move(alts));
+      }
+      if (YAML::Node ok = tn["optional_key"]) {
+        if (!ok.IsSequence()) return Status::error(at(origin, ok, tp + ".optional_key") + "expected a list of field paths");
+        for (const auto& n : ok) {
+          FieldPath p;
+          if (Status st = path_of(origin, n, tp + ".optional_key", p); !st.ok()) return st;
+          tr.optional_key.push_back(p);
+        }
       }
       if (YAML::Node g = tn["generate_key"]) {
         if (Status st = check_keys(origin, g, tp + ".generate_key", {"event", "field", "prefix"}); !st.ok()) return st;

@@ -33,6 +33,7 @@ struct Track {
   std::string name;
   std::vector<FieldPath> key;
   std::vector<std::vector<FieldPath>> fallbacks;  // per key field: alternatives in order
+  std::vector<FieldPath> optional_key;            // appended to the key when present (turn ids)
   std::vector<EventSpec> events;
   GenerateKey generate;
   const EventSpec* find(std::string_view event) const;

@@ -293,9 +293,10 @@ class MapStage : public Stage {
     }
     // Failed, or nothing to change: the record goes on as this stage received it (a dead
     // letter shows it so; an untouched record keeps its bytes).
-    bool generated = record.generated;
+    bool generated = record.generated, expanded = record.expanded;
     record.reset_owned(std::move(before));
     record.generated = generated;
+    record.expanded = expanded;
     if (ok) {
       ++unchanged;
       return StageVerdict::keep();

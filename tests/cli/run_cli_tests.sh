@@ -223,7 +223,7 @@ EOF
 
 check_check_config_typo_message() {
   printf 'pipeline:\n  inputs:\n    - type: file\n      pahts: [x.jsonl]\n' > typo.yaml
-  local want='agentlog: config error: typo.yaml:4:7: pipeline.inputs[0].pahts: unknown option "pahts"; did you mean "paths"? Allowed: type, paths, compression, max_line_bytes, follow, checkpoint, start_at, poll_interval_ms
+  local want='agentlog: config error: typo.yaml:4:7: pipeline.inputs[0].pahts: unknown option "pahts"; did you mean "paths"? Allowed: type, paths, compression, max_line_bytes, framing, format, follow, checkpoint, start_at, poll_interval_ms
 '
   "$BIN" check-config -c typo.yaml > out.txt 2> err.txt < /dev/null; local rc=$?
   assert_eq "check-config exit code" "$rc" 2 || return 1
@@ -658,6 +658,35 @@ EOF
   cmp -s run1/dead.jsonl run2/dead.jsonl || { echo "dead-letter file differs between runs"; return 1; }
 }
 
+check_normalize_openhands_array_on_stdin() {
+  local src="$SAMPLES_DIR/openhands/conversation-5d1e0c9a.json"
+  [ -f "$src" ] || { echo "sample $src is missing"; return 1; }
+  cat > cfg.yaml <<'EOF'
+pipeline:
+  inputs: [{type: stdin, framing: auto}]
+  stages:
+    - {type: normalize, format: openhands, run_id: conv-1}
+    - {type: validate, schema: agent-activity}
+  outputs: [{type: stdout}]
+  dead_letter: {type: file, path: dead.jsonl, append: false}
+EOF
+  local r rc
+  # Run 1 reads a regular file; run 2 a pipe (a streaming source: framing auto waits for
+  # its first bytes instead of taking "nothing yet" for an error).
+  "$BIN" run -c cfg.yaml < "$src" > out1.jsonl 2> err1.txt; rc=$?
+  assert_eq "exit code of run 1" "$rc" 0 || return 1
+  { sleep 0.3; cat "$src"; } | "$BIN" run -c cfg.yaml > out2.jsonl 2> err2.txt; rc=$?
+  assert_eq "exit code of run 2 (pipe)" "$rc" 0 || return 1
+  cmp -s err1.txt err2.txt || { echo "summary differs between file and pipe"; cat err2.txt; return 1; }
+  assert_file_eq "summary" err1.txt "agentlog: 18 in, 0 out, 17 dropped, 1 dead-lettered, 13 generated, 0 blank lines skipped
+" || return 1
+  cmp -s out1.jsonl out2.jsonl || { echo "output differs between runs"; return 1; }
+  [ "$(wc -l < out1.jsonl)" -eq 13 ] || { echo "expected 13 records, got $(wc -l < out1.jsonl)"; return 1; }
+  assert_contains "run id from the option" out1.jsonl '"run_id":"conv-1"' || return 1
+  assert_contains "dead letter at element 16" dead.jsonl '"line":16,"stage":"normalize"' || return 1
+  if grep -q 'MARKER' out1.jsonl; then echo "content copied to the output"; return 1; fi
+}
+
 check_quiet_suppresses_summary() {
   write_small_fixture
   local flag rc
@@ -710,6 +739,7 @@ CHECKS=(
   check_sighup_reopen
   check_closed_pipe_exit_3
   check_determinism
+  check_normalize_openhands_array_on_stdin
   check_quiet_suppresses_summary
   check_summary_line
 )

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include "core/pipeline.h"
+#include "core/plugin.h"
 #include "core/record.h"
 #include "core/top_fields.h"
 
@@ -137,4 +139,62 @@ TEST_CASE("an added member on an empty object needs no comma; splices join held 
   REQUIRE(r.parse() == simdjson::SUCCESS);
   CHECK_FALSE(r.edited());
   CHECK(r.bytes() == line);
+}
+
+// A pool slot is reused for the records a stage emits (normalize's expanded records): the
+// fresh record must not see the last user's top-member cache, held-aside members or flags.
+TEST_CASE("an emitted record in a reused pool slot starts with a clean cache and appendix", "[record]") {
+  uint32_t a = TopFieldRegistry::intern("rx_a");
+  uint32_t b = TopFieldRegistry::intern("rx_b");
+  uint32_t note = TopFieldRegistry::intern("rx_note");
+  RecordPool pool;
+  Batch batch(pool);
+  std::string line = padded(R"({"rx_a":"old","rx_b":1})");
+  Record* first = pool.acquire();
+  first->reset_borrowed(line);
+  REQUIRE(first->parse() == simdjson::SUCCESS);
+  REQUIRE(first->top_member(a));
+  first->add_member_raw("rx_note", "\"held\"");  // held aside, not joined yet
+  REQUIRE(first->top_member(note));
+  first->verdict = Verdict::Drop;
+  pool.release_all();
+
+  Record origin;
+  std::string oline = padded(R"({"o":1})");
+  origin.reset_borrowed(oline);
+  origin.source = 3;
+  origin.line = 42;
+  Record& g = batch.emit_expanded(R"({"rx_b":2})", origin);
+  REQUIRE(&g == first);  // the same slot
+  CHECK(g.generated);
+  CHECK(g.expanded);
+  CHECK_FALSE(g.diagnostic());
+  CHECK(g.source == 3);
+  CHECK(g.line == 42);
+  CHECK(g.verdict == Verdict::Keep);
+  CHECK(g.top_member(a) == nullptr);     // the old record's member is gone
+  CHECK(g.top_member(note) == nullptr);  // and so is its held-aside one
+  int64_t v = 0;
+  REQUIRE(g.top_member(b));
+  REQUIRE(g.top_member(b)->get(v) == simdjson::SUCCESS);
+  CHECK(v == 2);
+  // A later stage's annotation is held aside on the new record and joined on output.
+  g.add_member_raw("rx_note", "\"new\"");
+  std::string_view s;
+  REQUIRE(g.top_member(note));
+  REQUIRE(g.top_member(note)->get(s) == simdjson::SUCCESS);
+  CHECK(s == "new");
+  CHECK(g.bytes() == R"({"rx_b":2,"rx_note":"new"})");
+  REQUIRE(batch.pending.size() == 1);
+  CHECK(batch.pending[0].after == &origin);
+
+  // A diagnostic emitted into a slot that held an expanded record is not expanded.
+  pool.release_all();
+  batch.pending.clear();
+  Record& w = batch.emit(R"({"event_type":"lifecycle_violation"})");
+  REQUIRE(&w == first);
+  CHECK(w.generated);
+  CHECK_FALSE(w.expanded);
+  CHECK(w.diagnostic());
+  CHECK(w.top_member(b) == nullptr);
 }

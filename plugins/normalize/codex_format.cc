@@ -1,0 +1,318 @@
+// Codex CLI rollouts (~/.codex/sessions/YYYY/MM/DD/rollout-*.jsonl) to spec 002. Each line is
+// {timestamp, type, payload}; session_meta and turn_context set the state that later records
+// carry. The mapping tables are in README.md, section "normalize: codex".
+#include <algorithm>
+#include <charconv>
+
+#include "plugins/normalize/normalize_format.h"
+
+namespace agentlog::plugins::normalize {
+namespace {
+
+constexpr std::string_view kFormat = "codex";
+
+constexpr std::string_view kResponseItems[] = {"message", "reasoning", "function_call", "function_call_output",
+                                               "custom_tool_call", "custom_tool_call_output", "local_shell_call",
+                                               "web_search_call"};
+constexpr std::string_view kEventMsgs[] = {
+    "task_started", "task_complete", "turn_aborted", "token_count", "agent_message", "user_message",
+    "agent_reasoning", "agent_reasoning_raw_content", "agent_reasoning_section_break", "exec_command_begin",
+    "exec_command_end", "exec_command_output_delta", "patch_apply_begin", "patch_apply_end",
+    "exec_approval_request", "apply_patch_approval_request", "turn_diff", "plan_update", "error", "stream_error",
+    "background_event", "mcp_tool_call_begin", "mcp_tool_call_end", "web_search_begin", "web_search_end",
+    "session_configured", "entered_review_mode", "exited_review_mode", "shutdown_complete", "view_image_tool_call"};
+
+bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+
+template <size_t N>
+bool listed(const std::string_view (&list)[N], std::string_view v) {
+  return std::find(std::begin(list), std::end(list), v) != std::end(list);
+}
+
+// apply_patch input: "*** Add File: p", "*** Update File: p", "*** Delete File: p" headers.
+void describe_patch(std::string_view patch, Canon& c) {
+  std::vector<std::string_view> paths;
+  std::string_view action;
+  for (size_t at = 0; at < patch.size();) {
+    size_t nl = patch.find('\n', at);
+    std::string_view l = patch.substr(at, nl == std::string_view::npos ? std::string_view::npos : nl - at);
+    at = nl == std::string_view::npos ? patch.size() : nl + 1;
+    for (auto [head, act] : {std::pair{"*** Add File: ", "create"}, {"*** Update File: ", "update"},
+                             {"*** Delete File: ", "delete"}})
+      if (starts_with(l, head)) {
+        paths.push_back(l.substr(std::string_view(head).size()));
+        if (action.empty()) action = act;
+        else if (action != act) action = "update";
+      }
+  }
+  c.tool_action = std::string(action.empty() ? "update" : action);
+  if (paths.empty()) return;
+  std::string_view p = paths[0];
+  while (!p.empty() && (p.back() == '\r' || p.back() == ' ')) p.remove_suffix(1);
+  c.tool_target = std::string(p);
+  if (paths.size() > 1) c.tool_target += ",+" + std::to_string(paths.size() - 1) + " more";
+}
+
+// The exit code a tool output reports: {"metadata":{"exit_code":N}} or "Exit code: N".
+std::optional<int64_t> exit_code(std::string_view output) {
+  if (starts_with(output, "{")) {
+    thread_local simdjson::dom::parser parser;
+    object o, meta;
+    int64_t code;
+    if (parser.parse(output.data(), output.size()).get(o) == simdjson::SUCCESS &&
+        o["metadata"].get(meta) == simdjson::SUCCESS && meta["exit_code"].get(code) == simdjson::SUCCESS)
+      return code;
+    return std::nullopt;
+  }
+  if (!starts_with(output, "Exit code: ")) return std::nullopt;
+  int64_t code = 0;
+  auto r = std::from_chars(output.data() + 11, output.data() + output.size(), code);
+  if (r.ec != std::errc()) return std::nullopt;
+  return code;
+}
+
+class Codex : public Format {
+ public:
+  void convert(object line, const LineRef& ref, Converted& out) override {
+    if (ref.source_index != source_ || !started_) reset(ref);
+    auto type = str_at(line, "type");
+    if (!type) {
+      out.type = "(no type)";
+      out.why = "type: field is missing or not a string (a Codex rollout line has one)";
+      return;
+    }
+    out.type = std::string(type_word(*type));
+    bool item = *type == "response_item", event = *type == "event_msg";
+    if (!item && !event && *type != "session_meta" && *type != "turn_context") {
+      out.known_type = *type == "compacted";
+      return;
+    }
+    if (!(payload_ = obj_at(line, "payload"))) {
+      out.why = "payload: field is missing or not an object";
+      return;
+    }
+    std::string_view sub = str_at(*payload_, "type").value_or("");
+    if (item || event) {
+      out.type += "." + std::string(type_word(sub));
+      out.known_type = item ? listed(kResponseItems, sub) : listed(kEventMsgs, sub);
+    }
+    if (*type == "session_meta") return session_meta();
+    if (*type == "turn_context") return turn_context();
+    bool call = item && (sub == "function_call" || sub == "custom_tool_call" || sub == "local_shell_call");
+    bool result = item && (sub == "function_call_output" || sub == "custom_tool_call_output");
+    bool run = event && (sub == "task_started" || sub == "task_complete" || sub == "turn_aborted");
+    bool approval = event && (sub == "exec_approval_request" || sub == "apply_patch_approval_request");
+    if (!call && !result && !run && !approval) return;
+    auto ts = str_at(line, "timestamp");
+    auto time = ts ? normalize_time(*ts) : std::nullopt;
+    if (!time) {
+      out.why = ts ? "timestamp: not an RFC 3339 date-time" : "timestamp: field is missing or not a string";
+      return;
+    }
+    base_.event_time = std::move(time->first);
+    now_ms_ = time->second;
+    base_.evidence_ref = evidence_urn(kFormat, {base_.run_id, "line", std::to_string(ref.line)});
+    std::optional<std::string_view> call_id;
+    if (call || result || approval) {
+      call_id = str_at(*payload_, "call_id");
+      if (!call_id || call_id->empty()) {
+        out.why = "payload.call_id: field is missing or not a non-empty string";
+        return;
+      }
+    }
+    if (call) tool_call(sub, *call_id, ref, out);
+    else if (result) tool_result(*call_id, ref, out);
+    else if (approval) escalation(*call_id, ref, out);
+    else turn(sub, ref, out);
+  }
+
+ private:
+  void reset(const LineRef& ref) {
+    started_ = true;
+    source_ = ref.source_index;
+    calls_.clear();
+    base_ = Canon{};
+    base_.agent_id = "codex";
+    base_.run_id = ref.run_id_option.empty() ? source_stem(ref.source) : std::string(ref.run_id_option);
+    approval_.clear();
+    sandbox_.clear();
+    turn_.clear();
+  }
+
+  void session_meta() {
+    if (auto id = str_at(*payload_, "id"); id && !id->empty()) base_.run_id = std::string(*id);
+    base_.agent_version = std::string(ident_or(str_at(*payload_, "cli_version").value_or(""), kUnknown));
+    base_.actor_id = std::string(ident_or(str_at(*payload_, "originator").value_or(""), kUnknown));
+    cwd_ = std::string(str_at(*payload_, "cwd").value_or(""));
+  }
+
+  void turn_context() {
+    if (auto cwd = str_at(*payload_, "cwd")) cwd_ = std::string(*cwd);
+    if (auto m = str_at(*payload_, "model")) base_.model = std::string(ident_or(*m, ""));
+    if (auto a = str_at(*payload_, "approval_policy")) approval_ = std::string(ident_or(*a, kUnknown));
+    element sp;
+    if ((*payload_)["sandbox_policy"].get(sp) == simdjson::SUCCESS) {
+      std::string_view mode;
+      object o;
+      if (sp.get(mode) != simdjson::SUCCESS && sp.get(o) == simdjson::SUCCESS)
+        mode = str_at(o, "mode").value_or(str_at(o, "type").value_or(""));
+      sandbox_ = std::string(ident_or(mode, kUnknown));
+    }
+    base_.auth_context.clear();
+    if (!approval_.empty()) base_.auth_context = "approval:" + approval_;
+    if (!sandbox_.empty()) base_.auth_context += (base_.auth_context.empty() ? "" : ",") + ("sandbox:" + sandbox_);
+  }
+
+  void emit(const Canon& c, const LineRef& ref, Converted& out) {
+    out.records.emplace_back();
+    render(c, ref, out.type, out.records.back());
+  }
+
+  void tool_call(std::string_view sub, std::string_view id, const LineRef& ref, Converted& out) {
+    Canon c = base_;
+    c.event_type = "tool_call";
+    c.action_id = std::string(id);
+    c.output_ref = std::string(kNone);
+    c.decision = approval_ == "never" ? "allow" : "unknown";
+    c.tool_action = "execute";
+    if (sub == "local_shell_call") {
+      c.tool_name = "local_shell";
+      element action;
+      simdjson::dom::array argv;
+      if ((*payload_)["action"].get(action) == simdjson::SUCCESS) {
+        if (action["command"].get(argv) == simdjson::SUCCESS) c.tool_target = argv_program(argv);
+        c.input_ref = json_ref(action);
+      }
+    } else {
+      std::string_view name = str_at(*payload_, "name").value_or("");
+      c.tool_name = std::string(ident_or(name, kUnknown));
+      // function_call: arguments is a JSON text; custom_tool_call: input is free text.
+      std::string_view args = str_at(*payload_, sub == "function_call" ? "arguments" : "input").value_or("");
+      c.input_ref = sha256_ref(args);
+      describe(name, args, sub == "custom_tool_call", c);
+    }
+    calls_.put(c.action_id, {c.tool_name, c.tool_action, c.tool_target, c.input_ref, now_ms_});
+    emit(c, ref, out);  // a sandbox escape is approved through exec_approval_request: the escalation
+  }
+
+  void describe(std::string_view name, std::string_view args, bool free_text, Canon& c) {
+    if (name == "apply_patch" && free_text) return describe_patch(args, c);
+    if (name == "update_plan") {
+      c.tool_action = "update";
+      c.tool_target = "plan";
+      return;
+    }
+    thread_local simdjson::dom::parser parser;
+    object a;
+    if (free_text || parser.parse(args.data(), args.size()).get(a) != simdjson::SUCCESS) {
+      if (size_t sep = name.find("__"); sep != std::string_view::npos)
+        c.tool_target = "mcp:" + std::string(ident_or(name.substr(0, sep), kUnknown));
+      return;
+    }
+    simdjson::dom::array argv;
+    if (name == "shell" || name == "container.exec" || name == "local_shell") {
+      if (a["command"].get(argv) == simdjson::SUCCESS) c.tool_target = argv_program(argv);
+      else if (auto cmd = str_at(a, "command")) c.tool_target = program_name(*cmd);
+    } else if (name == "exec_command") {
+      c.tool_target = program_name(str_at(a, "cmd").value_or(""));
+    } else if (name == "apply_patch") {
+      describe_patch(str_at(a, "input").value_or(""), c);
+    } else if (name == "view_image" || name == "read_file" || name == "list_dir" || name == "grep_files") {
+      c.tool_action = "read";
+      auto p = str_at(a, "path");
+      if (!p) p = str_at(a, "file_path");
+      if (!p) p = str_at(a, "dir_path");
+      c.tool_target = std::string(p.value_or(cwd_));
+    } else if (size_t sep = name.find("__"); sep != std::string_view::npos) {
+      c.tool_target = "mcp:" + std::string(ident_or(name.substr(0, sep), kUnknown));
+    }
+  }
+
+  void tool_result(std::string_view id, const LineRef& ref, Converted& out) {
+    Canon c = base_;
+    c.event_type = "tool_result";
+    c.action_id = std::string(id);
+    if (auto call = calls_.take(id)) {
+      c.tool_name = std::move(call->tool_name);
+      c.tool_action = std::move(call->tool_action);
+      c.tool_target = std::move(call->tool_target);
+      c.input_ref = std::move(call->input_ref);
+      if (call->time_ms != INT64_MIN && now_ms_ >= call->time_ms) c.latency_ms = now_ms_ - call->time_ms;
+    }
+    element output;
+    std::string_view text;
+    bool has = (*payload_)["output"].get(output) == simdjson::SUCCESS && !output.is_null();
+    c.output_ref = has ? content_ref(output) : std::string(kNone);
+    if (has && output.get(text) != simdjson::SUCCESS) text = {};
+    bool denied = starts_with(text, "exec command rejected by user") || starts_with(text, "patch rejected by user");
+    c.decision = denied ? "block" : "allow";
+    if (denied) c.error_code = "permission_denied";
+    else if (auto code = exit_code(text); code && *code != 0) c.error_code = "exit_code:" + std::to_string(*code);
+    emit(c, ref, out);
+    if (denied) {
+      c.event_type = "escalation";
+      c.turn_id = turn_;
+      emit(c, ref, out);
+    }
+  }
+
+  void escalation(std::string_view id, const LineRef& ref, Converted& out) {
+    Canon c = base_;
+    c.event_type = "escalation";
+    c.turn_id = turn_;
+    c.action_id = std::string(id);
+    c.decision = "needs_review";
+    c.output_ref = std::string(kNone);
+    if (const CallInfo* call = calls_.find(id)) {
+      c.tool_name = call->tool_name;
+      c.tool_action = call->tool_action;
+      c.tool_target = call->tool_target;
+      c.input_ref = call->input_ref;
+    } else {
+      simdjson::dom::array argv;
+      if ((*payload_)["command"].get(argv) == simdjson::SUCCESS) {
+        c.tool_name = "shell";
+        c.tool_action = "execute";
+        c.tool_target = argv_program(argv);
+      } else {
+        c.tool_name = "apply_patch";
+        c.tool_action = "update";
+      }
+    }
+    emit(c, ref, out);
+  }
+
+  void turn(std::string_view sub, const LineRef& ref, Converted& out) {
+    Canon c = base_;
+    c.event_type = "agent_run";
+    c.phase = sub == "task_started" ? "start" : "end";
+    std::string_view tid = ident_or(str_at(*payload_, "turn_id").value_or(""), "");
+    if (sub == "task_started") turn_ = tid.empty() ? "line-" + std::to_string(ref.line) : std::string(tid);
+    c.turn_id = tid.empty() ? turn_ : std::string(tid);
+    if (sub != "task_started") turn_.clear();
+    c.tool_name = "turn";
+    c.tool_action = std::string(c.phase);
+    c.tool_target = cwd_;
+    c.output_ref = std::string(kNone);
+    if (sub == "turn_aborted")
+      c.error_code = "turn_aborted:" + std::string(ident_or(str_at(*payload_, "reason").value_or(""), kUnknown));
+    int64_t ms = 0;
+    if (sub == "task_complete" && (*payload_)["duration_ms"].get(ms) == simdjson::SUCCESS && ms >= 0)
+      c.latency_ms = ms;
+    emit(c, ref, out);
+  }
+
+  bool started_ = false;
+  uint32_t source_ = 0;
+  CallTable calls_;
+  Canon base_;
+  int64_t now_ms_ = 0;
+  std::optional<object> payload_;
+  std::string cwd_, approval_, sandbox_, turn_;
+};
+
+}  // namespace
+
+std::unique_ptr<Format> make_codex_format() { return std::make_unique<Codex>(); }
+
+}  // namespace agentlog::plugins::normalize

@@ -1,0 +1,248 @@
+// OpenHands event streams (a JSON array or JSON lines of events) to spec 002. An event is
+// {id, timestamp, source, action | observation, args | extras, cause, tool_call_metadata};
+// an observation's `cause` is the id of the action it answers. The mapping tables are in
+// README.md, section "normalize: openhands".
+#include <algorithm>
+#include <unordered_map>
+
+#include "plugins/normalize/normalize_format.h"
+
+namespace agentlog::plugins::normalize {
+namespace {
+
+constexpr std::string_view kFormat = "openhands";
+
+enum class Target : uint8_t { Path, Command, Url, Ident, Fixed };
+
+struct ActionRule {
+  std::string_view action, tool_action;
+  Target target;
+  std::string_view key;  // args member, or fixed text
+};
+
+// Actions that run a tool (their observations are the results).
+constexpr ActionRule kActions[] = {
+    {"run", "execute", Target::Command, "command"},
+    {"run_ipython", "execute", Target::Fixed, "ipython"},
+    {"read", "read", Target::Path, "path"},
+    {"write", "create", Target::Path, "path"},
+    {"edit", "update", Target::Path, "path"},
+    {"browse", "read", Target::Url, "url"},
+    {"browse_interactive", "execute", Target::Fixed, "browser"},
+    {"delegate", "execute", Target::Ident, "agent"},
+    {"mcp", "execute", Target::Ident, "name"},
+    {"call_tool_mcp", "execute", Target::Ident, "name"},
+};
+
+// Actions and observations that carry no tool call (counted by type).
+constexpr std::string_view kOtherActions[] = {"message", "system", "finish", "think", "recall", "change_agent_state",
+                                              "null", "condensation", "condensation_request", "task_tracking",
+                                              "reject", "start"};
+constexpr std::string_view kObservations[] = {"run", "run_ipython", "read", "write", "edit", "browse",
+                                              "browse_interactive", "delegate", "mcp", "error", "user_rejected",
+                                              "agent_state_changed", "recall", "null", "think", "success",
+                                              "condense", "task_tracking", "download", "loop_recovery"};
+constexpr std::string_view kRunEnds[] = {"awaiting_user_input", "finished", "error", "stopped", "rejected"};
+
+template <size_t N>
+bool listed(const std::string_view (&list)[N], std::string_view v) {
+  return std::find(std::begin(list), std::end(list), v) != std::end(list);
+}
+
+std::string id_text(element v) {
+  int64_t i;
+  if (v.get(i) == simdjson::SUCCESS) return std::to_string(i);
+  std::string_view s;
+  if (v.get(s) == simdjson::SUCCESS) return std::string(ident_or(s, ""));
+  return {};
+}
+
+class OpenHands : public Format {
+ public:
+  void convert(object ev, const LineRef& ref, Converted& out) override {
+    if (ref.source_index != source_ || !started_) reset(ref);
+    auto action = str_at(ev, "action");
+    auto observation = str_at(ev, "observation");
+    if (!action && !observation) {
+      out.type = "(neither)";
+      out.why = "an OpenHands event needs a string \"action\" or \"observation\"";
+      return;
+    }
+    std::string_view kind = action ? *action : *observation;
+    out.type = std::string(action ? "action." : "observation.") + std::string(type_word(kind));
+    const ActionRule* rule = nullptr;
+    if (action) {
+      for (const auto& r : kActions)
+        if (r.action == kind) rule = &r;
+      out.known_type = rule || listed(kOtherActions, kind);
+    } else {
+      out.known_type = listed(kObservations, kind);
+    }
+    element idv;
+    std::string id = ev["id"].get(idv) == simdjson::SUCCESS ? id_text(idv) : std::string();
+    if (id.empty()) {
+      out.why = "id: field is missing or not an integer";
+      return;
+    }
+    std::optional<object> args = obj_at(ev, action ? "args" : "extras");
+    bool tool_result = observation && (results_.count(cause_of(ev)) || has_tool_call(ev)) &&
+                       kind != "agent_state_changed";
+    bool run_change = (action && (kind == "system" || kind == "finish")) ||
+                      (observation && kind == "agent_state_changed");
+    if (!rule && !tool_result && !run_change) return;
+    auto ts = str_at(ev, "timestamp");
+    auto time = ts ? normalize_time(*ts) : std::nullopt;
+    if (!time) {
+      out.why = ts ? "timestamp: not an ISO 8601 date-time" : "timestamp: field is missing or not a string";
+      return;
+    }
+    base_.event_time = std::move(time->first);
+    now_ms_ = time->second;
+    base_.evidence_ref = evidence_urn(kFormat, {base_.run_id, "event", id});
+    if (action && kind == "system" && args) {
+      base_.agent_version = std::string(ident_or(str_at(*args, "openhands_version").value_or(""), kUnknown));
+      if (auto cls = str_at(*args, "agent_class")) base_.agent_id = "openhands/" + std::string(ident_or(*cls, "agent"));
+    }
+    if (run_change) return run_event(kind, action.has_value(), id, args, ref, out);
+    if (rule) return tool_call(ev, *rule, id, args, ref, out);
+    tool_result_event(ev, kind, args, ref, out);
+  }
+
+ private:
+  void reset(const LineRef& ref) {
+    started_ = true;
+    source_ = ref.source_index;
+    calls_.clear();
+    results_.clear();
+    open_ = false;
+    turn_.clear();
+    base_ = Canon{};
+    base_.agent_id = "openhands";
+    base_.run_id = ref.run_id_option.empty() ? source_stem(ref.source) : std::string(ref.run_id_option);
+  }
+
+  static std::string cause_of(object ev) {
+    element c;
+    return ev["cause"].get(c) == simdjson::SUCCESS ? id_text(c) : std::string();
+  }
+  static std::optional<std::string_view> tool_call_id(object ev) {
+    auto meta = obj_at(ev, "tool_call_metadata");
+    return meta ? str_at(*meta, "tool_call_id") : std::nullopt;
+  }
+  static bool has_tool_call(object ev) { return tool_call_id(ev).has_value(); }
+
+  void emit(const Canon& c, const LineRef& ref, Converted& out, std::string_view type) {
+    out.records.emplace_back();
+    render(c, ref, type, out.records.back());
+  }
+
+  void run_event(std::string_view kind, bool action, const std::string& id, std::optional<object> args,
+                 const LineRef& ref, Converted& out) {
+    std::string_view state = !action && args ? str_at(*args, "agent_state").value_or("") : "";
+    bool start = action ? kind == "system" : state == "running";
+    bool end = action ? kind == "finish" : listed(kRunEnds, state);
+    if ((start && open_) || (end && !open_) || (!start && !end)) return;
+    open_ = start;
+    if (start) turn_ = "event-" + id;
+    Canon c = base_;
+    c.turn_id = turn_;
+    c.event_type = "agent_run";
+    c.phase = start ? "start" : "end";
+    c.tool_name = "agent";
+    c.tool_action = std::string(c.phase);
+    c.tool_target = "conversation";
+    c.output_ref = std::string(kNone);
+    if (state == "error" || state == "stopped" || state == "rejected") c.error_code = std::string(state);
+    emit(c, ref, out, std::string(action ? "action." : "observation.") + std::string(kind));
+  }
+
+  void tool_call(object ev, const ActionRule& rule, const std::string& id, std::optional<object> args,
+                 const LineRef& ref, Converted& out) {
+    Canon c = base_;
+    c.event_type = "tool_call";
+    auto tcid = tool_call_id(ev);
+    c.action_id = tcid && !tcid->empty() ? std::string(*tcid) : "oh-event-" + id;
+    c.tool_name = std::string(rule.action);
+    if (auto meta = obj_at(ev, "tool_call_metadata"))
+      if (auto fn = str_at(*meta, "function_name")) c.tool_name = std::string(ident_or(*fn, rule.action));
+    c.tool_action = std::string(rule.tool_action);
+    std::string_view v = args ? str_at(*args, rule.key).value_or("") : std::string_view();
+    switch (rule.target) {
+      case Target::Path: c.tool_target = std::string(v); break;
+      case Target::Command: c.tool_target = program_name(v); break;
+      case Target::Url: c.tool_target = url_host(v); break;
+      case Target::Ident: c.tool_target = std::string(ident_or(v, kUnknown)); break;
+      case Target::Fixed: c.tool_target = std::string(rule.key); break;
+    }
+    if (rule.action == "edit" && args) {
+      std::string_view cmd = str_at(*args, "command").value_or("");
+      if (cmd == "create") c.tool_action = "create";
+      else if (cmd == "view") c.tool_action = "read";
+    }
+    element a;
+    c.input_ref = ev["args"].get(a) == simdjson::SUCCESS ? json_ref(a) : std::string(kUnknown);
+    c.output_ref = std::string(kNone);
+    std::string_view confirmation = args ? str_at(*args, "confirmation_state").value_or("") : "";
+    c.decision = confirmation == "confirmed" ? "allow"
+                 : confirmation == "awaiting_confirmation" ? "needs_review"
+                 : confirmation == "rejected" ? "block" : "unknown";
+    results_[id] = c.action_id;
+    if (results_.size() > 100000) results_.clear();  // bounded: old actions are forgotten
+    calls_.put(c.action_id, {c.tool_name, c.tool_action, c.tool_target, c.input_ref, now_ms_});
+    std::string type = "action." + std::string(rule.action);
+    emit(c, ref, out, type);
+    if (c.decision == "needs_review" || c.decision == "block") {
+      c.event_type = "escalation";
+      c.turn_id = open_ ? turn_ : std::string();
+      emit(c, ref, out, type);
+    }
+  }
+
+  void tool_result_event(object ev, std::string_view kind, std::optional<object> extras, const LineRef& ref,
+                         Converted& out) {
+    Canon c = base_;
+    c.event_type = "tool_result";
+    auto tcid = tool_call_id(ev);
+    auto by_cause = results_.find(cause_of(ev));
+    if (by_cause != results_.end()) c.action_id = by_cause->second;
+    else c.action_id = std::string(*tcid);
+    if (auto call = calls_.take(c.action_id)) {
+      c.tool_name = std::move(call->tool_name);
+      c.tool_action = std::move(call->tool_action);
+      c.tool_target = std::move(call->tool_target);
+      c.input_ref = std::move(call->input_ref);
+      if (call->time_ms != INT64_MIN && now_ms_ >= call->time_ms) c.latency_ms = now_ms_ - call->time_ms;
+    }
+    element content;
+    c.output_ref = ev["content"].get(content) == simdjson::SUCCESS ? content_ref(content) : std::string(kNone);
+    bool rejected = kind == "user_rejected";
+    c.decision = rejected ? "block" : "allow";
+    int64_t code = 0;
+    if (rejected) c.error_code = "permission_denied";
+    else if (kind == "error") c.error_code = "error";
+    else if (extras && ((*extras)["exit_code"].get(code) == simdjson::SUCCESS ||
+                        ((*extras)["metadata"]["exit_code"].get(code) == simdjson::SUCCESS)) && code != 0)
+      c.error_code = "exit_code:" + std::to_string(code);
+    std::string type = "observation." + std::string(kind);
+    emit(c, ref, out, type);
+    if (rejected) {
+      c.event_type = "escalation";
+      c.turn_id = open_ ? turn_ : std::string();
+      emit(c, ref, out, type);
+    }
+  }
+
+  bool started_ = false, open_ = false;
+  uint32_t source_ = 0;
+  CallTable calls_;
+  std::unordered_map<std::string, std::string> results_;  // action event id -> action_id
+  Canon base_;
+  int64_t now_ms_ = 0;
+  std::string turn_;
+};
+
+}  // namespace
+
+std::unique_ptr<Format> make_openhands_format() { return std::make_unique<OpenHands>(); }
+
+}  // namespace agentlog::plugins::normalize
