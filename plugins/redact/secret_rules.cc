@@ -137,7 +137,6 @@ Status KeywordMatcher::build(const std::vector<std::pair<std::string, size_t>>& 
       }
     }
   }
-  // 16-bit states keep the table small enough for the L1 cache.
   if (go.size() > 32767) return Status::error("the rule keywords are too many for the keyword matcher");
   next_.assign(go.size() * classes_, 0);
   out_.assign(go.size(), -1);
@@ -153,7 +152,9 @@ Status KeywordMatcher::build(const std::vector<std::pair<std::string, size_t>>& 
   for (size_t s = 0; s < go.size(); ++s)
     for (size_t c = 0; c < classes_; ++c) {
       int32_t t = go[s][c];
-      next_[s * classes_ + c] = static_cast<int16_t>(out_[t] >= 0 ? -t : t);  // the root (0) never has an output
+      // Premultiplied: the next row's offset, so the per-byte step is an add and a load.
+      int32_t row = t * static_cast<int32_t>(classes_);
+      next_[s * classes_ + c] = out_[t] >= 0 ? -row : row;  // the root (0) never has an output
     }
   return {};
 }
@@ -162,15 +163,15 @@ bool KeywordMatcher::scan(std::string_view text, std::vector<uint64_t>& rules) c
   if (words_ == 0) return false;
   bool hit = false;
   int32_t s = 0;
-  const int16_t* next = next_.data();
+  const int32_t* next = next_.data();
   const size_t classes = classes_;
   // States with an output are stored negated in the table, so the hot loop reads one array.
   for (unsigned char c : text) {
-    int32_t t = next[static_cast<size_t>(s) * classes + cls_[c]];
+    int32_t t = next[s + cls_[c]];
     if (t < 0) {
       t = -t;
       if (!hit) rules.assign(rule_words_, 0);
-      const auto& o = outputs_[out_[t]];
+      const auto& o = outputs_[out_[t / classes]];
       for (size_t w = 0; w < rule_words_; ++w) rules[w] |= o[w];
       hit = true;
     }

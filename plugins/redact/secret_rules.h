@@ -48,7 +48,7 @@ class KeywordMatcher {
  private:
   std::array<uint8_t, 256> cls_{};       // byte -> symbol class (0: no keyword has it)
   size_t classes_ = 1;
-  std::vector<int16_t> next_;            // state * classes_ + class -> state (negated: has output)
+  std::vector<int32_t> next_;            // state row + class -> next state's row (negated: has output)
   std::vector<int32_t> out_;             // state -> index into outputs_, or -1
   std::vector<std::vector<uint64_t>> outputs_;
   size_t words_ = 0, rule_words_ = 0;

@@ -28,6 +28,23 @@ TEST_CASE("hash refs need a known algorithm and the right length", "[redact]") {
   CHECK_FALSE(is_hash_ref(h64));
 }
 
+TEST_CASE("hash refs: every byte of the hex part is checked, in the vector and the scalar tail", "[redact]") {
+  // sha1 has 40 hex digits: two 16-byte blocks and an 8-byte tail.
+  for (size_t len : {40, 64, 128}) {
+    std::string alg = len == 40 ? "sha1:" : len == 64 ? "sha256:" : "sha512:";
+    std::string hex;
+    for (size_t i = 0; i < len; ++i) hex.push_back("0123456789abcdefABCDEF"[i % 22]);
+    CHECK(is_hash_ref(alg + hex));
+    for (size_t at = 0; at < len; ++at)
+      for (char bad : {'g', 'G', '/', ':', '@', '`', '\x7f', ' ', '\x80', '\xff', '\0'}) {
+        std::string h = hex;
+        h[at] = bad;
+        INFO("length " << len << ", byte " << at << " = " << static_cast<int>(static_cast<unsigned char>(bad)));
+        CHECK_FALSE(is_hash_ref(alg + h));
+      }
+  }
+}
+
 TEST_CASE("refs are classified as hash, clean URI, URI with secrets, or raw content", "[redact]") {
   CHECK(classify_ref("sha256:" + std::string(64, '0')) == RefKind::HashRef);
   CHECK(classify_ref("s3://agent-artifacts/run-1/stdout.txt") == RefKind::CleanUri);
