@@ -56,4 +56,44 @@ class FieldSet {
   std::array<std::vector<uint32_t>, 65> by_len_;
 };
 
+// Runs a stateful stage over a batch with its records prepared a few ahead of handling:
+// each kept, non-diagnostic record gets its fields extracted and saved and a stage-defined
+// `Prep` filled (a key hash, say, whose index bucket `prepare` prefetches), so the random
+// probes of a large state index overlap instead of each waiting on memory in turn.
+// `prepare(record, prep)` runs kAhead records ahead of `handle(index, prep)`, which finds
+// the record's fields restored in `fields`.
+template <class Prep, size_t kAhead = 16>
+class PrepareAhead {
+ public:
+  template <class PrepareFn, class HandleFn>
+  void run(const std::vector<Record*>& recs, FieldSet& fields, PrepareFn&& prepare, HandleFn&& handle) {
+    const size_t n = recs.size(), w = fields.width();
+    saved_.resize(kAhead * w);
+    size_t next = 0;
+    for (size_t i = 0; i < n; ++i) {
+      for (; next < n && next < i + kAhead; ++next) {
+        if (next + 4 < n) recs[next + 4]->prefetch();
+        Record& r = *recs[next];
+        size_t at = next % kAhead;
+        used_[at] = r.verdict == Verdict::Keep && !r.diagnostic();
+        if (!used_[at]) continue;
+        fields.extract(r);
+        fields.save(&saved_[at * w]);
+        prepare(r, preps_[at]);
+      }
+      if (!used_[i % kAhead]) continue;
+      fields.restore(&saved_[(i % kAhead) * w]);
+      handle(i, preps_[i % kAhead]);
+    }
+  }
+  // The Prep of a record already prepared (index < the handled one + kAhead), if it was used.
+  const Prep* prepared(size_t index) const { return used_[index % kAhead] ? &preps_[index % kAhead] : nullptr; }
+  static constexpr size_t ahead() { return kAhead; }
+
+ private:
+  Prep preps_[kAhead];
+  bool used_[kAhead] = {};
+  std::vector<FieldSet::Saved> saved_;
+};
+
 }  // namespace agentlog

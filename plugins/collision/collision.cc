@@ -59,32 +59,20 @@ class CollisionStage : public Stage {
     ring_.reserve(std::min<size_t>(max_keys, size_t{1} << 20));
   }
 
-  // Records are prepared a few ahead of handling (fields extracted, key hashed, index bucket
-  // and owner prefetched), so the random probes of a large id index overlap instead of each
-  // waiting on memory in turn.
   void process_batch(Batch& batch) override {
     const auto& recs = batch.records;
-    const size_t n = recs.size(), w = fields_.width();
-    saved_.resize(kAhead * w);
-    size_t next = 0;
-    for (size_t i = 0; i < n; ++i) {
-      for (; next < n && next < i + kAhead; ++next) {
-        if (next + 4 < n) recs[next + 4]->prefetch();
-        prepare(*recs[next], preps_[next % kAhead], &saved_[(next % kAhead) * w]);
-      }
-      // Halfway: the bucket has arrived, so the owner it points to can be fetched too.
-      if (i + kAhead / 2 < n) {
-        const Prep& ahead = preps_[(i + kAhead / 2) % kAhead];
-        if (ahead.keyed) {
-          uint32_t s = index_.find(ahead.hash);
-          if (s != HashIndex::kNone) __builtin_prefetch(&ring_[s]);
-        }
-      }
-      Prep& p = preps_[i % kAhead];
-      if (!p.keyed) continue;
-      fields_.restore(&saved_[(i % kAhead) * w]);
-      handle(batch, *recs[i], p);
-    }
+    window_.run(
+        recs, fields_, [this](Record&, Prep& p) { prepare(p); },
+        [&](size_t i, const Prep& p) {
+          // Halfway through the window the bucket has arrived, so the owner it points to can
+          // be fetched too.
+          if (i + window_.ahead() / 2 < recs.size())
+            if (const Prep* a = window_.prepared(i + window_.ahead() / 2); a && a->keyed) {
+              uint32_t s = index_.find(a->hash);
+              if (s != HashIndex::kNone) __builtin_prefetch(&ring_[s]);
+            }
+          if (p.keyed) handle(batch, *recs[i], p);
+        });
   }
 
   std::string stats_json() const override {
@@ -116,12 +104,10 @@ class CollisionStage : public Stage {
     size_t id_begin = 0;
     std::string key;
   };
-  static constexpr size_t kAhead = 16;
 
-  void prepare(Record& r, Prep& p, FieldSet::Saved* saved) {
+  // Runs ahead of handle(), with the record's fields extracted.
+  void prepare(Prep& p) {
     p.keyed = false;
-    if (r.verdict != Verdict::Keep || r.diagnostic()) return;
-    fields_.extract(r);
     p.key.clear();
     for (size_t s : scope_slots_) {
       append_text(s, p.key);
@@ -132,7 +118,6 @@ class CollisionStage : public Stage {
     p.keyed = true;
     p.hash = hash_key(p.key);
     index_.prefetch(p.hash);
-    fields_.save(saved);
   }
 
   void handle(Batch& batch, Record& r, const Prep& p) {
@@ -189,8 +174,7 @@ class CollisionStage : public Stage {
   }
 
   FieldSet fields_;
-  Prep preps_[kAhead];
-  std::vector<FieldSet::Saved> saved_;  // fields_ results of the prepared records, kAhead rows
+  PrepareAhead<Prep> window_;
   std::vector<size_t> scope_slots_;
   size_t key_slot_ = 0, agent_slot_ = 0, target_slot_ = 0, time_slot_ = 0;
   std::vector<Owner> ring_;

@@ -125,28 +125,19 @@ class LifecycleStage : public Stage {
     }
   }
 
-  // Records are prepared a few ahead of handling (fields extracted, key hashed, the buckets
-  // of both indexes prefetched), so the probes of the large closed-lifecycle index overlap
-  // instead of each waiting on memory in turn.
+  // Records are prepared ahead of handling (see PrepareAhead): the key's buckets in both
+  // indexes are prefetched, the closed-lifecycle index being large.
   void process_batch(Batch& batch) override {
     batch_ = &batch;
     const auto& recs = batch.records;
-    const size_t n = recs.size(), w = fields_.width();
-    saved_.resize(kAhead * w);
-    size_t next = 0;
-    for (size_t i = 0; i < n; ++i) {
-      for (; next < n && next < i + kAhead; ++next) {
-        if (next + 4 < n) recs[next + 4]->prefetch();
-        prepare(*recs[next], preps_[next % kAhead], &saved_[(next % kAhead) * w]);
-      }
-      Record* r = recs[i];
-      if (r->verdict != Verdict::Keep || r->diagnostic()) continue;
-      fields_.restore(&saved_[(i % kAhead) * w]);
-      handle(*r, preps_[i % kAhead]);
-      // Checked after every record, not every batch, so the warnings do not depend on how
-      // the input was cut into batches; each follows the record that moved time past it.
-      if (timeout_ms > 0 && watermark_ != kNoTime) expire_idle(r);
-    }
+    window_.run(
+        recs, fields_, [this](Record&, Prep& p) { prepare(p); },
+        [&](size_t i, const Prep& p) {
+          handle(*recs[i], p);
+          // Checked after every record, not every batch, so the warnings do not depend on how
+          // the input was cut into batches; each follows the record that moved time past it.
+          if (timeout_ms > 0 && watermark_ != kNoTime) expire_idle(recs[i]);
+        });
   }
 
   void expire_idle(const Record* after) {
@@ -377,8 +368,6 @@ class LifecycleStage : public Stage {
     uint64_t hash = 0;
     std::string key;
   };
-  static constexpr size_t kAhead = 16;
-
   const EventSpec* event_of(std::string_view type, size_t& t) const {
     for (t = 0; t < profile.tracks.size(); ++t)
       if (const EventSpec* ev = profile.tracks[t].find(type)) return ev;
@@ -396,11 +385,9 @@ class LifecycleStage : public Stage {
     return hash_key(key) ^ (0x9E3779B97F4A7C15ull * (t + 1));
   }
 
-  void prepare(Record& r, Prep& p, FieldSet::Saved* saved) {
+  // Runs ahead of handle(), with the record's fields extracted.
+  void prepare(Prep& p) {
     p.keyed = false;
-    if (r.verdict != Verdict::Keep || r.diagnostic()) return;
-    fields_.extract(r);
-    fields_.save(saved);
     if (!skip_field.empty() && fields_[skip_slot_]) return;
     auto type_v = fields_.str(type_slot_);
     size_t t = 0;
@@ -553,8 +540,7 @@ class LifecycleStage : public Stage {
   }
 
   FieldSet fields_;
-  Prep preps_[kAhead];
-  std::vector<FieldSet::Saved> saved_;  // fields_ results of the prepared records, kAhead rows
+  PrepareAhead<Prep> window_;
   size_t skip_slot_ = 0, type_slot_ = 0, agent_slot_ = 0, time_slot_ = 0;
   uint32_t annotation_id_ = 0;
   std::vector<std::string> track_prefix_;                // `{"track":"<name>","key":` per track
