@@ -1,0 +1,32 @@
+// HashIndex over ZeroedArray: large enough to leave calloc for an mmap'd, huge-page table.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "core/hash_index.h"
+
+using namespace agentlog;
+
+TEST_CASE("a hash index keeps every key across growth into a mapped table, erases and copies", "[hash_index]") {
+  HashIndex index;
+  constexpr uint32_t kKeys = 400000;  // 1M buckets of 16 bytes: past the 4 MiB mapping threshold
+  for (uint32_t i = 0; i < kKeys; ++i) index.insert(hash_key("key-" + std::to_string(i)), i);
+  REQUIRE(index.size() == kKeys);
+  CHECK(index.bytes() >= (size_t{4} << 20));
+  for (uint32_t i = 0; i < kKeys; ++i) {
+    uint64_t h = hash_key("key-" + std::to_string(i));
+    index.prefetch(h);
+    REQUIRE(index.find(h) == i);
+  }
+  CHECK(index.find(hash_key("absent")) == HashIndex::kNone);
+  for (uint32_t i = 0; i < kKeys; i += 2) index.erase(hash_key("key-" + std::to_string(i)));
+  CHECK(index.size() == kKeys / 2);
+  HashIndex copy = index;  // a deep copy: later edits of one do not show in the other
+  index.erase(hash_key("key-1"));
+  for (uint32_t i = 0; i < kKeys; ++i) {
+    uint64_t h = hash_key("key-" + std::to_string(i));
+    uint32_t want = i % 2 ? i : HashIndex::kNone;
+    REQUIRE(copy.find(h) == want);
+    REQUIRE(index.find(h) == (i == 1 ? HashIndex::kNone : want));
+  }
+}
