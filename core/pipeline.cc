@@ -49,6 +49,7 @@ class Runner {
   // After run(): closes every output (syslog waits its grace period), dead-letters what they
   // could not deliver, then closes the dead-letter output. Returns the final exit code.
   int close_outputs(int rc, std::string& error);
+  Status save_checkpoints();
 
  private:
   Status write_undelivered(Output& from);
@@ -253,6 +254,16 @@ Status Runner::flush_outputs() {
     }
     if (Status st = dead_letter_output().reopen(); !st.ok()) return fail(st);
   }
+  // Checkpoints move only past records that have left the process (a syslog buffer may
+  // still hold some); they are saved on a later flush, or at close.
+  for (Output* o : outputs_)
+    if (!o->delivered()) return {};
+  if (!dead_letter_output().delivered()) return {};
+  if (Status st = save_checkpoints(); !st.ok()) return fail(st);
+  return {};
+}
+
+Status Runner::save_checkpoints() {
   if (followed_.empty()) return {};
   std::vector<Checkpoint*> dirty;
   for (auto& f : followed_) {
@@ -262,7 +273,7 @@ Status Runner::flush_outputs() {
     }
   }
   for (Checkpoint* cp : dirty) {
-    if (Status st = cp->save(); !st.ok()) return fail(st);
+    if (Status st = cp->save(); !st.ok()) return st;
   }
   return {};
 }
@@ -668,6 +679,10 @@ int Runner::close_outputs(int rc, std::string& error) {
   dl.take_undelivered(lost);
   if (!lost.empty())
     fail(Status::error(dl.describe() + ": " + std::to_string(lost.size()) + " dead letters could not be delivered"));
+  // Every output has delivered or dead-lettered what it held: the checkpoints a busy output
+  // held back can be saved now. After any failure they stay behind (at-least-once).
+  if (error.empty())
+    if (Status st = save_checkpoints(); !st.ok()) fail(st);
   return rc;
 }
 

@@ -117,6 +117,10 @@ class Output {
   // letters) override this; the default writes the bytes as a line.
   virtual Status write_record(Record& record) { return write_line(record.bytes()); }
   virtual Status flush() = 0;
+  // After flush(): has everything written so far left this process, so that a kill cannot
+  // lose it? Follow mode moves its checkpoints only then. (Syslog: only once the sender has
+  // written it to the socket.)
+  virtual bool delivered() const { return true; }
   // SIGHUP: reopen files (logrotate). No-op for streams.
   virtual Status reopen() { return {}; }
   virtual std::string describe() const = 0;

@@ -114,6 +114,7 @@ class SyslogOutput : public Output {
     if (!staging_.messages.empty()) push_staging();
     return {};
   }
+  bool delivered() const override { return staging_.messages.empty() && sender_.drained(); }
   void take_undelivered(std::vector<Undelivered>& out) override {
     for (auto& u : rejected_) out.push_back(std::move(u));
     rejected_.clear();

@@ -64,6 +64,11 @@ void Sender::push(Chunk&& c) {
   work_cv_.notify_one();
 }
 
+bool Sender::drained() const {
+  std::lock_guard lk(mu_);
+  return queue_.empty() && !replay_pending_;
+}
+
 std::string Sender::last_error() const {
   std::lock_guard lk(mu_);
   return last_error_;

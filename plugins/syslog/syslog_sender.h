@@ -70,6 +70,10 @@ class Sender {
   // not delivered (for stream transports, also what was sent but not confirmed). Returns the
   // last delivery error ("" if none).
   std::string finish(std::vector<UndeliveredMessage>& undelivered);
+  // True when everything pushed so far has been written to the socket and no failure left
+  // the replay window in doubt: a socket's bytes still reach the receiver if this process is
+  // killed, so a checkpoint may move past these records.
+  bool drained() const;
   const SenderStats& stats() const { return stats_; }
   std::string last_error() const;
 
@@ -107,7 +111,7 @@ class Sender {
   size_t front_next_ = 0;           // datagrams: next message of the front chunk
   std::deque<Chunk> replay_;        // stream: sent chunks kept for resending after a failure
   size_t replay_total_ = 0;
-  bool replay_pending_ = false;     // a failure left the replay window in doubt
+  std::atomic<bool> replay_pending_{false};  // a failure left the replay window in doubt (read by drained())
   bool confirmed_ = false;          // stream: the receiver read everything (shutdown handshake)
 };
 

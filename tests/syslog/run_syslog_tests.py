@@ -427,6 +427,52 @@ def check_tcp_restart_nothing_lost(d):
         rs.stop()
 
 
+def check_follow_checkpoint_waits_for_syslog_delivery(d):
+    """Follow mode: the checkpoint does not move past records the syslog sender still holds
+    (a SIGKILL would lose them); once the receiver takes them, it does."""
+    port = free_port()  # nobody listens yet
+    log = os.path.join(d, "app.log")
+    cp_path = os.path.join(d, "checkpoint.json")
+    out = os.path.join(d, "out.jsonl")
+    recs = make_records(20)
+    with open(log, "wb") as f:
+        f.write(b"".join(r + b"\n" for r in recs))
+    cfg = os.path.join(d, "config.yaml")
+    with open(cfg, "w") as f:
+        f.write(f"""pipeline:
+  inputs:
+    - {{type: file, paths: [{log}], follow: true, checkpoint: {cp_path}, poll_interval_ms: 20}}
+  outputs:
+    - {{type: file, path: {out}}}
+    - {{type: syslog, port: {port}, retry_initial_ms: 20, retry_max_ms: 50}}
+  dead_letter: {{type: file, path: {os.path.join(d, 'dead.jsonl')}}}
+""")
+    p = subprocess.Popen([BIN, "run", "-c", cfg], stderr=subprocess.PIPE)
+    rs = Rsyslog(d, port)
+    try:
+        # The file output has everything, and it flushed: with the receiver down, the
+        # checkpoint must still be absent (it used to be saved in this same flush).
+        wait_until("the file output", lambda: os.path.exists(out) and len(open(out, "rb").read().splitlines()) == 20)
+        def offset():
+            try:
+                files = json.load(open(cp_path))["files"]
+            except (OSError, ValueError):
+                return None
+            return files[0]["offset"] if files else 0
+        assert offset() in (None, 0), open(cp_path).read()
+        rs.start()
+        rs.wait_lines(20)
+        size = os.path.getsize(log)
+        wait_until("the checkpoint after delivery", lambda: offset() == size)
+        p.kill()  # like a crash: the checkpoint on disk is all that is left
+        p.wait(timeout=DEADLINE_S)
+        assert rs.lines() == recs, rs.lines()[:2]
+    finally:
+        if p.poll() is None:
+            p.kill()
+        rs.stop()
+
+
 def check_backpressure_blocks_then_delivers(d):
     rs = Rsyslog(d)  # not started yet: the receiver is down when the run begins
     recs = make_records(3000)  # ~0.6 MB, far over buffer_bytes
