@@ -368,13 +368,7 @@ class ClaudeCode : public Format {
     Canon c = base_;
     c.event_type = "tool_result";
     c.action_id = std::string(id);
-    if (auto call = calls_.take(id)) {
-      c.tool_name = std::move(call->tool_name);
-      c.tool_action = std::move(call->tool_action);
-      c.tool_target = std::move(call->tool_target);
-      c.input_ref = std::move(call->input_ref);
-      if (call->time_ms != INT64_MIN && now_ms_ >= call->time_ms) c.latency_ms = now_ms_ - call->time_ms;
-    }
+    calls_.answer(id, now_ms_, c);
     element content;
     bool has = block["content"].get(content) == simdjson::SUCCESS && !content.is_null();
     c.output_ref = has ? content_ref(content) : std::string(kNone);

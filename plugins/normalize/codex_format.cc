@@ -232,13 +232,7 @@ class Codex : public Format {
     Canon c = base_;
     c.event_type = "tool_result";
     c.action_id = std::string(id);
-    if (auto call = calls_.take(id)) {
-      c.tool_name = std::move(call->tool_name);
-      c.tool_action = std::move(call->tool_action);
-      c.tool_target = std::move(call->tool_target);
-      c.input_ref = std::move(call->input_ref);
-      if (call->time_ms != INT64_MIN && now_ms_ >= call->time_ms) c.latency_ms = now_ms_ - call->time_ms;
-    }
+    calls_.answer(id, now_ms_, c);
     element output;
     std::string_view text;
     bool has = (*payload_)["output"].get(output) == simdjson::SUCCESS && !output.is_null();

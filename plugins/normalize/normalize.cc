@@ -263,12 +263,16 @@ void CallTable::put(std::string id, CallInfo info) {
   }
 }
 
-std::optional<CallInfo> CallTable::take(std::string_view id) {
+void CallTable::answer(std::string_view id, int64_t now_ms, Canon& result) {
   auto it = calls_.find(id);
-  if (it == calls_.end()) return std::nullopt;
-  CallInfo info = std::move(it->second);
+  if (it == calls_.end()) return;
+  CallInfo& call = it->second;
+  result.tool_name = std::move(call.tool_name);
+  result.tool_action = std::move(call.tool_action);
+  result.tool_target = std::move(call.tool_target);
+  result.input_ref = std::move(call.input_ref);
+  if (call.time_ms != INT64_MIN && now_ms >= call.time_ms) result.latency_ms = now_ms - call.time_ms;
   calls_.erase(it);
-  return info;
 }
 
 void render(const Canon& c, const LineRef& ref, std::string_view entry_type, std::string& o) {

@@ -123,8 +123,9 @@ class CallTable {
  public:
   explicit CallTable(size_t cap = 100000) : cap_(cap) {}
   void put(std::string id, CallInfo info);
-  // Removes and returns the call.
-  std::optional<CallInfo> take(std::string_view id);
+  // Removes the call `id` and gives its result what it knew: tool, target, input_ref and,
+  // when both times are known, the latency. An unknown id leaves `result` as it is.
+  void answer(std::string_view id, int64_t now_ms, Canon& result);
   const CallInfo* find(std::string_view id) const {
     auto it = calls_.find(id);
     return it == calls_.end() ? nullptr : &it->second;

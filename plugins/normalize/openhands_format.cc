@@ -206,13 +206,7 @@ class OpenHands : public Format {
     auto by_cause = results_.find(cause_of(ev));
     if (by_cause != results_.end()) c.action_id = by_cause->second;
     else c.action_id = std::string(*tcid);
-    if (auto call = calls_.take(c.action_id)) {
-      c.tool_name = std::move(call->tool_name);
-      c.tool_action = std::move(call->tool_action);
-      c.tool_target = std::move(call->tool_target);
-      c.input_ref = std::move(call->input_ref);
-      if (call->time_ms != INT64_MIN && now_ms_ >= call->time_ms) c.latency_ms = now_ms_ - call->time_ms;
-    }
+    calls_.answer(c.action_id, now_ms_, c);
     element content;
     c.output_ref = ev["content"].get(content) == simdjson::SUCCESS ? content_ref(content) : std::string(kNone);
     bool rejected = kind == "user_rejected";
