@@ -361,10 +361,15 @@ class LifecycleStage : public Stage {
     closed_next_ = (closed_next_ + 1) % closed_memory;
   }
 
-  // A record's key found ahead of handling (false when absent, generated or not tracked:
-  // handle() then builds it the slow way).
+  // What prepare() found ahead of handling: whether the record is suppressed, its track and
+  // event, and its key with the key's hash when every key part is present (else the parts
+  // before the first absent one, `missing`, which handle() generates or reports).
   struct Prep {
+    bool suppressed = false;
+    const EventSpec* ev = nullptr;  // null: no tracked event
+    size_t t = 0;
     bool keyed = false;
+    size_t missing = 0;
     uint64_t hash = 0;
     std::string key;
   };
@@ -372,6 +377,18 @@ class LifecycleStage : public Stage {
     for (t = 0; t < profile.tracks.size(); ++t)
       if (const EventSpec* ev = profile.tracks[t].find(type)) return ev;
     return nullptr;
+  }
+  // Appends the key parts from `k` on, each field or its first present fallback; returns
+  // the first part that is absent, or the number of parts.
+  size_t append_key_parts(size_t t, size_t k, std::string& key) const {
+    for (; k < profile.tracks[t].key.size(); ++k) {
+      if (k) key.push_back('\x1f');
+      bool ok = false;
+      for (size_t slot : key_slots_[t][k])
+        if ((ok = append_key_part(slot, key))) break;
+      if (!ok) return k;
+    }
+    return k;
   }
   // Optional key fields join the key when present (e.g. turn_id within a run).
   void append_optional_parts(size_t t, std::string& key) const {
@@ -388,38 +405,30 @@ class LifecycleStage : public Stage {
   // Runs ahead of handle(), with the record's fields extracted.
   void prepare(Prep& p) {
     p.keyed = false;
-    if (!skip_field.empty() && fields_[skip_slot_]) return;
+    p.ev = nullptr;
+    p.suppressed = !skip_field.empty() && fields_[skip_slot_];
     auto type_v = fields_.str(type_slot_);
-    size_t t = 0;
-    if (!type_v || !event_of(*type_v, t)) return;
-    const Track& tr = profile.tracks[t];
+    if (p.suppressed || !type_v || !(p.ev = event_of(*type_v, p.t))) return;
     p.key.clear();
-    for (size_t k = 0; k < tr.key.size(); ++k) {
-      if (k) p.key.push_back('\x1f');
-      bool ok = false;
-      for (size_t slot : key_slots_[t][k])
-        if ((ok = append_key_part(slot, p.key))) break;
-      if (!ok) return;
-    }
-    append_optional_parts(t, p.key);
+    p.missing = append_key_parts(p.t, 0, p.key);
+    if (p.missing < profile.tracks[p.t].key.size()) return;
+    append_optional_parts(p.t, p.key);
     p.keyed = true;
-    p.hash = track_hash(p.key, t);
+    p.hash = track_hash(p.key, p.t);
     index_.prefetch(p.hash);
     closed_index_.prefetch(p.hash);
   }
 
   void handle(Record& r, const Prep& p) {
-    if (!skip_field.empty() && fields_[skip_slot_]) {
+    if (p.suppressed) {
       annotate(r, "{\"state\":\"suppressed\",\"reason\":" + json::quoted(skip_field) + "}");
       return;
     }
-    auto type_v = fields_.str(type_slot_);
-    if (!type_v) return;
-    size_t t = 0;
-    const EventSpec* ev = event_of(*type_v, t);
-    if (!ev) return;
+    if (!p.ev) return;
+    const EventSpec* ev = p.ev;
+    const size_t t = p.t;
     const Track& tr = profile.tracks[t];
-    std::string_view type = *type_v;  // views stay valid: edits below do not re-parse the record
+    std::string_view type = *fields_.str(type_slot_);  // views stay valid: edits below do not re-parse the record
     std::string_view agent = fields_.str(agent_slot_).value_or("");
     std::string_view time_text = fields_.str(time_slot_).value_or("");
     int64_t now = kNoTime;
@@ -434,34 +443,29 @@ class LifecycleStage : public Stage {
       auto ph = phase ? ev->phases.find(std::string(*phase)) : ev->phases.end();
       role = ph != ev->phases.end() ? ph->second : Role::Toggle;
     }
-    // The key: each field, or its first present fallback, or a generated id.
+    // The key: each field, or its first present fallback, or a generated id. prepare()
+    // built it up to the first absent part.
     thread_local std::string slow_key;
     const std::string* keyp = &p.key;
     uint64_t hash = p.hash;
     if (!p.keyed) {
       std::string& key = slow_key;
       keyp = &key;
-      key.clear();
-      for (size_t k = 0; k < tr.key.size(); ++k) {
-        if (k) key.push_back('\x1f');
-        bool ok = false;
-        for (size_t slot : key_slots_[t][k])
-          if ((ok = append_key_part(slot, key))) break;
-        if (!ok && tr.generate.event == type && tr.key[k].text == tr.generate.field) {
+      key = p.key;
+      for (size_t k = p.missing; k < tr.key.size(); k = append_key_parts(t, k + 1, key)) {
+        if (tr.generate.event == type && tr.key[k].text == tr.generate.field) {
           std::string id = tr.generate.prefix + sha256_hex(std::string(batch_->source_name(r.source)) + ":" +
                                                            std::to_string(r.line) + ":" + std::string(r.bytes()))
                                                     .substr(0, 16);
           key += id;
           r.set_member_string(tr.generate.field, id);
           ++generated_ids_;
-          ok = true;
+          continue;
         }
-        if (!ok) {
-          if (!key.empty() && key.back() == '\x1f') key.pop_back();
-          warn("missing_key", t, key, agent, type, {}, {{r.source, r.line}}, time_text, &r);
-          annotate(r, "{\"track\":" + json::quoted(tr.name) + ",\"state\":\"unkeyed\",\"event\":" + json::quoted(type) + "}");
-          return;
-        }
+        if (!key.empty() && key.back() == '\x1f') key.pop_back();
+        warn("missing_key", t, key, agent, type, {}, {{r.source, r.line}}, time_text, &r);
+        annotate(r, "{\"track\":" + json::quoted(tr.name) + ",\"state\":\"unkeyed\",\"event\":" + json::quoted(type) + "}");
+        return;
       }
       append_optional_parts(t, key);
       hash = track_hash(key, t);
