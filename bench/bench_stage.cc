@@ -1,5 +1,6 @@
 // Times the stages of a config alone, without reading, parsing or writing: records are
-// parsed in batches outside the timed region, then the stage chain runs on each batch.
+// parsed in batches outside the timed region (as `run` cuts them, or BENCH_BATCH records),
+// then the stage chain runs on each batch.
 // Usage: bench_stage -c CONFIG INPUT.jsonl
 #include <sys/resource.h>
 
@@ -33,7 +34,9 @@ int main(int argc, char** argv) {
   }
   RecordPool pool;
   Batch batch(pool);
-  std::vector<std::string> lines(std::getenv("BENCH_BATCH") ? std::atoi(std::getenv("BENCH_BATCH")) : 1024);
+  // Batches as `agentlog run` cuts them (RunOptions::batch_records) unless BENCH_BATCH says.
+  std::vector<std::string> lines(std::getenv("BENCH_BATCH") ? std::atoi(std::getenv("BENCH_BATCH"))
+                                                            : RunOptions().batch_records);
   uint64_t records = 0, kept = 0, bytes = 0;
   double seconds = 0;
   std::string line;

@@ -57,8 +57,9 @@ class Runner {
   Status run_array(const SourceSpec& src, uint32_t index, std::string& text, bool forced, bool& handled);
   void add_line(const LineEvent& ev, uint32_t source);
   void dead_letter_input(Record* r, std::string reason, std::string_view kind);
-  // flush_batch = process_batch + flush_outputs. Regular files use it per batch (the fast
-  // path); streaming inputs process per batch and flush when idle or on the timer.
+  // flush_batch = process_batch + flush_outputs. Every input processes per batch (records
+  // are parsed, run through the chain and written while still in cache) and outputs buffer
+  // up to 1 MiB; regular files flush at each refill, streaming inputs when idle or on the timer.
   Status flush_batch(size_t first_stage);
   Status process_batch(size_t first_stage);
   Status flush_outputs();
@@ -353,14 +354,15 @@ Status Runner::run_source(const SourceSpec& src, uint32_t index) {
       }
       add_line(ev, index);
       if (batch_.records.size() >= opts_.batch_records) {
-        st = streaming ? process_batch(0) : flush_batch(0);
+        st = process_batch(0);
         if (st.ok() && streaming) st = maybe_timed_flush();
         if (!st.ok()) return st;
       }
       continue;
     }
     // The views into the reader's buffer end at refill: finish the batch first.
-    st = streaming ? process_batch(0) : flush_batch(0);
+    st = process_batch(0);
+    if (st.ok() && !streaming && unflushed_) st = flush_outputs();
     if (!st.ok()) return st;
     counters.lines = reader.lines();
     counters.bytes = reader.bytes_read();
@@ -403,8 +405,8 @@ Status Runner::run_array(const SourceSpec& src, uint32_t index, std::string& tex
   counters.bytes = text.size();
   std::deque<std::string> held;  // element texts of the batch in flight (records borrow them)
   Status st;
-  auto flush = [&] {
-    if (st.ok()) st = flush_batch(0);
+  auto flush = [&](bool outputs) {
+    if (st.ok()) st = outputs ? flush_batch(0) : process_batch(0);
     held.clear();
   };
   auto add = [&](simdjson::dom::element e, uint64_t line_no) {
@@ -417,7 +419,7 @@ Status Runner::run_array(const SourceSpec& src, uint32_t index, std::string& tex
     ev.text = ev.kind == LineEvent::Kind::TooLong ? t.substr(0, src.max_line_bytes) : t;
     add_line(ev, index);
     counters.lines = line_no;
-    if (batch_.records.size() >= opts_.batch_records) flush();
+    if (batch_.records.size() >= opts_.batch_records) flush(false);
   };
   if (err != simdjson::SUCCESS) {
     // One dead letter for the whole source, holding its first max_line_bytes bytes.
@@ -445,7 +447,7 @@ Status Runner::run_array(const SourceSpec& src, uint32_t index, std::string& tex
       }
     }
   }
-  flush();
+  flush(true);
   return st;
 }
 

@@ -39,7 +39,9 @@ struct RunOptions {
   std::vector<std::string> inputs;  // replace the config's inputs; "-" is stdin
   std::string stats_json_path;
   bool quiet = false;               // no summary on stderr
-  size_t batch_records = 1024;
+  // Records parsed and run through the chain together. Small, so a batch's parsed records
+  // are still in the CPU's cache when each stage reaches them (64: about 100 KB parsed).
+  size_t batch_records = 64;
   RecordObserver* observer = nullptr;
 };
 

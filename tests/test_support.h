@@ -104,7 +104,7 @@ struct RunResult {
 
 // Runs a loaded pipeline with its outputs replaced by files in `tmp`.
 inline RunResult run_captured(PipelineSpec& spec, const std::vector<std::string>& inputs,
-                              const std::filesystem::path& tmp, size_t batch_records = 1024) {
+                              const std::filesystem::path& tmp, size_t batch_records = RunOptions().batch_records) {
   std::filesystem::create_directories(tmp);
   auto out = tmp / "out.jsonl", dead = tmp / "dead.jsonl";
   spec.outputs.clear();
