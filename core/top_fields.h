@@ -2,7 +2,6 @@
 // at config time; a Record then finds all of them in one pass over its members, and every
 // stage of the chain reads the result (Record::top_member) instead of walking the record.
 #pragma once
-#include <array>
 #include <cstdint>
 #include <cstring>
 #include <deque>
@@ -18,53 +17,55 @@ class TopFieldRegistry {
   // The id of `name`, registering it when new. Config time only: not thread-safe.
   static uint32_t intern(std::string_view name);
   // The id of `name`, or kNone when no stage registered it. Safe while nothing registers.
-  static uint32_t find(std::string_view name) { return find_in(data(), name.data(), name.size()); }
-  // The same for a key that may be read up to 7 bytes past its end (simdjson's string
-  // buffer is padded): one word compare settles most keys.
-  static uint32_t find_padded(std::string_view key) { return find_padded_in(data(), key); }
+  static uint32_t find(std::string_view name) {
+    char buf[16] = {};
+    if (name.size() > 16) return lookup(data(), name.data(), name.size());
+    std::memcpy(buf, name.data(), name.size());
+    return lookup(data(), buf, name.size());
+  }
+  // The same for a key that may be read up to 15 bytes past its end (simdjson's string
+  // buffer is padded): two word compares settle keys of up to 16 bytes.
+  static uint32_t find_padded(std::string_view key) { return lookup(data(), key.data(), key.size()); }
   static uint32_t size() { return static_cast<uint32_t>(data().names.size()); }
 
-  struct Entry {
-    uint64_t head = 0;  // the first 8 bytes (zero-filled)
+  // Open addressing on (length, first 8 bytes); most keys of a record are not registered
+  // and stop at an empty slot after one probe.
+  struct Slot {
+    uint64_t w0 = 0, w1 = 0;  // bytes 0-7 and 8-15 of the name, zero-filled
+    uint32_t len = 0;
+    uint32_t id = kNone;      // kNone: empty
     const char* name = nullptr;
-    uint32_t id = 0;
   };
   struct Data {
-    std::deque<std::string> names;  // stable storage for Entry::name
-    // Names by length (64 and longer share the last bucket): a key is compared only with
-    // names of its own length.
-    std::array<std::vector<Entry>, 65> by_len;
+    std::deque<std::string> names;  // stable storage for Slot::name
+    std::vector<Slot> table = std::vector<Slot>(64);
+    uint32_t shift = 58;  // 64 - log2(table size)
   };
   static Data& data() {
     static Data d;
     return d;
   }
 
-  static uint64_t head_of(const char* p, size_t n) {
-    uint64_t w = 0;
-    std::memcpy(&w, p, n < 8 ? n : 8);
+  static uint64_t word(const char* p, size_t n, size_t at) {
+    if (n <= at) return 0;
+    uint64_t w;
+    std::memcpy(&w, p + at, 8);
+    if (n - at < 8) w &= (uint64_t{1} << (8 * (n - at))) - 1;
     return w;
   }
-  static uint32_t find_in(const Data& d, const char* p, size_t n) {
-    const auto& bucket = d.by_len[n < 64 ? n : 64];
-    if (bucket.empty()) return kNone;
-    uint64_t head = head_of(p, n);
-    for (const auto& e : bucket)
-      if (e.head == head && (n <= 8 || ((n < 64 || std::strlen(e.name) == n) && std::memcmp(e.name + 8, p + 8, n - 8) == 0)))
-        return e.id;
-    return kNone;
+  static size_t home(const Data& d, uint64_t w0, size_t n) {
+    return static_cast<size_t>(((w0 + n) * 0x9E3779B97F4A7C15ull) >> d.shift);
   }
-  static uint32_t find_padded_in(const Data& d, std::string_view key) {
-    size_t n = key.size();
-    const auto& bucket = d.by_len[n < 64 ? n : 64];
-    if (bucket.empty()) return kNone;
-    uint64_t w;
-    std::memcpy(&w, key.data(), 8);
-    if (n < 8) w &= (uint64_t{1} << (8 * n)) - 1;
-    for (const auto& e : bucket)
-      if (e.head == w && (n <= 8 || ((n < 64 || std::strlen(e.name) == n) && std::memcmp(e.name + 8, key.data() + 8, n - 8) == 0)))
-        return e.id;
-    return kNone;
+  // `p` must be readable for 16 bytes (or `n` when longer).
+  static uint32_t lookup(const Data& d, const char* p, size_t n) {
+    const uint64_t w0 = word(p, n, 0);
+    const size_t mask = d.table.size() - 1;
+    for (size_t i = home(d, w0, n);; i = (i + 1) & mask) {
+      const Slot& s = d.table[i];
+      if (s.id == kNone) return kNone;
+      if (s.w0 != w0 || s.len != n) continue;
+      if (n <= 8 || (s.w1 == word(p, n, 8) && (n <= 16 || std::memcmp(s.name + 16, p + 16, n - 16) == 0))) return s.id;
+    }
   }
 };
 
