@@ -1,20 +1,11 @@
 #include "core/record.h"
 
 #include <algorithm>
-#include <bit>
-#include <cstring>
-#include <type_traits>
 
 #include "core/top_fields.h"
 
 namespace agentlog {
 namespace {
-// simdjson gives no public way to make an element from a tape index; an element is exactly
-// its tape reference (document, index), which these checks hold to.
-static_assert(sizeof(simdjson::dom::element) == sizeof(simdjson::internal::tape_ref));
-static_assert(std::is_trivially_copyable_v<simdjson::dom::element> &&
-              std::is_trivially_copyable_v<simdjson::internal::tape_ref>);
-
 simdjson::dom::parser& thread_parser() {
   thread_local simdjson::dom::parser parser;
   return parser;
@@ -168,10 +159,6 @@ void Record::join_appendix() {
   extra.swap(appendix_);  // keep the buffer's capacity for the next record
 }
 
-simdjson::dom::element Record::element_at(size_t index) const {
-  return std::bit_cast<simdjson::dom::element>(simdjson::internal::tape_ref(&doc_, index));
-}
-
 const simdjson::dom::element* Record::top_member_slow(uint32_t id) {
   if (!parsed_) {
     if (!appendix_.empty()) join_appendix();
@@ -199,39 +186,18 @@ void Record::build_top_cache() {
   }
   top_valid_ = true;
   top_duplicate_ = false;
-  if (!parsed_) return;
-  // A direct walk of simdjson's documented tape (doc/tape.md) over the root object's
-  // members: the object iterator re-derives each step through a type switch, which made
-  // this, the one pass every record gets, cost ~45 instructions per member.
-  const uint64_t* tape = doc_.tape.get();
-  const uint8_t* strings = doc_.string_buf.get();
-  constexpr uint64_t kPayload = simdjson::internal::JSON_VALUE_MASK;
-  if ((tape[1] >> 56) != '{') return;
-  const size_t end = static_cast<uint32_t>(tape[1]) - 1;  // the closing '}'
+  simdjson::dom::object obj;
+  if (!parsed_ || doc_.root().get(obj) != simdjson::SUCCESS) return;
   const TopFieldRegistry::Data& names = TopFieldRegistry::data();
-  for (size_t i = 2; i < end;) {
-    // Key: a string word whose payload is its offset in the string buffer (32-bit length, bytes).
-    const uint8_t* k = strings + (tape[i] & kPayload);
-    uint32_t klen;
-    std::memcpy(&klen, k, 4);
-    const uint64_t v = tape[i + 1];
-    const size_t value = i + 1;
-    switch (v >> 56) {
-      case '{':
-      case '[': i = static_cast<uint32_t>(v); break;  // the word after the matching close
-      case 'l':
-      case 'u':
-      case 'd': i += 3; break;  // the number sits in the next word
-      default: i += 2;
-    }
-    // The string buffer is padded, so reading 16 bytes of a short key is safe.
-    uint32_t id = TopFieldRegistry::lookup(names, reinterpret_cast<const char*>(k + 4), klen);
+  for (auto field : obj) {
+    // Keys live in simdjson's padded string buffer, so reading 16 bytes of a short key is safe.
+    uint32_t id = TopFieldRegistry::lookup(names, field.key.data(), field.key.size());
     if (id >= n) continue;
     if (top_stamp_[id] == top_epoch_) {  // the first of duplicate keys wins, as with at_key
       top_duplicate_ = true;
       continue;
     }
-    top_el_[id] = element_at(value);
+    top_el_[id] = field.value;
     top_stamp_[id] = top_epoch_;
   }
   appendix_parsed_ = false;

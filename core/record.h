@@ -102,7 +102,6 @@ class Record {
   void join_appendix();
   const simdjson::dom::element* top_member_slow(uint32_t id);
   void build_top_cache();
-  simdjson::dom::element element_at(size_t tape_index) const;
   void add_appendix_to_cache();
 
   State state_ = State::Original;
