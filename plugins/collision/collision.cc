@@ -1,11 +1,13 @@
 #include "plugins/collision/collision.h"
 
 #include <algorithm>
+#include <cstring>
 #include <unordered_map>
 
 #include "core/field_path.h"
 #include "core/hash_index.h"
 #include "core/interner.h"
+#include "core/zeroed_array.h"
 
 namespace agentlog::plugins {
 namespace {
@@ -31,13 +33,19 @@ struct Line {
 };
 
 // The agent that established an id, kept in a ring: when full, the oldest id is forgotten.
-// 64 bytes: the rare list of agents already warned about lives beside the ring.
+// 64 bytes and trivially copyable, so the ring lives on zeroed huge pages (ZeroedArray):
+// a fresh 4 KiB page per 64 new ids cost ~100 ns per record in page faults. A long target
+// and the rare list of agents already warned about live beside the ring.
 struct Owner {
-  uint64_t hash = 0;
-  std::string target;
-  Line line;
-  uint32_t agent = 0;  // interned
+  static constexpr size_t kInlineTarget = 36;
+  uint64_t hash;
+  uint64_t line;
+  uint32_t source;
+  uint32_t agent;        // interned
+  uint32_t target_len;   // longer than kInlineTarget: in long_targets_
+  char target[kInlineTarget];
 };
+static_assert(sizeof(Owner) == 64);
 
 class CollisionStage : public Stage {
  public:
@@ -55,8 +63,7 @@ class CollisionStage : public Stage {
     agent_slot_ = fields_.add(agent_field);
     target_slot_ = fields_.add(target_field);
     time_slot_ = fields_.add(FieldPath{"event_time", {"event_time"}});
-    // Address space only: pages are touched as ids arrive, and growth never copies owners.
-    ring_.reserve(std::min<size_t>(max_keys, size_t{1} << 20));
+    ring_ = ZeroedArray<Owner>(std::min<size_t>(max_keys, size_t{1} << 16));
   }
 
   void process_batch(Batch& batch) override {
@@ -129,27 +136,36 @@ class CollisionStage : public Stage {
     Line here{r.source, r.line};
     uint32_t slot = index_.find(hash);
     if (slot == HashIndex::kNone) {
-      if (ring_.size() < max_keys) {
-        ring_.push_back({});
-        slot = static_cast<uint32_t>(ring_.size() - 1);
+      if (used_ < max_keys) {
+        if (used_ == ring_.size()) grow_ring();
+        slot = static_cast<uint32_t>(used_++);
       } else {
         slot = static_cast<uint32_t>(next_);
         index_.erase(ring_[slot].hash);
+        if (ring_[slot].target_len > Owner::kInlineTarget) long_targets_.erase(slot);
         next_ = (next_ + 1) % max_keys;
         ++forgotten_;
       }
       Owner& owner = ring_[slot];
       owner.hash = hash;
       owner.agent = agent_id;
-      owner.target.clear();  // reuses the slot's buffer
-      append_text(target_slot_, owner.target);
-      owner.line = here;
+      owner.source = here.source;
+      owner.line = here.line;
+      std::string_view target;
+      std::string number;
+      if (const auto& v = fields_[target_slot_]) {
+        if (v->get(target) != simdjson::SUCCESS && v->is_number()) target = number = simdjson::minify(*v);
+      }
+      owner.target_len = static_cast<uint32_t>(target.size());
+      if (target.size() <= Owner::kInlineTarget) std::memcpy(owner.target, target.data(), target.size());
+      else long_targets_[slot] = std::string(target);
       if (!warned_.empty()) warned_.erase(slot);
       index_.insert(hash, slot);
       return;
     }
     const Owner& o = ring_[slot];
     if (o.agent == agent_id) return;  // the owner re-sending its own id is no collision
+    const Line first{o.source, o.line};
     ++colliding_records_;
     std::string id = key.substr(id_begin);
     std::string mark = "{\"action_id\":" + json::quoted(id) + ",\"established_by\":" + json::quoted(agents_.str(o.agent)) +
@@ -165,9 +181,9 @@ class CollisionStage : public Stage {
     for (size_t i = 0; i < scope.size(); ++i) w += "," + json::quoted(scope[i].text) + ":" + json::quoted(text(scope_slots_[i]));
     w += ",\"established_by\":" + json::quoted(agents_.str(o.agent)) + ",\"reused_by\":" + json::quoted(agent) +
          ",\"frontier_item_id\":" + json::quoted(text(target_slot_)) +
-         ",\"established_frontier_item_id\":" + json::quoted(o.target) +
-         ",\"lines\":[{\"source\":" + json::quoted(batch.source_name(o.line.source)) +
-         ",\"line\":" + std::to_string(o.line.line) + "},{\"source\":" + json::quoted(batch.source_name(here.source)) +
+         ",\"established_frontier_item_id\":" + json::quoted(target_of(slot)) +
+         ",\"lines\":[{\"source\":" + json::quoted(batch.source_name(first.source)) +
+         ",\"line\":" + std::to_string(first.line) + "},{\"source\":" + json::quoted(batch.source_name(here.source)) +
          ",\"line\":" + std::to_string(here.line) + "}]";
     if (auto t = fields_.str(time_slot_)) w += ",\"event_time\":" + json::quoted(*t);
     batch.emit(w + "}", &r);
@@ -177,7 +193,21 @@ class CollisionStage : public Stage {
   PrepareAhead<Prep> window_;
   std::vector<size_t> scope_slots_;
   size_t key_slot_ = 0, agent_slot_ = 0, target_slot_ = 0, time_slot_ = 0;
-  std::vector<Owner> ring_;
+  std::string_view target_of(uint32_t slot) const {
+    const Owner& o = ring_[slot];
+    if (o.target_len <= Owner::kInlineTarget) return {o.target, o.target_len};
+    return long_targets_.at(slot);
+  }
+  // Doubles the ring (up to max_keys): new pages come zeroed from the huge-page mapping.
+  void grow_ring() {
+    ZeroedArray<Owner> bigger(std::min<size_t>(max_keys, ring_.size() * 2));
+    std::memcpy(static_cast<void*>(bigger.begin()), ring_.begin(), used_ * sizeof(Owner));
+    ring_ = std::move(bigger);
+  }
+
+  ZeroedArray<Owner> ring_;
+  size_t used_ = 0;  // ring slots holding an owner
+  std::unordered_map<uint32_t, std::string> long_targets_;  // ring slot -> target longer than kInlineTarget
   std::unordered_map<uint32_t, std::vector<uint32_t>> warned_;  // ring slot -> reusing agents warned about
   size_t next_ = 0;  // the ring slot to reuse next once full
   HashIndex index_;
