@@ -294,6 +294,17 @@ json::Value& Record::tree() {
   return *tree_;
 }
 
+void Record::replace_tree(json::Value v) {
+  appendix_.clear();
+  appendix_ids_.clear();
+  appendix_parsed_ = false;
+  tree_ = std::make_unique<json::Value>(std::move(v));
+  state_ = State::Tree;
+  appended_only_ = false;
+  parsed_ = false;
+  top_valid_ = false;
+}
+
 void Record::trim_memory(size_t keep_capacity) {
   if (doc_.capacity() > keep_capacity) doc_ = simdjson::dom::document();
   if (appendix_doc_.capacity() > keep_capacity) appendix_doc_ = simdjson::dom::document();

@@ -76,6 +76,8 @@ class Record {
 
   // The owned mutable tree, for deep edits. Built on first use; bytes() re-serialises it.
   json::Value& tree();
+  // Replaces the whole record with `v` (a stage that parsed and edited its own copy).
+  void replace_tree(json::Value v);
 
   // Hints the CPU to fetch the start of the parsed view: stages call it a few records ahead,
   // since a batch's parsed records are usually out of cache by the time a stage reaches them.

@@ -268,7 +268,9 @@ class RedactStage : public Stage {
         for (size_t slot : field_slots_)
           if (const auto& v = field_set_[slot]) collect(*v, false);
       // Each string on its own: anchors in rules must see the string's real start and end.
-      if (!t_need && std::none_of(t_scan.begin(), t_scan.end(), [&](std::string_view v) { return rules.may_match(v); }))
+      // Most records: no keyword anywhere, settled in one interleaved scan.
+      if (!t_need && (!rules.may_match_any(t_scan.data(), t_scan.size()) ||
+                      std::none_of(t_scan.begin(), t_scan.end(), [&](std::string_view v) { return rules.may_match(v); })))
         return StageVerdict::keep();
     }
     // Pass 2, on a mutable copy: every occurrence of every field, duplicates included.
@@ -287,7 +289,7 @@ class RedactStage : public Stage {
         if (!is_ref_field(f)) visit_all(work, f, 0, [&](json::Value& v) { scrub_value(v, f.text, notes, changed, false); });
     }
     if (!changed) return StageVerdict::keep();
-    record.tree() = std::move(work);
+    record.replace_tree(std::move(work));
     if (!annotation_field.empty()) {
       std::string arr = "[";
       for (size_t i = 0; i < notes.size(); ++i) {

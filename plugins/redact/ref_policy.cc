@@ -89,12 +89,25 @@ bool is_secret_param(std::string_view name) {
   return std::find(std::begin(kSecretParams), std::end(kSecretParams), n) != std::end(kSecretParams);
 }
 
+// Byte classes for URI parsing, one table lookup per byte (this runs on every ref).
+enum : uint8_t { kBad = 1, kSchemeStart = 2, kScheme = 4, kAuthorityEnd = 8 };
+constexpr auto kUriClass = [] {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c <= 0x20; ++c) t[c] = kBad;
+  for (int c = 0x7f; c < 0x100; ++c) t[c] = c == 0x7f ? kBad : 0;
+  for (unsigned char c : std::string_view("\"<>\\{}")) t[c] = kBad;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = t[c - 'a' + 'A'] = kSchemeStart | kScheme;
+  for (int c = '0'; c <= '9'; ++c) t[c] = kScheme;
+  for (unsigned char c : std::string_view("+-.")) t[c] = kScheme;
+  for (unsigned char c : std::string_view("/?#")) t[c] = kAuthorityEnd;
+  return t;
+}();
+
 // Length of a valid scheme followed by ':' at the start of v, or 0.
 size_t scheme_len(std::string_view v) {
-  if (v.empty() || !std::isalpha(static_cast<unsigned char>(v[0]))) return 0;
+  if (v.empty() || !(kUriClass[static_cast<unsigned char>(v[0])] & kSchemeStart)) return 0;
   size_t i = 1;
-  while (i < v.size() && (std::isalnum(static_cast<unsigned char>(v[i])) || v[i] == '+' || v[i] == '-' || v[i] == '.'))
-    ++i;
+  while (i < v.size() && (kUriClass[static_cast<unsigned char>(v[i])] & kScheme)) ++i;
   return i < v.size() && v[i] == ':' ? i : 0;
 }
 
@@ -105,15 +118,17 @@ struct UriParts {
 };
 
 bool parse_uri(std::string_view v, UriParts& p) {
-  for (unsigned char c : v)
-    if (c <= 0x20 || c == 0x7f || c == '"' || c == '<' || c == '>' || c == '\\' || c == '{' || c == '}') return false;
+  uint8_t bad = 0;
+  for (unsigned char c : v) bad |= kUriClass[c];
+  if (bad & kBad) return false;
   size_t s = scheme_len(v);
   if (s == 0) return false;
   std::string_view rest = v.substr(s + 1);
   if (rest.substr(0, 2) == "//") {
     p.authority_begin = s + 3;
-    size_t e = v.find_first_of("/?#", p.authority_begin);
-    p.authority_end = e == std::string_view::npos ? v.size() : e;
+    size_t e = p.authority_begin;
+    while (e < v.size() && !(kUriClass[static_cast<unsigned char>(v[e])] & kAuthorityEnd)) ++e;
+    p.authority_end = e;
   } else if (lower(v.substr(0, s)) == "urn") {
     size_t colon = rest.find(':');
     if (colon == std::string_view::npos || colon == 0 || colon + 1 == rest.size()) return false;

@@ -156,7 +156,47 @@ Status KeywordMatcher::build(const std::vector<std::pair<std::string, size_t>>& 
       int32_t row = t * static_cast<int32_t>(classes_);
       next_[s * classes_ + c] = out_[t] >= 0 ? -row : row;  // the root (0) never has an output
     }
+  next16_.clear();
+  if (next_.size() <= 32767) next16_.assign(next_.begin(), next_.end());
   return {};
+}
+
+namespace {
+// True when a keyword ends somewhere in a or b (see KeywordMatcher::any).
+template <class T>
+bool any_pair(const T* next, const uint8_t* cls, std::string_view a, std::string_view b) {
+  if (a.size() < b.size()) std::swap(a, b);
+  const auto* pa = reinterpret_cast<const unsigned char*>(a.data());
+  const auto* pb = reinterpret_cast<const unsigned char*>(b.data());
+  int64_t sa = 0, sb = 0;
+  size_t i = 0;
+  for (; i < b.size(); ++i) {
+    int64_t ta = next[sa + cls[pa[i]]], tb = next[sb + cls[pb[i]]];
+    if ((ta | tb) < 0) return true;
+    sa = ta;
+    sb = tb;
+  }
+  for (; i < a.size(); ++i) {
+    int64_t ta = next[sa + cls[pa[i]]];
+    if (ta < 0) return true;
+    sa = ta;
+  }
+  return false;
+}
+
+template <class T>
+bool any_of_texts(const T* next, const uint8_t* cls, const std::string_view* texts, size_t n) {
+  size_t i = 0;
+  for (; i + 1 < n; i += 2)
+    if (any_pair(next, cls, texts[i], texts[i + 1])) return true;
+  return i < n && any_pair(next, cls, texts[i], std::string_view());
+}
+}  // namespace
+
+bool KeywordMatcher::any(const std::string_view* texts, size_t n) const {
+  if (words_ == 0) return false;
+  if (!next16_.empty()) return any_of_texts(next16_.data(), cls_.data(), texts, n);
+  return any_of_texts(next_.data(), cls_.data(), texts, n);
 }
 
 bool KeywordMatcher::scan(std::string_view text, std::vector<uint64_t>& rules) const {
@@ -230,6 +270,13 @@ bool RuleSet::may_match(std::string_view text) const {
   for (size_t i : cands)
     if (text.size() >= rules_[i].min_length && RE2::PartialMatch(sp, *rules_[i].re)) return true;
   return false;
+}
+
+bool RuleSet::may_match_any(const std::string_view* texts, size_t n) const {
+  if (!unkeyed_.empty())
+    for (size_t i = 0; i < n; ++i)
+      if (texts[i].size() >= unkeyed_min_length_) return true;
+  return keywords_.any(texts, n);
 }
 
 void RuleSet::find(std::string_view text, std::vector<Finding>& out) const {

@@ -198,3 +198,26 @@ TEST_CASE("an emitted record in a reused pool slot starts with a clean cache and
   CHECK(w.diagnostic());
   CHECK(w.top_member(b) == nullptr);
 }
+
+TEST_CASE("replace_tree swaps in a whole new record, held-aside members included", "[record]") {
+  uint32_t a = TopFieldRegistry::intern("rr_a");
+  uint32_t note = TopFieldRegistry::intern("rr_note");
+  std::string line = padded(R"({"rr_a":"old","b":1})");
+  Record r;
+  r.reset_borrowed(line);
+  REQUIRE(r.parse() == simdjson::SUCCESS);
+  REQUIRE(r.top_member(a) != nullptr);
+  r.add_member_raw("rr_note", "true");
+  // A stage parsed the bytes (appendix joined), edited its copy and hands it back.
+  auto copy = json::parse(r.bytes());
+  REQUIRE(copy);
+  copy->set("rr_a", json::Value::string("new"));
+  r.replace_tree(std::move(*copy));
+  CHECK(r.edited());
+  CHECK(r.bytes() == R"({"rr_a":"new","b":1,"rr_note":true})");
+  std::string_view s;
+  REQUIRE(r.top_member(a) != nullptr);
+  REQUIRE(r.top_member(a)->get(s) == simdjson::SUCCESS);
+  CHECK(s == "new");
+  CHECK(r.top_member(note) != nullptr);
+}
