@@ -199,11 +199,7 @@ class CollisionStage : public Stage {
     return long_targets_.at(slot);
   }
   // Doubles the ring (up to max_keys): new pages come zeroed from the huge-page mapping.
-  void grow_ring() {
-    ZeroedArray<Owner> bigger(std::min<size_t>(max_keys, ring_.size() * 2));
-    std::memcpy(static_cast<void*>(bigger.begin()), ring_.begin(), used_ * sizeof(Owner));
-    ring_ = std::move(bigger);
-  }
+  void grow_ring() { ring_.resize_keep(std::min<size_t>(max_keys, ring_.size() * 2), used_); }
 
   ZeroedArray<Owner> ring_;
   size_t used_ = 0;  // ring slots holding an owner

@@ -11,6 +11,7 @@
 #include "core/interner.h"
 #include "core/time_format.h"
 #include "core/top_fields.h"
+#include "core/zeroed_array.h"
 #include "plugins/lifecycle/lifecycle_profile.h"
 
 namespace agentlog::plugins {
@@ -347,9 +348,11 @@ class LifecycleStage : public Stage {
   void remember_closed(uint64_t hash, int state, Line line) {
     if (closed_memory == 0) return;
     if (closed_index_.find(hash) != kNil) closed_index_.erase(hash);  // closed again: keep the newest
-    if (closed_ring_.size() < closed_memory) {
-      closed_ring_.push_back({hash, state, line});
-      closed_index_.insert(hash, static_cast<uint32_t>(closed_ring_.size() - 1));
+    if (closed_used_ < closed_memory) {
+      if (closed_used_ == closed_ring_.size())
+        closed_ring_.resize_keep(std::min(closed_memory, std::max<size_t>(1024, closed_used_ * 2)), closed_used_);
+      closed_ring_[closed_used_] = {hash, state, line};
+      closed_index_.insert(hash, static_cast<uint32_t>(closed_used_++));
       return;
     }
     // The ring forgets in order, so the bucket of a later victim can be fetched early.
@@ -556,7 +559,8 @@ class LifecycleStage : public Stage {
   std::vector<uint32_t> free_;
   HashIndex index_;
   uint32_t head_ = kNil, tail_ = kNil;  // least and most recently active
-  std::vector<Closed> closed_ring_;
+  ZeroedArray<Closed> closed_ring_;  // zeroed huge pages as it grows, as in `collision`
+  size_t closed_used_ = 0;
   HashIndex closed_index_;
   size_t closed_next_ = 0;
   Interner agents_;
