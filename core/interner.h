@@ -1,7 +1,10 @@
 // Interns short strings (agent ids and the like) as small integers, and keeps each one's
 // JSON-quoted form so warnings and annotations copy it instead of escaping it again.
 #pragma once
+#include <algorithm>
+#include <array>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -15,32 +18,49 @@ namespace agentlog {
 class Interner {
  public:
   uint32_t id(std::string_view s) {
-    // Consecutive records usually come from the same agent.
-    if (last_ != UINT32_MAX && strings_[last_] == s) return last_;
-    uint64_t h = hash_key(s);
-    uint32_t found = index_.find(h);
-    if (found != HashIndex::kNone) {
-      if (strings_[found] == s) return last_ = found;
-      // Two strings with one 64-bit hash: the later ones live in a side map.
-      auto it = collided_.find(std::string(s));
-      if (it != collided_.end()) return last_ = it->second;
-    }
-    strings_.emplace_back(s);
-    quoted_.push_back(json::quoted(s));
-    uint32_t n = static_cast<uint32_t>(strings_.size() - 1);
-    if (found == HashIndex::kNone) index_.insert(h, n);
-    else collided_.emplace(std::string(s), n);
-    return last_ = n;
+    // A few agents usually write most records: a small direct-mapped memory of recent
+    // strings, keyed by their length and first and last bytes, settles most calls.
+    uint32_t& recent = recent_[recent_slot(s)];
+    if (recent != UINT32_MAX && strings_[recent] == s) return recent;
+    return recent = id_slow(s);
   }
   const std::string& str(uint32_t id) const { return strings_[id]; }
   // The string as a JSON string literal, quotes included.
   const std::string& quoted(uint32_t id) const { return quoted_[id]; }
 
  private:
+  static size_t recent_slot(std::string_view s) {
+    uint64_t a = 0, b = 0;
+    if (!s.empty()) std::memcpy(&a, s.data(), std::min<size_t>(s.size(), 8));
+    if (s.size() > 8) std::memcpy(&b, s.data() + s.size() - 8, 8);
+    return static_cast<size_t>(((a ^ (b * 31) ^ s.size()) * 0x9E3779B97F4A7C15ull) >> 58);  // 64 slots
+  }
+  uint32_t id_slow(std::string_view s) {
+    uint64_t h = hash_key(s);
+    uint32_t found = index_.find(h);
+    if (found != HashIndex::kNone) {
+      if (strings_[found] == s) return found;
+      // Two strings with one 64-bit hash: the later ones live in a side map.
+      auto it = collided_.find(std::string(s));
+      if (it != collided_.end()) return it->second;
+    }
+    strings_.emplace_back(s);
+    quoted_.push_back(json::quoted(s));
+    uint32_t n = static_cast<uint32_t>(strings_.size() - 1);
+    if (found == HashIndex::kNone) index_.insert(h, n);
+    else collided_.emplace(std::string(s), n);
+    return n;
+  }
+
+  std::array<uint32_t, 64> recent_ = filled();
+  static std::array<uint32_t, 64> filled() {
+    std::array<uint32_t, 64> a;
+    a.fill(UINT32_MAX);
+    return a;
+  }
   HashIndex index_;
   std::unordered_map<std::string, uint32_t> collided_;
   std::vector<std::string> strings_, quoted_;
-  uint32_t last_ = UINT32_MAX;
 };
 
 }  // namespace agentlog

@@ -1,5 +1,8 @@
 #include "core/time_format.h"
 
+#include <climits>
+#include <cstring>
+
 
 namespace agentlog {
 namespace {
@@ -40,15 +43,37 @@ bool digits(std::string_view s, size_t pos, size_t n, int& out) {
 }  // namespace
 
 std::optional<int64_t> parse_rfc3339_ms(std::string_view s) {
-  int y, mo, d, h, mi, sec;
-  if (!digits(s, 0, 4, y) || s.size() < 20 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
-      !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't') || !digits(s, 11, 2, h) || s[13] != ':' ||
-      !digits(s, 14, 2, mi) || s[16] != ':' || !digits(s, 17, 2, sec))
-    return std::nullopt;
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  if (mo < 1 || mo > 12 || d < 1 || d > kDays[mo - 1] + (mo == 2 && leap) || h > 23 || mi > 59 || sec > 60)
-    return std::nullopt;
+  // Consecutive records mostly share their date and time to the second: those 19 bytes
+  // (already validated) are remembered with their value, and only the rest is parsed.
+  thread_local bool have_last = false;
+  thread_local char last_prefix[19];
+  thread_local int64_t last_days = 0;
+  thread_local int last_h = 0, last_mi = 0, last_sec = 0;
+  int h, mi, sec;
+  int64_t days;
+  if (have_last && s.size() >= 20 && std::memcmp(s.data(), last_prefix, 19) == 0) {
+    days = last_days;
+    h = last_h;
+    mi = last_mi;
+    sec = last_sec;
+  } else {
+    int y, mo, d;
+    if (!digits(s, 0, 4, y) || s.size() < 20 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
+        !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't') || !digits(s, 11, 2, h) || s[13] != ':' ||
+        !digits(s, 14, 2, mi) || s[16] != ':' || !digits(s, 17, 2, sec))
+      return std::nullopt;
+    static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (mo < 1 || mo > 12 || d < 1 || d > kDays[mo - 1] + (mo == 2 && leap) || h > 23 || mi > 59 || sec > 60)
+      return std::nullopt;
+    days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+    std::memcpy(last_prefix, s.data(), 19);
+    have_last = true;
+    last_days = days;
+    last_h = h;
+    last_mi = mi;
+    last_sec = sec;
+  }
   size_t i = 19;
   int ms = 0;
   if (i < s.size() && s[i] == '.') {
@@ -74,7 +99,6 @@ std::optional<int64_t> parse_rfc3339_ms(std::string_view s) {
     return std::nullopt;
   }
   if (i != s.size()) return std::nullopt;
-  int64_t days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
   // A leap second (:60) is counted as the last millisecond of :59.
   if (sec == 60) {
     sec = 59;
@@ -98,6 +122,18 @@ void append_rfc3339_ms(std::string& out, int64_t epoch_ms) {
 char* write_rfc3339_ms(char* buf, int64_t epoch_ms) {
   int64_t secs = epoch_ms >= 0 ? epoch_ms / 1000 : -((-epoch_ms + 999) / 1000);
   int ms = static_cast<int>(epoch_ms - secs * 1000);
+  // The date and time of the last second written, reused while the second is the same.
+  thread_local int64_t last_secs = INT64_MIN;
+  thread_local char last[19];
+  if (secs == last_secs) {
+    std::memcpy(buf, last, 19);
+    buf[19] = '.';
+    buf[20] = static_cast<char>('0' + ms / 100);
+    buf[21] = static_cast<char>('0' + ms / 10 % 10);
+    buf[22] = static_cast<char>('0' + ms % 10);
+    buf[23] = 'Z';
+    return buf + 24;
+  }
   int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
   int64_t rem = secs - days * 86400;
   int64_t y;
@@ -119,6 +155,8 @@ char* write_rfc3339_ms(char* buf, int64_t epoch_ms) {
   put(14, rem % 3600 / 60, 2);
   buf[16] = ':';
   put(17, rem % 60, 2);
+  last_secs = secs;
+  std::memcpy(last, buf, 19);
   buf[19] = '.';
   put(20, ms, 3);
   buf[23] = 'Z';

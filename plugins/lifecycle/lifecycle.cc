@@ -1,5 +1,9 @@
 #include "plugins/lifecycle/lifecycle.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include <charconv>
 #include <climits>
 #include <cstring>
@@ -14,9 +18,63 @@
 #include "core/zeroed_array.h"
 #include "plugins/lifecycle/lifecycle_profile.h"
 
+namespace agentlog::lifecycle {
+
+void append_shown_key(std::string& out, std::string_view key) {
+  // Plain keys (printable ASCII without '"' or '\\') are copied with \x1f turned to '/',
+  // 16 bytes at a time; anything else takes the escaping path.
+  const size_t at = out.size(), n = key.size();
+  out.resize(at + n);
+  char* d = out.data() + at;
+  const char* k = key.data();
+  bool plain = true;
+  size_t i = 0;
+#ifdef __SSE2__
+  const __m128i sep = _mm_set1_epi8(0x1f), space = _mm_set1_epi8(0x20), slash = _mm_set1_epi8('/');
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+  // One block of 16: false when a byte needs escaping.
+  auto block = [&](const char* from, char* to) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(from));
+    __m128i is_sep = _mm_cmpeq_epi8(v, sep);
+    // Signed compare: bytes from 0x80 count as below the space too.
+    __m128i bad = _mm_andnot_si128(is_sep, _mm_cmplt_epi8(v, space));
+    bad = _mm_or_si128(bad, _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(to), _mm_or_si128(_mm_andnot_si128(is_sep, v), _mm_and_si128(is_sep, slash)));
+    return _mm_movemask_epi8(bad) == 0;
+  };
+  if (n >= 16) {
+    for (; plain && i + 16 <= n; i += 16) plain = block(k + i, d + i);
+    if (plain && i < n) plain = block(k + n - 16, d + n - 16);  // the tail, overlapping: same bytes, same result
+  } else if (n > 0) {
+    char in[16] = {}, res[16];
+    std::memcpy(in, k, n);
+    plain = block(in, res);
+    std::memcpy(d, res, n);
+  }
+  i = n;
+#endif
+  for (; plain && i < n; ++i) {
+    unsigned char c = static_cast<unsigned char>(k[i]);
+    plain = c >= 0x20 ? (c != '"' && c != '\\' && c < 0x80) : c == 0x1f;
+    d[i] = c == 0x1f ? '/' : static_cast<char>(c);
+  }
+  if (plain) return;
+  out.resize(at);
+  for (size_t from = 0;;) {
+    size_t sep_at = key.find('\x1f', from);
+    json::append_escaped(out, key.substr(from, sep_at == std::string_view::npos ? std::string_view::npos : sep_at - from));
+    if (sep_at == std::string_view::npos) break;
+    out.push_back('/');
+    from = sep_at + 1;
+  }
+}
+
+}  // namespace agentlog::lifecycle
+
 namespace agentlog::plugins {
 namespace {
 
+using lifecycle::append_shown_key;
 using lifecycle::EventSpec;
 using lifecycle::Profile;
 using lifecycle::Role;
@@ -51,7 +109,7 @@ struct Line {
 // One open lifecycle, in a slab slot; prev/next link the slots from least to most recently active.
 struct Life {
   uint64_t hash = 0;
-  std::string key;      // track-local key, fields joined by \x1f
+  std::string shown;    // the key as annotations and warnings show it: parts joined by '/', JSON-escaped
   int state = -1;       // id of the last event
   uint64_t seen = 0;    // bit per event id seen
   uint32_t seq = 0;
@@ -69,13 +127,6 @@ struct Closed {
   int state = -1;
   Line line;
 };
-
-std::string display_key(std::string_view k) {
-  std::string out(k);
-  for (char& c : out)
-    if (c == '\x1f') c = '/';
-  return out;
-}
 
 class LifecycleStage : public Stage {
  public:
@@ -198,13 +249,14 @@ class LifecycleStage : public Stage {
     return out;
   }
 
-  void warn(std::string_view violation, size_t t, std::string_view key, std::string_view agent, std::string_view event,
+  // `shown` is the key's display form (append_shown_key).
+  void warn(std::string_view violation, size_t t, std::string_view shown, std::string_view agent, std::string_view event,
             const std::vector<std::string>& expected, std::vector<Line> lines, std::string_view event_time,
             const Record* after) {
     ++violations_[std::string(violation)];
     std::string o = "{\"event_type\":\"lifecycle_violation\",\"violation\":" + json::quoted(violation) +
                     ",\"profile\":" + json::quoted(profile.name) + ",\"track\":" +
-                    json::quoted(profile.tracks[t].name) + ",\"key\":" + json::quoted(display_key(key)) +
+                    json::quoted(profile.tracks[t].name) + ",\"key\":\"" + std::string(shown) + "\"" +
                     ",\"agent_id\":" + json::quoted(agent);
     if (!event.empty()) o += ",\"event\":" + json::quoted(event);
     o += ",\"expected\":[";
@@ -223,7 +275,7 @@ class LifecycleStage : public Stage {
 
   void warn_about(uint32_t slot, std::string_view violation, const Record* after) {
     const Life& l = slab_[slot];
-    warn(violation, l.track, l.key, agents_.str(l.opened_by), "", expected_after(l.track, l.state), {l.first, l.last},
+    warn(violation, l.track, l.shown, agents_.str(l.opened_by), "", expected_after(l.track, l.state), {l.first, l.last},
          "", after);
   }
 
@@ -235,12 +287,12 @@ class LifecycleStage : public Stage {
 
   // Written straight into a reused buffer with memcpy: this runs for every correlated
   // record, so the constant parts (track, event, agent) are quoted once and copied.
-  void annotation(std::string& o, size_t t, std::string_view key, const Life* l, std::string_view state,
+  void annotation(std::string& o, size_t t, std::string_view shown, const Life* l, std::string_view state,
                   const EventSpec& ev, int64_t now_ms) {
     const std::string& prefix = track_prefix_[t];
     const std::string& event = quoted_events_[t][ev.id];
     const std::string* agent = l ? &agents_.quoted(l->opened_by) : nullptr;
-    o.resize(prefix.size() + key.size() * 6 + state.size() + event.size() + (agent ? agent->size() : 0) + 160);
+    o.resize(prefix.size() + shown.size() + state.size() + event.size() + (agent ? agent->size() : 0) + 160);
     char* p = o.data();
     auto put = [&p](std::string_view s) {
       std::memcpy(p, s.data(), s.size());
@@ -248,29 +300,7 @@ class LifecycleStage : public Stage {
     };
     put(prefix);
     *p++ = '"';
-    // Key parts joined by '/' for display; escaped only when some byte needs it.
-    bool plain = true;
-    for (unsigned char c : key) plain &= c >= 0x20 ? (c != '"' && c != '\\' && c < 0x80) : c == 0x1f;
-    if (plain) {
-      char* k = p;
-      put(key);
-      for (char* sep = static_cast<char*>(std::memchr(k, '\x1f', key.size())); sep != nullptr;
-           sep = static_cast<char*>(std::memchr(sep + 1, '\x1f', p - sep - 1)))
-        *sep = '/';
-    } else {
-      std::string shown;
-      for (size_t at = 0;;) {
-        size_t sep = key.find('\x1f', at);
-        json::append_escaped(shown, key.substr(at, sep == std::string_view::npos ? std::string_view::npos : sep - at));
-        if (sep == std::string_view::npos) break;
-        shown.push_back('/');
-        at = sep + 1;
-      }
-      size_t off = static_cast<size_t>(p - o.data());
-      o.resize(o.size() + shown.size());  // escaping may need more room than the estimate
-      p = o.data() + off;
-      put(shown);
-    }
+    put(shown);
     put(R"(","state":")");
     put(state);
     put(R"(","event":)");
@@ -312,7 +342,7 @@ class LifecycleStage : public Stage {
   void release(uint32_t s) {
     unlink(s);
     index_.erase(slab_[s].hash);
-    slab_[s].key.clear();
+    slab_[s].shown.clear();
     free_.push_back(s);
   }
   uint32_t open_new(uint64_t hash, const std::string& key, size_t t, uint32_t agent, int64_t now, Line here,
@@ -330,10 +360,11 @@ class LifecycleStage : public Stage {
       slab_.emplace_back();
     }
     Life& l = slab_[s];
-    std::string kept = std::move(l.key);
+    std::string kept = std::move(l.shown);  // reuses the slot's buffer
     l = Life{};
-    l.key = std::move(kept);
-    l.key.assign(key);
+    l.shown = std::move(kept);
+    l.shown.clear();
+    append_shown_key(l.shown, key);
     l.hash = hash;
     l.track = static_cast<uint32_t>(t);
     l.opened_by = agent;
@@ -466,7 +497,9 @@ class LifecycleStage : public Stage {
           continue;
         }
         if (!key.empty() && key.back() == '\x1f') key.pop_back();
-        warn("missing_key", t, key, agent, type, {}, {{r.source, r.line}}, time_text, &r);
+        std::string shown;
+        append_shown_key(shown, key);
+        warn("missing_key", t, shown, agent, type, {}, {{r.source, r.line}}, time_text, &r);
         annotate(r, "{\"track\":" + json::quoted(tr.name) + ",\"state\":\"unkeyed\",\"event\":" + json::quoted(type) + "}");
         return;
       }
@@ -474,35 +507,46 @@ class LifecycleStage : public Stage {
       hash = track_hash(key, t);
     }
     const std::string& key = *keyp;
+    // The display form, rendered on first need: an open lifecycle keeps its own.
+    thread_local std::string shown_buf;
+    bool rendered = false;
+    auto shown = [&]() -> std::string_view {
+      if (!rendered) {
+        shown_buf.clear();
+        append_shown_key(shown_buf, key);
+        rendered = true;
+      }
+      return shown_buf;
+    };
     uint32_t slot = index_.find(hash);
     Line here{r.source, r.line};
     if (role == Role::Toggle) role = slot != kNil ? Role::Close : Role::Open;
     thread_local std::string note;
 
     if (role == Role::Attach) {
-      annotation(note, t, key, slot != kNil ? &slab_[slot] : nullptr, slot != kNil ? "attached" : "unattached", *ev, now);
+      annotation(note, t, slot != kNil ? std::string_view(slab_[slot].shown) : shown(), slot != kNil ? &slab_[slot] : nullptr, slot != kNil ? "attached" : "unattached", *ev, now);
       annotate(r, note);
       return;
     }
     if (slot != kNil && slab_[slot].last_ms != kNoTime && now != kNoTime && now < slab_[slot].last_ms)
-      warn("out_of_order", t, key, agent, type, {}, {slab_[slot].last, here}, time_text, &r);
+      warn("out_of_order", t, shown(), agent, type, {}, {slab_[slot].last, here}, time_text, &r);
 
     if (role == Role::Open) {
       if (slot != kNil) {
-        warn("duplicate_open", t, key, agent, type, expected_after(t, slab_[slot].state), {slab_[slot].first, here},
+        warn("duplicate_open", t, shown(), agent, type, expected_after(t, slab_[slot].state), {slab_[slot].first, here},
              time_text, &r);
       } else {
         uint32_t c = closed_index_.find(hash);
-        if (c != kNil) warn("transition_after_terminal", t, key, agent, type, {}, {closed_ring_[c].line, here}, time_text, &r);
+        if (c != kNil) warn("transition_after_terminal", t, shown(), agent, type, {}, {closed_ring_[c].line, here}, time_text, &r);
         slot = open_new(hash, key, t, agents_.id(agent), now, here, &r);
       }
     } else if (slot == kNil) {
       uint32_t c = closed_index_.find(hash);
       if (c != kNil) {
         bool dup = role == Role::Close && closed_ring_[c].state == ev->id;
-        warn(dup ? "duplicate_terminal" : "transition_after_terminal", t, key, agent, type, {}, {closed_ring_[c].line, here},
+        warn(dup ? "duplicate_terminal" : "transition_after_terminal", t, shown(), agent, type, {}, {closed_ring_[c].line, here},
              time_text, &r);
-        annotation(note, t, key, nullptr, "after_terminal", *ev, now);
+        annotation(note, t, shown(), nullptr, "after_terminal", *ev, now);
         annotate(r, note);
         return;
       }
@@ -511,9 +555,9 @@ class LifecycleStage : public Stage {
       if (expected.empty())
         for (const auto& e : tr.events)
           if (e.role == Role::Open || e.role == Role::Toggle) expected.push_back(e.name);
-      warn("orphan", t, key, agent, type, expected, {here}, time_text, &r);
+      warn("orphan", t, shown(), agent, type, expected, {here}, time_text, &r);
       if (role == Role::Close) {
-        annotation(note, t, key, nullptr, "orphan", *ev, now);
+        annotation(note, t, shown(), nullptr, "orphan", *ev, now);
         annotate(r, note);
         return;
       }
@@ -526,7 +570,7 @@ class LifecycleStage : public Stage {
       bool any_pred = false;
       for (int a : ev->after) any_pred = any_pred || ((l.seen >> a) & 1);
       const char* v = seen_before ? "duplicate_event" : !any_pred ? "orphan" : "unexpected_transition";
-      warn(v, t, key, agent, type, ev->after_names, {l.first, here}, time_text, &r);
+      warn(v, t, shown(), agent, type, ev->after_names, {l.first, here}, time_text, &r);
     }
     Life& l = slab_[slot];
     l.state = ev->id;
@@ -535,11 +579,11 @@ class LifecycleStage : public Stage {
     l.last = here;
     if (now != kNoTime) l.last_ms = now;
     if (role == Role::Close) {
-      annotation(note, t, key, &l, "closed", *ev, now);
+      annotation(note, t, l.shown, &l, "closed", *ev, now);
       remember_closed(hash, ev->id, here);
       release(slot);
     } else {
-      annotation(note, t, key, &l, "open", *ev, now);
+      annotation(note, t, l.shown, &l, "open", *ev, now);
       unlink(slot);
       link_tail(slot);
     }
