@@ -17,6 +17,15 @@ namespace agentlog {
 
 enum class Verdict : uint8_t { Keep, Drop, DeadLetter };
 
+// A top-level member name prepared at config time for Record::add_member_raw: quoted once
+// and registered (TopFieldRegistry), for a stage that adds the same member to every record.
+struct PreparedName {
+  explicit PreparedName(std::string_view name);
+  std::string name;
+  std::string member_prefix;  // `,"name":`
+  uint32_t id;
+};
+
 class Record {
  public:
   // Where it came from. `line` is 1-based; generated records carry their origin's line.
@@ -58,6 +67,7 @@ class Record {
   // Adds a member the caller knows is absent. It is held aside (no copy of the line, no
   // re-parse) and joined to the bytes when they are next read; top_member() sees it at once.
   void add_member_raw(std::string_view key, std::string_view json_value);
+  void add_member_raw(const PreparedName& key, std::string_view json_value);
   bool remove_member(std::string_view key);
 
   // The top-level member registered as `id` (see TopFieldRegistry), or null when absent.

@@ -149,7 +149,7 @@ class LifecycleStage : public Stage {
     };
     if (!skip_field.empty()) skip_slot_ = fields_.add(top(skip_field));
     // Looked up only when annotating: an earlier stage's annotation is parsed only if needed.
-    if (!annotation_field.empty()) annotation_id_ = TopFieldRegistry::intern(annotation_field);
+    if (!annotation_field.empty()) annotation_.emplace(annotation_field);
     type_slot_ = fields_.add(profile.type_field);
     agent_slot_ = fields_.add(profile.agent_field);
     time_slot_ = fields_.add(profile.time_field);
@@ -235,9 +235,9 @@ class LifecycleStage : public Stage {
   }
 
   void annotate(Record& r, std::string_view json_object) {
-    if (annotation_field.empty()) return;
-    if (r.top_member(annotation_id_)) r.set_member_raw(annotation_field, json_object);
-    else r.add_member_raw(annotation_field, json_object);
+    if (!annotation_) return;
+    if (r.top_member(annotation_->id)) r.set_member_raw(annotation_field, json_object);
+    else r.add_member_raw(*annotation_, json_object);
   }
 
   std::vector<std::string> expected_after(size_t t, int state) const {
@@ -593,7 +593,7 @@ class LifecycleStage : public Stage {
   FieldSet fields_;
   PrepareAhead<Prep> window_;
   size_t skip_slot_ = 0, type_slot_ = 0, agent_slot_ = 0, time_slot_ = 0;
-  uint32_t annotation_id_ = 0;
+  std::optional<PreparedName> annotation_;  // the annotation member, unless annotation_field is empty
   std::vector<std::string> track_prefix_;                // `{"track":"<name>","key":` per track
   std::vector<std::vector<std::string>> quoted_events_;  // track, event id -> quoted name
   std::vector<std::vector<std::vector<size_t>>> key_slots_;  // track, key field, alternatives

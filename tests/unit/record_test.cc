@@ -221,3 +221,28 @@ TEST_CASE("replace_tree swaps in a whole new record, held-aside members included
   CHECK(s == "new");
   CHECK(r.top_member(note) != nullptr);
 }
+
+TEST_CASE("a prepared name adds the same member as the plain one", "[record]") {
+  PreparedName name("rp_note");
+  CHECK(name.member_prefix == ",\"rp_note\":");
+  CHECK(name.id == TopFieldRegistry::find("rp_note"));
+  for (std::string line : {R"({"a":1})", R"({})", R"({"a":{"b":[1,2]}})"}) {
+    std::string text = padded(line);
+    Record plain, prepared;
+    plain.reset_borrowed(text);
+    prepared.reset_borrowed(text);
+    REQUIRE(plain.parse() == simdjson::SUCCESS);
+    REQUIRE(prepared.parse() == simdjson::SUCCESS);
+    plain.add_member_raw("rp_note", R"({"x":"y"})");
+    prepared.add_member_raw(name, R"({"x":"y"})");
+    REQUIRE(prepared.top_member(name.id) != nullptr);
+    CHECK(prepared.top_member(name.id)->is_object());
+    CHECK(prepared.bytes() == plain.bytes());
+  }
+  // Not parsed (or edited as a tree): falls back to the plain path.
+  std::string text = padded(R"({"a":1})");
+  Record r;
+  r.reset_borrowed(text);
+  r.add_member_raw(name, "2");
+  CHECK(r.bytes() == R"({"a":1,"rp_note":2})");
+}
