@@ -108,6 +108,16 @@ void FieldSet::extract(simdjson::dom::element root) {
 
 void FieldSet::extract(Record& record) {
   const size_t n = paths_.size();
+  Record::TopView top;
+  if (record.top_view(top)) {  // the usual case: one check for the record, not one per name
+    for (size_t i = 0; i < n; ++i) {
+      uint32_t id = first_ids_[i];
+      if (id >= top.size || top.stamp[id] != top.epoch) found_[i].reset();
+      else if (!nested_[i]) found_[i] = top.el[id];
+      else found_[i] = descend(top.el[id], paths_[i], 1);
+    }
+    return;
+  }
   for (size_t i = 0; i < n; ++i) {
     uint32_t id = first_ids_[i];
     const simdjson::dom::element* top = id == TopFieldRegistry::kNone ? nullptr : record.top_member(id);

@@ -188,6 +188,17 @@ const simdjson::dom::element* Record::top_member_slow(uint32_t id) {
   return nullptr;
 }
 
+bool Record::top_view(TopView& view) {
+  if (!parsed_) {
+    if (!appendix_.empty()) join_appendix();
+    if (parse() != simdjson::SUCCESS) return false;
+  }
+  if (!top_valid_ || top_el_.size() < TopFieldRegistry::size()) build_top_cache();
+  if (!appendix_ids_.empty()) return false;
+  view = {top_el_.data(), top_stamp_.data(), top_epoch_, static_cast<uint32_t>(top_el_.size())};
+  return true;
+}
+
 void Record::build_top_cache() {
   uint32_t n = TopFieldRegistry::size();
   if (top_el_.size() < n) {

@@ -84,6 +84,16 @@ class Record {
     return top_member_slow(id);
   }
 
+  // The whole top-level member cache at once, for a reader of many names (FieldSet): slot
+  // `id` holds the member when stamp[id] == epoch. False when a member added since the
+  // parse is registered (then ask top_member for each name).
+  struct TopView {
+    const simdjson::dom::element* el;
+    const uint32_t* stamp;
+    uint32_t epoch, size;
+  };
+  bool top_view(TopView& view);
+
   // The owned mutable tree, for deep edits. Built on first use; bytes() re-serialises it.
   json::Value& tree();
   // Replaces the whole record with `v` (a stage that parsed and edited its own copy).

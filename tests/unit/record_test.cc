@@ -246,3 +246,34 @@ TEST_CASE("a prepared name adds the same member as the plain one", "[record]") {
   r.add_member_raw(name, "2");
   CHECK(r.bytes() == R"({"a":1,"rp_note":2})");
 }
+
+#include "core/field_path.h"
+
+// FieldSet reads the record's shared member cache in one go; a registered member added
+// after the parse (held aside) takes the per-name path. Both must see the same fields.
+TEST_CASE("FieldSet sees parsed members, nested paths and members added since the parse", "[record]") {
+  FieldSet fs;
+  auto path = [](std::string_view text) {
+    FieldPath p;
+    REQUIRE(parse_field_path(text, p));
+    return p;
+  };
+  size_t a = fs.add(path("fs_a")), nested = fs.add(path("fs_obj.inner")), added = fs.add(path("fs_added")),
+         absent = fs.add(path("fs_absent"));
+  std::string line = padded(R"({"fs_a":"x","fs_obj":{"inner":7},"other":1})");
+  Record r;
+  r.reset_borrowed(line);
+  REQUIRE(r.parse() == simdjson::SUCCESS);
+  fs.extract(r);
+  CHECK(fs.str(a) == "x");
+  REQUIRE(fs[nested]);
+  CHECK(fs[nested]->get_int64().value() == 7);
+  CHECK_FALSE(fs[added]);
+  CHECK_FALSE(fs[absent]);
+  r.add_member_raw("fs_added", R"("late")");
+  fs.extract(r);
+  CHECK(fs.str(a) == "x");
+  CHECK(fs[nested]->get_int64().value() == 7);
+  CHECK(fs.str(added) == "late");
+  CHECK_FALSE(fs[absent]);
+}
