@@ -76,6 +76,7 @@ size_t FieldSet::add(const FieldPath& path) {
   nested_.push_back(path.parts.size() > 1);
   first_ids_.push_back(path.parts.empty() ? TopFieldRegistry::kNone : TopFieldRegistry::intern(path.parts[0]));
   found_.emplace_back();
+  cur_ = found_.data();
   top_.clear();  // views into paths_ may have moved
   for (auto& b : by_len_) b.clear();
   for (size_t i = 0; i < paths_.size(); ++i)
@@ -88,8 +89,8 @@ size_t FieldSet::add(const FieldPath& path) {
 
 void FieldSet::extract(simdjson::dom::element root) {
   for (size_t i = 0; i < paths_.size(); ++i) {
-    found_[i].reset();
-    if (paths_[i].parts.size() != 1) found_[i] = lookup(root, paths_[i]);
+    cur_[i].reset();
+    if (paths_[i].parts.size() != 1) cur_[i] = lookup(root, paths_[i]);
   }
   simdjson::dom::object obj;
   if (top_.empty() || root.get(obj) != simdjson::SUCCESS) return;
@@ -98,8 +99,8 @@ void FieldSet::extract(simdjson::dom::element root) {
     std::string_view key = field.key;
     for (uint32_t t : by_len_[std::min<size_t>(key.size(), 64)]) {
       const auto& [name, slot] = top_[t];
-      if (name.size() != key.size() || found_[slot] || std::memcmp(name.data(), key.data(), key.size()) != 0) continue;
-      found_[slot] = field.value;  // the first of duplicate keys wins, as with at_key
+      if (name.size() != key.size() || cur_[slot] || std::memcmp(name.data(), key.data(), key.size()) != 0) continue;
+      cur_[slot] = field.value;  // the first of duplicate keys wins, as with at_key
       if (--pending == 0) return;
       break;
     }
@@ -112,24 +113,24 @@ void FieldSet::extract(Record& record) {
   if (record.top_view(top)) {  // the usual case: one check for the record, not one per name
     for (size_t i = 0; i < n; ++i) {
       uint32_t id = first_ids_[i];
-      if (id >= top.size || top.stamp[id] != top.epoch) found_[i].reset();
-      else if (!nested_[i]) found_[i] = top.el[id];
-      else found_[i] = descend(top.el[id], paths_[i], 1);
+      if (id >= top.size || top.stamp[id] != top.epoch) cur_[i].reset();
+      else if (!nested_[i]) cur_[i] = top.el[id];
+      else cur_[i] = descend(top.el[id], paths_[i], 1);
     }
     return;
   }
   for (size_t i = 0; i < n; ++i) {
     uint32_t id = first_ids_[i];
     const simdjson::dom::element* top = id == TopFieldRegistry::kNone ? nullptr : record.top_member(id);
-    if (!top) found_[i].reset();
-    else if (!nested_[i]) found_[i] = *top;
-    else found_[i] = descend(*top, paths_[i], 1);
+    if (!top) cur_[i].reset();
+    else if (!nested_[i]) cur_[i] = *top;
+    else cur_[i] = descend(*top, paths_[i], 1);
   }
 }
 
 std::optional<std::string_view> FieldSet::str(size_t slot) const {
   std::string_view s;
-  if (found_[slot] && found_[slot]->get(s) == simdjson::SUCCESS) return s;
+  if (cur_[slot] && cur_[slot]->get(s) == simdjson::SUCCESS) return s;
   return std::nullopt;
 }
 

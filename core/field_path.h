@@ -29,20 +29,23 @@ std::optional<simdjson::dom::element> lookup(simdjson::dom::element root, const 
 // members instead of one scan per name (simdjson's at_key is a linear scan).
 class FieldSet {
  public:
+  FieldSet() = default;
+  FieldSet(const FieldSet&) = delete;  // cur_ points into found_
+  FieldSet& operator=(const FieldSet&) = delete;
   // Returns the slot of `path` in the results.
   size_t add(const FieldPath& path);
   void extract(simdjson::dom::element root);
   // The same from the record's shared top-level member cache (Record::top_member): the
   // record is walked once for all the stages of a chain.
   void extract(Record& record);
-  const std::optional<simdjson::dom::element>& operator[](size_t slot) const { return found_[slot]; }
+  const std::optional<simdjson::dom::element>& operator[](size_t slot) const { return cur_[slot]; }
   // The string at `slot`, if it is a string.
   std::optional<std::string_view> str(size_t slot) const;
-  // The results of one extract, saved and put back: a stage can extract a whole batch first
-  // (and prefetch its state for every record) before handling the records in order.
+  // Results kept elsewhere: a stage can extract a whole batch first (and prefetch its state
+  // for every record) into slots of its own, then point the set at each record's slot in
+  // turn while handling the records in order. `at` holds width() results; null: the set's own.
   using Saved = std::optional<simdjson::dom::element>;
-  void save(Saved* to) const { std::copy(found_.begin(), found_.end(), to); }
-  void restore(const Saved* from) { std::copy(from, from + found_.size(), found_.begin()); }
+  void use(Saved* at) { cur_ = at ? at : found_.data(); }
   size_t width() const { return found_.size(); }
 
  private:
@@ -50,6 +53,7 @@ class FieldSet {
   std::vector<uint32_t> first_ids_;  // TopFieldRegistry id of each path's first segment
   std::vector<uint8_t> nested_;      // the path has more than one segment
   std::vector<std::optional<simdjson::dom::element>> found_;
+  std::optional<simdjson::dom::element>* cur_ = nullptr;  // where results are written and read
   std::vector<std::pair<std::string_view, size_t>> top_;  // top-level names and their slots
   // top_ entries by name length (lengths >= 64 share the last bucket): a member's key is
   // compared only with names of its own length.
@@ -77,14 +81,15 @@ class PrepareAhead {
         size_t at = next % kAhead;
         used_[at] = r.verdict == Verdict::Keep && !r.diagnostic();
         if (!used_[at]) continue;
+        fields.use(&saved_[at * w]);
         fields.extract(r);
-        fields.save(&saved_[at * w]);
         prepare(r, preps_[at]);
       }
       if (!used_[i % kAhead]) continue;
-      fields.restore(&saved_[(i % kAhead) * w]);
+      fields.use(&saved_[(i % kAhead) * w]);
       handle(i, preps_[i % kAhead]);
     }
+    fields.use(nullptr);
   }
   // The Prep of a record already prepared (index < the handled one + kAhead), if it was used.
   const Prep* prepared(size_t index) const { return used_[index % kAhead] ? &preps_[index % kAhead] : nullptr; }

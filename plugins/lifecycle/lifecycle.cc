@@ -174,6 +174,8 @@ class LifecycleStage : public Stage {
       std::vector<size_t> phase;
       for (const auto& e : tr.events) phase.push_back(e.phase_field.parts.empty() ? SIZE_MAX : fields_.add(e.phase_field));
       phase_slots_.push_back(std::move(phase));
+      for (const auto& e : tr.events)
+        events_.push_back({head8(e.name), e.name.size(), static_cast<size_t>(&tr - profile.tracks.data()), &e});
     }
   }
 
@@ -360,11 +362,15 @@ class LifecycleStage : public Stage {
       slab_.emplace_back();
     }
     Life& l = slab_[s];
-    std::string kept = std::move(l.shown);  // reuses the slot's buffer
-    l = Life{};
-    l.shown = std::move(kept);
+    // Field by field: the slot's key buffer is reused.
     l.shown.clear();
     append_shown_key(l.shown, key);
+    l.state = -1;
+    l.seen = 0;
+    l.seq = 0;
+    l.last_ms = kNoTime;
+    l.last = {};
+    l.prev = l.next = kNil;
     l.hash = hash;
     l.track = static_cast<uint32_t>(t);
     l.opened_by = agent;
@@ -408,10 +414,27 @@ class LifecycleStage : public Stage {
     std::string key;
   };
   const EventSpec* event_of(std::string_view type, size_t& t) const {
-    for (t = 0; t < profile.tracks.size(); ++t)
-      if (const EventSpec* ev = profile.tracks[t].find(type)) return ev;
+    // Length and first 8 bytes settle most mismatches before a full compare.
+    const uint64_t head = head8(type);
+    for (const EventEntry& e : events_)
+      if (e.len == type.size() && e.head == head && e.spec->name == type) {
+        t = e.track;
+        return e.spec;
+      }
     return nullptr;
   }
+  static uint64_t head8(std::string_view s) {
+    uint64_t w = 0;
+    if (!s.empty()) std::memcpy(&w, s.data(), std::min<size_t>(s.size(), 8));
+    return w;
+  }
+  // Every tracked event, in track order (the first track naming an event takes it).
+  struct EventEntry {
+    uint64_t head;
+    size_t len, track;
+    const EventSpec* spec;
+  };
+  std::vector<EventEntry> events_;
   // Appends the key parts from `k` on, each field or its first present fallback; returns
   // the first part that is absent, or the number of parts.
   size_t append_key_parts(size_t t, size_t k, std::string& key) const {
