@@ -90,7 +90,7 @@ bool is_secret_param(std::string_view name) {
 }
 
 // Byte classes for URI parsing, one table lookup per byte (this runs on every ref).
-enum : uint8_t { kBad = 1, kSchemeStart = 2, kScheme = 4, kAuthorityEnd = 8 };
+enum : uint8_t { kBad = 1, kSchemeStart = 2, kScheme = 4, kAuthorityEnd = 8, kQueryOrFragment = 16 };
 constexpr auto kUriClass = [] {
   std::array<uint8_t, 256> t{};
   for (int c = 0; c <= 0x20; ++c) t[c] = kBad;
@@ -100,6 +100,8 @@ constexpr auto kUriClass = [] {
   for (int c = '0'; c <= '9'; ++c) t[c] = kScheme;
   for (unsigned char c : std::string_view("+-.")) t[c] = kScheme;
   for (unsigned char c : std::string_view("/?#")) t[c] = kAuthorityEnd;
+  t['?'] |= kQueryOrFragment;
+  t['#'] |= kQueryOrFragment;
   return t;
 }();
 
@@ -118,8 +120,18 @@ struct UriParts {
 };
 
 bool parse_uri(std::string_view v, UriParts& p) {
+  // One pass: no forbidden byte, and where the first '?' and '#' are (the scheme and "://"
+  // before the authority cannot hold either, so these are the first after it too).
   uint8_t bad = 0;
-  for (unsigned char c : v) bad |= kUriClass[c];
+  size_t q = std::string_view::npos, f = std::string_view::npos;
+  for (size_t i = 0; i < v.size(); ++i) {
+    uint8_t c = kUriClass[static_cast<unsigned char>(v[i])];
+    bad |= c;
+    if (c & kQueryOrFragment) {
+      if (v[i] == '?' && q == std::string_view::npos) q = i;
+      else if (v[i] == '#' && f == std::string_view::npos) f = i;
+    }
+  }
   if (bad & kBad) return false;
   size_t s = scheme_len(v);
   if (s == 0) return false;
@@ -136,8 +148,6 @@ bool parse_uri(std::string_view v, UriParts& p) {
   } else {
     return false;
   }
-  size_t q = v.find('?', p.authority_end);
-  size_t f = v.find('#', p.authority_end);
   if (q != std::string_view::npos && (f == std::string_view::npos || q < f)) {
     p.query_begin = q + 1;
     p.query_end = f == std::string_view::npos ? v.size() : f;
@@ -174,8 +184,9 @@ bool has_password(std::string_view v, const UriParts& p, size_t& pw_begin, size_
 
 bool is_hash_ref(std::string_view v) {
   // Hex lengths of the known algorithms: 32, 40, 64, 96, 128. Check the cheap things first.
-  size_t colon = v.find(':');
-  if (colon == std::string_view::npos || colon > 12) return false;
+  size_t colon = 0;  // within the first 12 bytes (the longest name is hmac-sha256)
+  while (colon < v.size() && colon <= 12 && v[colon] != ':') ++colon;
+  if (colon == v.size() || colon > 12) return false;
   size_t hex_len = v.size() - colon - 1;
   if (hex_len != 32 && hex_len != 40 && hex_len != 64 && hex_len != 96 && hex_len != 128) return false;
   std::string_view alg = v.substr(0, colon);

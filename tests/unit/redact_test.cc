@@ -26,6 +26,10 @@ TEST_CASE("hash refs need a known algorithm and the right length", "[redact]") {
   CHECK_FALSE(is_hash_ref("sha256:" + std::string(63, 'a') + "g"));  // not hex
   CHECK_FALSE(is_hash_ref("sha3:" + h64));          // unknown algorithm
   CHECK_FALSE(is_hash_ref(h64));
+  CHECK_FALSE(is_hash_ref(""));
+  CHECK_FALSE(is_hash_ref(":" + h64));
+  CHECK_FALSE(is_hash_ref("blake2b-1024:" + h128));  // name longer than any known one
+  CHECK_FALSE(is_hash_ref("sha256"));
 }
 
 TEST_CASE("hash refs: every byte of the hex part is checked, in the vector and the scalar tail", "[redact]") {
@@ -58,6 +62,10 @@ TEST_CASE("refs are classified as hash, clean URI, URI with secrets, or raw cont
   CHECK(classify_ref("https://x.example/cb#access_token=abc&state=1") == RefKind::UriWithSecrets);
   CHECK(classify_ref("https://x.example/?API_KEY=abc") == RefKind::UriWithSecrets);
   CHECK(classify_ref("https://x.example/?token=") == RefKind::CleanUri);  // empty value
+  CHECK(classify_ref("https://x.example/p?a=1#token=abc") == RefKind::UriWithSecrets);  // in the fragment
+  CHECK(classify_ref("https://x.example/p?a=1&sig=abc#top") == RefKind::UriWithSecrets);
+  CHECK(classify_ref("https://x.example/p#top?sig=abc") == RefKind::CleanUri);  // '?' inside the fragment
+  CHECK(classify_ref("urn:x:y?token=abc") == RefKind::UriWithSecrets);
   CHECK(classify_ref("curl -H 'Authorization: Bearer abc' https://x") == RefKind::Raw);
   CHECK(classify_ref("C:\\Users\\me\\file.txt") == RefKind::Raw);
   CHECK(classify_ref("mailto:someone@example.com") == RefKind::Raw);
