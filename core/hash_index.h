@@ -65,13 +65,23 @@ class HashIndex {
     ++size_;
   }
 
-  void erase(uint64_t key) {
+  // Removes `key` if present.
+  void erase(uint64_t key) { remove(key, kNone, false); }
+  // Removes `key` only while it maps to `value` (one probe sequence instead of find + erase).
+  void erase_if(uint64_t key, uint32_t value) { remove(key, value, true); }
+
+  size_t size() const { return size_; }
+  size_t bytes() const { return slots_.size() * sizeof(Slot); }
+
+ private:
+  void remove(uint64_t key, uint32_t value, bool check_value) {
     if (slots_.empty()) return;
     size_t i = key & mask_;
     while (slots_[i].key != key) {
       if (slots_[i].key == 0) return;
       i = (i + 1) & mask_;
     }
+    if (check_value && slots_[i].value != value) return;
     // Backward-shift deletion keeps every probe sequence unbroken without tombstones.
     size_t j = i;
     for (;;) {
@@ -88,10 +98,6 @@ class HashIndex {
     --size_;
   }
 
-  size_t size() const { return size_; }
-  size_t bytes() const { return slots_.size() * sizeof(Slot); }
-
- private:
   // Key and value side by side: a lookup touches one cache line.
   struct Slot {
     uint64_t key = 0;

@@ -384,7 +384,7 @@ class LifecycleStage : public Stage {
   }
   void remember_closed(uint64_t hash, int state, Line line) {
     if (closed_memory == 0) return;
-    if (closed_index_.find(hash) != kNil) closed_index_.erase(hash);  // closed again: keep the newest
+    closed_index_.erase(hash);  // closed again: keep the newest
     if (closed_used_ < closed_memory) {
       if (closed_used_ == closed_ring_.size())
         closed_ring_.resize_keep(std::min(closed_memory, std::max<size_t>(1024, closed_used_ * 2)), closed_used_);
@@ -395,7 +395,7 @@ class LifecycleStage : public Stage {
     // The ring forgets in order, so the bucket of a later victim can be fetched early.
     closed_index_.prefetch(closed_ring_[(closed_next_ + 8) % closed_memory].hash);
     Closed& c = closed_ring_[closed_next_];
-    if (closed_index_.find(c.hash) == closed_next_) closed_index_.erase(c.hash);
+    closed_index_.erase_if(c.hash, static_cast<uint32_t>(closed_next_));
     c = {hash, state, line};
     closed_index_.insert(hash, static_cast<uint32_t>(closed_next_));
     closed_next_ = (closed_next_ + 1) % closed_memory;

@@ -30,3 +30,19 @@ TEST_CASE("a hash index keeps every key across growth into a mapped table, erase
     REQUIRE(index.find(h) == (i == 1 ? HashIndex::kNone : want));
   }
 }
+
+TEST_CASE("HashIndex erase_if removes a key only while it maps to the given value", "[hash_index]") {
+  HashIndex idx;
+  for (uint64_t k = 1; k <= 5000; ++k) idx.insert(k * 0x9E3779B97F4A7C15ull | 1, static_cast<uint32_t>(k));
+  for (uint64_t k = 1; k <= 5000; ++k) {
+    uint64_t key = k * 0x9E3779B97F4A7C15ull | 1;
+    idx.erase_if(key, static_cast<uint32_t>(k + 1));  // wrong value: kept
+    REQUIRE(idx.find(key) == k);
+    if (k % 2 == 0) idx.erase_if(key, static_cast<uint32_t>(k));
+  }
+  CHECK(idx.size() == 2500);
+  for (uint64_t k = 1; k <= 5000; ++k)
+    REQUIRE(idx.find(k * 0x9E3779B97F4A7C15ull | 1) == (k % 2 == 0 ? HashIndex::kNone : static_cast<uint32_t>(k)));
+  idx.erase_if(12345, 0);  // absent: nothing happens
+  CHECK(idx.size() == 2500);
+}
