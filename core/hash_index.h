@@ -38,6 +38,16 @@ inline uint64_t hash_key(std::string_view s) {
   return h == 0 ? 1 : h;  // 0 marks an empty bucket
 }
 
+// The first 8 bytes of `s` as a word, zero-filled: a cheap first comparison of short ids.
+// A constant-size load when `s` is that long (a variable-size memcpy is a library call).
+inline uint64_t head_word(std::string_view s) {
+  uint64_t w = 0;
+  if (s.size() >= 8) std::memcpy(&w, s.data(), 8);
+  else
+    for (size_t i = 0; i < s.size(); ++i) w |= uint64_t{static_cast<unsigned char>(s[i])} << (8 * i);
+  return w;
+}
+
 class HashIndex {
  public:
   static constexpr uint32_t kNone = UINT32_MAX;

@@ -30,8 +30,7 @@ class Interner {
 
  private:
   static size_t recent_slot(std::string_view s) {
-    uint64_t a = 0, b = 0;
-    if (!s.empty()) std::memcpy(&a, s.data(), std::min<size_t>(s.size(), 8));
+    uint64_t a = head_word(s), b = 0;
     if (s.size() > 8) std::memcpy(&b, s.data() + s.size() - 8, 8);
     return static_cast<size_t>(((a ^ (b * 31) ^ s.size()) * 0x9E3779B97F4A7C15ull) >> 58);  // 64 slots
   }

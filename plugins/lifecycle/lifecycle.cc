@@ -423,11 +423,7 @@ class LifecycleStage : public Stage {
       }
     return nullptr;
   }
-  static uint64_t head8(std::string_view s) {
-    uint64_t w = 0;
-    if (!s.empty()) std::memcpy(&w, s.data(), std::min<size_t>(s.size(), 8));
-    return w;
-  }
+  static uint64_t head8(std::string_view s) { return head_word(s); }
   // Every tracked event, in track order (the first track naming an event takes it).
   struct EventEntry {
     uint64_t head;
