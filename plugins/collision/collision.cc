@@ -157,8 +157,8 @@ class CollisionStage : public Stage {
         if (v->get(target) != simdjson::SUCCESS && v->is_number()) target = number = simdjson::minify(*v);
       }
       owner.target_len = static_cast<uint32_t>(target.size());
-      if (target.size() <= Owner::kInlineTarget) std::memcpy(owner.target, target.data(), target.size());
-      else long_targets_[slot] = std::string(target);
+      if (target.size() > Owner::kInlineTarget) long_targets_[slot] = std::string(target);
+      else if (!target.empty()) std::memcpy(owner.target, target.data(), target.size());
       if (!warned_.empty()) warned_.erase(slot);
       index_.insert(hash, slot);
       return;
