@@ -394,12 +394,15 @@ class LifecycleStage : public Stage {
       return;
     }
     // The ring forgets in order, so the bucket of a later victim can be fetched early.
-    closed_index_.prefetch(closed_ring_[(closed_next_ + 8) % closed_memory].hash);
+    // (Wrapped by subtraction, not a 64-bit division per close.)
+    size_t ahead = closed_next_ + 8;
+    while (ahead >= closed_memory) ahead -= closed_memory;
+    closed_index_.prefetch(closed_ring_[ahead].hash);
     Closed& c = closed_ring_[closed_next_];
     closed_index_.erase_if(c.hash, static_cast<uint32_t>(closed_next_));
     c = {hash, state, line};
     closed_index_.insert(hash, static_cast<uint32_t>(closed_next_));
-    closed_next_ = (closed_next_ + 1) % closed_memory;
+    if (++closed_next_ == closed_memory) closed_next_ = 0;
   }
 
   // What prepare() found ahead of handling: whether the record is suppressed, its track and
