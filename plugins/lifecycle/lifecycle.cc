@@ -273,7 +273,11 @@ class LifecycleStage : public Stage {
     }
     o += "]";
     if (!event_time.empty()) o += ",\"event_time\":" + json::quoted(event_time);
-    batch_->emit(o + "}", after);
+    Record& g = batch_->emit(o + "}", after);
+    if (!after && !lines.empty()) {  // end of input: the warning belongs to the lifecycle's last line
+      g.source = lines.back().source;
+      g.line = lines.back().line;
+    }
   }
 
   void warn_about(uint32_t slot, std::string_view violation, const Record* after) {
