@@ -83,6 +83,15 @@ class HashIndex {
   size_t size() const { return size_; }
   size_t bytes() const { return slots_.size() * sizeof(Slot); }
 
+  // Room for `n` keys without growing. A table of 2 MiB or more is mapped untouched (see
+  // ZeroedArray), so reserving costs address space, not memory, until keys arrive; it saves
+  // the page faults of every smaller table the growth would otherwise pass through.
+  void reserve(size_t n) {
+    size_t cap = slots_.empty() ? 1024 : slots_.size();
+    while ((n + 1) * 4 > cap * 3) cap *= 2;
+    if (cap > slots_.size()) grow_to(cap);
+  }
+
  private:
   void remove(uint64_t key, uint32_t value, bool check_value) {
     if (slots_.empty()) return;
@@ -114,9 +123,9 @@ class HashIndex {
     uint32_t value = 0;
   };
 
-  void grow() {
+  void grow() { grow_to(slots_.empty() ? 1024 : slots_.size() * 2); }
+  void grow_to(size_t cap) {
     ZeroedArray<Slot> old = std::move(slots_);
-    size_t cap = old.empty() ? 1024 : old.size() * 2;
     slots_ = ZeroedArray<Slot>(cap);
     mask_ = cap - 1;
     size_ = 0;

@@ -64,6 +64,8 @@ class CollisionStage : public Stage {
     target_slot_ = fields_.add(target_field);
     time_slot_ = fields_.add(FieldPath{"event_time", {"event_time"}});
     ring_ = ZeroedArray<Owner>(std::min<size_t>(max_keys, size_t{1} << 16));
+    // From 2 MiB on, index growth maps untouched huge pages; skip the small tables before it.
+    index_.reserve(std::min<size_t>(max_keys, size_t{1} << 16));
   }
 
   void process_batch(Batch& batch) override {

@@ -180,6 +180,15 @@ class LifecycleStage : public Stage {
     }
   }
 
+  // The closed-lifecycle memory at its full size once the first lifecycle closes (address
+  // space until used; capped so a huge closed_memory still grows step by step): growing
+  // through every smaller table cost about 1,000 page faults per 100,000 remembered.
+  void presize_closed_memory() {
+    const size_t n = std::min<size_t>(closed_memory, size_t{1} << 22);
+    closed_index_.reserve(n);
+    closed_ring_ = ZeroedArray<Closed>(n);
+  }
+
   // Records are prepared ahead of handling (see PrepareAhead): the key's buckets in both
   // indexes are prefetched, the closed-lifecycle index being large.
   void process_batch(Batch& batch) override {
@@ -389,10 +398,11 @@ class LifecycleStage : public Stage {
   }
   void remember_closed(uint64_t hash, int state, Line line) {
     if (closed_memory == 0) return;
+    if (closed_used_ == 0 && closed_ring_.empty()) presize_closed_memory();
     closed_index_.erase(hash);  // closed again: keep the newest
     if (closed_used_ < closed_memory) {
       if (closed_used_ == closed_ring_.size())
-        closed_ring_.resize_keep(std::min(closed_memory, std::max<size_t>(1024, closed_used_ * 2)), closed_used_);
+        closed_ring_.resize_keep(std::min(closed_memory, std::max<size_t>(1024, closed_used_ * 2)), closed_used_);  // beyond the presize
       closed_ring_[closed_used_] = {hash, state, line};
       closed_index_.insert(hash, static_cast<uint32_t>(closed_used_++));
       return;

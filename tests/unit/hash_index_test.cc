@@ -46,3 +46,18 @@ TEST_CASE("HashIndex erase_if removes a key only while it maps to the given valu
   idx.erase_if(12345, 0);  // absent: nothing happens
   CHECK(idx.size() == 2500);
 }
+
+TEST_CASE("HashIndex reserve keeps the keys and makes room without growing", "[hash_index]") {
+  HashIndex idx;
+  for (uint64_t k = 1; k <= 100; ++k) idx.insert(k * 0x9E3779B97F4A7C15ull | 1, static_cast<uint32_t>(k));
+  idx.reserve(200000);  // from the 1024-slot table to a mapped one
+  size_t bytes = idx.bytes();
+  CHECK(bytes >= size_t{200000} * 16 * 4 / 3);
+  for (uint64_t k = 1; k <= 100; ++k) REQUIRE(idx.find(k * 0x9E3779B97F4A7C15ull | 1) == k);
+  for (uint64_t k = 101; k <= 200000; ++k) idx.insert(k * 0x9E3779B97F4A7C15ull | 1, static_cast<uint32_t>(k));
+  CHECK(idx.bytes() == bytes);  // no growth
+  CHECK(idx.size() == 200000);
+  for (uint64_t k = 1; k <= 200000; k += 997) REQUIRE(idx.find(k * 0x9E3779B97F4A7C15ull | 1) == k);
+  idx.reserve(10);  // never shrinks
+  CHECK(idx.bytes() == bytes);
+}
