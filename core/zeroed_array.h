@@ -64,13 +64,15 @@ class ZeroedArray {
     if (n == 0) return;
     size_t bytes = n * sizeof(T);
     if (bytes >= kMapFrom) {
-      // Over-map by one huge page so the array can start on a 2 MiB boundary.
-      size_t len = bytes + kHugePage;
+      // Whole huge pages (a partial last one would fault in 4 KiB pages), over-mapped by one
+      // so the array can start on a 2 MiB boundary.
+      size_t huge_bytes = (bytes + kHugePage - 1) & ~(kHugePage - 1);
+      size_t len = huge_bytes + kHugePage;
       void* m = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       if (m == MAP_FAILED) throw std::bad_alloc();
       auto at = (reinterpret_cast<uintptr_t>(m) + kHugePage - 1) & ~(kHugePage - 1);
 #ifdef MADV_HUGEPAGE
-      ::madvise(reinterpret_cast<void*>(at), bytes, MADV_HUGEPAGE);  // a hint: failure is harmless
+      ::madvise(reinterpret_cast<void*>(at), huge_bytes, MADV_HUGEPAGE);  // a hint: failure is harmless
 #endif
       base_ = m;
       mapped_bytes_ = len;
