@@ -75,6 +75,15 @@ class HashIndex {
     ++size_;
   }
 
+  // Maps `key` to `value`, whether or not it was present (one probe sequence).
+  void insert_or_assign(uint64_t key, uint32_t value) {
+    if ((size_ + 1) * 4 > slots_.size() * 3) grow();
+    size_t i = key & mask_;
+    while (slots_[i].key != 0 && slots_[i].key != key) i = (i + 1) & mask_;
+    if (slots_[i].key == 0) ++size_;
+    slots_[i] = {key, value};
+  }
+
   // Removes `key` if present.
   void erase(uint64_t key) { remove(key, kNone, false); }
   // Removes `key` only while it maps to `value` (one probe sequence instead of find + erase).

@@ -399,12 +399,13 @@ class LifecycleStage : public Stage {
   void remember_closed(uint64_t hash, int state, Line line) {
     if (closed_memory == 0) return;
     if (closed_used_ == 0 && closed_ring_.empty()) presize_closed_memory();
-    closed_index_.erase(hash);  // closed again: keep the newest
+    // A key closed again points at its newest ring entry; the older one, when the ring
+    // forgets it, no longer matches (erase_if) and leaves the key alone.
     if (closed_used_ < closed_memory) {
       if (closed_used_ == closed_ring_.size())
         closed_ring_.resize_keep(std::min(closed_memory, std::max<size_t>(1024, closed_used_ * 2)), closed_used_);  // beyond the presize
       closed_ring_[closed_used_] = {hash, state, line};
-      closed_index_.insert(hash, static_cast<uint32_t>(closed_used_++));
+      closed_index_.insert_or_assign(hash, static_cast<uint32_t>(closed_used_++));
       return;
     }
     // The ring forgets in order, so the bucket of a later victim can be fetched early.
@@ -415,7 +416,7 @@ class LifecycleStage : public Stage {
     Closed& c = closed_ring_[closed_next_];
     closed_index_.erase_if(c.hash, static_cast<uint32_t>(closed_next_));
     c = {hash, state, line};
-    closed_index_.insert(hash, static_cast<uint32_t>(closed_next_));
+    closed_index_.insert_or_assign(hash, static_cast<uint32_t>(closed_next_));
     if (++closed_next_ == closed_memory) closed_next_ = 0;
   }
 

@@ -61,3 +61,12 @@ TEST_CASE("HashIndex reserve keeps the keys and makes room without growing", "[h
   idx.reserve(10);  // never shrinks
   CHECK(idx.bytes() == bytes);
 }
+
+TEST_CASE("HashIndex insert_or_assign adds new keys and overwrites present ones", "[hash_index]") {
+  HashIndex idx;
+  for (uint64_t k = 1; k <= 3000; ++k) idx.insert_or_assign(k * 0x9E3779B97F4A7C15ull | 1, static_cast<uint32_t>(k));
+  for (uint64_t k = 1; k <= 3000; k += 2) idx.insert_or_assign(k * 0x9E3779B97F4A7C15ull | 1, static_cast<uint32_t>(k + 7));
+  CHECK(idx.size() == 3000);
+  for (uint64_t k = 1; k <= 3000; ++k)
+    REQUIRE(idx.find(k * 0x9E3779B97F4A7C15ull | 1) == (k % 2 ? k + 7 : k));
+}
