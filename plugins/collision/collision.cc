@@ -80,6 +80,8 @@ class CollisionStage : public Stage {
               uint32_t s = index_.find(a->hash);
               if (s != HashIndex::kNone) __builtin_prefetch(&ring_[s]);
             }
+          // New ids fill the ring in order: its next slots are fetched for writing ahead.
+          if (used_ + 8 < ring_.size()) __builtin_prefetch(&ring_[used_ + 8], 1);
           if (p.keyed) handle(batch, *recs[i], p);
         });
   }
