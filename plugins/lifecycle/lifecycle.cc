@@ -180,11 +180,12 @@ class LifecycleStage : public Stage {
     }
   }
 
-  // The closed-lifecycle memory at its full size once the first lifecycle closes (address
-  // space until used; capped so a huge closed_memory still grows step by step): growing
-  // through every smaller table cost about 1,000 page faults per 100,000 remembered.
+  // The closed-lifecycle memory at its full size once the first lifecycle closes: growing
+  // through every smaller table cost about 1,000 page faults per 100,000 remembered. Capped
+  // at 131,072 (4 MiB each for ring and index), since random inserts soon touch every huge
+  // page of the index; a larger closed_memory grows from there as it fills.
   void presize_closed_memory() {
-    const size_t n = std::min<size_t>(closed_memory, size_t{1} << 22);
+    const size_t n = std::min<size_t>(closed_memory, size_t{1} << 17);
     closed_index_.reserve(n);
     closed_ring_ = ZeroedArray<Closed>(n);
   }
