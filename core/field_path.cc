@@ -128,10 +128,4 @@ void FieldSet::extract(Record& record) {
   }
 }
 
-std::optional<std::string_view> FieldSet::str(size_t slot) const {
-  std::string_view s;
-  if (cur_[slot] && cur_[slot]->get(s) == simdjson::SUCCESS) return s;
-  return std::nullopt;
-}
-
 }  // namespace agentlog

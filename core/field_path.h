@@ -40,7 +40,11 @@ class FieldSet {
   void extract(Record& record);
   const std::optional<simdjson::dom::element>& operator[](size_t slot) const { return cur_[slot]; }
   // The string at `slot`, if it is a string.
-  std::optional<std::string_view> str(size_t slot) const;
+  std::optional<std::string_view> str(size_t slot) const {
+    std::string_view s;
+    if (cur_[slot] && cur_[slot]->get(s) == simdjson::SUCCESS) return s;
+    return std::nullopt;
+  }
   // Results kept elsewhere: a stage can extract a whole batch first (and prefetch its state
   // for every record) into slots of its own, then point the set at each record's slot in
   // turn while handling the records in order. `at` holds width() results; null: the set's own.
