@@ -39,6 +39,17 @@ class FieldSet {
   // record is walked once for all the stages of a chain.
   void extract(Record& record);
   const std::optional<simdjson::dom::element>& operator[](size_t slot) const { return cur_[slot]; }
+  // Appends the value at `slot` as text: a string's contents or a number's JSON text (ids
+  // and keys may be either). False, appending nothing, for anything else or when absent.
+  bool append_text(size_t slot, std::string& out) const {
+    const auto& v = cur_[slot];
+    if (!v) return false;
+    std::string_view s;
+    if (v->get(s) == simdjson::SUCCESS) out.append(s);
+    else if (v->is_number()) out.append(simdjson::minify(*v));
+    else return false;
+    return true;
+  }
   // The string at `slot`, if it is a string.
   std::optional<std::string_view> str(size_t slot) const {
     std::string_view s;

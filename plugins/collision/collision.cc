@@ -93,18 +93,9 @@ class CollisionStage : public Stage {
   }
 
  private:
-  bool append_text(size_t slot, std::string& out) const {
-    const auto& v = fields_[slot];
-    if (!v) return false;
-    std::string_view s;
-    if (v->get(s) == simdjson::SUCCESS) out.append(s);
-    else if (v->is_number()) out.append(simdjson::minify(*v));
-    else return false;
-    return true;
-  }
   std::string text(size_t slot) const {
     std::string out;
-    append_text(slot, out);
+    fields_.append_text(slot, out);
     return out;
   }
 
@@ -121,11 +112,11 @@ class CollisionStage : public Stage {
     p.keyed = false;
     p.key.clear();
     for (size_t s : scope_slots_) {
-      append_text(s, p.key);
+      fields_.append_text(s, p.key);
       p.key.push_back('\x1f');
     }
     p.id_begin = p.key.size();
-    if (!append_text(key_slot_, p.key)) return;
+    if (!fields_.append_text(key_slot_, p.key)) return;
     p.keyed = true;
     p.hash = hash_key(p.key);
     index_.prefetch(p.hash);
@@ -155,14 +146,12 @@ class CollisionStage : public Stage {
       owner.agent = agent_id;
       owner.source = here.source;
       owner.line = here.line;
-      std::string_view target;
-      std::string number;
-      if (const auto& v = fields_[target_slot_]) {
-        if (v->get(target) != simdjson::SUCCESS && v->is_number()) target = number = simdjson::minify(*v);
-      }
+      thread_local std::string target;
+      target.clear();
+      fields_.append_text(target_slot_, target);
       owner.target_len = static_cast<uint32_t>(target.size());
-      if (target.size() > Owner::kInlineTarget) long_targets_[slot] = std::string(target);
-      else if (!target.empty()) std::memcpy(owner.target, target.data(), target.size());
+      if (target.size() > Owner::kInlineTarget) long_targets_[slot] = target;
+      else std::memcpy(owner.target, target.data(), target.size());
       if (!warned_.empty()) warned_.erase(slot);
       index_.insert(hash, slot);
       return;

@@ -176,7 +176,7 @@ class LifecycleStage : public Stage {
       for (const auto& e : tr.events) phase.push_back(e.phase_field.parts.empty() ? SIZE_MAX : fields_.add(e.phase_field));
       phase_slots_.push_back(std::move(phase));
       for (const auto& e : tr.events)
-        events_.push_back({head8(e.name), e.name.size(), static_cast<size_t>(&tr - profile.tracks.data()), &e});
+        events_.push_back({head_word(e.name), e.name.size(), static_cast<size_t>(&tr - profile.tracks.data()), &e});
     }
   }
 
@@ -236,16 +236,6 @@ class LifecycleStage : public Stage {
   }
 
  private:
-  // Key parts may be strings or numbers.
-  bool append_key_part(size_t slot, std::string& key) const {
-    const auto& v = fields_[slot];
-    if (!v) return false;
-    std::string_view s;
-    if (v->get(s) == simdjson::SUCCESS) key.append(s);
-    else if (v->is_number()) key.append(simdjson::minify(*v));
-    else return false;
-    return true;
-  }
 
   void annotate(Record& r, std::string_view json_object) {
     if (!annotation_) return;
@@ -399,12 +389,12 @@ class LifecycleStage : public Stage {
   }
   void remember_closed(uint64_t hash, int state, Line line) {
     if (closed_memory == 0) return;
-    if (closed_used_ == 0 && closed_ring_.empty()) presize_closed_memory();
+    if (closed_ring_.empty()) presize_closed_memory();
     // A key closed again points at its newest ring entry; the older one, when the ring
     // forgets it, no longer matches (erase_if) and leaves the key alone.
     if (closed_used_ < closed_memory) {
-      if (closed_used_ == closed_ring_.size())
-        closed_ring_.resize_keep(std::min(closed_memory, std::max<size_t>(1024, closed_used_ * 2)), closed_used_);  // beyond the presize
+      if (closed_used_ == closed_ring_.size())  // past the presize
+        closed_ring_.resize_keep(std::min(closed_memory, closed_used_ * 2), closed_used_);
       closed_ring_[closed_used_] = {hash, state, line};
       closed_index_.insert_or_assign(hash, static_cast<uint32_t>(closed_used_++));
       return;
@@ -435,7 +425,7 @@ class LifecycleStage : public Stage {
   };
   const EventSpec* event_of(std::string_view type, size_t& t) const {
     // Length and first 8 bytes settle most mismatches before a full compare.
-    const uint64_t head = head8(type);
+    const uint64_t head = head_word(type);
     for (const EventEntry& e : events_)
       if (e.len == type.size() && e.head == head && e.spec->name == type) {
         t = e.track;
@@ -443,7 +433,6 @@ class LifecycleStage : public Stage {
       }
     return nullptr;
   }
-  static uint64_t head8(std::string_view s) { return head_word(s); }
   // Every tracked event, in track order (the first track naming an event takes it).
   struct EventEntry {
     uint64_t head;
@@ -458,7 +447,7 @@ class LifecycleStage : public Stage {
       if (k) key.push_back('\x1f');
       bool ok = false;
       for (size_t slot : key_slots_[t][k])
-        if ((ok = append_key_part(slot, key))) break;
+        if ((ok = fields_.append_text(slot, key))) break;
       if (!ok) return k;
     }
     return k;
@@ -468,7 +457,7 @@ class LifecycleStage : public Stage {
     for (size_t slot : optional_slots_[t]) {
       size_t at = key.size();
       key.push_back('\x1f');
-      if (!append_key_part(slot, key)) key.resize(at);
+      if (!fields_.append_text(slot, key)) key.resize(at);
     }
   }
   static uint64_t track_hash(std::string_view key, size_t t) {
