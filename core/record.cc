@@ -173,13 +173,19 @@ void Record::join_appendix() {
   extra.swap(appendix_);  // keep the buffer's capacity for the next record
 }
 
-const simdjson::dom::element* Record::top_member_slow(uint32_t id) {
+// Parses the bytes if an edit left them unparsed and builds the member cache if it is stale
+// or a name was registered since; false when the bytes do not parse.
+bool Record::ensure_top_cache() {
   if (!parsed_) {
     if (!appendix_.empty()) join_appendix();
-    if (parse() != simdjson::SUCCESS) return nullptr;
+    if (parse() != simdjson::SUCCESS) return false;
   }
-  if (!top_valid_ || id >= top_el_.size()) build_top_cache();
-  if (id >= top_el_.size()) return nullptr;
+  if (!top_valid_ || top_el_.size() < TopFieldRegistry::size()) build_top_cache();
+  return true;
+}
+
+const simdjson::dom::element* Record::top_member_slow(uint32_t id) {
+  if (!ensure_top_cache() || id >= top_el_.size()) return nullptr;
   if (top_stamp_[id] == top_epoch_) return &top_el_[id];
   if (!appendix_parsed_ && std::find(appendix_ids_.begin(), appendix_ids_.end(), id) != appendix_ids_.end()) {
     add_appendix_to_cache();
@@ -189,12 +195,7 @@ const simdjson::dom::element* Record::top_member_slow(uint32_t id) {
 }
 
 bool Record::top_view(TopView& view) {
-  if (!parsed_) {
-    if (!appendix_.empty()) join_appendix();
-    if (parse() != simdjson::SUCCESS) return false;
-  }
-  if (!top_valid_ || top_el_.size() < TopFieldRegistry::size()) build_top_cache();
-  if (!appendix_ids_.empty()) return false;
+  if (!ensure_top_cache() || !appendix_ids_.empty()) return false;
   view = {top_el_.data(), top_stamp_.data(), top_epoch_, static_cast<uint32_t>(top_el_.size())};
   return true;
 }

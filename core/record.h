@@ -122,6 +122,7 @@ class Record {
   void append_member(std::string_view key, std::string_view json_value);
   void ensure_padding();
   void join_appendix();
+  bool ensure_top_cache();
   const simdjson::dom::element* top_member_slow(uint32_t id);
   void build_top_cache();
   void add_appendix_to_cache();

@@ -23,9 +23,6 @@ class TopFieldRegistry {
     std::memcpy(buf, name.data(), name.size());
     return lookup(data(), buf, name.size());
   }
-  // The same for a key that may be read up to 15 bytes past its end (simdjson's string
-  // buffer is padded): two word compares settle keys of up to 16 bytes.
-  static uint32_t find_padded(std::string_view key) { return lookup(data(), key.data(), key.size()); }
   static uint32_t size() { return static_cast<uint32_t>(data().names.size()); }
 
   // Open addressing on (length, first 8 bytes); most keys of a record are not registered
@@ -56,7 +53,8 @@ class TopFieldRegistry {
   static size_t home(const Data& d, uint64_t w0, size_t n) {
     return static_cast<size_t>(((w0 + n) * 0x9E3779B97F4A7C15ull) >> d.shift);
   }
-  // `p` must be readable for 16 bytes (or `n` when longer).
+  // The same for a key at `p` readable for 16 bytes (or `n` when longer), as in simdjson's
+  // padded string buffer: two word compares settle names of up to 16 bytes.
   static uint32_t lookup(const Data& d, const char* p, size_t n) {
     const uint64_t w0 = word(p, n, 0);
     const size_t mask = d.table.size() - 1;
