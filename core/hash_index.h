@@ -67,17 +67,11 @@ class HashIndex {
   }
 
   // `key` must be absent.
-  void insert(uint64_t key, uint32_t value) {
-    if ((size_ + 1) * 4 > slots_.size() * 3) grow();
-    size_t i = key & mask_;
-    while (slots_[i].key != 0) i = (i + 1) & mask_;
-    slots_[i] = {key, value};
-    ++size_;
-  }
+  void insert(uint64_t key, uint32_t value) { insert_or_assign(key, value); }
 
   // Maps `key` to `value`, whether or not it was present (one probe sequence).
   void insert_or_assign(uint64_t key, uint32_t value) {
-    if ((size_ + 1) * 4 > slots_.size() * 3) grow();
+    if (over_full(size_ + 1, slots_.size())) grow();
     size_t i = key & mask_;
     while (slots_[i].key != 0 && slots_[i].key != key) i = (i + 1) & mask_;
     if (slots_[i].key == 0) ++size_;
@@ -97,11 +91,14 @@ class HashIndex {
   // the page faults of every smaller table the growth would otherwise pass through.
   void reserve(size_t n) {
     size_t cap = slots_.empty() ? 1024 : slots_.size();
-    while ((n + 1) * 4 > cap * 3) cap *= 2;
+    while (over_full(n + 1, cap)) cap *= 2;
     if (cap > slots_.size()) grow_to(cap);
   }
 
  private:
+  // More than 3/4 full: linear probing stays short below that.
+  static bool over_full(size_t keys, size_t cap) { return keys * 4 > cap * 3; }
+
   void remove(uint64_t key, uint32_t value, bool check_value) {
     if (slots_.empty()) return;
     size_t i = key & mask_;
