@@ -144,9 +144,8 @@ class ClaudeCode : public Format {
   bool setup(const LineRef& ref, Converted& out) {
     auto session = top_.session;
     if (!session || session->empty()) return fail(out, "sessionId: field is missing or not a non-empty string");
-    auto ts = top_.timestamp;
-    auto time = ts ? normalize_time(*ts) : std::nullopt;
-    if (!time) return fail(out, ts ? "timestamp: not an RFC 3339 date-time" : "timestamp: field is missing or not a string");
+    auto time = line_time(top_.timestamp, "RFC 3339", out.why);
+    if (!time) return false;
     object msg;
     if (!top_.message || top_.message->get(msg) != simdjson::SUCCESS)
       return fail(out, "message: field is missing or not an object");

@@ -103,12 +103,8 @@ class Codex : public Format {
     bool run = event && (sub == "task_started" || sub == "task_complete" || sub == "turn_aborted");
     bool approval = event && (sub == "exec_approval_request" || sub == "apply_patch_approval_request");
     if (!call && !result && !run && !approval) return;
-    auto ts = str_at(line, "timestamp");
-    auto time = ts ? normalize_time(*ts) : std::nullopt;
-    if (!time) {
-      out.why = ts ? "timestamp: not an RFC 3339 date-time" : "timestamp: field is missing or not a string";
-      return;
-    }
+    auto time = line_time(str_at(line, "timestamp"), "RFC 3339", out.why);
+    if (!time) return;
     base_.event_time = std::move(time->first);
     now_ms_ = time->second;
     base_.evidence_ref = evidence_urn(kFormat, {base_.run_id, "line", std::to_string(ref.line)});

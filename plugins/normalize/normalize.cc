@@ -114,6 +114,14 @@ std::optional<std::pair<std::string, int64_t>> normalize_time(std::string_view t
   return std::pair{format_rfc3339_ms(*ms), *ms};
 }
 
+std::optional<std::pair<std::string, int64_t>> line_time(std::optional<std::string_view> ts, std::string_view format,
+                                                          std::string& why) {
+  auto time = ts ? normalize_time(*ts) : std::nullopt;
+  if (!time)
+    why = ts ? "timestamp: not an " + std::string(format) + " date-time" : "timestamp: field is missing or not a string";
+  return time;
+}
+
 namespace {
 bool ident_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||

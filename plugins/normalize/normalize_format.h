@@ -93,6 +93,10 @@ std::string json_ref(element v);
 // An RFC 3339 time (with offset or `Z`; without one it is read as UTC, as OpenHands writes
 // it) as YYYY-MM-DDTHH:MM:SS.mmmZ with its epoch milliseconds; nullopt when unreadable.
 std::optional<std::pair<std::string, int64_t>> normalize_time(std::string_view text);
+// A line's `timestamp` (`ts`: its string, nullopt when missing or not a string) normalised;
+// nullopt with `why` naming the problem, `format` the kind of time expected ("RFC 3339").
+std::optional<std::pair<std::string, int64_t>> line_time(std::optional<std::string_view> ts, std::string_view format,
+                                                          std::string& why);
 
 // The program an argv runs: argv[0]'s base name, or for `bash -lc SCRIPT` (sh, zsh, dash;
 // -c, -lc, -ic) the program of the script.

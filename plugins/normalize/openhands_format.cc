@@ -90,12 +90,8 @@ class OpenHands : public Format {
     bool run_change = (action && (kind == "system" || kind == "finish")) ||
                       (observation && kind == "agent_state_changed");
     if (!rule && !tool_result && !run_change) return;
-    auto ts = str_at(ev, "timestamp");
-    auto time = ts ? normalize_time(*ts) : std::nullopt;
-    if (!time) {
-      out.why = ts ? "timestamp: not an ISO 8601 date-time" : "timestamp: field is missing or not a string";
-      return;
-    }
+    auto time = line_time(str_at(ev, "timestamp"), "ISO 8601", out.why);
+    if (!time) return;
     base_.event_time = std::move(time->first);
     now_ms_ = time->second;
     base_.evidence_ref = evidence_urn(kFormat, {base_.run_id, "event", id});

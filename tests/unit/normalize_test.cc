@@ -46,6 +46,19 @@ TEST_CASE("normalize_time reads offsets and naive times as UTC", "[normalize]") 
   CHECK_FALSE(normalize_time("2026-03-02 09:14:05"));
 }
 
+TEST_CASE("line_time names a missing or unreadable timestamp", "[normalize]") {
+  std::string why;
+  auto t = line_time(std::string_view("2026-03-02T09:14:05.332Z"), "RFC 3339", why);
+  REQUIRE(t);
+  CHECK(t->first == "2026-03-02T09:14:05.332Z");
+  CHECK(t->second == 1772442845332);
+  CHECK(why.empty());
+  CHECK_FALSE(line_time(std::string_view("yesterday"), "ISO 8601", why));
+  CHECK(why == "timestamp: not an ISO 8601 date-time");
+  CHECK_FALSE(line_time(std::nullopt, "RFC 3339", why));
+  CHECK(why == "timestamp: field is missing or not a string");
+}
+
 TEST_CASE("canonical_json_at accepts exactly what the minifier writes", "[normalize]") {
   simdjson::dom::parser parser;
   auto same = [&](const std::string& text) {
