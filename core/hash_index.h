@@ -1,7 +1,9 @@
 // An open-addressing index from 64-bit key hashes to slot numbers, for stages that keep
-// per-key state (lifecycle, collision): one probe sequence in one array, no allocation per
-// key. Keys are hashes of the real key; two keys that hash alike would share a slot, which
-// for 64-bit hashes over a million keys happens with probability below 1e-7.
+// per-key state (lifecycle, collision, the interner, enrich's lookups): one probe sequence in
+// one array, no allocation per key. A bucket is 8 bytes, the low 32 bits of the hash and the
+// value; the caller, which keeps its entries elsewhere, confirms a candidate (`is_key`), so
+// lookups are exact while the index stays half the size (fresh memory is the cost of a large
+// index on the benchmark VM).
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -52,36 +54,75 @@ class HashIndex {
  public:
   static constexpr uint32_t kNone = UINT32_MAX;
 
-  uint32_t find(uint64_t key) const {
+  // The value whose entry `is_key(value)` confirms is `key`'s, or kNone. Only buckets that
+  // carry `key`'s tag are confirmed, so a miss rarely calls `is_key`.
+  template <class IsKey>
+  uint32_t find(uint64_t key, IsKey&& is_key) const {
     if (slots_.empty()) return kNone;
-    for (size_t i = key & mask_;; i = (i + 1) & mask_) {
-      if (slots_[i].key == key) return slots_[i].value;
-      if (slots_[i].key == 0) return kNone;
+    const uint32_t tag = tag_of(key);
+    for (size_t i = tag & mask_;; i = (i + 1) & mask_) {
+      if (slots_[i].tag == tag && is_key(slots_[i].value)) return slots_[i].value;
+      if (slots_[i].tag == 0) return kNone;
+    }
+  }
+  // The value of the first bucket with `key`'s tag, unconfirmed: for prefetching its entry.
+  uint32_t guess(uint64_t key) const {
+    if (slots_.empty()) return kNone;
+    const uint32_t tag = tag_of(key);
+    for (size_t i = tag & mask_;; i = (i + 1) & mask_) {
+      if (slots_[i].tag == tag) return slots_[i].value;
+      if (slots_[i].tag == 0) return kNone;
     }
   }
 
   // Brings `key`'s first bucket toward the cache: a stage that knows a batch's keys ahead
   // issues these first, so the random probes of a large index do not wait on memory one by one.
   void prefetch(uint64_t key) const {
-    if (!slots_.empty()) __builtin_prefetch(&slots_[key & mask_]);
+    if (!slots_.empty()) __builtin_prefetch(&slots_[tag_of(key) & mask_]);
   }
 
   // `key` must be absent.
-  void insert(uint64_t key, uint32_t value) { insert_or_assign(key, value); }
-
-  // Maps `key` to `value`, whether or not it was present (one probe sequence).
-  void insert_or_assign(uint64_t key, uint32_t value) {
+  void insert(uint64_t key, uint32_t value) {
     if (over_full(size_ + 1, slots_.size())) grow();
-    size_t i = key & mask_;
-    while (slots_[i].key != 0 && slots_[i].key != key) i = (i + 1) & mask_;
-    if (slots_[i].key == 0) ++size_;
-    slots_[i] = {key, value};
+    place(tag_of(key), value);
   }
 
-  // Removes `key` if present.
-  void erase(uint64_t key) { remove(key, kNone, false); }
-  // Removes `key` only while it maps to `value` (one probe sequence instead of find + erase).
-  void erase_if(uint64_t key, uint32_t value) { remove(key, value, true); }
+  // Maps `key` to `value`, whether or not it was present (one probe sequence).
+  template <class IsKey>
+  void insert_or_assign(uint64_t key, uint32_t value, IsKey&& is_key) {
+    if (over_full(size_ + 1, slots_.size())) grow();
+    const uint32_t tag = tag_of(key);
+    size_t i = tag & mask_;
+    while (slots_[i].tag != 0 && !(slots_[i].tag == tag && is_key(slots_[i].value))) i = (i + 1) & mask_;
+    if (slots_[i].tag == 0) ++size_;
+    slots_[i] = {tag, value};
+  }
+
+  // Removes the entry mapping `key` to `value`, if there is one (values are unique: they
+  // number the caller's entries).
+  void erase(uint64_t key, uint32_t value) {
+    if (slots_.empty()) return;
+    const uint32_t tag = tag_of(key);
+    size_t i = tag & mask_;
+    while (slots_[i].tag != tag || slots_[i].value != value) {
+      if (slots_[i].tag == 0) return;
+      i = (i + 1) & mask_;
+    }
+    // Backward-shift deletion keeps every probe sequence unbroken without tombstones.
+    size_t j = i;
+    for (;;) {
+      j = (j + 1) & mask_;
+      if (slots_[j].tag == 0) break;
+      size_t home = slots_[j].tag & mask_;
+      bool movable = i <= j ? (home <= i || home > j) : (home <= i && home > j);
+      if (movable) {
+        slots_[i] = slots_[j];
+        i = j;
+      }
+    }
+    slots_[i].tag = 0;
+    --size_;
+  }
 
   size_t size() const { return size_; }
   size_t bytes() const { return slots_.size() * sizeof(Slot); }
@@ -98,34 +139,21 @@ class HashIndex {
  private:
   // More than 3/4 full: linear probing stays short below that.
   static bool over_full(size_t keys, size_t cap) { return keys * 4 > cap * 3; }
-
-  void remove(uint64_t key, uint32_t value, bool check_value) {
-    if (slots_.empty()) return;
-    size_t i = key & mask_;
-    while (slots_[i].key != key) {
-      if (slots_[i].key == 0) return;
-      i = (i + 1) & mask_;
-    }
-    if (check_value && slots_[i].value != value) return;
-    // Backward-shift deletion keeps every probe sequence unbroken without tombstones.
-    size_t j = i;
-    for (;;) {
-      j = (j + 1) & mask_;
-      if (slots_[j].key == 0) break;
-      size_t home = slots_[j].key & mask_;
-      bool movable = i <= j ? (home <= i || home > j) : (home <= i && home > j);
-      if (movable) {
-        slots_[i] = slots_[j];
-        i = j;
-      }
-    }
-    slots_[i].key = 0;
-    --size_;
+  // The low half of the hash, never 0 (an empty bucket); its low bits pick the home bucket.
+  static uint32_t tag_of(uint64_t key) {
+    const auto t = static_cast<uint32_t>(key);
+    return t ? t : 1;
+  }
+  // Puts a key known to be absent in the first free bucket from its home.
+  void place(uint32_t tag, uint32_t value) {
+    size_t i = tag & mask_;
+    while (slots_[i].tag != 0) i = (i + 1) & mask_;
+    slots_[i] = {tag, value};
+    ++size_;
   }
 
-  // Key and value side by side: a lookup touches one cache line.
   struct Slot {
-    uint64_t key = 0;
+    uint32_t tag = 0;
     uint32_t value = 0;
   };
 
@@ -136,10 +164,10 @@ class HashIndex {
     mask_ = cap - 1;
     size_ = 0;
     for (const Slot& s : old)
-      if (s.key != 0) insert(s.key, s.value);
+      if (s.tag != 0) place(s.tag, s.value);
   }
 
-  ZeroedArray<Slot> slots_;  // zero key: an empty bucket
+  ZeroedArray<Slot> slots_;  // zero tag: an empty bucket
   size_t mask_ = 0;
   size_t size_ = 0;
 };

@@ -7,7 +7,6 @@
 #include <cstring>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "core/hash_index.h"
@@ -36,18 +35,12 @@ class Interner {
   }
   uint32_t id_slow(std::string_view s) {
     uint64_t h = hash_key(s);
-    uint32_t found = index_.find(h);
-    if (found != HashIndex::kNone) {
-      if (strings_[found] == s) return found;
-      // Two strings with one 64-bit hash: the later ones live in a side map.
-      auto it = collided_.find(std::string(s));
-      if (it != collided_.end()) return it->second;
-    }
+    uint32_t found = index_.find(h, [&](uint32_t n) { return strings_[n] == s; });
+    if (found != HashIndex::kNone) return found;
     strings_.emplace_back(s);
     quoted_.push_back(json::quoted(s));
     uint32_t n = static_cast<uint32_t>(strings_.size() - 1);
-    if (found == HashIndex::kNone) index_.insert(h, n);
-    else collided_.emplace(std::string(s), n);
+    index_.insert(h, n);
     return n;
   }
 
@@ -58,7 +51,6 @@ class Interner {
     return a;
   }
   HashIndex index_;
-  std::unordered_map<std::string, uint32_t> collided_;
   std::vector<std::string> strings_, quoted_;
 };
 

@@ -7,7 +7,7 @@
 #include "core/field_path.h"
 #include "core/hash_index.h"
 #include "core/interner.h"
-#include "core/zeroed_array.h"
+#include "core/paged_array.h"
 
 namespace agentlog::plugins {
 namespace {
@@ -33,19 +33,23 @@ struct Line {
 };
 
 // The agent that established an id, kept in a ring: when full, the oldest id is forgotten.
-// 64 bytes and trivially copyable, so the ring lives on zeroed huge pages (ZeroedArray):
-// a fresh 4 KiB page per 64 new ids cost ~100 ns per record in page faults. A long target
-// and the rare list of agents already warned about live beside the ring.
+// 32 bytes and trivially copyable, in a PagedArray of huge pages (a fresh 4 KiB page per 64
+// new ids cost ~100 ns per record in page faults on the benchmark VM). The target is kept
+// beside it (touched only when the record names one), up to 32 bytes in `targets_`, longer
+// in `long_targets_`; so is the rare list of agents already warned about.
 struct Owner {
-  static constexpr size_t kInlineTarget = 36;
   uint64_t hash;
   uint64_t line;
   uint32_t source;
-  uint32_t agent;        // interned
-  uint32_t target_len;   // longer than kInlineTarget: in long_targets_
-  char target[kInlineTarget];
+  uint32_t agent;       // interned
+  uint32_t target_len;
+  uint32_t unused;
 };
-static_assert(sizeof(Owner) == 64);
+static_assert(sizeof(Owner) == 32);
+struct TargetCell {
+  static constexpr size_t kBytes = 32;
+  char bytes[kBytes];
+};
 
 class CollisionStage : public Stage {
  public:
@@ -63,7 +67,6 @@ class CollisionStage : public Stage {
     agent_slot_ = fields_.add(agent_field);
     target_slot_ = fields_.add(target_field);
     time_slot_ = fields_.add(FieldPath{"event_time", {"event_time"}});
-    ring_ = ZeroedArray<Owner>(std::min<size_t>(max_keys, size_t{1} << 16));
     // From 2 MiB on, index growth maps untouched huge pages; skip the small tables before it.
     index_.reserve(std::min<size_t>(max_keys, size_t{1} << 16));
   }
@@ -77,7 +80,7 @@ class CollisionStage : public Stage {
           // be fetched too.
           if (i + window_.ahead() / 2 < recs.size())
             if (const Prep* a = window_.prepared(i + window_.ahead() / 2); a && a->keyed) {
-              uint32_t s = index_.find(a->hash);
+              uint32_t s = index_.guess(a->hash);
               if (s != HashIndex::kNone) __builtin_prefetch(&ring_[s]);
             }
           // New ids fill the ring in order: its next slots are fetched for writing ahead.
@@ -129,15 +132,15 @@ class CollisionStage : public Stage {
     std::string_view agent = fields_.str(agent_slot_).value_or("");
     uint32_t agent_id = agents_.id(agent);
     Line here{r.source, r.line};
-    uint32_t slot = index_.find(hash);
+    uint32_t slot = index_.find(hash, [&](uint32_t s) { return ring_[s].hash == hash; });
     if (slot == HashIndex::kNone) {
       if (used_ < max_keys) {
-        if (used_ == ring_.size()) grow_ring();
+        if (used_ == ring_.size()) ring_.grow_to(used_ + 1, max_keys);
         slot = static_cast<uint32_t>(used_++);
       } else {
         slot = static_cast<uint32_t>(next_);
-        index_.erase(ring_[slot].hash);
-        if (ring_[slot].target_len > Owner::kInlineTarget) long_targets_.erase(slot);
+        index_.erase(ring_[slot].hash, slot);
+        if (ring_[slot].target_len > TargetCell::kBytes) long_targets_.erase(slot);
         next_ = (next_ + 1) % max_keys;
         ++forgotten_;
       }
@@ -150,8 +153,12 @@ class CollisionStage : public Stage {
       target.clear();
       fields_.append_text(target_slot_, target);
       owner.target_len = static_cast<uint32_t>(target.size());
-      if (target.size() > Owner::kInlineTarget) long_targets_[slot] = target;
-      else std::memcpy(owner.target, target.data(), target.size());
+      if (target.size() > TargetCell::kBytes) {
+        long_targets_[slot] = target;
+      } else if (!target.empty()) {
+        targets_.grow_to(slot + 1, max_keys);
+        std::memcpy(targets_[slot].bytes, target.data(), target.size());
+      }
       if (!warned_.empty()) warned_.erase(slot);
       index_.insert(hash, slot);
       return;
@@ -188,15 +195,15 @@ class CollisionStage : public Stage {
   size_t key_slot_ = 0, agent_slot_ = 0, target_slot_ = 0, time_slot_ = 0;
   std::string_view target_of(uint32_t slot) const {
     const Owner& o = ring_[slot];
-    if (o.target_len <= Owner::kInlineTarget) return {o.target, o.target_len};
+    if (o.target_len == 0) return {};
+    if (o.target_len <= TargetCell::kBytes) return {targets_[slot].bytes, o.target_len};
     return long_targets_.at(slot);
   }
-  // Doubles the ring (up to max_keys): new pages come zeroed from the huge-page mapping.
-  void grow_ring() { ring_.resize_keep(std::min<size_t>(max_keys, ring_.size() * 2), used_); }
 
-  ZeroedArray<Owner> ring_;
+  PagedArray<Owner> ring_;
+  PagedArray<TargetCell> targets_;  // ring slot -> target of up to 32 bytes
   size_t used_ = 0;  // ring slots holding an owner
-  std::unordered_map<uint32_t, std::string> long_targets_;  // ring slot -> target longer than kInlineTarget
+  std::unordered_map<uint32_t, std::string> long_targets_;  // ring slot -> target longer than 32 bytes
   std::unordered_map<uint32_t, std::vector<uint32_t>> warned_;  // ring slot -> reusing agents warned about
   size_t next_ = 0;  // the ring slot to reuse next once full
   HashIndex index_;

@@ -295,7 +295,7 @@ struct Lookup {
   std::string file;
   FieldPath key_path;
   size_t key_slot = SIZE_MAX;      // TopKeys slot when the key is a top-level field
-  HashIndex index;                 // hash of a key -> row; the key itself is checked too
+  HashIndex index;                 // hash of a key -> row
   std::vector<std::string> keys;   // per row
   size_t ncols = 0;
   std::vector<std::string> cells;  // JSON text, row-major (rows x ncols)
@@ -471,8 +471,8 @@ class EnrichStage : public Stage {
         have = false;
       }
       if (have) {
-        uint32_t row = lk.index.find(hash_key(key));
-        if (row != HashIndex::kNone && lk.keys[row] == key) {
+        uint32_t row = lk.index.find(hash_key(key), [&](uint32_t r) { return lk.keys[r] == key; });
+        if (row != HashIndex::kNone) {
           ++lk.hits;
           return row;
         }
@@ -634,11 +634,7 @@ Status build_lookup(const OptionView& lo, size_t index, Builder& b, EnrichStage&
     lk.writes.push_back(w);
   }
   for (size_t r = 0; r < table.keys.size(); ++r) {
-    uint64_t h = hash_key(table.keys[r]);
-    if (lk.index.find(h) != HashIndex::kNone)  // two keys with one 64-bit hash: not seen in practice
-      return Status::error(lo.error("file", file + ": keys \"" + lk.keys[lk.index.find(h)] + "\" and \"" +
-                                                table.keys[r] + "\" hash alike; rename one"));
-    lk.index.insert(h, static_cast<uint32_t>(r));
+    lk.index.insert(hash_key(table.keys[r]), static_cast<uint32_t>(r));  // keys are unique (the table loader checks)
     lk.keys.push_back(table.keys[r]);
     std::string row;
     for (size_t i = 0; i < cols.size(); ++i) {

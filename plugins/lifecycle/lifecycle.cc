@@ -15,7 +15,7 @@
 #include "core/interner.h"
 #include "core/time_format.h"
 #include "core/top_fields.h"
-#include "core/zeroed_array.h"
+#include "core/paged_array.h"
 #include "plugins/lifecycle/lifecycle_profile.h"
 
 namespace agentlog::lifecycle {
@@ -128,6 +128,7 @@ struct Closed {
   int state = -1;
   Line line;
 };
+static_assert(sizeof(Closed) == 32);  // a power of two, for PagedArray
 
 class LifecycleStage : public Stage {
  public:
@@ -180,15 +181,11 @@ class LifecycleStage : public Stage {
     }
   }
 
-  // The closed-lifecycle memory at its full size once the first lifecycle closes: growing
+  // The closed-lifecycle index at its full size once the first lifecycle closes: growing
   // through every smaller table cost about 1,000 page faults per 100,000 remembered. Capped
-  // at 131,072 (4 MiB each for ring and index), since random inserts soon touch every huge
-  // page of the index; a larger closed_memory grows from there as it fills.
-  void presize_closed_memory() {
-    const size_t n = std::min<size_t>(closed_memory, size_t{1} << 17);
-    closed_index_.reserve(n);
-    closed_ring_ = ZeroedArray<Closed>(n);
-  }
+  // at 131,072 keys (4 MiB), since random inserts soon touch every huge page of the index; a
+  // larger closed_memory grows from there as it fills. The ring grows by whole huge pages.
+  void presize_closed_index() { closed_index_.reserve(std::min<size_t>(closed_memory, size_t{1} << 17)); }
 
   // Records are prepared ahead of handling (see PrepareAhead): the key's buckets in both
   // indexes are prefetched, the closed-lifecycle index being large.
@@ -348,7 +345,7 @@ class LifecycleStage : public Stage {
   }
   void release(uint32_t s) {
     unlink(s);
-    index_.erase(slab_[s].hash);
+    index_.erase(slab_[s].hash, s);
     slab_[s].shown.clear();
     free_.push_back(s);
   }
@@ -387,16 +384,19 @@ class LifecycleStage : public Stage {
     max_open_seen_ = std::max(max_open_seen_, index_.size());
     return s;
   }
+  // Confirms a closed-index candidate (HashIndex keeps 32 bits of the hash).
+  auto closed_is(uint64_t hash) const {
+    return [this, hash](uint32_t c) { return closed_ring_[c].hash == hash; };
+  }
   void remember_closed(uint64_t hash, int state, Line line) {
     if (closed_memory == 0) return;
-    if (closed_ring_.empty()) presize_closed_memory();
+    if (closed_ring_.empty()) presize_closed_index();
     // A key closed again points at its newest ring entry; the older one, when the ring
-    // forgets it, no longer matches (erase_if) and leaves the key alone.
+    // forgets it, no longer matches (erase by key and slot) and leaves the key alone.
     if (closed_used_ < closed_memory) {
-      if (closed_used_ == closed_ring_.size())  // past the presize
-        closed_ring_.resize_keep(std::min(closed_memory, closed_used_ * 2), closed_used_);
+      if (closed_used_ == closed_ring_.size()) closed_ring_.grow_to(closed_used_ + 1, closed_memory);
       closed_ring_[closed_used_] = {hash, state, line};
-      closed_index_.insert_or_assign(hash, static_cast<uint32_t>(closed_used_++));
+      closed_index_.insert_or_assign(hash, static_cast<uint32_t>(closed_used_++), closed_is(hash));
       return;
     }
     // The ring forgets in order, so the bucket of a later victim can be fetched early.
@@ -405,9 +405,9 @@ class LifecycleStage : public Stage {
     while (ahead >= closed_memory) ahead -= closed_memory;
     closed_index_.prefetch(closed_ring_[ahead].hash);
     Closed& c = closed_ring_[closed_next_];
-    closed_index_.erase_if(c.hash, static_cast<uint32_t>(closed_next_));
+    closed_index_.erase(c.hash, static_cast<uint32_t>(closed_next_));
     c = {hash, state, line};
-    closed_index_.insert_or_assign(hash, static_cast<uint32_t>(closed_next_));
+    closed_index_.insert_or_assign(hash, static_cast<uint32_t>(closed_next_), closed_is(hash));
     if (++closed_next_ == closed_memory) closed_next_ = 0;
   }
 
@@ -546,7 +546,7 @@ class LifecycleStage : public Stage {
       }
       return shown_buf;
     };
-    uint32_t slot = index_.find(hash);
+    uint32_t slot = index_.find(hash, [&](uint32_t s) { return slab_[s].hash == hash; });
     Line here{r.source, r.line};
     if (role == Role::Toggle) role = slot != kNil ? Role::Close : Role::Open;
     thread_local std::string note;
@@ -564,12 +564,12 @@ class LifecycleStage : public Stage {
         warn("duplicate_open", t, shown(), agent, type, expected_after(t, slab_[slot].state), {slab_[slot].first, here},
              time_text, &r);
       } else {
-        uint32_t c = closed_index_.find(hash);
+        uint32_t c = closed_index_.find(hash, closed_is(hash));
         if (c != kNil) warn("transition_after_terminal", t, shown(), agent, type, {}, {closed_ring_[c].line, here}, time_text, &r);
         slot = open_new(hash, key, t, agents_.id(agent), now, here, &r);
       }
     } else if (slot == kNil) {
-      uint32_t c = closed_index_.find(hash);
+      uint32_t c = closed_index_.find(hash, closed_is(hash));
       if (c != kNil) {
         bool dup = role == Role::Close && closed_ring_[c].state == ev->id;
         warn(dup ? "duplicate_terminal" : "transition_after_terminal", t, shown(), agent, type, {}, {closed_ring_[c].line, here},
@@ -631,7 +631,7 @@ class LifecycleStage : public Stage {
   std::vector<uint32_t> free_;
   HashIndex index_;
   uint32_t head_ = kNil, tail_ = kNil;  // least and most recently active
-  ZeroedArray<Closed> closed_ring_;  // zeroed huge pages as it grows, as in `collision`
+  PagedArray<Closed> closed_ring_;  // whole huge pages as it grows, as in `collision`
   size_t closed_used_ = 0;
   HashIndex closed_index_;
   size_t closed_next_ = 0;
