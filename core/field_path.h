@@ -39,12 +39,23 @@ class FieldSet {
   // record is walked once for all the stages of a chain.
   void extract(Record& record);
   const std::optional<simdjson::dom::element>& operator[](size_t slot) const { return cur_[slot]; }
-  // Appends the value at `slot` as text: a string's contents or a number's JSON text (ids
-  // and keys may be either). False, appending nothing, for anything else or when absent.
+  // The value at `slot` as text: a string's contents or a number's JSON text (ids and keys
+  // may be either; a number's text is written to `scratch`). Nullopt for anything else or
+  // when absent.
+  std::optional<std::string_view> text(size_t slot, std::string& scratch) const {
+    const auto& v = cur_[slot];
+    std::string_view s;
+    if (!v) return std::nullopt;
+    if (v->get(s) == simdjson::SUCCESS) return s;
+    if (!v->is_number()) return std::nullopt;
+    scratch = simdjson::minify(*v);
+    return scratch;
+  }
+  // The same appended to `out`; false, appending nothing, when there is no text.
   bool append_text(size_t slot, std::string& out) const {
     const auto& v = cur_[slot];
-    if (!v) return false;
     std::string_view s;
+    if (!v) return false;
     if (v->get(s) == simdjson::SUCCESS) out.append(s);
     else if (v->is_number()) out.append(simdjson::minify(*v));
     else return false;

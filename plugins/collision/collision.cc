@@ -102,35 +102,28 @@ class CollisionStage : public Stage {
     return out;
   }
 
-  // A record's key, before it is handled: scope fields and the id joined by \x1f.
+  // A record's key hash, before it is handled: scope fields and the id joined by \x1f.
   struct Prep {
     bool keyed = false;
     uint64_t hash = 0;
-    size_t id_begin = 0;
-    std::string key;
   };
 
   // Runs ahead of handle(), with the record's fields extracted.
   void prepare(Prep& p) {
-    p.keyed = false;
-    p.key.clear();
+    key_.clear();
     for (size_t s : scope_slots_) {
-      fields_.append_text(s, p.key);
-      p.key.push_back('\x1f');
+      fields_.append_text(s, key_);
+      key_.push_back('\x1f');
     }
-    p.id_begin = p.key.size();
-    if (!fields_.append_text(key_slot_, p.key)) return;
-    p.keyed = true;
-    p.hash = hash_key(p.key);
+    p.keyed = fields_.append_text(key_slot_, key_);
+    if (!p.keyed) return;
+    p.hash = hash_key(key_);
     index_.prefetch(p.hash);
   }
 
   void handle(Batch& batch, Record& r, const Prep& p) {
-    const std::string& key = p.key;
-    const size_t id_begin = p.id_begin;
     const uint64_t hash = p.hash;
     std::string_view agent = fields_.str(agent_slot_).value_or("");
-    uint32_t agent_id = agents_.id(agent);
     Line here{r.source, r.line};
     uint32_t slot = index_.find(hash, [&](uint32_t s) { return ring_[s].hash == hash; });
     if (slot == HashIndex::kNone) {
@@ -146,15 +139,13 @@ class CollisionStage : public Stage {
       }
       Owner& owner = ring_[slot];
       owner.hash = hash;
-      owner.agent = agent_id;
+      owner.agent = agents_.id(agent);
       owner.source = here.source;
       owner.line = here.line;
-      thread_local std::string target;
-      target.clear();
-      fields_.append_text(target_slot_, target);
+      std::string_view target = fields_.text(target_slot_, scratch_).value_or("");
       owner.target_len = static_cast<uint32_t>(target.size());
       if (target.size() > TargetCell::kBytes) {
-        long_targets_[slot] = target;
+        long_targets_[slot] = std::string(target);
       } else if (!target.empty()) {
         targets_.grow_to(slot + 1, max_keys);
         std::memcpy(targets_[slot].bytes, target.data(), target.size());
@@ -164,10 +155,11 @@ class CollisionStage : public Stage {
       return;
     }
     const Owner& o = ring_[slot];
-    if (o.agent == agent_id) return;  // the owner re-sending its own id is no collision
+    if (agents_.str(o.agent) == agent) return;  // the owner re-sending its own id is no collision
+    const uint32_t agent_id = agents_.id(agent);
     const Line first{o.source, o.line};
     ++colliding_records_;
-    std::string id = key.substr(id_begin);
+    std::string id = text(key_slot_);
     std::string mark = "{\"action_id\":" + json::quoted(id) + ",\"established_by\":" + json::quoted(agents_.str(o.agent)) +
                        ",\"reused_by\":" + json::quoted(agent) + ",\"threaded\":false}";
     r.set_member_raw(mark_field, mark);
@@ -190,6 +182,8 @@ class CollisionStage : public Stage {
   }
 
   FieldSet fields_;
+  std::string scratch_;  // a number field's text
+  std::string key_;      // prepare()'s key buffer
   PrepareAhead<Prep> window_;
   std::vector<size_t> scope_slots_;
   size_t key_slot_ = 0, agent_slot_ = 0, target_slot_ = 0, time_slot_ = 0;

@@ -289,15 +289,21 @@ class LifecycleStage : public Stage {
     o.append(buf, r.ptr);
   }
 
-  // Written straight into a reused buffer with memcpy: this runs for every correlated
-  // record, so the constant parts (track, event, agent) are quoted once and copied.
-  void annotation(std::string& o, size_t t, std::string_view shown, const Life* l, std::string_view state,
-                  const EventSpec& ev, int64_t now_ms) {
+  // The annotation {track, key, state, event, seq, started_at, duration_ms, opened_by},
+  // written in place into the record (Record::add_member_begin): this runs for every
+  // correlated record, so the constant parts (track, event, agent) are quoted once and copied.
+  void annotate_state(Record& r, size_t t, std::string_view shown, const Life* l, std::string_view state,
+                      const EventSpec& ev, int64_t now_ms) {
+    if (!annotation_) return;
     const std::string& prefix = track_prefix_[t];
     const std::string& event = quoted_events_[t][ev.id];
     const std::string* agent = l ? &agents_.quoted(l->opened_by) : nullptr;
-    o.resize(prefix.size() + shown.size() + state.size() + event.size() + (agent ? agent->size() : 0) + 160);
-    char* p = o.data();
+    const size_t max = prefix.size() + shown.size() + state.size() + event.size() + (agent ? agent->size() : 0) + 160;
+    // A record that already has the member (an earlier stage's) gets it replaced.
+    thread_local std::string replace;
+    const bool present = r.top_member(annotation_->id) != nullptr;
+    if (present) replace.resize(max);
+    char* p = present ? replace.data() : r.add_member_begin(*annotation_, max);
     auto put = [&p](std::string_view s) {
       std::memcpy(p, s.data(), s.size());
       p += s.size();
@@ -326,7 +332,8 @@ class LifecycleStage : public Stage {
       put(*agent);
     }
     *p++ = '}';
-    o.resize(p - o.data());
+    if (present) r.set_member_raw(annotation_field, std::string_view(replace.data(), static_cast<size_t>(p - replace.data())));
+    else r.add_member_end(*annotation_, p);
   }
 
   // LRU list of slots.
@@ -549,11 +556,10 @@ class LifecycleStage : public Stage {
     uint32_t slot = index_.find(hash, [&](uint32_t s) { return slab_[s].hash == hash; });
     Line here{r.source, r.line};
     if (role == Role::Toggle) role = slot != kNil ? Role::Close : Role::Open;
-    thread_local std::string note;
 
     if (role == Role::Attach) {
-      annotation(note, t, slot != kNil ? std::string_view(slab_[slot].shown) : shown(), slot != kNil ? &slab_[slot] : nullptr, slot != kNil ? "attached" : "unattached", *ev, now);
-      annotate(r, note);
+      annotate_state(r, t, slot != kNil ? std::string_view(slab_[slot].shown) : shown(), slot != kNil ? &slab_[slot] : nullptr,
+                     slot != kNil ? "attached" : "unattached", *ev, now);
       return;
     }
     if (slot != kNil && slab_[slot].last_ms != kNoTime && now != kNoTime && now < slab_[slot].last_ms)
@@ -574,8 +580,7 @@ class LifecycleStage : public Stage {
         bool dup = role == Role::Close && closed_ring_[c].state == ev->id;
         warn(dup ? "duplicate_terminal" : "transition_after_terminal", t, shown(), agent, type, {}, {closed_ring_[c].line, here},
              time_text, &r);
-        annotation(note, t, shown(), nullptr, "after_terminal", *ev, now);
-        annotate(r, note);
+        annotate_state(r, t, shown(), nullptr, "after_terminal", *ev, now);
         return;
       }
       // What should have come first: the listed predecessors, or else whatever opens the track.
@@ -585,8 +590,7 @@ class LifecycleStage : public Stage {
           if (e.role == Role::Open || e.role == Role::Toggle) expected.push_back(e.name);
       warn("orphan", t, shown(), agent, type, expected, {here}, time_text, &r);
       if (role == Role::Close) {
-        annotation(note, t, shown(), nullptr, "orphan", *ev, now);
-        annotate(r, note);
+        annotate_state(r, t, shown(), nullptr, "orphan", *ev, now);
         return;
       }
       // An orphan that advances starts tracking here, so its own close is not an orphan too.
@@ -607,15 +611,14 @@ class LifecycleStage : public Stage {
     l.last = here;
     if (now != kNoTime) l.last_ms = now;
     if (role == Role::Close) {
-      annotation(note, t, l.shown, &l, "closed", *ev, now);
+      annotate_state(r, t, l.shown, &l, "closed", *ev, now);
       remember_closed(hash, ev->id, here);
       release(slot);
     } else {
-      annotation(note, t, l.shown, &l, "open", *ev, now);
+      annotate_state(r, t, l.shown, &l, "open", *ev, now);
       unlink(slot);
       link_tail(slot);
     }
-    annotate(r, note);
   }
 
   FieldSet fields_;
