@@ -23,6 +23,16 @@ TEST_CASE("RFC 3339 parsing gives the same result whatever came before", "[time]
   CHECK(parse_rfc3339_ms("2026-01-15T09:30:01.000Z") == 1768469401000);
   CHECK(parse_rfc3339_ms("2016-12-31T23:59:60Z") == 1483228799999);  // leap second
   CHECK(parse_rfc3339_ms("2016-12-31T23:59:60.250Z") == 1483228799999);
+  CHECK(parse_rfc3339_ms("2016-12-31T23:59:60.250Z") == 1483228799999);  // remembered, still a leap second
+  // The remembered second's usual shape (3 digits, Z) and its near misses.
+  CHECK(parse_rfc3339_ms("2026-01-15T09:30:00.112Z") == 1768469400112);
+  CHECK(parse_rfc3339_ms("2026-01-15T09:30:00.999Z") == 1768469400999);
+  CHECK(parse_rfc3339_ms("2026-01-15T09:30:00.000Z") == 1768469400000);
+  CHECK_FALSE(parse_rfc3339_ms("2026-01-15T09:30:00.1a2Z"));
+  CHECK_FALSE(parse_rfc3339_ms("2026-01-15T09:30:00.11:Z"));
+  CHECK_FALSE(parse_rfc3339_ms("2026-01-15T09:30:00,112Z"));
+  CHECK(parse_rfc3339_ms("2026-01-15T09:30:00.112+00:00") == 1768469400112);
+  CHECK(parse_rfc3339_ms("2026-01-15T09:30:09.112Z") == 1768469409112);  // one byte of the second differs
   CHECK_FALSE(parse_rfc3339_ms("2026-02-30T09:30:00Z"));
   CHECK_FALSE(parse_rfc3339_ms("2026-02-30T09:30:00Z"));  // twice: an invalid one is never remembered
   CHECK_FALSE(parse_rfc3339_ms(std::string(19, '\0') + "Z"));
