@@ -77,6 +77,10 @@ size_t FieldSet::add(const FieldPath& path) {
   first_ids_.push_back(path.parts.empty() ? TopFieldRegistry::kNone : TopFieldRegistry::intern(path.parts[0]));
   found_.emplace_back();
   cur_ = found_.data();
+  if (path.parts.size() == 1 && first_ids_.back() != TopFieldRegistry::kNone)
+    flat_.push_back({static_cast<uint32_t>(paths_.size() - 1), first_ids_.back()});
+  else
+    deep_.push_back(paths_.size() - 1);
   top_.clear();  // views into paths_ may have moved
   for (auto& b : by_len_) b.clear();
   for (size_t i = 0; i < paths_.size(); ++i)
@@ -111,11 +115,17 @@ void FieldSet::extract(Record& record) {
   const size_t n = paths_.size();
   Record::TopView top;
   if (record.top_view(top)) {  // the usual case: one check for the record, not one per name
-    for (size_t i = 0; i < n; ++i) {
-      uint32_t id = first_ids_[i];
-      if (id >= top.size || top.stamp[id] != top.epoch) cur_[i].reset();
-      else if (!nested_[i]) cur_[i] = top.el[id];
-      else cur_[i] = descend(top.el[id], paths_[i], 1);
+    // Every registered id is below top.size once the view exists (the registry is complete
+    // before any record is read). Assigned in place: a temporary optional copied whole
+    // reloads its just-written flag byte as a word, which stalls store forwarding.
+    for (const auto& [slot, id] : flat_) {
+      if (top.stamp[id] == top.epoch) cur_[slot] = top.el[id];
+      else cur_[slot].reset();
+    }
+    for (size_t slot : deep_) {
+      uint32_t id = first_ids_[slot];
+      if (id < top.size && top.stamp[id] == top.epoch) cur_[slot] = descend(top.el[id], paths_[slot], 1);
+      else cur_[slot].reset();
     }
     return;
   }

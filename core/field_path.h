@@ -62,7 +62,7 @@ class FieldSet {
     return true;
   }
   // The string at `slot`, if it is a string.
-  std::optional<std::string_view> str(size_t slot) const {
+  [[gnu::always_inline]] std::optional<std::string_view> str(size_t slot) const {
     std::string_view s;
     if (cur_[slot] && cur_[slot]->get(s) == simdjson::SUCCESS) return s;
     return std::nullopt;
@@ -78,6 +78,8 @@ class FieldSet {
   std::vector<FieldPath> paths_;
   std::vector<uint32_t> first_ids_;  // TopFieldRegistry id of each path's first segment
   std::vector<uint8_t> nested_;      // the path has more than one segment
+  std::vector<std::pair<uint32_t, uint32_t>> flat_;  // (slot, registry id) of one-segment paths
+  std::vector<size_t> deep_;                          // slots of the other paths
   std::vector<std::optional<simdjson::dom::element>> found_;
   std::optional<simdjson::dom::element>* cur_ = nullptr;  // where results are written and read
   std::vector<std::pair<std::string_view, size_t>> top_;  // top-level names and their slots
