@@ -20,6 +20,7 @@ uint32_t TopFieldRegistry::intern(std::string_view name) {
   uint32_t id = static_cast<uint32_t>(d.names.size() - 1);
   const std::string& stored = d.names.back();
   const char* p = stored.c_str();
+  d.first_len[static_cast<unsigned char>(p[0])] |= uint64_t{1} << std::min<size_t>(stored.size(), 63);
   char buf[16] = {};
   std::memcpy(buf, p, std::min<size_t>(stored.size(), 16));
   Slot s{word(buf, stored.size(), 0), word(buf, stored.size(), 8), static_cast<uint32_t>(stored.size()), id, p};

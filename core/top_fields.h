@@ -2,6 +2,8 @@
 // at config time; a Record then finds all of them in one pass over its members, and every
 // stage of the chain reads the result (Record::top_member) instead of walking the record.
 #pragma once
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <deque>
@@ -34,6 +36,9 @@ class TopFieldRegistry {
     const char* name = nullptr;
   };
   struct Data {
+    // Bit min(length, 63) of first_len[c]: some name starts with byte c and has that length.
+    // Most members of a record are not registered; this settles them in a few instructions.
+    std::array<uint64_t, 256> first_len{};
     std::deque<std::string> names;  // stable storage for Slot::name
     std::vector<Slot> table = std::vector<Slot>(64);
     uint32_t shift = 58;  // 64 - log2(table size)
@@ -52,6 +57,11 @@ class TopFieldRegistry {
   }
   static size_t home(const Data& d, uint64_t w0, size_t n) {
     return static_cast<size_t>(((w0 + n) * 0x9E3779B97F4A7C15ull) >> d.shift);
+  }
+  // False when no registered name has `p`'s first byte and length `n` (p[0] readable even
+  // when n is 0, as in simdjson's string buffer).
+  static bool maybe(const Data& d, const char* p, size_t n) {
+    return (d.first_len[static_cast<unsigned char>(p[0])] >> std::min<size_t>(n, 63)) & 1;
   }
   // The same for a key at `p` readable for 16 bytes (or `n` when longer), as in simdjson's
   // padded string buffer: two word compares settle names of up to 16 bytes.

@@ -315,3 +315,28 @@ TEST_CASE("FieldSet sees parsed members, nested paths and members added since th
   CHECK(fs.str(added) == "late");
   CHECK_FALSE(fs[absent]);
 }
+
+TEST_CASE("the registry's first-byte-and-length filter never turns away a registered name", "[record]") {
+  const std::string long_name = "tf_" + std::string(70, 'x');  // 73 bytes: shares the "63 or more" bit
+  for (std::string name : {std::string("tf_a"), std::string("Zq"), long_name}) TopFieldRegistry::intern(name);
+  const auto& d = TopFieldRegistry::data();
+  auto maybe = [&](std::string name) {
+    name.reserve(name.size() + 16);  // readable past the end, like simdjson's string buffer
+    return TopFieldRegistry::maybe(d, name.c_str(), name.size());
+  };
+  CHECK(maybe("tf_a"));
+  CHECK(maybe("Zq"));
+  CHECK(maybe(long_name));
+  CHECK(maybe("tf_" + std::string(90, 'y')));  // same first byte, also 63 or more: let through to the lookup
+  CHECK_FALSE(maybe("Zqq"));                    // a length no "Z" name has
+  CHECK_FALSE(maybe(std::string("\x01") + "f_a"));  // a first byte no name has
+  // Through a record: registered members are found, the others are not.
+  std::string text = padded(R"({"Zq":1,"Zqq":2,"tf_a":3})");
+  Record r;
+  r.reset_borrowed(text);
+  REQUIRE(r.parse() == simdjson::SUCCESS);
+  REQUIRE(r.top_member(TopFieldRegistry::find("Zq")) != nullptr);
+  REQUIRE(r.top_member(TopFieldRegistry::find("tf_a")) != nullptr);
+  CHECK(r.top_member(TopFieldRegistry::find("Zq"))->get_int64().value() == 1);
+  CHECK(r.top_member(TopFieldRegistry::find("tf_a"))->get_int64().value() == 3);
+}
