@@ -119,9 +119,6 @@ class PrepareAhead {
     }
     fields.use(nullptr);
   }
-  // The Prep of a record already prepared (index < the handled one + kAhead), if it was used.
-  const Prep* prepared(size_t index) const { return used_[index % kAhead] ? &preps_[index % kAhead] : nullptr; }
-  static constexpr size_t ahead() { return kAhead; }
 
  private:
   Prep preps_[kAhead];

@@ -65,16 +65,6 @@ class HashIndex {
       if (slots_[i].tag == 0) return kNone;
     }
   }
-  // The value of the first bucket with `key`'s tag, unconfirmed: for prefetching its entry.
-  uint32_t guess(uint64_t key) const {
-    if (slots_.empty()) return kNone;
-    const uint32_t tag = tag_of(key);
-    for (size_t i = tag & mask_;; i = (i + 1) & mask_) {
-      if (slots_[i].tag == tag) return slots_[i].value;
-      if (slots_[i].tag == 0) return kNone;
-    }
-  }
-
   // Brings `key`'s first bucket toward the cache: a stage that knows a batch's keys ahead
   // issues these first, so the random probes of a large index do not wait on memory one by one.
   void prefetch(uint64_t key) const {
