@@ -104,7 +104,6 @@ class PrepareAhead {
     size_t next = 0;
     for (size_t i = 0; i < n; ++i) {
       for (; next < n && next < i + kAhead; ++next) {
-        if (next + 4 < n) recs[next + 4]->prefetch();
         Record& r = *recs[next];
         size_t at = next % kAhead;
         used_[at] = r.verdict == Verdict::Keep && !r.diagnostic();

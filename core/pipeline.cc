@@ -693,7 +693,6 @@ int Runner::close_outputs(int rc, std::string& error) {
 void Stage::process_batch(Batch& batch) {
   const auto& recs = batch.records;
   for (size_t i = 0; i < recs.size(); ++i) {
-    if (i + 4 < recs.size()) recs[i + 4]->prefetch();
     Record* r = recs[i];
     if (r->verdict != Verdict::Keep) continue;
     StageVerdict v = process(*r);

@@ -104,20 +104,6 @@ class Record {
   // Replaces the whole record with `v` (a stage that parsed and edited its own copy).
   void replace_tree(json::Value v);
 
-  // Hints the CPU to fetch the start of the parsed view: stages call it a few records ahead,
-  // since a batch's parsed records are usually out of cache by the time a stage reaches them.
-  // The whole tape (its root word holds its length) and about as much of the string buffer
-  // as the line is long, up to 2 KiB each: the first stage walks every top-level member.
-  void prefetch() const {
-    if (!parsed_) return;
-    const char* t = reinterpret_cast<const char*>(doc_.tape.get());
-    const char* sb = reinterpret_cast<const char*>(doc_.string_buf.get());
-    size_t tape_bytes = std::min<size_t>((doc_.tape[0] & ((uint64_t{1} << 56) - 1)) * 8, 2048);
-    size_t string_bytes = std::min<size_t>(bytes_.size(), 2048);
-    for (size_t o = 0; o < tape_bytes; o += 64) __builtin_prefetch(t + o);
-    for (size_t o = 0; o < string_bytes; o += 64) __builtin_prefetch(sb + o);
-  }
-
   // Frees large buffers after an unusually big record so memory stays bounded.
   void trim_memory(size_t keep_capacity);
 

@@ -391,7 +391,6 @@ class NormalizeStage : public Stage {
     const auto& recs = batch.records;
     const size_t n = recs.size();  // emitted records are merged after the stage returns
     for (size_t i = 0; i < n; ++i) {
-      if (i + 4 < n) recs[i + 4]->prefetch();
       Record* r = recs[i];
       if (r->verdict != Verdict::Keep || r->generated) continue;
       LineRef ref{batch.source_name(r->source), r->source, r->line, run_id, r->bytes()};
