@@ -94,7 +94,8 @@ size_t FieldSet::add(const FieldPath& path) {
 void FieldSet::extract(simdjson::dom::element root) {
   for (size_t i = 0; i < paths_.size(); ++i) {
     cur_[i].reset();
-    if (paths_[i].parts.size() != 1) cur_[i] = lookup(root, paths_[i]);
+    if (paths_[i].parts.size() != 1)
+      if (auto v = lookup(root, paths_[i])) cur_[i].set(*v);
   }
   simdjson::dom::object obj;
   if (top_.empty() || root.get(obj) != simdjson::SUCCESS) return;
@@ -104,7 +105,7 @@ void FieldSet::extract(simdjson::dom::element root) {
     for (uint32_t t : by_len_[std::min<size_t>(key.size(), 64)]) {
       const auto& [name, slot] = top_[t];
       if (name.size() != key.size() || cur_[slot] || std::memcmp(name.data(), key.data(), key.size()) != 0) continue;
-      cur_[slot] = field.value;  // the first of duplicate keys wins, as with at_key
+      cur_[slot].set(field.value);  // the first of duplicate keys wins, as with at_key
       if (--pending == 0) return;
       break;
     }
@@ -116,25 +117,27 @@ void FieldSet::extract(Record& record) {
   Record::TopView top;
   if (record.top_view(top)) {  // the usual case: one check for the record, not one per name
     // Every registered id is below top.size once the view exists (the registry is complete
-    // before any record is read). Assigned in place: a temporary optional copied whole
-    // reloads its just-written flag byte as a word, which stalls store forwarding.
+    // before any record is read). Both parts stored without a branch: a stale element of an
+    // absent member is copied and never read.
     for (const auto& [slot, id] : flat_) {
-      if (top.stamp[id] == top.epoch) cur_[slot] = top.el[id];
-      else cur_[slot].reset();
+      cur_[slot].el = top.el[id];
+      cur_[slot].has = top.stamp[id] == top.epoch;
     }
     for (size_t slot : deep_) {
       uint32_t id = first_ids_[slot];
-      if (id < top.size && top.stamp[id] == top.epoch) cur_[slot] = descend(top.el[id], paths_[slot], 1);
-      else cur_[slot].reset();
+      cur_[slot].reset();
+      if (id < top.size && top.stamp[id] == top.epoch)
+        if (auto v = descend(top.el[id], paths_[slot], 1)) cur_[slot].set(*v);
     }
     return;
   }
   for (size_t i = 0; i < n; ++i) {
     uint32_t id = first_ids_[i];
     const simdjson::dom::element* top = id == TopFieldRegistry::kNone ? nullptr : record.top_member(id);
-    if (!top) cur_[i].reset();
-    else if (!nested_[i]) cur_[i] = *top;
-    else cur_[i] = descend(*top, paths_[i], 1);
+    cur_[i].reset();
+    if (!top) continue;
+    if (!nested_[i]) cur_[i].set(*top);
+    else if (auto v = descend(*top, paths_[i], 1)) cur_[i].set(*v);
   }
 }
 

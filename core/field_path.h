@@ -29,6 +29,20 @@ std::optional<simdjson::dom::element> lookup(simdjson::dom::element root, const 
 // members instead of one scan per name (simdjson's at_key is a linear scan).
 class FieldSet {
  public:
+  // A result: the element, when `has`. Not std::optional, so extraction stores both parts
+  // unconditionally (no branch on the previous state, no flag byte reloaded as a word).
+  struct Found {
+    simdjson::dom::element el;
+    bool has = false;
+    explicit operator bool() const { return has; }
+    const simdjson::dom::element& operator*() const { return el; }
+    const simdjson::dom::element* operator->() const { return &el; }
+    void set(simdjson::dom::element e) {
+      el = e;
+      has = true;
+    }
+    void reset() { has = false; }
+  };
   FieldSet() = default;
   FieldSet(const FieldSet&) = delete;  // cur_ points into found_
   FieldSet& operator=(const FieldSet&) = delete;
@@ -38,7 +52,7 @@ class FieldSet {
   // The same from the record's shared top-level member cache (Record::top_member): the
   // record is walked once for all the stages of a chain.
   void extract(Record& record);
-  const std::optional<simdjson::dom::element>& operator[](size_t slot) const { return cur_[slot]; }
+  const Found& operator[](size_t slot) const { return cur_[slot]; }
   // The value at `slot` as text: a string's contents or a number's JSON text (ids and keys
   // may be either; a number's text is written to `scratch`). Nullopt for anything else or
   // when absent.
@@ -64,13 +78,13 @@ class FieldSet {
   // The string at `slot`, if it is a string.
   [[gnu::always_inline]] std::optional<std::string_view> str(size_t slot) const {
     std::string_view s;
-    if (cur_[slot] && cur_[slot]->get(s) == simdjson::SUCCESS) return s;
+    if (cur_[slot].has && cur_[slot].el.get(s) == simdjson::SUCCESS) return s;
     return std::nullopt;
   }
   // Results kept elsewhere: a stage can extract a whole batch first (and prefetch its state
   // for every record) into slots of its own, then point the set at each record's slot in
   // turn while handling the records in order. `at` holds width() results; null: the set's own.
-  using Saved = std::optional<simdjson::dom::element>;
+  using Saved = Found;
   void use(Saved* at) { cur_ = at ? at : found_.data(); }
   size_t width() const { return found_.size(); }
 
@@ -80,8 +94,8 @@ class FieldSet {
   std::vector<uint8_t> nested_;      // the path has more than one segment
   std::vector<std::pair<uint32_t, uint32_t>> flat_;  // (slot, registry id) of one-segment paths
   std::vector<size_t> deep_;                          // slots of the other paths
-  std::vector<std::optional<simdjson::dom::element>> found_;
-  std::optional<simdjson::dom::element>* cur_ = nullptr;  // where results are written and read
+  std::vector<Found> found_;
+  Found* cur_ = nullptr;  // where results are written and read
   std::vector<std::pair<std::string_view, size_t>> top_;  // top-level names and their slots
   // top_ entries by name length (lengths >= 64 share the last bucket): a member's key is
   // compared only with names of its own length.

@@ -221,7 +221,7 @@ const simdjson::dom::element* Record::top_member_slow(uint32_t id) {
   return nullptr;
 }
 
-bool Record::top_view(TopView& view) {
+bool Record::top_view_slow(TopView& view) {
   if (!ensure_top_cache() || !appendix_ids_.empty()) return false;
   view = {top_el_.data(), top_stamp_.data(), top_epoch_, static_cast<uint32_t>(top_el_.size())};
   return true;

@@ -12,6 +12,7 @@
 #include <simdjson.h>
 
 #include "core/json_text.h"
+#include "core/top_fields.h"
 
 namespace agentlog {
 
@@ -97,7 +98,14 @@ class Record {
     const uint32_t* stamp;
     uint32_t epoch, size;
   };
-  bool top_view(TopView& view);
+  bool top_view(TopView& view) {
+    // Inline for the usual case (parsed, cache current, nothing held aside): every stage of
+    // a chain asks for each record.
+    if (!parsed_ || !top_valid_ || !appendix_ids_.empty() || top_el_.size() < TopFieldRegistry::size())
+      return top_view_slow(view);
+    view = {top_el_.data(), top_stamp_.data(), top_epoch_, static_cast<uint32_t>(top_el_.size())};
+    return true;
+  }
 
   // The owned mutable tree, for deep edits. Built on first use; bytes() re-serialises it.
   json::Value& tree();
@@ -114,6 +122,7 @@ class Record {
   void ensure_padding();
   void join_appendix();
   bool ensure_top_cache();
+  bool top_view_slow(TopView& view);
   const simdjson::dom::element* top_member_slow(uint32_t id);
   void build_top_cache();
   void add_appendix_to_cache();

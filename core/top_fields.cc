@@ -17,7 +17,7 @@ uint32_t TopFieldRegistry::intern(std::string_view name) {
   if (uint32_t id = find(name); id != kNone) return id;
   Data& d = data();
   d.names.emplace_back(name);
-  uint32_t id = static_cast<uint32_t>(d.names.size() - 1);
+  uint32_t id = d.count++;
   const std::string& stored = d.names.back();
   const char* p = stored.c_str();
   d.first_len[static_cast<unsigned char>(p[0])] |= uint64_t{1} << std::min<size_t>(stored.size(), 63);

@@ -25,7 +25,7 @@ class TopFieldRegistry {
     std::memcpy(buf, name.data(), name.size());
     return lookup(data(), buf, name.size());
   }
-  static uint32_t size() { return static_cast<uint32_t>(data().names.size()); }
+  static uint32_t size() { return data().count; }
 
   // Open addressing on (length, first 8 bytes); most keys of a record are not registered
   // and stop at an empty slot after one probe.
@@ -40,6 +40,7 @@ class TopFieldRegistry {
     // Most members of a record are not registered; this settles them in a few instructions.
     std::array<uint64_t, 256> first_len{};
     std::deque<std::string> names;  // stable storage for Slot::name
+    uint32_t count = 0;             // names.size(), read per record
     std::vector<Slot> table = std::vector<Slot>(64);
     uint32_t shift = 58;  // 64 - log2(table size)
   };
