@@ -244,7 +244,6 @@ void Record::build_top_cache() {
   const TopFieldRegistry::Data& names = TopFieldRegistry::data();
   for (auto field : obj) {
     // Keys live in simdjson's padded string buffer, so reading 16 bytes of a short key is safe.
-    if (!TopFieldRegistry::maybe(names, field.key.data(), field.key.size())) continue;
     uint32_t id = TopFieldRegistry::lookup(names, field.key.data(), field.key.size());
     if (id >= n) continue;
     if (top_stamp_[id] == top_epoch_) {  // the first of duplicate keys wins, as with at_key

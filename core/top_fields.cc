@@ -4,36 +4,28 @@
 
 namespace agentlog {
 
-namespace {
-void place(TopFieldRegistry::Data& d, const TopFieldRegistry::Slot& s) {
-  const size_t mask = d.table.size() - 1;
-  size_t i = TopFieldRegistry::home(d, s.w0, s.len);
-  while (d.table[i].id != TopFieldRegistry::kNone) i = (i + 1) & mask;
-  d.table[i] = s;
-}
-}  // namespace
-
 uint32_t TopFieldRegistry::intern(std::string_view name) {
   if (uint32_t id = find(name); id != kNone) return id;
   Data& d = data();
   d.names.emplace_back(name);
-  uint32_t id = d.count++;
   const std::string& stored = d.names.back();
-  const char* p = stored.c_str();
-  d.first_len[static_cast<unsigned char>(p[0])] |= uint64_t{1} << std::min<size_t>(stored.size(), 63);
+  Slot s;
+  s.len = static_cast<uint32_t>(stored.size());
+  s.id = d.count++;
+  s.name = stored.c_str();
   char buf[16] = {};
-  std::memcpy(buf, p, std::min<size_t>(stored.size(), 16));
-  Slot s{word(buf, stored.size(), 0), word(buf, stored.size(), 8), static_cast<uint32_t>(stored.size()), id, p};
-  // At most a quarter full, so a miss usually ends at the first probe.
-  if ((d.names.size()) * 4 > d.table.size()) {
-    std::vector<Slot> old(d.table.size() * 2);
-    old.swap(d.table);
-    --d.shift;
-    for (const Slot& o : old)
-      if (o.id != kNone) place(d, o);
-  }
-  place(d, s);
-  return id;
+  std::memcpy(buf, stored.data(), std::min<size_t>(stored.size(), 16));
+  std::memcpy(&s.w0, buf, 8);
+  std::memcpy(&s.w1, buf + 8, 8);
+  auto mask = [](size_t bytes) { return bytes >= 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * bytes)) - 1; };
+  s.m0 = mask(std::min<size_t>(stored.size(), 8));
+  s.m1 = mask(stored.size() > 8 ? std::min<size_t>(stored.size() - 8, 8) : 0);
+  // Appended to the chain of its first byte and length (c_str: an empty name's byte is 0).
+  uint32_t* link = &d.first[entry(stored.c_str(), stored.size())];
+  while (*link != 0) link = &d.slots[*link].next;
+  *link = static_cast<uint32_t>(d.slots.size());
+  d.slots.push_back(s);
+  return s.id;
 }
 
 }  // namespace agentlog

@@ -27,54 +27,46 @@ class TopFieldRegistry {
   }
   static uint32_t size() { return data().count; }
 
-  // Open addressing on (length, first 8 bytes); most keys of a record are not registered
-  // and stop at an empty slot after one probe.
+  // Names are found by their first byte and length: a table of (byte, min(length, 63)) gives
+  // the first name with both, later ones are chained. Most members of a record are not
+  // registered and stop at an empty entry; a candidate is confirmed by two masked word
+  // compares (names of up to 16 bytes) and a memcmp for the rest of longer ones.
   struct Slot {
     uint64_t w0 = 0, w1 = 0;  // bytes 0-7 and 8-15 of the name, zero-filled
+    uint64_t m0 = 0, m1 = 0;  // masks of those bytes that belong to the name
     uint32_t len = 0;
-    uint32_t id = kNone;      // kNone: empty
+    uint32_t id = kNone;
+    uint32_t next = 0;        // the next slot with the same first byte and length; 0: none
     const char* name = nullptr;
   };
   struct Data {
-    // Bit min(length, 63) of first_len[c]: some name starts with byte c and has that length.
-    // Most members of a record are not registered; this settles them in a few instructions.
-    std::array<uint64_t, 256> first_len{};
+    std::vector<uint32_t> first = std::vector<uint32_t>(256 * 64);  // slot index; 0: none
+    std::vector<Slot> slots = std::vector<Slot>(1);                 // slot 0 unused
     std::deque<std::string> names;  // stable storage for Slot::name
     uint32_t count = 0;             // names.size(), read per record
-    std::vector<Slot> table = std::vector<Slot>(64);
-    uint32_t shift = 58;  // 64 - log2(table size)
   };
   static Data& data() {
     static Data d;
     return d;
   }
 
-  static uint64_t word(const char* p, size_t n, size_t at) {
-    if (n <= at) return 0;
-    uint64_t w;
-    std::memcpy(&w, p + at, 8);
-    if (n - at < 8) w &= (uint64_t{1} << (8 * (n - at))) - 1;
-    return w;
+  static size_t entry(const char* p, size_t n) {
+    return static_cast<size_t>(static_cast<unsigned char>(p[0])) * 64 + std::min<size_t>(n, 63);
   }
-  static size_t home(const Data& d, uint64_t w0, size_t n) {
-    return static_cast<size_t>(((w0 + n) * 0x9E3779B97F4A7C15ull) >> d.shift);
-  }
-  // False when no registered name has `p`'s first byte and length `n` (p[0] readable even
-  // when n is 0, as in simdjson's string buffer).
-  static bool maybe(const Data& d, const char* p, size_t n) {
-    return (d.first_len[static_cast<unsigned char>(p[0])] >> std::min<size_t>(n, 63)) & 1;
-  }
-  // The same for a key at `p` readable for 16 bytes (or `n` when longer), as in simdjson's
-  // padded string buffer: two word compares settle names of up to 16 bytes.
+  // The id of the key at `p` of length `n`, readable for 16 bytes (or `n` when longer) as in
+  // simdjson's padded string buffer; p[0] is read even when n is 0.
   static uint32_t lookup(const Data& d, const char* p, size_t n) {
-    const uint64_t w0 = word(p, n, 0);
-    const size_t mask = d.table.size() - 1;
-    for (size_t i = home(d, w0, n);; i = (i + 1) & mask) {
-      const Slot& s = d.table[i];
-      if (s.id == kNone) return kNone;
-      if (s.w0 != w0 || s.len != n) continue;
-      if (n <= 8 || (s.w1 == word(p, n, 8) && (n <= 16 || std::memcmp(s.name + 16, p + 16, n - 16) == 0))) return s.id;
+    for (uint32_t i = d.first[entry(p, n)]; i != 0;) {
+      const Slot& s = d.slots[i];
+      uint64_t a, b;
+      std::memcpy(&a, p, 8);
+      std::memcpy(&b, p + 8, 8);
+      if (s.len == n && (a & s.m0) == s.w0 && (b & s.m1) == s.w1 &&
+          (n <= 16 || std::memcmp(s.name + 16, p + 16, n - 16) == 0))
+        return s.id;
+      i = s.next;
     }
+    return kNone;
   }
 };
 
