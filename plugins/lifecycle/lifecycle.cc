@@ -177,7 +177,7 @@ class LifecycleStage : public Stage {
       for (const auto& e : tr.events) phase.push_back(e.phase_field.parts.empty() ? SIZE_MAX : fields_.add(e.phase_field));
       phase_slots_.push_back(std::move(phase));
       for (const auto& e : tr.events)
-        events_.push_back({head_word(e.name), e.name.size(), static_cast<size_t>(&tr - profile.tracks.data()), &e});
+        events_.push_back({head_word(e.name), tail_word(e.name), e.name.size(), static_cast<size_t>(&tr - profile.tracks.data()), &e});
     }
   }
 
@@ -431,10 +431,10 @@ class LifecycleStage : public Stage {
     std::string key;
   };
   const EventSpec* event_of(std::string_view type, size_t& t) const {
-    // Length and first 8 bytes settle most mismatches before a full compare.
-    const uint64_t head = head_word(type);
+    // Length and first and last 8 bytes settle names of up to 16 bytes without a memcmp.
+    const uint64_t head = head_word(type), tail = tail_word(type);
     for (const EventEntry& e : events_)
-      if (e.len == type.size() && e.head == head && e.spec->name == type) {
+      if (e.len == type.size() && e.head == head && e.tail == tail && (e.len <= 16 || e.spec->name == type)) {
         t = e.track;
         return e.spec;
       }
@@ -442,11 +442,18 @@ class LifecycleStage : public Stage {
   }
   // Every tracked event, in track order (the first track naming an event takes it).
   struct EventEntry {
-    uint64_t head;
+    uint64_t head, tail;
     size_t len, track;
     const EventSpec* spec;
   };
   std::vector<EventEntry> events_;
+  // The last 8 bytes of `s` (head_word when shorter): with head_word, all of a name of up to 16.
+  static uint64_t tail_word(std::string_view s) {
+    if (s.size() < 8) return head_word(s);
+    uint64_t w;
+    std::memcpy(&w, s.data() + s.size() - 8, 8);
+    return w;
+  }
   // Appends the key parts from `k` on, each field or its first present fallback; returns
   // the first part that is absent, or the number of parts.
   size_t append_key_parts(size_t t, size_t k, std::string& key) const {
