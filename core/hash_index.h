@@ -27,8 +27,15 @@ inline uint64_t hash_key(std::string_view s) {
     h ^= h >> 32;
   }
   if (n > 0) {
+    // The last n bytes as a word: one overlapping load when the key has 8 (a memcpy of a
+    // variable size is a library call), else byte by byte.
     uint64_t w = 0;
-    std::memcpy(&w, p, n);
+    if (s.size() >= 8) {
+      std::memcpy(&w, p + n - 8, 8);
+      w >>= 8 * (8 - n);
+    } else {
+      for (size_t i = 0; i < n; ++i) w |= uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
+    }
     h = (h ^ w) * 0xC4CEB9FE1A85EC53ull;
     h ^= h >> 29;
   }

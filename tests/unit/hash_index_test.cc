@@ -2,6 +2,7 @@
 // The index keeps 32 bits of each hash; the full keys live here, as they do in the stages.
 #include <catch2/catch.hpp>
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -127,4 +128,39 @@ TEST_CASE("HashIndex insert_or_assign adds new keys and overwrites present ones"
   for (uint32_t v = 1; v <= 3000; v += 2) idx.insert_or_assign(spread(v), v + 4000, keys.is(spread(v)));
   CHECK(idx.size() == 3000);
   for (uint32_t v = 1; v <= 3000; ++v) REQUIRE(idx.find(spread(v), keys.is(spread(v))) == (v % 2 ? v + 4000 : v));
+}
+
+TEST_CASE("hash_key reads a key's last bytes the same whatever its length", "[hash_index]") {
+  // The reference: the tail copied into a zeroed word (hash_key reads it with one overlapping
+  // load instead); every length from 0 to 40 and every byte value at the end.
+  auto reference = [](std::string_view s) {
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ (s.size() * 0xC2B2AE3D27D4EB4Full);
+    const char* p = s.data();
+    size_t n = s.size();
+    for (; n >= 8; p += 8, n -= 8) {
+      uint64_t w;
+      std::memcpy(&w, p, 8);
+      h = (h ^ w) * 0xFF51AFD7ED558CCDull;
+      h ^= h >> 32;
+    }
+    if (n > 0) {
+      uint64_t w = 0;
+      std::memcpy(&w, p, n);
+      h = (h ^ w) * 0xC4CEB9FE1A85EC53ull;
+      h ^= h >> 29;
+    }
+    h ^= h >> 30;
+    h *= 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 27;
+    h *= 0x94D049BB133111EBull;
+    h ^= h >> 31;
+    return h == 0 ? 1 : h;
+  };
+  for (size_t len = 0; len <= 40; ++len)
+    for (int last = 0; last < 256; last += 51) {
+      std::string s;
+      for (size_t i = 0; i < len; ++i) s.push_back(static_cast<char>('a' + (i * 7) % 26));
+      if (len) s.back() = static_cast<char>(last);
+      REQUIRE(hash_key(s) == reference(s));
+    }
 }
