@@ -67,8 +67,9 @@ class CollisionStage : public Stage {
     agent_slot_ = fields_.add(agent_field);
     target_slot_ = fields_.add(target_field);
     time_slot_ = fields_.add(FieldPath{"event_time", {"event_time"}});
-    // From 2 MiB on, index growth maps untouched huge pages; skip the small tables before it.
-    index_.reserve(std::min<size_t>(max_keys, size_t{1} << 16));
+    // From 2 MiB (131,072 keys of 8-byte buckets) on, index growth maps untouched huge pages;
+    // skip the small tables before it, which fault in 4 KiB at a time.
+    index_.reserve(std::min<size_t>(max_keys, size_t{1} << 17));
   }
 
   void process_batch(Batch& batch) override {
