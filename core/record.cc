@@ -150,33 +150,6 @@ void Record::add_member_raw(const PreparedName& key, std::string_view json_value
   add_member_raw(key.name, json_value);
 }
 
-namespace {
-// add_member_begin's buffer when the value cannot go straight into the appendix.
-thread_local std::string member_scratch;
-}  // namespace
-
-char* Record::add_member_begin(const PreparedName& key, size_t max_bytes) {
-  member_in_appendix_ = state_ != State::Tree && parsed_;
-  if (!member_in_appendix_) {
-    member_scratch.resize(max_bytes);
-    return member_scratch.data();
-  }
-  size_t at = appendix_.size();
-  appendix_.resize(at + key.member_prefix.size() + max_bytes);
-  std::memcpy(appendix_.data() + at, key.member_prefix.data(), key.member_prefix.size());
-  return appendix_.data() + at + key.member_prefix.size();
-}
-
-void Record::add_member_end(const PreparedName& key, const char* end) {
-  if (!member_in_appendix_) {
-    add_member_raw(key.name, std::string_view(member_scratch.data(), static_cast<size_t>(end - member_scratch.data())));
-    return;
-  }
-  appendix_.resize(static_cast<size_t>(end - appendix_.data()));
-  appendix_ids_.push_back(key.id);
-  appendix_parsed_ = false;
-}
-
 void Record::join_appendix() {
   std::string extra;
   extra.swap(appendix_);

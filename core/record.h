@@ -69,11 +69,6 @@ class Record {
   // re-parse) and joined to the bytes when they are next read; top_member() sees it at once.
   void add_member_raw(std::string_view key, std::string_view json_value);
   void add_member_raw(const PreparedName& key, std::string_view json_value);
-  // The same written in place, for a stage that renders a value for every record: write at
-  // most `max_bytes` of JSON text from add_member_begin's pointer, then pass the end to
-  // add_member_end (nothing else may edit the record in between).
-  char* add_member_begin(const PreparedName& key, size_t max_bytes);
-  void add_member_end(const PreparedName& key, const char* end);
   bool remove_member(std::string_view key);
 
   // The top-level member registered as `id` (see TopFieldRegistry), or null when absent.
@@ -137,7 +132,6 @@ class Record {
   // parsed view (doc_) describes the bytes without them.
   std::string appendix_;
   std::vector<uint32_t> appendix_ids_;  // registered names among them (TopFieldRegistry ids)
-  bool member_in_appendix_ = false;     // add_member_begin writes into appendix_ (else a scratch buffer)
   bool appendix_parsed_ = false;        // their cache slots point into appendix_doc_
   simdjson::dom::document appendix_doc_;
   // top_member() cache: slot i is valid when top_stamp_[i] == top_epoch_.

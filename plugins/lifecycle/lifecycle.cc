@@ -290,8 +290,9 @@ class LifecycleStage : public Stage {
   }
 
   // The annotation {track, key, state, event, seq, started_at, duration_ms, opened_by},
-  // written in place into the record (Record::add_member_begin): this runs for every
-  // correlated record, so the constant parts (track, event, agent) are quoted once and copied.
+  // written with memcpy into a stack buffer (no zero-fill, unlike resizing a string) and
+  // added to the record: this runs for every correlated record, so the constant parts
+  // (track, event, agent) are quoted once and copied.
   void annotate_state(Record& r, size_t t, std::string_view shown, const Life* l, std::string_view state,
                       const EventSpec& ev, int64_t now_ms) {
     if (!annotation_) return;
@@ -299,11 +300,11 @@ class LifecycleStage : public Stage {
     const std::string& event = quoted_events_[t][ev.id];
     const std::string* agent = l ? &agents_.quoted(l->opened_by) : nullptr;
     const size_t max = prefix.size() + shown.size() + state.size() + event.size() + (agent ? agent->size() : 0) + 160;
-    // A record that already has the member (an earlier stage's) gets it replaced.
-    thread_local std::string replace;
-    const bool present = r.top_member(annotation_->id) != nullptr;
-    if (present) replace.resize(max);
-    char* p = present ? replace.data() : r.add_member_begin(*annotation_, max);
+    char stack[512];
+    thread_local std::string big;  // for a long key or agent
+    if (max > sizeof stack) big.resize(max);
+    char* const begin = max > sizeof stack ? big.data() : stack;
+    char* p = begin;
     auto put = [&p](std::string_view s) {
       std::memcpy(p, s.data(), s.size());
       p += s.size();
@@ -332,8 +333,10 @@ class LifecycleStage : public Stage {
       put(*agent);
     }
     *p++ = '}';
-    if (present) r.set_member_raw(annotation_field, std::string_view(replace.data(), static_cast<size_t>(p - replace.data())));
-    else r.add_member_end(*annotation_, p);
+    const std::string_view text(begin, static_cast<size_t>(p - begin));
+    // A record that already has the member (an earlier stage's) gets it replaced.
+    if (r.top_member(annotation_->id)) r.set_member_raw(annotation_field, text);
+    else r.add_member_raw(*annotation_, text);
   }
 
   // LRU list of slots.

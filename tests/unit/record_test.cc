@@ -249,42 +249,6 @@ TEST_CASE("a prepared name adds the same member as the plain one", "[record]") {
   CHECK(r.bytes() == R"({"a":1,"rp_note":2})");
 }
 
-TEST_CASE("a member written in place equals one added from a string", "[record]") {
-  PreparedName name("rp_inplace");
-  auto write = [](char* p, std::string_view v) {
-    std::memcpy(p, v.data(), v.size());
-    return p + v.size();
-  };
-  for (std::string line : {R"({"a":1})", R"({})", R"({"a":{"b":[1,2]}})"}) {
-    std::string text = padded(line);
-    Record plain, inplace;
-    plain.reset_borrowed(text);
-    inplace.reset_borrowed(text);
-    REQUIRE(plain.parse() == simdjson::SUCCESS);
-    REQUIRE(inplace.parse() == simdjson::SUCCESS);
-    plain.add_member_raw(name, R"({"x":"y"})");
-    plain.add_member_raw("other", "[3]");
-    // Room for more than is written: the unused rest must not show.
-    inplace.add_member_end(name, write(inplace.add_member_begin(name, 64), R"({"x":"y"})"));
-    inplace.add_member_raw("other", "[3]");
-    REQUIRE(inplace.top_member(name.id) != nullptr);
-    CHECK(inplace.top_member(name.id)->is_object());
-    CHECK(inplace.bytes() == plain.bytes());
-  }
-  // Not parsed, or edited as a tree: written aside, then added through the plain path.
-  std::string text = padded(R"({"a":1})");
-  Record r;
-  r.reset_borrowed(text);
-  r.add_member_end(name, write(r.add_member_begin(name, 10), "2"));
-  CHECK(r.bytes() == R"({"a":1,"rp_inplace":2})");
-  Record t;
-  t.reset_borrowed(text);
-  REQUIRE(t.parse() == simdjson::SUCCESS);
-  t.tree();
-  t.add_member_end(name, write(t.add_member_begin(name, 10), "[true]"));
-  CHECK(t.bytes() == R"({"a":1,"rp_inplace":[true]})");
-}
-
 #include "core/field_path.h"
 
 // FieldSet reads the record's shared member cache in one go; a registered member added
