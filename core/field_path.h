@@ -107,8 +107,9 @@ class FieldSet {
 // `Prep` filled (a key hash, say, whose index bucket `prepare` prefetches), so the random
 // probes of a large state index overlap instead of each waiting on memory in turn.
 // `prepare(record, prep)` runs kAhead records ahead of `handle(index, prep)`, which finds
-// the record's fields restored in `fields`.
-template <class Prep, size_t kAhead = 16>
+// the record's fields restored in `fields`. Eight ahead measured a little faster than 16
+// (and than 4) for collision + lifecycle: at ~0.3 µs a record that is still 2 µs ahead.
+template <class Prep, size_t kAhead = 8>
 class PrepareAhead {
  public:
   template <class PrepareFn, class HandleFn>
