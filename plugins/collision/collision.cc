@@ -33,10 +33,10 @@ struct Line {
 };
 
 // The agent that established an id, kept in a ring: when full, the oldest id is forgotten.
-// 32 bytes and trivially copyable, in a PagedArray of huge pages (a fresh 4 KiB page per 64
-// new ids cost ~100 ns per record in page faults on the benchmark VM). The target is kept
-// beside it (touched only when the record names one), up to 32 bytes in `targets_`, longer
-// in `long_targets_`; so is the rare list of agents already warned about.
+// 32 bytes and trivially copyable, in a PagedArray of huge pages (when the ring was a growing
+// vector, its fresh 4 KiB pages cost ~100 ns per record in page faults on the benchmark VM).
+// The target is kept beside it (touched only when the record names one), up to 32 bytes in
+// `targets_`, longer in `long_targets_`; so is the rare list of agents already warned about.
 struct Owner {
   uint64_t hash;
   uint64_t line;

@@ -183,8 +183,9 @@ class LifecycleStage : public Stage {
 
   // The closed-lifecycle index at its full size once the first lifecycle closes: growing
   // through every smaller table cost about 1,000 page faults per 100,000 remembered. Capped
-  // at 131,072 keys (4 MiB), since random inserts soon touch every huge page of the index; a
-  // larger closed_memory grows from there as it fills. The ring grows by whole huge pages.
+  // at 131,072 keys (2 MiB of 8-byte buckets), since random inserts soon touch every huge
+  // page of the index; a larger closed_memory grows from there as it fills. The ring grows
+  // by whole huge pages.
   void presize_closed_index() { closed_index_.reserve(std::min<size_t>(closed_memory, size_t{1} << 17)); }
 
   // Records are prepared ahead of handling (see PrepareAhead): the key's buckets in both
