@@ -3,6 +3,7 @@
 #pragma once
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +25,36 @@ bool parse_field_path(std::string_view text, FieldPath& out);
 
 // The element at `path`, or nullopt when any segment is missing.
 std::optional<simdjson::dom::element> lookup(simdjson::dom::element root, const FieldPath& path);
+
+// Text joined in a fixed buffer, for the keys a stage builds per record: no std::string
+// capacity check and call per piece. fits() turns false when the text outgrows the buffer;
+// the caller then builds the key in a std::string instead.
+class KeyBuffer {
+ public:
+  void clear() {
+    n_ = 0;
+    fits_ = true;
+  }
+  void append(std::string_view s) {
+    if (s.size() > sizeof b_ - n_) {
+      fits_ = false;
+      return;
+    }
+    std::memcpy(b_ + n_, s.data(), s.size());
+    n_ += s.size();
+  }
+  void push_back(char c) {
+    if (n_ == sizeof b_) fits_ = false;
+    else b_[n_++] = c;
+  }
+  bool fits() const { return fits_; }
+  std::string_view view() const { return {b_, n_}; }
+
+ private:
+  char b_[256];
+  size_t n_ = 0;
+  bool fits_ = true;
+};
 
 // Looks up several paths at once: top-level names are found in one pass over the record's
 // members instead of one scan per name (simdjson's at_key is a linear scan).
@@ -65,8 +96,10 @@ class FieldSet {
     scratch = simdjson::minify(*v);
     return scratch;
   }
-  // The same appended to `out`; false, appending nothing, when there is no text.
-  bool append_text(size_t slot, std::string& out) const {
+  // The same appended to `out` (a std::string or a KeyBuffer); false, appending nothing,
+  // when there is no text.
+  template <class Out>
+  bool append_text(size_t slot, Out& out) const {
     const auto& v = cur_[slot];
     std::string_view s;
     if (!v) return false;

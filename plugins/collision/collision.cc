@@ -105,15 +105,24 @@ class CollisionStage : public Stage {
 
   // Runs ahead of handle(), with the record's fields extracted.
   void prepare(Prep& p) {
-    key_.clear();
-    for (size_t s : scope_slots_) {
-      fields_.append_text(s, key_);
-      key_.push_back('\x1f');
-    }
-    p.keyed = fields_.append_text(key_slot_, key_);
+    p.keyed = join_key(buffer_);
     if (!p.keyed) return;
-    p.hash = hash_key(key_);
+    if (buffer_.fits()) {
+      p.hash = hash_key(buffer_.view());
+    } else {  // a key past the buffer (256 bytes)
+      join_key(key_);
+      p.hash = hash_key(key_);
+    }
     index_.prefetch(p.hash);
+  }
+  template <class Out>
+  bool join_key(Out& key) const {
+    key.clear();
+    for (size_t s : scope_slots_) {
+      fields_.append_text(s, key);
+      key.push_back('\x1f');
+    }
+    return fields_.append_text(key_slot_, key);
   }
 
   void handle(Batch& batch, Record& r, const Prep& p) {
@@ -178,7 +187,8 @@ class CollisionStage : public Stage {
 
   FieldSet fields_;
   std::string scratch_;  // a number field's text
-  std::string key_;      // prepare()'s key buffer
+  KeyBuffer buffer_;     // prepare()'s key, usually
+  std::string key_;      // prepare()'s key when longer
   PrepareAhead<Prep> window_;
   std::vector<size_t> scope_slots_;
   size_t key_slot_ = 0, agent_slot_ = 0, target_slot_ = 0, time_slot_ = 0;
