@@ -150,6 +150,16 @@ void Record::add_member_raw(const PreparedName& key, std::string_view json_value
   add_member_raw(key.name, json_value);
 }
 
+void Record::add_member_text(const PreparedName& key, std::string_view member) {
+  if (state_ != State::Tree && parsed_) {
+    appendix_.append(member);
+    appendix_ids_.push_back(key.id);
+    appendix_parsed_ = false;
+    return;
+  }
+  add_member_raw(key.name, member.substr(key.member_prefix.size()));
+}
+
 void Record::join_appendix() {
   std::string extra;
   extra.swap(appendix_);

@@ -69,6 +69,9 @@ class Record {
   // re-parse) and joined to the bytes when they are next read; top_member() sees it at once.
   void add_member_raw(std::string_view key, std::string_view json_value);
   void add_member_raw(const PreparedName& key, std::string_view json_value);
+  // The same with the member already written out: `member` is key.member_prefix followed by
+  // the value, so a stage that renders it into one buffer appends it in one piece.
+  void add_member_text(const PreparedName& key, std::string_view member);
   bool remove_member(std::string_view key);
 
   // The top-level member registered as `id` (see TopFieldRegistry), or null when absent.

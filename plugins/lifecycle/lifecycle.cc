@@ -300,7 +300,9 @@ class LifecycleStage : public Stage {
     const std::string& prefix = track_prefix_[t];
     const std::string& event = quoted_events_[t][ev.id];
     const std::string* agent = l ? &agents_.quoted(l->opened_by) : nullptr;
-    const size_t max = prefix.size() + shown.size() + state.size() + event.size() + (agent ? agent->size() : 0) + 160;
+    const std::string& member = annotation_->member_prefix;  // `,"lifecycle":`, written first
+    const size_t max =
+        member.size() + prefix.size() + shown.size() + state.size() + event.size() + (agent ? agent->size() : 0) + 160;
     char stack[512];
     thread_local std::string big;  // for a long key or agent
     if (max > sizeof stack) big.resize(max);
@@ -310,6 +312,7 @@ class LifecycleStage : public Stage {
       std::memcpy(p, s.data(), s.size());
       p += s.size();
     };
+    put(member);
     put(prefix);
     *p++ = '"';
     put(shown);
@@ -336,8 +339,8 @@ class LifecycleStage : public Stage {
     *p++ = '}';
     const std::string_view text(begin, static_cast<size_t>(p - begin));
     // A record that already has the member (an earlier stage's) gets it replaced.
-    if (r.top_member(annotation_->id)) r.set_member_raw(annotation_field, text);
-    else r.add_member_raw(*annotation_, text);
+    if (r.top_member(annotation_->id)) r.set_member_raw(annotation_field, text.substr(member.size()));
+    else r.add_member_text(*annotation_, text);
   }
 
   // LRU list of slots.
