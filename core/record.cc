@@ -139,17 +139,6 @@ void Record::add_member_raw(std::string_view key, std::string_view json_value) {
 PreparedName::PreparedName(std::string_view n)
     : name(n), member_prefix("," + json::quoted(n) + ":"), id(TopFieldRegistry::intern(n)) {}
 
-void Record::add_member_raw(const PreparedName& key, std::string_view json_value) {
-  if (state_ != State::Tree && parsed_) {
-    appendix_.append(key.member_prefix);
-    appendix_.append(json_value);
-    appendix_ids_.push_back(key.id);
-    appendix_parsed_ = false;
-    return;
-  }
-  add_member_raw(key.name, json_value);
-}
-
 void Record::add_member_text(const PreparedName& key, std::string_view member) {
   if (state_ != State::Tree && parsed_) {
     appendix_.append(member);

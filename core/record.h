@@ -18,7 +18,7 @@ namespace agentlog {
 
 enum class Verdict : uint8_t { Keep, Drop, DeadLetter };
 
-// A top-level member name prepared at config time for Record::add_member_raw: quoted once
+// A top-level member name prepared at config time for Record::add_member_text: quoted once
 // and registered (TopFieldRegistry), for a stage that adds the same member to every record.
 struct PreparedName {
   explicit PreparedName(std::string_view name);
@@ -68,9 +68,9 @@ class Record {
   // Adds a member the caller knows is absent. It is held aside (no copy of the line, no
   // re-parse) and joined to the bytes when they are next read; top_member() sees it at once.
   void add_member_raw(std::string_view key, std::string_view json_value);
-  void add_member_raw(const PreparedName& key, std::string_view json_value);
-  // The same with the member already written out: `member` is key.member_prefix followed by
-  // the value, so a stage that renders it into one buffer appends it in one piece.
+  // The same for a name prepared at config time, with the member already written out:
+  // `member` is key.member_prefix followed by the value, so a stage that renders it into one
+  // buffer appends it in one piece.
   void add_member_text(const PreparedName& key, std::string_view member);
   bool remove_member(std::string_view key);
 

@@ -3,7 +3,6 @@
 // stage of the chain reads the result (Record::top_member) instead of walking the record.
 #pragma once
 #include <algorithm>
-#include <array>
 #include <cstdint>
 #include <cstring>
 #include <deque>

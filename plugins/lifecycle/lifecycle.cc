@@ -235,10 +235,15 @@ class LifecycleStage : public Stage {
 
  private:
 
+  // Sets the annotation; `member` is annotation_->member_prefix followed by the value. A
+  // record that already has the member (an earlier stage's) gets it replaced.
+  void put_annotation(Record& r, std::string_view member) {
+    if (r.top_member(annotation_->id)) r.set_member_raw(annotation_field, member.substr(annotation_->member_prefix.size()));
+    else r.add_member_text(*annotation_, member);
+  }
+  // The rare annotations (suppressed, unkeyed) built as strings.
   void annotate(Record& r, std::string_view json_object) {
-    if (!annotation_) return;
-    if (r.top_member(annotation_->id)) r.set_member_raw(annotation_field, json_object);
-    else r.add_member_raw(*annotation_, json_object);
+    if (annotation_) put_annotation(r, annotation_->member_prefix + std::string(json_object));
   }
 
   std::vector<std::string> expected_after(size_t t, int state) const {
@@ -337,10 +342,7 @@ class LifecycleStage : public Stage {
       put(*agent);
     }
     *p++ = '}';
-    const std::string_view text(begin, static_cast<size_t>(p - begin));
-    // A record that already has the member (an earlier stage's) gets it replaced.
-    if (r.top_member(annotation_->id)) r.set_member_raw(annotation_field, text.substr(member.size()));
-    else r.add_member_text(*annotation_, text);
+    put_annotation(r, std::string_view(begin, static_cast<size_t>(p - begin)));
   }
 
   // LRU list of slots.
