@@ -117,17 +117,13 @@ void FieldSet::extract(Record& record) {
   Record::TopView top;
   if (record.top_view(top)) {  // the usual case: one check for the record, not one per name
     // Every registered id is below top.size once the view exists (the registry is complete
-    // before any record is read). Both parts stored without a branch: a stale element of an
-    // absent member is copied and never read.
-    for (const auto& [slot, id] : flat_) {
-      cur_[slot].el = top.el[id];
-      cur_[slot].has = top.stamp[id] == top.epoch;
-    }
+    // before any record is read).
+    for (const auto& [slot, id] : flat_) cur_[slot] = {top.doc, top.at[id]};
     for (size_t slot : deep_) {
       uint32_t id = first_ids_[slot];
       cur_[slot].reset();
-      if (id < top.size && top.stamp[id] == top.epoch)
-        if (auto v = descend(top.el[id], paths_[slot], 1)) cur_[slot].set(*v);
+      if (id < top.size && top.at[id] != 0)
+        if (auto v = descend(tape::element_at(*top.doc, top.at[id]), paths_[slot], 1)) cur_[slot].set(*v);
     }
     return;
   }

@@ -3,6 +3,7 @@
 #pragma once
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -12,6 +13,7 @@
 #include <simdjson.h>
 
 #include "core/record.h"
+#include "core/simdjson_tape.h"
 
 namespace agentlog {
 
@@ -60,19 +62,25 @@ class KeyBuffer {
 // members instead of one scan per name (simdjson's at_key is a linear scan).
 class FieldSet {
  public:
-  // A result: the element, when `has`. Not std::optional, so extraction stores both parts
-  // unconditionally (no branch on the previous state, no flag byte reloaded as a word).
+  // A result: the value at tape word `at` of `doc`, present when `at` is not 0 (word 0 is
+  // simdjson's root word, never a field's value). Two words, so the usual extraction copies
+  // a 4-byte index from the record's member cache per field and stores it without a branch.
   struct Found {
-    simdjson::dom::element el;
-    bool has = false;
-    explicit operator bool() const { return has; }
-    const simdjson::dom::element& operator*() const { return el; }
-    const simdjson::dom::element* operator->() const { return &el; }
+    const simdjson::dom::document* doc = nullptr;
+    uint32_t at = 0;
+    explicit operator bool() const { return at != 0; }
+    simdjson::dom::element operator*() const { return tape::element_at(*doc, at); }
+    struct Arrow {
+      simdjson::dom::element el;
+      const simdjson::dom::element* operator->() const { return &el; }
+    };
+    Arrow operator->() const { return {**this}; }
     void set(simdjson::dom::element e) {
-      el = e;
-      has = true;
+      const tape::tape_ref t = std::bit_cast<tape::tape_ref>(e);
+      doc = t.doc;
+      at = static_cast<uint32_t>(t.json_index);
     }
-    void reset() { has = false; }
+    void reset() { at = 0; }
   };
   FieldSet() = default;
   FieldSet(const FieldSet&) = delete;  // cur_ points into found_
@@ -91,7 +99,7 @@ class FieldSet {
     const auto& v = cur_[slot];
     std::string_view s;
     if (!v) return std::nullopt;
-    if (v->get(s) == simdjson::SUCCESS) return s;
+    if (tape::string_at(*v.doc, v.at, s)) return s;
     if (!v->is_number()) return std::nullopt;
     scratch = simdjson::minify(*v);
     return scratch;
@@ -100,11 +108,11 @@ class FieldSet {
   // when there is no text. Not written through text(): its scratch string cost 65
   // instructions per record in collision + lifecycle, which build keys with it.
   template <class Out>
-  bool append_text(size_t slot, Out& out) const {
+  [[gnu::always_inline]] bool append_text(size_t slot, Out& out) const {
     const auto& v = cur_[slot];
     std::string_view s;
     if (!v) return false;
-    if (v->get(s) == simdjson::SUCCESS) out.append(s);
+    if (tape::string_at(*v.doc, v.at, s)) out.append(s);
     else if (v->is_number()) out.append(simdjson::minify(*v));
     else return false;
     return true;
@@ -112,7 +120,7 @@ class FieldSet {
   // The string at `slot`, if it is a string.
   [[gnu::always_inline]] std::optional<std::string_view> str(size_t slot) const {
     std::string_view s;
-    if (cur_[slot].has && cur_[slot].el.get(s) == simdjson::SUCCESS) return s;
+    if (cur_[slot] && tape::string_at(*cur_[slot].doc, cur_[slot].at, s)) return s;
     return std::nullopt;
   }
   // Results kept elsewhere: a stage can extract a whole batch first (and prefetch its state

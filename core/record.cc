@@ -1,7 +1,10 @@
 #include "core/record.h"
 
 #include <algorithm>
+#include <bit>
+#include <cstring>
 
+#include "core/simdjson_tape.h"
 #include "core/top_fields.h"
 
 namespace agentlog {
@@ -179,53 +182,51 @@ bool Record::ensure_top_cache() {
     if (!appendix_.empty()) join_appendix();
     if (parse() != simdjson::SUCCESS) return false;
   }
-  if (!top_valid_ || top_el_.size() < TopFieldRegistry::size()) build_top_cache();
+  if (!top_valid_ || top_at_.size() < TopFieldRegistry::size()) build_top_cache();
   return true;
 }
 
 const simdjson::dom::element* Record::top_member_slow(uint32_t id) {
-  if (!ensure_top_cache() || id >= top_el_.size()) return nullptr;
-  if (top_stamp_[id] == top_epoch_) return &top_el_[id];
-  if (!appendix_parsed_ && std::find(appendix_ids_.begin(), appendix_ids_.end(), id) != appendix_ids_.end()) {
+  if (!ensure_top_cache() || id >= top_at_.size()) return nullptr;
+  if (top_at_[id] == 0 && !appendix_parsed_ &&
+      std::find(appendix_ids_.begin(), appendix_ids_.end(), id) != appendix_ids_.end())
     add_appendix_to_cache();
-    if (top_stamp_[id] == top_epoch_) return &top_el_[id];
-  }
-  return nullptr;
+  uint32_t at = top_at_[id];
+  if (at == 0) return nullptr;
+  top_el_[id] = at & kInAppendix ? tape::element_at(appendix_doc_, at & ~kInAppendix) : tape::element_at(doc_, at);
+  return &top_el_[id];
 }
 
 bool Record::top_view_slow(TopView& view) {
   if (!ensure_top_cache() || !appendix_ids_.empty()) return false;
-  view = {top_el_.data(), top_stamp_.data(), top_epoch_, static_cast<uint32_t>(top_el_.size())};
+  view = {top_at_.data(), &doc_, static_cast<uint32_t>(top_at_.size())};
   return true;
 }
 
 void Record::build_top_cache() {
   uint32_t n = TopFieldRegistry::size();
-  if (top_el_.size() < n) {
+  if (top_at_.size() < n) {
+    top_at_.resize(n);
     top_el_.resize(n);
-    top_stamp_.resize(n, 0);
   }
-  if (++top_epoch_ == 0) {
-    std::fill(top_stamp_.begin(), top_stamp_.end(), 0);
-    top_epoch_ = 1;
-  }
+  std::memset(top_at_.data(), 0, top_at_.size() * sizeof top_at_[0]);
   top_valid_ = true;
   top_duplicate_ = false;
+  appendix_parsed_ = false;
   simdjson::dom::object obj;
   if (!parsed_ || doc_.root().get(obj) != simdjson::SUCCESS) return;
   const TopFieldRegistry::Data& names = TopFieldRegistry::data();
+  uint32_t* const at = top_at_.data();
   for (auto field : obj) {
     // Keys live in simdjson's padded string buffer, so reading 16 bytes of a short key is safe.
     uint32_t id = TopFieldRegistry::lookup(names, field.key.data(), field.key.size());
     if (id >= n) continue;
-    if (top_stamp_[id] == top_epoch_) {  // the first of duplicate keys wins, as with at_key
+    if (at[id] != 0) {  // the first of duplicate keys wins, as with at_key
       top_duplicate_ = true;
       continue;
     }
-    top_el_[id] = field.value;
-    top_stamp_[id] = top_epoch_;
+    at[id] = static_cast<uint32_t>(std::bit_cast<tape::tape_ref>(field.value).json_index);
   }
-  appendix_parsed_ = false;
 }
 
 // Parses the held-aside members on their own (rare: only when a stage reads a member an
@@ -244,13 +245,11 @@ void Record::add_appendix_to_cache() {
     return;
   simdjson::dom::object obj;
   if (root.get(obj) != simdjson::SUCCESS) return;
-  uint32_t n = static_cast<uint32_t>(top_el_.size());
+  uint32_t n = static_cast<uint32_t>(top_at_.size());
   for (auto field : obj) {
     uint32_t id = TopFieldRegistry::find(field.key);
-    if (id < n) {  // added members are absent from the bytes, so they are set, not merged
-      top_el_[id] = field.value;
-      top_stamp_[id] = top_epoch_;
-    }
+    // Added members are absent from the bytes, so they are set, not merged.
+    if (id < n) top_at_[id] = kInAppendix | static_cast<uint32_t>(std::bit_cast<tape::tape_ref>(field.value).json_index);
   }
 }
 

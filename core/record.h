@@ -12,6 +12,7 @@
 #include <simdjson.h>
 
 #include "core/json_text.h"
+#include "core/simdjson_tape.h"
 #include "core/top_fields.h"
 
 namespace agentlog {
@@ -81,27 +82,31 @@ class Record {
   // the first is returned by top_member). Valid after a top_member call.
   bool duplicate_top_member() const { return top_duplicate_; }
   const simdjson::dom::element* top_member(uint32_t id) {
-    if (top_valid_ && parsed_ && id < top_el_.size()) {
-      if (top_stamp_[id] == top_epoch_) return &top_el_[id];
+    if (top_valid_ && parsed_ && id < top_at_.size()) {
+      if (uint32_t at = top_at_[id]; at != 0 && !(at & kInAppendix)) {
+        top_el_[id] = tape::element_at(doc_, at);
+        return &top_el_[id];
+      }
       if (appendix_ids_.empty()) return nullptr;  // absent, and nothing held aside
     }
     return top_member_slow(id);
   }
 
-  // The whole top-level member cache at once, for a reader of many names (FieldSet): slot
-  // `id` holds the member when stamp[id] == epoch. False when a member added since the
-  // parse is registered (then ask top_member for each name).
+  // The whole top-level member cache at once, for a reader of many names (FieldSet): the
+  // member registered as `id` is the value at tape word at[id] of `doc`, absent when 0 (word
+  // 0 is simdjson's root word, never a member). False when a member added since the parse is
+  // registered (then ask top_member for each name).
   struct TopView {
-    const simdjson::dom::element* el;
-    const uint32_t* stamp;
-    uint32_t epoch, size;
+    const uint32_t* at;
+    const simdjson::dom::document* doc;
+    uint32_t size;
   };
   bool top_view(TopView& view) {
     // Inline for the usual case (parsed, cache current, nothing held aside): every stage of
     // a chain asks for each record.
-    if (!parsed_ || !top_valid_ || !appendix_ids_.empty() || top_el_.size() < TopFieldRegistry::size())
+    if (!parsed_ || !top_valid_ || !appendix_ids_.empty() || top_at_.size() < TopFieldRegistry::size())
       return top_view_slow(view);
-    view = {top_el_.data(), top_stamp_.data(), top_epoch_, static_cast<uint32_t>(top_el_.size())};
+    view = {top_at_.data(), &doc_, static_cast<uint32_t>(top_at_.size())};
     return true;
   }
 
@@ -137,10 +142,12 @@ class Record {
   std::vector<uint32_t> appendix_ids_;  // registered names among them (TopFieldRegistry ids)
   bool appendix_parsed_ = false;        // their cache slots point into appendix_doc_
   simdjson::dom::document appendix_doc_;
-  // top_member() cache: slot i is valid when top_stamp_[i] == top_epoch_.
+  // top_member() cache: the tape word of each registered member's value (0: absent), in doc_,
+  // or with kInAppendix set in appendix_doc_. Tape words, not elements: 4 bytes a name to
+  // clear per parse and to copy per reader. top_el_ holds the elements top_member hands out.
+  static constexpr uint32_t kInAppendix = uint32_t{1} << 31;
+  std::vector<uint32_t> top_at_;
   std::vector<simdjson::dom::element> top_el_;
-  std::vector<uint32_t> top_stamp_;
-  uint32_t top_epoch_ = 0;
   bool top_valid_ = false;
   bool top_duplicate_ = false;
   bool appended_only_ = false;          // doc_ + [append_from_, closing brace) == bytes

@@ -26,8 +26,8 @@ class TopFieldRegistry {
   }
   static uint32_t size() { return data().count; }
 
-  // Names are found by their first byte and length: a table of (byte, min(length, 63)) gives
-  // the first name with both, later ones are chained. Most members of a record are not
+  // Names are found by their first byte and length: a table of (byte, length % 64) gives
+  // the first name with both, later ones are chained (and compared by their whole length). Most members of a record are not
   // registered and stop at an empty entry; a candidate is confirmed by two masked word
   // compares (names of up to 16 bytes) and a memcmp for the rest of longer ones.
   struct Slot {
@@ -50,7 +50,7 @@ class TopFieldRegistry {
   }
 
   static size_t entry(const char* p, size_t n) {
-    return static_cast<size_t>(static_cast<unsigned char>(p[0])) * 64 + std::min<size_t>(n, 63);
+    return static_cast<size_t>(static_cast<unsigned char>(p[0])) * 64 + (n & 63);
   }
   // The id of the key at `p` of length `n`, readable for 16 bytes (or `n` when longer) as in
   // simdjson's padded string buffer; p[0] is read even when n is 0.

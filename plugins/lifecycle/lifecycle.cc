@@ -156,13 +156,16 @@ class LifecycleStage : public Stage {
     agent_slot_ = fields_.add(profile.agent_field);
     time_slot_ = fields_.add(profile.time_field);
     for (const auto& tr : profile.tracks) {
-      track_prefix_.push_back("{\"track\":" + json::quoted(tr.name) + ",\"key\":");
-      std::vector<std::string> events;
+      const std::string member = annotation_ ? annotation_->member_prefix : "";
+      ann_head_.push_back(member + "{\"track\":" + json::quoted(tr.name) + ",\"key\":\"");
+      std::vector<std::string> mids;
       for (const auto& e : tr.events) {
-        if (events.size() <= static_cast<size_t>(e.id)) events.resize(e.id + 1);
-        events[e.id] = json::quoted(e.name);
+        if (mids.size() < (static_cast<size_t>(e.id) + 1) * kAnnStates) mids.resize((e.id + 1) * kAnnStates);
+        for (size_t st = 0; st < kAnnStates; ++st)
+          mids[e.id * kAnnStates + st] =
+              std::string(R"(","state":")") + kAnnStateNames[st] + R"(","event":)" + json::quoted(e.name);
       }
-      quoted_events_.push_back(std::move(events));
+      ann_mid_.push_back(std::move(mids));
       std::vector<std::vector<size_t>> slots;
       for (size_t k = 0; k < tr.key.size(); ++k) {
         std::vector<size_t> alts{fields_.add(tr.key[k])};
@@ -296,18 +299,41 @@ class LifecycleStage : public Stage {
   }
 
   // The annotation {track, key, state, event, seq, started_at, duration_ms, opened_by},
-  // written with memcpy into a stack buffer (no zero-fill, unlike resizing a string) and
-  // added to the record: this runs for every correlated record, so the constant parts
-  // (track, event, agent) are quoted once and copied.
-  void annotate_state(Record& r, size_t t, std::string_view shown, const Life* l, std::string_view state,
-                      const EventSpec& ev, int64_t now_ms) {
+  // written into a stack buffer (no zero-fill, unlike resizing a string) and added to the
+  // record. This runs for every correlated record, so everything but the key, the numbers
+  // and the time is prepared: `,"<annotation>":{"track":...,"key":"` per track,
+  // `","state":...,"event":...` per track, event and state, `,"opened_by":...}` per agent.
+  enum AnnState : uint8_t { kOpen, kClosed, kAttached, kUnattached, kAfterTerminal, kOrphan, kAnnStates };
+  static constexpr const char* kAnnStateNames[kAnnStates] = {"open", "closed", "attached", "unattached", "after_terminal", "orphan"};
+  const std::string& opened_by(uint32_t agent) {
+    while (ann_opened_by_.size() <= agent)
+      ann_opened_by_.push_back(",\"opened_by\":" + agents_.quoted(static_cast<uint32_t>(ann_opened_by_.size())) + "}");
+    return ann_opened_by_[agent];
+  }
+  // Copies `s` to `p`; up to 64 bytes inline (two overlapping moves), not through a call to
+  // memcpy: a record's annotation is four such pieces.
+  static char* put_piece(char* p, std::string_view s) {
+    const size_t n = s.size();
+    if (n >= 16 && n <= 64) {
+      if (n <= 32) {
+        std::memcpy(p, s.data(), 16);
+        std::memcpy(p + n - 16, s.data() + n - 16, 16);
+      } else {
+        std::memcpy(p, s.data(), 32);
+        std::memcpy(p + n - 32, s.data() + n - 32, 32);
+      }
+    } else {
+      std::memcpy(p, s.data(), n);
+    }
+    return p + n;
+  }
+  void annotate_state(Record& r, size_t t, std::string_view shown, const Life* l, AnnState state, const EventSpec& ev,
+                      int64_t now_ms) {
     if (!annotation_) return;
-    const std::string& prefix = track_prefix_[t];
-    const std::string& event = quoted_events_[t][ev.id];
-    const std::string* agent = l ? &agents_.quoted(l->opened_by) : nullptr;
-    const std::string& member = annotation_->member_prefix;  // `,"lifecycle":`, written first
-    const size_t max =
-        member.size() + prefix.size() + shown.size() + state.size() + event.size() + (agent ? agent->size() : 0) + 160;
+    const std::string& head = ann_head_[t];
+    const std::string& mid = ann_mid_[t][ev.id * kAnnStates + state];
+    const std::string* tail = l ? &opened_by(l->opened_by) : nullptr;
+    const size_t max = head.size() + shown.size() + mid.size() + (tail ? tail->size() : 0) + 96;
     char stack[512];
     thread_local std::string big;  // for a long key or agent
     if (max > sizeof stack) big.resize(max);
@@ -317,14 +343,9 @@ class LifecycleStage : public Stage {
       std::memcpy(p, s.data(), s.size());
       p += s.size();
     };
-    put(member);
-    put(prefix);
-    *p++ = '"';
-    put(shown);
-    put(R"(","state":")");
-    put(state);
-    put(R"(","event":)");
-    put(event);
+    p = put_piece(p, head);
+    p = put_piece(p, shown);
+    p = put_piece(p, mid);
     if (l) {
       put(R"(,"seq":)");
       p = std::to_chars(p, p + 24, l->seq).ptr;
@@ -338,10 +359,10 @@ class LifecycleStage : public Stage {
           p = std::to_chars(p, p + 24, now_ms - l->open_ms).ptr;
         }
       }
-      put(R"(,"opened_by":)");
-      put(*agent);
+      p = put_piece(p, *tail);
+    } else {
+      *p++ = '}';
     }
-    *p++ = '}';
     put_annotation(r, std::string_view(begin, static_cast<size_t>(p - begin)));
   }
 
@@ -575,7 +596,7 @@ class LifecycleStage : public Stage {
 
     if (role == Role::Attach) {
       annotate_state(r, t, slot != kNil ? std::string_view(slab_[slot].shown) : shown(), slot != kNil ? &slab_[slot] : nullptr,
-                     slot != kNil ? "attached" : "unattached", *ev, now);
+                     slot != kNil ? kAttached : kUnattached, *ev, now);
       return;
     }
     if (slot != kNil && slab_[slot].last_ms != kNoTime && now != kNoTime && now < slab_[slot].last_ms)
@@ -596,7 +617,7 @@ class LifecycleStage : public Stage {
         bool dup = role == Role::Close && closed_ring_[c].state == ev->id;
         warn(dup ? "duplicate_terminal" : "transition_after_terminal", t, shown(), agent, type, {}, {closed_ring_[c].line, here},
              time_text, &r);
-        annotate_state(r, t, shown(), nullptr, "after_terminal", *ev, now);
+        annotate_state(r, t, shown(), nullptr, kAfterTerminal, *ev, now);
         return;
       }
       // What should have come first: the listed predecessors, or else whatever opens the track.
@@ -606,7 +627,7 @@ class LifecycleStage : public Stage {
           if (e.role == Role::Open || e.role == Role::Toggle) expected.push_back(e.name);
       warn("orphan", t, shown(), agent, type, expected, {here}, time_text, &r);
       if (role == Role::Close) {
-        annotate_state(r, t, shown(), nullptr, "orphan", *ev, now);
+        annotate_state(r, t, shown(), nullptr, kOrphan, *ev, now);
         return;
       }
       // An orphan that advances starts tracking here, so its own close is not an orphan too.
@@ -627,11 +648,11 @@ class LifecycleStage : public Stage {
     l.last = here;
     if (now != kNoTime) l.last_ms = now;
     if (role == Role::Close) {
-      annotate_state(r, t, l.shown, &l, "closed", *ev, now);
+      annotate_state(r, t, l.shown, &l, kClosed, *ev, now);
       remember_closed(hash, ev->id, here);
       release(slot);
     } else {
-      annotate_state(r, t, l.shown, &l, "open", *ev, now);
+      annotate_state(r, t, l.shown, &l, kOpen, *ev, now);
       unlink(slot);
       link_tail(slot);
     }
@@ -641,8 +662,9 @@ class LifecycleStage : public Stage {
   PrepareAhead<Prep> window_;
   size_t skip_slot_ = 0, type_slot_ = 0, agent_slot_ = 0, time_slot_ = 0;
   std::optional<PreparedName> annotation_;  // the annotation member, unless annotation_field is empty
-  std::vector<std::string> track_prefix_;                // `{"track":"<name>","key":` per track
-  std::vector<std::vector<std::string>> quoted_events_;  // track, event id -> quoted name
+  std::vector<std::string> ann_head_;               // per track (see annotate_state)
+  std::vector<std::vector<std::string>> ann_mid_;    // per track, event id * kAnnStates + state
+  std::vector<std::string> ann_opened_by_;           // per agent id
   std::vector<std::vector<std::vector<size_t>>> key_slots_;  // track, key field, alternatives
   std::vector<std::vector<size_t>> phase_slots_;             // track, event id (SIZE_MAX: none)
   std::vector<std::vector<size_t>> optional_slots_;          // track, optional key fields
