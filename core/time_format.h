@@ -16,5 +16,10 @@ std::string format_rfc3339_ms(int64_t epoch_ms);
 void append_rfc3339_ms(std::string& out, int64_t epoch_ms);
 // Writes the same 24 characters at `out`; returns the end.
 char* write_rfc3339_ms(char* out, int64_t epoch_ms);
+// True when `s`, which parse_rfc3339_ms accepted, is already what write_rfc3339_ms writes
+// for it ("YYYY-MM-DDTHH:MM:SS.mmmZ", not a leap second), so a caller may copy it instead.
+inline bool in_written_form_rfc3339_ms(std::string_view s) {
+  return s.size() == 24 && s[10] == 'T' && s[19] == '.' && s[23] == 'Z' && !(s[17] == '6' && s[18] == '0');
+}
 
 }  // namespace agentlog

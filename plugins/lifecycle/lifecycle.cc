@@ -312,7 +312,7 @@ class LifecycleStage : public Stage {
   }
   // Copies `s` to `p`; up to 64 bytes inline (two overlapping moves), not through a call to
   // memcpy: a record's annotation is four such pieces.
-  static char* put_piece(char* p, std::string_view s) {
+  [[gnu::always_inline]] static char* put_piece(char* p, std::string_view s) {
     const size_t n = s.size();
     if (n >= 16 && n <= 64) {
       if (n <= 32) {
@@ -386,8 +386,9 @@ class LifecycleStage : public Stage {
     slab_[s].shown.clear();
     free_.push_back(s);
   }
-  uint32_t open_new(uint64_t hash, const std::string& key, size_t t, uint32_t agent, int64_t now, Line here,
-                    const Record* r) {
+  // `now` is `time_text` parsed (kNoTime when it did not parse).
+  uint32_t open_new(uint64_t hash, const std::string& key, size_t t, uint32_t agent, int64_t now,
+                    std::string_view time_text, Line here, const Record* r) {
     while (index_.size() >= max_open && head_ != kNil) {
       warn_about(head_, "evicted", r);
       release(head_);
@@ -414,7 +415,10 @@ class LifecycleStage : public Stage {
     l.track = static_cast<uint32_t>(t);
     l.opened_by = agent;
     l.open_ms = now;
-    if (now != kNoTime) write_rfc3339_ms(l.started_at, now);
+    if (now != kNoTime) {
+      if (in_written_form_rfc3339_ms(time_text)) std::memcpy(l.started_at, time_text.data(), sizeof l.started_at);
+      else write_rfc3339_ms(l.started_at, now);
+    }
     l.first = here;
     index_.insert(hash, s);
     link_tail(s);
@@ -609,7 +613,7 @@ class LifecycleStage : public Stage {
       } else {
         uint32_t c = closed_index_.find(hash, closed_is(hash));
         if (c != kNil) warn("transition_after_terminal", t, shown(), agent, type, {}, {closed_ring_[c].line, here}, time_text, &r);
-        slot = open_new(hash, key, t, agents_.id(agent), now, here, &r);
+        slot = open_new(hash, key, t, agents_.id(agent), now, time_text, here, &r);
       }
     } else if (slot == kNil) {
       uint32_t c = closed_index_.find(hash, closed_is(hash));
@@ -631,7 +635,7 @@ class LifecycleStage : public Stage {
         return;
       }
       // An orphan that advances starts tracking here, so its own close is not an orphan too.
-      slot = open_new(hash, key, t, agents_.id(agent), now, here, &r);
+      slot = open_new(hash, key, t, agents_.id(agent), now, time_text, here, &r);
     } else if (!ev->after.empty() &&
                std::find(ev->after.begin(), ev->after.end(), slab_[slot].state) == ev->after.end()) {
       const Life& l = slab_[slot];

@@ -2,6 +2,7 @@
 
 #include <random>
 #include <string>
+#include <vector>
 
 #include "core/time_format.h"
 
@@ -59,4 +60,24 @@ TEST_CASE("RFC 3339 formatting round-trips over runs of close and distant times"
   CHECK(format_rfc3339_ms(1768469400112) == "2026-01-15T09:30:00.112Z");
   CHECK(format_rfc3339_ms(1768469400999) == "2026-01-15T09:30:00.999Z");
   CHECK(format_rfc3339_ms(1768469401000) == "2026-01-15T09:30:01.000Z");
+}
+
+// Lifecycle copies a timestamp instead of writing it again when it is already in the written
+// form; the check must never say so for text that writes differently.
+TEST_CASE("in_written_form_rfc3339_ms says yes exactly when writing gives the same text", "[time]") {
+  const std::vector<std::string> accepted = {
+      "2026-01-15T09:30:00.112Z", "0001-02-03T04:05:06.007Z", "9999-12-31T23:59:59.999Z",
+      "2026-01-15t09:30:00.112Z", "2026-01-15T09:30:00.112z", "2026-12-31T23:59:60.000Z",
+      "2026-01-15T09:30:00.5Z",   "2026-01-15T09:30:00Z",     "2026-01-15T09:30:00.1129Z",
+      "2026-01-15T09:30:00.112+00:00", "2026-01-15T09:30:00.112-01:30"};
+  char buf[24];
+  for (const std::string& s : accepted) {
+    INFO(s);
+    auto ms = parse_rfc3339_ms(s);
+    REQUIRE(ms);
+    std::string written(buf, write_rfc3339_ms(buf, *ms));
+    CHECK(in_written_form_rfc3339_ms(s) == (written == s));
+  }
+  CHECK(in_written_form_rfc3339_ms("2026-01-15T09:30:00.112Z"));
+  CHECK_FALSE(in_written_form_rfc3339_ms("2026-12-31T23:59:60.000Z"));  // a leap second is written as :59.999
 }
