@@ -206,10 +206,10 @@ bool Record::top_view_slow(TopView& view) {
 void Record::build_top_cache() {
   uint32_t n = TopFieldRegistry::size();
   if (top_at_.size() < n) {
-    top_at_.resize(n);
-    top_el_.resize(n);
+    top_at_.resize((n + 7) & ~7u);  // whole 32-byte blocks, cleared below without a memset call
+    top_el_.resize(top_at_.size());
   }
-  std::memset(top_at_.data(), 0, top_at_.size() * sizeof top_at_[0]);
+  for (size_t i = 0; i < top_at_.size(); i += 8) std::memset(&top_at_[i], 0, 8 * sizeof top_at_[0]);
   top_valid_ = true;
   top_duplicate_ = false;
   appendix_parsed_ = false;

@@ -25,3 +25,21 @@ TEST_CASE("Interner gives each string one stable id", "[interner]") {
     }
   CHECK(in.quoted(static_cast<uint32_t>(words.size() - 1)) == "\"a-much-longer-agent-name-that-spans-several-wordz\"");
 }
+
+// Strings of 8 to 16 bytes are compared as two overlapping words: a difference in any one
+// byte must tell them apart, also when they share the slot of the recent-strings memory.
+TEST_CASE("Interner tells apart short strings that differ in one byte", "[interner]") {
+  Interner in;
+  std::vector<std::string> words;
+  for (size_t n = 8; n <= 16; ++n) {
+    std::string base(n, 'a');
+    words.push_back(base);
+    for (size_t at = 0; at < n; ++at) {
+      std::string w = base;
+      w[at] = 'b';
+      words.push_back(w);
+    }
+  }
+  for (size_t i = 0; i < words.size(); ++i) REQUIRE(in.id(words[i]) == i);
+  for (size_t i = 0; i < words.size(); ++i) REQUIRE(in.id(words[i]) == i);  // now from the recent memory
+}
