@@ -125,9 +125,11 @@ void Record::add_member_raw(std::string_view key, std::string_view json_value) {
   }
   if (parsed_) {
     // The parsed view stays valid for the existing members: hold the new one aside.
-    appendix_.push_back(',');
-    json::append_quoted(appendix_, key);
-    appendix_.push_back(':');
+    thread_local std::string quoted;
+    quoted.assign(1, ',');
+    json::append_quoted(quoted, key);
+    quoted.push_back(':');
+    appendix_.append(quoted);
     appendix_.append(json_value);
     // A registered name is parsed only when a stage asks for it (top_member).
     if (uint32_t id = TopFieldRegistry::find(key); id != TopFieldRegistry::kNone) appendix_ids_.push_back(id);
@@ -153,26 +155,27 @@ void Record::add_member_text(const PreparedName& key, std::string_view member) {
 }
 
 void Record::join_appendix() {
-  std::string extra;
-  extra.swap(appendix_);
+  TextBuffer extra;
+  extra.swap(appendix_);  // appendix_ empty from here: to_owned() must not join again
   appendix_ids_.clear();
   appendix_parsed_ = false;
   to_owned();
   parsed_ = false;
   top_valid_ = false;
   size_t close = owned_.rfind('}');
-  if (close == std::string::npos) return;
-  size_t k = close;
-  while (k > 0 && (owned_[k - 1] == ' ' || owned_[k - 1] == '\t' || owned_[k - 1] == '\n' || owned_[k - 1] == '\r')) --k;
-  bool empty = k > 0 && owned_[k - 1] == '{';
-  std::string_view members(extra);
-  if (empty) members.remove_prefix(1);  // no comma after `{`
-  if (appended_only_ && append_from_ == std::string::npos) append_from_ = close;
-  owned_.insert(close, members);
-  ensure_padding();
-  bytes_ = owned_;
+  if (close != std::string::npos) {
+    size_t k = close;
+    while (k > 0 && (owned_[k - 1] == ' ' || owned_[k - 1] == '\t' || owned_[k - 1] == '\n' || owned_[k - 1] == '\r')) --k;
+    bool empty = k > 0 && owned_[k - 1] == '{';
+    std::string_view members = extra.view();
+    if (empty) members.remove_prefix(1);  // no comma after `{`
+    if (appended_only_ && append_from_ == std::string::npos) append_from_ = close;
+    owned_.insert(close, members);
+    ensure_padding();
+    bytes_ = owned_;
+  }
   extra.clear();
-  extra.swap(appendix_);  // keep the buffer's capacity for the next record
+  extra.swap(appendix_);  // keep the buffer for the next record
 }
 
 // Parses the bytes if an edit left them unparsed and builds the member cache if it is stale
@@ -235,7 +238,7 @@ void Record::add_appendix_to_cache() {
   appendix_parsed_ = true;
   thread_local std::string text;
   text.assign("{");
-  text.append(appendix_, 1);
+  text.append(appendix_.view().substr(1));
   text.push_back('}');
   text.reserve(text.size() + simdjson::SIMDJSON_PADDING);
   if (appendix_doc_.capacity() < text.size() && appendix_doc_.allocate(std::max<size_t>(256, text.size())) != simdjson::SUCCESS)
@@ -286,7 +289,7 @@ void Record::set_member_string(std::string_view key, std::string_view value) {
 bool Record::view_and_appended(simdjson::dom::element& base, std::string_view& appended) {
   if (parsed_) {
     base = doc_.root();
-    appended = appendix_;  // members held aside (`,"k":v...`), if any
+    appended = appendix_.view();  // members held aside (`,"k":v...`), if any
     simdjson::dom::object obj;
     if (!appended.empty() && base.get(obj) == simdjson::SUCCESS && obj.size() == 0) appended.remove_prefix(1);
     return true;
@@ -332,7 +335,7 @@ void Record::replace_tree(json::Value v) {
 void Record::trim_memory(size_t keep_capacity) {
   if (doc_.capacity() > keep_capacity) doc_ = simdjson::dom::document();
   if (appendix_doc_.capacity() > keep_capacity) appendix_doc_ = simdjson::dom::document();
-  if (appendix_.capacity() > keep_capacity) std::string().swap(appendix_);
+  if (appendix_.capacity() > keep_capacity) appendix_.release();
   if (owned_.capacity() > keep_capacity) std::string().swap(owned_);
 }
 

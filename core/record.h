@@ -13,6 +13,7 @@
 
 #include "core/json_text.h"
 #include "core/simdjson_tape.h"
+#include "core/text_buffer.h"
 #include "core/top_fields.h"
 
 namespace agentlog {
@@ -73,6 +74,15 @@ class Record {
   // `member` is key.member_prefix followed by the value, so a stage that renders it into one
   // buffer appends it in one piece.
   void add_member_text(const PreparedName& key, std::string_view member);
+  // The same rendered in place, with no copy: room for `max` bytes after the members held
+  // aside, or null when the record cannot hold a member aside now (then use
+  // add_member_text). Write the member there, then commit_member_text(key, bytes written).
+  char* member_text_room(size_t max) { return state_ != State::Tree && parsed_ ? appendix_.room(max) : nullptr; }
+  void commit_member_text(const PreparedName& key, size_t n) {
+    appendix_.commit(n);
+    appendix_ids_.push_back(key.id);
+    appendix_parsed_ = false;
+  }
   bool remove_member(std::string_view key);
 
   // The top-level member registered as `id` (see TopFieldRegistry), or null when absent.
@@ -138,7 +148,7 @@ class Record {
   bool parsed_ = false;
   // Members added by add_member_raw, as `,"key":value...`, not yet joined to the bytes; the
   // parsed view (doc_) describes the bytes without them.
-  std::string appendix_;
+  TextBuffer appendix_;
   std::vector<uint32_t> appendix_ids_;  // registered names among them (TopFieldRegistry ids)
   bool appendix_parsed_ = false;        // their cache slots point into appendix_doc_
   simdjson::dom::document appendix_doc_;

@@ -299,10 +299,10 @@ class LifecycleStage : public Stage {
   }
 
   // The annotation {track, key, state, event, seq, started_at, duration_ms, opened_by},
-  // written into a stack buffer (no zero-fill, unlike resizing a string) and added to the
-  // record. This runs for every correlated record, so everything but the key, the numbers
-  // and the time is prepared: `,"<annotation>":{"track":...,"key":"` per track,
-  // `","state":...,"event":...` per track, event and state, `,"opened_by":...}` per agent.
+  // written straight into the record (Record::member_text_room). This runs for every
+  // correlated record, so everything but the key, the numbers and the time is prepared:
+  // `,"<annotation>":{"track":...,"key":"` per track, `","state":...,"event":...` per track,
+  // event and state, `,"opened_by":...}` per agent.
   enum AnnState : uint8_t { kOpen, kClosed, kAttached, kUnattached, kAfterTerminal, kOrphan, kAnnStates };
   static constexpr const char* kAnnStateNames[kAnnStates] = {"open", "closed", "attached", "unattached", "after_terminal", "orphan"};
   const std::string& opened_by(uint32_t agent) {
@@ -334,10 +334,13 @@ class LifecycleStage : public Stage {
     const std::string& mid = ann_mid_[t][ev.id * kAnnStates + state];
     const std::string* tail = l ? &opened_by(l->opened_by) : nullptr;
     const size_t max = head.size() + shown.size() + mid.size() + (tail ? tail->size() : 0) + 96;
+    // Written straight into the record when it can hold the member aside and has none of that
+    // name yet (the usual case), else into a buffer for put_annotation.
+    char* const room = r.top_member(annotation_->id) ? nullptr : r.member_text_room(max);
     char stack[512];
     thread_local std::string big;  // for a long key or agent
-    if (max > sizeof stack) big.resize(max);
-    char* const begin = max > sizeof stack ? big.data() : stack;
+    if (!room && max > sizeof stack) big.resize(max);
+    char* const begin = room ? room : max > sizeof stack ? big.data() : stack;
     char* p = begin;
     auto put = [&p](std::string_view s) {
       std::memcpy(p, s.data(), s.size());
@@ -363,7 +366,8 @@ class LifecycleStage : public Stage {
     } else {
       *p++ = '}';
     }
-    put_annotation(r, std::string_view(begin, static_cast<size_t>(p - begin)));
+    if (room) r.commit_member_text(*annotation_, static_cast<size_t>(p - begin));
+    else put_annotation(r, std::string_view(begin, static_cast<size_t>(p - begin)));
   }
 
   // LRU list of slots.

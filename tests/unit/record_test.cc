@@ -255,6 +255,44 @@ TEST_CASE("a prepared name adds the same member as the plain one", "[record]") {
   CHECK(t.bytes() == R"({"a":1,"rp_note":[true]})");
 }
 
+// Rendered in place (member_text_room + commit_member_text): the same member as
+// add_member_text, also after other members held aside and past the buffer's first size.
+TEST_CASE("a member written in place equals the one added as text", "[record]") {
+  PreparedName name("rp_inplace");
+  PreparedName other("rp_other");
+  for (size_t len : {1, 200, 5000}) {
+    const std::string value = "\"" + std::string(len, 'v') + "\"";
+    const std::string member = name.member_prefix + value;
+    std::string text = padded(R"({"a":1})");
+    Record copied, in_place;
+    copied.reset_borrowed(text);
+    in_place.reset_borrowed(text);
+    REQUIRE(copied.parse() == simdjson::SUCCESS);
+    REQUIRE(in_place.parse() == simdjson::SUCCESS);
+    copied.add_member_text(other, other.member_prefix + "7");
+    in_place.add_member_text(other, other.member_prefix + "7");
+    copied.add_member_text(name, member);
+    char* room = in_place.member_text_room(member.size() + 40);
+    REQUIRE(room != nullptr);
+    std::memcpy(room, member.data(), member.size());
+    in_place.commit_member_text(name, member.size());
+    REQUIRE(in_place.top_member(name.id) != nullptr);
+    std::string_view got;
+    REQUIRE(in_place.top_member(name.id)->get(got) == simdjson::SUCCESS);
+    CHECK(got.size() == len);
+    CHECK(in_place.bytes() == copied.bytes());
+    CHECK(in_place.bytes() == R"({"a":1,"rp_other":7,"rp_inplace":)" + value + "}");
+  }
+  // Not parsed, or edited as a tree: no room (the caller adds the member as text).
+  std::string text = padded(R"({"a":1})");
+  Record r;
+  r.reset_borrowed(text);
+  CHECK(r.member_text_room(16) == nullptr);
+  REQUIRE(r.parse() == simdjson::SUCCESS);
+  r.tree();
+  CHECK(r.member_text_room(16) == nullptr);
+}
+
 #include "core/field_path.h"
 
 // FieldSet reads the record's shared member cache in one go; a registered member added
