@@ -46,7 +46,7 @@ class Interner {
     if (s.size() > 8) std::memcpy(&b, s.data() + s.size() - 8, 8);
     return static_cast<size_t>(((a ^ (b * 31) ^ s.size()) * 0x9E3779B97F4A7C15ull) >> 58);  // 64 slots
   }
-  uint32_t id_slow(std::string_view s) {
+  [[gnu::noinline]] uint32_t id_slow(std::string_view s) {  // out of line: the fast path then needs no saved registers
     uint64_t h = hash_key(s);
     uint32_t found = index_.find(h, [&](uint32_t n) { return strings_[n] == s; });
     if (found != HashIndex::kNone) return found;
