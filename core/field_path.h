@@ -45,10 +45,24 @@ class KeyBuffer {
     std::memcpy(b_ + n_, s.data(), s.size());
     n_ += s.size();
   }
+  // The same for text that may be read 32 bytes past its start, as a string in simdjson's
+  // string buffer (padded by 64 bytes): a short piece is copied as one 32-byte block, with
+  // no call to memcpy.
+  void append_padded(std::string_view s) {
+    if (s.size() <= 32 && sizeof b_ - n_ >= 32) {
+      std::memcpy(b_ + n_, s.data(), 32);
+      n_ += s.size();
+    } else {
+      append(s);
+    }
+  }
   void push_back(char c) {
     if (n_ == sizeof b_) fits_ = false;
     else b_[n_++] = c;
   }
+  // Cuts the text back to `n` bytes (n <= size()).
+  void resize(size_t n) { n_ = n; }
+  size_t size() const { return n_; }
   bool fits() const { return fits_; }
   std::string_view view() const { return {b_, n_}; }
 
@@ -112,7 +126,10 @@ class FieldSet {
     const auto& v = cur_[slot];
     std::string_view s;
     if (!v) return false;
-    if (tape::string_at(*v.doc, v.at, s)) out.append(s);
+    if (tape::string_at(*v.doc, v.at, s)) {
+      if constexpr (requires { out.append_padded(s); }) out.append_padded(s);  // s is in simdjson's padded buffer
+      else out.append(s);
+    }
     else if (v->is_number()) out.append(simdjson::minify(*v));
     else return false;
     return true;

@@ -391,7 +391,7 @@ class LifecycleStage : public Stage {
     free_.push_back(s);
   }
   // `now` is `time_text` parsed (kNoTime when it did not parse).
-  uint32_t open_new(uint64_t hash, const std::string& key, size_t t, uint32_t agent, int64_t now,
+  uint32_t open_new(uint64_t hash, std::string_view key, size_t t, uint32_t agent, int64_t now,
                     std::string_view time_text, Line here, const Record* r) {
     while (index_.size() >= max_open && head_ != kNil) {
       warn_about(head_, "evicted", r);
@@ -458,15 +458,17 @@ class LifecycleStage : public Stage {
 
   // What prepare() found ahead of handling: whether the record is suppressed, its track and
   // event, and its key with the key's hash when every key part is present (else the parts
-  // before the first absent one, `missing`, which handle() generates or reports).
+  // before the first absent one, `missing`, which handle() generates or reports; or, for a
+  // key past the KeyBuffer's 256 bytes, nothing: handle() builds it again in a string).
   struct Prep {
     bool suppressed = false;
     const EventSpec* ev = nullptr;  // null: no tracked event
     size_t t = 0;
     bool keyed = false;
+    bool long_key = false;  // past the KeyBuffer: handle() builds it in a string
     size_t missing = 0;
     uint64_t hash = 0;
-    std::string key;
+    KeyBuffer key;
   };
   const EventSpec* event_of(std::string_view type, size_t& t) const {
     // Length and first and last 8 bytes settle names of up to 16 bytes without a memcmp.
@@ -494,7 +496,8 @@ class LifecycleStage : public Stage {
   }
   // Appends the key parts from `k` on, each field or its first present fallback; returns
   // the first part that is absent, or the number of parts.
-  size_t append_key_parts(size_t t, size_t k, std::string& key) const {
+  template <class Out>
+  size_t append_key_parts(size_t t, size_t k, Out& key) const {
     for (; k < profile.tracks[t].key.size(); ++k) {
       if (k) key.push_back('\x1f');
       bool ok = false;
@@ -505,7 +508,8 @@ class LifecycleStage : public Stage {
     return k;
   }
   // Optional key fields join the key when present (e.g. turn_id within a run).
-  void append_optional_parts(size_t t, std::string& key) const {
+  template <class Out>
+  void append_optional_parts(size_t t, Out& key) const {
     for (size_t slot : optional_slots_[t]) {
       size_t at = key.size();
       key.push_back('\x1f');
@@ -525,10 +529,12 @@ class LifecycleStage : public Stage {
     if (p.suppressed || !type_v || !(p.ev = event_of(*type_v, p.t))) return;
     p.key.clear();
     p.missing = append_key_parts(p.t, 0, p.key);
+    if ((p.long_key = !p.key.fits())) return;
     if (p.missing < profile.tracks[p.t].key.size()) return;
     append_optional_parts(p.t, p.key);
+    if ((p.long_key = !p.key.fits())) return;
     p.keyed = true;
-    p.hash = track_hash(p.key, p.t);
+    p.hash = track_hash(p.key.view(), p.t);
     index_.prefetch(p.hash);
     closed_index_.prefetch(p.hash);
   }
@@ -560,13 +566,18 @@ class LifecycleStage : public Stage {
     // The key: each field, or its first present fallback, or a generated id. prepare()
     // built it up to the first absent part.
     thread_local std::string slow_key;
-    const std::string* keyp = &p.key;
+    std::string_view key_view = p.key.view();
     uint64_t hash = p.hash;
     if (!p.keyed) {
       std::string& key = slow_key;
-      keyp = &key;
-      key = p.key;
-      for (size_t k = p.missing; k < tr.key.size(); k = append_key_parts(t, k + 1, key)) {
+      size_t missing = p.missing;
+      if (p.long_key) {
+        key.clear();
+        missing = append_key_parts(t, 0, key);
+      } else {
+        key.assign(p.key.view());
+      }
+      for (size_t k = missing; k < tr.key.size(); k = append_key_parts(t, k + 1, key)) {
         if (tr.generate.event == type && tr.key[k].text == tr.generate.field) {
           std::string id = tr.generate.prefix + sha256_hex(std::string(batch_->source_name(r.source)) + ":" +
                                                            std::to_string(r.line) + ":" + std::string(r.bytes()))
@@ -585,8 +596,9 @@ class LifecycleStage : public Stage {
       }
       append_optional_parts(t, key);
       hash = track_hash(key, t);
+      key_view = key;
     }
-    const std::string& key = *keyp;
+    const std::string_view key = key_view;
     // The display form, rendered on first need: an open lifecycle keeps its own.
     thread_local std::string shown_buf;
     bool rendered = false;
