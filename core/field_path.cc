@@ -112,7 +112,7 @@ void FieldSet::extract(simdjson::dom::element root) {
   }
 }
 
-void FieldSet::extract(Record& record) {
+void FieldSet::extract_slow(Record& record) {
   const size_t n = paths_.size();
   Record::TopView top;
   if (record.top_view(top)) {  // the usual case: one check for the record, not one per name

@@ -103,8 +103,18 @@ class FieldSet {
   size_t add(const FieldPath& path);
   void extract(simdjson::dom::element root);
   // The same from the record's shared top-level member cache (Record::top_member): the
-  // record is walked once for all the stages of a chain.
-  void extract(Record& record);
+  // record is walked once for all the stages of a chain. Inline for the usual case (the
+  // cache is built, every path is one name): a copy of one tape word per path.
+  void extract(Record& record) {
+    Record::TopView top;
+    if (deep_.empty() && record.top_view(top)) {
+      // Every registered id is below top.size once the view exists (the registry is
+      // complete before any record is read).
+      for (const auto& [slot, id] : flat_) cur_[slot] = {top.doc, top.at[id]};
+      return;
+    }
+    extract_slow(record);
+  }
   const Found& operator[](size_t slot) const { return cur_[slot]; }
   // The value at `slot` as text: a string's contents or a number's JSON text (ids and keys
   // may be either; a number's text is written to `scratch`). Nullopt for anything else or
@@ -148,6 +158,8 @@ class FieldSet {
   size_t width() const { return found_.size(); }
 
  private:
+  void extract_slow(Record& record);
+
   std::vector<FieldPath> paths_;
   std::vector<uint32_t> first_ids_;  // TopFieldRegistry id of each path's first segment
   std::vector<uint8_t> nested_;      // the path has more than one segment

@@ -43,38 +43,18 @@ bool digits(std::string_view s, size_t pos, size_t n, int& out) {
 }  // namespace
 
 std::optional<int64_t> parse_rfc3339_ms(std::string_view s) {
-  // Consecutive records mostly share their date and time to the second: those 19 bytes
-  // (already validated) are remembered with their value, and only the rest is parsed.
-  // Compared as three words (bytes 0-7, 8-15 and 15-18): no library call per record.
-  struct Prefix {
-    uint64_t a = 0, b = 0;
-    uint32_t c = 0;
-    bool operator==(const Prefix&) const = default;
-  };
-  auto prefix_of = [](const char* p) {
-    Prefix x;
-    std::memcpy(&x.a, p, 8);
-    std::memcpy(&x.b, p + 8, 8);
-    std::memcpy(&x.c, p + 15, 4);
-    return x;
-  };
-  thread_local bool have_last = false;
-  thread_local Prefix last_prefix;
-  thread_local int64_t last_days = 0;
-  thread_local int last_h = 0, last_mi = 0, last_sec = 0;
-  // The usual shape, "....:ssZ" with 3 fraction digits in a remembered second, settled at once.
-  auto digit = [](char c) { return static_cast<unsigned>(c - '0'); };
-  if (have_last && s.size() == 24 && s[19] == '.' && s[23] == 'Z' && last_sec != 60 && digit(s[20]) < 10 &&
-      digit(s[21]) < 10 && digit(s[22]) < 10 && prefix_of(s.data()) == last_prefix)
-    return (last_days * 86400 + last_h * 3600 + last_mi * 60 + last_sec) * 1000 +
-           digit(s[20]) * 100 + digit(s[21]) * 10 + digit(s[22]);
+  thread_local Rfc3339Parser parser;
+  return parser.parse(s);
+}
+
+std::optional<int64_t> Rfc3339Parser::parse_slow(std::string_view s) {
   int h, mi, sec;
   int64_t days;
-  if (have_last && s.size() >= 20 && prefix_of(s.data()) == last_prefix) {
-    days = last_days;
-    h = last_h;
-    mi = last_mi;
-    sec = last_sec;
+  if (have_ && s.size() >= 20 && prefix_of(s.data()) == prefix_) {
+    days = days_;
+    h = h_;
+    mi = mi_;
+    sec = sec_;
   } else {
     int y, mo, d;
     if (!digits(s, 0, 4, y) || s.size() < 20 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
@@ -86,12 +66,13 @@ std::optional<int64_t> parse_rfc3339_ms(std::string_view s) {
     if (mo < 1 || mo > 12 || d < 1 || d > kDays[mo - 1] + (mo == 2 && leap) || h > 23 || mi > 59 || sec > 60)
       return std::nullopt;
     days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
-    last_prefix = prefix_of(s.data());
-    have_last = true;
-    last_days = days;
-    last_h = h;
-    last_mi = mi;
-    last_sec = sec;
+    prefix_ = prefix_of(s.data());
+    have_ = true;
+    days_ = days;
+    h_ = h;
+    mi_ = mi;
+    sec_ = sec;
+    second_ms_ = (days * 86400 + h * 3600 + mi * 60 + sec) * 1000;
   }
   size_t i = 19;
   int ms = 0;

@@ -552,7 +552,7 @@ class LifecycleStage : public Stage {
     std::string_view agent = fields_.str(agent_slot_).value_or("");
     std::string_view time_text = fields_.str(time_slot_).value_or("");
     int64_t now = kNoTime;
-    if (auto ms = parse_rfc3339_ms(time_text)) {
+    if (auto ms = time_parser_.parse(time_text)) {
       now = *ms;
       if (watermark_ == kNoTime || now > watermark_) watermark_ = now;
     }
@@ -697,6 +697,7 @@ class LifecycleStage : public Stage {
   HashIndex closed_index_;
   size_t closed_next_ = 0;
   Interner agents_;
+  Rfc3339Parser time_parser_;  // remembers the last second (most records share it)
   std::map<std::string, uint64_t> violations_;
   size_t max_open_seen_ = 0;
   uint64_t generated_ids_ = 0;

@@ -81,3 +81,20 @@ TEST_CASE("in_written_form_rfc3339_ms says yes exactly when writing gives the sa
   CHECK(in_written_form_rfc3339_ms("2026-01-15T09:30:00.112Z"));
   CHECK_FALSE(in_written_form_rfc3339_ms("2026-12-31T23:59:60.000Z"));  // a leap second is written as :59.999
 }
+
+// Each Rfc3339Parser remembers its own last second: two of them fed interleaved streams give
+// what a parser that remembers nothing gives (a new parser per timestamp).
+TEST_CASE("Rfc3339Parser instances keep their own last second", "[time]") {
+  const std::vector<std::string> a = {"2026-01-15T09:30:00.112Z", "2026-01-15T09:30:00.999Z", "2026-01-15T09:30:01.000Z",
+                                      "2026-01-15T09:30:01.5Z", "2026-12-31T23:59:60.123Z", "2026-12-31T23:59:60.124Z"};
+  const std::vector<std::string> b = {"1999-07-01T00:00:00.001Z", "1999-07-01T00:00:00.002+01:00", "1999-07-01T00:00:00.00xZ",
+                                      "1999-07-01T00:00:00.003Z", "1999-07-01T00:00:00.004z", "1999-07-01T00:00:00.005Z"};
+  Rfc3339Parser pa, pb;
+  for (size_t i = 0; i < a.size(); ++i) {
+    INFO(a[i] << " / " << b[i]);
+    CHECK(pa.parse(a[i]) == Rfc3339Parser().parse(a[i]));
+    CHECK(pb.parse(b[i]) == Rfc3339Parser().parse(b[i]));
+  }
+  CHECK(pa.parse("2026-01-15T09:30:00.112Z") == 1768469400112);
+  CHECK_FALSE(pb.parse("1999-07-01T00:00:00.00xZ"));
+}
