@@ -82,7 +82,7 @@ class HugePagePool {
     size_t pooled = 0;
   };
   static State& state() {
-    static State st;
+    static State& st = *new State;  // never destroyed: arrays may be freed during exit
     return st;
   }
 };
