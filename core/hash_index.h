@@ -65,6 +65,20 @@ inline uint64_t hash_key(std::string_view s) {
   return h == 0 ? 1 : h;  // 0 marks an empty bucket
 }
 
+// String equality without a call to memcmp for 8 to 16 bytes (an agent id, say): two
+// overlapping word loads from each side.
+inline bool equal_text(std::string_view a, std::string_view b) {
+  const size_t n = a.size();
+  if (n != b.size()) return false;
+  if (n < 8 || n > 16) return a == b;
+  uint64_t a0, a1, b0, b1;
+  std::memcpy(&a0, a.data(), 8);
+  std::memcpy(&b0, b.data(), 8);
+  std::memcpy(&a1, a.data() + n - 8, 8);
+  std::memcpy(&b1, b.data() + n - 8, 8);
+  return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+}
+
 // The first 8 bytes of `s` as a word, zero-filled: a cheap first comparison of short ids.
 // A constant-size load when `s` is that long (a variable-size memcpy is a library call).
 inline uint64_t head_word(std::string_view s) {

@@ -20,7 +20,7 @@ class Interner {
     // A few agents usually write most records: a small direct-mapped memory of recent
     // strings, keyed by their length and first and last bytes, settles most calls.
     uint32_t& recent = recent_[recent_slot(s)];
-    if (recent != UINT32_MAX && equal(strings_[recent], s)) return recent;
+    if (recent != UINT32_MAX && equal_text(strings_[recent], s)) return recent;
     return recent = id_slow(s);
   }
   const std::string& str(uint32_t id) const { return strings_[id]; }
@@ -28,19 +28,6 @@ class Interner {
   const std::string& quoted(uint32_t id) const { return quoted_[id]; }
 
  private:
-  // String equality without a call to memcmp for up to 16 bytes (an agent id, say): two
-  // overlapping word loads from each side.
-  static bool equal(std::string_view a, std::string_view b) {
-    const size_t n = a.size();
-    if (n != b.size()) return false;
-    if (n < 8 || n > 16) return a == b;
-    uint64_t a0, a1, b0, b1;
-    std::memcpy(&a0, a.data(), 8);
-    std::memcpy(&b0, b.data(), 8);
-    std::memcpy(&a1, a.data() + n - 8, 8);
-    std::memcpy(&b1, b.data() + n - 8, 8);
-    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
-  }
   static size_t recent_slot(std::string_view s) {
     uint64_t a = head_word(s), b = 0;
     if (s.size() > 8) std::memcpy(&b, s.data() + s.size() - 8, 8);

@@ -159,7 +159,7 @@ class CollisionStage : public Stage {
       return;
     }
     const Owner& o = ring_[slot];
-    if (agents_.str(o.agent) == agent) return;  // the owner re-sending its own id is no collision
+    if (equal_text(agents_.str(o.agent), agent)) return;  // the owner re-sending its own id is no collision
     const uint32_t agent_id = agents_.id(agent);
     const Line first{o.source, o.line};
     ++colliding_records_;
