@@ -333,7 +333,8 @@ class LifecycleStage : public Stage {
     const std::string& head = ann_head_[t];
     const std::string& mid = ann_mid_[t][ev.id * kAnnStates + state];
     const std::string* tail = l ? &opened_by(l->opened_by) : nullptr;
-    const size_t max = head.size() + shown.size() + mid.size() + (tail ? tail->size() : 0) + 96;
+    // Besides the pieces: seq, started_at, duration_ms and their names take at most 102 bytes.
+    const size_t max = head.size() + shown.size() + mid.size() + (tail ? tail->size() : 0) + 128;
     // Written straight into the record when it can hold the member aside and has none of that
     // name yet (the usual case), else into a buffer for put_annotation.
     char* const room = r.top_member(annotation_->id) ? nullptr : r.member_text_room(max);
