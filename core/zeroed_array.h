@@ -2,7 +2,8 @@
 // (the id indexes and rings of `collision` and `lifecycle`). Arrays of 2 MiB and more come
 // straight from mmap, untouched until used, and ask for transparent huge pages: a table of
 // a million keys then faults in 2 MiB at a time instead of 4 KiB (a 4 KiB fault cost ~13 µs
-// on the benchmark VM), and growing it costs no memset. Freed ones go to HugePagePool.
+// on the benchmark VM), and a fresh one needs no memset. Freed ones go to HugePagePool, and
+// an array that takes pooled pages zeroes its part of them.
 #pragma once
 #include <sys/mman.h>
 
