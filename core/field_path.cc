@@ -112,21 +112,17 @@ void FieldSet::extract(simdjson::dom::element root) {
   }
 }
 
-void FieldSet::extract_slow(Record& record) {
-  const size_t n = paths_.size();
-  Record::TopView top;
-  if (record.top_view(top)) {  // the usual case: one check for the record, not one per name
-    // Every registered id is below top.size once the view exists (the registry is complete
-    // before any record is read).
-    for (const auto& [slot, id] : flat_) cur_[slot] = {top.doc, top.at[id]};
-    for (size_t slot : deep_) {
-      uint32_t id = first_ids_[slot];
-      cur_[slot].reset();
-      if (id < top.size && top.at[id] != 0)
-        if (auto v = descend(tape::element_at(*top.doc, top.at[id]), paths_[slot], 1)) cur_[slot].set(*v);
-    }
-    return;
+void FieldSet::extract_deep(const Record::TopView& top) {
+  for (size_t slot : deep_) {
+    uint32_t id = first_ids_[slot];
+    cur_[slot].reset();
+    if (id < top.size && top.at[id] != 0)
+      if (auto v = descend(tape::element_at(*top.doc, top.at[id]), paths_[slot], 1)) cur_[slot].set(*v);
   }
+}
+
+void FieldSet::extract_by_name(Record& record) {
+  const size_t n = paths_.size();
   for (size_t i = 0; i < n; ++i) {
     uint32_t id = first_ids_[i];
     const simdjson::dom::element* top = id == TopFieldRegistry::kNone ? nullptr : record.top_member(id);

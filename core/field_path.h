@@ -104,16 +104,14 @@ class FieldSet {
   void extract(simdjson::dom::element root);
   // The same from the record's shared top-level member cache (Record::top_member): the
   // record is walked once for all the stages of a chain. Inline for the usual case (the
-  // cache is built, every path is one name): a copy of one tape word per path.
+  // cache is built): a copy of one tape word per one-name path.
   void extract(Record& record) {
     Record::TopView top;
-    if (deep_.empty() && record.top_view(top)) {
-      // Every registered id is below top.size once the view exists (the registry is
-      // complete before any record is read).
-      for (const auto& [slot, id] : flat_) cur_[slot] = {top.doc, top.at[id]};
-      return;
-    }
-    extract_slow(record);
+    if (!record.top_view(top)) return extract_by_name(record);
+    // Every registered id is below top.size once the view exists (the registry is complete
+    // before any record is read).
+    for (const auto& [slot, id] : flat_) cur_[slot] = {top.doc, top.at[id]};
+    if (!deep_.empty()) extract_deep(top);
   }
   const Found& operator[](size_t slot) const { return cur_[slot]; }
   // The value at `slot` as text: a string's contents or a number's JSON text (ids and keys
@@ -158,7 +156,9 @@ class FieldSet {
   size_t width() const { return found_.size(); }
 
  private:
-  void extract_slow(Record& record);
+  void extract_deep(const Record::TopView& top);
+  // Each path through Record::top_member, when the cache cannot be read whole.
+  void extract_by_name(Record& record);
 
   std::vector<FieldPath> paths_;
   std::vector<uint32_t> first_ids_;  // TopFieldRegistry id of each path's first segment
