@@ -48,15 +48,13 @@ std::optional<int64_t> parse_rfc3339_ms(std::string_view s) {
 }
 
 std::optional<int64_t> Rfc3339Parser::parse_slow(std::string_view s) {
-  int h, mi, sec;
-  int64_t days;
+  int sec;
+  int64_t minute_ms;
   if (have_ && s.size() >= 20 && prefix_of(s.data()) == prefix_) {
-    days = days_;
-    h = h_;
-    mi = mi_;
+    minute_ms = minute_ms_;
     sec = sec_;
   } else {
-    int y, mo, d;
+    int y, mo, d, h, mi;
     if (!digits(s, 0, 4, y) || s.size() < 20 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
         !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't') || !digits(s, 11, 2, h) || s[13] != ':' ||
         !digits(s, 14, 2, mi) || s[16] != ':' || !digits(s, 17, 2, sec))
@@ -65,14 +63,12 @@ std::optional<int64_t> Rfc3339Parser::parse_slow(std::string_view s) {
     bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     if (mo < 1 || mo > 12 || d < 1 || d > kDays[mo - 1] + (mo == 2 && leap) || h > 23 || mi > 59 || sec > 60)
       return std::nullopt;
-    days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+    const int64_t days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+    minute_ms = (days * 86400 + h * 3600 + mi * 60) * 1000;
     prefix_ = prefix_of(s.data());
     have_ = true;
-    days_ = days;
-    h_ = h;
-    mi_ = mi;
+    minute_ms_ = minute_ms;
     sec_ = sec;
-    second_ms_ = (days * 86400 + h * 3600 + mi * 60 + sec) * 1000;
   }
   size_t i = 19;
   int ms = 0;
@@ -104,8 +100,7 @@ std::optional<int64_t> Rfc3339Parser::parse_slow(std::string_view s) {
     sec = 59;
     ms = 999;
   }
-  int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - offset_min * 60;
-  return secs * 1000 + ms;
+  return minute_ms + (sec - offset_min * 60) * 1000 + ms;
 }
 
 std::string format_rfc3339_ms(int64_t epoch_ms) {

@@ -23,7 +23,8 @@ class Rfc3339Parser {
     if (have_ && s.size() == 24 && s[19] == '.' && s[23] == 'Z' && sec_ != 60) {
       const unsigned d0 = static_cast<unsigned>(s[20] - '0'), d1 = static_cast<unsigned>(s[21] - '0'),
                      d2 = static_cast<unsigned>(s[22] - '0');
-      if (d0 < 10 && d1 < 10 && d2 < 10 && prefix_of(s.data()) == prefix_) return second_ms_ + d0 * 100 + d1 * 10 + d2;
+      if (d0 < 10 && d1 < 10 && d2 < 10 && prefix_of(s.data()) == prefix_)
+        return minute_ms_ + sec_ * 1000 + d0 * 100 + d1 * 10 + d2;
     }
     return parse_slow(s);
   }
@@ -46,8 +47,8 @@ class Rfc3339Parser {
 
   bool have_ = false;
   Prefix prefix_;
-  int64_t days_ = 0, second_ms_ = 0;  // second_ms_: the remembered second, in ms since the epoch
-  int h_ = 0, mi_ = 0, sec_ = 0;
+  int64_t minute_ms_ = 0;  // the remembered minute (UTC), in ms since the epoch
+  int sec_ = 0;            // and its second, 0-60
 };
 // Formats as "YYYY-MM-DDTHH:MM:SS.mmmZ".
 std::string format_rfc3339_ms(int64_t epoch_ms);
