@@ -89,6 +89,15 @@ inline uint64_t head_word(std::string_view s) {
   return w;
 }
 
+// The last 8 bytes of `s` as a word (head_word when shorter): with head_word, all of a
+// string of up to 16 bytes.
+inline uint64_t tail_word(std::string_view s) {
+  if (s.size() < 8) return head_word(s);
+  uint64_t w;
+  std::memcpy(&w, s.data() + s.size() - 8, 8);
+  return w;
+}
+
 class HashIndex {
  public:
   static constexpr uint32_t kNone = UINT32_MAX;

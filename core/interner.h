@@ -29,11 +29,11 @@ class Interner {
 
  private:
   static size_t recent_slot(std::string_view s) {
-    uint64_t a = head_word(s), b = 0;
-    if (s.size() > 8) std::memcpy(&b, s.data() + s.size() - 8, 8);
-    return static_cast<size_t>(((a ^ (b * 31) ^ s.size()) * 0x9E3779B97F4A7C15ull) >> 58);  // 64 slots
+    const uint64_t mixed = (head_word(s) ^ (tail_word(s) * 31) ^ s.size()) * 0x9E3779B97F4A7C15ull;
+    return static_cast<size_t>(mixed >> 58);  // 64 slots
   }
-  [[gnu::noinline]] uint32_t id_slow(std::string_view s) {  // out of line: the fast path then needs no saved registers
+  // Out of line, so the fast path in id() saves no registers.
+  [[gnu::noinline]] uint32_t id_slow(std::string_view s) {
     uint64_t h = hash_key(s);
     uint32_t found = index_.find(h, [&](uint32_t n) { return strings_[n] == s; });
     if (found != HashIndex::kNone) return found;

@@ -488,13 +488,6 @@ class LifecycleStage : public Stage {
     const EventSpec* spec;
   };
   std::vector<EventEntry> events_;
-  // The last 8 bytes of `s` (head_word when shorter): with head_word, all of a name of up to 16.
-  static uint64_t tail_word(std::string_view s) {
-    if (s.size() < 8) return head_word(s);
-    uint64_t w;
-    std::memcpy(&w, s.data() + s.size() - 8, 8);
-    return w;
-  }
   // Appends the key parts from `k` on, each field or its first present fallback; returns
   // the first part that is absent, or the number of parts.
   template <class Out>
