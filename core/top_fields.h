@@ -27,9 +27,10 @@ class TopFieldRegistry {
   static uint32_t size() { return data().count; }
 
   // Names are found by their first byte and length: a table of (byte, length % 64) gives
-  // the first name with both, later ones are chained (and compared by their whole length). Most members of a record are not
-  // registered and stop at an empty entry; a candidate is confirmed by two masked word
-  // compares (names of up to 16 bytes) and a memcmp for the rest of longer ones.
+  // the first name with both, later ones are chained (and compared by their whole length).
+  // Most members of a record are not registered and stop at an empty entry; a candidate is
+  // confirmed by two masked word compares (names of up to 16 bytes) and a memcmp for the
+  // rest of longer ones.
   struct Slot {
     uint64_t w0 = 0, w1 = 0;  // bytes 0-7 and 8-15 of the name, zero-filled
     uint64_t m0 = 0, m1 = 0;  // masks of those bytes that belong to the name
