@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/test_paths.h"
 #include "tests/test_support.h"
 
 namespace fs = std::filesystem;
@@ -26,7 +27,7 @@ struct CwdGuard {
 
 std::vector<fs::path> golden_cases() {
   std::vector<fs::path> out;
-  for (auto& plugin : fs::directory_iterator(fs::path(AGENTLOG_TEST_DIR) / "golden"))
+  for (auto& plugin : fs::directory_iterator(fs::path(test::test_dir()) / "golden"))
     if (plugin.is_directory())
       for (auto& c : fs::directory_iterator(plugin.path()))
         if (c.is_directory() && fs::exists(c.path() / "config.yaml")) out.push_back(c.path());

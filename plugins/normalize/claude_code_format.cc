@@ -201,7 +201,7 @@ class ClaudeCode : public Format {
     c.tool_action = phase;
     c.tool_target = cwd_;
     c.input_ref = std::move(input_ref);
-    c.output_ref = std::string(kNone);
+    c.output_ref = std::string(kNoRef);
     c.error_code = std::move(error_code);
     if (!time.empty()) c.event_time = std::move(time);
     emit(c, ref, out);
@@ -211,7 +211,7 @@ class ClaudeCode : public Format {
     auto it = turns_.find(turn_key_);
     if (it == turns_.end() || !it->second.open) return;
     it->second.open = false;
-    run_event("end", it->second.id, ref, out, std::string(kNone), std::move(error_code),
+    run_event("end", it->second.id, ref, out, std::string(kNoRef), std::move(error_code),
               at_last_activity ? it->second.last_time : std::string());
   }
 
@@ -254,8 +254,8 @@ class ClaudeCode : public Format {
         c.model = model;
         c.tool_name = std::string(ident_or(*name, "(other)"));
         describe_tool(*name, input_object ? std::optional<object>(input) : std::nullopt, c);
-        c.input_ref = has_input ? input_hash(ref.bytes, *id, input_el, cursor) : std::string(kUnknown);
-        c.output_ref = std::string(kNone);
+        c.input_ref = has_input ? input_hash(ref.bytes, *id, input_el, cursor) : std::string(kUnknownRef);
+        c.output_ref = std::string(kNoRef);
         c.decision = bypass_ ? "allow" : "unknown";
         calls_.put(c.action_id, {c.tool_name, c.tool_action, c.tool_target, c.input_ref, now_ms_});
         emit(c, ref, out);
@@ -370,7 +370,7 @@ class ClaudeCode : public Format {
     calls_.answer(id, now_ms_, c);
     element content;
     bool has = block["content"].get(content) == simdjson::SUCCESS && !content.is_null();
-    c.output_ref = has ? content_ref(content) : std::string(kNone);
+    c.output_ref = has ? content_ref(content) : std::string(kNoRef);
     bool error = bool_at(block, "is_error");
     bool denied = error && has && is_denial(content);
     c.decision = denied ? "block" : "allow";

@@ -168,7 +168,7 @@ class Codex : public Format {
     Canon c = base_;
     c.event_type = "tool_call";
     c.action_id = std::string(id);
-    c.output_ref = std::string(kNone);
+    c.output_ref = std::string(kNoRef);
     c.decision = approval_ == "never" ? "allow" : "unknown";
     c.tool_action = "execute";
     if (sub == "local_shell_call") {
@@ -232,7 +232,7 @@ class Codex : public Format {
     element output;
     std::string_view text;
     bool has = (*payload_)["output"].get(output) == simdjson::SUCCESS && !output.is_null();
-    c.output_ref = has ? content_ref(output) : std::string(kNone);
+    c.output_ref = has ? content_ref(output) : std::string(kNoRef);
     if (has && output.get(text) != simdjson::SUCCESS) text = {};
     bool denied = starts_with(text, "exec command rejected by user") || starts_with(text, "patch rejected by user");
     c.decision = denied ? "block" : "allow";
@@ -252,7 +252,7 @@ class Codex : public Format {
     c.turn_id = turn_;
     c.action_id = std::string(id);
     c.decision = "needs_review";
-    c.output_ref = std::string(kNone);
+    c.output_ref = std::string(kNoRef);
     if (const CallInfo* call = calls_.find(id)) {
       c.tool_name = call->tool_name;
       c.tool_action = call->tool_action;
@@ -283,7 +283,7 @@ class Codex : public Format {
     c.tool_name = "turn";
     c.tool_action = std::string(c.phase);
     c.tool_target = cwd_;
-    c.output_ref = std::string(kNone);
+    c.output_ref = std::string(kNoRef);
     if (sub == "turn_aborted")
       c.error_code = "turn_aborted:" + std::string(ident_or(str_at(*payload_, "reason").value_or(""), kUnknown));
     int64_t ms = 0;

@@ -308,8 +308,8 @@ void render(const Canon& c, const LineRef& ref, std::string_view entry_type, std
   field("tool_action", c.tool_action.empty() ? kUnknown : std::string_view(c.tool_action));
   field("tool_target", c.tool_target.empty() ? kUnknown : std::string_view(c.tool_target));
   field("auth_context", c.auth_context.empty() ? kUnknown : std::string_view(c.auth_context));
-  field("input_ref", c.input_ref.empty() ? kUnknown : std::string_view(c.input_ref));
-  field("output_ref", c.output_ref.empty() ? kNone : std::string_view(c.output_ref));
+  field("input_ref", c.input_ref.empty() ? kUnknownRef : std::string_view(c.input_ref));
+  field("output_ref", c.output_ref.empty() ? kNoRef : std::string_view(c.output_ref));
   field("decision", c.decision);
   field("evidence_ref", c.evidence_ref);
   if (!c.action_id.empty()) field("action_id", c.action_id);

@@ -19,6 +19,10 @@ using simdjson::dom::object;
 
 inline constexpr std::string_view kUnknown = "unknown";
 inline constexpr std::string_view kNone = "none";
+// Refs are always a hash or a URI (spec 002): these URNs say "there is no input/output" and
+// "the log does not say".
+inline constexpr std::string_view kNoRef = "urn:agentlog:none";
+inline constexpr std::string_view kUnknownRef = "urn:agentlog:unknown";
 
 // One canonical record: the 14 required fields of spec 002 (written first, in schema order),
 // then the optional ones that are set.

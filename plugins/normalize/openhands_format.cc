@@ -147,7 +147,7 @@ class OpenHands : public Format {
     c.tool_name = "agent";
     c.tool_action = std::string(c.phase);
     c.tool_target = "conversation";
-    c.output_ref = std::string(kNone);
+    c.output_ref = std::string(kNoRef);
     if (state == "error" || state == "stopped" || state == "rejected") c.error_code = std::string(state);
     emit(c, ref, out, std::string(action ? "action." : "observation.") + std::string(kind));
   }
@@ -176,8 +176,8 @@ class OpenHands : public Format {
       else if (cmd == "view") c.tool_action = "read";
     }
     element a;
-    c.input_ref = ev["args"].get(a) == simdjson::SUCCESS ? json_ref(a) : std::string(kUnknown);
-    c.output_ref = std::string(kNone);
+    c.input_ref = ev["args"].get(a) == simdjson::SUCCESS ? json_ref(a) : std::string(kUnknownRef);
+    c.output_ref = std::string(kNoRef);
     std::string_view confirmation = args ? str_at(*args, "confirmation_state").value_or("") : "";
     c.decision = confirmation == "confirmed" ? "allow"
                  : confirmation == "awaiting_confirmation" ? "needs_review"
@@ -204,7 +204,7 @@ class OpenHands : public Format {
     else c.action_id = std::string(*tcid);
     calls_.answer(c.action_id, now_ms_, c);
     element content;
-    c.output_ref = ev["content"].get(content) == simdjson::SUCCESS ? content_ref(content) : std::string(kNone);
+    c.output_ref = ev["content"].get(content) == simdjson::SUCCESS ? content_ref(content) : std::string(kNoRef);
     bool rejected = kind == "user_rejected";
     c.decision = rejected ? "block" : "allow";
     int64_t code = 0;

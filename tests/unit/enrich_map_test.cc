@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/test_paths.h"
 #include "core/time_format.h"
 #include "plugins/enrich/enrich.h"
 #include "tests/test_support.h"
@@ -201,7 +202,7 @@ pipeline:
       lookups:
         - {file: owners.csv, key: agent_id, columns: [owner, team]}
 )");
-  std::string input = read_file(std::filesystem::path(AGENTLOG_SOURCE_DIR) / "samples" / "action_events.jsonl");
+  std::string input = read_file(std::filesystem::path(test::source_dir()) / "samples" / "action_events.jsonl");
   input += R"({"event_type":"action_started","description":"no time"})"
            "\n";
   write_file(dir / "input.jsonl", input);

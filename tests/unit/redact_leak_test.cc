@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/test_paths.h"
 #include "tests/test_support.h"
 
 using namespace agentlog;
@@ -17,7 +18,7 @@ struct Sample {
 
 std::vector<Sample> corpus() {
   std::vector<Sample> out;
-  for (const auto& line : lines_of(read_file(std::string(AGENTLOG_TEST_DIR) + "/redact_corpus/positives.jsonl"))) {
+  for (const auto& line : lines_of(read_file(std::string(test::test_dir()) + "/redact_corpus/positives.jsonl"))) {
     auto v = json::parse(line);
     out.push_back({v->find("text")->text, v->find("secret")->text});
   }

@@ -2,6 +2,7 @@
 // corpus of positive and negative examples.
 #include <catch2/catch.hpp>
 
+#include "tests/test_paths.h"
 #include "core/embedded_files.h"
 #include "core/json_text.h"
 #include "plugins/redact/ref_policy.h"
@@ -117,7 +118,7 @@ RuleSet builtin_rules() {
   return rs;
 }
 std::string corpus(const char* name) {
-  return test::read_file(std::string(AGENTLOG_TEST_DIR) + "/redact_corpus/" + name);
+  return test::read_file(std::string(test::test_dir()) + "/redact_corpus/" + name);
 }
 }  // namespace
 
