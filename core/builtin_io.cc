@@ -2,6 +2,7 @@
 #include <glob.h>
 #include <unistd.h>
 
+#include "core/input.h"
 #include "core/output.h"
 #include "core/plugin.h"
 
@@ -10,13 +11,15 @@ namespace {
 
 constexpr std::string_view kCompression[] = {"auto", "none", "gzip", "zstd"};
 constexpr std::string_view kFraming[] = {"lines", "json-array", "auto"};
-constexpr std::string_view kFormats[] = {"claude-code", "codex", "openhands"};
+constexpr std::string_view kFormats[] = {"auto", "claude-code", "claude-stream-json", "codex", "openhands", "swe-agent"};
 constexpr std::string_view kFormatHelp =
-    "the agent log format of this input: puts a `normalize` stage with this format first in the chain";
+    "the agent log format of this input: puts a `normalize` stage with this format first in the chain "
+    "(auto: recognised per source from its first record)";
 constexpr std::string_view kFramingHelp =
     "lines: one JSON object per line; json-array: the source is one JSON array (pretty-printed is fine), "
-    "each element a record numbered from 1; auto: json-array when the source starts with [ and parses "
-    "whole as an array, else lines";
+    "each element a record numbered from 1; auto: one array when the source starts with [ and parses "
+    "whole as one, one record when it is one object spread over lines (an SWE-agent .traj), else lines; "
+    "follow mode: lines";
 constexpr std::string_view kStartAt[] = {"beginning", "end"};
 
 constexpr OptionSpec kFileInputOptions[] = {
@@ -25,7 +28,7 @@ constexpr OptionSpec kFileInputOptions[] = {
      .description = "auto detects gzip and zstd by magic number", .allowed = kCompression},
     {.name = "max_line_bytes", .type = OptType::Int, .default_value = "1048576",
      .description = "longer lines are dead-lettered (first max bytes kept)", .min = 16, .max = 1ll << 30},
-    {.name = "framing", .type = OptType::Enum, .default_value = "lines", .description = kFramingHelp,
+    {.name = "framing", .type = OptType::Enum, .default_value = "auto", .description = kFramingHelp,
      .allowed = kFraming},
     {.name = "format", .type = OptType::Enum, .description = kFormatHelp, .allowed = kFormats},
     {.name = "follow", .type = OptType::Bool, .default_value = "false",
@@ -43,7 +46,7 @@ constexpr OptionSpec kStdinInputOptions[] = {
      .description = "auto detects gzip and zstd by magic number", .allowed = kCompression},
     {.name = "max_line_bytes", .type = OptType::Int, .default_value = "1048576",
      .description = "longer lines are dead-lettered (first max bytes kept)", .min = 16, .max = 1ll << 30},
-    {.name = "framing", .type = OptType::Enum, .default_value = "lines", .description = kFramingHelp,
+    {.name = "framing", .type = OptType::Enum, .default_value = "auto", .description = kFramingHelp,
      .allowed = kFraming},
     {.name = "format", .type = OptType::Enum, .description = kFormatHelp, .allowed = kFormats},
 };
@@ -111,14 +114,15 @@ Status make_file_input(const OptionView& o, std::unique_ptr<Input>& out) {
     if (o.has("checkpoint") && f.checkpoint.empty())
       return Status::error(o.error("checkpoint", "must not be empty"));
     // json-array needs the whole source and auto may too; a followed file never ends.
-    if (o.str("framing") != "lines")
+    if (o.has("framing") && o.str("framing") != "lines")
       return Status::error(o.error("framing", "follow mode reads JSON lines; use framing: lines"));
   } else {
     for (std::string_view opt : {"checkpoint", "start_at", "poll_interval_ms"})
       if (o.has(opt)) return Status::error(o.error(opt, "only applies with follow: true"));
   }
   out = std::make_unique<FileInput>(std::move(paths), o.str("compression"),
-                                    static_cast<size_t>(o.integer("max_line_bytes")), o.str("framing"),
+                                    static_cast<size_t>(o.integer("max_line_bytes")),
+                                    f.follow ? std::string("lines") : o.str("framing"),
                                     std::move(f));
   return {};
 }
@@ -158,20 +162,14 @@ Status FileInput::expand(std::vector<SourceSpec>& out) const {
       out.push_back({"-", "", compression_, max_, false, {}, framing_});
       continue;
     }
-    if (p.find_first_of("*?[") == std::string::npos) {
-      add(out, {p, p, compression_, max_, false});
-      continue;
-    }
-    glob_t g{};
-    int rc = ::glob(p.c_str(), 0, nullptr, &g);
-    if (rc == GLOB_NOMATCH) {
+    std::vector<std::string> files;
+    if (!expand_input_path(p, files)) {
       // Reported as an unreadable source; the other inputs are still read.
-      globfree(&g);
       add(out, {p, p, compression_, max_, true, p + ": no file matches this pattern"});
       continue;
     }
-    for (size_t i = 0; i < g.gl_pathc; ++i) add(out, {g.gl_pathv[i], g.gl_pathv[i], compression_, max_, true});
-    globfree(&g);  // glob(3) sorts its matches, so the order is deterministic
+    bool pattern = files.size() != 1 || files[0] != p;
+    for (auto& f : files) add(out, {f, f, compression_, max_, pattern});
   }
   return {};
 }

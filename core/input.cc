@@ -7,9 +7,13 @@
 #include <cerrno>
 #include <cstring>
 #include <glob.h>
+#include <vector>
+#include <fnmatch.h>
+#include <filesystem>
 #include <poll.h>
 #include <sys/stat.h>
 
+#include <simdjson.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -242,10 +246,24 @@ std::unique_ptr<ByteSource> prefixed_source(std::string prefix, std::unique_ptr<
   return std::make_unique<PrefixedSource>(std::move(prefix), std::move(rest));
 }
 
-Status read_for_framing(ByteSource& src, bool whole, std::string& buf) {
-  size_t scanned = 0;
+namespace {
+// Is `line` (one line of the source, CR included) a whole JSON value by itself?
+bool whole_json_value(std::string_view line) {
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  thread_local simdjson::dom::parser parser;
+  simdjson::padded_string padded(line);
+  simdjson::dom::element e;
+  return parser.parse(padded).get(e) == simdjson::SUCCESS;
+}
+}  // namespace
+
+Status read_for_framing(ByteSource& src, bool whole, size_t max_document_bytes, size_t max_line_bytes,
+                        std::string& buf, SniffedFraming& found) {
+  enum class Phase { Start, FirstLine, Whole } phase = whole ? Phase::Whole : Phase::Start;
+  found = whole ? SniffedFraming::Document : SniffedFraming::Lines;
+  size_t scanned = 0, line_start = 0;
   for (;;) {
-    if (!whole) {
+    if (phase == Phase::Start) {
       // Skip a BOM and whitespace; the first other byte decides.
       while (scanned < buf.size()) {
         unsigned char c = static_cast<unsigned char>(buf[scanned]);
@@ -257,11 +275,36 @@ Status read_for_framing(ByteSource& src, bool whole, std::string& buf) {
           ++scanned;
           continue;
         }
-        if (c != '[') return {};
-        whole = true;
         break;
       }
-      if (scanned < buf.size() && !whole) return {};
+      if (scanned < buf.size()) {
+        if (buf[scanned] == '[') {
+          phase = Phase::Whole;
+          found = SniffedFraming::Document;
+        } else if (buf[scanned] == '{') {
+          phase = Phase::FirstLine;
+          line_start = scanned;
+        } else {
+          return {};
+        }
+      }
+    }
+    if (phase == Phase::FirstLine) {
+      size_t nl = buf.find('\n', line_start);
+      if (nl != std::string::npos) {
+        std::string_view line(buf.data() + line_start, nl - line_start);
+        // JSON lines, unless the first line is only the start of a pretty-printed object, or
+        // one object too long for a line (a compact document such as an SWE-agent .traj).
+        if (line.size() <= max_line_bytes && whole_json_value(line)) return {};
+        phase = Phase::Whole;
+        found = SniffedFraming::Document;
+      } else if (buf.size() - line_start > max_document_bytes) {
+        return {};
+      }
+    }
+    if (phase == Phase::Whole && !whole && buf.size() > max_document_bytes) {
+      found = SniffedFraming::Lines;  // too large to hold whole: read it as lines
+      return {};
     }
     size_t old = buf.size();
     buf.resize(old + kChunk);
@@ -278,8 +321,75 @@ Status read_for_framing(ByteSource& src, bool whole, std::string& buf) {
       return Status::error(src.error());
     }
     buf.resize(old + static_cast<size_t>(r));
-    if (r == 0) return {};
+    if (r == 0) {
+      // A source of one line that starts with `{`: a document when it is longer than a line
+      // may be (the runner still reads it as lines when it is not one JSON value).
+      if (phase == Phase::FirstLine && buf.size() - line_start > max_line_bytes) found = SniffedFraming::Document;
+      return {};
+    }
   }
+}
+
+namespace {
+bool is_log_file_name(std::string_view name) {
+  for (std::string_view z : {".gz", ".zst"})
+    if (name.size() > z.size() && name.substr(name.size() - z.size()) == z) name.remove_suffix(z.size());
+  for (std::string_view ext : {".jsonl", ".ndjson", ".json", ".traj"})
+    if (name.size() > ext.size() && name.substr(name.size() - ext.size()) == ext) return true;
+  return false;
+}
+
+// Regular files under `dir` (recursively, not through symlinked directories), sorted.
+void files_under(const std::string& dir, bool log_files_only, std::vector<std::string>& out) {
+  std::error_code ec;
+  std::vector<std::string> found;
+  for (auto it = std::filesystem::recursive_directory_iterator(
+           dir, std::filesystem::directory_options::skip_permission_denied, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    std::string path = it->path().string();
+    if (!log_files_only || is_log_file_name(it->path().filename().string())) found.push_back(std::move(path));
+  }
+  std::sort(found.begin(), found.end());
+  out.insert(out.end(), found.begin(), found.end());
+}
+}  // namespace
+
+bool expand_input_path(const std::string& p, std::vector<std::string>& out) {
+  std::error_code ec;
+  if (p != "-" && std::filesystem::is_directory(p, ec)) {
+    size_t before = out.size();
+    files_under(p, true, out);
+    return out.size() > before;
+  }
+  if (p.find_first_of("*?[") == std::string::npos) {
+    out.push_back(p);
+    return true;
+  }
+  if (size_t star2 = p.find("**"); star2 != std::string::npos) {
+    // Walk from the last directory before the first wildcard; `*` may then span directories
+    // (fnmatch without FNM_PATHNAME), and `**/` also matches no directory at all.
+    size_t wild = p.find_first_of("*?[");
+    size_t slash = p.rfind('/', wild);
+    std::string root = slash == std::string::npos ? "." : p.substr(0, slash == 0 ? 1 : slash);
+    std::string zero_dirs = p;
+    for (size_t at; (at = zero_dirs.find("**/")) != std::string::npos;) zero_dirs.erase(at, 3);
+    std::vector<std::string> all;
+    if (std::filesystem::is_directory(root, ec)) files_under(root, false, all);
+    size_t before = out.size();
+    for (auto& f : all) {
+      std::string path = slash == std::string::npos && f.rfind("./", 0) == 0 ? f.substr(2) : f;
+      if (fnmatch(p.c_str(), path.c_str(), 0) == 0 || fnmatch(zero_dirs.c_str(), path.c_str(), 0) == 0)
+        out.push_back(std::move(path));
+    }
+    return out.size() > before;
+  }
+  glob_t g{};
+  int rc = ::glob(p.c_str(), 0, nullptr, &g);
+  bool any = rc == 0 && g.gl_pathc > 0;
+  for (size_t i = 0; any && i < g.gl_pathc; ++i) out.push_back(g.gl_pathv[i]);
+  globfree(&g);  // glob(3) sorts its matches, so the order is deterministic
+  return any;
 }
 
 LineReader::LineReader(std::unique_ptr<ByteSource> src, size_t max_line_bytes)

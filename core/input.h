@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/plugin.h"
 #include "core/status.h"
@@ -36,14 +37,35 @@ class ByteSource {
 // becomes a streaming source (poll_fd set).
 Status open_byte_source(const SourceSpec& spec, std::unique_ptr<ByteSource>& out);
 
+// Expands one input path: a directory to the log files under it, recursively (names ending
+// in .jsonl, .ndjson, .json or .traj, optionally .gz or .zst), a glob (`*`, `?`, `[...]`;
+// `**/` matches any number of directories) to its matches; each list sorted by path.
+// Returns false when a glob or directory matches no file (`out` then holds nothing).
+// A plain path is returned as it is (whether it exists is the reader's business).
+bool expand_input_path(const std::string& pattern, std::vector<std::string>& out);
+
 // Serves `prefix` first, then the rest of `rest` (bytes read ahead to choose a framing).
 std::unique_ptr<ByteSource> prefixed_source(std::string prefix, std::unique_ptr<ByteSource> rest);
 
+// The largest source read whole to be one JSON array or one JSON object (framing auto or
+// json-array); a single object that is the whole source may be this long as one record.
+constexpr size_t kMaxDocumentBytes = size_t{1} << 30;
+
+// What `framing: auto` found at the start of a source.
+enum class SniffedFraming : uint8_t {
+  Lines,     // JSON lines (also: empty, or nothing conclusive)
+  Document,  // `[`: one JSON array; or `{` whose first line is not a whole JSON value (a
+             // pretty-printed object, such as an SWE-agent .traj): the whole source is read
+};
+
 // `framing: json-array|auto`: reads the start of a source to choose its framing. Appends to
-// `buf` what it read: for auto, up to the first byte that is not whitespace or a BOM (and the
-// whole source when that byte is `[`); for json-array, the whole source. Returns an error
-// message on a read failure.
-Status read_for_framing(ByteSource& src, bool whole, std::string& buf);
+// `buf` what it read: for auto, up to the first byte that is not whitespace or a BOM, and
+// then the whole source when that byte is `[`, or its first line when it is `{` (and the
+// whole source when that line is not a whole JSON value or is longer than max_line_bytes); for json-array, the whole source.
+// A source held whole stops growing at `max_document_bytes` (then it is read as lines).
+// Returns an error message on a read failure.
+Status read_for_framing(ByteSource& src, bool whole, size_t max_document_bytes, size_t max_line_bytes,
+                        std::string& buf, SniffedFraming& found);
 
 // A plain regular file read in follow mode: at the end of its data read() answers
 // kWouldBlock (the writer may append more) until drain() or close() is called.

@@ -330,10 +330,10 @@ Status Runner::run_source(const SourceSpec& src, uint32_t index) {
   if (!st.ok()) return st;
   if (src.framing != "lines") {
     std::string head;
-    st = read_for_framing(*bytes, src.framing == "json-array", head);
+    SniffedFraming found;
+    st = read_for_framing(*bytes, src.framing == "json-array", kMaxDocumentBytes, src.max_line_bytes, head, found);
     if (!st.ok()) return Status::error(src.name + ": " + st.message());
-    size_t first = head.find_first_not_of(" \t\r\n", head.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0);
-    if (src.framing == "json-array" || (first != std::string::npos && head[first] == '[')) {
+    if (found == SniffedFraming::Document) {
       bool handled = false;
       st = run_array(src, index, head, src.framing == "json-array", handled);
       if (handled || !st.ok()) return st;
@@ -386,8 +386,10 @@ Status Runner::run_source(const SourceSpec& src, uint32_t index) {
   return {};
 }
 
-// `framing: json-array` (or auto on a source that is one JSON array): each element is a
-// record, numbered from 1, as its minified text. `handled` stays false when auto finds no array.
+// `framing: json-array` (or auto on a source that is one JSON array or one object): each
+// element is a record, numbered from 1, as its minified text; a source that is one value is
+// one record, bounded by kMaxDocumentBytes rather than max_line_bytes (an SWE-agent .traj is
+// one object of many megabytes). `handled` stays false when auto finds neither.
 Status Runner::run_array(const SourceSpec& src, uint32_t index, std::string& text, bool forced, bool& handled) {
   SourceCounters& counters = stats_.sources.back();
   text.reserve(text.size() + simdjson::SIMDJSON_PADDING);
@@ -400,7 +402,9 @@ Status Runner::run_array(const SourceSpec& src, uint32_t index, std::string& tex
   simdjson::dom::parser parser;
   simdjson::dom::element root;
   simdjson::error_code err = parser.parse(body.data(), body.size(), false).get(root);
-  if (!forced && (err != simdjson::SUCCESS || root.type() != simdjson::dom::element_type::ARRAY)) return {};
+  if (!forced && (err != simdjson::SUCCESS || (root.type() != simdjson::dom::element_type::ARRAY &&
+                                                root.type() != simdjson::dom::element_type::OBJECT)))
+    return {};
   handled = true;
   counters.bytes = text.size();
   std::deque<std::string> held;  // element texts of the batch in flight (records borrow them)
@@ -409,14 +413,14 @@ Status Runner::run_array(const SourceSpec& src, uint32_t index, std::string& tex
     if (st.ok()) st = outputs ? flush_batch(0) : process_batch(0);
     held.clear();
   };
-  auto add = [&](simdjson::dom::element e, uint64_t line_no) {
+  auto add = [&](simdjson::dom::element e, uint64_t line_no, size_t max_bytes) {
     held.emplace_back(simdjson::minify(e));
     held.back().reserve(held.back().size() + simdjson::SIMDJSON_PADDING);
     std::string_view t = held.back();
     LineEvent ev;
     ev.line_no = line_no;
-    ev.kind = t.size() > src.max_line_bytes ? LineEvent::Kind::TooLong : LineEvent::Kind::Line;
-    ev.text = ev.kind == LineEvent::Kind::TooLong ? t.substr(0, src.max_line_bytes) : t;
+    ev.kind = t.size() > max_bytes ? LineEvent::Kind::TooLong : LineEvent::Kind::Line;
+    ev.text = ev.kind == LineEvent::Kind::TooLong ? t.substr(0, max_bytes) : t;
     add_line(ev, index);
     counters.lines = line_no;
     if (batch_.records.size() >= opts_.batch_records) flush(false);
@@ -435,11 +439,11 @@ Status Runner::run_array(const SourceSpec& src, uint32_t index, std::string& tex
                       "malformed_json");
     counters.lines = 1;
   } else if (root.type() != simdjson::dom::element_type::ARRAY) {
-    add(root, 1);  // json-array forced on a single value: it is one record
+    add(root, 1, kMaxDocumentBytes);  // a single value (one object): it is one record
   } else {
     uint64_t n = 0;
     for (simdjson::dom::element e : simdjson::dom::array(root)) {
-      add(e, ++n);
+      add(e, ++n, src.max_line_bytes);
       if (!st.ok()) break;
       if (stop_requested()) {
         stats_.interrupted = true;
@@ -574,9 +578,21 @@ Status Runner::pump_follow(FollowedFile& f, uint32_t index, bool& progressed) {
 int Runner::run(std::string& error) {
   std::vector<SourceSpec> sources;
   if (!opts_.inputs.empty()) {
-    for (const auto& p : opts_.inputs) sources.push_back({p, p == "-" ? "" : p, "auto", 1 << 20, false});
+    for (const auto& p : opts_.inputs) {
+      // A directory is read recursively (its log files); a quoted glob is expanded here.
+      std::vector<std::string> files;
+      if (!expand_input_path(p, files)) {
+        sources.push_back({p, p, "auto", 1 << 20, true, p + ": no file matches this pattern"});
+        continue;
+      }
+      for (const auto& f : files) {
+        sources.push_back({f, f == "-" ? "" : f, "auto", 1 << 20, files.size() != 1 || f != p});
+        sources.back().framing = "auto";  // a JSON array or one document works however it is named
+      }
+    }
   } else if (spec_.inputs.empty()) {
     sources.push_back({"-", "", "auto", 1 << 20, false});
+    sources.back().framing = "auto";
   } else {
     for (auto& in : spec_.inputs) {
       Status st = in->expand(sources);
@@ -586,6 +602,9 @@ int Runner::run(std::string& error) {
       }
     }
   }
+  if (!opts_.framing.empty())
+    for (auto& src : sources)
+      if (!src.follow) src.framing = opts_.framing;
   if (spec_.outputs.empty()) default_output_ = std::make_unique<FdOutput>("stdout", 1, "", true);
   if (!spec_.dead_letter) default_dead_letter_ = std::make_unique<FdOutput>("stderr", 2, "", true);
   for (auto& o : spec_.outputs) outputs_.push_back(o.get());

@@ -37,6 +37,9 @@ class RecordObserver {
 
 struct RunOptions {
   std::vector<std::string> inputs;  // replace the config's inputs; "-" is stdin
+  // --framing: lines | json-array | auto for every source that is not followed; empty: the
+  // inputs' own (command-line inputs: auto).
+  std::string framing;
   std::string stats_json_path;
   bool quiet = false;               // no summary on stderr
   // Records parsed and run through the chain together. Small, so a batch's parsed records
