@@ -40,7 +40,10 @@ int error(const std::string& msg) {
 
 int run_check(const CheckOptions& opts) {
   PipelineSpec spec;
-  if (Status st = load_pipeline_file(opts.config, spec); !st.ok()) return error("config error: " + st.message());
+  LoadOverrides overrides;
+  overrides.format = opts.format;
+  if (Status st = load_pipeline_file(opts.config, spec, overrides); !st.ok())
+    return error("config error: " + st.message());
   Policy policy;
   Status st = opts.policy.empty() ? load_policy_file(opts.config, false, policy)
                                   : load_policy_file(opts.policy, true, policy);
@@ -87,6 +90,7 @@ int run_check(const CheckOptions& opts) {
   install_signal_handlers();
   RunOptions ro;
   ro.inputs = opts.inputs;
+  ro.framing = opts.framing;
   ro.quiet = true;
   ro.observer = &collector;
   RunStats stats;

@@ -17,6 +17,8 @@ struct CheckOptions {
   std::vector<std::string> reports;  // FORMAT=PATH; empty: the policy file's `reports:`, else text=-
   bool write_outputs = false;        // also write the pipeline's outputs and dead letters
   bool quiet = false;                // no progress
+  std::string format;                // --format: the normalize stage's format (see LoadOverrides)
+  std::string framing;               // --framing: every non-followed source's framing
 };
 
 int run_check(const CheckOptions& opts);

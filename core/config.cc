@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -23,7 +24,7 @@ Status substitute_env(const ConfigSource& src, YAML::Node node, const std::strin
     const std::string& v = node.Scalar();
     if (v.find('$') == std::string::npos) return {};
     std::string out, missing;
-    if (!expand_env(v, out, missing))
+    if (!expand_env(v, out, missing, src.dir))
       return Status::error(format_error(src, node, path, "environment variable \"" + missing +
                                                              "\" is not set (use ${" + missing +
                                                              ":-default} to give a default)"));
@@ -91,7 +92,7 @@ Status check_list(const ConfigSource& src, const YAML::Node& n, const std::strin
   return {};
 }
 
-Status build(YAML::Node root, PipelineSpec& out) {
+Status build(YAML::Node root, const LoadOverrides& ov, PipelineSpec& out) {
   const ConfigSource& src = out.source;
   if (!root.IsMap())
     return Status::error(format_error(src, root, "", "expected a mapping with a \"pipeline\" key"));
@@ -137,6 +138,19 @@ Status build(YAML::Node root, PipelineSpec& out) {
       if (i == 0) format = here, format_node = f;
     }
   }
+  // --format: sets the format of the chain's normalize stage (the inputs' or the first
+  // configured one), or puts one first when the chain has none.
+  if (!ov.format.empty()) {
+    bool configured = false;
+    if (format.empty() && stages && stages.IsSequence())
+      for (size_t i = 0; i < stages.size() && !configured; ++i)
+        if (stages[i].IsMap() && stages[i]["type"] && stages[i]["type"].IsScalar() &&
+            stages[i]["type"].Scalar() == "normalize") {
+          stages[i]["format"] = ov.format;
+          configured = true;
+        }
+    if (!configured) format = ov.format;
+  }
   if (!format.empty()) {
     YAML::Node entry;
     entry["type"] = "normalize";
@@ -178,7 +192,7 @@ Status build(YAML::Node root, PipelineSpec& out) {
 
 }  // namespace
 
-bool expand_env(const std::string& in, std::string& out, std::string& missing) {
+bool expand_env(const std::string& in, std::string& out, std::string& missing, std::string_view config_dir) {
   out.clear();
   for (size_t i = 0; i < in.size(); ++i) {
     char c = in[i];
@@ -195,8 +209,13 @@ bool expand_env(const std::string& in, std::string& out, std::string& missing) {
       out.push_back(c);
       continue;
     }
-    size_t close = in.find('}', i + 2);
-    if (close == std::string::npos) {
+    // The matching brace: a default may hold ${...} itself.
+    size_t close = i + 2;
+    for (int depth = 1; close < in.size(); ++close) {
+      if (in[close] == '{' && in[close - 1] == '$') ++depth;
+      else if (in[close] == '}' && --depth == 0) break;
+    }
+    if (close >= in.size()) {
       out.append(in, i, std::string::npos);
       break;
     }
@@ -208,9 +227,18 @@ bool expand_env(const std::string& in, std::string& out, std::string& missing) {
       def = body.substr(d + 2);
       has_def = true;
     }
+    if (name == "CONFIG_DIR" && !config_dir.empty()) {
+      out.append(config_dir);
+      i = close;
+      continue;
+    }
     const char* v = std::getenv(name.c_str());
     if (v != nullptr && (*v != '\0' || !has_def)) out.append(v);
-    else if (has_def) out.append(def);
+    else if (has_def) {
+      std::string inner;
+      if (!expand_env(def, inner, missing, config_dir)) return false;
+      out.append(inner);
+    }
     else {
       missing = name;
       return false;
@@ -220,7 +248,8 @@ bool expand_env(const std::string& in, std::string& out, std::string& missing) {
   return true;
 }
 
-Status load_pipeline_text(const std::string& yaml, const std::string& display_name, PipelineSpec& out) {
+Status load_pipeline_text(const std::string& yaml, const std::string& display_name, PipelineSpec& out,
+                          const LoadOverrides& ov) {
   out.source.display_name = display_name;
   YAML::Node root;
   try {
@@ -230,19 +259,22 @@ Status load_pipeline_text(const std::string& yaml, const std::string& display_na
                          std::to_string(e.mark.column + 1) + ": invalid YAML: " + e.msg);
   }
   try {
-    return build(root, out);
+    return build(root, ov, out);
   } catch (const YAML::Exception& e) {
     return Status::error(display_name + ":" + std::to_string(e.mark.line + 1) + ":" +
                          std::to_string(e.mark.column + 1) + ": " + e.msg);
   }
 }
 
-Status load_pipeline_file(const std::string& path, PipelineSpec& out) {
+Status load_pipeline_file(const std::string& path, PipelineSpec& out, const LoadOverrides& ov) {
   std::ifstream f(path, std::ios::binary);
   if (!f) return Status::error(path + ": cannot read config: " + std::strerror(errno));
   std::stringstream ss;
   ss << f.rdbuf();
-  return load_pipeline_text(ss.str(), path, out);
+  std::error_code ec;
+  auto dir = std::filesystem::absolute(path, ec).parent_path();
+  out.source.dir = ec ? std::string(".") : dir.lexically_normal().string();
+  return load_pipeline_text(ss.str(), path, out, ov);
 }
 
 }  // namespace agentlog

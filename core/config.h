@@ -27,11 +27,20 @@ struct PipelineSpec {
   int flush_interval_ms = 100;
 };
 
-Status load_pipeline_file(const std::string& path, PipelineSpec& out);
-Status load_pipeline_text(const std::string& yaml, const std::string& display_name, PipelineSpec& out);
+// Command-line settings that change the config as it is loaded.
+struct LoadOverrides {
+  // --format: the format of the chain's normalize stage (the inputs' `format:` or the first
+  // configured normalize stage); without one, a normalize stage with it is put first.
+  std::string format;
+};
 
-// Expands ${VAR}, ${VAR:-default} and $$ in one scalar. Returns false with `missing` set
-// when a variable without default is unset.
-bool expand_env(const std::string& in, std::string& out, std::string& missing);
+Status load_pipeline_file(const std::string& path, PipelineSpec& out, const LoadOverrides& ov = {});
+Status load_pipeline_text(const std::string& yaml, const std::string& display_name, PipelineSpec& out,
+                          const LoadOverrides& ov = {});
+
+// Expands ${VAR}, ${VAR:-default} and $$ in one scalar; ${CONFIG_DIR} is `config_dir`, the
+// directory of the config file, when given. Returns false with `missing` set when a variable
+// without default is unset.
+bool expand_env(const std::string& in, std::string& out, std::string& missing, std::string_view config_dir = {});
 
 }  // namespace agentlog

@@ -38,6 +38,7 @@ Exit codes of check:
 Examples:
   agentlog run -c configs/default.yaml
   agentlog run -c configs/default.yaml --stats-json stats.json logs/*.jsonl.gz
+  agentlog run -c configs/default.yaml --format auto ~/.claude/projects/-home-me-repo/
   tail -F agent.jsonl | agentlog run -c configs/default.yaml -
   agentlog run -c configs/follow-checkpoint.yaml
   agentlog check -c configs/default.yaml --report text=- --report html=report.html
@@ -67,8 +68,18 @@ void print_plugins() {
   }
 }
 
-int load(const std::string& path, PipelineSpec& spec) {
-  Status st = load_pipeline_file(path, spec);
+const std::vector<std::string> kFormatNames = {"auto",      "claude-code", "claude-stream-json",
+                                               "codex",     "openhands",   "swe-agent"};
+const std::vector<std::string> kFramingNames = {"lines", "json-array", "auto"};
+constexpr const char* kFormatHelp =
+    "Agent log format of the inputs: auto (recognised per file), claude-code, claude-stream-json, codex, "
+    "openhands, swe-agent. Sets the format of the config's normalize stage, or puts one first";
+constexpr const char* kFramingHelp =
+    "How every input is split into records: lines, json-array, or auto (the default for inputs named on the "
+    "command line: a JSON array or one multi-line object is read whole, anything else as lines)";
+
+int load(const std::string& path, PipelineSpec& spec, const LoadOverrides& ov) {
+  Status st = load_pipeline_file(path, spec, ov);
   if (!st.ok()) {
     std::fprintf(stderr, "agentlog: config error: %s\n", st.message().c_str());
     return kExitUsage;
@@ -87,7 +98,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("agentlog ") + AGENTLOG_VERSION);
   app.require_subcommand(1);
 
-  std::string config, stats_path;
+  std::string config, stats_path, format, framing;
   std::vector<std::string> inputs;
   bool quiet = false;
 
@@ -96,6 +107,8 @@ int main(int argc, char** argv) {
   run->add_option("inputs", inputs, "Input files; they replace the config's inputs ('-' is stdin)");
   run->add_option("--stats-json", stats_path, "Write the run's counters as JSON to this path at exit");
   run->add_flag("-q,--quiet", quiet, "Do not print the summary line on stderr");
+  run->add_option("--format", format, kFormatHelp)->check(CLI::IsMember(kFormatNames));
+  run->add_option("--framing", framing, kFramingHelp)->check(CLI::IsMember(kFramingNames));
 
   auto* check_config = app.add_subcommand("check-config", "Validate a config (and its policy) without reading any input");
   check_config->add_option("-c,--config", config, "Pipeline config (YAML)")->required();
@@ -131,6 +144,8 @@ int main(int argc, char** argv) {
                   "Also write the pipeline's outputs and dead letters (off: records are only counted)");
   check_cmd->add_flag("-q,--quiet", check_opts.quiet, "No progress line on stderr (shown only on a TTY anyway)");
   check_cmd->add_option("inputs", check_opts.inputs, "Input files; they replace the config's inputs ('-' is stdin)");
+  check_cmd->add_option("--format", check_opts.format, kFormatHelp)->check(CLI::IsMember(kFormatNames));
+  check_cmd->add_option("--framing", check_opts.framing, kFramingHelp)->check(CLI::IsMember(kFramingNames));
 
   app.add_subcommand("plugins", "List every input, stage and output with its options");
 
@@ -151,7 +166,9 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("check")) return check::run_check(check_opts);
 
   PipelineSpec spec;
-  if (int rc = load(config, spec); rc != kExitOk) return rc;
+  LoadOverrides overrides;
+  overrides.format = format;
+  if (int rc = load(config, spec, overrides); rc != kExitOk) return rc;
 
   if (app.got_subcommand("check-config")) {
     check::Policy policy;
@@ -167,6 +184,7 @@ int main(int argc, char** argv) {
   install_signal_handlers();
   RunOptions opts;
   opts.inputs = inputs;
+  opts.framing = framing;
   opts.stats_json_path = stats_path;
   opts.quiet = quiet;
   RunStats stats;

@@ -46,6 +46,7 @@ struct OptionSpec {
 // Where the config came from, for `file:line:col` messages.
 struct ConfigSource {
   std::string display_name;
+  std::string dir;  // absolute directory of the config file (${CONFIG_DIR}); empty for text
 };
 
 std::string format_error(const ConfigSource& src, const YAML::Node& node, std::string_view path,

@@ -1,6 +1,7 @@
 #include "plugins/normalize/normalize.h"
 
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 
 #include "core/hashing.h"
@@ -336,11 +337,23 @@ using normalize::Converted;
 using normalize::Format;
 using normalize::LineRef;
 
-constexpr std::string_view kFormats[] = {"claude-code", "codex", "openhands"};
+// The formats, in one list: the `format` option's values (with `auto`) and their converters.
+struct FormatEntry {
+  std::string_view name;
+  std::unique_ptr<Format> (*make)();
+  std::string_view describes;  // for error messages: what a file of this format is
+};
+constexpr FormatEntry kFormatTable[] = {
+    {"claude-code", normalize::make_claude_code_format, "a Claude Code transcript"},
+    {"codex", normalize::make_codex_format, "a Codex CLI rollout"},
+    {"openhands", normalize::make_openhands_format, "OpenHands events"},
+};
+constexpr std::string_view kFormats[] = {"auto", "claude-code", "codex", "openhands"};
 
 constexpr OptionSpec kNormalizeOptions[] = {
     {.name = "format", .type = OptType::Enum,
-     .description = "the log format: claude-code (transcripts), codex (CLI rollouts), openhands (event streams)",
+     .description = "the log format: auto (told per source from its first record; spec 000/001/002 records pass "
+                    "through), claude-code (transcripts), codex (CLI rollouts), openhands (event streams)",
      .required = true, .allowed = kFormats},
     {.name = "run_id", .type = OptType::String,
      .description = "run id for formats whose lines carry none (openhands); default: the source file's name "
@@ -379,10 +392,15 @@ class Counts {
   std::vector<std::pair<std::string, uint64_t>> items_;
 };
 
+std::string expected_formats() {
+  std::string o;
+  for (const auto& f : kFormatTable) o.append(f.describes).append(" (").append(f.name).append("), ");
+  return o + "or spec 000/001/002 records";
+}
+
 class NormalizeStage : public Stage {
  public:
   std::string format_name, run_id;
-  std::unique_ptr<Format> format;
 
   StageVerdict process(Record&) override { return StageVerdict::keep(); }
   bool stateless() const override { return false; }
@@ -393,14 +411,28 @@ class NormalizeStage : public Stage {
     for (size_t i = 0; i < n; ++i) {
       Record* r = recs[i];
       if (r->verdict != Verdict::Keep || r->generated) continue;
-      LineRef ref{batch.source_name(r->source), r->source, r->line, run_id, r->bytes()};
+      SourceState& src = source(r->source);
+      std::string_view name = batch.source_name(r->source);
+      if (src.format == kUndecided) choose(src, r->object(), name);
+      if (src.format == kPassThrough) continue;  // already a spec format
+      if (src.format == kUnrecognised) {
+        ++invalid_;
+        r->verdict = Verdict::DeadLetter;
+        r->reason = "format auto: not a known agent log format; its first record is none of " + expected_formats();
+        continue;
+      }
+      ++src.lines;
+      LineRef ref{name, r->source, r->line, run_id, r->bytes()};
       conv_.type.clear();
       conv_.known_type = true;
       conv_.records.clear();
       conv_.why.clear();
-      format->convert(r->object(), ref, conv_);
+      converter(src.format).convert(r->object(), ref, conv_);
       lines_by_type_.add(conv_.type);
-      if (!conv_.known_type) unknown_types_.add(conv_.type);
+      if (!conv_.known_type) {
+        unknown_types_.add(conv_.type);
+        ++src.unknown;
+      }
       if (!conv_.why.empty()) {
         ++invalid_;
         r->verdict = Verdict::DeadLetter;
@@ -423,27 +455,113 @@ class NormalizeStage : public Stage {
     }
   }
 
+  // End of input: a source whose lines were mostly of types the format does not know was
+  // probably read with the wrong format; say so (stderr and stats) rather than drop quietly.
+  bool finish(Batch& batch) override {
+    for (size_t i = 0; i < sources_.size(); ++i) {
+      const SourceState& src = sources_[i];
+      if (src.lines < 4 || src.unknown * 2 <= src.lines) continue;
+      std::string name(batch.source_name(static_cast<uint32_t>(i)));
+      if (mostly_unknown_.size() < kMaxListedSources) mostly_unknown_.push_back(name);
+      std::fprintf(stderr,
+                   "agentlog: warning: normalize: %s: %llu of %llu lines are of types format %s does not know "
+                   "(counted in unknown_types and dropped); is it the right format? Try --format auto\n",
+                   name.c_str(), static_cast<unsigned long long>(src.unknown),
+                   static_cast<unsigned long long>(src.lines), std::string(format_at(src.format)).c_str());
+    }
+    return false;
+  }
+
   std::string stats_json() const override {
-    return "\"format\":" + json::quoted(format_name) + ",\"lines_with_records\":" + std::to_string(with_action_) +
-           ",\"lines_without_records\":" + std::to_string(no_action_) + ",\"invalid_lines\":" +
-           std::to_string(invalid_) + ",\"lines_by_type\":" + lines_by_type_.json() +
-           ",\"unknown_types\":" + unknown_types_.json() + ",\"records_by_event_type\":" + records_by_event_type_.json();
+    std::string o = "\"format\":" + json::quoted(format_name);
+    if (format_name == "auto") {
+      o += ",\"formats_detected\":" + detected_.json() + ",\"sources\":{";
+      std::vector<std::pair<std::string, std::string>> listed = listed_;
+      std::sort(listed.begin(), listed.end());
+      for (size_t i = 0; i < listed.size(); ++i)
+        o += (i ? "," : "") + json::quoted(listed[i].first) + ":" + json::quoted(listed[i].second);
+      o += "}";
+    }
+    o += ",\"lines_with_records\":" + std::to_string(with_action_) + ",\"lines_without_records\":" +
+         std::to_string(no_action_) + ",\"invalid_lines\":" + std::to_string(invalid_) +
+         ",\"lines_by_type\":" + lines_by_type_.json() + ",\"unknown_types\":" + unknown_types_.json() +
+         ",\"records_by_event_type\":" + records_by_event_type_.json() + ",\"sources_mostly_unknown\":[";
+    for (size_t i = 0; i < mostly_unknown_.size(); ++i) o += (i ? "," : "") + json::quoted(mostly_unknown_[i]);
+    return o + "]";
+  }
+
+  Status init(std::string_view format) {
+    format_name = std::string(format);
+    if (format == "auto") return {};
+    for (size_t i = 0; i < std::size(kFormatTable); ++i)
+      if (kFormatTable[i].name == format) fixed_ = static_cast<int>(i);
+    return {};
   }
 
  private:
+  static constexpr int kUndecided = -1, kPassThrough = -2, kUnrecognised = -3;
+  static constexpr size_t kMaxListedSources = 256;
+  struct SourceState {
+    int format = kUndecided;  // index into kFormatTable, or one of the codes above
+    uint64_t lines = 0, unknown = 0;
+  };
+
+  SourceState& source(uint32_t i) {
+    if (i >= sources_.size()) sources_.resize(i + 1);
+    return sources_[i];
+  }
+
+  static std::string_view format_at(int i) { return i >= 0 ? kFormatTable[i].name : std::string_view("auto"); }
+
+  // The first record of a source decides its format (format auto), or is checked against the
+  // configured one: a source that is plainly another format gets a hint on stderr.
+  void choose(SourceState& src, simdjson::dom::object first, std::string_view name) {
+    std::string_view found = normalize::detect_format(first);
+    int index = kUnrecognised;
+    for (size_t i = 0; i < std::size(kFormatTable); ++i)
+      if (kFormatTable[i].name == found) index = static_cast<int>(i);
+    if (fixed_ >= 0) {
+      src.format = fixed_;
+      if (!found.empty() && index != fixed_)
+        std::fprintf(stderr, "agentlog: warning: normalize: %s looks like %s, not %s; try --format auto\n",
+                     std::string(name).c_str(), std::string(found).c_str(), format_name.c_str());
+      return;
+    }
+    if (found == normalize::kAgentActivity || found == normalize::kActionEvent || found == normalize::kActionLog)
+      index = kPassThrough;
+    src.format = index;
+    std::string label = index == kUnrecognised ? "unrecognised" : std::string(found);
+    detected_.add(label);
+    if (listed_.size() < kMaxListedSources) listed_.emplace_back(std::string(name), label);
+    if (index == kUnrecognised)
+      std::fprintf(stderr,
+                   "agentlog: error: normalize: %s is not a known agent log format (expected %s); its lines are "
+                   "dead-lettered\n",
+                   std::string(name).c_str(), expected_formats().c_str());
+  }
+
+  Format& converter(int i) {
+    if (converters_.size() < std::size(kFormatTable)) converters_.resize(std::size(kFormatTable));
+    auto& c = converters_[static_cast<size_t>(i)];
+    if (!c) c = kFormatTable[i].make();
+    return *c;
+  }
+
+  int fixed_ = kUndecided;  // the configured format's index; kUndecided with auto
+  std::vector<SourceState> sources_;
+  std::vector<std::unique_ptr<Format>> converters_;  // one per format, made when first needed
+  std::vector<std::pair<std::string, std::string>> listed_;  // source -> format chosen (auto)
+  std::vector<std::string> mostly_unknown_;
   Converted conv_;
-  Counts lines_by_type_, unknown_types_, records_by_event_type_;
+  Counts lines_by_type_, unknown_types_, records_by_event_type_, detected_;
   uint64_t with_action_ = 0, no_action_ = 0, invalid_ = 0;
 };
 
 Status make_normalize(const OptionView& o, std::unique_ptr<Stage>& out) {
   auto st = std::make_unique<NormalizeStage>();
-  st->format_name = o.str("format");
   st->run_id = o.str("run_id");
   if (o.has("run_id") && st->run_id.empty()) return Status::error(o.error("run_id", "must not be empty"));
-  if (st->format_name == "claude-code") st->format = normalize::make_claude_code_format();
-  else if (st->format_name == "codex") st->format = normalize::make_codex_format();
-  else st->format = normalize::make_openhands_format();
+  if (Status s = st->init(o.str("format")); !s.ok()) return s;
   out = std::move(st);
   return {};
 }
@@ -452,8 +570,8 @@ Status make_normalize(const OptionView& o, std::unique_ptr<Stage>& out) {
 
 const PluginInfo& normalize_stage_plugin() {
   static const PluginInfo info{"normalize", PluginKind::Stage,
-                               "turn Claude Code transcripts, Codex CLI rollouts or OpenHands event streams into "
-                               "Agent Activity Log records (spec 002); content is hashed, never copied",
+                               "turn agent logs (Claude Code, Codex CLI, OpenHands, ...; format auto tells them "
+                               "apart) into Agent Activity Log records (spec 002); content is hashed, never copied",
                                kNormalizeOptions, make_normalize, nullptr, nullptr};
   return info;
 }

@@ -64,6 +64,14 @@ class Format {
   virtual void convert(object line, const LineRef& ref, Converted& out) = 0;
 };
 
+// `format: auto`: the format of a source told from its first record: a format name
+// ("claude-code", "codex", ...), one of the spec families below (records that need no
+// normalising: they pass through), or "" when it is none of them.
+inline constexpr std::string_view kAgentActivity = "agent-activity";  // spec 002
+inline constexpr std::string_view kActionEvent = "action-event";      // spec 000
+inline constexpr std::string_view kActionLog = "action-log";          // spec 001
+std::string_view detect_format(object line);
+
 std::unique_ptr<Format> make_claude_code_format();
 std::unique_ptr<Format> make_codex_format();
 std::unique_ptr<Format> make_openhands_format();

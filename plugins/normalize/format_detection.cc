@@ -1,0 +1,65 @@
+// `format: auto`: which agent log format a source is, told from its first record. The
+// shapes come from the formats' own converters (see docs/formats/*.md); each test looks at
+// top-level member names and a few string values only, never at content.
+#include <algorithm>
+
+#include "plugins/normalize/normalize_format.h"
+
+namespace agentlog::plugins::normalize {
+namespace {
+
+bool one_of(std::string_view v, std::initializer_list<std::string_view> names) {
+  return std::find(names.begin(), names.end(), v) != names.end();
+}
+
+}  // namespace
+
+std::string_view detect_format(object line) {
+  std::optional<std::string_view> type, event_type;
+  bool session_id = false, session_id_camel = false, payload = false, int_id = false, action_or_observation = false;
+  bool trajectory = false, history = false, info = false, action_rid = false, uuid = false;
+  for (auto [key, value] : line) {
+    std::string_view s;
+    if (key == "type") {
+      if (value.get(s) == simdjson::SUCCESS) type = s;
+    } else if (key == "event_type") {
+      if (value.get(s) == simdjson::SUCCESS) event_type = s;
+    } else if (key == "session_id") {
+      session_id = value.is_string();
+    } else if (key == "sessionId") {
+      session_id_camel = value.is_string();
+    } else if (key == "payload") {
+      payload = value.is_object();
+    } else if (key == "id") {
+      int_id = value.is_int64() || value.is_uint64();
+    } else if (key == "action" || key == "observation") {
+      action_or_observation = action_or_observation || value.is_string();
+    } else if (key == "trajectory") {
+      trajectory = value.is_array();
+    } else if (key == "history") {
+      history = value.is_array();
+    } else if (key == "info") {
+      info = value.is_object();
+    } else if (key == "action_rid") {
+      action_rid = true;
+    } else if (key == "uuid" || key == "parentUuid") {
+      uuid = true;
+    }
+  }
+  if (event_type) {
+    if (one_of(*event_type, {"agent_run", "tool_call", "tool_result", "escalation"})) return kAgentActivity;
+    if (event_type->substr(0, 7) == "action_") return kActionEvent;
+  }
+  if (action_rid) return kActionLog;
+  if (type && payload && one_of(*type, {"session_meta", "response_item", "event_msg", "turn_context", "compacted"}))
+    return "codex";
+  if (type && session_id && one_of(*type, {"system", "assistant", "user", "result", "stream_event"}))
+    return "claude-stream-json";
+  if (type && (session_id_camel || uuid || one_of(*type, {"summary", "file-history-snapshot", "queue-operation"})))
+    return "claude-code";
+  if (int_id && action_or_observation) return "openhands";
+  if (trajectory || (history && info)) return "swe-agent";
+  return {};
+}
+
+}  // namespace agentlog::plugins::normalize
