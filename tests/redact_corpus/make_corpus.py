@@ -837,6 +837,35 @@ def _compose():
     return f"services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: {p}\n", p
 
 
+def code_kind(kid, source, template, value, examples=2):
+    @kind(kid, GEN + "; " + source, "CODE", uri=False, examples=examples)
+    def _gen():
+        v = value()
+        return template.format(v=v), v
+
+
+code_kind("generic-xml-password", "<password>…</password> in XML config (Maven settings.xml, …)", "<server><id>corp</id><username>ci</username><password>{v}</password></server>", password)
+code_kind("generic-properties-password", "Java .properties", "spring.datasource.password={v}", password)
+code_kind("generic-go-const-key", "a Go constant", 'const apiKey = "{v}"', lambda: s(AN, 32))
+code_kind("generic-java-string-password", "a Java string", 'String dbPassword = "{v}";', password)
+code_kind("generic-csharp-connection", "a C# connection string literal", 'var cs = "Host=db;Username=app;Password={v};Database=prod";', password)
+code_kind("generic-php-define", "PHP define()", "define('DB_PASSWORD', '{v}');", password)
+code_kind("generic-ruby-hash", "a Ruby hash", "client = Api::Client.new(api_key: '{v}')", lambda: s(AN, 32))
+code_kind("generic-python-kwarg", "a Python keyword argument", "client = Client(api_key=\"{v}\", timeout=30)", lambda: s(AN, 40))
+code_kind("generic-python-dict", "a Python dict literal", "cfg = {{'user': 'svc', 'password': '{v}'}}", password)
+code_kind("generic-js-object", "a JavaScript object", "const cfg = {{ apiSecret: '{v}', region: 'eu' }};", lambda: s(B64U, 40))
+code_kind("generic-terraform-password", "a Terraform argument", 'resource "aws_db_instance" "db" {{\n  username = "admin"\n  password = "{v}"\n}}', password)
+code_kind("generic-powershell-securestring", "PowerShell ConvertTo-SecureString", '$pw = ConvertTo-SecureString "{v}" -AsPlainText -Force', password)
+code_kind("generic-dockerfile-env", "a Dockerfile ENV", "ENV API_TOKEN={v}", lambda: s(AN, 36))
+code_kind("generic-github-actions-env", "a workflow env with a literal value", "env:\n  DEPLOY_TOKEN: {v}\n", lambda: s(AN, 40))
+code_kind("generic-cli-token-flag", "--token on a command line", "deployctl push --token {v} --env prod", lambda: s(AN, 40))
+code_kind("generic-x-auth-token-header", "X-Auth-Token header", "X-Auth-Token: {v}", lambda: s(HEX, 48))
+code_kind("generic-json-password-nested", "a nested JSON password", '{{"db": {{"host": "db.internal", "password": "{v}"}}}}', password)
+code_kind("generic-yaml-quoted-password", "a quoted YAML password", 'password: "{v}"', password)
+code_kind("generic-toml-token", "a TOML token", '[registries.corp]\ntoken = "{v}"', lambda: s(AN, 40))
+code_kind("generic-secret-colon-text", "prose: 'the secret is …'", "the new admin password is {v}", password)
+
+
 # ---------------------------------------------------------------------------------------------
 # Negative kinds: near-misses an auditor would NOT want altered. Each returns a text; the
 # flag says whether the value is itself a hash or URI (so it may sit in a ref field).
@@ -954,6 +983,36 @@ neg("aws-example-style-not-key", "AWS-looking strings that are not key ids", "AW
     lambda: R.choice([f"AKID{s(LO, 3)}", "AIDA is the prefix of IAM user ids", f"AROA{s(B32, 17)}", f"AIDA{s(B32, 17)}", f"ANPA{s(B32, 17)}"]))
 neg("jwt-header-only", "half a JWT: a header or a non-JWT eyJ string", "JWT_PART")(
     lambda: R.choice([b64url(json.dumps({"alg": "RS256", "kid": s(HEX, 8)}).encode()), "eyJ" + "hbGciOiJub25lIn0", "Authorization header must start with eyJ"]))
+neg("secret-reference", "names of secrets in a vault, not their values", "SECRET_NAME")(
+    lambda: R.choice(["secret_name: prod/db/password", "SecretId: arn:aws:secretsmanager:eu-west-1:" + s(DIG, 12) + ":secret:prod/api-key-" + s(AN, 6),
+                      "vault kv get secret/ci/github-token", "valueFrom: {secretKeyRef: {name: db-credentials, key: password}}",
+                      "gcloud secrets versions access latest --secret=stripe-api-key", "keyvault: https://corp-kv.vault.azure.net/secrets/sql-password"]))
+neg("typed-declaration", "declarations of secret-named variables without a value", "CODE")(
+    lambda: R.choice(["password: str", "token: Optional[str] = None", "apiKey: string;", "private String password;", "var secret []byte",
+                      "api_key = api_key", "password=hash_password(raw_password)", "token = generate_token(user.id)", "self.secret = secret",
+                      "def login(username, password):", "func NewClient(apiKey string) *Client {", "let token = req.headers.authorization;"]))
+neg("templated-credentials", "credentials filled in from variables at run time", "TEMPLATE")(
+    lambda: R.choice(["Authorization: Bearer $TOKEN", "Authorization: Bearer ${GITHUB_TOKEN}", "curl -u \"$USER:$PASS\" https://nexus.corp.example",
+                      "curl -u admin https://nexus.corp.example", "https://${DB_USER}:${DB_PASS}@db.internal/app", "postgres://app:<password>@db.internal:5432/prod",
+                      "mysql://user:password@localhost:3306/test", "<%= ENV[\"SECRET_KEY_BASE\"] %>", "password: %DB_PASSWORD%", "token=$(cat /run/secrets/token)",
+                      "docker login -u ci --password-stdin < token.txt", "-p \"$REGISTRY_PASSWORD\""]))
+neg("secret-named-non-secret", "secret-sounding keys holding ids, digests or sizes", "CONFIG")(
+    lambda: R.choice([f"cache_key={s(HEX, 64)}", f"idempotency-key: {uuid4()}", f"key_id: {s(HEX, 16)}", f"\"kid\": \"{s(HEX, 40)}\"",
+                      f"client_id={uuid4()}", f"tenant_id: {uuid4()}", f"token_id={s(DIG, 6)}", f"secret_version: {R.randint(1, 30)}",
+                      f"password_changed_at: 2026-01-0{R.randint(1, 9)}", f"public_key_fingerprint: SHA256:{b64(rnd_bytes(32)).rstrip('=')}",
+                      f"\"etag\": \"W/\\\"{s(HEX, 32)}\\\"\"", f"nonce={s(HEX, 32)}", f"key: {s(HEX, 40)}.tar.zst", f"token_sha256: {s(HEX, 64)}"]))
+neg("oauth-public-params", "OAuth parameters that are not secrets (state, PKCE challenge, client id)", "URL", ref_shaped=True)(
+    lambda: f"https://login.corp.example/oauth2/authorize?response_type=code&client_id={uuid4()}&state={s(B64U, 22)}"
+            f"&code_challenge={s(B64U, 43)}&code_challenge_method=S256&redirect_uri=https%3A%2F%2Fapp.corp.example%2Fcb")
+neg("payload-signature", "signatures of a payload (they grant no access)", "SIGNATURE")(
+    lambda: R.choice([f"X-Hub-Signature-256: sha256={s(HEX, 64)}", f"Stripe-Signature: t={R.randint(10**9, 2 * 10**9)},v1={s(HEX, 64)}",
+                      f"X-Slack-Signature: v0={s(HEX, 64)}", f"signature verified: {s(HEX, 64)}"]))
+neg("encoded-blob", "compressed or serialized payloads in base64", "BLOB")(
+    lambda: R.choice(["H4sIAAAAAAAA/" + s(B64, 80), "UEsDBBQAAAAI" + s(B64, 80), "CgR0ZXN0EgV2YWx1ZRo" + s(B64, 40),
+                      "eJzLSM3JyVcozy/KSQEAGgQEXQ=="]))
+neg("public-key-material", "public keys in config (WireGuard, JWKS)", "PUBLIC_KEY")(
+    lambda: R.choice([f"PublicKey = {b64(rnd_bytes(32))}", f"\"n\": \"{b64url(rnd_bytes(256))}\", \"e\": \"AQAB\"", f"\"x\": \"{b64url(rnd_bytes(32))}\"",
+                      f"ssh-keygen -lf key.pub: 256 SHA256:{b64(rnd_bytes(32)).rstrip('=')} ci@runner (ED25519)"]))
 neg("plain-message", "ordinary agent messages (control)", "MSG")(
     lambda: R.choice(["build succeeded in 42s", "3 tests failed; see report", "opened pull request for review", "cloned repository corp/app",
                       "installed 214 packages", "compiled 87 files", "waiting for approval from reviewer"]))

@@ -160,7 +160,7 @@ std::string tally_json(const Tally& t, const char* hit_name) {
 }
 
 std::string baseline_json(const Measure& m) {
-  std::string o = "{\n  \"about\": \"redact corpus baseline; regenerate with AGENTLOG_UPDATE_BASELINE=1 ./build/agentlog_tests '[corpus-gate]'\",\n";
+  std::string o = "{\n  \"about\": \"redact corpus baseline; regenerate with AGENTLOG_UPDATE_BASELINE=1 ./build/tests/agentlog_tests '[corpus-gate]'\",\n";
   auto section = [&](const char* name, const std::map<std::string, Tally>& per, const Tally& free, const char* hit_name) {
     o += "  \"" + std::string(name) + "\": {\n";
     for (const auto& [p, t] : per) o += "    \"" + p + "\": " + tally_json(t, hit_name) + ",\n";
@@ -241,13 +241,12 @@ TEST_CASE("redact recall and false positives on the corpus do not fall behind th
     return;
   }
   auto base = json::parse(read_file(path));
-  INFO("cannot read " << path << "; create it with AGENTLOG_UPDATE_BASELINE=1 ./build/agentlog_tests '[corpus-gate]'");
-  REQUIRE(base);
+  if (!base) FAIL("cannot read " << path << "; create it with AGENTLOG_UPDATE_BASELINE=1 ./build/tests/agentlog_tests '[corpus-gate]'");
   const json::Value* recall = base->find("recall");
   const json::Value* altered = base->find("negatives_altered");
   REQUIRE(recall);
   REQUIRE(altered);
-  const char* how = "If the change is intended, rewrite the baseline: AGENTLOG_UPDATE_BASELINE=1 ./build/agentlog_tests '[corpus-gate]'";
+  const char* how = "If the change is intended, rewrite the baseline: AGENTLOG_UPDATE_BASELINE=1 ./build/tests/agentlog_tests '[corpus-gate]'";
   INFO(how);
   for (const auto& [p, t] : m.recall) {
     Tally b = tally_of(recall->find(p), "caught");
