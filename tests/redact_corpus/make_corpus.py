@@ -339,9 +339,9 @@ def _age():
     return t, t
 
 
-token_kind("sourcegraph-access-token", "https://sourcegraph.com/docs/cli/how-tos/creating_an_access_token (sgp_ + instance id + _ + 40 hex)", "SRC_ACCESS_TOKEN",
+token_kind("sourcegraph-access-token", "https://sourcegraph.com/docs/cli/how-tos/revoking_an_access_token (tokens start with sgp_; sgp_ + instance id + _ + 40 hex)", "SRC_ACCESS_TOKEN",
            lambda: "sgp_" + s(HEX, 16) + "_" + s(HEX, 40))
-token_kind("sourcegraph-legacy-token", "https://sourcegraph.com/docs/cli/how-tos/creating_an_access_token (sgp_ + 40 hex)", "SRC_ACCESS_TOKEN",
+token_kind("sourcegraph-legacy-token", "https://sourcegraph.com/docs/cli/how-tos/revoking_an_access_token (sgp_ + 40 hex, the older form)", "SRC_ACCESS_TOKEN",
            lambda: "sgp_" + s(HEX, 40))
 token_kind("flyio-macaroon-token", "https://fly.io/docs/security/tokens/ (FlyV1 fm2_...)", "FLY_API_TOKEN",
            lambda: "FlyV1 fm2_lJPE" + s(B64, 300, 400), uri=False)
@@ -1013,6 +1013,13 @@ neg("encoded-blob", "compressed or serialized payloads in base64", "BLOB")(
 neg("public-key-material", "public keys in config (WireGuard, JWKS)", "PUBLIC_KEY")(
     lambda: R.choice([f"PublicKey = {b64(rnd_bytes(32))}", f"\"n\": \"{b64url(rnd_bytes(256))}\", \"e\": \"AQAB\"", f"\"x\": \"{b64url(rnd_bytes(32))}\"",
                       f"ssh-keygen -lf key.pub: 256 SHA256:{b64(rnd_bytes(32)).rstrip('=')} ci@runner (ED25519)"]))
+neg("url-secretish-params", "URLs whose query names sound secret but hold page tokens, ids or placeholders", "URL", ref_shaped=True)(
+    lambda: R.choice([f"https://www.googleapis.com/drive/v3/files?pageToken={s(B64U, 40)}&pageSize=100",
+                      "https://api.corp.example/v1/items?cursor=" + b64(json.dumps({"id": int(s(DIG, 8))}).encode()).rstrip("=") + "&limit=50",
+                      "https://docs.corp.example/api/auth?token=YOUR_TOKEN", "https://github.com/settings/tokens/new?scopes=repo&description=ci",
+                      f"https://api.corp.example/v1/keys?key_id={uuid4()}", f"https://corp.example/login?next=%2Fsettings%2Fsecrets&session_state={uuid4()}",
+                      "https://platform.openai.com/api-keys", f"https://api.corp.example/v2/tokens/{s(DIG, 6)}/revoke",
+                      f"https://www.youtube.com/watch?v={s(B64U, 11)}&t=42s", f"https://maps.corp.example/tiles/{R.randint(1, 18)}/{R.randint(0, 9999)}.png?access=public"]))
 neg("plain-message", "ordinary agent messages (control)", "MSG")(
     lambda: R.choice(["build succeeded in 42s", "3 tests failed; see report", "opened pull request for review", "cloned repository corp/app",
                       "installed 214 packages", "compiled 87 files", "waiting for approval from reviewer"]))
