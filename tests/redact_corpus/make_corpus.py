@@ -761,11 +761,14 @@ def _pct_pw():
     return f"postgresql://app:{enc}@db.internal:5432/prod", enc
 
 
-@kind("percent-encoded-query-token", "https://www.rfc-editor.org/rfc/rfc3986#section-3.4 (a token in the query, percent-encoded)", "URL", examples=3)
+@kind("percent-encoded-query-token", "https://www.rfc-editor.org/rfc/rfc3986#section-3.4 (a base64 secret in the query, its +/= percent-encoded)", "URL", examples=3)
 def _pct_query():
-    t = github_token("ghp_")
-    enc = "".join("%{:02X}".format(ord(c)) if i % 3 == 0 else c for i, c in enumerate(t))
-    return f"https://ci.corp.example/hooks/run?{R.choice(['access_token', 'token', 'private_token'])}={enc}&ref=main", enc
+    raw = b64(rnd_bytes(R.choice([30, 32, 40])))
+    while not any(c in raw for c in "+/="):
+        raw = b64(rnd_bytes(32))
+    enc = urllib.parse.quote(raw, safe="")
+    name = R.choice(["client_secret", "secret", "api_key", "password"])
+    return f"https://ci.corp.example/hooks/run?{name}={enc}&ref=main", enc
 
 
 @kind("query-api-key", "https://www.rfc-editor.org/rfc/rfc3986#section-3.4 (?api_key=... in a URL)", "URL")
@@ -870,9 +873,15 @@ code_kind("generic-secret-colon-text", "prose: 'the secret is …'", "the new ad
 # Negative kinds: near-misses an auditor would NOT want altered. Each returns a text; the
 # flag says whether the value is itself a hash or URI (so it may sit in a ref field).
 NEG = []
+EXAMPLE = [0]  # the index of the example being drawn, so each() walks every option in turn
 
 
-def neg(kid, why, var, ref_shaped=False, examples=9):
+def each(options):
+    return options[EXAMPLE[0] % len(options)]
+
+
+
+def neg(kid, why, var, ref_shaped=False, examples=12):
     def wrap(fn):
         NEG.append({"id": kid, "gen": fn, "why": why, "var": var, "ref": ref_shaped, "n": examples})
         return fn
@@ -890,114 +899,114 @@ neg("docker-image-digest", "image references with digests", "IMAGE", ref_shaped=
     lambda: f"ghcr.io/corp/agent@sha256:{s(HEX, 64)}")
 neg("container-id", "Docker container ids", "CONTAINER_ID")(lambda: s(HEX, 64))
 neg("base64-text", "base64 of ordinary text", "PAYLOAD")(
-    lambda: b64(R.choice(["hello world, build finished", "The quick brown fox jumps over the lazy dog", "{\"status\":\"ok\",\"items\":12}",
+    lambda: b64(each(["hello world, build finished", "The quick brown fox jumps over the lazy dog", "{\"status\":\"ok\",\"items\":12}",
                           "line one\nline two\nline three", "Release notes for version 2.4.1"]).encode()))
 neg("base64-image", "inline data URIs", "IMG")(lambda: "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAA" + b64(rnd_bytes(60)))
 neg("file-path", "file paths", "PATH")(
-    lambda: R.choice(["/home/dev/projects/app/src/", "/var/lib/agent/cache/", "C:\\Users\\dev\\AppData\\Local\\", "./node_modules/.bin/"]) +
-    R.choice(["config.yaml", "secrets.example.env", "token_store.py", "password_reset.html", "api_keys.md", "credentials.template.json"]))
+    lambda: each(["/home/dev/projects/app/src/", "/var/lib/agent/cache/", "C:\\Users\\dev\\AppData\\Local\\", "./node_modules/.bin/"]) +
+    each(["config.yaml", "secrets.example.env", "token_store.py", "password_reset.html", "api_keys.md", "credentials.template.json"]))
 neg("clean-url", "URLs without credentials", "URL", ref_shaped=True)(
-    lambda: R.choice(["https://api.github.com/repos/corp/app/pulls?state=open&page=", "https://docs.corp.example/guide/auth#tokens-",
+    lambda: each(["https://api.github.com/repos/corp/app/pulls?state=open&page=", "https://docs.corp.example/guide/auth#tokens-",
                       "https://registry.npmjs.org/left-pad/-/left-pad-1.3.", "s3://agent-artifacts/run-"]) + s(DIG, 1, 4))
 neg("url-with-user-only", "URLs with a user name but no password", "URL", ref_shaped=True)(
     lambda: f"ssh://git@github.com/corp/app-{s(ANL, 4)}.git")
 neg("url-with-ids", "URLs with high-entropy ids in the path", "URL", ref_shaped=True)(
     lambda: f"https://console.aws.amazon.com/ec2/home?region=us-east-1#InstanceDetails:instanceId=i-0{s(HEX, 16)}")
-neg("version-string", "version strings", "VERSION")(lambda: R.choice(["v", "", "release-"]) + f"{R.randint(0, 9)}.{R.randint(0, 40)}.{R.randint(0, 99)}" +
-                                                    R.choice(["", "-rc.1", "+build.20260101", "-beta.2"]))
+neg("version-string", "version strings", "VERSION")(lambda: each(["v", "", "release-"]) + f"{R.randint(0, 9)}.{R.randint(0, 40)}.{R.randint(0, 99)}" +
+                                                    each(["", "-rc.1", "+build.20260101", "-beta.2"]))
 neg("placeholder-your-key", "documentation placeholders", "API_KEY")(
-    lambda: R.choice(["YOUR_API_KEY", "<your-api-key>", "your_token_here", "INSERT_KEY_HERE", "REPLACE_ME", "<token>", "{{API_KEY}}", "<YOUR_SECRET>"]))
-neg("placeholder-assignment", "assignments whose value is a placeholder", "API_KEY")(
-    lambda: R.choice(["API_KEY=YOUR_API_KEY", "password = \"changeme\"", "token: <token>", "secret=xxxxxxxxxxxx", "OPENAI_API_KEY=sk-...",
+    lambda: each(["YOUR_API_KEY", "<your-api-key>", "your_token_here", "INSERT_KEY_HERE", "REPLACE_ME", "<token>", "{{API_KEY}}", "<YOUR_SECRET>"]))
+neg("placeholder-assignment", "assignments whose value is a placeholder", "API_KEY", examples=15)(
+    lambda: each(["API_KEY=YOUR_API_KEY", "password = \"changeme\"", "token: <token>", "secret=xxxxxxxxxxxx", "OPENAI_API_KEY=sk-...",
                       "GITHUB_TOKEN=ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "password: ********", "api_key: \"<redacted>\"",
                       "AWS_SECRET_ACCESS_KEY=your-secret-key", "STRIPE_KEY=sk_test_XXXXXXXXXXXXXXXXXXXXXXXX", "\"password\": \"\"",
                       "client_secret = \"REPLACE_WITH_CLIENT_SECRET\"", "token=dummy", "password=password", "DB_PASSWORD=example"]))
 neg("env-reference", "assignments that reference a variable or vault, not a value", "API_KEY")(
-    lambda: R.choice(["password: ${DB_PASSWORD}", "token = os.environ[\"GITHUB_TOKEN\"]", "api_key=settings.API_KEY", "SECRET_KEY=$SECRET_KEY",
+    lambda: each(["password: ${DB_PASSWORD}", "token = os.environ[\"GITHUB_TOKEN\"]", "api_key=settings.API_KEY", "SECRET_KEY=$SECRET_KEY",
                       "password = getpass.getpass()", "token: {{ secrets.DEPLOY_TOKEN }}", "key: !vault |", "apiKey: process.env.STRIPE_KEY",
                       "password: ${{ secrets.REGISTRY_PASSWORD }}", "AUTH_TOKEN=\"$(vault kv get -field=token secret/ci)\"",
                       "secret = config.get('app', 'secret')", "password=%(DB_PASSWORD)s"]))
-neg("secret-word-no-value", "the words password/token/secret without a value", "MSG")(
-    lambda: R.choice(["password reset email sent", "Enter password:", "invalid api key", "token expired, refreshing", "--password",
+neg("secret-word-no-value", "the words password/token/secret without a value", "MSG", examples=15)(
+    lambda: each(["password reset email sent", "Enter password:", "invalid api key", "token expired, refreshing", "--password",
                       "secret scanning enabled for the repository", "set AWS_SECRET_ACCESS_KEY before running", "the token was revoked",
                       "Authorization: Bearer", "password_policy: strict", "api_key_id missing", "forgot your password?"]))
 neg("prefix-wrong-length", "provider prefixes with the wrong length or alphabet", "ID")(
-    lambda: R.choice(["ghp_" + s(AN, 8), "AKIA" + s(B32, 6), "sk_live_" + s(AN, 5), "xoxb-" + s(DIG, 4), "glpat-" + s(AN, 6), "npm_" + s(AN, 10),
+    lambda: each(["ghp_" + s(AN, 8), "AKIA" + s(B32, 6), "sk_live_" + s(AN, 5), "xoxb-" + s(DIG, 4), "glpat-" + s(AN, 6), "npm_" + s(AN, 10),
                       "hf_" + s(LO, 6), "AIza" + s(AN, 10), "SG." + s(AN, 8), "dop_v1_" + s(HEX, 10)]))
-neg("prefix-as-word", "token prefixes used as ordinary identifiers", "NAME")(
-    lambda: R.choice(["sk-learn", "ghp_token_format", "pk_test", "AKIA_PREFIX", "xoxb-token-type", "glpat-prefix", "npm_config_cache",
+neg("prefix-as-word", "token prefixes used as ordinary identifiers", "NAME", examples=15)(
+    lambda: each(["sk-learn", "ghp_token_format", "pk_test", "AKIA_PREFIX", "xoxb-token-type", "glpat-prefix", "npm_config_cache",
                       "hf_hub_download", "sk_live_mode", "api_org_chart", "sq0atp_legacy", "key-value store", "pypi-server", "dckr_pat_docs"]))
 neg("request-id", "request ids from APIs", "REQUEST_ID")(
-    lambda: R.choice(["req_" + s(AN, 24), "x-request-id: " + uuid4(), "RequestId: " + s(ANU, 16), "cf-ray: " + s(HEX, 16) + "-FRA",
+    lambda: each(["req_" + s(AN, 24), "x-request-id: " + uuid4(), "RequestId: " + s(ANU, 16), "cf-ray: " + s(HEX, 16) + "-FRA",
                       "x-amz-request-id: " + s(ANU, 16), "X-GitHub-Request-Id: " + f"{s(HEXU, 4)}:{s(HEXU, 5)}:{s(HEXU, 6)}:{s(HEXU, 7)}:{s(HEXU, 8)}"]))
 neg("trace-id", "W3C trace context / OpenTelemetry ids", "TRACE_ID")(
-    lambda: R.choice([f"traceparent: 00-{s(HEX, 32)}-{s(HEX, 16)}-01", f"trace_id={s(HEX, 32)} span_id={s(HEX, 16)}",
+    lambda: each([f"traceparent: 00-{s(HEX, 32)}-{s(HEX, 16)}-01", f"trace_id={s(HEX, 32)} span_id={s(HEX, 16)}",
                       f"X-Amzn-Trace-Id: Root=1-{s(HEX, 8)}-{s(HEX, 24)}", f"x-b3-traceid: {s(HEX, 16)}"]))
 neg("cloud-resource-id", "cloud resource ids and ARNs", "RESOURCE")(
-    lambda: R.choice([f"arn:aws:iam::{s(DIG, 12)}:role/ci-deployer", f"i-0{s(HEX, 16)}", f"sg-0{s(HEX, 16)}", f"ami-0{s(HEX, 16)}",
+    lambda: each([f"arn:aws:iam::{s(DIG, 12)}:role/ci-deployer", f"i-0{s(HEX, 16)}", f"sg-0{s(HEX, 16)}", f"ami-0{s(HEX, 16)}",
                       f"/subscriptions/{uuid4()}/resourceGroups/rg-prod/providers/Microsoft.Storage/storageAccounts/corp{s(ANL, 6)}",
                       f"projects/corp-{s(ANL, 6)}/locations/us-central1/functions/ingest"]))
 neg("provider-object-id", "provider object ids that are not credentials", "OBJECT_ID")(
-    lambda: R.choice(["cus_" + s(AN, 14), "pi_" + s(AN, 24), "evt_" + s(AN, 24), "chatcmpl-" + s(AN, 29), "msg_01" + s(AN, 22),
+    lambda: each(["cus_" + s(AN, 14), "pi_" + s(AN, 24), "evt_" + s(AN, 24), "chatcmpl-" + s(AN, 29), "msg_01" + s(AN, 22),
                       "file-" + s(AN, 24), "run_" + s(AN, 24), "C0" + s(ANU, 9), "U0" + s(ANU, 9), "prj_" + s(AN, 24), "toolu_01" + s(AN, 22)]))
 neg("public-identifier", "public keys and ids meant to be shared", "PUBLIC_KEY")(
-    lambda: R.choice(["pk_live_" + s(AN, 24), "pk_test_" + s(AN, 24), "G-" + s(ANU, 10), "UA-" + s(DIG, 8) + "-1",
+    lambda: each(["pk_live_" + s(AN, 24), "pk_test_" + s(AN, 24), "G-" + s(ANU, 10), "UA-" + s(DIG, 8) + "-1",
                       "ca-pub-" + s(DIG, 16), bech32_encode("age", rnd_bytes(32)), "AC" + s(HEX, 32),
                       "npub1" + s("qpzry9x8gf2tvdw0s3jn54khce6mua7l", 58)]))
 neg("ssh-public-key", "SSH public keys", "SSH_PUBKEY")(
-    lambda: R.choice(["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI" + s(B64, 43) + " dev@laptop",
+    lambda: each(["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI" + s(B64, 43) + " dev@laptop",
                       "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABgQ" + s(B64, 200) + " ci@runner"]))
 neg("certificate-or-public-key", "PEM certificates and public keys", "CERT")(
-    lambda: pem(R.choice(["CERTIFICATE", "PUBLIC KEY", "CERTIFICATE REQUEST"]), R.choice([294, 600, 900])))
+    lambda: pem(each(["CERTIFICATE", "PUBLIC KEY", "CERTIFICATE REQUEST"]), each([294, 600, 900])))
 neg("pgp-public-key", "PGP public key blocks", "PGP")(lambda: pem("PGP PUBLIC KEY BLOCK", 500))
 neg("high-entropy-id", "opaque ids: ULIDs, Mongo ObjectIds, Drive file ids, snowflakes", "ID")(
-    lambda: R.choice([s("0123456789ABCDEFGHJKMNPQRSTVWXYZ", 26), s(HEX, 24), "1" + s(B64U, 32), s(DIG, 18, 19), s(B64U, 11), "ord_" + s(ANU, 20)]))
+    lambda: each([s("0123456789ABCDEFGHJKMNPQRSTVWXYZ", 26), s(HEX, 24), "1" + s(B64U, 32), s(DIG, 18, 19), s(B64U, 11), "ord_" + s(ANU, 20)]))
 neg("hash-in-name", "content-hashed build artefacts", "ASSET")(
-    lambda: R.choice(["main.", "vendor.", "chunk-", "app."]) + s(HEX, 8, 20) + R.choice([".js", ".css", ".js.map"]))
+    lambda: each(["main.", "vendor.", "chunk-", "app."]) + s(HEX, 8, 20) + each([".js", ".css", ".js.map"]))
 neg("bcrypt-hash", "password hashes (not the password)", "PASSWORD_HASH")(lambda: "$2b$12$" + s("./" + AN, 53))
 neg("low-entropy-value", "secret-named keys with trivial values", "CONFIG")(
-    lambda: R.choice(["password=123456", "token: null", "api_key: none", "secret: false", "password: true", "TOKEN=0", "timeout_secret_ms=5000",
+    lambda: each(["password=123456", "token: null", "api_key: none", "secret: false", "password: true", "TOKEN=0", "timeout_secret_ms=5000",
                       "token_count=4096", "max_tokens: 1024", "api_key_header: X-API-Key", "password_min_length=12", "token_type: bearer"]))
 neg("masked-secret", "values already masked by another tool", "MASKED")(
-    lambda: R.choice(["ghp_****************************" + s(AN, 4), "sk-...'" + s(AN, 4), "AKIA************" + s(ANU, 4), "***", "[REDACTED]",
+    lambda: each(["ghp_****************************" + s(AN, 4), "sk-...'" + s(AN, 4), "AKIA************" + s(ANU, 4), "***", "[REDACTED]",
                       "xoxb-***-***", "password=********", "Bearer <hidden>", "token: ●●●●●●●●"]))
 neg("ip-and-mac", "addresses", "ADDR")(
-    lambda: R.choice([f"fe80::{s(HEX, 4)}:{s(HEX, 4)}:{s(HEX, 4)}:{s(HEX, 4)}", ":".join(s(HEX, 2) for _ in range(6)),
+    lambda: each([f"fe80::{s(HEX, 4)}:{s(HEX, 4)}:{s(HEX, 4)}:{s(HEX, 4)}", ":".join(s(HEX, 2) for _ in range(6)),
                       f"10.{R.randint(0, 255)}.{R.randint(0, 255)}.{R.randint(1, 254)}:8080"]))
 neg("dates-and-numbers", "timestamps, durations, counters", "TS")(
-    lambda: R.choice([f"2026-0{R.randint(1, 9)}-1{R.randint(0, 9)}T0{R.randint(0, 9)}:1{R.randint(0, 9)}:00Z", f"{R.randint(10**12, 10**13)}",
+    lambda: each([f"2026-0{R.randint(1, 9)}-1{R.randint(0, 9)}T0{R.randint(0, 9)}:1{R.randint(0, 9)}:00Z", f"{R.randint(10**12, 10**13)}",
                       f"elapsed={R.randint(1, 999)}ms", f"{R.randint(1, 99)}% done ({R.randint(1, 999)}/{R.randint(1000, 2000)})"]))
 neg("code-identifier", "identifiers in code that mention secrets", "CODE")(
-    lambda: R.choice(["def rotate_api_key(client, key_id):", "const tokenRefreshIntervalMs = 300000;", "class PasswordValidator(BaseValidator):",
+    lambda: each(["def rotate_api_key(client, key_id):", "const tokenRefreshIntervalMs = 300000;", "class PasswordValidator(BaseValidator):",
                       "if not secret_manager.exists(name):", "GetSecretValueRequest{SecretId: aws.String(name)}", "import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';",
                       "self.access_token_expires_at = now + ttl", "fn load_private_key(path: &Path) -> Result<Key>"]))
 neg("git-output", "git command output", "GIT")(
-    lambda: R.choice([f"Merge pull request #{R.randint(1, 9999)} from corp/fix-token-refresh", f"{s(HEX, 7)}..{s(HEX, 7)}  main -> main",
+    lambda: each([f"Merge pull request #{R.randint(1, 9999)} from corp/fix-token-refresh", f"{s(HEX, 7)}..{s(HEX, 7)}  main -> main",
                       f"index {s(HEX, 7)}..{s(HEX, 7)} 100644", f"remote: Resolving deltas: 100% ({R.randint(1, 99)}/{R.randint(100, 200)}), done."]))
 neg("package-spec", "package names and lock entries", "PKG")(
-    lambda: R.choice([f"\"resolved\": \"https://registry.npmjs.org/jsonwebtoken/-/jsonwebtoken-9.0.{R.randint(0, 9)}.tgz\"",
+    lambda: each([f"\"resolved\": \"https://registry.npmjs.org/jsonwebtoken/-/jsonwebtoken-9.0.{R.randint(0, 9)}.tgz\"",
                       f"requests=={R.randint(2, 3)}.{R.randint(0, 32)}.{R.randint(0, 9)}", f"github.com/golang-jwt/jwt/v5 v5.{R.randint(0, 3)}.0 h1:{b64(rnd_bytes(32))}",
                       f"keyring-{R.randint(20, 25)}.{R.randint(0, 9)}.0-py3-none-any.whl"]))
 neg("kubernetes-names", "generated object names", "POD")(lambda: f"deploy-{s(ANL, 5)}-{s(ANL, 10)}-{s(ANL, 5)}")
 neg("aws-example-style-not-key", "AWS-looking strings that are not key ids", "AWS")(
-    lambda: R.choice([f"AKID{s(LO, 3)}", "AIDA is the prefix of IAM user ids", f"AROA{s(B32, 17)}", f"AIDA{s(B32, 17)}", f"ANPA{s(B32, 17)}"]))
+    lambda: each([f"AKID{s(LO, 3)}", "AIDA is the prefix of IAM user ids", f"AROA{s(B32, 17)}", f"AIDA{s(B32, 17)}", f"ANPA{s(B32, 17)}"]))
 neg("jwt-header-only", "half a JWT: a header or a non-JWT eyJ string", "JWT_PART")(
-    lambda: R.choice([b64url(json.dumps({"alg": "RS256", "kid": s(HEX, 8)}).encode()), "eyJ" + "hbGciOiJub25lIn0", "Authorization header must start with eyJ"]))
+    lambda: each([b64url(json.dumps({"alg": "RS256", "kid": s(HEX, 8)}).encode()), "eyJ" + "hbGciOiJub25lIn0", "Authorization header must start with eyJ"]))
 neg("secret-reference", "names of secrets in a vault, not their values", "SECRET_NAME")(
-    lambda: R.choice(["secret_name: prod/db/password", "SecretId: arn:aws:secretsmanager:eu-west-1:" + s(DIG, 12) + ":secret:prod/api-key-" + s(AN, 6),
+    lambda: each(["secret_name: prod/db/password", "SecretId: arn:aws:secretsmanager:eu-west-1:" + s(DIG, 12) + ":secret:prod/api-key-" + s(AN, 6),
                       "vault kv get secret/ci/github-token", "valueFrom: {secretKeyRef: {name: db-credentials, key: password}}",
                       "gcloud secrets versions access latest --secret=stripe-api-key", "keyvault: https://corp-kv.vault.azure.net/secrets/sql-password"]))
 neg("typed-declaration", "declarations of secret-named variables without a value", "CODE")(
-    lambda: R.choice(["password: str", "token: Optional[str] = None", "apiKey: string;", "private String password;", "var secret []byte",
+    lambda: each(["password: str", "token: Optional[str] = None", "apiKey: string;", "private String password;", "var secret []byte",
                       "api_key = api_key", "password=hash_password(raw_password)", "token = generate_token(user.id)", "self.secret = secret",
                       "def login(username, password):", "func NewClient(apiKey string) *Client {", "let token = req.headers.authorization;"]))
 neg("templated-credentials", "credentials filled in from variables at run time", "TEMPLATE")(
-    lambda: R.choice(["Authorization: Bearer $TOKEN", "Authorization: Bearer ${GITHUB_TOKEN}", "curl -u \"$USER:$PASS\" https://nexus.corp.example",
+    lambda: each(["Authorization: Bearer $TOKEN", "Authorization: Bearer ${GITHUB_TOKEN}", "curl -u \"$USER:$PASS\" https://nexus.corp.example",
                       "curl -u admin https://nexus.corp.example", "https://${DB_USER}:${DB_PASS}@db.internal/app", "postgres://app:<password>@db.internal:5432/prod",
                       "mysql://user:password@localhost:3306/test", "<%= ENV[\"SECRET_KEY_BASE\"] %>", "password: %DB_PASSWORD%", "token=$(cat /run/secrets/token)",
                       "docker login -u ci --password-stdin < token.txt", "-p \"$REGISTRY_PASSWORD\""]))
-neg("secret-named-non-secret", "secret-sounding keys holding ids, digests or sizes", "CONFIG")(
-    lambda: R.choice([f"cache_key={s(HEX, 64)}", f"idempotency-key: {uuid4()}", f"key_id: {s(HEX, 16)}", f"\"kid\": \"{s(HEX, 40)}\"",
+neg("secret-named-non-secret", "secret-sounding keys holding ids, digests or sizes", "CONFIG", examples=15)(
+    lambda: each([f"cache_key={s(HEX, 64)}", f"idempotency-key: {uuid4()}", f"key_id: {s(HEX, 16)}", f"\"kid\": \"{s(HEX, 40)}\"",
                       f"client_id={uuid4()}", f"tenant_id: {uuid4()}", f"token_id={s(DIG, 6)}", f"secret_version: {R.randint(1, 30)}",
                       f"password_changed_at: 2026-01-0{R.randint(1, 9)}", f"public_key_fingerprint: SHA256:{b64(rnd_bytes(32)).rstrip('=')}",
                       f"\"etag\": \"W/\\\"{s(HEX, 32)}\\\"\"", f"nonce={s(HEX, 32)}", f"key: {s(HEX, 40)}.tar.zst", f"token_sha256: {s(HEX, 64)}"]))
@@ -1005,23 +1014,23 @@ neg("oauth-public-params", "OAuth parameters that are not secrets (state, PKCE c
     lambda: f"https://login.corp.example/oauth2/authorize?response_type=code&client_id={uuid4()}&state={s(B64U, 22)}"
             f"&code_challenge={s(B64U, 43)}&code_challenge_method=S256&redirect_uri=https%3A%2F%2Fapp.corp.example%2Fcb")
 neg("payload-signature", "signatures of a payload (they grant no access)", "SIGNATURE")(
-    lambda: R.choice([f"X-Hub-Signature-256: sha256={s(HEX, 64)}", f"Stripe-Signature: t={R.randint(10**9, 2 * 10**9)},v1={s(HEX, 64)}",
+    lambda: each([f"X-Hub-Signature-256: sha256={s(HEX, 64)}", f"Stripe-Signature: t={R.randint(10**9, 2 * 10**9)},v1={s(HEX, 64)}",
                       f"X-Slack-Signature: v0={s(HEX, 64)}", f"signature verified: {s(HEX, 64)}"]))
 neg("encoded-blob", "compressed or serialized payloads in base64", "BLOB")(
-    lambda: R.choice(["H4sIAAAAAAAA/" + s(B64, 80), "UEsDBBQAAAAI" + s(B64, 80), "CgR0ZXN0EgV2YWx1ZRo" + s(B64, 40),
+    lambda: each(["H4sIAAAAAAAA/" + s(B64, 80), "UEsDBBQAAAAI" + s(B64, 80), "CgR0ZXN0EgV2YWx1ZRo" + s(B64, 40),
                       "eJzLSM3JyVcozy/KSQEAGgQEXQ=="]))
 neg("public-key-material", "public keys in config (WireGuard, JWKS)", "PUBLIC_KEY")(
-    lambda: R.choice([f"PublicKey = {b64(rnd_bytes(32))}", f"\"n\": \"{b64url(rnd_bytes(256))}\", \"e\": \"AQAB\"", f"\"x\": \"{b64url(rnd_bytes(32))}\"",
+    lambda: each([f"PublicKey = {b64(rnd_bytes(32))}", f"\"n\": \"{b64url(rnd_bytes(256))}\", \"e\": \"AQAB\"", f"\"x\": \"{b64url(rnd_bytes(32))}\"",
                       f"ssh-keygen -lf key.pub: 256 SHA256:{b64(rnd_bytes(32)).rstrip('=')} ci@runner (ED25519)"]))
 neg("url-secretish-params", "URLs whose query names sound secret but hold page tokens, ids or placeholders", "URL", ref_shaped=True)(
-    lambda: R.choice([f"https://www.googleapis.com/drive/v3/files?pageToken={s(B64U, 40)}&pageSize=100",
+    lambda: each([f"https://www.googleapis.com/drive/v3/files?pageToken={s(B64U, 40)}&pageSize=100",
                       "https://api.corp.example/v1/items?cursor=" + b64(json.dumps({"id": int(s(DIG, 8))}).encode()).rstrip("=") + "&limit=50",
                       "https://docs.corp.example/api/auth?token=YOUR_TOKEN", "https://github.com/settings/tokens/new?scopes=repo&description=ci",
                       f"https://api.corp.example/v1/keys?key_id={uuid4()}", f"https://corp.example/login?next=%2Fsettings%2Fsecrets&session_state={uuid4()}",
                       "https://platform.openai.com/api-keys", f"https://api.corp.example/v2/tokens/{s(DIG, 6)}/revoke",
                       f"https://www.youtube.com/watch?v={s(B64U, 11)}&t=42s", f"https://maps.corp.example/tiles/{R.randint(1, 18)}/{R.randint(0, 9999)}.png?access=public"]))
 neg("plain-message", "ordinary agent messages (control)", "MSG")(
-    lambda: R.choice(["build succeeded in 42s", "3 tests failed; see report", "opened pull request for review", "cloned repository corp/app",
+    lambda: each(["build succeeded in 42s", "3 tests failed; see report", "opened pull request for review", "cloned repository corp/app",
                       "installed 214 packages", "compiled 87 files", "waiting for approval from reviewer"]))
 
 
@@ -1087,13 +1096,17 @@ def main():
 
     ids = [k["id"] for k in KINDS]
     assert len(ids) == len(set(ids)), "duplicate kind id"
+    # Each kind draws from its own seed, so adding or changing a kind leaves the others' cases as they were.
     for k in KINDS:
+        R.seed(f"{SEED}:positive:{k['id']}")
         for _ in range(k["n"]):
             text, secret = k["gen"]()
             for placement, field, value, sec in placements(text, secret, k["var"], k["uri"] and "\n" not in text, is_uri_ref(text)):
                 add("positive", k["id"], placement, field, value, sec)
     for k in NEG:
-        for _ in range(k["n"]):
+        R.seed(f"{SEED}:negative:{k['id']}")
+        for e in range(k["n"]):
+            EXAMPLE[0] = e
             text = k["gen"]()
             add("negative", k["id"], "free_text", "details.message", R.choice(FREE).format(v=text))
             if k["ref"]:
