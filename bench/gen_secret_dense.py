@@ -62,15 +62,61 @@ def message(rng, pool, nsecrets):
     return msg.encode()[: max(keep, MESSAGE_BYTES)].decode("utf-8", "ignore")
 
 
+def near_miss_text(rng, nbytes):
+    """`nbytes` of near-misses: every short kind's secret cut to half its length (the prefix with
+    too short a body, the keyword with a stub value), and every negative kind of the corpus."""
+    pieces = []
+    for k in corpus.KINDS:
+        text, secret = k["gen"]()
+        if "\n" in text or len(text) > 200:  # long texts (JSON key files, PEM) hold more than the one secret
+            continue
+        pieces.append(text.replace(secret, secret[: max(1, len(secret) // 2)]))
+    for e, k in enumerate(corpus.NEG):
+        corpus.EXAMPLE[0] = e
+        text = k["gen"]()
+        if "\n" not in text:
+            pieces.append(text)
+    out, size = [], 0
+    while size < nbytes:
+        piece = pieces[rng.randrange(len(pieces))]
+        out.append(piece)
+        size += len(piece.encode()) + 1
+    return " ".join(out).encode()[:nbytes].decode("utf-8", "ignore")
+
+
+def write_near_miss_line(a, rng):
+    rec = {"event_time": "2026-01-15T09:30:00.000Z", "agent_id": "agent-00", "agent_version": "1.9.0", "run_id": "run-near-miss",
+           "event_type": "tool_call", "actor_id": "team:platform", "tool_name": "shell.exec", "tool_action": "execute",
+           "tool_target": "/workspace/app", "auth_context": "role:developer", "input_ref": "sha256:" + "0" * 64,
+           "output_ref": "urn:artifact:near-miss", "decision": "allow", "evidence_ref": "urn:evidence:near-miss", "details": {"message": ""}}
+    overhead = len(json.dumps(rec, ensure_ascii=False, separators=(",", ":")).encode())
+    budget = a.near_miss_line - overhead
+    msg = near_miss_text(rng, budget)
+    while True:  # JSON escapes make the line longer than the text: shrink until it fits
+        rec["details"]["message"] = msg
+        line = json.dumps(rec, ensure_ascii=False, separators=(",", ":"))
+        if len(line.encode()) <= a.near_miss_line:
+            break
+        msg = msg[: len(msg) - (len(line.encode()) - a.near_miss_line) - 1]
+    with (sys.stdout if a.out == "-" else open(a.out, "w", encoding="utf-8")) as out:
+        out.write(line + "\n")
+    print(f"gen_secret_dense: near-miss line of {len(line.encode())} bytes seed={a.seed}", file=sys.stderr)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--lines", type=int, default=1000000)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--pool", type=int, default=50000, help="distinct secret texts to draw from")
     ap.add_argument("--out", default="-")
+    ap.add_argument("--near-miss-line", type=int, default=0, metavar="BYTES",
+                    help="instead: write one record of BYTES bytes (newline excluded) whose message is near-misses")
     a = ap.parse_args()
     corpus.R.seed(a.seed)
     rng = random.Random(a.seed)
+    if a.near_miss_line:
+        write_near_miss_line(a, rng)
+        return
     pool, nkinds = secret_pool(rng, a.pool)
     out = sys.stdout if a.out == "-" else open(a.out, "w", encoding="utf-8")
     total_bytes = secrets = 0
