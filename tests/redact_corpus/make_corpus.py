@@ -866,6 +866,27 @@ code_kind("generic-x-auth-token-header", "X-Auth-Token header", "X-Auth-Token: {
 code_kind("generic-json-password-nested", "a nested JSON password", '{{"db": {{"host": "db.internal", "password": "{v}"}}}}', password)
 code_kind("generic-yaml-quoted-password", "a quoted YAML password", 'password: "{v}"', password)
 code_kind("generic-toml-token", "a TOML token", '[registries.corp]\ntoken = "{v}"', lambda: s(AN, 40))
+code_kind("generic-perl-fat-arrow", "a Perl/Ruby fat-arrow pair", "my %db = (user => 'app', password => '{v}');", password)
+code_kind("generic-swift-let", "a Swift/Kotlin constant", 'let apiKey = "{v}"', lambda: s(AN, 32))
+code_kind("generic-kotlin-val", "a Kotlin property", 'private val secretKey = "{v}"', lambda: s(B64U, 40))
+code_kind("generic-rust-const", "a Rust constant", 'const API_TOKEN: &str = "{v}";', lambda: s(AN, 40))
+code_kind("generic-go-short-decl", "a Go := assignment", 'secret := "{v}"', lambda: s(AN, 32))
+code_kind("generic-double-encoded-json", "JSON inside a JSON string (tool results logged as text)",
+          '{{"result": "{{\\"status\\":\\"ok\\",\\"password\\":\\"{v}\\"}}"}}', password)
+code_kind("generic-form-body", "an application/x-www-form-urlencoded body", "POST /login body: username=admin&password={v}&remember=1",
+          lambda: s(AN, 14))
+code_kind("generic-k8s-args", "a container argument", "args:\n  - --api-key={v}\n  - --verbose", lambda: s(AN, 36))
+code_kind("generic-helm-set", "helm --set of a password", "helm upgrade --install db bitnami/postgresql --set auth.postgresPassword={v}", password)
+code_kind("generic-docker-run-env", "docker run -e of a secret", "docker run -d -e DB_PASSWORD={v} -p 5432:5432 postgres:16", password)
+code_kind("generic-kubectl-secret-literal", "kubectl create secret --from-literal", "kubectl create secret generic db-creds --from-literal=password={v}", password)
+code_kind("generic-python-connect", "a database driver call", 'conn = mysql.connector.connect(host="db.internal", user="root", passwd="{v}")', password)
+code_kind("generic-redis-cli-auth", "redis-cli -a", "redis-cli -h cache.internal -a {v} ping", lambda: s(AN, 24))
+code_kind("generic-openssl-passin", "openssl -passin pass:", "openssl pkcs12 -in cert.p12 -nodes -passin pass:{v}", password)
+code_kind("generic-wget-password", "wget --password", "wget --user=ci --password={v} https://nexus.corp.example/repo/app.tar.gz", password)
+code_kind("generic-git-insteadof-token", "a token in git config insteadOf", 'git config --global url."https://oauth2:{v}@gitlab.corp.example/".insteadOf "https://gitlab.corp.example/"',
+          lambda: s(B64U, 20))
+code_kind("generic-sshpass-env", "SSHPASS", "SSHPASS={v} sshpass -e ssh deploy@10.0.4.12", password)
+code_kind("generic-secret-in-error", "a secret echoed in an error message", "Error: authentication failed for token '{v}'", lambda: s(AN, 40))
 code_kind("generic-secret-colon-text", "prose: 'the secret is …'", "the new admin password is {v}", password)
 
 

@@ -179,7 +179,18 @@ std::string baseline_json(const Measure& m) {
     o += std::string(first ? "]" : "\n  ]") + (last ? "\n" : ",\n");
   };
   list("must_catch", m.kind_recall, true, false);
-  list("must_keep", m.kind_altered, false, true);
+  list("must_keep", m.kind_altered, false, false);
+  auto per_kind = [&](const char* name, const std::map<std::string, Tally>& per, const char* hit_name, bool last) {
+    o += "  \"" + std::string(name) + "\": {";
+    bool first = true;
+    for (const auto& [k, t] : per) {
+      o += std::string(first ? "\n    " : ",\n    ") + json::quoted(k) + ": " + tally_json(t, hit_name);
+      first = false;
+    }
+    o += std::string(first ? "}" : "\n  }") + (last ? "\n" : ",\n");
+  };
+  per_kind("kind_recall", m.kind_recall, "caught", false);
+  per_kind("negative_kind_altered", m.kind_altered, "altered", true);
   return o + "}\n";
 }
 
@@ -273,6 +284,23 @@ TEST_CASE("redact recall and false positives on the corpus do not fall behind th
       auto it = m.kind_recall.find(k.text);
       INFO("must-catch kind " << k.text << ": " << (it == m.kind_recall.end() ? "no longer in the corpus" : pct(it->second)));
       CHECK((it != m.kind_recall.end() && it->second.hit == it->second.total));
+    }
+  }
+  // Per kind: no kind's recall may fall, no negative kind may be altered more often.
+  if (const json::Value* kinds = base->find("kind_recall")) {
+    for (const auto& [k, v] : kinds->members) {
+      auto it = m.kind_recall.find(k);
+      Tally b = tally_of(&v, "caught");
+      INFO("kind " << k << ": recall now " << (it == m.kind_recall.end() ? "(no longer in the corpus)" : pct(it->second)) << ", baseline " << pct(b));
+      CHECK((it != m.kind_recall.end() && !rate_below(it->second, b)));
+    }
+  }
+  if (const json::Value* kinds = base->find("negative_kind_altered")) {
+    for (const auto& [k, v] : kinds->members) {
+      auto it = m.kind_altered.find(k);
+      Tally b = tally_of(&v, "altered");
+      INFO("negative kind " << k << ": altered now " << (it == m.kind_altered.end() ? "(no longer in the corpus)" : pct(it->second)) << ", baseline " << pct(b));
+      CHECK((it != m.kind_altered.end() && !rate_below(b, it->second)));
     }
   }
   if (const json::Value* keep = base->find("must_keep")) {
