@@ -821,6 +821,55 @@ def _gl_trigger():
     return f"https://gitlab.com/api/v4/projects/{s(DIG, 8)}/trigger/pipeline?token={t}&ref=main", t
 
 
+@kind("azure-logic-apps-webhook-url", "https://learn.microsoft.com/en-us/azure/connectors/connectors-native-reqres (Workflows/Power Automate trigger URL, sig= SAS)", "FLOW_URL")
+def _logic_app():
+    t = s(B64U, 43)
+    return (f"https://prod-{R.randint(10, 99)}.westeurope.logic.azure.com:443/workflows/{s(HEX, 32)}/triggers/manual/paths/invoke"
+            f"?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig={t}"), t
+
+
+@kind("jenkins-build-token-url", "https://www.jenkins.io/doc/book/using/remote-access-api/ (…/job/<name>/build?token=<token>)", "JENKINS_TRIGGER")
+def _jenkins():
+    t = s(AN, 32)
+    return f"https://jenkins.corp.example/job/deploy-prod/buildWithParameters?token={t}&ENV=prod", t
+
+
+@kind("grafana-oncall-webhook-url", "https://grafana.com/docs/oncall/latest/configure/integrations/references/webhook/ (…/integrations/v1/webhook/<token>/)", "ONCALL_HOOK")
+def _oncall():
+    t = s(AN, 25)
+    return f"https://oncall-prod-eu-west-0.grafana.net/oncall/integrations/v1/webhook/{t}/", t
+
+
+@kind("webex-incoming-webhook-url", "https://developer.webex.com/docs/api/guides/webhooks (webexapis.com/v1/webhooks/incoming/<token>)", "WEBEX_HOOK")
+def _webex():
+    t = s(B64U, 100)
+    return f"https://webexapis.com/v1/webhooks/incoming/{t}", t
+
+
+@kind("feishu-bot-webhook-url", "https://open.feishu.cn/document/client-docs/bot-v3/add-custom-bot (open-apis/bot/v2/hook/<uuid>)", "FEISHU_HOOK")
+def _feishu():
+    t = uuid4()
+    return f"https://open.feishu.cn/open-apis/bot/v2/hook/{t}", t
+
+
+@kind("dingtalk-robot-webhook-url", "https://open.dingtalk.com/document/robots/custom-robot-access (robot/send?access_token=<64 hex>)", "DINGTALK_HOOK")
+def _dingtalk():
+    t = s(HEX, 64)
+    return f"https://oapi.dingtalk.com/robot/send?access_token={t}", t
+
+
+@kind("wecom-webhook-url", "https://developer.work.weixin.qq.com/document/path/91770 (cgi-bin/webhook/send?key=<uuid>)", "WECOM_HOOK")
+def _wecom():
+    t = uuid4()
+    return f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={t}", t
+
+
+@kind("splunk-hec-token", "https://docs.splunk.com/Documentation/Splunk/latest/Data/FormateventsforHTTPEventCollector (Authorization: Splunk <uuid>)", "SPLUNK_HEC", uri=False)
+def _splunk():
+    t = uuid4()
+    return f"curl -k https://splunk.corp.example:8088/services/collector -H \"Authorization: Splunk {t}\" -d @event.json", t
+
+
 @kind("session-cookie", "https://www.rfc-editor.org/rfc/rfc6265 (Cookie: session=...)", "COOKIE", uri=False)
 def _cookie():
     t = s(AN, 40)
