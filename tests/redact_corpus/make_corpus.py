@@ -1000,9 +1000,10 @@ neg("secret-word-no-value", "the words password/token/secret without a value", "
     lambda: each(["password reset email sent", "Enter password:", "invalid api key", "token expired, refreshing", "--password",
                       "secret scanning enabled for the repository", "set AWS_SECRET_ACCESS_KEY before running", "the token was revoked",
                       "Authorization: Bearer", "password_policy: strict", "api_key_id missing", "forgot your password?"]))
-neg("prefix-wrong-length", "provider prefixes with the wrong length or alphabet", "ID")(
+neg("prefix-wrong-length", "provider prefixes with the wrong length or alphabet", "ID", examples=15)(
     lambda: each(["ghp_" + s(AN, 8), "AKIA" + s(B32, 6), "sk_live_" + s(AN, 5), "xoxb-" + s(DIG, 4), "glpat-" + s(AN, 6), "npm_" + s(AN, 10),
-                      "hf_" + s(LO, 6), "AIza" + s(AN, 10), "SG." + s(AN, 8), "dop_v1_" + s(HEX, 10)]))
+                      "hf_" + s(LO, 6), "AIza" + s(AN, 10), "SG." + s(AN, 8), "dop_v1_" + s(HEX, 10), "AKIA" + s(LO, 16), "xoxb-your-bot-token",
+                      "sk-ant-api03-", "github_pat_", "dckr_pat_" + s(AN, 4)]))
 neg("prefix-as-word", "token prefixes used as ordinary identifiers", "NAME", examples=15)(
     lambda: each(["sk-learn", "ghp_token_format", "pk_test", "AKIA_PREFIX", "xoxb-token-type", "glpat-prefix", "npm_config_cache",
                       "hf_hub_download", "sk_live_mode", "api_org_chart", "sq0atp_legacy", "key-value store", "pypi-server", "dckr_pat_docs"]))
@@ -1099,6 +1100,16 @@ neg("url-secretish-params", "URLs whose query names sound secret but hold page t
                       f"https://api.corp.example/v1/keys?key_id={uuid4()}", f"https://corp.example/login?next=%2Fsettings%2Fsecrets&session_state={uuid4()}",
                       "https://platform.openai.com/api-keys", f"https://api.corp.example/v2/tokens/{s(DIG, 6)}/revoke",
                       f"https://www.youtube.com/watch?v={s(B64U, 11)}&t=42s", f"https://maps.corp.example/tiles/{R.randint(1, 18)}/{R.randint(0, 9999)}.png?access=public"]))
+neg("format-description", "prose describing token formats (agents read documentation)", "DOC")(
+    lambda: each(["GitHub classic tokens start with ghp_ followed by 36 characters", "Stripe secret keys look like sk_live_ plus a random suffix",
+                  "AWS access key ids begin with AKIA (long-term) or ASIA (temporary)", "Slack bot tokens have the form xoxb-<team>-<bot>-<secret>",
+                  "set OPENAI_API_KEY to the key shown once in the dashboard", "a JWT has three base64url parts separated by dots",
+                  "PEM private keys start with -----BEGIN PRIVATE KEY-----", "the password must be at least 12 characters long",
+                  "rotate the Azure storage AccountKey every 90 days", "tokens are passed as Authorization: Bearer <token>"]))
+neg("fake-test-values", "obviously fake values in tests and examples", "TEST")(
+    lambda: each(['FAKE_TOKEN = "fake-token-for-tests"', '"api_key": "test-api-key"', 'password="not-a-real-password"', "SECRET_KEY=dev-secret-key",
+                  'token: "dummy-token"', "API_KEY=foo", "client_secret: example-client-secret",
+                  'mock_token = "mock"', "AWS_SECRET_ACCESS_KEY=testing", "DJANGO_SECRET_KEY=insecure-dev-only"]))
 neg("plain-message", "ordinary agent messages (control)", "MSG")(
     lambda: each(["build succeeded in 42s", "3 tests failed; see report", "opened pull request for review", "cloned repository corp/app",
                       "installed 214 packages", "compiled 87 files", "waiting for approval from reviewer"]))
