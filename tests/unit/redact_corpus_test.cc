@@ -71,7 +71,17 @@ std::string default_like_config(const std::string& replacement) {
          "    - type: redact\n      replacement: " + replacement + "\n      hmac_key_env: AGENTLOG_CORPUS_TEST_KEY\n";
 }
 
+// The labelled field's text of an input line, JSON-quoted (one line, for the verbose listing).
+std::string field_text(const std::string& line, const std::string& field) {
+  auto v = json::parse(line);
+  if (!v) return {};
+  const json::Value* f = field == "details.message" ? (v->find("details") ? v->find("details")->find("message") : nullptr)
+                                                    : v->find(field);
+  return f ? json::quoted(f->text) : std::string();
+}
+
 Measure run_corpus(const std::string& config, const std::string& name) {
+  const bool verbose = std::getenv("AGENTLOG_CORPUS_VERBOSE") != nullptr;
   const std::vector<Label> labels = load_labels();
   const std::vector<std::string> input = lines_of(read_file(corpus_path("corpus.jsonl")));
   REQUIRE(input.size() == labels.size());
@@ -98,7 +108,8 @@ Measure run_corpus(const std::string& config, const std::string& name) {
     auto it = out_by_id.find(l.id);
     const bool present = it != out_by_id.end();
     const bool free_text = l.field == "details.message";
-    const std::string where = l.kind + " " + l.placement + " " + l.id;
+    std::string where = l.kind + " " + l.placement + " " + l.id;
+    if (verbose) where += "  " + field_text(input[i], l.field).substr(0, 160);
     if (l.positive()) {
       bool caught = present && !survives(it->second, l.secret);
       Tally* ts[] = {&m.recall[l.placement], &m.kind_recall[l.kind], free_text ? &m.free_text_recall : nullptr};
@@ -150,7 +161,7 @@ void print_report(const Measure& m, const std::string& title) {
     for (const auto& s : m.misses) o << "  missed: " << s << "\n";
     for (const auto& s : m.false_positives) o << "  altered: " << s << "\n";
   } else {
-    o << "(AGENTLOG_CORPUS_VERBOSE=1 lists every missed positive and altered negative by id)\n";
+    o << "(AGENTLOG_CORPUS_VERBOSE=1 lists every missed positive and altered negative, with the field it is in)\n";
   }
   std::cout << o.str() << std::flush;
 }
