@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import sys
 import urllib.parse
 
@@ -1137,8 +1138,12 @@ def base_record(rid, message=None, input_ref=None):
     return rec
 
 
+URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(//|[A-Za-z0-9+.-]+://)")
+
+
 def is_uri_ref(text):
-    return ("://" in text and text.split("://", 1)[0].replace("+", "").isalpha()) or text.startswith("urn:")
+    """A URL the whole ref can be (https://…, mongodb+srv://…, jdbc:postgresql://…)."""
+    return " " not in text and "\n" not in text and (bool(URI_SCHEME.match(text)) or text.startswith("urn:"))
 
 
 def placements(text, secret, var, uri_ok, is_url):
@@ -1147,10 +1152,9 @@ def placements(text, secret, var, uri_ok, is_url):
     yield "ref", "input_ref", text, secret
     if is_url:
         yield "uri", "input_ref", text, secret  # the whole ref is the URI (webhooks, userinfo, query)
-    elif uri_ok:
-        enc = urllib.parse.quote(text, safe="-._~")
+    elif uri_ok:  # the secret alone as a path segment, percent-encoded
         enc_secret = urllib.parse.quote(secret, safe="-._~")
-        yield "uri", "input_ref", R.choice(URI_PATH).format(v=enc), enc_secret
+        yield "uri", "input_ref", R.choice(URI_PATH).format(v=enc_secret), enc_secret
     if text == secret and "\n" not in text:
         snip = R.choice(SNIP_TOKEN).format(var=var, varl=var.lower(), v=text)
     else:
