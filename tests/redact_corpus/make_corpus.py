@@ -1162,11 +1162,27 @@ def placements(text, secret, var, uri_ok, is_url):
     yield "snippet", "details.message", snip, secret
 
 
+def group_of(k):
+    """The family a positive kind belongs to, for the report's per-group recall."""
+    kid, source = k["id"], k["source"]
+    if kid.endswith("-url") and ("hook" in kid or kid in ("jenkins-build-token-url", "telegram-bot-api-url")):
+        return "webhook-url"
+    if kid.startswith(("private-key", "putty-private-key", "gcp-service-account-key", "kubeconfig-client-key-data")):
+        return "private-key"
+    if kid.endswith("-url") or kid.startswith(("connection-string", "percent-encoded", "uri-userinfo", "query-api-key", "azure-functions-key",
+                                               "azure-sas-token", "aws-presigned", "gcs-signed")):
+        return "uri-credential"
+    if source.startswith(GEN) or kid.startswith(("authorization-", "api-key-header", "curl-user", "cli-password", "pgpassword", "netrc",
+                                                 "npmrc", "docker-config-auth", "session-cookie", "splunk-hec")):
+        return "keyword-assignment"
+    return "provider-token"
+
+
 def main():
     records, labels = [], []
     n = 0
 
-    def add(label, kid, placement, field, value, secret=None):
+    def add(label, kid, placement, field, value, secret=None, group=None):
         nonlocal n
         n += 1
         rid = f"corpus-{'p' if label == 'positive' else 'n'}-{n:05d}"
@@ -1174,7 +1190,7 @@ def main():
         if secret is not None:
             assert secret in value, (kid, secret, value)
         records.append(json.dumps(rec, ensure_ascii=False, separators=(",", ":")))
-        lab = {"id": rid, "label": label, "kind": kid, "placement": placement, "field": field}
+        lab = {"id": rid, "label": label, "kind": kid, "group": group or "negative", "placement": placement, "field": field}
         if secret is not None:
             lab["secret"] = secret
         labels.append(json.dumps(lab, ensure_ascii=False, separators=(",", ":")))
@@ -1187,7 +1203,7 @@ def main():
         for _ in range(k["n"]):
             text, secret = k["gen"]()
             for placement, field, value, sec in placements(text, secret, k["var"], k["uri"] and "\n" not in text, is_uri_ref(text)):
-                add("positive", k["id"], placement, field, value, sec)
+                add("positive", k["id"], placement, field, value, sec, group_of(k))
     for k in NEG:
         R.seed(f"{SEED}:negative:{k['id']}")
         for e in range(k["n"]):
@@ -1233,10 +1249,10 @@ def readme(labels):
     nneg = sum(v for (lab, _), v in counts.items() if lab == "negative")
     out = [open(os.path.join(HERE, "README.head.md"), encoding="utf-8").read().rstrip("\n"), "",
            f"## Kinds of secret ({len(KINDS)} kinds, {npos} positive records)", "",
-           "| kind | records | shape and its source |", "|---|---|---|"]
+           "| kind | group | records | shape and its source |", "|---|---|---|---|"]
     for k in KINDS:
         src = k["source"].replace("|", "\\|")
-        out.append(f"| `{k['id']}` | {counts[('positive', k['id'])]} | {src} |")
+        out.append(f"| `{k['id']}` | {group_of(k)} | {counts[('positive', k['id'])]} | {src} |")
     out += ["", f"## Negatives ({len(NEG)} kinds, {nneg} records)", "", "| kind | records | what it is |", "|---|---|---|"]
     for k in NEG:
         out.append(f"| `{k['id']}` | {counts[('negative', k['id'])]} | {k['why']} |")

@@ -22,7 +22,7 @@ using namespace agentlog::test;
 namespace {
 
 struct Label {
-  std::string id, label, kind, placement, field, secret;
+  std::string id, label, kind, group, placement, field, secret;
   bool positive() const { return label == "positive"; }
 };
 
@@ -35,6 +35,7 @@ struct Measure {
   std::map<std::string, Tally> recall, altered;             // per placement
   std::map<std::string, Tally> kind_recall, kind_altered;   // per kind
   Tally free_text_recall, free_text_altered;                // details.message, both placements in it
+  std::map<std::string, std::map<std::string, Tally>> group_recall;  // group -> placement (report only)
   std::vector<std::string> misses, false_positives;         // "kind placement id"
 };
 
@@ -50,8 +51,8 @@ std::vector<Label> load_labels() {
   for (const auto& line : lines_of(read_file(corpus_path("corpus.labels.jsonl")))) {
     auto v = json::parse(line);
     REQUIRE(v);
-    out.push_back({str_member(*v, "id"), str_member(*v, "label"), str_member(*v, "kind"), str_member(*v, "placement"),
-                   str_member(*v, "field"), str_member(*v, "secret")});
+    out.push_back({str_member(*v, "id"), str_member(*v, "label"), str_member(*v, "kind"), str_member(*v, "group"),
+                   str_member(*v, "placement"), str_member(*v, "field"), str_member(*v, "secret")});
   }
   return out;
 }
@@ -131,7 +132,8 @@ Measure run_corpus(const std::string& config, const std::string& name) {
     if (verbose) where += "  " + field_text(input[i], l.field).substr(0, 160);
     if (l.positive()) {
       bool caught = present && !survives(it->second, l.secret);
-      Tally* ts[] = {&m.recall[l.placement], &m.kind_recall[l.kind], free_text ? &m.free_text_recall : nullptr};
+      Tally* ts[] = {&m.recall[l.placement], &m.kind_recall[l.kind], &m.group_recall[l.group][l.placement],
+                     free_text ? &m.free_text_recall : nullptr};
       for (Tally* t : ts)
         if (t) t->hit += caught, t->total += 1;
       if (!caught) m.misses.push_back(where);
@@ -167,6 +169,17 @@ void print_report(const Measure& m, const std::string& title) {
   }
   o << std::setw(12) << "free text" << std::setw(26) << pct(m.free_text_recall) << pct(m.free_text_altered)
     << "   (details.message: free_text + snippet)\n";
+  o << "recall by group:\n" << std::setw(20) << "group";
+  for (const auto& p : places) o << std::setw(24) << p;
+  o << "\n";
+  for (const auto& [g, per] : m.group_recall) {
+    o << std::setw(20) << g;
+    for (const auto& p : places) {
+      auto it = per.find(p);
+      o << std::setw(24) << (it != per.end() ? pct(it->second) : "-");
+    }
+    o << "\n";
+  }
   size_t full = 0;
   for (const auto& [k, t] : m.kind_recall) full += t.hit == t.total;
   o << "kinds fully caught: " << full << "/" << m.kind_recall.size() << "\n";
