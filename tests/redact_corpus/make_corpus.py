@@ -1119,7 +1119,9 @@ neg("plain-message", "ordinary agent messages (control)", "MSG")(
 # ---------------------------------------------------------------------------------------------
 # Placements.
 FREE = ["ran curl with {v} then exited", "the agent printed {v} in its reply", "error: server rejected {v} (401)", "copied {v} into the clipboard",
-        "tool output: {v}", "{v}", "Found value '{v}' in the log", "step 3/5 used ({v}) and continued"]
+        "tool output: {v}", "{v}", "Found value '{v}' in the log", "step 3/5 used ({v}) and continued",
+        "Set it in your environment: `{v}` and restart the server.", "Schlüssel übernommen: {v} — gespeichert", "已使用 {v} 登录成功",
+        "> {v}\n\nThat line came from the deploy log."]
 URI_PATH = ["https://artifacts.corp.example/runs/{v}/stdout.txt", "s3://agent-artifacts/uploads/{v}/result.json", "https://ci.corp.example/job/{v}/console",
             "file:///home/dev/.cache/agent/{v}/out.log", "https://storage.corp.example/share/{v}"]
 SNIP_TOKEN = ["wrote .env:\nNODE_ENV=production\n{var}={v}\nPORT=8080\n", "```yaml\nenv:\n  {var}: {v}\n  REGION: eu-west-1\n```",
