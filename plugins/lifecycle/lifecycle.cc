@@ -154,7 +154,7 @@ class LifecycleStage : public Stage {
     if (!annotation_field.empty()) annotation_.emplace(annotation_field);
     type_slot_ = fields_.add(profile.type_field);
     agent_slot_ = fields_.add(profile.agent_field);
-    time_slot_ = fields_.add(profile.time_field);
+    for (const auto& f : profile.time_fields) time_slots_.push_back(fields_.add(f));
     for (const auto& tr : profile.tracks) {
       const std::string member = annotation_ ? annotation_->member_prefix : "";
       ann_head_.push_back(member + "{\"track\":" + json::quoted(tr.name) + ",\"key\":\"");
@@ -544,7 +544,12 @@ class LifecycleStage : public Stage {
     const Track& tr = profile.tracks[t];
     std::string_view type = *fields_.str(type_slot_);  // views stay valid: edits below do not re-parse the record
     std::string_view agent = fields_.str(agent_slot_).value_or("");
-    std::string_view time_text = fields_.str(time_slot_).value_or("");
+    std::string_view time_text;
+    for (size_t ts : time_slots_)
+      if (auto v = fields_.str(ts)) {
+        time_text = *v;
+        break;
+      }
     int64_t now = kNoTime;
     if (auto ms = time_parser_.parse(time_text)) {
       now = *ms;
@@ -674,7 +679,8 @@ class LifecycleStage : public Stage {
 
   FieldSet fields_;
   PrepareAhead<Prep> window_;
-  size_t skip_slot_ = 0, type_slot_ = 0, agent_slot_ = 0, time_slot_ = 0;
+  size_t skip_slot_ = 0, type_slot_ = 0, agent_slot_ = 0;
+  std::vector<size_t> time_slots_;  // profile.time_fields: the first present holds the time
   std::optional<PreparedName> annotation_;  // the annotation member, unless annotation_field is empty
   std::vector<std::string> ann_head_;               // per track (see annotate_state)
   std::vector<std::vector<std::string>> ann_mid_;    // per track, event id * kAnnStates + state
