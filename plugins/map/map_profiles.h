@@ -1,6 +1,6 @@
 // Built-in profiles of stage `map`: spec 000 action lifecycle events (`action-event`) and
 // spec 001 action-log records (`action-log`) to canonical Agent Activity Log records
-// (spec 002). The mapping tables are in docs/enrich-and-map.md.
+// (spec 002). The mapping tables are in docs/stages/map.md.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -10,7 +10,7 @@
 
 #include "core/condition.h"
 #include "core/embedded_files.h"
-#include "core/field_path.h"
+#include "core/top_fields.h"
 #include "core/named_file.h"
 #include "plugins/validate/compiled_schema.h"
 
@@ -81,14 +81,10 @@ class ValidateStage : public Stage {
   std::vector<Condition> select;
   uint64_t not_selected = 0, unclassified = 0;
 
+  // Registers the two names with the chain's shared member pass (config time).
   void init_families() {
-    auto top = [](std::string_view name) {
-      FieldPath p;
-      parse_field_path(std::string(name), p);
-      return p;
-    };
-    type_slot_ = fields_.add(top("event_type"));
-    rid_slot_ = fields_.add(top("action_rid"));
+    type_id_ = TopFieldRegistry::intern("event_type");
+    rid_id_ = TopFieldRegistry::intern("action_rid");
   }
 
   StageVerdict process(Record& record) override {
@@ -163,21 +159,23 @@ class ValidateStage : public Stage {
   }
 
  private:
-  FieldSet fields_;
-  size_t type_slot_ = 0, rid_slot_ = 0;
+  uint32_t type_id_ = TopFieldRegistry::kNone, rid_id_ = TopFieldRegistry::kNone;
   uint64_t unclassified_invalid_ = 0;
 
   // The family by event_type (spec 002 types, then action_* and the instrumentation_warning
-  // a spec 000 server writes), else by the presence of action_rid (spec 001).
+  // a spec 000 server writes), else by the presence of action_rid (spec 001). Read through
+  // the record's shared member cache, which the later stages reuse.
   uint8_t family_of(Record& record, std::string_view& why) {
-    fields_.extract(record);
-    if (auto type = fields_.str(type_slot_)) {
+    const simdjson::dom::element* type_el = record.top_member(type_id_);
+    std::string_view type;
+    bool is_string = type_el && type_el->get_string().get(type) == simdjson::SUCCESS;
+    if (is_string) {
       for (auto t : kActivityTypes)
-        if (*type == t) return kFamilyActivity;
-      if (type->starts_with("action_") || *type == "instrumentation_warning") return kFamilyActionEvent;
+        if (type == t) return kFamilyActivity;
+      if (type.starts_with("action_") || type == "instrumentation_warning") return kFamilyActionEvent;
     }
-    if (fields_[rid_slot_]) return kFamilyActionLog;
-    why = !fields_[type_slot_] ? kUnclassifiedMissing : fields_.str(type_slot_) ? kUnclassifiedOther : kUnclassifiedNotString;
+    if (record.top_member(rid_id_)) return kFamilyActionLog;
+    why = !type_el ? kUnclassifiedMissing : is_string ? kUnclassifiedOther : kUnclassifiedNotString;
     return kNoFamily;
   }
 
