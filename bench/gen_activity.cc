@@ -380,6 +380,7 @@ struct Pending {
   bool escalated = false;
   int cmd = 0;
   int msg = 0;
+  bool reused = false;  // its action_id is another agent's (--id-reuse-per-million)
 };
 
 struct Run {
@@ -418,6 +419,7 @@ struct Gen {
   };
   Recent recent[64];
   uint32_t recent_at = 0;
+  bool line_has_reused_id = false;  // the current line carries a reused action_id
   uint64_t action_counter = 0;
   Line line;
   std::string scratch;
@@ -648,6 +650,7 @@ struct Gen {
   }
 
   void put_action_id(const Pending& p) {
+    line_has_reused_id = p.reused;
     line.put(",\"action_id\":\"act-");
     line.put_hex_of(p.action_key, 10);
     line.put('"');
@@ -739,6 +742,7 @@ struct Gen {
   // embedded in this record.
   void emit(Run& r, bool secret) {
     line.clear();
+    line_has_reused_id = false;
     std::string secret_str;
     SecretPlace place = kInDetails;
     if (secret) {
@@ -881,6 +885,7 @@ struct Gen {
     p.action = make_target(p.tool, r, p.target);
     p.action_seq = ++r.action_seq;
     p.action_key = scramble40(++action_counter);
+    p.reused = false;
     if (reuse_num && rng.below(1000000) < reuse_num) reuse_action_id(r, p);
     else if (reuse_num) recent[recent_at++ % std::size(recent)] = {p.action_key, r.agent};
     p.depth = static_cast<uint32_t>(rng.below(10) < 7 ? rng.below(2) : rng.range(2, 6));
@@ -1068,6 +1073,7 @@ struct Gen {
       Recent& c = recent[(start + i) % std::size(recent)];
       if (c.agent < 0 || c.agent == r.agent) continue;
       if (!clean) p.action_key = c.key;
+      p.reused = true;
       c.agent = -1;
       ++id_reuses;
       return;
@@ -1179,6 +1185,10 @@ struct Gen {
     const bool schema_bad = !bad && !secret && schema_fault_num && rng.below(1000000) < schema_fault_num;
     const bool no_family =
         !bad && !secret && !schema_bad && unclassified_num && rng.below(1000000) < unclassified_num;
+    // A record that carries a reused id keeps its family and schema, so that every reuse
+    // reaches the collision guard and the counts add up exactly (the fault is drawn and
+    // undone, keeping the PRNG stream).
+    const bool faultable = !line_has_reused_id;
     if (bad) {
       if (clean) {
         std::string keep(line.view());
@@ -1191,9 +1201,9 @@ struct Gen {
       ++malformed;
     } else if (schema_bad || no_family) {
       std::string keep(line.view());
-      if (schema_bad) schema_fault(), ++schema_faults;
-      else unclassified_fault(), ++unclassified;
-      if (clean) line.clear(), line.put(keep);
+      if (schema_bad) schema_fault(), schema_faults += faultable;
+      else unclassified_fault(), unclassified += faultable;
+      if (clean || !faultable) line.clear(), line.put(keep);
     } else if (secret) {
       ++secrets;
     }
