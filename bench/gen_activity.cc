@@ -3,9 +3,16 @@
 //
 // Usage:
 //   gen_activity [--lines N] [--seed S] [--malformed-per-million M]
-//                [--secrets-per-million K] [--out PATH]
+//                [--secrets-per-million K] [--schema-faults-per-million F]
+//                [--unclassified-per-million U] [--id-reuse-per-million R]
+//                [--faults] [--clean] [--out PATH]
 //
-// Defaults: N=1000000, S=42, M=1000 (0.1%), K=10000 (1%), output to stdout.
+// Defaults: N=1000000, S=42, M=1000 (0.1%), K=10000 (1%), F=U=R=0, output to stdout.
+// --faults sets F=4000, U=1000, R=2000 (the checks' fault mix: schema-invalid records,
+// records of no family and action ids reused by another agent in another run). --clean
+// writes the same records with every fault left out (malformed lines and the faults above
+// are drawn as before but not applied), so it is the fault-free copy of the same arguments
+// without --clean. With F=U=R=0 the output is byte-identical to earlier versions.
 //
 // Output is byte-identical for the same arguments on every platform: the
 // generator uses its own PRNG (splitmix64 seeding xoshiro256**), integer-only
@@ -373,6 +380,7 @@ struct Pending {
   bool escalated = false;
   int cmd = 0;
   int msg = 0;
+  bool reused = false;  // its action_id is another agent's (--id-reuse-per-million)
 };
 
 struct Run {
@@ -397,10 +405,21 @@ struct Gen {
   uint64_t now_ms;
   uint64_t secret_budget_num;
   uint64_t malformed_num;
+  uint64_t schema_fault_num = 0, unclassified_num = 0, reuse_num = 0;
+  bool clean = false;
   std::vector<Run> runs;
   int tool_cdf[kNumTools];
   uint64_t malformed = 0;
   uint64_t secrets = 0;
+  uint64_t schema_faults = 0, unclassified = 0, id_reuses = 0;
+  // Recent actions (key, agent) that another agent may reuse; agent -1: already reused.
+  struct Recent {
+    uint64_t key = 0;
+    int agent = -1;
+  };
+  Recent recent[64];
+  uint32_t recent_at = 0;
+  bool line_has_reused_id = false;  // the current line carries a reused action_id
   uint64_t action_counter = 0;
   Line line;
   std::string scratch;
@@ -631,6 +650,7 @@ struct Gen {
   }
 
   void put_action_id(const Pending& p) {
+    line_has_reused_id = p.reused;
     line.put(",\"action_id\":\"act-");
     line.put_hex_of(p.action_key, 10);
     line.put('"');
@@ -722,6 +742,7 @@ struct Gen {
   // embedded in this record.
   void emit(Run& r, bool secret) {
     line.clear();
+    line_has_reused_id = false;
     std::string secret_str;
     SecretPlace place = kInDetails;
     if (secret) {
@@ -864,6 +885,9 @@ struct Gen {
     p.action = make_target(p.tool, r, p.target);
     p.action_seq = ++r.action_seq;
     p.action_key = scramble40(++action_counter);
+    p.reused = false;
+    if (reuse_num && rng.below(1000000) < reuse_num) reuse_action_id(r, p);
+    else if (reuse_num) recent[recent_at++ % std::size(recent)] = {p.action_key, r.agent};
     p.depth = static_cast<uint32_t>(rng.below(10) < 7 ? rng.below(2) : rng.range(2, 6));
     const uint64_t d = rng.below(1000);
     p.decision = d < 930 ? "allow" : d < 960 ? "needs_review" : d < 985 ? "block" : "unknown";
@@ -1039,6 +1063,84 @@ struct Gen {
     line.put('}');
   }
 
+  // ------------------------------------------------------------ faults ----
+
+  // Gives the new action the id of a recent action of another agent (so of another run):
+  // a collision wherever the guard keeps one owner per id. Each id is reused once.
+  void reuse_action_id(const Run& r, Pending& p) {
+    const uint32_t start = static_cast<uint32_t>(rng.below(std::size(recent)));
+    for (uint32_t i = 0; i < std::size(recent); ++i) {
+      Recent& c = recent[(start + i) % std::size(recent)];
+      if (c.agent < 0 || c.agent == r.agent) continue;
+      if (!clean) p.action_key = c.key;
+      p.reused = true;
+      c.agent = -1;
+      ++id_reuses;
+      return;
+    }
+  }
+
+  // Replaces the first `from` in `s` by `to`; false when absent.
+  static bool replace_first(std::string& s, std::string_view from, std::string_view to) {
+    const size_t at = s.find(from);
+    if (at == std::string::npos) return false;
+    s.replace(at, from.size(), to);
+    return true;
+  }
+
+  // Removes the member `"name":"..."` (a string without escapes) with its comma.
+  static bool remove_member(std::string& s, std::string_view name) {
+    const std::string key = "\"" + std::string(name) + "\":\"";
+    const size_t at = s.find(key);
+    if (at == std::string::npos) return false;
+    const size_t end = s.find('"', at + key.size());
+    if (end == std::string::npos) return false;
+    size_t from = at, to = end + 1;
+    if (from > 0 && s[from - 1] == ',') --from;
+    else if (to < s.size() && s[to] == ',') ++to;
+    s.erase(from, to - from);
+    return true;
+  }
+
+  // A record its family's schema refuses: a decision out of the enum, a required field
+  // missing, an empty agent_version or an event_time that is no date-time.
+  void schema_fault() {
+    std::string s(line.view());
+    const uint64_t kind = rng.below(4);
+    bool done = false;
+    if (kind == 0) {
+      for (std::string_view d : {"allow", "block", "needs_review", "unknown"})
+        if (!done) done = replace_first(s, "\"decision\":\"" + std::string(d) + "\"", "\"decision\":\"approve\"");
+    } else if (kind == 1) {
+      done = remove_member(s, "evidence_ref");
+    } else if (kind == 2) {
+      const size_t at = s.find("\"agent_version\":\"");
+      const size_t end = at == std::string::npos ? at : s.find('"', at + 17);
+      if (end != std::string::npos) s.erase(at + 17, end - at - 17), done = true;
+    }
+    if (!done) {  // event_time: 2026-01-15T... -> 2026-01-15 ... (no T: not RFC 3339)
+      const size_t at = s.find("\"event_time\":\"");
+      if (at != std::string::npos) s[at + 24] = ' ';
+    }
+    line.clear();
+    line.put(s);
+  }
+
+  // A record of no family: a misspelt event_type, another value, or none at all.
+  void unclassified_fault() {
+    std::string s(line.view());
+    const uint64_t kind = rng.below(3);
+    const size_t at = s.find("\"event_type\":\"");
+    const size_t end = at == std::string::npos ? at : s.find('"', at + 14);
+    if (end != std::string::npos) {
+      if (kind == 0) s.erase(end - 1, 1);                       // tool_call -> tool_cal
+      else if (kind == 1) s.replace(at + 14, end - at - 14, "tool_invocation");
+      else remove_member(s, "event_type");
+    }
+    line.clear();
+    line.put(s);
+  }
+
   // -------------------------------------------------------- malformed ----
 
   // Rewrites `line` into one of several malformed variants.
@@ -1079,9 +1181,29 @@ struct Gen {
     const bool bad = malformed_num && rng.below(1000000) < malformed_num;
     const bool secret = !bad && secret_budget_num && rng.below(1000000) < secret_budget_num;
     emit(r, secret);
+    // New fault kinds draw only when asked for, so the default output stays as it was.
+    const bool schema_bad = !bad && !secret && schema_fault_num && rng.below(1000000) < schema_fault_num;
+    const bool no_family =
+        !bad && !secret && !schema_bad && unclassified_num && rng.below(1000000) < unclassified_num;
+    // A record that carries a reused id keeps its family and schema, so that every reuse
+    // reaches the collision guard and the counts add up exactly (the fault is drawn and
+    // undone, keeping the PRNG stream).
+    const bool faultable = !line_has_reused_id;
     if (bad) {
-      corrupt();
+      if (clean) {
+        std::string keep(line.view());
+        corrupt();  // draws as the faulty copy does, then is undone
+        line.clear();
+        line.put(keep);
+      } else {
+        corrupt();
+      }
       ++malformed;
+    } else if (schema_bad || no_family) {
+      std::string keep(line.view());
+      if (schema_bad) schema_fault(), schema_faults += faultable;
+      else unclassified_fault(), unclassified += faultable;
+      if (clean || !faultable) line.clear(), line.put(keep);
     } else if (secret) {
       ++secrets;
     }
@@ -1092,8 +1214,11 @@ struct Gen {
   if (msg) std::fprintf(stderr, "gen_activity: %s\n", msg);
   std::fprintf(stderr,
                "usage: gen_activity [--lines N] [--seed S] [--malformed-per-million M]\n"
-               "                    [--secrets-per-million K] [--out PATH]\n"
-               "defaults: N=1000000 S=42 M=1000 K=10000, output to stdout\n");
+               "                    [--secrets-per-million K] [--schema-faults-per-million F]\n"
+               "                    [--unclassified-per-million U] [--id-reuse-per-million R]\n"
+               "                    [--faults] [--clean] [--out PATH]\n"
+               "defaults: N=1000000 S=42 M=1000 K=10000 F=U=R=0, output to stdout;\n"
+               "--faults: F=4000 U=1000 R=2000; --clean: the same records without any fault\n");
   std::exit(msg ? 2 : 0);
 }
 
@@ -1111,6 +1236,8 @@ uint64_t parse_u64(const char* flag, const char* v) {
 
 int main(int argc, char** argv) {
   uint64_t lines = 1000000, seed = 42, malformed_pm = 1000, secrets_pm = 10000;
+  uint64_t schema_pm = 0, unclassified_pm = 0, reuse_pm = 0;
+  bool clean = false;
   const char* out_path = nullptr;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
@@ -1122,6 +1249,16 @@ int main(int argc, char** argv) {
       malformed_pm = parse_u64("--malformed-per-million", v), ++i;
     else if (a == "--secrets-per-million")
       secrets_pm = parse_u64("--secrets-per-million", v), ++i;
+    else if (a == "--schema-faults-per-million")
+      schema_pm = parse_u64("--schema-faults-per-million", v), ++i;
+    else if (a == "--unclassified-per-million")
+      unclassified_pm = parse_u64("--unclassified-per-million", v), ++i;
+    else if (a == "--id-reuse-per-million")
+      reuse_pm = parse_u64("--id-reuse-per-million", v), ++i;
+    else if (a == "--faults")
+      schema_pm = 4000, unclassified_pm = 1000, reuse_pm = 2000;
+    else if (a == "--clean")
+      clean = true;
     else if (a == "--out") {
       if (!v) usage("missing value for --out");
       out_path = v;
@@ -1132,6 +1269,8 @@ int main(int argc, char** argv) {
   }
   if (malformed_pm > 1000000) usage("--malformed-per-million must be <= 1000000");
   if (secrets_pm > 1000000) usage("--secrets-per-million must be <= 1000000");
+  if (schema_pm > 1000000 || unclassified_pm > 1000000 || reuse_pm > 1000000)
+    usage("the per-million rates must be <= 1000000");
 
   std::FILE* f = stdout;
   if (out_path && std::string_view(out_path) != "-") {
@@ -1144,6 +1283,10 @@ int main(int argc, char** argv) {
 
   Out out(f);
   Gen gen(seed, malformed_pm, secrets_pm);
+  gen.schema_fault_num = schema_pm;
+  gen.unclassified_num = unclassified_pm;
+  gen.reuse_num = reuse_pm;
+  gen.clean = clean;
   for (uint64_t i = 0; i < lines; ++i) {
     gen.next_line();
     gen.line.put('\n');
@@ -1161,5 +1304,9 @@ int main(int argc, char** argv) {
                static_cast<unsigned long long>(gen.malformed),
                static_cast<unsigned long long>(gen.secrets),
                static_cast<unsigned long long>(seed));
+  if (schema_pm || unclassified_pm || reuse_pm || clean)
+    std::fprintf(stderr, "gen_activity: %s schema_faults=%llu unclassified=%llu id_reuses=%llu\n",
+                 clean ? "left out (--clean):" : "faults:", static_cast<unsigned long long>(gen.schema_faults),
+                 static_cast<unsigned long long>(gen.unclassified), static_cast<unsigned long long>(gen.id_reuses));
   return 0;
 }

@@ -154,7 +154,10 @@ class LifecycleStage : public Stage {
     if (!annotation_field.empty()) annotation_.emplace(annotation_field);
     type_slot_ = fields_.add(profile.type_field);
     agent_slot_ = fields_.add(profile.agent_field);
-    time_slot_ = fields_.add(profile.time_field);
+    // Only the first time field is extracted with the others: each registered field costs
+    // every record (also records of other profiles); the rest are looked up when it is absent.
+    time_slot_ = fields_.add(profile.time_fields[0]);
+    time_fallbacks_.assign(profile.time_fields.begin() + 1, profile.time_fields.end());
     for (const auto& tr : profile.tracks) {
       const std::string member = annotation_ ? annotation_->member_prefix : "";
       ann_head_.push_back(member + "{\"track\":" + json::quoted(tr.name) + ",\"key\":\"");
@@ -545,6 +548,7 @@ class LifecycleStage : public Stage {
     std::string_view type = *fields_.str(type_slot_);  // views stay valid: edits below do not re-parse the record
     std::string_view agent = fields_.str(agent_slot_).value_or("");
     std::string_view time_text = fields_.str(time_slot_).value_or("");
+    if (time_text.empty() && !time_fallbacks_.empty()) time_text = fallback_time(r);
     int64_t now = kNoTime;
     if (auto ms = time_parser_.parse(time_text)) {
       now = *ms;
@@ -675,6 +679,17 @@ class LifecycleStage : public Stage {
   FieldSet fields_;
   PrepareAhead<Prep> window_;
   size_t skip_slot_ = 0, type_slot_ = 0, agent_slot_ = 0, time_slot_ = 0;
+  // profile.time_fields after the first: not registered with the shared member pass (each
+  // name there costs every record), looked up in the record only when the first is absent.
+  std::vector<FieldPath> time_fallbacks_;
+
+  // The first of the other time fields that holds a string ("" when none does).
+  std::string_view fallback_time(Record& r) {
+    std::string_view s;
+    for (const auto& f : time_fallbacks_)
+      if (auto e = lookup(r.root(), f); e && e->get_string().get(s) == simdjson::SUCCESS) return s;
+    return {};
+  }
   std::optional<PreparedName> annotation_;  // the annotation member, unless annotation_field is empty
   std::vector<std::string> ann_head_;               // per track (see annotate_state)
   std::vector<std::vector<std::string>> ann_mid_;    // per track, event id * kAnnStates + state

@@ -65,13 +65,31 @@ Status load_profile(const std::string& text, const std::string& origin, Profile&
       return st;
     out.name = root["name"] ? root["name"].as<std::string>() : origin;
     for (auto [key, dflt, dst] : {std::tuple{"type_field", "event_type", &out.type_field},
-                                  std::tuple{"agent_field", "agent_id", &out.agent_field},
-                                  std::tuple{"time_field", "event_time", &out.time_field}}) {
+                                  std::tuple{"agent_field", "agent_id", &out.agent_field}}) {
       if (root[key]) {
         if (Status st = path_of(origin, root[key], key, *dst); !st.ok()) return st;
       } else {
         parse_field_path(dflt, *dst);
       }
+    }
+    // time_field: one field path or a list of them (producers name the time differently).
+    out.time_fields.clear();
+    if (YAML::Node tf = root["time_field"]; tf && tf.IsSequence()) {
+      if (tf.size() == 0) return Status::error(at(origin, tf, "time_field") + "expected a field path or a non-empty list of them");
+      for (size_t i = 0; i < tf.size(); ++i) {
+        FieldPath p;
+        if (Status st = path_of(origin, tf[i], "time_field[" + std::to_string(i) + "]", p); !st.ok()) return st;
+        out.time_fields.push_back(std::move(p));
+      }
+    } else if (tf) {
+      FieldPath p;
+      if (!tf.IsScalar() || !parse_field_path(tf.Scalar(), p))
+        return Status::error(at(origin, tf, "time_field") + "expected a field path or a non-empty list of them");
+      out.time_fields.push_back(std::move(p));
+    } else {
+      FieldPath p;
+      parse_field_path("event_time", p);
+      out.time_fields.push_back(std::move(p));
     }
     YAML::Node tracks = root["tracks"];
     if (!tracks || !tracks.IsSequence() || tracks.size() == 0)

@@ -42,7 +42,8 @@ struct Track {
 
 struct Profile {
   std::string name;
-  FieldPath type_field, agent_field, time_field;
+  FieldPath type_field, agent_field;
+  std::vector<FieldPath> time_fields;  // the first present one holds the event time
   std::vector<Track> tracks;
 };
 

@@ -16,6 +16,7 @@ using map::Profile;
 
 constexpr std::string_view kProfiles[] = {"action-event", "action-log"};
 constexpr std::string_view kCoerceTo[] = {"string", "integer", "number", "boolean"};
+constexpr std::string_view kOtherEvents[] = {"pass", "dead_letter"};
 constexpr std::string_view kOpNames[] = {"rename", "copy", "move", "delete", "default", "set", "coerce", "hash"};
 
 constexpr OptionSpec kRenameOptions[] = {
@@ -81,6 +82,13 @@ constexpr OptionSpec kMapOptions[] = {
     {.name = "profile", .type = OptType::Enum,
      .description = "built-in mapping to the Agent Activity Log Format (spec 002), applied before operations",
      .allowed = kProfiles},
+    {.name = "time_fields", .type = OptType::StringList,
+     .description = "top-level fields holding the event time, first present wins (default action-event: event_time, "
+                    "timestamp, @timestamp, time, ts; action-log: timestamp, event_time)"},
+    {.name = "other_events", .type = OptType::Enum, .default_value = "pass",
+     .description = "action-event: records of other event types (a producer's instrumentation_warning, non-action "
+                    "events) pass unchanged, or are dead-lettered",
+     .allowed = kOtherEvents},
     {.name = "operations", .type = OptType::ObjectList,
      .description = "field operations applied in order; each sets exactly one of the operation keys",
      .children = kOperationOptions},
@@ -269,8 +277,9 @@ bool coerce(V& v, CoerceTo to, std::string& why) {
 class MapStage : public Stage {
  public:
   Profile profile = Profile::None;
+  map::ProfileOptions profile_options;
   std::vector<Op> ops;
-  uint64_t mapped = 0, unchanged = 0, skipped_missing = 0, failed = 0;
+  uint64_t mapped = 0, unchanged = 0, skipped_missing = 0, failed = 0, other_events = 0;
 
   StageVerdict process(Record& record) override {
     // Kept to restore on failure: a dead letter shows the record as this stage received it.
@@ -279,7 +288,10 @@ class MapStage : public Stage {
     V& root = record.tree();
     bool ok = true, changed = false;
     if (profile != Profile::None) {
-      ok = changed = map::apply_profile(profile, root, before, why);
+      map::Outcome outcome = map::apply_profile(profile, profile_options, root, before, why);
+      ok = outcome != map::Outcome::Failed;
+      changed = outcome == map::Outcome::Mapped;
+      if (outcome == map::Outcome::Unchanged) ++other_events;
       if (!ok) why = "profile " + std::string(kProfiles[profile == Profile::ActionEvent ? 0 : 1]) + ": " + why;
     }
     for (size_t i = 0; ok && i < ops.size(); ++i) {
@@ -308,7 +320,8 @@ class MapStage : public Stage {
   std::string stats_json() const override {
     return "\"mapped\":" + std::to_string(mapped) + ",\"unchanged\":" + std::to_string(unchanged) +
            ",\"failed\":" + std::to_string(failed) +
-           ",\"skipped_missing\":" + std::to_string(skipped_missing);
+           ",\"skipped_missing\":" + std::to_string(skipped_missing) +
+           (profile == Profile::ActionEvent ? ",\"other_events\":" + std::to_string(other_events) : std::string());
   }
 
  private:
@@ -471,6 +484,17 @@ Status build_op(const OptionView& entry, size_t index, Op& op) {
 Status make_map(const OptionView& o, std::unique_ptr<Stage>& out) {
   auto st = std::make_unique<MapStage>();
   if (o.has("profile")) st->profile = o.str("profile") == "action-event" ? Profile::ActionEvent : Profile::ActionLog;
+  if (o.has("time_fields")) {
+    if (st->profile == Profile::None) return Status::error(o.error("time_fields", "applies only with a profile"));
+    st->profile_options.time_fields = o.strings("time_fields");
+    if (st->profile_options.time_fields.empty())
+      return Status::error(o.error("time_fields", "must list at least one field"));
+    for (const auto& f : st->profile_options.time_fields)
+      if (f.empty()) return Status::error(o.error("time_fields", "field names must not be empty"));
+  }
+  if (o.has("other_events") && st->profile != Profile::ActionEvent)
+    return Status::error(o.error("other_events", "applies only with profile: action-event"));
+  st->profile_options.pass_other_events = o.str("other_events") == "pass";
   auto entries = o.objects("operations");
   if (o.has("operations") && entries.empty())
     return Status::error(o.error("operations", "must list at least one operation"));

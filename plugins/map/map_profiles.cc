@@ -39,9 +39,9 @@ std::optional<std::string> first_usable(const V& rec, std::initializer_list<std:
 }
 
 // The event time from the first present field of `names`, as RFC 3339 UTC with ms and Z.
-bool event_time(const V& rec, std::initializer_list<std::string_view> names, std::string_view hint, std::string& out,
+bool event_time(const V& rec, const std::vector<std::string>& names, std::string_view hint, std::string& out,
                 std::vector<std::string>& used, std::string& why) {
-  for (auto n : names) {
+  for (const auto& n : names) {
     const V* v = rec.find(n);
     if (!v) continue;
     std::string msg;
@@ -57,8 +57,17 @@ bool event_time(const V& rec, std::initializer_list<std::string_view> names, std
     used.emplace_back(n);
     return true;
   }
-  why = std::string(*names.begin()) + ": field is missing" + std::string(hint);
+  why = names.size() == 1 ? names[0] + ": field is missing" : "no event time: none of ";
+  for (size_t i = 0; names.size() > 1 && i < names.size(); ++i) why += (i ? ", " : "") + names[i];
+  if (names.size() > 1) why += " is present";
+  why += hint;
   return false;
+}
+
+template <size_t N>
+std::vector<std::string> names_or(const std::vector<std::string>& given, const std::string_view (&dflt)[N]) {
+  if (!given.empty()) return given;
+  return std::vector<std::string>(std::begin(dflt), std::end(dflt));
 }
 
 // Joins up to kMaxTargets parts with ","; the rest are counted as ",+N more".
@@ -122,32 +131,36 @@ void add_detail(V& out, std::string_view key, V value) {
 
 std::string or_unknown(std::optional<std::string> v) { return v ? std::move(*v) : std::string(kUnknown); }
 
-bool action_event(V& rec, std::string_view bytes, std::string& why) {
+Outcome action_event(const ProfileOptions& opts, V& rec, std::string_view bytes, std::string& why) {
   const V* et = rec.find("event_type");
   if (!et) {
     why = "event_type: field is missing";
-    return false;
+    return Outcome::Failed;
   }
   if (et->kind != V::Kind::String) {
     why = std::string("event_type: expected a string, got ") + kind_word(*et);
-    return false;
+    return Outcome::Failed;
   }
   std::string source_type = et->text;
   bool call;
   std::string default_action = "execute";
   if (source_type == "action_planned") call = true, default_action = "plan";
+  else if (source_type == "action_validated") call = true, default_action = "validate";
   else if (source_type == "action_started") call = true;
   else if (source_type == "action_completed" || source_type == "action_failed") call = false;
+  else if (opts.pass_other_events) return Outcome::Unchanged;  // a producer's warning, a non-action event
   else {
     why = "event_type: " + enrich::quoted_for_message(source_type) +
-          " is not a spec 000 event type (action_planned, action_started, action_completed, action_failed)";
-    return false;
+          " is not a spec 000 action event type (action_planned, action_validated, action_started, "
+          "action_completed, action_failed)";
+    return Outcome::Failed;
   }
   std::vector<std::string> used;
   std::string time;
-  if (!event_time(rec, {"event_time"}, " (spec 000 events carry no time of their own; add one upstream)", time,
-                  used, why))
-    return false;
+  if (!event_time(rec, names_or(opts.time_fields, kActionEventTimeFields),
+                  " (log_action_event's parameters carry no time; servers stamp it when they persist the event)",
+                  time, used, why))
+    return Outcome::Failed;
 
   std::vector<std::string> values(14);
   values[0] = time;
@@ -169,25 +182,29 @@ bool action_event(V& rec, std::string_view bytes, std::string& why) {
   }
   values[9] = or_unknown(first_usable(rec, {"auth_context"}, used));
   if (auto t = first_usable(rec, {"input_ref"}, used)) values[10] = *t;
-  else if (call) values[10] = or_unknown(canonical_hash(rec, {"description", "target_node_ids", "details"}));
-  else values[10] = kUnknown;
+  else if (call) values[10] = canonical_hash(rec, {"description", "target_node_ids", "details"}).value_or(std::string(kUnknownRef));
+  else values[10] = kUnknownRef;
   if (auto t = first_usable(rec, {"output_ref"}, used)) values[11] = *t;
-  else if (call) values[11] = kNone;
-  else values[11] = or_unknown(canonical_hash(rec, {"description", "result_classification", "target_node_ids", "details"}));
+  else if (call) values[11] = kNoRef;
+  else values[11] = canonical_hash(rec, {"description", "result_classification", "target_node_ids", "details"})
+                        .value_or(std::string(kUnknownRef));
   values[12] = or_unknown(first_usable(rec, {"decision"}, used));
   values[13] = first_usable(rec, {"evidence_ref"}, used).value_or(evidence_hash(bytes));
 
   // linked_agent_task_id and target_node_ids are copied, not consumed: they stay as they are.
-  V out = assemble(rec, values, {}, {});
+  // The time field read (unless event_time) is consumed: its value is now event_time.
+  std::vector<std::string> consumed;
+  if (used[0] != "event_time") consumed.push_back(used[0]);
+  V out = assemble(rec, values, consumed, {});
   add_detail(out, "source_event_type", V::string(source_type));
   rec = std::move(out);
-  return true;
+  return Outcome::Mapped;
 }
 
-bool action_log(V& rec, std::string_view bytes, std::string& why) {
+Outcome action_log(const ProfileOptions& opts, V& rec, std::string_view bytes, std::string& why) {
   std::vector<std::string> used;
   std::string time;
-  if (!event_time(rec, {"timestamp", "event_time"}, "", time, used, why)) return false;
+  if (!event_time(rec, names_or(opts.time_fields, kActionLogTimeFields), "", time, used, why)) return Outcome::Failed;
 
   std::vector<std::string> values(14);
   values[0] = time;
@@ -215,9 +232,9 @@ bool action_log(V& rec, std::string_view bytes, std::string& why) {
   values[9] = or_unknown(first_usable(rec, {"auth_context"}, used));
   const V* params = rec.find("parameters");
   if (auto t = first_usable(rec, {"input_ref"}, used)) values[10] = *t;
-  else values[10] = params ? content_hash(*params) : std::string(kUnknown);
+  else values[10] = params ? content_hash(*params) : std::string(kUnknownRef);
   if (auto t = first_usable(rec, {"output_ref"}, used)) values[11] = *t;
-  else values[11] = edited ? content_hash(*edited) : std::string(kUnknown);
+  else values[11] = edited ? content_hash(*edited) : std::string(kUnknownRef);
   values[12] = or_unknown(first_usable(rec, {"decision"}, used));
   if (auto t = first_usable(rec, {"evidence_ref"}, used)) values[13] = *t;
   else values[13] = usable(rec.find("action_rid")).value_or(evidence_hash(bytes));
@@ -225,7 +242,7 @@ bool action_log(V& rec, std::string_view bytes, std::string& why) {
   // Consumed: the spec 001 fields whose values now live in a required field.
   std::vector<std::string> consumed;
   for (const auto& u : used)
-    if (u == "user_id" || u == "action_type_rid" || u == "timestamp") consumed.push_back(u);
+    if (u == "user_id" || u == "action_type_rid" || (&u == &used[0] && u != "event_time")) consumed.push_back(u);
   std::vector<std::pair<std::string, std::string>> renames;
   if (!rec.find("action_id")) renames.emplace_back("action_rid", "action_id");
   std::optional<V> edited_copy;
@@ -236,7 +253,7 @@ bool action_log(V& rec, std::string_view bytes, std::string& why) {
   V out = assemble(rec, values, consumed, renames);
   if (edited_copy) add_detail(out, "edited_objects", std::move(*edited_copy));
   rec = std::move(out);
-  return true;
+  return Outcome::Mapped;
 }
 
 }  // namespace
@@ -258,13 +275,14 @@ std::string content_hash(const json::Value& v) {
   return "sha256:" + sha256_hex(json::serialize(v));
 }
 
-bool apply_profile(Profile p, json::Value& record, std::string_view bytes, std::string& why) {
+Outcome apply_profile(Profile p, const ProfileOptions& opts, json::Value& record, std::string_view bytes,
+                      std::string& why) {
   switch (p) {
-    case Profile::ActionEvent: return action_event(record, bytes, why);
-    case Profile::ActionLog: return action_log(record, bytes, why);
-    case Profile::None: return true;
+    case Profile::ActionEvent: return action_event(opts, record, bytes, why);
+    case Profile::ActionLog: return action_log(opts, record, bytes, why);
+    case Profile::None: return Outcome::Unchanged;
   }
-  return true;
+  return Outcome::Unchanged;
 }
 
 }  // namespace agentlog::plugins::map
