@@ -319,6 +319,11 @@ void render(const Canon& c, const LineRef& ref, std::string_view entry_type, std
   if (!c.model.empty()) field("model", c.model);
   if (c.recursion_depth >= 0) num("recursion_depth", c.recursion_depth);
   if (c.latency_ms >= 0) num("latency_ms", c.latency_ms);
+  if (c.cost_estimate >= 0) {
+    char buf[32];
+    auto r = std::to_chars(buf, buf + sizeof buf, c.cost_estimate);
+    o.append(",\"cost_estimate\":").append(buf, r.ptr);
+  }
   o.append(",\"details\":{\"source\":");
   json::append_quoted(o, ref.source);
   num("line", static_cast<int64_t>(ref.line));
@@ -336,11 +341,12 @@ using normalize::Converted;
 using normalize::Format;
 using normalize::LineRef;
 
-constexpr std::string_view kFormats[] = {"claude-code", "codex", "openhands"};
+constexpr std::string_view kFormats[] = {"claude-code", "codex", "openhands", "swe-agent"};
 
 constexpr OptionSpec kNormalizeOptions[] = {
     {.name = "format", .type = OptType::Enum,
-     .description = "the log format: claude-code (transcripts), codex (CLI rollouts), openhands (event streams)",
+     .description = "the log format: claude-code (transcripts), codex (CLI rollouts), openhands (event streams), "
+                    "swe-agent (.traj trajectories)",
      .required = true, .allowed = kFormats},
     {.name = "run_id", .type = OptType::String,
      .description = "run id for formats whose lines carry none (openhands); default: the source file's name "
@@ -397,10 +403,17 @@ class NormalizeStage : public Stage {
       conv_.type.clear();
       conv_.known_type = true;
       conv_.records.clear();
+      conv_.released.clear();
       conv_.why.clear();
       format->convert(r->object(), ref, conv_);
       lines_by_type_.add(conv_.type);
       if (!conv_.known_type) unknown_types_.add(conv_.type);
+      for (auto& held : conv_.released) {
+        Record& g = batch.emit_expanded(std::move(held.record), *r);
+        g.source = held.source_index;  // placed here, but it belongs to its own line
+        g.line = held.line;
+        count_event_type(g);
+      }
       if (!conv_.why.empty()) {
         ++invalid_;
         r->verdict = Verdict::DeadLetter;
@@ -409,18 +422,23 @@ class NormalizeStage : public Stage {
       }
       if (conv_.records.empty()) ++no_action_;
       else ++with_action_;
-      for (auto& text : conv_.records) {
-        Record& g = batch.emit_expanded(std::move(text), *r);
-        std::string_view b = g.bytes();
-        // event_type is the fifth member: cheap to find in our own output.
-        size_t at = b.find("\"event_type\":\"");
-        if (at != std::string_view::npos) {
-          at += 14;
-          records_by_event_type_.add(b.substr(at, b.find('"', at) - at));
-        }
-      }
+      for (auto& text : conv_.records) count_event_type(batch.emit_expanded(std::move(text), *r));
       r->verdict = Verdict::Drop;  // consumed: its actions continue as the records emitted after it
     }
+  }
+
+  // End of input: what the format still holds (runs closed at their last event).
+  bool finish(Batch& batch) override {
+    std::vector<normalize::HeldRecord> held;
+    format->finish(held);
+    for (auto& h : held) {
+      Record& g = batch.emit(std::move(h.record));
+      g.expanded = true;
+      g.source = h.source_index;
+      g.line = h.line;
+      count_event_type(g);
+    }
+    return false;
   }
 
   std::string stats_json() const override {
@@ -431,6 +449,16 @@ class NormalizeStage : public Stage {
   }
 
  private:
+  void count_event_type(Record& g) {
+    std::string_view b = g.bytes();
+    // event_type is the fifth member: cheap to find in our own output.
+    size_t at = b.find("\"event_type\":\"");
+    if (at != std::string_view::npos) {
+      at += 14;
+      records_by_event_type_.add(b.substr(at, b.find('"', at) - at));
+    }
+  }
+
   Converted conv_;
   Counts lines_by_type_, unknown_types_, records_by_event_type_;
   uint64_t with_action_ = 0, no_action_ = 0, invalid_ = 0;
@@ -443,6 +471,7 @@ Status make_normalize(const OptionView& o, std::unique_ptr<Stage>& out) {
   if (o.has("run_id") && st->run_id.empty()) return Status::error(o.error("run_id", "must not be empty"));
   if (st->format_name == "claude-code") st->format = normalize::make_claude_code_format();
   else if (st->format_name == "codex") st->format = normalize::make_codex_format();
+  else if (st->format_name == "swe-agent") st->format = normalize::make_swe_agent_format();
   else st->format = normalize::make_openhands_format();
   out = std::move(st);
   return {};
@@ -452,7 +481,7 @@ Status make_normalize(const OptionView& o, std::unique_ptr<Stage>& out) {
 
 const PluginInfo& normalize_stage_plugin() {
   static const PluginInfo info{"normalize", PluginKind::Stage,
-                               "turn Claude Code transcripts, Codex CLI rollouts or OpenHands event streams into "
+                               "turn Claude Code transcripts, Codex CLI rollouts, OpenHands event streams or SWE-agent trajectories into "
                                "Agent Activity Log records (spec 002); content is hashed, never copied",
                                kNormalizeOptions, make_normalize, nullptr, nullptr};
   return info;
