@@ -74,7 +74,11 @@ std::optional<int64_t> exit_code(std::string_view output) {
 class Codex : public Format {
  public:
   void convert(object line, const LineRef& ref, Converted& out) override {
-    if (ref.source_index != source_ || !started_) reset(ref);
+    if (ref.source_index != source_ || !started_) {
+      if (started_) close_source(out.released);
+      reset(ref);
+    }
+    if (held_ && ++held_lines_ > kMaxHeldLines) release(out.released);
     auto type = str_at(line, "type");
     if (!type) {
       out.type = "(no type)";
@@ -97,7 +101,13 @@ class Codex : public Format {
       out.known_type = item ? listed(kResponseItems, sub) : listed(kEventMsgs, sub);
     }
     if (*type == "session_meta") return session_meta();
-    if (*type == "turn_context") return turn_context();
+    if (*type == "turn_context") {
+      turn_context();
+      if (held_) release(out.released);  // the held turn start takes this context
+      return;
+    }
+    if (event && sub == "user_message") return user_message(line, ref, out);
+    if (open_) note_activity(line, ref, out.type);
     bool call = item && (sub == "function_call" || sub == "custom_tool_call" || sub == "local_shell_call");
     bool result = item && (sub == "function_call_output" || sub == "custom_tool_call_output");
     bool run = event && (sub == "task_started" || sub == "task_complete" || sub == "turn_aborted");
@@ -116,10 +126,16 @@ class Codex : public Format {
         return;
       }
     }
+    if (held_) release(out.released);
     if (call) tool_call(sub, *call_id, ref, out);
     else if (result) tool_result(*call_id, ref, out);
     else if (approval) escalation(*call_id, ref, out);
     else turn(sub, ref, out);
+  }
+
+  void finish(std::vector<HeldRecord>& out) override {
+    if (started_) close_source(out);
+    started_ = false;
   }
 
  private:
@@ -133,6 +149,103 @@ class Codex : public Format {
     approval_.clear();
     sandbox_.clear();
     turn_.clear();
+    open_ = explicit_ = prompted_ = held_ = false;
+    escalated_.clear();
+  }
+
+  // The end of a source: a held start is released, and a turn a prompt opened ends at its
+  // last activity (a turn task_started opened and nothing ended stays open: lifecycle reports it).
+  void close_source(std::vector<HeldRecord>& out) {
+    if (held_) release(out);
+    if (open_ && !explicit_) end_at_last_activity(out);
+  }
+
+  // The time and line of the open turn's latest line: where a turn without an end event ends.
+  void note_activity(object line, const LineRef& ref, std::string_view type) {
+    auto ts = str_at(line, "timestamp");
+    auto time = ts ? normalize_time(*ts) : std::nullopt;
+    if (!time) return;
+    last_time_ = std::move(time->first);
+    last_ms_ = time->second;
+    last_line_ = ref.line;
+    last_type_ = std::string(type);
+  }
+
+  // Emits the held turn start with the context now known.
+  void release(std::vector<HeldRecord>& out) {
+    held_ = false;
+    Canon& c = held_start_;
+    c.auth_context = base_.auth_context;
+    c.model = base_.model;
+    c.tool_target = cwd_;
+    LineRef at{held_source_, source_, held_line_, {}, {}};
+    out.push_back({{}, source_, held_line_});
+    render(c, at, held_type_, out.back().record);
+  }
+
+  void end_at_last_activity(std::vector<HeldRecord>& out) {
+    Canon c = base_;
+    c.event_type = "agent_run";
+    c.phase = "end";
+    c.turn_id = turn_;
+    c.tool_name = "turn";
+    c.tool_action = "end";
+    c.tool_target = cwd_;
+    c.output_ref = std::string(kNoRef);
+    c.event_time = last_time_;
+    c.evidence_ref = evidence_urn(kFormat, {base_.run_id, "line", std::to_string(last_line_)});
+    if (last_ms_ >= start_ms_) c.latency_ms = last_ms_ - start_ms_;
+    LineRef at{held_source_, source_, last_line_, {}, {}};
+    out.push_back({{}, source_, last_line_});
+    render(c, at, last_type_, out.back().record);
+    open_ = false;
+    turn_.clear();
+  }
+
+  // Opens a turn. Its start is held until the turn's context (turn_context) or first record.
+  void open_turn(std::string id, bool by_task, int64_t ms, const LineRef& ref, std::string_view type) {
+    held_start_ = base_;
+    Canon& c = held_start_;
+    c.event_type = "agent_run";
+    c.phase = "start";
+    c.turn_id = id;
+    c.tool_name = "turn";
+    c.tool_action = "start";
+    c.output_ref = std::string(kNoRef);
+    turn_ = std::move(id);
+    open_ = held_ = true;
+    explicit_ = by_task;
+    prompted_ = false;
+    held_source_ = std::string(ref.source);
+    held_line_ = last_line_ = ref.line;
+    held_type_ = last_type_ = std::string(type);
+    held_lines_ = 0;
+    start_ms_ = last_ms_ = ms;
+    last_time_ = base_.event_time;
+  }
+
+  // A user prompt (event_msg user_message, kind plain): its hash is the turn's input_ref. It
+  // opens a turn when none is open (rollouts that do not keep task_started), and ends the
+  // turn an earlier prompt opened.
+  void user_message(object line, const LineRef& ref, Converted& out) {
+    std::string_view kind = str_at(*payload_, "kind").value_or("plain");
+    if (kind != "plain") return;
+    auto time = line_time(str_at(line, "timestamp"), "RFC 3339", out.why);
+    if (!time) return;
+    std::string prompt = sha256_ref(str_at(*payload_, "message").value_or(""));
+    if (open_ && held_ && !prompted_) {  // the prompt of the turn task_started opened
+      held_start_.input_ref = std::move(prompt);
+      prompted_ = true;
+      return note_activity(line, ref, out.type);
+    }
+    if (open_ && explicit_) return note_activity(line, ref, out.type);  // sent while the turn runs
+    if (held_) release(out.released);
+    if (open_) end_at_last_activity(out.released);
+    base_.event_time = std::move(time->first);
+    base_.evidence_ref = evidence_urn(kFormat, {base_.run_id, "line", std::to_string(ref.line)});
+    open_turn("line-" + std::to_string(ref.line), false, time->second, ref, out.type);
+    held_start_.input_ref = std::move(prompt);
+    prompted_ = true;
   }
 
   void session_meta() {
@@ -171,6 +284,7 @@ class Codex : public Format {
     c.output_ref = std::string(kNoRef);
     c.decision = approval_ == "never" ? "allow" : "unknown";
     c.tool_action = "execute";
+    escalation_asked_ = false;
     if (sub == "local_shell_call") {
       c.tool_name = "local_shell";
       element action;
@@ -188,7 +302,22 @@ class Codex : public Format {
       describe(name, args, sub == "custom_tool_call", c);
     }
     calls_.put(c.action_id, {c.tool_name, c.tool_action, c.tool_target, c.input_ref, now_ms_});
-    emit(c, ref, out);  // a sandbox escape is approved through exec_approval_request: the escalation
+    if (escalation_asked_) c.decision = "needs_review";
+    emit(c, ref, out);
+    if (escalation_asked_) open_escalation(std::move(c), ref, out);
+  }
+
+  // An escalation (needs_review) for call `c`, resolved by its output or by the turn's abort.
+  void open_escalation(Canon c, const LineRef& ref, Converted& out) {
+    c.event_type = "escalation";
+    c.turn_id = turn_;
+    c.decision = "needs_review";
+    c.output_ref = std::string(kNoRef);
+    c.error_code.clear();
+    emit(c, ref, out);
+    if (auto it = find_escalation(c.action_id); it != escalated_.end()) escalated_.erase(it);
+    if (escalated_.size() >= kMaxEscalations) escalated_.erase(escalated_.begin());  // bounded
+    escalated_.push_back(std::move(c));
   }
 
   void describe(std::string_view name, std::string_view args, bool free_text, Canon& c) {
@@ -205,8 +334,13 @@ class Codex : public Format {
         c.tool_target = "mcp:" + std::string(ident_or(name.substr(0, sep), kUnknown));
       return;
     }
+    // Raised permissions: `sandbox_permissions` (require_escalated, with_additional_permissions)
+    // in recent versions, `with_escalated_permissions: true` before.
+    std::string_view perms = str_at(a, "sandbox_permissions").value_or("");
+    escalation_asked_ = bool_at(a, "with_escalated_permissions") || perms == "require_escalated" ||
+                        perms == "with_additional_permissions";
     simdjson::dom::array argv;
-    if (name == "shell" || name == "container.exec" || name == "local_shell") {
+    if (name == "shell" || name == "shell_command" || name == "container.exec" || name == "local_shell") {
       if (a["command"].get(argv) == simdjson::SUCCESS) c.tool_target = argv_program(argv);
       else if (auto cmd = str_at(a, "command")) c.tool_target = program_name(*cmd);
     } else if (name == "exec_command") {
@@ -239,14 +373,17 @@ class Codex : public Format {
     if (denied) c.error_code = "permission_denied";
     else if (auto code = exit_code(text); code && *code != 0) c.error_code = "exit_code:" + std::to_string(*code);
     emit(c, ref, out);
-    if (denied) {
+    auto esc = find_escalation(id);
+    if (denied || esc != escalated_.end()) {  // the approval's answer: refused, or the call ran
       c.event_type = "escalation";
-      c.turn_id = turn_;
+      c.turn_id = esc != escalated_.end() ? esc->turn_id : turn_;
       emit(c, ref, out);
+      if (esc != escalated_.end()) escalated_.erase(esc);
     }
   }
 
   void escalation(std::string_view id, const LineRef& ref, Converted& out) {
+    if (find_escalation(id) != escalated_.end()) return;  // its call already asked: one escalation
     Canon c = base_;
     c.event_type = "escalation";
     c.turn_id = turn_;
@@ -269,26 +406,46 @@ class Codex : public Format {
         c.tool_action = "update";
       }
     }
-    emit(c, ref, out);
+    open_escalation(std::move(c), ref, out);
   }
 
   void turn(std::string_view sub, const LineRef& ref, Converted& out) {
+    std::string_view tid = ident_or(str_at(*payload_, "turn_id").value_or(""), "");
+    if (sub == "task_started") {
+      if (open_ && held_ && !explicit_) {  // the prompt came first: this task is its turn
+        explicit_ = true;
+        if (!tid.empty()) held_start_.turn_id = turn_ = std::string(tid);
+        return;
+      }
+      if (held_) release(out.released);
+      if (open_) end_at_last_activity(out.released);
+      open_turn(tid.empty() ? "line-" + std::to_string(ref.line) : std::string(tid), true, now_ms_, ref, out.type);
+      return;
+    }
     Canon c = base_;
     c.event_type = "agent_run";
-    c.phase = sub == "task_started" ? "start" : "end";
-    std::string_view tid = ident_or(str_at(*payload_, "turn_id").value_or(""), "");
-    if (sub == "task_started") turn_ = tid.empty() ? "line-" + std::to_string(ref.line) : std::string(tid);
-    c.turn_id = tid.empty() ? turn_ : std::string(tid);
-    if (sub != "task_started") turn_.clear();
+    c.phase = "end";
+    c.turn_id = open_ ? turn_ : tid.empty() ? "line-" + std::to_string(ref.line) : std::string(tid);
     c.tool_name = "turn";
-    c.tool_action = std::string(c.phase);
+    c.tool_action = "end";
     c.tool_target = cwd_;
     c.output_ref = std::string(kNoRef);
-    if (sub == "turn_aborted")
+    if (sub == "turn_aborted") {
       c.error_code = "turn_aborted:" + std::string(ident_or(str_at(*payload_, "reason").value_or(""), kUnknown));
+      // An approval answered with "abort" ends the turn: its open requests are refused.
+      for (Canon& esc : escalated_) {
+        esc.decision = "block";
+        esc.error_code = c.error_code;
+        esc.event_time = base_.event_time;
+        esc.evidence_ref = base_.evidence_ref;
+        emit(esc, ref, out);
+      }
+      escalated_.clear();
+    }
     int64_t ms = 0;
-    if (sub == "task_complete" && (*payload_)["duration_ms"].get(ms) == simdjson::SUCCESS && ms >= 0)
-      c.latency_ms = ms;
+    if ((*payload_)["duration_ms"].get(ms) == simdjson::SUCCESS && ms >= 0) c.latency_ms = ms;
+    open_ = false;
+    turn_.clear();
     emit(c, ref, out);
   }
 
@@ -299,6 +456,21 @@ class Codex : public Format {
   int64_t now_ms_ = 0;
   std::optional<object> payload_;
   std::string cwd_, approval_, sandbox_, turn_;
+  // The open turn, opened by task_started (explicit) or by a prompt. Its start is held back
+  // until its context arrives, at most kMaxHeldLines lines.
+  static constexpr int kMaxHeldLines = 64;
+  bool open_ = false, explicit_ = false, prompted_ = false, held_ = false, escalation_asked_ = false;
+  Canon held_start_;
+  std::string held_source_, held_type_, last_time_, last_type_;
+  uint64_t held_line_ = 0, last_line_ = 0;
+  int held_lines_ = 0;
+  int64_t start_ms_ = 0, last_ms_ = 0;
+  // Open escalations (calls that asked for raised permissions), in order; few at a time.
+  static constexpr size_t kMaxEscalations = 10000;
+  std::vector<Canon> escalated_;
+  std::vector<Canon>::iterator find_escalation(std::string_view id) {
+    return std::find_if(escalated_.begin(), escalated_.end(), [&](const Canon& e) { return e.action_id == id; });
+  }
 };
 
 }  // namespace
