@@ -103,11 +103,13 @@ class Codex : public Format {
     if (*type == "session_meta") return session_meta();
     if (*type == "turn_context") {
       turn_context();
-      if (held_) release(out.released);  // the held turn start takes this context
+      context_seen_ = held_;
+      if (held_ && prompted_) release(out.released);  // the held turn start takes this context
       return;
     }
     if (event && sub == "user_message") return user_message(line, ref, out);
-    if (open_) note_activity(line, ref, out.type);
+    // The echo of a prompt (a user message item) is input, not activity.
+    if (open_ && !(item && sub == "message" && str_at(*payload_, "role") == "user")) note_activity(line, ref, out.type);
     bool call = item && (sub == "function_call" || sub == "custom_tool_call" || sub == "local_shell_call");
     bool result = item && (sub == "function_call_output" || sub == "custom_tool_call_output");
     bool run = event && (sub == "task_started" || sub == "task_complete" || sub == "turn_aborted");
@@ -215,7 +217,7 @@ class Codex : public Format {
     turn_ = std::move(id);
     open_ = held_ = true;
     explicit_ = by_task;
-    prompted_ = false;
+    prompted_ = context_seen_ = false;
     held_source_ = std::string(ref.source);
     held_line_ = last_line_ = ref.line;
     held_type_ = last_type_ = std::string(type);
@@ -236,6 +238,7 @@ class Codex : public Format {
     if (open_ && held_ && !prompted_) {  // the prompt of the turn task_started opened
       held_start_.input_ref = std::move(prompt);
       prompted_ = true;
+      if (context_seen_) release(out.released);
       return note_activity(line, ref, out.type);
     }
     if (open_ && explicit_) return note_activity(line, ref, out.type);  // sent while the turn runs
@@ -460,6 +463,7 @@ class Codex : public Format {
   // until its context arrives, at most kMaxHeldLines lines.
   static constexpr int kMaxHeldLines = 64;
   bool open_ = false, explicit_ = false, prompted_ = false, held_ = false, escalation_asked_ = false;
+  bool context_seen_ = false;  // the held start has its turn_context and waits for the prompt
   Canon held_start_;
   std::string held_source_, held_type_, last_time_, last_type_;
   uint64_t held_line_ = 0, last_line_ = 0;
