@@ -215,8 +215,10 @@ class SweAgent : public Format {
       if (base_.model.empty())
         if (auto m = str_at(*info, "model_name")) base_.model = std::string(ident_or(*m, ""));
     }
-    if (id.empty()) id = ref.run_id_option.empty() ? source_stem(ref.source) : std::string(ref.run_id_option);
-    if (ref.line > 1) id += "#" + std::to_string(ref.line);  // several trajectories in one JSONL file
+    if (id.empty()) {
+      id = ref.run_id_option.empty() ? source_stem(ref.source) : std::string(ref.run_id_option);
+      if (ref.line > 1) id += "#" + std::to_string(ref.line);  // several trajectories in one JSONL file
+    }
     base_.run_id = std::move(id);
     std::string_view env = str_at(traj, "environment").value_or("");
     base_.auth_context = env.empty() ? std::string() : "environment:" + std::string(ident_or(env, kUnknown));
