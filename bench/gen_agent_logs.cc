@@ -8,7 +8,9 @@
 //              tool observations, trajectory steps, info with exit_status, submission, cost
 // Standard library only; deterministic (own splitmix64 PRNG, integer arithmetic).
 //
-//   gen_agent_logs --format codex|openhands|swe-agent [--bytes N] [--seed S] [--out PATH]
+//   gen_agent_logs --format codex|openhands|swe-agent [--bytes N] [--seed S] [--out PATH] [--one-trajectory]
+//
+// --one-trajectory (swe-agent): one trajectory object of about N bytes instead of JSONL.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -260,7 +262,9 @@ void openhands_session(Gen& g) {
 
 // ---- SWE-agent --------------------------------------------------------------------------
 
-void swe_trajectory(Gen& g, uint64_t index) {
+// One trajectory; with `stop_bytes` > 0 its steps continue until history passes that size
+// (one large .traj object).
+void swe_trajectory(Gen& g, uint64_t index, size_t stop_bytes) {
   Rng& r = g.r;
   std::string instance = "acme__payments-" + std::to_string(1000 + index);
   std::string sys = jtext(r, 2000), task = jtext(r, r.between(500, 3000));
@@ -268,8 +272,9 @@ void swe_trajectory(Gen& g, uint64_t index) {
                         ",\"agent\":\"main\",\"message_type\":\"system_prompt\"},{\"role\":\"user\",\"content\":[{"
                         "\"type\":\"text\",\"text\":" + task + "}],\"agent\":\"main\",\"message_type\":\"observation\"}";
   std::string traj = "[";
-  size_t steps = r.between(10, 40);
+  size_t steps = stop_bytes ? SIZE_MAX : r.between(10, 40);
   for (size_t k = 0; k < steps; ++k) {
+    if (stop_bytes && history.size() >= stop_bytes) steps = k + 1;
     std::string tc = g.id("toolu_01");
     std::string thought = jtext(r, r.between(100, 800));
     std::string name, args;
@@ -325,6 +330,7 @@ void swe_trajectory(Gen& g, uint64_t index) {
 int main(int argc, char** argv) {
   std::string format, out_path = "-";
   uint64_t bytes = 100000000, seed = 42;
+  bool one = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     auto value = [&]() -> const char* {
@@ -338,6 +344,7 @@ int main(int argc, char** argv) {
     else if (a == "--bytes") bytes = std::strtoull(value(), nullptr, 10);
     else if (a == "--seed") seed = std::strtoull(value(), nullptr, 10);
     else if (a == "--out") out_path = value();
+    else if (a == "--one-trajectory") one = true;
     else {
       std::fprintf(stderr, "usage: gen_agent_logs --format codex|openhands|swe-agent [--bytes N] [--seed S] [--out PATH]\n");
       return 2;
@@ -368,9 +375,10 @@ int main(int argc, char** argv) {
   while (written < bytes) {
     if (format == "codex") codex_turn(g, static_cast<int>(unit));
     else if (format == "openhands") openhands_session(g);
-    else swe_trajectory(g, unit);
+    else swe_trajectory(g, unit, one ? bytes / 2 : 0);
     ++unit;
     flush();
+    if (one) break;
   }
   if (f != stdout) std::fclose(f);
   std::fprintf(stderr, "gen_agent_logs: format=%s bytes=%llu lines=%llu units=%llu seed=%llu\n", format.c_str(),
