@@ -53,20 +53,29 @@ void describe_patch(std::string_view patch, Canon& c) {
   if (paths.size() > 1) c.tool_target += ",+" + std::to_string(paths.size() - 1) + " more";
 }
 
-// The exit code a tool output reports: {"metadata":{"exit_code":N}} or "Exit code: N".
+// The exit code a tool output reports: {"output":...,"metadata":{"exit_code":N,...}} or
+// "Exit code: N". The JSON text is not parsed again: in it an unescaped "metadata" or
+// "exit_code" can only be a key (quotes inside strings are escaped), and `metadata` follows
+// the output, so the search runs from the end.
 std::optional<int64_t> exit_code(std::string_view output) {
+  std::string_view digits;
   if (starts_with(output, "{")) {
-    thread_local simdjson::dom::parser parser;
-    object o, meta;
-    int64_t code;
-    if (parser.parse(output.data(), output.size()).get(o) == simdjson::SUCCESS &&
-        o["metadata"].get(meta) == simdjson::SUCCESS && meta["exit_code"].get(code) == simdjson::SUCCESS)
-      return code;
+    size_t meta = output.rfind("\"metadata\"");
+    if (meta == std::string_view::npos) return std::nullopt;
+    size_t key = output.find("\"exit_code\"", meta);
+    if (key == std::string_view::npos) return std::nullopt;
+    size_t at = output.find_first_not_of(" \t\r\n", key + 11);
+    if (at == std::string_view::npos || output[at] != ':') return std::nullopt;
+    at = output.find_first_not_of(" \t\r\n", at + 1);
+    if (at == std::string_view::npos) return std::nullopt;
+    digits = output.substr(at);
+  } else if (starts_with(output, "Exit code: ")) {
+    digits = output.substr(11);
+  } else {
     return std::nullopt;
   }
-  if (!starts_with(output, "Exit code: ")) return std::nullopt;
   int64_t code = 0;
-  auto r = std::from_chars(output.data() + 11, output.data() + output.size(), code);
+  auto r = std::from_chars(digits.data(), digits.data() + digits.size(), code);
   if (r.ec != std::errc()) return std::nullopt;
   return code;
 }
