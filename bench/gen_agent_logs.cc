@@ -104,7 +104,7 @@ std::string rfc3339(int64_t ms, bool zone) {
 }
 
 struct Gen {
-  Rng r;
+  Rng r{42};
   int64_t ms = 1772442000000;  // 2026-03-02T09:00:00Z
   uint64_t n = 0;
   std::string o;
@@ -359,7 +359,8 @@ int main(int argc, char** argv) {
     std::perror(out_path.c_str());
     return 1;
   }
-  Gen g{Rng{seed}};
+  Gen g;
+  g.r = Rng{seed};
   uint64_t written = 0, lines = 0, unit = 0;
   auto flush = [&] {
     for (char c : g.o) lines += c == '\n';

@@ -73,7 +73,7 @@ class Format {
   // Converts one line (a JSON object). Fills `out`; sets out.why when the line cannot be used.
   virtual void convert(object line, const LineRef& ref, Converted& out) = 0;
   // End of input: the records the format still holds, in order.
-  virtual void finish(std::vector<HeldRecord>& out) {}
+  virtual void finish(std::vector<HeldRecord>& /*out*/) {}
 };
 
 std::unique_ptr<Format> make_claude_code_format();
