@@ -7,9 +7,9 @@
 // docs/formats/swe-agent.md.
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 
 #include "core/time_format.h"
+#include "plugins/normalize/minified_json.h"
 #include "plugins/normalize/normalize_format.h"
 
 namespace agentlog::plugins::normalize {
@@ -100,110 +100,6 @@ std::string state_value(element state, std::string_view key) {
   return std::string(str_at(o, key).value_or(""));
 }
 
-// Appends `s` escaped exactly as simdjson's minifier escapes it: `"`, `\\` and control
-// characters (\b \t \n \f \r, else \u00xx); all other bytes as they are.
-void append_minified_string(std::string& o, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  o.push_back('"');
-  size_t run = 0, i = 0;
-  const size_t n = s.size();
-  while (i < n) {
-    // Skip plain bytes 8 at a time (SWAR): only controls, quotes and backslashes matter.
-    while (i + 8 <= n) {
-      uint64_t w;
-      std::memcpy(&w, s.data() + i, 8);
-      uint64_t q = w ^ 0x2222222222222222ull, b = w ^ 0x5C5C5C5C5C5C5C5Cull;
-      uint64_t hit = ((q - 0x0101010101010101ull) & ~q) | ((b - 0x0101010101010101ull) & ~b) |
-                     ((w - 0x2020202020202020ull) & ~w);
-      if (hit & 0x8080808080808080ull) break;
-      i += 8;
-    }
-    if (i >= n) break;
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') {
-      ++i;
-      continue;
-    }
-    o.append(s.data() + run, i - run);
-    switch (c) {
-      case '"': o.append("\\\""); break;
-      case '\\': o.append("\\\\"); break;
-      case '\b': o.append("\\b"); break;
-      case '\t': o.append("\\t"); break;
-      case '\n': o.append("\\n"); break;
-      case '\f': o.append("\\f"); break;
-      case '\r': o.append("\\r"); break;
-      default:
-        o.append("\\u00");
-        o.push_back(kHex[c >> 4]);
-        o.push_back(kHex[c & 15]);
-    }
-    run = ++i;
-  }
-  o.append(s.data() + run, n - run);
-  o.push_back('"');
-}
-
-// The minified JSON text of a value as simdjson writes it, for values without numbers (a
-// message's content list); false when it holds a number (the caller uses json_ref).
-bool append_minified(std::string& o, element v) {
-  switch (v.type()) {
-    case simdjson::dom::element_type::STRING: {
-      std::string_view s;
-      if (v.get(s) != simdjson::SUCCESS) return false;
-      append_minified_string(o, s);
-      return true;
-    }
-    case simdjson::dom::element_type::BOOL: {
-      bool b = false;
-      if (v.get(b) != simdjson::SUCCESS) return false;
-      o.append(b ? "true" : "false");
-      return true;
-    }
-    case simdjson::dom::element_type::NULL_VALUE: o.append("null"); return true;
-    case simdjson::dom::element_type::ARRAY: {
-      o.push_back('[');
-      bool first = true;
-      simdjson::dom::array a;
-      if (v.get(a) != simdjson::SUCCESS) return false;
-      for (element e : a) {
-        if (!first) o.push_back(',');
-        first = false;
-        if (!append_minified(o, e)) return false;
-      }
-      o.push_back(']');
-      return true;
-    }
-    case simdjson::dom::element_type::OBJECT: {
-      o.push_back('{');
-      bool first = true;
-      object obj;
-      if (v.get(obj) != simdjson::SUCCESS) return false;
-      for (auto field : obj) {
-        if (!first) o.push_back(',');
-        first = false;
-        append_minified_string(o, field.key);
-        o.push_back(':');
-        if (!append_minified(o, field.value)) return false;
-      }
-      o.push_back('}');
-      return true;
-    }
-    default: return false;  // numbers: simdjson's own formatting
-  }
-}
-
-// content_ref (hash of a string's bytes, else of the minified JSON) without simdjson's
-// minifier, which copies escaped text a byte at a time: observations are long multi-line texts.
-std::string fast_content_ref(element v) {
-  std::string_view text;
-  if (v.get(text) == simdjson::SUCCESS) return sha256_ref(text);
-  thread_local std::string buf;
-  buf.clear();
-  if (!append_minified(buf, v)) return json_ref(v);
-  return sha256_ref(buf);
-}
-
 struct Step {
   int64_t exec_ms = 0;
   std::string open_file, working_dir;
@@ -245,7 +141,7 @@ class SweAgent : public Format {
       object m;
       if (item.get(m) == simdjson::SUCCESS && !bool_at(m, "is_demo") && str_at(m, "role") == "user") {
         element content;
-        if (m["content"].get(content) == simdjson::SUCCESS) start.input_ref = fast_content_ref(content);
+        if (m["content"].get(content) == simdjson::SUCCESS) start.input_ref = minified_content_ref(content);
         break;
       }
       ++index;
@@ -272,7 +168,7 @@ class SweAgent : public Format {
     while (!pending_.empty() && pending_.front().step < steps_.size()) {
       element obs;
       std::string output = traj_steps_.at(pending_.front().step)["observation"].get(obs) == simdjson::SUCCESS
-                               ? fast_content_ref(obs)
+                               ? minified_content_ref(obs)
                                : std::string(kNoRef);
       answer(pending_.begin(), output, "trajectory", pending_.front().step);
     }
@@ -470,7 +366,7 @@ class SweAgent : public Format {
     simdjson::dom::array ids;
     element content;
     std::string output =
-        m["content"].get(content) == simdjson::SUCCESS ? fast_content_ref(content) : std::string(kNoRef);
+        m["content"].get(content) == simdjson::SUCCESS ? minified_content_ref(content) : std::string(kNoRef);
     std::vector<std::string> answered;
     if (m["tool_call_ids"].get(ids) == simdjson::SUCCESS && ids.size() > 0) {
       for (element e : ids) {
@@ -517,7 +413,7 @@ class SweAgent : public Format {
     c.input_ref = std::string(kNoRef);
     std::string_view text;
     c.output_ref = has_submission && !(submission.get(text) == simdjson::SUCCESS && text.empty())
-                       ? fast_content_ref(submission)
+                       ? minified_content_ref(submission)
                        : std::string(kNoRef);
     std::string_view s;
     if (has_status) c.error_code = status.get(s) == simdjson::SUCCESS ? exit_error(s) : "exit_status:unknown";
