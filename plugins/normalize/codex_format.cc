@@ -138,6 +138,7 @@ class Codex : public Format {
       }
     }
     if (held_) release(out.released);
+    if (!run) acted_ = true;
     if (call) tool_call(sub, *call_id, ref, out);
     else if (result) tool_result(*call_id, ref, out);
     else if (approval) escalation(*call_id, ref, out);
@@ -225,6 +226,7 @@ class Codex : public Format {
     c.output_ref = std::string(kNoRef);
     turn_ = std::move(id);
     open_ = held_ = true;
+    acted_ = false;
     explicit_ = by_task;
     prompted_ = context_seen_ = false;
     held_source_ = std::string(ref.source);
@@ -424,9 +426,9 @@ class Codex : public Format {
   void turn(std::string_view sub, const LineRef& ref, Converted& out) {
     std::string_view tid = ident_or(str_at(*payload_, "turn_id").value_or(""), "");
     if (sub == "task_started") {
-      if (open_ && held_ && !explicit_) {  // the prompt came first: this task is its turn
+      if (open_ && !explicit_ && !acted_) {  // the prompt came first: this task is its turn
         explicit_ = true;
-        if (!tid.empty()) held_start_.turn_id = turn_ = std::string(tid);
+        if (held_ && !tid.empty()) held_start_.turn_id = turn_ = std::string(tid);
         return;
       }
       if (held_) release(out.released);
@@ -473,6 +475,7 @@ class Codex : public Format {
   static constexpr int kMaxHeldLines = 64;
   bool open_ = false, explicit_ = false, prompted_ = false, held_ = false, escalation_asked_ = false;
   bool context_seen_ = false;  // the held start has its turn_context and waits for the prompt
+  bool acted_ = false;         // the open turn has had a call, output or approval
   Canon held_start_;
   std::string held_source_, held_type_, last_time_, last_type_;
   uint64_t held_line_ = 0, last_line_ = 0;
