@@ -125,8 +125,12 @@ class OpenHands : public Format {
     now_ms_ = time->second;
     base_.evidence_ref = evidence_urn(kFormat, {base_.run_id, "event", id});
     bool explicit_start = run_change && (action ? kind == "system" : state_of(args) == "running");
-    if (!explicit_start) note_event(id, ref, out.type, out);
-    else if (!open_) run_seen_ = true;
+    bool explicit_end = run_change && (action ? kind == "finish" : listed(kRunEnds, state_of(args)));
+    if (explicit_start) {
+      if (!open_) run_seen_ = true;
+    } else if (!explicit_end || open_) {  // an end with no run open opens none
+      note_event(id, ref, out.type, out);
+    }
     if (action && kind == "system" && args) {
       base_.agent_version = std::string(ident_or(str_at(*args, "openhands_version").value_or(""), kUnknown));
       if (auto cls = str_at(*args, "agent_class")) base_.agent_id = "openhands/" + std::string(ident_or(*cls, "agent"));
