@@ -349,8 +349,8 @@ constexpr OptionSpec kNormalizeOptions[] = {
                     "swe-agent (.traj trajectories)",
      .required = true, .allowed = kFormats},
     {.name = "run_id", .type = OptType::String,
-     .description = "run id for formats whose lines carry none (openhands); default: the source file's name "
-                    "without directory and extension"},
+     .description = "run id for formats whose lines carry none (openhands, swe-agent without instance id); "
+                    "default: the source file's name without directory and extension"},
 };
 
 // Counts by a small set of names (line types, event types); names beyond kMaxNames share
@@ -481,8 +481,9 @@ Status make_normalize(const OptionView& o, std::unique_ptr<Stage>& out) {
 
 const PluginInfo& normalize_stage_plugin() {
   static const PluginInfo info{"normalize", PluginKind::Stage,
-                               "turn Claude Code transcripts, Codex CLI rollouts, OpenHands event streams or SWE-agent trajectories into "
-                               "Agent Activity Log records (spec 002); content is hashed, never copied",
+                               "turn Claude Code transcripts, Codex CLI rollouts, OpenHands event streams or "
+                               "SWE-agent trajectories into Agent Activity Log records (spec 002); content is "
+                               "hashed, never copied",
                                kNormalizeOptions, make_normalize, nullptr, nullptr};
   return info;
 }
