@@ -13,14 +13,15 @@ constexpr std::string_view kFormat = "codex";
 
 constexpr std::string_view kResponseItems[] = {"message", "reasoning", "function_call", "function_call_output",
                                                "custom_tool_call", "custom_tool_call_output", "local_shell_call",
-                                               "web_search_call"};
+                                               "web_search_call", "ghost_snapshot", "compaction"};
 constexpr std::string_view kEventMsgs[] = {
     "task_started", "task_complete", "turn_aborted", "token_count", "agent_message", "user_message",
     "agent_reasoning", "agent_reasoning_raw_content", "agent_reasoning_section_break", "exec_command_begin",
     "exec_command_end", "exec_command_output_delta", "patch_apply_begin", "patch_apply_end",
     "exec_approval_request", "apply_patch_approval_request", "turn_diff", "plan_update", "error", "stream_error",
     "background_event", "mcp_tool_call_begin", "mcp_tool_call_end", "web_search_begin", "web_search_end",
-    "session_configured", "entered_review_mode", "exited_review_mode", "shutdown_complete", "view_image_tool_call"};
+    "session_configured", "entered_review_mode", "exited_review_mode", "shutdown_complete", "view_image_tool_call",
+    "context_compacted", "undo_started", "undo_completed", "warning"};
 
 bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
