@@ -118,6 +118,8 @@ class Codex : public Format {
       return;
     }
     if (event && sub == "user_message") return user_message(line, ref, out);
+    if (item && sub == "message" && !user_messages_ && str_at(*payload_, "role") == "user")
+      return message_item_prompt(line, ref, out);
     // The echo of a prompt (a user message item) is input, not activity.
     if (open_ && !(item && sub == "message" && str_at(*payload_, "role") == "user")) note_activity(line, ref, out.type);
     bool call = item && (sub == "function_call" || sub == "custom_tool_call" || sub == "local_shell_call");
@@ -162,7 +164,8 @@ class Codex : public Format {
     approval_.clear();
     sandbox_.clear();
     turn_.clear();
-    open_ = explicit_ = prompted_ = held_ = false;
+    open_ = explicit_ = prompted_ = held_ = user_messages_ = false;
+    item_prompt_.clear();
     escalated_.clear();
   }
 
@@ -244,9 +247,52 @@ class Codex : public Format {
   void user_message(object line, const LineRef& ref, Converted& out) {
     std::string_view kind = str_at(*payload_, "kind").value_or("plain");
     if (kind != "plain") return;
+    std::string_view text = str_at(*payload_, "message").value_or("");
+    if (!user_messages_) {
+      user_messages_ = true;  // from now on prompts come from these events, not message items
+      // The message item written just before was this prompt: its turn is this one, named
+      // after this event as in the rest of the rollout when its start is still held.
+      if (open_ && !explicit_ && !acted_ && item_prompt_ == sha256_ref(text)) {
+        if (held_) {
+          auto time = line_time(str_at(line, "timestamp"), "RFC 3339", out.why);
+          if (!time) return;
+          held_start_.turn_id = turn_ = "line-" + std::to_string(ref.line);
+          held_start_.event_time = std::move(time->first);
+          held_start_.evidence_ref = evidence_urn(kFormat, {base_.run_id, "line", std::to_string(ref.line)});
+          held_line_ = ref.line;
+          held_type_ = out.type;
+          start_ms_ = time->second;
+        }
+        return note_activity(line, ref, out.type);
+      }
+    }
+    prompt(line, ref, out, text);
+  }
+
+  // A user message item (response_item message, role user) is the prompt in rollouts that
+  // keep no user_message events; the context Codex injects as user messages
+  // (<environment_context>, <user_instructions>, AGENTS.md instructions) is not.
+  void message_item_prompt(object line, const LineRef& ref, Converted& out) {
+    simdjson::dom::array content;
+    if ((*payload_)["content"].get(content) != simdjson::SUCCESS) return;
+    for (element part : content) {
+      object p;
+      if (part.get(p) != simdjson::SUCCESS || str_at(p, "type") != "input_text") continue;
+      std::string_view text = str_at(p, "text").value_or("");
+      size_t first = text.find_first_not_of(" \t\r\n");
+      if (first == std::string_view::npos || text[first] == '<' || starts_with(text.substr(first), "# AGENTS.md"))
+        return;
+      prompt(line, ref, out, text);
+      item_prompt_ = held_start_.input_ref;
+      return;
+    }
+  }
+
+  void prompt(object line, const LineRef& ref, Converted& out, std::string_view text) {
     auto time = line_time(str_at(line, "timestamp"), "RFC 3339", out.why);
     if (!time) return;
-    std::string prompt = sha256_ref(str_at(*payload_, "message").value_or(""));
+    item_prompt_.clear();
+    std::string prompt = sha256_ref(text);
     if (open_ && held_ && !prompted_) {  // the prompt of the turn task_started opened
       held_start_.input_ref = std::move(prompt);
       prompted_ = true;
@@ -477,6 +523,8 @@ class Codex : public Format {
   bool open_ = false, explicit_ = false, prompted_ = false, held_ = false, escalation_asked_ = false;
   bool context_seen_ = false;  // the held start has its turn_context and waits for the prompt
   bool acted_ = false;         // the open turn has had a call, output or approval
+  bool user_messages_ = false; // the rollout writes user_message events
+  std::string item_prompt_;    // hash of the prompt a message item gave the open turn
   Canon held_start_;
   std::string held_source_, held_type_, last_time_, last_type_;
   uint64_t held_line_ = 0, last_line_ = 0;
