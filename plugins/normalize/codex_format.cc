@@ -1,9 +1,10 @@
 // Codex CLI rollouts (~/.codex/sessions/YYYY/MM/DD/rollout-*.jsonl) to spec 002. Each line is
 // {timestamp, type, payload}; session_meta and turn_context set the state that later records
-// carry. The mapping tables are in README.md, section "normalize: codex".
+// carry. User docs with the mapping tables: docs/formats/codex.md.
 #include <algorithm>
 #include <charconv>
 
+#include "plugins/normalize/codex_tools.h"
 #include "plugins/normalize/normalize_format.h"
 
 namespace agentlog::plugins::normalize {
@@ -28,57 +29,6 @@ bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.
 template <size_t N>
 bool listed(const std::string_view (&list)[N], std::string_view v) {
   return std::find(std::begin(list), std::end(list), v) != std::end(list);
-}
-
-// apply_patch input: "*** Add File: p", "*** Update File: p", "*** Delete File: p" headers.
-void describe_patch(std::string_view patch, Canon& c) {
-  std::vector<std::string_view> paths;
-  std::string_view action;
-  for (size_t at = 0; at < patch.size();) {
-    size_t nl = patch.find('\n', at);
-    std::string_view l = patch.substr(at, nl == std::string_view::npos ? std::string_view::npos : nl - at);
-    at = nl == std::string_view::npos ? patch.size() : nl + 1;
-    for (auto [head, act] : {std::pair{"*** Add File: ", "create"}, {"*** Update File: ", "update"},
-                             {"*** Delete File: ", "delete"}})
-      if (starts_with(l, head)) {
-        paths.push_back(l.substr(std::string_view(head).size()));
-        if (action.empty()) action = act;
-        else if (action != act) action = "update";
-      }
-  }
-  c.tool_action = std::string(action.empty() ? "update" : action);
-  if (paths.empty()) return;
-  std::string_view p = paths[0];
-  while (!p.empty() && (p.back() == '\r' || p.back() == ' ')) p.remove_suffix(1);
-  c.tool_target = std::string(p);
-  if (paths.size() > 1) c.tool_target += ",+" + std::to_string(paths.size() - 1) + " more";
-}
-
-// The exit code a tool output reports: {"output":...,"metadata":{"exit_code":N,...}} or
-// "Exit code: N". The JSON text is not parsed again: in it an unescaped "metadata" or
-// "exit_code" can only be a key (quotes inside strings are escaped), and `metadata` follows
-// the output, so the search runs from the end.
-std::optional<int64_t> exit_code(std::string_view output) {
-  std::string_view digits;
-  if (starts_with(output, "{")) {
-    size_t meta = output.rfind("\"metadata\"");
-    if (meta == std::string_view::npos) return std::nullopt;
-    size_t key = output.find("\"exit_code\"", meta);
-    if (key == std::string_view::npos) return std::nullopt;
-    size_t at = output.find_first_not_of(" \t\r\n", key + 11);
-    if (at == std::string_view::npos || output[at] != ':') return std::nullopt;
-    at = output.find_first_not_of(" \t\r\n", at + 1);
-    if (at == std::string_view::npos) return std::nullopt;
-    digits = output.substr(at);
-  } else if (starts_with(output, "Exit code: ")) {
-    digits = output.substr(11);
-  } else {
-    return std::nullopt;
-  }
-  int64_t code = 0;
-  auto r = std::from_chars(digits.data(), digits.data() + digits.size(), code);
-  if (r.ec != std::errc()) return std::nullopt;
-  return code;
 }
 
 class Codex : public Format {
@@ -360,7 +310,7 @@ class Codex : public Format {
       // function_call: arguments is a JSON text; custom_tool_call: input is free text.
       std::string_view args = str_at(*payload_, sub == "function_call" ? "arguments" : "input").value_or("");
       c.input_ref = sha256_ref(args);
-      describe(name, args, sub == "custom_tool_call", c);
+      escalation_asked_ = describe_codex_tool(name, args, sub == "custom_tool_call", cwd_, c);
     }
     calls_.put(c.action_id, {c.tool_name, c.tool_action, c.tool_target, c.input_ref, now_ms_});
     if (escalation_asked_) c.decision = "needs_review";
@@ -379,44 +329,6 @@ class Codex : public Format {
     if (auto it = find_escalation(c.action_id); it != escalated_.end()) escalated_.erase(it);
     if (escalated_.size() >= kMaxEscalations) escalated_.erase(escalated_.begin());  // bounded
     escalated_.push_back(std::move(c));
-  }
-
-  void describe(std::string_view name, std::string_view args, bool free_text, Canon& c) {
-    if (name == "apply_patch" && free_text) return describe_patch(args, c);
-    if (name == "update_plan") {
-      c.tool_action = "update";
-      c.tool_target = "plan";
-      return;
-    }
-    thread_local simdjson::dom::parser parser;
-    object a;
-    if (free_text || parser.parse(args.data(), args.size()).get(a) != simdjson::SUCCESS) {
-      if (size_t sep = name.find("__"); sep != std::string_view::npos)
-        c.tool_target = "mcp:" + std::string(ident_or(name.substr(0, sep), kUnknown));
-      return;
-    }
-    // Raised permissions: `sandbox_permissions` (require_escalated, with_additional_permissions)
-    // in recent versions, `with_escalated_permissions: true` before.
-    std::string_view perms = str_at(a, "sandbox_permissions").value_or("");
-    escalation_asked_ = bool_at(a, "with_escalated_permissions") || perms == "require_escalated" ||
-                        perms == "with_additional_permissions";
-    simdjson::dom::array argv;
-    if (name == "shell" || name == "shell_command" || name == "container.exec" || name == "local_shell") {
-      if (a["command"].get(argv) == simdjson::SUCCESS) c.tool_target = argv_program(argv);
-      else if (auto cmd = str_at(a, "command")) c.tool_target = program_name(*cmd);
-    } else if (name == "exec_command") {
-      c.tool_target = program_name(str_at(a, "cmd").value_or(""));
-    } else if (name == "apply_patch") {
-      describe_patch(str_at(a, "input").value_or(""), c);
-    } else if (name == "view_image" || name == "read_file" || name == "list_dir" || name == "grep_files") {
-      c.tool_action = "read";
-      auto p = str_at(a, "path");
-      if (!p) p = str_at(a, "file_path");
-      if (!p) p = str_at(a, "dir_path");
-      c.tool_target = std::string(p.value_or(cwd_));
-    } else if (size_t sep = name.find("__"); sep != std::string_view::npos) {
-      c.tool_target = "mcp:" + std::string(ident_or(name.substr(0, sep), kUnknown));
-    }
   }
 
   void tool_result(std::string_view id, const LineRef& ref, Converted& out) {

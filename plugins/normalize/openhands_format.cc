@@ -1,7 +1,7 @@
 // OpenHands event streams (a JSON array or JSON lines of events) to spec 002. An event is
 // {id, timestamp, source, action | observation, args | extras, cause, tool_call_metadata};
 // an observation's `cause` is the id of the action it answers. The mapping tables are in
-// README.md, section "normalize: openhands".
+// docs/formats/openhands.md.
 #include <algorithm>
 #include <unordered_map>
 
