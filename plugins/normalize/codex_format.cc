@@ -1,9 +1,10 @@
 // Codex CLI rollouts (~/.codex/sessions/YYYY/MM/DD/rollout-*.jsonl) to spec 002. Each line is
 // {timestamp, type, payload}; session_meta and turn_context set the state that later records
-// carry. The mapping tables are in README.md, section "normalize: codex".
+// carry. User docs with the mapping tables: docs/formats/codex.md.
 #include <algorithm>
 #include <charconv>
 
+#include "plugins/normalize/codex_tools.h"
 #include "plugins/normalize/normalize_format.h"
 
 namespace agentlog::plugins::normalize {
@@ -13,14 +14,15 @@ constexpr std::string_view kFormat = "codex";
 
 constexpr std::string_view kResponseItems[] = {"message", "reasoning", "function_call", "function_call_output",
                                                "custom_tool_call", "custom_tool_call_output", "local_shell_call",
-                                               "web_search_call"};
+                                               "web_search_call", "ghost_snapshot", "compaction"};
 constexpr std::string_view kEventMsgs[] = {
     "task_started", "task_complete", "turn_aborted", "token_count", "agent_message", "user_message",
     "agent_reasoning", "agent_reasoning_raw_content", "agent_reasoning_section_break", "exec_command_begin",
     "exec_command_end", "exec_command_output_delta", "patch_apply_begin", "patch_apply_end",
     "exec_approval_request", "apply_patch_approval_request", "turn_diff", "plan_update", "error", "stream_error",
     "background_event", "mcp_tool_call_begin", "mcp_tool_call_end", "web_search_begin", "web_search_end",
-    "session_configured", "entered_review_mode", "exited_review_mode", "shutdown_complete", "view_image_tool_call"};
+    "session_configured", "entered_review_mode", "exited_review_mode", "shutdown_complete", "view_image_tool_call",
+    "context_compacted", "undo_started", "undo_completed", "warning"};
 
 bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
@@ -29,52 +31,14 @@ bool listed(const std::string_view (&list)[N], std::string_view v) {
   return std::find(std::begin(list), std::end(list), v) != std::end(list);
 }
 
-// apply_patch input: "*** Add File: p", "*** Update File: p", "*** Delete File: p" headers.
-void describe_patch(std::string_view patch, Canon& c) {
-  std::vector<std::string_view> paths;
-  std::string_view action;
-  for (size_t at = 0; at < patch.size();) {
-    size_t nl = patch.find('\n', at);
-    std::string_view l = patch.substr(at, nl == std::string_view::npos ? std::string_view::npos : nl - at);
-    at = nl == std::string_view::npos ? patch.size() : nl + 1;
-    for (auto [head, act] : {std::pair{"*** Add File: ", "create"}, {"*** Update File: ", "update"},
-                             {"*** Delete File: ", "delete"}})
-      if (starts_with(l, head)) {
-        paths.push_back(l.substr(std::string_view(head).size()));
-        if (action.empty()) action = act;
-        else if (action != act) action = "update";
-      }
-  }
-  c.tool_action = std::string(action.empty() ? "update" : action);
-  if (paths.empty()) return;
-  std::string_view p = paths[0];
-  while (!p.empty() && (p.back() == '\r' || p.back() == ' ')) p.remove_suffix(1);
-  c.tool_target = std::string(p);
-  if (paths.size() > 1) c.tool_target += ",+" + std::to_string(paths.size() - 1) + " more";
-}
-
-// The exit code a tool output reports: {"metadata":{"exit_code":N}} or "Exit code: N".
-std::optional<int64_t> exit_code(std::string_view output) {
-  if (starts_with(output, "{")) {
-    thread_local simdjson::dom::parser parser;
-    object o, meta;
-    int64_t code;
-    if (parser.parse(output.data(), output.size()).get(o) == simdjson::SUCCESS &&
-        o["metadata"].get(meta) == simdjson::SUCCESS && meta["exit_code"].get(code) == simdjson::SUCCESS)
-      return code;
-    return std::nullopt;
-  }
-  if (!starts_with(output, "Exit code: ")) return std::nullopt;
-  int64_t code = 0;
-  auto r = std::from_chars(output.data() + 11, output.data() + output.size(), code);
-  if (r.ec != std::errc()) return std::nullopt;
-  return code;
-}
-
 class Codex : public Format {
  public:
   void convert(object line, const LineRef& ref, Converted& out) override {
-    if (ref.source_index != source_ || !started_) reset(ref);
+    if (ref.source_index != source_ || !started_) {
+      if (started_) close_source(out.released);
+      reset(ref);
+    }
+    if (held_ && ++held_lines_ > kMaxHeldLines) release(out.released);
     auto type = str_at(line, "type");
     if (!type) {
       out.type = "(no type)";
@@ -97,7 +61,17 @@ class Codex : public Format {
       out.known_type = item ? listed(kResponseItems, sub) : listed(kEventMsgs, sub);
     }
     if (*type == "session_meta") return session_meta();
-    if (*type == "turn_context") return turn_context();
+    if (*type == "turn_context") {
+      turn_context();
+      context_seen_ = held_;
+      if (held_ && prompted_) release(out.released);  // the held turn start takes this context
+      return;
+    }
+    if (event && sub == "user_message") return user_message(line, ref, out);
+    if (item && sub == "message" && !user_messages_ && str_at(*payload_, "role") == "user")
+      return message_item_prompt(line, ref, out);
+    // The echo of a prompt (a user message item) is input, not activity.
+    if (open_ && !(item && sub == "message" && str_at(*payload_, "role") == "user")) note_activity(line, ref, out.type);
     bool call = item && (sub == "function_call" || sub == "custom_tool_call" || sub == "local_shell_call");
     bool result = item && (sub == "function_call_output" || sub == "custom_tool_call_output");
     bool run = event && (sub == "task_started" || sub == "task_complete" || sub == "turn_aborted");
@@ -116,10 +90,17 @@ class Codex : public Format {
         return;
       }
     }
+    if (held_) release(out.released);
+    if (!run) acted_ = true;
     if (call) tool_call(sub, *call_id, ref, out);
     else if (result) tool_result(*call_id, ref, out);
     else if (approval) escalation(*call_id, ref, out);
     else turn(sub, ref, out);
+  }
+
+  void finish(std::vector<HeldRecord>& out) override {
+    if (started_) close_source(out);
+    started_ = false;
   }
 
  private:
@@ -133,6 +114,149 @@ class Codex : public Format {
     approval_.clear();
     sandbox_.clear();
     turn_.clear();
+    open_ = explicit_ = prompted_ = held_ = user_messages_ = false;
+    item_prompt_.clear();
+    escalated_.clear();
+  }
+
+  // The end of a source: a held start is released, and a turn a prompt opened ends at its
+  // last activity (a turn task_started opened and nothing ended stays open: lifecycle reports it).
+  void close_source(std::vector<HeldRecord>& out) {
+    if (held_) release(out);
+    if (open_ && !explicit_) end_at_last_activity(out);
+  }
+
+  // The time and line of the open turn's latest line: where a turn without an end event ends.
+  void note_activity(object line, const LineRef& ref, std::string_view type) {
+    auto ts = str_at(line, "timestamp");
+    auto time = ts ? normalize_time(*ts) : std::nullopt;
+    if (!time) return;
+    last_time_ = std::move(time->first);
+    last_ms_ = time->second;
+    last_line_ = ref.line;
+    last_type_ = std::string(type);
+  }
+
+  // Emits the held turn start with the context now known.
+  void release(std::vector<HeldRecord>& out) {
+    held_ = false;
+    Canon& c = held_start_;
+    c.auth_context = base_.auth_context;
+    c.model = base_.model;
+    c.tool_target = cwd_;
+    LineRef at{held_source_, source_, held_line_, {}, {}};
+    out.push_back({{}, source_, held_line_});
+    render(c, at, held_type_, out.back().record);
+  }
+
+  void end_at_last_activity(std::vector<HeldRecord>& out) {
+    Canon c = base_;
+    c.event_type = "agent_run";
+    c.phase = "end";
+    c.turn_id = turn_;
+    c.tool_name = "turn";
+    c.tool_action = "end";
+    c.tool_target = cwd_;
+    c.output_ref = std::string(kNoRef);
+    c.event_time = last_time_;
+    c.evidence_ref = evidence_urn(kFormat, {base_.run_id, "line", std::to_string(last_line_)});
+    if (last_ms_ >= start_ms_) c.latency_ms = last_ms_ - start_ms_;
+    LineRef at{held_source_, source_, last_line_, {}, {}};
+    out.push_back({{}, source_, last_line_});
+    render(c, at, last_type_, out.back().record);
+    open_ = false;
+    turn_.clear();
+  }
+
+  // Opens a turn. Its start is held until the turn's context (turn_context) or first record.
+  void open_turn(std::string id, bool by_task, int64_t ms, const LineRef& ref, std::string_view type) {
+    held_start_ = base_;
+    Canon& c = held_start_;
+    c.event_type = "agent_run";
+    c.phase = "start";
+    c.turn_id = id;
+    c.tool_name = "turn";
+    c.tool_action = "start";
+    c.output_ref = std::string(kNoRef);
+    turn_ = std::move(id);
+    open_ = held_ = true;
+    acted_ = false;
+    explicit_ = by_task;
+    prompted_ = context_seen_ = false;
+    held_source_ = std::string(ref.source);
+    held_line_ = last_line_ = ref.line;
+    held_type_ = last_type_ = std::string(type);
+    held_lines_ = 0;
+    start_ms_ = last_ms_ = ms;
+    last_time_ = base_.event_time;
+  }
+
+  // A user prompt (event_msg user_message, kind plain): its hash is the turn's input_ref. It
+  // opens a turn when none is open (rollouts that do not keep task_started), and ends the
+  // turn an earlier prompt opened.
+  void user_message(object line, const LineRef& ref, Converted& out) {
+    std::string_view kind = str_at(*payload_, "kind").value_or("plain");
+    if (kind != "plain") return;
+    std::string_view text = str_at(*payload_, "message").value_or("");
+    if (!user_messages_) {
+      user_messages_ = true;  // from now on prompts come from these events, not message items
+      // The message item written just before was this prompt: its turn is this one, named
+      // after this event as in the rest of the rollout when its start is still held.
+      if (open_ && !explicit_ && !acted_ && item_prompt_ == sha256_ref(text)) {
+        if (held_) {
+          auto time = line_time(str_at(line, "timestamp"), "RFC 3339", out.why);
+          if (!time) return;
+          held_start_.turn_id = turn_ = "line-" + std::to_string(ref.line);
+          held_start_.event_time = std::move(time->first);
+          held_start_.evidence_ref = evidence_urn(kFormat, {base_.run_id, "line", std::to_string(ref.line)});
+          held_line_ = ref.line;
+          held_type_ = out.type;
+          start_ms_ = time->second;
+        }
+        return note_activity(line, ref, out.type);
+      }
+    }
+    prompt(line, ref, out, text);
+  }
+
+  // A user message item (response_item message, role user) is the prompt in rollouts that
+  // keep no user_message events; the context Codex injects as user messages
+  // (<environment_context>, <user_instructions>, AGENTS.md instructions) is not.
+  void message_item_prompt(object line, const LineRef& ref, Converted& out) {
+    simdjson::dom::array content;
+    if ((*payload_)["content"].get(content) != simdjson::SUCCESS) return;
+    for (element part : content) {
+      object p;
+      if (part.get(p) != simdjson::SUCCESS || str_at(p, "type") != "input_text") continue;
+      std::string_view text = str_at(p, "text").value_or("");
+      size_t first = text.find_first_not_of(" \t\r\n");
+      if (first == std::string_view::npos || text[first] == '<' || starts_with(text.substr(first), "# AGENTS.md"))
+        return;
+      prompt(line, ref, out, text);
+      item_prompt_ = held_start_.input_ref;
+      return;
+    }
+  }
+
+  void prompt(object line, const LineRef& ref, Converted& out, std::string_view text) {
+    auto time = line_time(str_at(line, "timestamp"), "RFC 3339", out.why);
+    if (!time) return;
+    item_prompt_.clear();
+    std::string prompt = sha256_ref(text);
+    if (open_ && held_ && !prompted_) {  // the prompt of the turn task_started opened
+      held_start_.input_ref = std::move(prompt);
+      prompted_ = true;
+      if (context_seen_) release(out.released);
+      return note_activity(line, ref, out.type);
+    }
+    if (open_ && explicit_) return note_activity(line, ref, out.type);  // sent while the turn runs
+    if (held_) release(out.released);
+    if (open_) end_at_last_activity(out.released);
+    base_.event_time = std::move(time->first);
+    base_.evidence_ref = evidence_urn(kFormat, {base_.run_id, "line", std::to_string(ref.line)});
+    open_turn("line-" + std::to_string(ref.line), false, time->second, ref, out.type);
+    held_start_.input_ref = std::move(prompt);
+    prompted_ = true;
   }
 
   void session_meta() {
@@ -171,6 +295,7 @@ class Codex : public Format {
     c.output_ref = std::string(kNoRef);
     c.decision = approval_ == "never" ? "allow" : "unknown";
     c.tool_action = "execute";
+    escalation_asked_ = false;
     if (sub == "local_shell_call") {
       c.tool_name = "local_shell";
       element action;
@@ -185,43 +310,25 @@ class Codex : public Format {
       // function_call: arguments is a JSON text; custom_tool_call: input is free text.
       std::string_view args = str_at(*payload_, sub == "function_call" ? "arguments" : "input").value_or("");
       c.input_ref = sha256_ref(args);
-      describe(name, args, sub == "custom_tool_call", c);
+      escalation_asked_ = describe_codex_tool(name, args, sub == "custom_tool_call", cwd_, c);
     }
     calls_.put(c.action_id, {c.tool_name, c.tool_action, c.tool_target, c.input_ref, now_ms_});
-    emit(c, ref, out);  // a sandbox escape is approved through exec_approval_request: the escalation
+    if (escalation_asked_) c.decision = "needs_review";
+    emit(c, ref, out);
+    if (escalation_asked_) open_escalation(std::move(c), ref, out);
   }
 
-  void describe(std::string_view name, std::string_view args, bool free_text, Canon& c) {
-    if (name == "apply_patch" && free_text) return describe_patch(args, c);
-    if (name == "update_plan") {
-      c.tool_action = "update";
-      c.tool_target = "plan";
-      return;
-    }
-    thread_local simdjson::dom::parser parser;
-    object a;
-    if (free_text || parser.parse(args.data(), args.size()).get(a) != simdjson::SUCCESS) {
-      if (size_t sep = name.find("__"); sep != std::string_view::npos)
-        c.tool_target = "mcp:" + std::string(ident_or(name.substr(0, sep), kUnknown));
-      return;
-    }
-    simdjson::dom::array argv;
-    if (name == "shell" || name == "container.exec" || name == "local_shell") {
-      if (a["command"].get(argv) == simdjson::SUCCESS) c.tool_target = argv_program(argv);
-      else if (auto cmd = str_at(a, "command")) c.tool_target = program_name(*cmd);
-    } else if (name == "exec_command") {
-      c.tool_target = program_name(str_at(a, "cmd").value_or(""));
-    } else if (name == "apply_patch") {
-      describe_patch(str_at(a, "input").value_or(""), c);
-    } else if (name == "view_image" || name == "read_file" || name == "list_dir" || name == "grep_files") {
-      c.tool_action = "read";
-      auto p = str_at(a, "path");
-      if (!p) p = str_at(a, "file_path");
-      if (!p) p = str_at(a, "dir_path");
-      c.tool_target = std::string(p.value_or(cwd_));
-    } else if (size_t sep = name.find("__"); sep != std::string_view::npos) {
-      c.tool_target = "mcp:" + std::string(ident_or(name.substr(0, sep), kUnknown));
-    }
+  // An escalation (needs_review) for call `c`, resolved by its output or by the turn's abort.
+  void open_escalation(Canon c, const LineRef& ref, Converted& out) {
+    c.event_type = "escalation";
+    c.turn_id = turn_;
+    c.decision = "needs_review";
+    c.output_ref = std::string(kNoRef);
+    c.error_code.clear();
+    emit(c, ref, out);
+    if (auto it = find_escalation(c.action_id); it != escalated_.end()) escalated_.erase(it);
+    if (escalated_.size() >= kMaxEscalations) escalated_.erase(escalated_.begin());  // bounded
+    escalated_.push_back(std::move(c));
   }
 
   void tool_result(std::string_view id, const LineRef& ref, Converted& out) {
@@ -239,14 +346,17 @@ class Codex : public Format {
     if (denied) c.error_code = "permission_denied";
     else if (auto code = exit_code(text); code && *code != 0) c.error_code = "exit_code:" + std::to_string(*code);
     emit(c, ref, out);
-    if (denied) {
+    auto esc = find_escalation(id);
+    if (denied || esc != escalated_.end()) {  // the approval's answer: refused, or the call ran
       c.event_type = "escalation";
-      c.turn_id = turn_;
+      c.turn_id = esc != escalated_.end() ? esc->turn_id : turn_;
       emit(c, ref, out);
+      if (esc != escalated_.end()) escalated_.erase(esc);
     }
   }
 
   void escalation(std::string_view id, const LineRef& ref, Converted& out) {
+    if (find_escalation(id) != escalated_.end()) return;  // its call already asked: one escalation
     Canon c = base_;
     c.event_type = "escalation";
     c.turn_id = turn_;
@@ -269,26 +379,46 @@ class Codex : public Format {
         c.tool_action = "update";
       }
     }
-    emit(c, ref, out);
+    open_escalation(std::move(c), ref, out);
   }
 
   void turn(std::string_view sub, const LineRef& ref, Converted& out) {
+    std::string_view tid = ident_or(str_at(*payload_, "turn_id").value_or(""), "");
+    if (sub == "task_started") {
+      if (open_ && !explicit_ && !acted_) {  // the prompt came first: this task is its turn
+        explicit_ = true;
+        if (held_ && !tid.empty()) held_start_.turn_id = turn_ = std::string(tid);
+        return;
+      }
+      if (held_) release(out.released);
+      if (open_) end_at_last_activity(out.released);
+      open_turn(tid.empty() ? "line-" + std::to_string(ref.line) : std::string(tid), true, now_ms_, ref, out.type);
+      return;
+    }
     Canon c = base_;
     c.event_type = "agent_run";
-    c.phase = sub == "task_started" ? "start" : "end";
-    std::string_view tid = ident_or(str_at(*payload_, "turn_id").value_or(""), "");
-    if (sub == "task_started") turn_ = tid.empty() ? "line-" + std::to_string(ref.line) : std::string(tid);
-    c.turn_id = tid.empty() ? turn_ : std::string(tid);
-    if (sub != "task_started") turn_.clear();
+    c.phase = "end";
+    c.turn_id = open_ ? turn_ : tid.empty() ? "line-" + std::to_string(ref.line) : std::string(tid);
     c.tool_name = "turn";
-    c.tool_action = std::string(c.phase);
+    c.tool_action = "end";
     c.tool_target = cwd_;
     c.output_ref = std::string(kNoRef);
-    if (sub == "turn_aborted")
+    if (sub == "turn_aborted") {
       c.error_code = "turn_aborted:" + std::string(ident_or(str_at(*payload_, "reason").value_or(""), kUnknown));
+      // An approval answered with "abort" ends the turn: its open requests are refused.
+      for (Canon& esc : escalated_) {
+        esc.decision = "block";
+        esc.error_code = c.error_code;
+        esc.event_time = base_.event_time;
+        esc.evidence_ref = base_.evidence_ref;
+        emit(esc, ref, out);
+      }
+      escalated_.clear();
+    }
     int64_t ms = 0;
-    if (sub == "task_complete" && (*payload_)["duration_ms"].get(ms) == simdjson::SUCCESS && ms >= 0)
-      c.latency_ms = ms;
+    if ((*payload_)["duration_ms"].get(ms) == simdjson::SUCCESS && ms >= 0) c.latency_ms = ms;
+    open_ = false;
+    turn_.clear();
     emit(c, ref, out);
   }
 
@@ -299,6 +429,25 @@ class Codex : public Format {
   int64_t now_ms_ = 0;
   std::optional<object> payload_;
   std::string cwd_, approval_, sandbox_, turn_;
+  // The open turn, opened by task_started (explicit) or by a prompt. Its start is held back
+  // until its context arrives, at most kMaxHeldLines lines.
+  static constexpr int kMaxHeldLines = 64;
+  bool open_ = false, explicit_ = false, prompted_ = false, held_ = false, escalation_asked_ = false;
+  bool context_seen_ = false;  // the held start has its turn_context and waits for the prompt
+  bool acted_ = false;         // the open turn has had a call, output or approval
+  bool user_messages_ = false; // the rollout writes user_message events
+  std::string item_prompt_;    // hash of the prompt a message item gave the open turn
+  Canon held_start_;
+  std::string held_source_, held_type_, last_time_, last_type_;
+  uint64_t held_line_ = 0, last_line_ = 0;
+  int held_lines_ = 0;
+  int64_t start_ms_ = 0, last_ms_ = 0;
+  // Open escalations (calls that asked for raised permissions), in order; few at a time.
+  static constexpr size_t kMaxEscalations = 10000;
+  std::vector<Canon> escalated_;
+  std::vector<Canon>::iterator find_escalation(std::string_view id) {
+    return std::find_if(escalated_.begin(), escalated_.end(), [&](const Canon& e) { return e.action_id == id; });
+  }
 };
 
 }  // namespace

@@ -320,6 +320,13 @@ void render(const Canon& c, const LineRef& ref, std::string_view entry_type, std
   if (!c.model.empty()) field("model", c.model);
   if (c.recursion_depth >= 0) num("recursion_depth", c.recursion_depth);
   if (c.latency_ms >= 0) num("latency_ms", c.latency_ms);
+  if (!c.policy_id.empty()) field("policy_id", c.policy_id);
+  if (c.cost_estimate >= 0) {
+    char buf[32];
+    auto r = std::to_chars(buf, buf + sizeof buf, c.cost_estimate);
+    o.append(",\"cost_estimate\":").append(buf, r.ptr);
+  }
+  if (!c.parent_action_id.empty()) field("parent_action_id", c.parent_action_id);
   o.append(",\"details\":{\"source\":");
   json::append_quoted(o, ref.source);
   num("line", static_cast<int64_t>(ref.line));
@@ -345,19 +352,23 @@ struct FormatEntry {
 };
 constexpr FormatEntry kFormatTable[] = {
     {"claude-code", normalize::make_claude_code_format, "a Claude Code transcript"},
+    {"claude-stream-json", normalize::make_claude_stream_json_format, "claude -p stream-json output"},
     {"codex", normalize::make_codex_format, "a Codex CLI rollout"},
     {"openhands", normalize::make_openhands_format, "OpenHands events"},
+    {"swe-agent", normalize::make_swe_agent_format, "an SWE-agent trajectory"},
 };
-constexpr std::string_view kFormats[] = {"auto", "claude-code", "codex", "openhands"};
+constexpr std::string_view kFormats[] = {"auto", "claude-code", "claude-stream-json", "codex", "openhands",
+                                         "swe-agent"};
 
 constexpr OptionSpec kNormalizeOptions[] = {
     {.name = "format", .type = OptType::Enum,
      .description = "the log format: auto (told per source from its first record; spec 000/001/002 records pass "
-                    "through), claude-code (transcripts), codex (CLI rollouts), openhands (event streams)",
+                    "through), claude-code (transcripts), claude-stream-json (claude -p output), codex (CLI "
+                    "rollouts), openhands (event streams), swe-agent (.traj trajectories)",
      .required = true, .allowed = kFormats},
     {.name = "run_id", .type = OptType::String,
-     .description = "run id for formats whose lines carry none (openhands); default: the source file's name "
-                    "without directory and extension"},
+     .description = "run id for formats whose lines carry none (openhands, swe-agent without instance id); "
+                    "default: the source file's name without directory and extension"},
 };
 
 // Counts by a small set of names (line types, event types); names beyond kMaxNames share
@@ -426,12 +437,20 @@ class NormalizeStage : public Stage {
       conv_.type.clear();
       conv_.known_type = true;
       conv_.records.clear();
+      conv_.released.clear();
+      conv_.origins.clear();
       conv_.why.clear();
       converter(src.format).convert(r->object(), ref, conv_);
       lines_by_type_.add(conv_.type);
       if (!conv_.known_type) {
         unknown_types_.add(conv_.type);
         ++src.unknown;
+      }
+      for (auto& held : conv_.released) {
+        Record& g = batch.emit_expanded(std::move(held.record), *r);
+        g.source = held.source_index;  // placed here, but it belongs to its own line
+        g.line = held.line;
+        count_event_type(g.bytes());
       }
       if (!conv_.why.empty()) {
         ++invalid_;
@@ -441,15 +460,14 @@ class NormalizeStage : public Stage {
       }
       if (conv_.records.empty()) ++no_action_;
       else ++with_action_;
-      for (auto& text : conv_.records) {
-        Record& g = batch.emit_expanded(std::move(text), *r);
-        std::string_view b = g.bytes();
-        // event_type is the fifth member: cheap to find in our own output.
-        size_t at = b.find("\"event_type\":\"");
-        if (at != std::string_view::npos) {
-          at += 14;
-          records_by_event_type_.add(b.substr(at, b.find('"', at) - at));
+      bool own_origins = conv_.origins.size() == conv_.records.size();
+      for (size_t k = 0; k < conv_.records.size(); ++k) {
+        Record& g = batch.emit_expanded(std::move(conv_.records[k]), *r);
+        if (own_origins) {
+          g.source = conv_.origins[k].source_index;
+          g.line = conv_.origins[k].line;
         }
+        count_event_type(g.bytes());
       }
       r->verdict = Verdict::Drop;  // consumed: its actions continue as the records emitted after it
     }
@@ -458,6 +476,17 @@ class NormalizeStage : public Stage {
   // End of input: a source whose lines were mostly of types the format does not know was
   // probably read with the wrong format; say so (stderr and stats) rather than drop quietly.
   bool finish(Batch& batch) override {
+    // What the formats still hold (runs that end with their transcript or trajectory).
+    std::vector<normalize::HeldRecord> held;
+    for (auto& c : converters_)
+      if (c) c->finish(held);
+    for (auto& h : held) {
+      Record& g = batch.emit(std::move(h.record));
+      g.expanded = true;
+      g.source = h.source_index;
+      g.line = h.line;
+      count_event_type(g.bytes());
+    }
     for (size_t i = 0; i < sources_.size(); ++i) {
       const SourceState& src = sources_[i];
       if (src.lines < 4 || src.unknown * 2 <= src.lines) continue;
@@ -540,6 +569,15 @@ class NormalizeStage : public Stage {
                    std::string(name).c_str(), expected_formats().c_str());
   }
 
+  void count_event_type(std::string_view b) {
+    // event_type is the fifth member: cheap to find in our own output.
+    size_t at = b.find("\"event_type\":\"");
+    if (at != std::string_view::npos) {
+      at += 14;
+      records_by_event_type_.add(b.substr(at, b.find('"', at) - at));
+    }
+  }
+
   Format& converter(int i) {
     if (converters_.size() < std::size(kFormatTable)) converters_.resize(std::size(kFormatTable));
     auto& c = converters_[static_cast<size_t>(i)];
@@ -570,8 +608,9 @@ Status make_normalize(const OptionView& o, std::unique_ptr<Stage>& out) {
 
 const PluginInfo& normalize_stage_plugin() {
   static const PluginInfo info{"normalize", PluginKind::Stage,
-                               "turn agent logs (Claude Code, Codex CLI, OpenHands, ...; format auto tells them "
-                               "apart) into Agent Activity Log records (spec 002); content is hashed, never copied",
+                               "turn agent logs (Claude Code transcripts and stream-json, Codex CLI rollouts, OpenHands "
+                               "events, SWE-agent trajectories; format auto tells them apart) into Agent Activity Log "
+                               "records (spec 002); content is hashed, never copied",
                                kNormalizeOptions, make_normalize, nullptr, nullptr};
   return info;
 }

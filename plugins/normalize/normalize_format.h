@@ -38,6 +38,7 @@ struct Canon {
   std::string error_code, model;
   int recursion_depth = -1;    // < 0: absent
   int64_t latency_ms = -1;     // < 0: absent
+  double cost_estimate = -1;   // < 0: absent
 };
 
 // Where the line being converted came from.
@@ -49,10 +50,19 @@ struct LineRef {
   std::string_view bytes;          // the line's text
 };
 
+// A record a format held back and releases later (a turn start waiting for its context, a
+// run closed at its last event): it belongs to an earlier line, possibly of an earlier source.
+struct HeldRecord {
+  std::string record;
+  uint32_t source_index = 0;
+  uint64_t line = 0;
+};
+
 // What one source line became.
 struct Converted {
   std::string type;                  // the line's type, for the per-type counts
   bool known_type = true;            // false: counted in unknown_types too
+  std::vector<HeldRecord> released;  // records of earlier lines, emitted before `records`
   std::vector<std::string> records;  // canonical records (JSON objects)
   std::string why;                   // set when the line is structurally invalid: dead-lettered
 };
@@ -62,6 +72,8 @@ class Format {
   virtual ~Format() = default;
   // Converts one line (a JSON object). Fills `out`; sets out.why when the line cannot be used.
   virtual void convert(object line, const LineRef& ref, Converted& out) = 0;
+  // End of input: the records the format still holds, in order.
+  virtual void finish(std::vector<HeldRecord>& /*out*/) {}
 };
 
 // `format: auto`: the format of a source told from its first record: a format name
@@ -75,6 +87,7 @@ std::string_view detect_format(object line);
 std::unique_ptr<Format> make_claude_code_format();
 std::unique_ptr<Format> make_codex_format();
 std::unique_ptr<Format> make_openhands_format();
+std::unique_ptr<Format> make_swe_agent_format();
 
 // ---- helpers (normalize.cc) --------------------------------------------------------------
 

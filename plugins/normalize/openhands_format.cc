@@ -1,7 +1,7 @@
 // OpenHands event streams (a JSON array or JSON lines of events) to spec 002. An event is
 // {id, timestamp, source, action | observation, args | extras, cause, tool_call_metadata};
 // an observation's `cause` is the id of the action it answers. The mapping tables are in
-// README.md, section "normalize: openhands".
+// docs/formats/openhands.md.
 #include <algorithm>
 #include <unordered_map>
 
@@ -49,6 +49,21 @@ bool listed(const std::string_view (&list)[N], std::string_view v) {
   return std::find(std::begin(list), std::end(list), v) != std::end(list);
 }
 
+// The `command` of an older event's `translated_ipython_code`, as OpenHands writes it:
+// print(file_editor(**{'command': 'create', 'path': ...})); empty when there is none.
+std::string_view editor_command(std::string_view code) {
+  size_t at = code.find("'command'");
+  if (at == std::string_view::npos) at = code.find("\"command\"");
+  if (at == std::string_view::npos) return {};
+  at = code.find(':', at + 9);
+  if (at == std::string_view::npos) return {};
+  at = code.find_first_not_of(" ", at + 1);
+  if (at == std::string_view::npos || (code[at] != '\'' && code[at] != '"')) return {};
+  size_t end = code.find(code[at], at + 1);
+  if (end == std::string_view::npos) return {};
+  return code.substr(at + 1, end - at - 1);
+}
+
 std::string id_text(element v) {
   int64_t i;
   if (v.get(i) == simdjson::SUCCESS) return std::to_string(i);
@@ -60,7 +75,10 @@ std::string id_text(element v) {
 class OpenHands : public Format {
  public:
   void convert(object ev, const LineRef& ref, Converted& out) override {
-    if (ref.source_index != source_ || !started_) reset(ref);
+    if (ref.source_index != source_ || !started_) {
+      if (started_) close_implicit(out.released);
+      reset(ref);
+    }
     auto action = str_at(ev, "action");
     auto observation = str_at(ev, "observation");
     if (!action && !observation) {
@@ -89,12 +107,30 @@ class OpenHands : public Format {
                        kind != "agent_state_changed";
     bool run_change = (action && (kind == "system" || kind == "finish")) ||
                       (observation && kind == "agent_state_changed");
-    if (!rule && !tool_result && !run_change) return;
+    if (!rule && !tool_result && !run_change) {
+      // A session without agent-state changes is still a run: it opens at the first event
+      // and closes at the last (close_implicit).
+      std::string why;
+      if (auto time = line_time(str_at(ev, "timestamp"), "ISO 8601", why)) {
+        base_.event_time = std::move(time->first);
+        now_ms_ = time->second;
+        base_.evidence_ref = evidence_urn(kFormat, {base_.run_id, "event", id});
+        note_event(id, ref, out.type, out);
+      }
+      return;
+    }
     auto time = line_time(str_at(ev, "timestamp"), "ISO 8601", out.why);
     if (!time) return;
     base_.event_time = std::move(time->first);
     now_ms_ = time->second;
     base_.evidence_ref = evidence_urn(kFormat, {base_.run_id, "event", id});
+    bool explicit_start = run_change && (action ? kind == "system" : state_of(args) == "running");
+    bool explicit_end = run_change && (action ? kind == "finish" : listed(kRunEnds, state_of(args)));
+    if (explicit_start) {
+      if (!open_) run_seen_ = true;
+    } else if (!explicit_end || open_) {  // an end with no run open opens none
+      note_event(id, ref, out.type, out);
+    }
     if (action && kind == "system" && args) {
       base_.agent_version = std::string(ident_or(str_at(*args, "openhands_version").value_or(""), kUnknown));
       if (auto cls = str_at(*args, "agent_class")) base_.agent_id = "openhands/" + std::string(ident_or(*cls, "agent"));
@@ -110,13 +146,65 @@ class OpenHands : public Format {
     source_ = ref.source_index;
     calls_.clear();
     results_.clear();
-    open_ = false;
+    open_ = implicit_ = run_seen_ = false;
     turn_.clear();
     base_ = Canon{};
     base_.agent_id = "openhands";
     base_.run_id = ref.run_id_option.empty() ? source_stem(ref.source) : std::string(ref.run_id_option);
   }
 
+  static std::string_view state_of(std::optional<object> extras) {
+    return extras ? str_at(*extras, "agent_state").value_or("") : std::string_view();
+  }
+
+  // Every event with a time: the first opens the implicit run of a session whose first
+  // event is no run start; each is the run's latest event.
+  void note_event(const std::string& id, const LineRef& ref, std::string_view type, Converted& out) {
+    if (!open_ && !run_seen_) {
+      run_seen_ = open_ = implicit_ = true;
+      turn_ = "event-" + id;
+      Canon c = run_record("start");
+      emit(c, ref, out, type);
+    }
+    if (!open_) return;
+    last_time_ = base_.event_time;
+    last_evidence_ = base_.evidence_ref;
+    last_source_ = std::string(ref.source);
+    last_line_ = ref.line;
+    last_type_ = std::string(type);
+  }
+
+  Canon run_record(std::string_view phase) {
+    Canon c = base_;
+    c.turn_id = turn_;
+    c.event_type = "agent_run";
+    c.phase = phase;
+    c.tool_name = "agent";
+    c.tool_action = std::string(phase);
+    c.tool_target = "conversation";
+    c.output_ref = std::string(kNoRef);
+    return c;
+  }
+
+  // The end of a source: the implicit run ends at its last event.
+  void close_implicit(std::vector<HeldRecord>& out) {
+    if (!open_ || !implicit_) return;
+    Canon c = run_record("end");
+    c.event_time = last_time_;
+    c.evidence_ref = last_evidence_;
+    LineRef at{last_source_, source_, last_line_, {}, {}};
+    out.push_back({{}, source_, last_line_});
+    render(c, at, last_type_, out.back().record);
+    open_ = implicit_ = false;
+  }
+
+ public:
+  void finish(std::vector<HeldRecord>& out) override {
+    if (started_) close_implicit(out);
+    started_ = false;
+  }
+
+ private:
   static std::string cause_of(object ev) {
     element c;
     return ev["cause"].get(c) == simdjson::SUCCESS ? id_text(c) : std::string();
@@ -139,15 +227,9 @@ class OpenHands : public Format {
     bool end = action ? kind == "finish" : listed(kRunEnds, state);
     if ((start && open_) || (end && !open_) || (!start && !end)) return;
     open_ = start;
+    implicit_ = false;
     if (start) turn_ = "event-" + id;
-    Canon c = base_;
-    c.turn_id = turn_;
-    c.event_type = "agent_run";
-    c.phase = start ? "start" : "end";
-    c.tool_name = "agent";
-    c.tool_action = std::string(c.phase);
-    c.tool_target = "conversation";
-    c.output_ref = std::string(kNoRef);
+    Canon c = run_record(start ? "start" : "end");
     if (state == "error" || state == "stopped" || state == "rejected") c.error_code = std::string(state);
     emit(c, ref, out, std::string(action ? "action." : "observation.") + std::string(kind));
   }
@@ -172,6 +254,7 @@ class OpenHands : public Format {
     }
     if (rule.action == "edit" && args) {
       std::string_view cmd = str_at(*args, "command").value_or("");
+      if (cmd.empty()) cmd = editor_command(str_at(*args, "translated_ipython_code").value_or(""));
       if (cmd == "create") c.tool_action = "create";
       else if (cmd == "view") c.tool_action = "read";
     }
@@ -223,6 +306,10 @@ class OpenHands : public Format {
   }
 
   bool started_ = false, open_ = false;
+  bool implicit_ = false;  // the open run was opened by a session's first event, not a state change
+  bool run_seen_ = false;  // a run was opened in this source
+  std::string last_time_, last_evidence_, last_source_, last_type_;  // the open run's latest event
+  uint64_t last_line_ = 0;
   uint32_t source_ = 0;
   CallTable calls_;
   std::unordered_map<std::string, std::string> results_;  // action event id -> action_id

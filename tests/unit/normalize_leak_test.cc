@@ -1,4 +1,4 @@
-// Generated Claude Code, Codex and OpenHands logs whose every content string (file text,
+// Generated Claude Code, Codex, OpenHands and SWE-agent logs whose every content string (file text,
 // command lines and output, prompts, thinking) carries a unique marker: after `normalize`,
 // `validate` and `lifecycle`, no marker may appear in the output or the stats.
 #include <catch2/catch.hpp>
@@ -166,4 +166,47 @@ TEST_CASE("normalize copies no content: OpenHands", "[normalize][leak]") {
   write_file(dir / "events.jsonl", openhands(g, 30));
   check_no_leak(std::string("pipeline:\n  stages:\n    - {type: normalize, format: openhands}\n") + kStages,
                 {(dir / "events.jsonl").string()}, g, 30 * 6);
+}
+
+namespace {
+
+// SWE-agent trajectories, one per line: 1.x (function calling) and 0.x (thought/action).
+std::string swe_agent(Gen& g, int trajectories) {
+  std::string o;
+  for (int t = 0; t < trajectories; ++t) {
+    std::string id = "tc" + std::to_string(t);
+    auto text = [&](std::string_view kind) { return "[{\"type\":\"text\",\"text\":" + g.q(kind) + "}]"; };
+    std::string bash_args = "{\"command\":\"cd /testbed && SECRET=" + g.content("Env") + " python " + g.content("Arg") + "\"}";
+    std::string edit_args = "{\"command\":\"str_replace\",\"path\":\"/testbed/a.py\",\"old_str\":" + g.q("Old") +
+                            ",\"new_str\":" + g.q("New") + "}";
+    o += "{\"trajectory\":[{\"action\":" + g.q("Action") + ",\"observation\":" + g.q("Obs") +
+         ",\"execution_time\":0.5,\"state\":{\"working_dir\":\"/testbed\"}}],\"history\":[" +
+         "{\"role\":\"system\",\"content\":" + g.q("System") + ",\"agent\":\"main\"}," +
+         "{\"role\":\"user\",\"content\":" + text("Task") + ",\"agent\":\"main\",\"message_type\":\"observation\"}," +
+         "{\"role\":\"assistant\",\"content\":" + g.q("Thought") + ",\"thought\":" + g.q("Thought") +
+         ",\"action\":" + g.q("Action") + ",\"tool_calls\":[{\"id\":\"" + id + "a\",\"type\":\"function\",\"function\":{\"name\":\"bash\",\"arguments\":" +
+         json::quoted(bash_args) + "}},{\"id\":\"" + id + "b\",\"type\":\"function\",\"function\":{\"name\":\"str_replace_editor\",\"arguments\":" +
+         json::quoted(edit_args) + "}}],\"message_type\":\"action\"}," +
+         "{\"role\":\"tool\",\"content\":" + text("Out") + ",\"tool_call_ids\":[\"" + id + "a\"]}," +
+         "{\"role\":\"tool\",\"content\":" + text("Out") + ",\"tool_call_ids\":[\"" + id + "b\"]}," +
+         "{\"role\":\"assistant\",\"content\":" + g.q("Thought") + ",\"thought\":" + g.q("Thought") +
+         ",\"action\":\"TOKEN=" + g.content("Env") + " make " + g.content("Arg") + "\\n\"}," +
+         "{\"role\":\"user\",\"content\":" + g.q("Obs") + "}]," +
+         "\"info\":{\"exit_status\":\"submitted\",\"submission\":" + g.q("Patch") +
+         ",\"model_stats\":{\"instance_cost\":0.25}},\"replay_config\":" +
+         json::quoted("{\"agent\":{\"model\":{\"name\":\"m\"}},\"problem_statement\":{\"text\":\"" + g.content("Task") +
+                      "\",\"id\":\"inst-" + std::to_string(t) + "\"}}") +
+         ",\"environment\":\"main\"}\n";
+  }
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("normalize copies no content: SWE-agent", "[normalize][leak]") {
+  Gen g;
+  auto dir = temp_dir("normalize-leak-swe-agent");
+  write_file(dir / "trajectories.jsonl", swe_agent(g, 30));
+  check_no_leak(std::string("pipeline:\n  stages:\n    - {type: normalize, format: swe-agent}\n") + kStages,
+                {(dir / "trajectories.jsonl").string()}, g, 30 * 8);
 }
