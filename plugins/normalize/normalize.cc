@@ -319,6 +319,13 @@ void render(const Canon& c, const LineRef& ref, std::string_view entry_type, std
   if (!c.model.empty()) field("model", c.model);
   if (c.recursion_depth >= 0) num("recursion_depth", c.recursion_depth);
   if (c.latency_ms >= 0) num("latency_ms", c.latency_ms);
+  if (!c.policy_id.empty()) field("policy_id", c.policy_id);
+  if (c.cost_estimate >= 0) {
+    char buf[32];
+    auto r = std::to_chars(buf, buf + sizeof buf, c.cost_estimate);
+    o.append(",\"cost_estimate\":").append(buf, r.ptr);
+  }
+  if (!c.parent_action_id.empty()) field("parent_action_id", c.parent_action_id);
   o.append(",\"details\":{\"source\":");
   json::append_quoted(o, ref.source);
   num("line", static_cast<int64_t>(ref.line));
@@ -336,11 +343,12 @@ using normalize::Converted;
 using normalize::Format;
 using normalize::LineRef;
 
-constexpr std::string_view kFormats[] = {"claude-code", "codex", "openhands"};
+constexpr std::string_view kFormats[] = {"claude-code", "claude-stream-json", "codex", "openhands"};
 
 constexpr OptionSpec kNormalizeOptions[] = {
     {.name = "format", .type = OptType::Enum,
-     .description = "the log format: claude-code (transcripts), codex (CLI rollouts), openhands (event streams)",
+     .description = "the log format: claude-code (transcripts), claude-stream-json (claude -p output), codex (CLI "
+                    "rollouts), openhands (event streams)",
      .required = true, .allowed = kFormats},
     {.name = "run_id", .type = OptType::String,
      .description = "run id for formats whose lines carry none (openhands); default: the source file's name "
@@ -411,16 +419,23 @@ class NormalizeStage : public Stage {
       else ++with_action_;
       for (auto& text : conv_.records) {
         Record& g = batch.emit_expanded(std::move(text), *r);
-        std::string_view b = g.bytes();
-        // event_type is the fifth member: cheap to find in our own output.
-        size_t at = b.find("\"event_type\":\"");
-        if (at != std::string_view::npos) {
-          at += 14;
-          records_by_event_type_.add(b.substr(at, b.find('"', at) - at));
-        }
+        count_event_type(g.bytes());
       }
       r->verdict = Verdict::Drop;  // consumed: its actions continue as the records emitted after it
     }
+  }
+
+  bool finish(Batch& batch) override {
+    std::vector<Format::Held> held;
+    format->finish(held);
+    for (auto& h : held) {
+      Record& g = batch.emit(std::move(h.record));
+      g.expanded = true;
+      g.source = h.source_index;
+      g.line = h.line;
+      count_event_type(g.bytes());
+    }
+    return false;
   }
 
   std::string stats_json() const override {
@@ -431,6 +446,15 @@ class NormalizeStage : public Stage {
   }
 
  private:
+  void count_event_type(std::string_view b) {
+    // event_type is the fifth member: cheap to find in our own output.
+    size_t at = b.find("\"event_type\":\"");
+    if (at != std::string_view::npos) {
+      at += 14;
+      records_by_event_type_.add(b.substr(at, b.find('"', at) - at));
+    }
+  }
+
   Converted conv_;
   Counts lines_by_type_, unknown_types_, records_by_event_type_;
   uint64_t with_action_ = 0, no_action_ = 0, invalid_ = 0;
@@ -442,6 +466,7 @@ Status make_normalize(const OptionView& o, std::unique_ptr<Stage>& out) {
   st->run_id = o.str("run_id");
   if (o.has("run_id") && st->run_id.empty()) return Status::error(o.error("run_id", "must not be empty"));
   if (st->format_name == "claude-code") st->format = normalize::make_claude_code_format();
+  else if (st->format_name == "claude-stream-json") st->format = normalize::make_claude_stream_json_format();
   else if (st->format_name == "codex") st->format = normalize::make_codex_format();
   else st->format = normalize::make_openhands_format();
   out = std::move(st);

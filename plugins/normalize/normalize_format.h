@@ -38,6 +38,9 @@ struct Canon {
   std::string error_code, model;
   int recursion_depth = -1;    // < 0: absent
   int64_t latency_ms = -1;     // < 0: absent
+  std::string policy_id;         // the hook or rule that decided (spec 002 optional field)
+  std::string parent_action_id;  // a subagent's records: the parent's call that started it
+  double cost_estimate = -1;     // < 0: absent
 };
 
 // Where the line being converted came from.
@@ -62,9 +65,18 @@ class Format {
   virtual ~Format() = default;
   // Converts one line (a JSON object). Fills `out`; sets out.why when the line cannot be used.
   virtual void convert(object line, const LineRef& ref, Converted& out) = 0;
+  // A record a format still holds at end of input, with the source line it belongs to.
+  struct Held {
+    std::string record;
+    uint32_t source_index = 0;
+    uint64_t line = 0;
+  };
+  // End of input: the records the format still holds (runs that end with their transcript).
+  virtual void finish(std::vector<Held>& out) {}
 };
 
 std::unique_ptr<Format> make_claude_code_format();
+std::unique_ptr<Format> make_claude_stream_json_format();
 std::unique_ptr<Format> make_codex_format();
 std::unique_ptr<Format> make_openhands_format();
 
