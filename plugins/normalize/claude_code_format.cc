@@ -526,8 +526,10 @@ class ClaudeCode : public Format {
     } else {
       prompt = true;
     }
-    if (results) prompt = false;  // text next to results is the harness talking, not a prompt
-    touch();
+    if (results) {
+      prompt = false;  // text next to results is the harness talking, not a prompt
+      touch();
+    }
     if (starts_with(text, "[Request interrupted by user")) {
       if (s.open) {
         release_stream_calls(turn_key_);
@@ -556,6 +558,7 @@ class ClaudeCode : public Format {
     auto held = held_.find(c.action_id);
     HeldCall* h = held == held_.end() ? nullptr : &held->second;
     std::string hook = h ? h->hook : std::string();
+    if (error && !denied && hook_block.empty() && h && h->hook_decision == "deny") hook_block = hook;  // the hook said deny
     bool asks = h && (h->asks_user || h->hook_decision == "ask");
     std::string_view call_decision;
     if (denied || !hook_block.empty()) call_decision = "block";

@@ -316,6 +316,8 @@ class ClaudeStreamJson : public Format {
     c.decision = denied || !hook.empty() ? "block" : "allow";
     if (error) c.error_code = denied ? "permission_denied" : !hook.empty() ? "hook_blocked" : "tool_error";
     c.policy_id = std::string(hook);
+    // The call that started a subagent returned: the subagent's run is over.
+    end_subagent(c.action_id, s_->now_ms);
     emit(c);
     if (denied || (asks && !error)) {
       Canon e = c;
@@ -323,8 +325,6 @@ class ClaudeStreamJson : public Format {
       e.turn_id = base_.parent_action_id.empty() ? s_->turn_id : base_.parent_action_id;
       emit(e);
     }
-    // The call that started a subagent returned: the subagent's run is over.
-    end_subagent(c.action_id, s_->now_ms);
   }
 
   Converted* out_ = nullptr;
