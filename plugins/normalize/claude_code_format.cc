@@ -555,6 +555,7 @@ class ClaudeCode : public Format {
     bool error = bool_at(block, "is_error");
     bool denied = error && has && claude::is_denial(content);
     std::string_view hook_block = error && has && !denied ? claude::hook_block_name(content) : std::string_view();
+    if (!hook_block.empty() && hook_block.substr(11) != c.tool_name) hook_block = {};  // only the call's own tool's hook
     auto held = held_.find(c.action_id);
     HeldCall* h = held == held_.end() ? nullptr : &held->second;
     std::string hook = h ? h->hook : std::string();

@@ -29,7 +29,8 @@ std::string_view leading_text(element content);
 bool is_denial(element content);
 
 // A result that says a PreToolUse hook blocked the call ("PreToolUse:Bash hook error: [cmd]: ...",
-// or "... hook blocked ..."): the hook's name ("PreToolUse:Bash"), else empty.
+// or "... hook blocked ..."): the hook's name ("PreToolUse:Bash"), else empty. Callers accept it
+// only for the call's own tool (a tool's output could start with such text).
 std::string_view hook_block_name(element content);
 
 // The agent id a subagent call's result names: the text "agentId: <id>" in its content.
