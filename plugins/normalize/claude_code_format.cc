@@ -52,6 +52,7 @@ struct Stream {
   bool open = false;
   bool ending = false;  // stop_reason end_turn or stop_hook_summary seen: the turn is over unless work goes on
   bool subagent = false, after_compact = false;
+  bool answered = false;  // the last line of the turn was the model's text with no call in it
   uint32_t source = UINT32_MAX;
   std::string turn_id, parent_action_id, last_evidence;
   int64_t start_ms = 0, last_ms = 0;
@@ -287,9 +288,12 @@ class ClaudeCode : public Format {
     for (const std::string& key : source_streams_) {
       auto it = streams_.find(key);
       if (it == streams_.end() || it->second.source != src) continue;
-      release_stream_calls(key);
       Stream& s = it->second;
-      if (s.open && (s.subagent || s.ending)) end_at_last_activity(s, "");
+      bool waiting = has_held_calls(key);
+      release_stream_calls(key);
+      // A turn whose transcript stops after the model's answer, with no call waiting, is over
+      // (a `claude -p` transcript has no turn_duration); one that stops mid-call was cut off.
+      if (s.open && (s.subagent || s.ending || (s.answered && !waiting))) end_at_last_activity(s, "");
     }
     source_streams_.clear();
   }
@@ -340,6 +344,7 @@ class ClaudeCode : public Format {
     base_.parent_action_id = s.parent_action_id;
     s.open = true;
     s.ending = false;
+    s.answered = false;
     s.turn_id = entry_id_;
     s.start_ms = s.last_ms = now_ms_;
     s.last_pos = pos_;
@@ -435,6 +440,12 @@ class ClaudeCode : public Format {
     while (!held_order_.empty() && !held_.count(held_order_.front())) held_order_.pop_front();
   }
 
+  bool has_held_calls(const std::string& key) const {
+    for (const auto& [id, h] : held_)
+      if (h.stream == key) return true;
+    return false;
+  }
+
   void release_stream_calls(const std::string& key) {
     if (held_.empty()) return;
     std::vector<std::string> ids;
@@ -452,14 +463,18 @@ class ClaudeCode : public Format {
     std::string model(ident_or(str_at(*message_, "model").value_or(""), ""));
     simdjson::dom::array blocks;
     size_t cursor = 0;
+    bool text = content_.is_string(), calls = false;
     if (content_.get(blocks) == simdjson::SUCCESS) {
       size_t i = 0;
       for (element b : blocks) {
         object block;
-        if (b.get(block) != simdjson::SUCCESS || str_at(block, "type").value_or("") != "tool_use") {
+        std::string_view bt = b.get(block) == simdjson::SUCCESS ? str_at(block, "type").value_or("") : "";
+        if (bt != "tool_use") {
+          text = text || bt == "text";
           ++i;
           continue;
         }
+        calls = true;
         auto id = str_at(block, "id");
         auto name = str_at(block, "name");
         if (!id || id->empty() || !name || name->empty()) {
@@ -491,6 +506,8 @@ class ClaudeCode : public Format {
       }
     }
     touch();
+    if (calls) stream_->answered = false;
+    else if (text) stream_->answered = true;
     if (stream_->open && str_at(*message_, "stop_reason").value_or("") == "end_turn") stream_->ending = true;
   }
 
@@ -529,6 +546,7 @@ class ClaudeCode : public Format {
     if (results) {
       prompt = false;  // text next to results is the harness talking, not a prompt
       touch();
+      s.answered = false;
     }
     if (starts_with(text, "[Request interrupted by user")) {
       if (s.open) {

@@ -72,7 +72,7 @@ class Format {
     uint64_t line = 0;
   };
   // End of input: the records the format still holds (runs that end with their transcript).
-  virtual void finish(std::vector<Held>& out) {}
+  virtual void finish(std::vector<Held>& /*out*/) {}
 };
 
 std::unique_ptr<Format> make_claude_code_format();
