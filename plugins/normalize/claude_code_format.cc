@@ -555,8 +555,13 @@ class ClaudeCode : public Format {
       }
       return;
     }
-    if (!prompt || top_.meta || (is_echo(text) && !(image && text.find_first_not_of(" \t\r\n") == std::string_view::npos)))
-      return;
+    bool blank = text.find_first_not_of(" \t\r\n") == std::string_view::npos;
+    if (prompt && !top_.meta && !blank && is_echo(text) && s.open && (s.ending || s.answered)) {
+      // The user typed a command after the answer: the turn is over.
+      release_stream_calls(turn_key_);
+      end_at_last_activity(s, "");
+    }
+    if (!prompt || top_.meta || (is_echo(text) && !(image && blank))) return;
     start_turn();
   }
 
