@@ -12,7 +12,7 @@ namespace agentlog::plugins::normalize {
 namespace {
 
 constexpr std::string_view kFormat = "claude-stream-json";
-constexpr std::string_view kKnownTypes[] = {"system", "assistant", "user", "result", "stream_event"};
+constexpr std::string_view kKnownTypes[] = {"system", "assistant", "user", "result", "stream_event", "rate_limit_event"};
 constexpr size_t kMaxSessions = 10000, kMaxSubagents = 10000;
 
 // A subagent working for a Task/Agent call of the main agent (its messages carry the call's id
@@ -45,7 +45,9 @@ class ClaudeStreamJson : public Format {
     }
     out.type = std::string(type_word(*type));
     out.known_type = std::find(std::begin(kKnownTypes), std::end(kKnownTypes), *type) != std::end(kKnownTypes);
-    if (!out.known_type || *type == "stream_event") return;
+    if (!out.known_type || *type == "stream_event" || *type == "rate_limit_event") return;
+    // Hook, status and retry notices (hook_started, hook_response, status, api_retry...) carry no action.
+    if (*type == "system" && str_at(line, "subtype").value_or("") != "init") return;
     auto session = str_at(line, "session_id");
     if (!session || session->empty()) {
       out.why = "session_id: field is missing or not a non-empty string";
@@ -68,7 +70,7 @@ class ClaudeStreamJson : public Format {
     base_.evidence_ref = uuid ? evidence_urn(kFormat, {*session, *uuid})
                               : evidence_urn(kFormat, {*session, "line", std::to_string(ref.line)});
     if (*type == "system") {
-      if (str_at(line, "subtype").value_or("") == "init") on_init(line);
+      on_init(line);
       return;
     }
     fill_base();
