@@ -177,6 +177,7 @@ bool ClaudeCode::fail(Converted& out, std::string why) {
 void ClaudeCode::emit(const Canon& c) {
   out_->records.emplace_back();
   foreign_.push_back(false);
+  out_->origins.push_back({ref_->source_index, ref_->line});
   render(c, *ref_, out_->type, out_->records.back());
 }
 
@@ -189,6 +190,7 @@ void ClaudeCode::emit_at(const Canon& c, const Pos& pos) {
   } else {
     out_->records.emplace_back();
     foreign_.push_back(true);
+    out_->origins.push_back({pos.source, pos.line});
     render(c, ref, pos.entry, out_->records.back());
   }
 }

@@ -44,6 +44,7 @@ class ClaudeCode : public Format, private claude::RecordSink {
     foreign_.clear();
     for (auto& h : carry_) {  // records for earlier lines that waited for a line to follow
       out.records.push_back(std::move(h.record));
+      out.origins.push_back({h.source_index, h.line});
       foreign_.push_back(true);
     }
     carry_.clear();
@@ -51,8 +52,9 @@ class ClaudeCode : public Format, private claude::RecordSink {
     if (!out.why.empty()) {
       // The line is dead-lettered with its records; those written for earlier lines wait for the next.
       for (size_t i = 0; i < out.records.size(); ++i)
-        if (foreign_[i]) carry_.push_back({std::move(out.records[i]), ref.source_index, ref.line});
+        if (foreign_[i]) carry_.push_back({std::move(out.records[i]), out.origins[i].source_index, out.origins[i].line});
       out.records.clear();
+      out.origins.clear();
     }
   }
 

@@ -405,6 +405,7 @@ class NormalizeStage : public Stage {
       conv_.type.clear();
       conv_.known_type = true;
       conv_.records.clear();
+      conv_.origins.clear();
       conv_.why.clear();
       format->convert(r->object(), ref, conv_);
       lines_by_type_.add(conv_.type);
@@ -417,8 +418,13 @@ class NormalizeStage : public Stage {
       }
       if (conv_.records.empty()) ++no_action_;
       else ++with_action_;
-      for (auto& text : conv_.records) {
-        Record& g = batch.emit_expanded(std::move(text), *r);
+      bool own_origins = conv_.origins.size() == conv_.records.size();
+      for (size_t k = 0; k < conv_.records.size(); ++k) {
+        Record& g = batch.emit_expanded(std::move(conv_.records[k]), *r);
+        if (own_origins) {
+          g.source = conv_.origins[k].source_index;
+          g.line = conv_.origins[k].line;
+        }
         count_event_type(g.bytes());
       }
       r->verdict = Verdict::Drop;  // consumed: its actions continue as the records emitted after it

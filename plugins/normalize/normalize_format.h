@@ -58,6 +58,14 @@ struct Converted {
   bool known_type = true;            // false: counted in unknown_types too
   std::vector<std::string> records;  // canonical records (JSON objects)
   std::string why;                   // set when the line is structurally invalid: dead-lettered
+  // The line each record belongs to, when a format writes records for earlier lines too (the
+  // same length as `records`; empty: every record belongs to the line converted). Dead letters
+  // and `check` cite it.
+  struct Origin {
+    uint32_t source_index = 0;
+    uint64_t line = 0;
+  };
+  std::vector<Origin> origins;
 };
 
 class Format {
