@@ -38,7 +38,9 @@ struct Canon {
   std::string error_code, model;
   int recursion_depth = -1;    // < 0: absent
   int64_t latency_ms = -1;     // < 0: absent
-  double cost_estimate = -1;   // < 0: absent
+  std::string policy_id;         // the hook or rule that decided (spec 002 optional field)
+  std::string parent_action_id;  // a subagent's records: the parent's call that started it
+  double cost_estimate = -1;     // < 0: absent
 };
 
 // Where the line being converted came from.
@@ -65,6 +67,14 @@ struct Converted {
   std::vector<HeldRecord> released;  // records of earlier lines, emitted before `records`
   std::vector<std::string> records;  // canonical records (JSON objects)
   std::string why;                   // set when the line is structurally invalid: dead-lettered
+  // The line each record belongs to, when a format writes records for earlier lines too (the
+  // same length as `records`; empty: every record belongs to the line converted). Dead letters
+  // and `check` cite it.
+  struct Origin {
+    uint32_t source_index = 0;
+    uint64_t line = 0;
+  };
+  std::vector<Origin> origins;
 };
 
 class Format {
@@ -72,7 +82,9 @@ class Format {
   virtual ~Format() = default;
   // Converts one line (a JSON object). Fills `out`; sets out.why when the line cannot be used.
   virtual void convert(object line, const LineRef& ref, Converted& out) = 0;
-  // End of input: the records the format still holds, in order.
+  // End of input: the records the format still holds, in order (runs that end with their
+  // transcript or trajectory), with the source line each belongs to.
+  using Held = HeldRecord;
   virtual void finish(std::vector<HeldRecord>& /*out*/) {}
 };
 
@@ -85,6 +97,7 @@ inline constexpr std::string_view kActionLog = "action-log";          // spec 00
 std::string_view detect_format(object line);
 
 std::unique_ptr<Format> make_claude_code_format();
+std::unique_ptr<Format> make_claude_stream_json_format();
 std::unique_ptr<Format> make_codex_format();
 std::unique_ptr<Format> make_openhands_format();
 std::unique_ptr<Format> make_swe_agent_format();

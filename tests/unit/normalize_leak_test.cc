@@ -58,6 +58,34 @@ std::string claude_code(Gen& g, int sessions) {
   return o;
 }
 
+// `claude -p --output-format stream-json`: init, a Task subagent, a hook block, a denial, a result.
+std::string claude_stream_json(Gen& g, int runs) {
+  std::string o;
+  for (int s = 0; s < runs; ++s) {
+    std::string sid = "sj-" + std::to_string(s), t = std::to_string(s);
+    auto head = [&](std::string_view type, const char* parent) {
+      return "{\"type\":\"" + std::string(type) + "\",\"session_id\":\"" + sid + "\",\"parent_tool_use_id\":" + parent;
+    };
+    o += "{\"type\":\"system\",\"subtype\":\"init\",\"cwd\":\"/w\",\"session_id\":\"" + sid +
+         "\",\"model\":\"m\",\"permissionMode\":\"default\",\"claude_code_version\":\"2.1.79\"}\n";
+    o += head("assistant", "null") + ",\"message\":{\"model\":\"m\",\"content\":[{\"type\":\"text\",\"text\":" + g.q("Text") +
+         "},{\"type\":\"tool_use\",\"id\":\"k" + t + "\",\"name\":\"Task\",\"input\":{\"subagent_type\":\"Explore\",\"prompt\":" +
+         g.q("Prompt") + "}}]}}\n";
+    std::string parent = "\"k" + t + "\"";
+    o += head("user", parent.c_str()) + ",\"message\":{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":" + g.q("SubPrompt") + "}]}}\n";
+    o += head("assistant", parent.c_str()) + ",\"message\":{\"model\":\"m\",\"content\":[{\"type\":\"tool_use\",\"id\":\"b" + t +
+         "\",\"name\":\"Bash\",\"input\":{\"command\":\"TOKEN=" + g.content("Env") + " make " + g.content("Arg") + "\"}}]}}\n";
+    // a tool whose own error output looks like a hook block of another tool: not taken as a hook name
+    o += head("user", parent.c_str()) + ",\"message\":{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"b" + t +
+         "\",\"is_error\":true,\"content\":\"PreToolUse:" + g.content("Hook") + " hook error: [x]: " + g.content("Out") + "\"}]}}\n";
+    o += head("user", "null") + ",\"message\":{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"k" + t +
+         "\",\"content\":[{\"type\":\"text\",\"text\":" + g.q("Out") + "}]}]},\"tool_use_result\":{\"agentId\":\"a" + t + "\"}}\n";
+    o += "{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":false,\"duration_ms\":1234,\"result\":" + g.q("Final") +
+         ",\"session_id\":\"" + sid + "\",\"total_cost_usd\":0.01}\n";
+  }
+  return o;
+}
+
 std::string codex(Gen& g, int sessions, const std::string& dir, std::vector<std::string>& files) {
   for (int s = 0; s < sessions; ++s) {
     std::string o;
@@ -209,4 +237,12 @@ TEST_CASE("normalize copies no content: SWE-agent", "[normalize][leak]") {
   write_file(dir / "trajectories.jsonl", swe_agent(g, 30));
   check_no_leak(std::string("pipeline:\n  stages:\n    - {type: normalize, format: swe-agent}\n") + kStages,
                 {(dir / "trajectories.jsonl").string()}, g, 30 * 8);
+}
+
+TEST_CASE("normalize copies no content: Claude stream-json", "[normalize][leak]") {
+  Gen g;
+  auto dir = temp_dir("normalize-leak-claude-stream-json");
+  write_file(dir / "s.jsonl", claude_stream_json(g, 30));
+  check_no_leak(std::string("pipeline:\n  stages:\n    - {type: normalize, format: claude-stream-json}\n") + kStages,
+                {(dir / "s.jsonl").string()}, g, 30 * 8);
 }

@@ -1,0 +1,47 @@
+// What the two Claude Code formats (session transcripts and `claude -p` stream-json) share:
+// the per-tool mapping table and the readings of tool inputs and results.
+// The tables are documented in docs/formats/claude-code.md.
+#pragma once
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "plugins/normalize/normalize_format.h"
+
+namespace agentlog::plugins::normalize::claude {
+
+inline bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+
+// What describe_tool learnt about a tool besides its action and target.
+struct ToolKind {
+  bool asks_user = false;  // waits for the user's answer (AskUserQuestion, ExitPlanMode): an escalation
+  bool subagent = false;   // starts a subagent (Task, Agent)
+};
+
+// Fills c.tool_action and c.tool_target for tool `name` with input `input` (`cwd` stands in
+// for a missing path).
+ToolKind describe_tool(std::string_view name, std::optional<object> input, std::string_view cwd, Canon& c);
+
+// The text a content value starts with: the string, or the first text block of an array.
+std::string_view leading_text(element content);
+
+// A result that says the user or a permission rule refused the call.
+bool is_denial(element content);
+
+// A result that says a PreToolUse hook blocked the call ("PreToolUse:Bash hook error: [cmd]: ...",
+// or "... hook blocked ..."): the hook's name ("PreToolUse:Bash"), else empty. Callers accept it
+// only for the call's own tool (a tool's output could start with such text).
+std::string_view hook_block_name(element content);
+
+// The agent id a subagent call's result names: the text "agentId: <id>" in its content.
+std::string_view agent_id_in_text(element content);
+
+// The hash of a tool_use input: of its raw text in the line when that is already the minified
+// form (Claude Code writes compact JSON), else of simdjson's minified text. `cursor` is where
+// the next tool_use block's raw text may start.
+std::string input_hash(std::string_view bytes, std::string_view id, element input, size_t& cursor);
+
+// A PreToolUse hook's permissionDecision in its JSON output ("allow", "deny", "ask"), else empty.
+std::string_view hook_permission_decision(std::string_view stdout_text);
+
+}  // namespace agentlog::plugins::normalize::claude
