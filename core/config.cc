@@ -28,6 +28,10 @@ Status substitute_env(const ConfigSource& src, YAML::Node node, const std::strin
       return Status::error(format_error(src, node, path, "environment variable \"" + missing +
                                                              "\" is not set (use ${" + missing +
                                                              ":-default} to give a default)"));
+    // A path built from ${CONFIG_DIR} ("configs/../samples/*.jsonl") reads as the user
+    // would write it ("samples/*.jsonl"): the dot-dot is folded away.
+    if (!src.dir.empty() && v.find("${CONFIG_DIR}") != std::string::npos && out.find("://") == std::string::npos)
+      out = std::filesystem::path(out).lexically_normal().string();
     node = out;  // keeps the node's mark
     return {};
   }
@@ -271,9 +275,10 @@ Status load_pipeline_file(const std::string& path, PipelineSpec& out, const Load
   if (!f) return Status::error(path + ": cannot read config: " + std::strerror(errno));
   std::stringstream ss;
   ss << f.rdbuf();
-  std::error_code ec;
-  auto dir = std::filesystem::absolute(path, ec).parent_path();
-  out.source.dir = ec ? std::string(".") : dir.lexically_normal().string();
+  // ${CONFIG_DIR}: the config's directory as the path names it (relative stays relative, so
+  // the source names in dead letters stay short).
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  out.source.dir = dir.empty() ? std::string(".") : dir;
   return load_pipeline_text(ss.str(), path, out, ov);
 }
 
