@@ -193,14 +193,64 @@ void ReportCollector::note(Tally& t, uint32_t source, uint64_t line, std::string
   if (t.examples.size() < policy_.limits.examples) t.examples.push_back({source, line, std::move(why)});
 }
 
-void ReportCollector::on_dead_letter(const Record& r, std::string_view source, std::string_view stage,
+ReportCollector::SourceAcc& ReportCollector::source_acc(uint32_t source) {
+  if (source >= source_accs_.size()) source_accs_.resize(source + 1);
+  SourceAcc& a = source_accs_[source];
+  if (a.by_class.size() < dl_classes_.size()) {
+    a.by_class.resize(dl_classes_.size());
+    a.examples.resize(dl_classes_.size());
+  }
+  return a;
+}
+
+// The class of a dead letter: its stats key (`input.<kind>` from the input's fixed reason texts,
+// else the stage's name) and, for a validate stage, whether the record belongs to no family.
+uint32_t ReportCollector::dead_letter_class(int stage, std::string_view stage_name, std::string_view reason) {
+  DeadLetterClass c;
+  c.stage = stage;
+  if (stage < 0) {
+    std::string_view kind = reason.starts_with("malformed JSON")      ? "malformed_json"
+                            : reason.starts_with("invalid UTF-8")     ? "invalid_utf8"
+                            : reason.starts_with("not a JSON object") ? "not_an_object"
+                            : reason.starts_with("line is longer")    ? "line_too_long"
+                                                                      : "other";
+    c.key = "input." + std::string(kind);
+  } else {
+    c.key = stage_name;
+    c.unclassified = spec_.stages[stage].type == "validate" && reason.starts_with("unclassified");
+  }
+  for (uint32_t i = 0; i < dl_classes_.size(); ++i)
+    if (dl_classes_[i].stage == c.stage && dl_classes_[i].unclassified == c.unclassified && dl_classes_[i].key == c.key)
+      return i;
+  dl_classes_.push_back(std::move(c));
+  return static_cast<uint32_t>(dl_classes_.size() - 1);
+}
+
+void ReportCollector::on_dead_letter(const Record& r, std::string_view source_name, std::string_view stage,
                                      std::string_view reason) {
-  for (const auto& s : spec_.stages)
-    if (s.name == stage && s.type == "validate") {
-      if (schema_.examples.size() < policy_.limits.examples)
-        schema_.examples.push_back({source_index(source), r.line, std::string(stage) + ": " + cut(reason, 200)});
-      return;
-    }
+  uint32_t source = source_index(source_name);
+  int stage_i = -1;
+  if (stage == last_dl_stage_name_ && last_dl_stage_ >= 0) {
+    stage_i = last_dl_stage_;
+  } else {
+    for (size_t i = 0; i < spec_.stages.size(); ++i)
+      if (spec_.stages[i].name == stage) stage_i = static_cast<int>(i);
+    last_dl_stage_ = stage_i;
+    last_dl_stage_name_.assign(stage);
+  }
+  uint32_t cls = dead_letter_class(stage_i, stage, reason);
+  SourceAcc& a = source_acc(source);
+  ++a.dead;
+  ++a.by_class[cls];
+  // Examples for the dead-letter rules of the first max_values inputs (the others are summed).
+  if (source < policy_.limits.max_values && a.examples[cls].size() < policy_.limits.examples)
+    a.examples[cls].push_back({source, r.line, std::string(stage) + ": " + cut(reason, 200)});
+  if (stage_i < 0 || spec_.stages[stage_i].type != "validate") return;
+  if (validate_dead_letters_.size() < spec_.stages.size()) validate_dead_letters_.resize(spec_.stages.size());
+  ++validate_dead_letters_[stage_i];
+  if (dl_classes_[cls].unclassified) ++unclassified_seen_;
+  if (schema_.examples.size() < policy_.limits.examples)
+    schema_.examples.push_back({source, r.line, std::string(stage) + ": " + cut(reason, 200)});
 }
 
 LifecycleOutcomes& ReportCollector::outcomes(std::string_view track) {
@@ -288,6 +338,7 @@ void ReportCollector::on_record(Record& r, std::string_view source_name) {
     if (r.root().get(obj) == simdjson::SUCCESS) on_warning(obj, source, r.line);
     return;
   }
+  ++source_acc(source).records;
   simdjson::dom::element root;
   extract(r, root);
   if (!root.is_object()) return;

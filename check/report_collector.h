@@ -108,6 +108,19 @@ class ReportCollector : public RecordObserver {
     bool resolved = false;
   };
   enum Slot : size_t;
+  // Dead letters are counted per input and per class: the stats key they count under, the
+  // stage that wrote them (-1: the input) and whether a validate stage found no family.
+  struct DeadLetterClass {
+    std::string key;
+    int stage = -1;
+    bool unclassified = false;
+  };
+  struct SourceAcc {
+    uint64_t records = 0, dead = 0, lines = 0;
+    bool input = false;                           // named in the run's sources
+    std::vector<uint64_t> by_class;               // dead letters by class
+    std::vector<std::vector<Example>> examples;   // by class, at most limits.examples each
+  };
 
   uint32_t source_index(std::string_view name);
   void note(Tally& t, uint32_t source, uint64_t line, std::string note);
@@ -118,6 +131,13 @@ class ReportCollector : public RecordObserver {
                   std::string_view agent, uint32_t source, uint64_t line);
   SourceLine source_line(const Example& e) const;
   void evaluate(CheckReport& out);
+  SourceAcc& source_acc(uint32_t source);
+  uint32_t dead_letter_class(int stage, std::string_view stage_name, std::string_view reason);
+  bool class_matches(const Rule& rule, const DeadLetterClass& c) const;
+  bool key_matches(const Rule& rule, std::string_view key) const;
+  void evaluate_dead_letters(const Rule& rule, const CheckReport& out, RuleResult& res, std::vector<Example>& ex);
+  void evaluate_min_records(const Rule& rule, RuleResult& res, std::vector<Example>& ex);
+  void summarise_inputs(const RunStats& stats, CheckReport& out);
 
   const PipelineSpec& spec_;
   const Policy& policy_;
@@ -146,6 +166,12 @@ class ReportCollector : public RecordObserver {
   size_t fields_size_ = 0;
   std::vector<size_t> rule_field_slots_;  // RequiredFields: slots of rules' fields, flattened
   std::vector<std::string> sources_;
+  std::vector<SourceAcc> source_accs_;         // by source index
+  std::vector<DeadLetterClass> dl_classes_;
+  std::vector<uint64_t> validate_dead_letters_;  // by stage index: dead letters of validate stages
+  uint64_t unclassified_seen_ = 0;
+  int last_dl_stage_ = -1;
+  std::string last_dl_stage_name_;
   uint32_t last_source_ = UINT32_MAX;
   std::string last_source_name_;
 
