@@ -245,6 +245,9 @@ bool ReportCollector::class_matches(const Rule& rule, const DeadLetterClass& c) 
 }
 
 void ReportCollector::summarise_inputs(const RunStats& stats, CheckReport& out) {
+  for (uint32_t i = 0; i < kept_by_source_.size(); ++i)
+    if (kept_by_source_[i]) source_acc(i).records += kept_by_source_[i];
+  kept_by_source_.clear();
   for (const auto& s : stats.sources) {
     SourceAcc& a = source_acc(source_index(s.name));
     a.input = true;

@@ -4,6 +4,7 @@
 // never keeps record content other than the timeline's short fields.
 #pragma once
 #include <array>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -131,7 +132,15 @@ class ReportCollector : public RecordObserver {
                   std::string_view agent, uint32_t source, uint64_t line);
   SourceLine source_line(const Example& e) const;
   void evaluate(CheckReport& out);
-  SourceAcc& source_acc(uint32_t source);
+  SourceAcc& source_acc(uint32_t source) {
+    if (source < source_accs_.size() && source_accs_[source].by_class.size() >= dl_classes_.size()) [[likely]]
+      return source_accs_[source];
+    return grow_source_acc(source);
+  }
+  SourceAcc& grow_source_acc(uint32_t source);
+  static bool same_text(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size()) == 0;
+  }
   uint32_t dead_letter_class(int stage, std::string_view stage_name, std::string_view reason);
   bool class_matches(const Rule& rule, const DeadLetterClass& c) const;
   bool key_matches(const Rule& rule, std::string_view key) const;
@@ -165,12 +174,20 @@ class ReportCollector : public RecordObserver {
   std::vector<std::string> field_names_;  // by slot
   size_t fields_size_ = 0;
   std::vector<size_t> rule_field_slots_;  // RequiredFields: slots of rules' fields, flattened
+  // Rules evaluated per record (required_fields, forbidden, max_unknown_share): the rule's
+  // index and, for required_fields, its first entry in rule_field_slots_.
+  std::vector<std::pair<size_t, size_t>> record_rules_;
   std::vector<std::string> sources_;
   std::vector<SourceAcc> source_accs_;         // by source index
+  std::vector<uint64_t> kept_by_source_;       // kept data records by source index (hot path)
   std::vector<DeadLetterClass> dl_classes_;
+  std::array<uint32_t, 5> input_classes_{UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX};  // by kind
+  std::vector<std::array<uint32_t, 2>> stage_classes_;  // by stage index, then unclassified
+  std::vector<bool> is_validate_;                       // by stage index
   std::vector<uint64_t> validate_dead_letters_;  // by stage index: dead letters of validate stages
   uint64_t unclassified_seen_ = 0;
   int last_dl_stage_ = -1;
+  bool last_dl_stage_known_ = false;
   std::string last_dl_stage_name_;
   uint32_t last_source_ = UINT32_MAX;
   std::string last_source_name_;
