@@ -249,6 +249,30 @@ Status parse_rule(const ConfigSource& src, const YAML::Node& n, const std::strin
   return {};
 }
 
+// The stage names and types of the `pipeline:` in the same file (the loader has checked it);
+// an input's `format:` puts a `normalize` stage first.
+Status check_reasons_in_file(const YAML::Node& root, const Policy& policy) {
+  YAML::Node pipeline = root["pipeline"];
+  if (!pipeline || !pipeline.IsMap()) return {};
+  DeadLetterVocabulary v;
+  if (YAML::Node inputs = pipeline["inputs"]; inputs && inputs.IsSequence())
+    for (const auto& in : inputs)
+      if (in.IsMap() && in["format"]) {
+        v.stage_names.push_back("normalize");
+        v.stage_types.push_back("normalize");
+        break;
+      }
+  if (YAML::Node stages = pipeline["stages"]; stages && stages.IsSequence())
+    for (const auto& st : stages) {
+      if (!st.IsMap() || !st["type"] || !st["type"].IsScalar()) continue;
+      v.stage_types.push_back(st["type"].Scalar());
+      v.stage_names.push_back(st["name"] && st["name"].IsScalar() ? st["name"].Scalar() : st["type"].Scalar());
+      // ${VAR} is replaced when the pipeline is loaded: leave such a pipeline to run_check.
+      if (v.stage_names.back().find('$') != std::string::npos) return {};
+    }
+  return check_reasons(policy, v);
+}
+
 Status build(const ConfigSource& src, const YAML::Node& root, bool required, Policy& out) {
   if (!root.IsMap()) return Status::error(format_error(src, root, "", "expected a mapping with a \"policy\" key"));
   if (Status st = check_options(src, root, "", {}, kRootPolicyKeys); !st.ok()) return st;
@@ -287,6 +311,10 @@ Status build(const ConfigSource& src, const YAML::Node& root, bool required, Pol
       out.limits.max_values = l.integer("max_values");
     }
   }
+  // A policy beside its pipeline: its reasons are checked against that pipeline's stages here
+  // already, so check-config reports them too (run_check checks them again against the
+  // pipeline actually run, which --policy may pair with any config).
+  if (Status st = check_reasons_in_file(root, out); !st.ok()) return st;
   if (YAML::Node reps = root["reports"]) {
     if (!reps.IsSequence())
       return Status::error(format_error(src, reps, "reports", "expected a list of mappings, got " +

@@ -226,6 +226,15 @@ check_reasons_checked_against_pipeline() {
   printf 'policy:\n  rules:\n    - {type: max_dead_letters, reasons: [redact, lifecycle, input, output:syslog]}\n' > policy.yaml
   "$BIN" check -q -c config.yaml --policy policy.yaml --report json=r.json input.jsonl
   assert_eq "exit" "$?" 0 || return 1
+  # A policy beside its pipeline: check-config checks the reasons against its stages too.
+  printf '    - {type: max_dead_letters, reasons: [validate]}\n' >> config.yaml
+  "$BIN" check-config -c config.yaml 2> err.txt
+  assert_eq "exit" "$?" 2 || return 1
+  assert_eq "message" "$(cat err.txt)" \
+    'agentlog: config error: config.yaml:10:45: policy.rules[1].reasons[0]: unknown dead-letter reason "validate" for this pipeline. Allowed: input, input.malformed_json, input.invalid_utf8, input.not_an_object, input.line_too_long, unclassified, redact, lifecycle, output, output:<type>'
+  # An input's format: puts a normalize stage first.
+  printf 'pipeline:\n  inputs: [{type: file, paths: [x.jsonl], format: codex}]\npolicy:\n  rules:\n    - {type: max_dead_letters, reasons: [normalize]}\n' > n.yaml
+  "$BIN" check-config -c n.yaml > /dev/null || { echo "check-config refused reasons: [normalize] with format:"; return 1; }
 }
 
 CHECKS=(
