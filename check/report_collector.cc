@@ -250,7 +250,7 @@ void ReportCollector::on_dead_letter(const Record& r, std::string_view source_na
   int stage_i = last_dl_stage_;
   if (!last_dl_stage_known_ || !same_text(stage, last_dl_stage_name_)) {
     stage_i = -1;
-    for (size_t i = 0; i < spec_.stages.size(); ++i)
+    for (size_t i = 0; i < spec_.stages.size() && stage_i < 0; ++i)
       if (spec_.stages[i].name == stage) stage_i = static_cast<int>(i);
     last_dl_stage_ = stage_i;
     last_dl_stage_name_.assign(stage);
