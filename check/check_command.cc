@@ -48,6 +48,12 @@ int run_check(const CheckOptions& opts) {
   Status st = opts.policy.empty() ? load_policy_file(opts.config, false, policy)
                                   : load_policy_file(opts.policy, true, policy);
   if (!st.ok()) return error("config error: " + st.message());
+  DeadLetterVocabulary vocabulary;
+  for (const auto& s : spec.stages) {
+    vocabulary.stage_names.push_back(s.name);
+    vocabulary.stage_types.push_back(s.type);
+  }
+  if (Status s = check_reasons(policy, vocabulary); !s.ok()) return error("config error: " + s.message());
 
   std::vector<ReportTarget> targets;
   for (const auto& arg : opts.reports) {

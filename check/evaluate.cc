@@ -1,5 +1,5 @@
 // Turns what the collector saw, the run's counters and the stages' stats into the report,
-// and evaluates each policy rule.
+// and evaluates each policy rule (the per-input ones, max_dead_letters and min_records, below).
 #include <algorithm>
 #include <cstdio>
 
@@ -21,6 +21,20 @@ std::string plural(uint64_t n, std::string_view one, std::string_view many) {
   return std::to_string(n) + " " + std::string(n == 1 ? one : many);
 }
 
+double share_of(uint64_t n, uint64_t lines) {
+  if (lines == 0) return n ? 1.0 : 0.0;
+  return static_cast<double>(n) / static_cast<double>(lines);
+}
+
+std::string joined(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+  return s;
+}
+
+// An input that was read, or that records or dead letters were attributed to.
+bool listed(const auto& a) { return a.input || a.records || a.dead; }
+
 }  // namespace
 
 SourceLine ReportCollector::source_line(const Example& e) const {
@@ -41,20 +55,28 @@ CheckReport ReportCollector::finish(const RunStats& stats, const std::string& co
   out.dead_lettered = stats.dead_lettered;
   out.generated = stats.records_generated;
   out.bytes_read = stats.bytes_read;
+  out.lines_read = stats.lines_read;
   out.source_errors = stats.source_errors;
   out.dead_letter_reasons = stats.dead_letter_reasons;
 
   // Stage stats: schema violations, redactions, collisions.
   bool has_collision_stage = false;
   simdjson::dom::parser parser;
-  for (const auto& s : spec_.stages) {
+  for (size_t i = 0; i < spec_.stages.size(); ++i) {
+    const auto& s = spec_.stages[i];
     std::string text = "{" + s.stage->stats_json() + "}";
     simdjson::dom::object o;
     if (parser.parse(text).get(o) != simdjson::SUCCESS) continue;
     uint64_t v = 0;
-    if (s.type == "validate" && o.at_key("invalid").get(v) == simdjson::SUCCESS) {
+    if (s.type == "validate") {
+      // `invalid` counts every failed record whatever on_invalid does; the dead letters seen
+      // are a floor, so a validate dead letter is never left out of the count.
+      if (o.at_key("invalid").get(v) != simdjson::SUCCESS) v = 0;
+      if (i < validate_dead_letters_.size()) v = std::max(v, validate_dead_letters_[i]);
       out.schema_violations += v;
       out.schema_violations_by_stage[s.name] += v;
+      uint64_t u = 0;
+      if (o.at_key("unclassified").get(u) == simdjson::SUCCESS) out.unclassified += u;
     } else if (s.type == "redact") {
       if (o.at_key("records_redacted").get(v) == simdjson::SUCCESS) out.records_redacted += v;
       simdjson::dom::object by_rule;
@@ -68,6 +90,7 @@ CheckReport ReportCollector::finish(const RunStats& stats, const std::string& co
       out.collisions += v;
     }
   }
+  out.unclassified = std::max(out.unclassified, unclassified_seen_);
   if (!has_collision_stage) out.collisions = collisions_seen_;
   for (const auto& e : collision_examples_.examples) out.collision_examples.push_back(source_line(e));
 
@@ -114,6 +137,7 @@ CheckReport ReportCollector::finish(const RunStats& stats, const std::string& co
   }
   if (other_runs_) out.by_run["(other runs)"] = other_runs_;
 
+  summarise_inputs(stats, out);
   evaluate(out);
   return out;
 }
@@ -171,6 +195,8 @@ void ReportCollector::evaluate(CheckReport& out) {
         ex = rule_tallies_[i].examples;
         break;
       }
+      case RuleType::MaxDeadLetters: evaluate_dead_letters(rule, out, res, ex); break;
+      case RuleType::MinRecords: evaluate_min_records(rule, res, ex); break;
       case RuleType::EscalationsResolved:
         count = out.escalations_unresolved;
         for (const auto& e : escalations_)
@@ -178,7 +204,8 @@ void ReportCollector::evaluate(CheckReport& out) {
         res.detail = plural(count, "escalation", "escalations") + " without a terminal event";
         break;
     }
-    if (rule.type != RuleType::MaxUnknownShare) {
+    if (rule.type != RuleType::MaxUnknownShare && rule.type != RuleType::MaxDeadLetters &&
+        rule.type != RuleType::MinRecords) {
       res.passed = count <= rule.max;
       res.actual = std::to_string(count);
       res.limit = std::to_string(rule.max);
@@ -196,6 +223,147 @@ void ReportCollector::evaluate(CheckReport& out) {
     }
     out.rules.push_back(std::move(res));
   }
+}
+
+// `entry` names the stats key or its leading part up to a `.` or `:` (input, output).
+bool ReportCollector::key_matches(const Rule& rule, std::string_view key) const {
+  if (rule.reasons.empty()) return true;
+  for (const auto& e : rule.reasons) {
+    if (key == e) return true;
+    if (key.size() > e.size() && key.starts_with(e) && (key[e.size()] == '.' || key[e.size()] == ':')) return true;
+  }
+  return false;
+}
+
+bool ReportCollector::class_matches(const Rule& rule, const DeadLetterClass& c) const {
+  if (key_matches(rule, c.key)) return true;
+  for (const auto& e : rule.reasons) {
+    if (c.stage >= 0 && spec_.stages[c.stage].type == e) return true;
+    if (c.unclassified && e == "unclassified") return true;
+  }
+  return false;
+}
+
+void ReportCollector::summarise_inputs(const RunStats& stats, CheckReport& out) {
+  for (uint32_t i = 0; i < kept_by_source_.size(); ++i)
+    if (kept_by_source_[i]) source_acc(i).records += kept_by_source_[i];
+  kept_by_source_.clear();
+  for (const auto& s : stats.sources) {
+    SourceAcc& a = source_acc(source_index(s.name));
+    a.input = true;
+    a.lines += s.lines;
+  }
+  for (uint32_t i = 0; i < source_accs_.size() && i < sources_.size(); ++i) {
+    const SourceAcc& a = source_accs_[i];
+    if (!listed(a)) continue;
+    ++out.inputs_total;
+    InputSummary& s = out.inputs[out.inputs_total <= policy_.limits.max_values ? sources_[i] : "(other)"];
+    s.lines += a.lines;
+    s.records += a.records;
+    s.dead_lettered += a.dead;
+    for (size_t c = 0; c < a.by_class.size(); ++c)
+      if (a.by_class[c]) s.dead_letter_reasons[dl_classes_[c].key] += a.by_class[c];
+  }
+}
+
+void ReportCollector::evaluate_dead_letters(const Rule& rule, const CheckReport& out, RuleResult& res,
+                                            std::vector<Example>& ex) {
+  std::vector<bool> match(dl_classes_.size());
+  for (size_t c = 0; c < dl_classes_.size(); ++c) match[c] = class_matches(rule, dl_classes_[c]);
+  auto count_of = [&](const SourceAcc& a) {
+    uint64_t n = 0;
+    for (size_t c = 0; c < a.by_class.size(); ++c)
+      if (match[c]) n += a.by_class[c];
+    return n;
+  };
+  auto examples_of = [&](const SourceAcc& a) {
+    for (size_t c = 0; c < a.examples.size(); ++c)
+      if (match[c]) ex.insert(ex.end(), a.examples[c].begin(), a.examples[c].end());
+  };
+  std::string which = rule.reasons.empty() ? "" : " matching " + joined(rule.reasons);
+  res.limit = rule.use_share ? share_text(rule.max_share) : std::to_string(rule.max);
+  if (!rule.per_input) {
+    uint64_t n = 0;
+    for (const SourceAcc& a : source_accs_) {
+      n += count_of(a);
+      examples_of(a);
+    }
+    // An output's dead letters (with --write-outputs) are known from the stats only.
+    for (const auto& [key, v] : out.dead_letter_reasons)
+      if (key.starts_with("output:") && key_matches(rule, key)) n += v;
+    res.detail = plural(n, "dead letter", "dead letters") + which;
+    if (rule.use_share) {
+      double share = share_of(n, out.lines_read);
+      res.passed = share <= rule.max_share;
+      res.actual = share_text(share);
+      res.detail += " in " + plural(out.lines_read, "line", "lines") + " read (share " + res.actual + ")";
+    } else {
+      res.passed = n <= rule.max;
+      res.actual = std::to_string(n);
+    }
+    return;
+  }
+  // Per input: the worst input's figure is the rule's.
+  uint64_t inputs = 0, failing = 0, worst_n = 0;
+  double worst = -1;
+  uint32_t worst_i = 0;
+  for (uint32_t i = 0; i < source_accs_.size() && i < sources_.size(); ++i) {
+    const SourceAcc& a = source_accs_[i];
+    if (!listed(a)) continue;
+    ++inputs;
+    uint64_t n = count_of(a);
+    double v = rule.use_share ? share_of(n, a.lines) : static_cast<double>(n);
+    bool fails = rule.use_share ? v > rule.max_share : n > rule.max;
+    if (fails) {
+      ++failing;
+      examples_of(a);
+    }
+    if (v > worst) worst = v, worst_n = n, worst_i = i;
+  }
+  res.passed = failing == 0;
+  res.actual = rule.use_share ? share_text(std::max(worst, 0.0)) : std::to_string(worst_n);
+  res.detail = std::to_string(failing) + " of " + plural(inputs, "input", "inputs") + " over the limit";
+  if (inputs)
+    res.detail += "; most: " + sources_[worst_i] + ", " + plural(worst_n, "dead letter", "dead letters") + which +
+                  (rule.use_share ? " in " + plural(source_accs_[worst_i].lines, "line", "lines") + " (share " +
+                                        res.actual + ")"
+                                  : "");
+}
+
+void ReportCollector::evaluate_min_records(const Rule& rule, RuleResult& res, std::vector<Example>& ex) {
+  auto about = [&](uint32_t i, const SourceAcc& a) {
+    return Example{i, 0,
+                   plural(a.records, "record", "records") + " kept from " + plural(a.lines, "line", "lines") + ", " +
+                       std::to_string(a.dead) + " dead-lettered"};
+  };
+  res.limit = std::to_string(rule.min);
+  uint64_t inputs = 0, failing = 0, total = 0, fewest = UINT64_MAX;
+  uint32_t fewest_i = 0;
+  for (uint32_t i = 0; i < source_accs_.size() && i < sources_.size(); ++i) {
+    const SourceAcc& a = source_accs_[i];
+    if (!listed(a)) continue;
+    ++inputs;
+    total += a.records;
+    if (a.records < fewest) fewest = a.records, fewest_i = i;
+    if (rule.per_input && a.records < rule.min) {
+      ++failing;
+      ex.push_back(about(i, a));
+    }
+  }
+  if (!rule.per_input) {
+    res.passed = total >= rule.min;
+    res.actual = std::to_string(total);
+    res.detail = plural(total, "record", "records") + " kept from " + plural(inputs, "input", "inputs");
+    if (!res.passed)
+      for (uint32_t i = 0; i < source_accs_.size() && i < sources_.size(); ++i)
+        if (listed(source_accs_[i])) ex.push_back(about(i, source_accs_[i]));
+    return;
+  }
+  res.passed = failing == 0;
+  res.actual = std::to_string(inputs ? fewest : 0);
+  res.detail = std::to_string(failing) + " of " + plural(inputs, "input", "inputs") + " yielded fewer than " +
+               plural(rule.min, "record", "records");
+  if (inputs) res.detail += "; fewest: " + sources_[fewest_i] + ", " + std::to_string(fewest);
 }
 
 }  // namespace agentlog::check

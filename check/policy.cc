@@ -11,7 +11,8 @@ namespace {
 
 constexpr std::string_view kRuleTypes[] = {"max_schema_violations", "max_redacted_records", "lifecycles_complete",
                                            "max_collisions",        "required_fields",      "forbidden",
-                                           "max_unknown_share",     "escalations_resolved"};
+                                           "max_unknown_share",     "escalations_resolved", "max_dead_letters",
+                                           "min_records"};
 constexpr std::string_view kSeverities[] = {"error", "warning"};
 constexpr std::string_view kFormats[] = {"text", "json", "junit", "html"};
 constexpr std::string_view kViolations[] = {"open_at_end", "timeout", "evicted", "orphan", "duplicate_terminal",
@@ -65,7 +66,30 @@ constexpr OptionSpec kEscalationRule[] = {
     {.name = "max", .type = OptType::Int, .default_value = "0", .description = "most unresolved escalations allowed",
      .min = 0},
 };
+constexpr OptionSpec kDeadLetterRule[] = {
+    COMMON_RULE_OPTIONS("the rule type"),
+    {.name = "max", .type = OptType::Int, .default_value = "0",
+     .description = "most dead letters allowed (not with max_share)", .min = 0},
+    {.name = "max_share", .type = OptType::Double,
+     .description = "largest allowed share (0..1) of dead letters in the lines read (not with max)"},
+    {.name = "reasons", .type = OptType::StringList,
+     .description = "dead letters counted (default: all): a stats key or its leading part (input, "
+                    "input.malformed_json), a stage name or type (validate), or unclassified"},
+    {.name = "per_input", .type = OptType::Bool, .default_value = "false",
+     .description = "the limit holds for each input file on its own"},
+};
+constexpr OptionSpec kMinRecordsRule[] = {
+    COMMON_RULE_OPTIONS("the rule type"),
+    {.name = "min", .type = OptType::Int, .default_value = "1",
+     .description = "fewest kept records (data records leaving the chain; not warnings)", .min = 0},
+    {.name = "per_input", .type = OptType::Bool, .default_value = "false",
+     .description = "every input file must yield at least min records"},
+};
 #undef COMMON_RULE_OPTIONS
+
+constexpr std::string_view kInputKinds[] = {"malformed_json", "invalid_utf8", "not_an_object", "line_too_long"};
+constexpr std::string_view kInputReasons[] = {"input.malformed_json", "input.invalid_utf8", "input.not_an_object",
+                                              "input.line_too_long"};
 
 constexpr OptionSpec kLimitOptions[] = {
     {.name = "examples", .type = OptType::Int, .default_value = "5",
@@ -101,6 +125,8 @@ std::span<const OptionSpec> rule_options(RuleType t) {
     case RuleType::Forbidden: return kForbiddenRule;
     case RuleType::MaxUnknownShare: return kUnknownShareRule;
     case RuleType::EscalationsResolved: return kEscalationRule;
+    case RuleType::MaxDeadLetters: return kDeadLetterRule;
+    case RuleType::MinRecords: return kMinRecordsRule;
     default: return kMaxCountRule;
   }
 }
@@ -124,6 +150,11 @@ std::string default_message(const Rule& r) {
     case RuleType::Forbidden: return "forbidden agents and tools must not appear";
     case RuleType::MaxUnknownShare: return "the share of unknown decisions must stay low";
     case RuleType::EscalationsResolved: return "every escalation must be followed by a terminal event";
+    case RuleType::MaxDeadLetters:
+      return r.per_input ? "each input's dead letters (lines or records the pipeline could not use) must stay within the limit"
+                         : "dead letters (lines or records the pipeline could not use) must stay within the limit";
+    case RuleType::MinRecords:
+      return r.per_input ? "every input must yield records to check" : "the input must yield records to check";
   }
   return {};
 }
@@ -158,6 +189,38 @@ Status parse_rule(const ConfigSource& src, const YAML::Node& n, const std::strin
       if (r.agents.empty() && r.tools.empty())
         return Status::error(o.error("", "set agents, tools or both (a non-empty list)"));
       break;
+    case RuleType::MinRecords:
+      r.min = static_cast<uint64_t>(o.integer("min"));
+      r.per_input = o.boolean("per_input");
+      break;
+    case RuleType::MaxDeadLetters:
+      if (o.has("max") && o.has("max_share"))
+        return Status::error(o.error("max_share", "set max (a count) or max_share (a share of lines read), not both"));
+      r.max = static_cast<uint64_t>(o.integer("max"));
+      if (o.has("max_share")) {
+        r.use_share = true;
+        r.max_share = o.number("max_share");
+        if (r.max_share < 0 || r.max_share > 1)
+          return Status::error(o.error("max_share", "must be a share between 0 and 1, got " + o.str("max_share")));
+      }
+      r.per_input = o.boolean("per_input");
+      if (o.has("reasons")) {
+        r.reasons = o.strings("reasons");
+        YAML::Node rs = o.raw("reasons");
+        if (r.reasons.empty()) return Status::error(o.error("reasons", "must not be empty (leave it out to count all)"));
+        for (size_t i = 0; i < r.reasons.size(); ++i) {
+          std::string at = path + ".reasons[" + std::to_string(i) + "]";
+          const std::string& v = r.reasons[i];
+          if (v.empty()) return Status::error(format_error(src, rs[i], at, "must not be empty"));
+          // The input's kinds are fixed: check them here; stage names need the pipeline (check_reasons).
+          if (v.starts_with("input.") &&
+              std::find(std::begin(kInputReasons), std::end(kInputReasons), v) == std::end(kInputReasons))
+            return Status::error(format_error(src, rs[i], at, "unknown input dead-letter reason \"" + v + "\"" +
+                                                                  suggestion(v, kInputReasons)));
+          r.reason_where.push_back(format_error(src, rs[i], at, ""));
+        }
+      }
+      break;
     default: r.max = static_cast<uint64_t>(o.integer("max")); break;
   }
   if (r.type == RuleType::RequiredFields) {
@@ -186,13 +249,37 @@ Status parse_rule(const ConfigSource& src, const YAML::Node& n, const std::strin
   return {};
 }
 
+// The stage names and types of the `pipeline:` in the same file (the loader has checked it);
+// an input's `format:` puts a `normalize` stage first.
+Status check_reasons_in_file(const YAML::Node& root, const Policy& policy) {
+  YAML::Node pipeline = root["pipeline"];
+  if (!pipeline || !pipeline.IsMap()) return {};
+  DeadLetterVocabulary v;
+  if (YAML::Node inputs = pipeline["inputs"]; inputs && inputs.IsSequence())
+    for (const auto& in : inputs)
+      if (in.IsMap() && in["format"]) {
+        v.stage_names.push_back("normalize");
+        v.stage_types.push_back("normalize");
+        break;
+      }
+  if (YAML::Node stages = pipeline["stages"]; stages && stages.IsSequence())
+    for (const auto& st : stages) {
+      if (!st.IsMap() || !st["type"] || !st["type"].IsScalar()) continue;
+      v.stage_types.push_back(st["type"].Scalar());
+      v.stage_names.push_back(st["name"] && st["name"].IsScalar() ? st["name"].Scalar() : st["type"].Scalar());
+      // ${VAR} is replaced when the pipeline is loaded: leave such a pipeline to run_check.
+      if (v.stage_names.back().find('$') != std::string::npos) return {};
+    }
+  return check_reasons(policy, v);
+}
+
 Status build(const ConfigSource& src, const YAML::Node& root, bool required, Policy& out) {
   if (!root.IsMap()) return Status::error(format_error(src, root, "", "expected a mapping with a \"policy\" key"));
   if (Status st = check_options(src, root, "", {}, kRootPolicyKeys); !st.ok()) return st;
   YAML::Node p = root["policy"];
   if (!p) {
     if (required) return Status::error(format_error(src, root, "policy", "required option is missing (the policy)"));
-    out.rules.push_back({.id = "max_schema_violations", .message = "records must match their schema"});
+    out.rules = default_policy_rules();
   } else {
     out.origin = src.display_name;
     if (Status st = check_options(src, p, "policy", kPolicyOptions, kPolicyExtraKeys); !st.ok()) return st;
@@ -224,6 +311,10 @@ Status build(const ConfigSource& src, const YAML::Node& root, bool required, Pol
       out.limits.max_values = l.integer("max_values");
     }
   }
+  // A policy beside its pipeline: its reasons are checked against that pipeline's stages here
+  // already, so check-config reports them too (run_check checks them again against the
+  // pipeline actually run, which --policy may pair with any config).
+  if (Status st = check_reasons_in_file(root, out); !st.ok()) return st;
   if (YAML::Node reps = root["reports"]) {
     if (!reps.IsSequence())
       return Status::error(format_error(src, reps, "reports", "expected a list of mappings, got " +
@@ -242,6 +333,39 @@ Status build(const ConfigSource& src, const YAML::Node& root, bool required, Pol
 }  // namespace
 
 std::string_view rule_type_name(RuleType t) { return kRuleTypes[static_cast<size_t>(t)]; }
+std::span<const std::string_view> input_dead_letter_kinds() { return kInputKinds; }
+
+std::vector<Rule> default_policy_rules() {
+  std::vector<Rule> rules(3);
+  rules[0].type = RuleType::MaxSchemaViolations;
+  rules[1].type = RuleType::MaxDeadLetters;
+  rules[2].type = RuleType::MinRecords;
+  for (Rule& r : rules) {
+    r.id = std::string(rule_type_name(r.type));
+    r.message = default_message(r);
+  }
+  return rules;
+}
+
+Status check_reasons(const Policy& policy, const DeadLetterVocabulary& vocabulary) {
+  std::vector<std::string> allowed = {"input"};
+  allowed.insert(allowed.end(), std::begin(kInputReasons), std::end(kInputReasons));
+  allowed.push_back("unclassified");
+  for (const auto* list : {&vocabulary.stage_names, &vocabulary.stage_types})
+    for (const auto& s : *list)
+      if (std::find(allowed.begin(), allowed.end(), s) == allowed.end()) allowed.push_back(s);
+  allowed.push_back("output");
+  allowed.push_back("output:<type>");
+  std::vector<std::string_view> views(allowed.begin(), allowed.end());
+  for (const Rule& r : policy.rules)
+    for (size_t i = 0; i < r.reasons.size(); ++i) {
+      const std::string& v = r.reasons[i];
+      if (v.starts_with("output:") || std::find(allowed.begin(), allowed.end(), v) != allowed.end()) continue;
+      return Status::error(r.reason_where[i] + "unknown dead-letter reason \"" + v + "\" for this pipeline" +
+                           suggestion(v, views));
+    }
+  return {};
+}
 std::span<const std::string_view> report_formats() { return kFormats; }
 
 Status load_policy_text(const std::string& yaml, const std::string& display_name, bool required, Policy& out) {

@@ -21,6 +21,8 @@ enum class RuleType : uint8_t {
   Forbidden,
   MaxUnknownShare,
   EscalationsResolved,
+  MaxDeadLetters,
+  MinRecords,
 };
 std::string_view rule_type_name(RuleType t);
 
@@ -32,7 +34,12 @@ struct Rule {
   Severity severity = Severity::Error;
   std::string message;
   uint64_t max = 0;          // MaxSchemaViolations, MaxRedactedRecords, MaxCollisions, RequiredFields, ...
-  double max_share = 0;      // MaxUnknownShare
+  double max_share = 0;      // MaxUnknownShare; MaxDeadLetters with use_share
+  bool use_share = false;    // MaxDeadLetters: max_share was given (a share of lines read, not a count)
+  uint64_t min = 1;          // MinRecords
+  bool per_input = false;    // MaxDeadLetters, MinRecords: the limit holds for each input file
+  std::vector<std::string> reasons;        // MaxDeadLetters: dead-letter reasons counted (empty: all)
+  std::vector<std::string> reason_where;   // "file:line:col: path: " of each reason, for later errors
   std::vector<std::string> decisions;           // RequiredFields: decisions the fields are required for
   std::vector<std::string> fields;              // RequiredFields: top-level fields that must be non-empty
   std::vector<std::string> agents, tools;       // Forbidden
@@ -65,11 +72,25 @@ struct Policy {
 };
 
 // Loads `policy:` and `reports:` from a YAML file. A file without `policy:` gives the default
-// policy (one rule: max_schema_violations 0) when `required` is false.
+// policy (default_policy_rules()) when `required` is false.
 Status load_policy_file(const std::string& path, bool required, Policy& out);
 Status load_policy_text(const std::string& yaml, const std::string& display_name, bool required, Policy& out);
 // Parses "FORMAT=PATH" from --report.
 Status parse_report_arg(const std::string& arg, ReportTarget& out);
 std::span<const std::string_view> report_formats();
+// The rules of the policy used when none is declared: no schema violation, no dead letter,
+// at least one record kept.
+std::vector<Rule> default_policy_rules();
+
+// What a pipeline's dead letters can be matched by in `reasons` (stats key, stage type, ...).
+struct DeadLetterVocabulary {
+  std::vector<std::string> stage_names, stage_types;
+};
+// Checks each max_dead_letters rule's `reasons` against the pipeline's stages: a reason that
+// can match no dead letter of this pipeline is an error (file:line:col, did you mean, allowed).
+Status check_reasons(const Policy& policy, const DeadLetterVocabulary& vocabulary);
+// The kinds the input dead-letters a line for (`input.<kind>` in the stats).
+std::span<const std::string_view> input_dead_letter_kinds();
+
 
 }  // namespace agentlog::check

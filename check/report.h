@@ -53,6 +53,24 @@ struct LifecycleOutcomes {
   uint64_t complete = 0, failed = 0, orphaned = 0, open = 0;
 };
 
+// One input file (a source as named on the command line or matched by a glob).
+struct InputSummary {
+  uint64_t lines = 0;          // lines read (blank lines included), as --stats-json's sources[].lines
+  uint64_t records = 0;        // kept data records from it (warnings not counted; normalize's are)
+  uint64_t dead_lettered = 0;  // its dead letters (input, stages; an output's are not attributed)
+  std::map<std::string, uint64_t> dead_letter_reasons;  // by stats key
+};
+
+// "(limit 3)", or "(minimum 1)" for a rule that sets a floor.
+inline std::string limit_phrase(const RuleResult& r) {
+  return (r.rule->type == RuleType::MinRecords ? "(minimum " : "(limit ") + r.limit + ")";
+}
+
+// "source:line: note", or "source: note" for an example about a whole input (line 0).
+inline std::string example_text(const SourceLine& e) {
+  return e.source + (e.line ? ":" + std::to_string(e.line) : std::string()) + ": " + e.note;
+}
+
 struct CheckReport {
   std::string pipeline, config, policy_name, policy_origin;
   bool passed = true;
@@ -62,8 +80,12 @@ struct CheckReport {
 
   // Pipeline totals.
   uint64_t records_in = 0, records_out = 0, dropped = 0, dead_lettered = 0, generated = 0, bytes_read = 0;
-  uint64_t source_errors = 0;
-  std::map<std::string, uint64_t> dead_letter_reasons;
+  uint64_t lines_read = 0, source_errors = 0;
+  std::map<std::string, uint64_t> dead_letter_reasons;  // as --stats-json: "input.<kind>", stage name, ...
+
+  // Per input file, by name; at most limits.max_values inputs, the rest summed as "(other)".
+  std::map<std::string, InputSummary> inputs;
+  uint64_t inputs_total = 0;
 
   // Counts over kept records that are not diagnostics (expanded records count).
   std::map<std::string, uint64_t> by_event_type, by_decision, by_agent, by_tool, by_run;
@@ -71,6 +93,7 @@ struct CheckReport {
 
   uint64_t schema_violations = 0;
   std::map<std::string, uint64_t> schema_violations_by_stage;
+  uint64_t unclassified = 0;  // records of no known family a validate stage flagged
   uint64_t records_redacted = 0;
   std::map<std::string, uint64_t> redactions_by_rule;
   LifecycleOutcomes lifecycle;

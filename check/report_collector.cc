@@ -41,6 +41,11 @@ bool contains(const std::vector<std::string>& v, std::string_view s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
+// A prefix test the compiler inlines (string_view::starts_with is an out-of-line call here).
+inline bool has_prefix(std::string_view s, std::string_view p) {
+  return s.size() >= p.size() && std::memcmp(s.data(), p.data(), p.size()) == 0;
+}
+
 std::string_view str_of(simdjson::dom::object o, std::string_view key) {
   std::string_view s;
   if (o.at_key(key).get(s) != simdjson::SUCCESS) return {};
@@ -158,13 +163,21 @@ ReportCollector::ReportCollector(const PipelineSpec& spec, const Policy& policy)
     return slot;
   };
   for (auto f : kFields) add(f);
-  for (const auto& r : policy.rules)
-    if (r.type == RuleType::RequiredFields)
+  for (size_t i = 0; i < policy.rules.size(); ++i) {
+    const Rule& r = policy.rules[i];
+    if (r.type == RuleType::RequiredFields) {
+      record_rules_.push_back({i, rule_field_slots_.size()});
       for (const auto& f : r.fields) rule_field_slots_.push_back(add(f));
+    } else if (r.type == RuleType::Forbidden || r.type == RuleType::MaxUnknownShare) {
+      record_rules_.push_back({i, 0});
+    }
+  }
   fields_size_ = field_names_.size();
   found_.resize(fields_size_);
   for (const auto& n : field_names_) field_views_.emplace_back(n);
   rule_tallies_.resize(policy.rules.size());
+  for (const auto& s : spec.stages) is_validate_.push_back(s.type == "validate");
+  stage_classes_.resize(spec.stages.size(), {UINT32_MAX, UINT32_MAX});
   recent_runs_.fill(UINT32_MAX);
   for (ValueCounter* c : {&event_types_, &decisions_, &agents_, &tools_}) c->set_cap(policy.limits.max_values);
   terminal_events_ = {"tool_result"};
@@ -178,7 +191,7 @@ ReportCollector::ReportCollector(const PipelineSpec& spec, const Policy& policy)
 }
 
 uint32_t ReportCollector::source_index(std::string_view name) {
-  if (last_source_ != UINT32_MAX && name == last_source_name_) return last_source_;
+  if (last_source_ != UINT32_MAX && same_text(name, last_source_name_)) return last_source_;
   auto it = std::find(sources_.begin(), sources_.end(), name);
   if (it == sources_.end()) {
     sources_.emplace_back(name);
@@ -193,14 +206,69 @@ void ReportCollector::note(Tally& t, uint32_t source, uint64_t line, std::string
   if (t.examples.size() < policy_.limits.examples) t.examples.push_back({source, line, std::move(why)});
 }
 
-void ReportCollector::on_dead_letter(const Record& r, std::string_view source, std::string_view stage,
+ReportCollector::SourceAcc& ReportCollector::grow_source_acc(uint32_t source) {
+  if (source >= source_accs_.size()) source_accs_.resize(source + 1);
+  SourceAcc& a = source_accs_[source];
+  a.by_class.resize(dl_classes_.size());
+  a.examples.resize(dl_classes_.size());
+  return a;
+}
+
+// The class of a dead letter: its stats key (`input.<kind>` from the input's fixed reason texts,
+// else the stage's name) and, for a validate stage, whether the record belongs to no family.
+// Classes are found by (input kind) or (stage, unclassified) without building the key again.
+uint32_t ReportCollector::dead_letter_class(int stage, std::string_view stage_name, std::string_view reason) {
+  static constexpr std::string_view kKinds[] = {"malformed_json", "invalid_utf8", "not_an_object", "line_too_long",
+                                                "other"};
+  uint32_t* slot;
+  DeadLetterClass c;
+  c.stage = stage;
+  if (stage < 0) {
+    // The input's reasons differ in their first byte; the prefix is checked for that one only.
+    static constexpr std::string_view kPrefixes[] = {"malformed JSON", "invalid UTF-8", "not a JSON object",
+                                                     "line is longer"};
+    size_t kind = reason.empty() ? 4 : reason[0] == 'm' ? 0 : reason[0] == 'i' ? 1 : reason[0] == 'n' ? 2
+                                     : reason[0] == 'l' ? 3 : 4;
+    if (kind < 4 && !has_prefix(reason, kPrefixes[kind])) kind = 4;
+    slot = &input_classes_[kind];
+    if (*slot != UINT32_MAX) return *slot;
+    c.key = "input." + std::string(kKinds[kind]);
+  } else {
+    c.unclassified = is_validate_[stage] && has_prefix(reason, "unclassified");
+    slot = &stage_classes_[stage][c.unclassified];
+    if (*slot != UINT32_MAX) return *slot;
+    c.key = stage_name;
+  }
+  dl_classes_.push_back(std::move(c));
+  return *slot = static_cast<uint32_t>(dl_classes_.size() - 1);
+}
+
+void ReportCollector::on_dead_letter(const Record& r, std::string_view source_name, std::string_view stage,
                                      std::string_view reason) {
-  for (const auto& s : spec_.stages)
-    if (s.name == stage && s.type == "validate") {
-      if (schema_.examples.size() < policy_.limits.examples)
-        schema_.examples.push_back({source_index(source), r.line, std::string(stage) + ": " + cut(reason, 200)});
-      return;
-    }
+  uint32_t source = source_index(source_name);
+  // The stage by name; dead letters come in runs from one stage, so the last one is kept.
+  int stage_i = last_dl_stage_;
+  if (!last_dl_stage_known_ || !same_text(stage, last_dl_stage_name_)) {
+    stage_i = -1;
+    for (size_t i = 0; i < spec_.stages.size() && stage_i < 0; ++i)
+      if (spec_.stages[i].name == stage) stage_i = static_cast<int>(i);
+    last_dl_stage_ = stage_i;
+    last_dl_stage_name_.assign(stage);
+    last_dl_stage_known_ = true;
+  }
+  uint32_t cls = dead_letter_class(stage_i, stage, reason);
+  SourceAcc& a = source_acc(source);
+  ++a.dead;
+  ++a.by_class[cls];
+  // Examples for the dead-letter rules of the first max_values inputs (the others are summed).
+  if (source < policy_.limits.max_values && a.examples[cls].size() < policy_.limits.examples)
+    a.examples[cls].push_back({source, r.line, std::string(stage) + ": " + cut(reason, 200)});
+  if (stage_i < 0 || !is_validate_[stage_i]) return;
+  if (validate_dead_letters_.size() < spec_.stages.size()) validate_dead_letters_.resize(spec_.stages.size());
+  ++validate_dead_letters_[stage_i];
+  if (dl_classes_[cls].unclassified) ++unclassified_seen_;
+  if (schema_.examples.size() < policy_.limits.examples)
+    schema_.examples.push_back({source, r.line, std::string(stage) + ": " + cut(reason, 200)});
 }
 
 LifecycleOutcomes& ReportCollector::outcomes(std::string_view track) {
@@ -288,6 +356,8 @@ void ReportCollector::on_record(Record& r, std::string_view source_name) {
     if (r.root().get(obj) == simdjson::SUCCESS) on_warning(obj, source, r.line);
     return;
   }
+  if (source >= kept_by_source_.size()) kept_by_source_.resize(source + 1);
+  ++kept_by_source_[source];
   simdjson::dom::element root;
   extract(r, root);
   if (!root.is_object()) return;
@@ -391,13 +461,10 @@ void ReportCollector::on_activity(Record& rec, uint32_t source) {
     if (decision == "unknown") ++unknown_;
   }
 
-  // Record rules.
-  size_t field_slot = 0;
-  for (size_t i = 0; i < policy_.rules.size(); ++i) {
+  // Record rules (the rules that look at each record; the others read totals at the end).
+  for (const auto& [i, first] : record_rules_) {
     const Rule& rule = policy_.rules[i];
     if (rule.type == RuleType::RequiredFields) {
-      size_t first = field_slot;
-      field_slot += rule.fields.size();
       if (!contains(rule.decisions, decision)) continue;
       for (size_t k = 0; k < rule.fields.size(); ++k) {
         const auto& v = f.field(rule_field_slots_[first + k]);
@@ -413,7 +480,7 @@ void ReportCollector::on_activity(Record& rec, uint32_t source) {
         note(rule_tallies_[i], source, rec.line, "agent " + cut(agent, 80));
       else if (!tool.empty() && contains(rule.tools, tool))
         note(rule_tallies_[i], source, rec.line, "tool " + cut(tool, 80));
-    } else if (rule.type == RuleType::MaxUnknownShare && decision == "unknown") {
+    } else if (decision == "unknown") {  // MaxUnknownShare
       note(rule_tallies_[i], source, rec.line, "decision unknown");
     }
   }

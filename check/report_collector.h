@@ -4,6 +4,7 @@
 // never keeps record content other than the timeline's short fields.
 #pragma once
 #include <array>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -108,6 +109,19 @@ class ReportCollector : public RecordObserver {
     bool resolved = false;
   };
   enum Slot : size_t;
+  // Dead letters are counted per input and per class: the stats key they count under, the
+  // stage that wrote them (-1: the input) and whether a validate stage found no family.
+  struct DeadLetterClass {
+    std::string key;
+    int stage = -1;
+    bool unclassified = false;
+  };
+  struct SourceAcc {
+    uint64_t records = 0, dead = 0, lines = 0;
+    bool input = false;                           // named in the run's sources
+    std::vector<uint64_t> by_class;               // dead letters by class
+    std::vector<std::vector<Example>> examples;   // by class, at most limits.examples each
+  };
 
   uint32_t source_index(std::string_view name);
   void note(Tally& t, uint32_t source, uint64_t line, std::string note);
@@ -118,6 +132,21 @@ class ReportCollector : public RecordObserver {
                   std::string_view agent, uint32_t source, uint64_t line);
   SourceLine source_line(const Example& e) const;
   void evaluate(CheckReport& out);
+  SourceAcc& source_acc(uint32_t source) {
+    if (source < source_accs_.size() && source_accs_[source].by_class.size() >= dl_classes_.size()) [[likely]]
+      return source_accs_[source];
+    return grow_source_acc(source);
+  }
+  SourceAcc& grow_source_acc(uint32_t source);
+  static bool same_text(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size()) == 0;
+  }
+  uint32_t dead_letter_class(int stage, std::string_view stage_name, std::string_view reason);
+  bool class_matches(const Rule& rule, const DeadLetterClass& c) const;
+  bool key_matches(const Rule& rule, std::string_view key) const;
+  void evaluate_dead_letters(const Rule& rule, const CheckReport& out, RuleResult& res, std::vector<Example>& ex);
+  void evaluate_min_records(const Rule& rule, RuleResult& res, std::vector<Example>& ex);
+  void summarise_inputs(const RunStats& stats, CheckReport& out);
 
   const PipelineSpec& spec_;
   const Policy& policy_;
@@ -145,7 +174,21 @@ class ReportCollector : public RecordObserver {
   std::vector<std::string> field_names_;  // by slot
   size_t fields_size_ = 0;
   std::vector<size_t> rule_field_slots_;  // RequiredFields: slots of rules' fields, flattened
+  // Rules evaluated per record (required_fields, forbidden, max_unknown_share): the rule's
+  // index and, for required_fields, its first entry in rule_field_slots_.
+  std::vector<std::pair<size_t, size_t>> record_rules_;
   std::vector<std::string> sources_;
+  std::vector<SourceAcc> source_accs_;         // by source index
+  std::vector<uint64_t> kept_by_source_;       // kept data records by source index (hot path)
+  std::vector<DeadLetterClass> dl_classes_;
+  std::array<uint32_t, 5> input_classes_{UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX};  // by kind
+  std::vector<std::array<uint32_t, 2>> stage_classes_;  // by stage index, then unclassified
+  std::vector<bool> is_validate_;                       // by stage index
+  std::vector<uint64_t> validate_dead_letters_;  // by stage index: dead letters of validate stages
+  uint64_t unclassified_seen_ = 0;
+  int last_dl_stage_ = -1;
+  bool last_dl_stage_known_ = false;
+  std::string last_dl_stage_name_;
   uint32_t last_source_ = UINT32_MAX;
   std::string last_source_name_;
 

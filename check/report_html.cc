@@ -142,6 +142,32 @@ std::string timeline_run(const RunSummary& run) {
   return o + "</section>";
 }
 
+// Per input file: lines, kept records and dead letters by reason; a chart of the inputs with
+// the most dead letters.
+std::string inputs_section(const CheckReport& r) {
+  std::map<std::string, uint64_t> dead;
+  for (const auto& [name, in] : r.inputs)
+    if (in.dead_lettered) dead[name] = in.dead_lettered;
+  std::string o = "<h2>Inputs</h2><div class=\"charts\">" + bar_chart("Dead letters, by input", dead) + "</div>";
+  o += "<p class=\"muted\">" + n(r.inputs_total) + " inputs";
+  if (r.inputs_total > r.limits.max_values)
+    o += "; beyond the first " + n(r.limits.max_values) + ", summed as (other)";
+  o += ".</p><table id=\"inputs\"><thead><tr><th>input</th><th>lines</th><th>records kept</th>"
+       "<th>dead-lettered</th><th>dead letters by reason</th></tr></thead><tbody class=\"paged\" data-page=\"50\">";
+  for (const auto& [name, in] : r.inputs) {
+    bool bad = in.dead_lettered || !in.records;
+    o += "<tr><td" + std::string(bad ? " class=\"fail\"" : "") + ">" + esc(name) + "</td><td>" + n(in.lines) +
+         "</td><td>" + n(in.records) + "</td><td>" + n(in.dead_lettered) + "</td><td>";
+    bool first = true;
+    for (const auto& [reason, c] : in.dead_letter_reasons) {
+      o += std::string(first ? "" : ", ") + esc(reason) + " " + n(c);
+      first = false;
+    }
+    o += "</td></tr>";
+  }
+  return o + "</tbody></table>\n";
+}
+
 constexpr const char* kStyle = R"(
 body{font:14px/1.4 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1b1f23;background:#f6f8fa}
 header{padding:18px 28px}header.pass{background:#2e7d32;color:#fff}header.fail{background:#c62828;color:#fff}
@@ -197,7 +223,9 @@ std::string render_html(const CheckReport& r) {
   kpi("dead-lettered", r.dead_lettered);
   kpi("generated records", r.generated);  // warnings, and records expanded by normalize
   kpi("runs", r.runs_total);
+  kpi("inputs", r.inputs_total);
   kpi("schema violations", r.schema_violations);
+  kpi("unclassified records", r.unclassified);
   kpi("records redacted", r.records_redacted);
   kpi("collisions", r.collisions);
   kpi("escalations", r.escalations);
@@ -212,10 +240,10 @@ std::string render_html(const CheckReport& r) {
     std::string tag = res.passed ? "PASS" : rule.severity == Severity::Error ? "FAIL" : "WARN";
     o += "<tr><td class=\"" + cls + "\">" + tag + "</td><td><b>" + esc(rule.id) + "</b><br><span class=\"muted\">" +
          esc(rule_type_name(rule.type)) + ": " + esc(rule.message) + "</span></td><td>" +
-         (rule.severity == Severity::Error ? "error" : "warning") + "</td><td>" + esc(res.detail) + " (limit " +
-         esc(res.limit) + ")</td><td><ul class=\"ex\">";
-    for (const auto& e : res.examples)
-      o += "<li>" + esc(e.source) + ":" + n(e.line) + ": " + esc(e.note) + "</li>";
+         (rule.severity == Severity::Error ? "error" : "warning") + "</td><td>" + esc(res.detail) + " " +
+         esc(limit_phrase(res)) +
+         "</td><td><ul class=\"ex\">";
+    for (const auto& e : res.examples) o += "<li>" + esc(example_text(e)) + "</li>";
     o += "</ul></td></tr>";
   }
   o += "</tbody></table>\n";
@@ -238,6 +266,7 @@ std::string render_html(const CheckReport& r) {
     for (const auto& e : r.collision_examples) o += "<li>" + esc(e.source) + ":" + n(e.line) + ": " + esc(e.note) + "</li>";
     o += "</ul>";
   }
+  o += inputs_section(r);
   o += "<h2>Durations</h2><div class=\"charts\">" + durations_chart(r.durations_by_tool) + "</div>\n";
 
   size_t shown = 0;

@@ -137,9 +137,28 @@ std::string render_json(const CheckReport& r) {
   w.kn("dead_lettered", r.dead_lettered);
   w.kn("generated", r.generated);
   w.kn("bytes_read", r.bytes_read);
+  w.kn("lines_read", r.lines_read);
   w.kn("source_errors", r.source_errors);
   w.close('}');
   w.counts("dead_letter_reasons", r.dead_letter_reasons);
+
+  w.key("inputs");
+  w.open('{');
+  w.kn("total", r.inputs_total);
+  w.key("capped"), w.boolean(r.inputs_total > r.limits.max_values);  // the rest summed as "(other)"
+  w.key("by_input");
+  w.open('{');
+  for (const auto& [name, in] : r.inputs) {
+    w.key(name);
+    w.open('{');
+    w.kn("lines", in.lines);
+    w.kn("records", in.records);
+    w.kn("dead_lettered", in.dead_lettered);
+    w.counts("dead_letter_reasons", in.dead_letter_reasons);
+    w.close('}');
+  }
+  w.close('}');
+  w.close('}');
 
   w.key("counts");
   w.open('{');
@@ -154,6 +173,7 @@ std::string render_json(const CheckReport& r) {
   w.open('{');
   w.kn("total", r.schema_violations);
   w.counts("by_stage", r.schema_violations_by_stage);
+  w.kn("unclassified", r.unclassified);
   w.close('}');
 
   w.key("redactions");

@@ -48,6 +48,8 @@ std::string render_junit(const CheckReport& r) {
   o += "      <property name=\"config\" value=\"" + attr(r.config) + "\"/>\n";
   o += "      <property name=\"pipeline\" value=\"" + attr(r.pipeline) + "\"/>\n";
   o += "      <property name=\"records_in\" value=\"" + std::to_string(r.records_in) + "\"/>\n";
+  o += "      <property name=\"records_out\" value=\"" + std::to_string(r.records_out) + "\"/>\n";
+  o += "      <property name=\"dead_lettered\" value=\"" + std::to_string(r.dead_lettered) + "\"/>\n";
   o += "    </properties>\n";
   for (const auto& res : r.rules) {
     const Rule& rule = *res.rule;
@@ -59,8 +61,8 @@ std::string render_junit(const CheckReport& r) {
       continue;
     }
     o += ">\n";
-    std::string body = res.detail + " (limit " + res.limit + ")\n";
-    for (const auto& e : res.examples) body += e.source + ":" + std::to_string(e.line) + ": " + e.note + "\n";
+    std::string body = res.detail + " " + limit_phrase(res) + "\n";
+    for (const auto& e : res.examples) body += example_text(e) + "\n";
     bool failure = rule.severity == Severity::Error || warn_fails;
     if (failure) {
       o += "      <failure type=\"" + sev + "\" message=\"" + attr(rule.message + ": " + res.detail) + "\">";
@@ -72,6 +74,25 @@ std::string render_junit(const CheckReport& r) {
       o += "</system-out>\n";
     }
     o += "    </testcase>\n";
+  }
+  // Where the dead letters came from: by reason, then per input (CI shows the suite's output).
+  if (r.dead_lettered) {
+    std::string out = "dead letters: " + std::to_string(r.dead_lettered) + "\n";
+    for (const auto& [reason, c] : r.dead_letter_reasons) out += "  " + reason + ": " + std::to_string(c) + "\n";
+    out += "by input:\n";
+    for (const auto& [name, in] : r.inputs) {
+      if (!in.dead_lettered) continue;
+      out += "  " + name + ": " + std::to_string(in.dead_lettered) + " of " + std::to_string(in.lines) + " lines (";
+      bool first = true;
+      for (const auto& [reason, c] : in.dead_letter_reasons) {
+        out += (first ? "" : ", ") + reason + " " + std::to_string(c);
+        first = false;
+      }
+      out += ")\n";
+    }
+    o += "    <system-out>";
+    escape(o, out);
+    o += "</system-out>\n";
   }
   o += "  </testsuite>\n</testsuites>\n";
   return o;

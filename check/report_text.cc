@@ -41,10 +41,10 @@ std::string render_text(const CheckReport& r, bool colour) {
   for (const auto& res : r.rules) {
     const Rule& rule = *res.rule;
     std::string tag = res.passed ? s.green("PASS") : rule.severity == Severity::Error ? s.red("FAIL") : s.yellow("WARN");
-    o += "  " + tag + "  " + rule.id + ": " + res.detail + " (limit " + res.limit + ")\n";
+    o += "  " + tag + "  " + rule.id + ": " + res.detail + " " + limit_phrase(res) + "\n";
     if (res.passed) continue;
     o += "        " + s.dim(rule.message) + "\n";
-    for (const auto& e : res.examples) o += "        " + e.source + ":" + std::to_string(e.line) + ": " + e.note + "\n";
+    for (const auto& e : res.examples) o += "        " + example_text(e) + "\n";
   }
   o += "\n";
   auto line = [&](std::string_view label, const std::string& v) {
@@ -53,12 +53,29 @@ std::string render_text(const CheckReport& r, bool colour) {
   line("records", std::to_string(r.records_in) + " in, " + std::to_string(r.records_out) + " out, " +
                       std::to_string(r.dropped) + " dropped, " + std::to_string(r.dead_lettered) + " dead-lettered, " +
                       std::to_string(r.generated) + " generated");
+  line("dead letters", std::to_string(r.dead_lettered) + (r.dead_lettered ? ": " + top(r.dead_letter_reasons) : ""));
+  // Inputs with dead letters first, then those with the fewest records: the ones to look at.
+  std::vector<const std::pair<const std::string, InputSummary>*> inputs;
+  for (const auto& in : r.inputs) inputs.push_back(&in);
+  std::stable_sort(inputs.begin(), inputs.end(), [](auto* a, auto* b) {
+    if (a->second.dead_lettered != b->second.dead_lettered) return a->second.dead_lettered > b->second.dead_lettered;
+    return a->second.records < b->second.records;
+  });
+  line("inputs", std::to_string(r.inputs_total));
+  for (size_t i = 0; i < inputs.size() && i < 8; ++i) {
+    const auto& [name, in] = *inputs[i];
+    o += "    " + name + std::string(name.size() < 22 ? 22 - name.size() : 2, ' ') + std::to_string(in.records) +
+         (in.records == 1 ? " record, " : " records, ") + std::to_string(in.dead_lettered) + " dead-lettered" +
+         (in.dead_lettered ? " (" + top(in.dead_letter_reasons, 4) + ")" : "") + "\n";
+  }
+  if (inputs.size() > 8) o += "    … (" + std::to_string(inputs.size() - 8) + " more)\n";
   line("event types", top(r.by_event_type));
   line("decisions", top(r.by_decision));
   line("agents", top(r.by_agent));
   line("tools", top(r.by_tool));
   line("runs", std::to_string(r.runs_total) + (r.other_runs ? " (more not listed)" : ""));
-  line("schema", std::to_string(r.schema_violations) + " violations");
+  line("schema", std::to_string(r.schema_violations) + " violations" +
+                     (r.unclassified ? " (" + std::to_string(r.unclassified) + " unclassified)" : ""));
   line("redactions", std::to_string(r.records_redacted) + " records; " + top(r.redactions_by_rule));
   line("lifecycles", std::to_string(r.lifecycle.complete) + " complete, " + std::to_string(r.lifecycle.failed) +
                          " failed, " + std::to_string(r.lifecycle.orphaned) + " orphaned, " +

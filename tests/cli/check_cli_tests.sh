@@ -176,7 +176,71 @@ check_progress_on_tty() {
   grep -aq '"records_in": 800' r.json || { echo "records_in is not 800"; return 1; }
 }
 
+# Dead letters by reason and per input in every report format, with the default policy.
+check_dead_letters_in_every_report() {
+  write_input
+  printf 'pipeline:\n  name: d\n' > d.yaml
+  head -1 input.jsonl > good.jsonl
+  { head -1 input.jsonl; printf '{"event_time": "2026-01-15T09:30:0\n'; } > torn.jsonl
+  "$BIN" check -q -c d.yaml --report text=r.txt --report json=r.json --report junit=r.xml --report html=r.html \
+    good.jsonl torn.jsonl
+  assert_eq "exit" "$?" 1 || return 1
+  grep -q '^  FAIL  max_dead_letters: 1 dead letter (limit 0)$' r.txt || { echo "no max_dead_letters failure: $(cat r.txt)"; return 1; }
+  grep -q '^  dead letters    1: input.malformed_json 1$' r.txt || { echo "no dead letters line: $(cat r.txt)"; return 1; }
+  grep -q '^    torn.jsonl            1 record, 1 dead-lettered (input.malformed_json 1)$' r.txt ||
+    { echo "no per-input line: $(cat r.txt)"; return 1; }
+  python3 - <<'PY' || return 1
+import json, sys
+r = json.load(open("r.json"))
+want = {"good.jsonl": {"lines": 1, "records": 1, "dead_lettered": 0, "dead_letter_reasons": {}},
+        "torn.jsonl": {"lines": 2, "records": 1, "dead_lettered": 1, "dead_letter_reasons": {"input.malformed_json": 1}}}
+if r["inputs"] != {"total": 2, "capped": False, "by_input": want}:
+    sys.exit("inputs: %r" % r["inputs"])
+if [x["id"] for x in r["rules"]] != ["max_schema_violations", "max_dead_letters", "min_records"]:
+    sys.exit("default rules: %r" % [x["id"] for x in r["rules"]])
+PY
+  grep -q '^  torn.jsonl: 1 of 2 lines (input.malformed_json 1)$' r.xml || { echo "no per-input dead letters in JUnit: $(cat r.xml)"; return 1; }
+  python3 -c 'import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])' r.xml || { echo "JUnit is not XML"; return 1; }
+  grep -q '<table id="inputs">' r.html || { echo "no inputs table in HTML"; return 1; }
+  grep -q '<td class="fail">torn.jsonl</td><td>2</td><td>1</td><td>1</td><td>input.malformed_json 1</td>' r.html ||
+    { echo "no torn.jsonl row in HTML"; return 1; }
+}
+
+# Nothing to check is a failure: empty stdin under the default policy.
+check_empty_stdin_fails_default_policy() {
+  printf 'pipeline:\n  name: e\n' > e.yaml
+  "$BIN" check -q -c e.yaml --report json=r.json - < /dev/null
+  assert_eq "exit" "$?" 1 || return 1
+  grep -q '"detail": "0 records kept from 1 input"' r.json || { echo "min_records detail: $(grep detail r.json)"; return 1; }
+}
+
+# reasons naming no stage of the pipeline fail before any input is read, also from --policy.
+check_reasons_checked_against_pipeline() {
+  write_input
+  printf 'policy:\n  rules:\n    - {type: max_dead_letters, reasons: [redcat]}\n' > policy.yaml
+  "$BIN" check -q -c config.yaml --policy policy.yaml --report json=r.json input.jsonl 2> err.txt
+  assert_eq "exit" "$?" 2 || return 1
+  [ ! -s r.json ] || { echo "a report was written"; return 1; }
+  assert_eq "message" "$(cat err.txt)" \
+    'agentlog: config error: policy.yaml:3:45: policy.rules[0].reasons[0]: unknown dead-letter reason "redcat" for this pipeline; did you mean "redact"? Allowed: input, input.malformed_json, input.invalid_utf8, input.not_an_object, input.line_too_long, unclassified, redact, lifecycle, output, output:<type>'
+  printf 'policy:\n  rules:\n    - {type: max_dead_letters, reasons: [redact, lifecycle, input, output:syslog]}\n' > policy.yaml
+  "$BIN" check -q -c config.yaml --policy policy.yaml --report json=r.json input.jsonl
+  assert_eq "exit" "$?" 0 || return 1
+  # A policy beside its pipeline: check-config checks the reasons against its stages too.
+  printf '    - {type: max_dead_letters, reasons: [validate]}\n' >> config.yaml
+  "$BIN" check-config -c config.yaml 2> err.txt
+  assert_eq "exit" "$?" 2 || return 1
+  assert_eq "message" "$(cat err.txt)" \
+    'agentlog: config error: config.yaml:10:45: policy.rules[1].reasons[0]: unknown dead-letter reason "validate" for this pipeline. Allowed: input, input.malformed_json, input.invalid_utf8, input.not_an_object, input.line_too_long, unclassified, redact, lifecycle, output, output:<type>'
+  # An input's format: puts a normalize stage first.
+  printf 'pipeline:\n  inputs: [{type: file, paths: [x.jsonl], format: codex}]\npolicy:\n  rules:\n    - {type: max_dead_letters, reasons: [normalize]}\n' > n.yaml
+  "$BIN" check-config -c n.yaml > /dev/null || { echo "check-config refused reasons: [normalize] with format:"; return 1; }
+}
+
 CHECKS=(
+  check_dead_letters_in_every_report
+  check_empty_stdin_fails_default_policy
+  check_reasons_checked_against_pipeline
   check_progress_on_tty
   check_many_runs_are_capped
   check_secrets_never_in_reports

@@ -3,8 +3,8 @@
 #
 #   bash tests/golden_check/run_golden_check.sh /path/to/agentlog tests/golden_check/CASE
 #
-# Runs `agentlog check -c config.yaml --report json=... --report junit=... input.jsonl` in the
-# case directory and compares, byte for byte: the exit code with expected_exit, and either the
+# Runs `agentlog check -c config.yaml --report json=... --report junit=... input*` in the case
+# directory (every file whose name starts with `input`, in name order; stdin is empty) and compares, byte for byte: the exit code with expected_exit, and either the
 # JSON and JUnit reports with expected.json and expected.junit.xml, or (config errors) stderr
 # with expected_error.txt. AGENTLOG_UPDATE_GOLDEN=1 rewrites the expected files instead.
 set -u
@@ -13,10 +13,13 @@ CASE=$2
 cd "$CASE" || exit 2
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/agentlog-golden-check.XXXXXX") || exit 2
 trap 'rm -rf "$TMP"' EXIT
+export LC_ALL=C
+shopt -s nullglob
+INPUTS=(input*)
 
 rc=0
 "$BIN" check -q -c config.yaml --report "json=$TMP/report.json" --report "junit=$TMP/report.junit.xml" \
-  input.jsonl >"$TMP/stdout" 2>"$TMP/stderr" || rc=$?
+  "${INPUTS[@]}" </dev/null >"$TMP/stdout" 2>"$TMP/stderr" || rc=$?
 
 if [ "${AGENTLOG_UPDATE_GOLDEN:-}" = 1 ]; then
   echo "$rc" > expected_exit
@@ -55,7 +58,7 @@ else
   compare expected.json "$TMP/report.json"
   compare expected.junit.xml "$TMP/report.junit.xml"
   # The same input gives the same report.
-  "$BIN" check -q -c config.yaml --report "json=$TMP/again.json" input.jsonl >/dev/null 2>&1
+  "$BIN" check -q -c config.yaml --report "json=$TMP/again.json" "${INPUTS[@]}" </dev/null >/dev/null 2>&1
   compare "$TMP/report.json" "$TMP/again.json"
 fi
 [ $fail = 0 ] && echo "ok - $CASE"
