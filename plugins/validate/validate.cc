@@ -20,7 +20,7 @@ constexpr std::string_view kEngines[] = {"auto", "compiled", "valijson"};
 
 constexpr OptionSpec kValidateOptions[] = {
     {.name = "schema", .type = OptType::String,
-     .description = "built-in name (agent-activity, action-event, action-log) or path to a JSON Schema file",
+     .description = "built-in name (agent-activity, action-event, action-log, warning) or path to a JSON Schema file",
      .required = true},
     {.name = "on_invalid", .type = OptType::Enum, .default_value = "dead_letter",
      .description = "what to do with an invalid record", .allowed = kOnInvalid},
