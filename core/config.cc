@@ -110,9 +110,9 @@ Status check_distinct_paths(const ConfigSource& src, const YAML::Node& p) {
     for (const Seen& s : seen)
       if (s.key == key)
         return Status::error(format_error(src, path, where + ".path",
-                                          "\"" + path.Scalar() + "\" is already the path of " + s.where + " (line " +
+                                          "\"" + path.Scalar() + "\" is the same file as " + s.where + " (line " +
                                               std::to_string(s.line) + "); every file output needs its own path"));
-    seen.push_back({key, where, path.Mark().line + 1});
+    seen.push_back({key, where + ".path \"" + path.Scalar() + "\"", path.Mark().line + 1});
     return {};
   };
   auto visit_list = [&](const YAML::Node& n, const std::string& where) -> Status {
