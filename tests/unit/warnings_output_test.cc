@@ -225,3 +225,29 @@ TEST_CASE("warnings: SIGHUP reopens the warnings outputs", "[warnings][pipeline]
   CHECK(warnings.reopens == 1);
   CHECK(dead.reopens == 1);
 }
+
+TEST_CASE("warnings: schema `warning` rejects records that are not warnings", "[warnings][schema]") {
+  auto dir = temp_dir("warnings-schema-negative");
+  const std::string ok_violation =
+      R"({"event_type":"lifecycle_violation","violation":"open_at_end","profile":"p","track":"t","key":"k","agent_id":"a","expected":[],"lines":[{"source":"s","line":1}],"event_time":"2026-02-03T14:00:00.000Z"})";
+  const std::string ok_collision =
+      R"({"event_type":"instrumentation_warning","warning":"action_id_collision","action_id":"x","run_id":"r","established_by":"a","reused_by":"b","frontier_item_id":"","established_frontier_item_id":"","lines":[{"source":"s","line":1},{"source":"s","line":2}]})";
+  const std::vector<std::string> bad = {
+      R"({"event_type":"tool_call"})",
+      R"({"event_type":"lifecycle_violation","violation":"late","profile":"p","track":"t","key":"k","agent_id":"a","expected":[],"lines":[{"source":"s","line":1}]})",
+      R"({"event_type":"lifecycle_violation","violation":"orphan","profile":"p","track":"t","key":"k","agent_id":"a","expected":[],"lines":[]})",
+      R"({"event_type":"lifecycle_violation","violation":"orphan","profile":"p","track":"t","key":"k","agent_id":"a","expected":[],"lines":[{"source":"s","line":0}]})",
+      R"({"event_type":"lifecycle_violation","violation":"orphan","profile":"p","track":"t","key":"k","agent_id":"a","expected":[],"lines":[{"source":"s","line":1}],"event_time":""})",
+      R"({"event_type":"instrumentation_warning","warning":"something_else","action_id":"x","established_by":"a","reused_by":"b","frontier_item_id":"","established_frontier_item_id":"","lines":[{"source":"s","line":1}]})",
+      R"({"event_type":"instrumentation_warning","warning":"action_id_collision","action_id":"x","established_by":"a","frontier_item_id":"","established_frontier_item_id":"","lines":[{"source":"s","line":1}]})",
+  };
+  std::string text = ok_violation + "\n" + ok_collision + "\n";
+  for (const auto& b : bad) text += b + "\n";
+  write_file(dir / "in.jsonl", text);
+  PipelineSpec spec;
+  REQUIRE(load_pipeline_text("pipeline:\n  stages:\n    - {type: validate, schema: warning}\n", "v.yaml", spec).ok());
+  RunResult r = run_captured(spec, {(dir / "in.jsonl").string()}, dir / "run");
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out == ok_violation + "\n" + ok_collision + "\n");
+  CHECK(r.stats.dead_lettered == bad.size());
+}
