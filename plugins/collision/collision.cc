@@ -70,7 +70,6 @@ class CollisionStage : public Stage {
     key_slot_ = fields_.add(key_field);
     agent_slot_ = fields_.add(agent_field);
     target_slot_ = fields_.add(target_field);
-    for (const auto& f : time_fields) time_slots_.push_back(fields_.add(f));
     // From 2 MiB (131,072 keys of 8-byte buckets) on, index growth maps untouched huge pages;
     // skip the small tables before it, which fault in 4 KiB at a time.
     index_.reserve(std::min<size_t>(max_keys, size_t{1} << 17));
@@ -185,11 +184,16 @@ class CollisionStage : public Stage {
          ",\"lines\":[{\"source\":" + json::quoted(batch.source_name(first.source)) +
          ",\"line\":" + std::to_string(first.line) + "},{\"source\":" + json::quoted(batch.source_name(here.source)) +
          ",\"line\":" + std::to_string(here.line) + "}]";
-    for (size_t slot : time_slots_)
-      if (auto t = fields_.str(slot)) {
-        w += ",\"event_time\":" + json::quoted(*t);
+    // Read from the record's view only here, for a warning: registering the time fields in
+    // fields_ would cost every record a lookup per field.
+    simdjson::dom::element root = r.root();
+    for (const FieldPath& f : time_fields) {
+      std::string_view t;
+      if (auto e = lookup(root, f); e && e->get(t) == simdjson::SUCCESS) {
+        w += ",\"event_time\":" + json::quoted(t);
         break;
       }
+    }
     batch.emit(w + "}", &r);
   }
 
@@ -200,7 +204,6 @@ class CollisionStage : public Stage {
   PrepareAhead<Prep> window_;
   std::vector<size_t> scope_slots_;
   size_t key_slot_ = 0, agent_slot_ = 0, target_slot_ = 0;
-  std::vector<size_t> time_slots_;
   std::string_view target_of(uint32_t slot) const {
     const Owner& o = ring_[slot];
     if (o.target_len == 0) return {};
