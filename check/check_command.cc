@@ -78,6 +78,10 @@ int run_check(const CheckOptions& opts) {
   if (!opts.write_outputs) {
     spec.outputs.clear();
     spec.outputs.push_back(std::make_unique<NullOutput>());
+    if (!spec.warnings.empty()) {  // warnings still reach the observer
+      spec.warnings.clear();
+      spec.warnings.push_back(std::make_unique<NullOutput>());
+    }
     spec.dead_letter = std::make_unique<NullOutput>();
   }
 

@@ -12,7 +12,7 @@ namespace {
 
 // `policy` and `reports` belong to `agentlog check` (check/policy.cc); `run` ignores them.
 constexpr std::string_view kRootKeys[] = {"pipeline", "policy", "reports"};
-constexpr std::string_view kPipelineKeys[] = {"name", "inputs", "stages", "outputs", "dead_letter"};
+constexpr std::string_view kPipelineKeys[] = {"name", "inputs", "stages", "outputs", "warnings", "dead_letter"};
 // Typed pipeline-level options (the keys above are checked by hand below).
 constexpr OptionSpec kPipelineOptions[] = {
     {.name = "flush_interval_ms", .type = OptType::Int, .default_value = "100",
@@ -94,6 +94,43 @@ Status check_list(const ConfigSource& src, const YAML::Node& n, const std::strin
     return Status::error(format_error(src, n, path, std::string("expected a list, got ") +
                                                         (n.IsMap() ? "a mapping" : "a scalar")));
   return {};
+}
+
+// Two file outputs on one path would interleave their buffers and truncate each other:
+// every `file` output (records, warnings, dead letters) needs its own path.
+Status check_distinct_paths(const ConfigSource& src, const YAML::Node& p) {
+  struct Seen {
+    std::string key, where;
+    int line;
+  };
+  std::vector<Seen> seen;
+  auto visit = [&](const YAML::Node& entry, const std::string& where) -> Status {
+    if (!entry.IsMap() || !entry["type"] || entry["type"].Scalar() != "file") return {};
+    YAML::Node path = entry["path"];
+    if (!path || !path.IsScalar()) return {};
+    std::error_code ec;
+    std::filesystem::path abs = std::filesystem::absolute(path.Scalar(), ec);
+    std::string key = (ec ? std::filesystem::path(path.Scalar()) : abs).lexically_normal().string();
+    for (const Seen& s : seen)
+      if (s.key == key)
+        return Status::error(format_error(src, path, where + ".path",
+                                          "\"" + path.Scalar() + "\" is the same file as " + s.where + " (line " +
+                                              std::to_string(s.line) + "); every file output needs its own path"));
+    seen.push_back({key, where + ".path \"" + path.Scalar() + "\"", path.Mark().line + 1});
+    return {};
+  };
+  auto visit_list = [&](const YAML::Node& n, const std::string& where) -> Status {
+    if (n && n.IsSequence()) {
+      for (size_t i = 0; i < n.size(); ++i)
+        if (Status st = visit(n[i], where + "[" + std::to_string(i) + "]"); !st.ok()) return st;
+    } else if (n && n.IsMap()) {
+      return visit(n, where);
+    }
+    return {};
+  };
+  if (Status st = visit_list(p["outputs"], "pipeline.outputs"); !st.ok()) return st;
+  if (Status st = visit_list(p["warnings"], "pipeline.warnings"); !st.ok()) return st;
+  return visit_list(p["dead_letter"], "pipeline.dead_letter");
 }
 
 Status build(YAML::Node root, const LoadOverrides& ov, PipelineSpec& out) {
@@ -187,11 +224,28 @@ Status build(YAML::Node root, const LoadOverrides& ov, PipelineSpec& out) {
       out.outputs.push_back(std::move(o));
     }
   }
+  if (YAML::Node w = p["warnings"]) {
+    // One output (a mapping) or a list of them, like `outputs:`.
+    if (w.IsSequence() && w.size() == 0)
+      return Status::error(format_error(src, w, "pipeline.warnings",
+                                        "must name at least one output; without `warnings:` warnings go to the outputs"));
+    if (!w.IsSequence() && !w.IsMap())
+      return Status::error(format_error(src, w, "pipeline.warnings",
+                                        "expected an output (a mapping with a \"type\" key) or a list of outputs"));
+    const bool one = w.IsMap();
+    for (size_t i = 0; i < (one ? 1 : w.size()); ++i) {
+      std::unique_ptr<Output> o;
+      st = build_entry(src, one ? w : w[i], one ? "pipeline.warnings" : "pipeline.warnings[" + std::to_string(i) + "]",
+                       PluginKind::Output, o, nullptr, nullptr);
+      if (!st.ok()) return st;
+      out.warnings.push_back(std::move(o));
+    }
+  }
   if (YAML::Node dl = p["dead_letter"]) {
     st = build_entry(src, dl, "pipeline.dead_letter", PluginKind::Output, out.dead_letter, nullptr, nullptr);
     if (!st.ok()) return st;
   }
-  return {};
+  return check_distinct_paths(src, p);
 }
 
 }  // namespace

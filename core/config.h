@@ -21,6 +21,9 @@ struct PipelineSpec {
   std::vector<std::unique_ptr<Input>> inputs;
   std::vector<StageSlot> stages;
   std::vector<std::unique_ptr<Output>> outputs;
+  // `warnings:` (one output or a list): where generated warnings (diagnostic records) go.
+  // Empty: they go to `outputs` with the records.
+  std::vector<std::unique_ptr<Output>> warnings;
   std::unique_ptr<Output> dead_letter;
   // Streaming inputs (pipes, follow mode): longest time a written record may wait in an
   // output buffer while input keeps arriving. Outputs flush at once when input goes idle.

@@ -82,6 +82,11 @@ class Runner {
   std::vector<std::string> source_names_;
   std::unique_ptr<Output> default_output_, default_dead_letter_;
   std::vector<Output*> outputs_;
+  // Where diagnostic records (warnings) go: the `warnings:` outputs, or else outputs_.
+  std::vector<Output*> warning_outputs_;
+  // outputs_ and the `warnings:` outputs: every output that is flushed, reopened and closed
+  // like the records' (the dead-letter output is handled after them).
+  std::vector<Output*> all_outputs_;
   bool output_failed_ = false;  // a write or reopen failed: the run cannot go on
   // Records written into output buffers since the last flush, and when the first was.
   bool unflushed_ = false;
@@ -176,11 +181,13 @@ Status Runner::write_batch() {
   for (Record* r : batch_.records) {
     switch (r->verdict) {
       case Verdict::Keep: {
-        for (Output* o : outputs_) {
+        const bool warning = r->diagnostic();
+        for (Output* o : warning ? warning_outputs_ : outputs_) {
           Status st = o->write_record(*r);
           if (!st.ok()) return st;
         }
         ++(r->generated ? stats_.generated_out : stats_.records_out);
+        if (warning) ++stats_.warnings_out;
         if (opts_.observer)
           opts_.observer->on_record(*r, r->source < source_names_.size() ? std::string_view(source_names_[r->source]) : "");
         break;
@@ -242,7 +249,7 @@ Status Runner::flush_outputs() {
     output_failed_ = true;
     return st;
   };
-  for (Output* o : outputs_) {
+  for (Output* o : all_outputs_) {
     if (Status st = o->flush(); !st.ok()) return fail(st);
     // e.g. syslog messages over the TCP size limit
     if (Status st = write_undelivered(*o); !st.ok()) return fail(st);
@@ -250,14 +257,14 @@ Status Runner::flush_outputs() {
   if (Status st = dead_letter_output().flush(); !st.ok()) return fail(st);
   unflushed_ = false;
   if (take_reopen_request()) {
-    for (Output* o : outputs_) {
+    for (Output* o : all_outputs_) {
       if (Status st = o->reopen(); !st.ok()) return fail(st);
     }
     if (Status st = dead_letter_output().reopen(); !st.ok()) return fail(st);
   }
   // Checkpoints move only past records that have left the process (a syslog buffer may
   // still hold some); they are saved on a later flush, or at close.
-  for (Output* o : outputs_)
+  for (Output* o : all_outputs_)
     if (!o->delivered()) return {};
   if (!dead_letter_output().delivered()) return {};
   if (Status st = save_checkpoints(); !st.ok()) return fail(st);
@@ -300,7 +307,7 @@ int Runner::failure_exit_code() const {
     auto* fd = dynamic_cast<const FdOutput*>(o);
     return fd != nullptr && fd->pipe_closed();
   };
-  for (const Output* o : outputs_)
+  for (const Output* o : all_outputs_)
     if (closed(o)) return kExitPipeClosed;
   if (closed(spec_.dead_letter ? spec_.dead_letter.get() : default_dead_letter_.get())) return kExitPipeClosed;
   return 1;
@@ -609,7 +616,13 @@ int Runner::run(std::string& error) {
   if (!spec_.dead_letter) default_dead_letter_ = std::make_unique<FdOutput>("stderr", 2, "", true);
   for (auto& o : spec_.outputs) outputs_.push_back(o.get());
   if (default_output_) outputs_.push_back(default_output_.get());
-  for (Output* o : outputs_) {
+  all_outputs_ = outputs_;
+  for (auto& o : spec_.warnings) {
+    warning_outputs_.push_back(o.get());
+    all_outputs_.push_back(o.get());
+  }
+  if (warning_outputs_.empty()) warning_outputs_ = outputs_;
+  for (Output* o : all_outputs_) {
     Status st = o->open();
     if (!st.ok()) {
       error = st.message();
@@ -689,7 +702,7 @@ int Runner::close_outputs(int rc, std::string& error) {
     if (error.find(st.message()) == std::string::npos) error += (error.empty() ? "" : "\n") + st.message();
     if (rc != kExitPipeClosed) rc = failure_exit_code();  // 3 if it was a closed pipe, else 1
   };
-  for (Output* o : outputs_) {
+  for (Output* o : all_outputs_) {
     if (Status st = o->close(); !st.ok()) fail(st);
     if (Status st = write_undelivered(*o); !st.ok()) fail(st);
   }
@@ -804,6 +817,7 @@ std::string stats_to_json(const PipelineSpec& spec, const RunStats& s) {
   num("generated_out", s.generated_out);
   num("generated_dropped", s.generated_dropped);
   num("generated_dead_lettered", s.generated_dead_lettered);
+  num("warnings_out", s.warnings_out);
   num("blank_lines", s.blank_lines);
   num("lines_read", s.lines_read);
   num("bytes_read", s.bytes_read);
@@ -855,6 +869,16 @@ std::string stats_to_json(const PipelineSpec& spec, const RunStats& s) {
     o += "{\"output\":";
     json::append_quoted(o, spec.outputs[i]->describe());
     std::string extra = spec.outputs[i]->stats_json();
+    if (!extra.empty()) o += "," + extra;
+    o += "}";
+  }
+  // The `warnings:` outputs, in the same form.
+  o += "],\"warnings_outputs\":[";
+  for (size_t i = 0; i < spec.warnings.size(); ++i) {
+    if (i) o += ",";
+    o += "{\"output\":";
+    json::append_quoted(o, spec.warnings[i]->describe());
+    std::string extra = spec.warnings[i]->stats_json();
     if (!extra.empty()) o += "," + extra;
     o += "}";
   }

@@ -61,6 +61,9 @@ struct SourceCounters {
 struct RunStats {
   uint64_t records_in = 0, records_out = 0, dropped = 0, dead_lettered = 0;
   uint64_t records_generated = 0, generated_out = 0, generated_dropped = 0, generated_dead_lettered = 0;
+  // Of generated_out: the warnings (diagnostic records), written to the `warnings:` outputs
+  // when the config has them, else to the outputs.
+  uint64_t warnings_out = 0;
   uint64_t blank_lines = 0, lines_read = 0, bytes_read = 0, source_errors = 0;
   // Records handed to an output (counted in records_out) that it later gave up on and
   // dead-lettered: over its size limit, or undelivered at shutdown.

@@ -99,27 +99,55 @@ struct RunResult {
   int exit_code = 0;
   std::string error;
   std::string out, dead;
+  // What the `warnings:` outputs received (empty when the config has none: then warnings
+  // are in `out`).
+  std::string warnings;
+  // Every warning (diagnostic record) written, wherever it went, one JSON text each.
+  std::vector<std::string> diagnostics;
   RunStats stats;
 };
 
-// Runs a loaded pipeline with its outputs replaced by files in `tmp`.
+// Collects the text of every diagnostic record as it is written.
+class DiagnosticCollector : public RecordObserver {
+ public:
+  explicit DiagnosticCollector(std::vector<std::string>& out) : out_(out) {}
+  void on_record(Record& record, std::string_view) override {
+    if (record.diagnostic()) out_.emplace_back(record.bytes());
+  }
+  void on_dead_letter(const Record&, std::string_view, std::string_view, std::string_view) override {}
+
+ private:
+  std::vector<std::string>& out_;
+};
+
+// Runs a loaded pipeline with its outputs replaced by files in `tmp` (the `warnings:`
+// outputs, when the config has any, by one file of their own).
 inline RunResult run_captured(PipelineSpec& spec, const std::vector<std::string>& inputs,
                               const std::filesystem::path& tmp, size_t batch_records = RunOptions().batch_records) {
   std::filesystem::create_directories(tmp);
-  auto out = tmp / "out.jsonl", dead = tmp / "dead.jsonl";
+  auto out = tmp / "out.jsonl", dead = tmp / "dead.jsonl", warnings = tmp / "warnings.jsonl";
   spec.outputs.clear();
   spec.outputs.push_back(std::make_unique<FdOutput>("out", -1, out.string(), false));
+  const bool has_warnings = !spec.warnings.empty();
+  if (has_warnings) {
+    spec.warnings.clear();
+    spec.warnings.push_back(std::make_unique<FdOutput>("warnings", -1, warnings.string(), false));
+  }
   spec.dead_letter = std::make_unique<FdOutput>("dead", -1, dead.string(), false);
+  RunResult r;
+  DiagnosticCollector collector(r.diagnostics);
   RunOptions opts;
   opts.inputs = inputs;
   opts.quiet = true;
   opts.batch_records = batch_records;
-  RunResult r;
+  opts.observer = &collector;
   r.exit_code = run_pipeline(spec, opts, r.stats, r.error);
   spec.outputs.clear();
+  spec.warnings.clear();
   spec.dead_letter.reset();  // closes the files
   r.out = read_file(out);
   r.dead = read_file(dead);
+  if (has_warnings) r.warnings = read_file(warnings);
   return r;
 }
 

@@ -25,7 +25,11 @@ constexpr OptionSpec kCollisionOptions[] = {
      .description = "top-level field set on a colliding record; `lifecycle` does not thread such records"},
     {.name = "max_keys", .type = OptType::Int, .default_value = "1000000",
      .description = "most ids remembered; beyond it the oldest established id is forgotten", .min = 1, .max = 1ll << 32},
+    {.name = "time_fields", .type = OptType::StringList, .default_value = "[event_time, timestamp, \"@timestamp\", time, ts]",
+     .description = "the warning's event_time: the first of these fields the colliding record has as a string"},
 };
+// Where producers put the event time (spec 002: event_time; servers persisting spec 000 events: timestamp, ...).
+constexpr std::string_view kDefaultTimeFields[] = {"event_time", "timestamp", "@timestamp", "time", "ts"};
 
 struct Line {
   uint32_t source = 0;
@@ -54,7 +58,7 @@ struct TargetCell {
 class CollisionStage : public Stage {
  public:
   FieldPath key_field, agent_field, target_field;
-  std::vector<FieldPath> scope;
+  std::vector<FieldPath> scope, time_fields;
   std::string mark_field;
   size_t max_keys = 1000000;
 
@@ -66,7 +70,6 @@ class CollisionStage : public Stage {
     key_slot_ = fields_.add(key_field);
     agent_slot_ = fields_.add(agent_field);
     target_slot_ = fields_.add(target_field);
-    time_slot_ = fields_.add(FieldPath{"event_time", {"event_time"}});
     // From 2 MiB (131,072 keys of 8-byte buckets) on, index growth maps untouched huge pages;
     // skip the small tables before it, which fault in 4 KiB at a time.
     index_.reserve(std::min<size_t>(max_keys, size_t{1} << 17));
@@ -181,7 +184,16 @@ class CollisionStage : public Stage {
          ",\"lines\":[{\"source\":" + json::quoted(batch.source_name(first.source)) +
          ",\"line\":" + std::to_string(first.line) + "},{\"source\":" + json::quoted(batch.source_name(here.source)) +
          ",\"line\":" + std::to_string(here.line) + "}]";
-    if (auto t = fields_.str(time_slot_)) w += ",\"event_time\":" + json::quoted(*t);
+    // Read from the record's view only here, for a warning: registering the time fields in
+    // fields_ would cost every record a lookup per field.
+    simdjson::dom::element root = r.root();
+    for (const FieldPath& f : time_fields) {
+      std::string_view t;
+      if (auto e = lookup(root, f); e && e->get(t) == simdjson::SUCCESS) {
+        w += ",\"event_time\":" + json::quoted(t);
+        break;
+      }
+    }
     batch.emit(w + "}", &r);
   }
 
@@ -191,7 +203,7 @@ class CollisionStage : public Stage {
   std::string key_;      // prepare()'s key when longer
   PrepareAhead<Prep> window_;
   std::vector<size_t> scope_slots_;
-  size_t key_slot_ = 0, agent_slot_ = 0, target_slot_ = 0, time_slot_ = 0;
+  size_t key_slot_ = 0, agent_slot_ = 0, target_slot_ = 0;
   std::string_view target_of(uint32_t slot) const {
     const Owner& o = ring_[slot];
     if (o.target_len == 0) return {};
@@ -220,6 +232,13 @@ Status make_collision(const OptionView& o, std::unique_ptr<Stage>& out) {
     FieldPath p;
     if (!parse_field_path(s, p)) return Status::error(o.error("scope_fields", "invalid field path \"" + s + "\""));
     st->scope.push_back(p);
+  }
+  std::vector<std::string> times = o.strings("time_fields");
+  if (!o.has("time_fields")) times.assign(std::begin(kDefaultTimeFields), std::end(kDefaultTimeFields));
+  for (const auto& s : times) {
+    FieldPath p;
+    if (!parse_field_path(s, p)) return Status::error(o.error("time_fields", "invalid field path \"" + s + "\""));
+    st->time_fields.push_back(p);
   }
   st->mark_field = o.str("mark_field");
   if (st->mark_field.empty()) return Status::error(o.error("mark_field", "must not be empty"));

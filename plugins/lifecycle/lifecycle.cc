@@ -289,10 +289,16 @@ class LifecycleStage : public Stage {
     }
   }
 
+  // open_at_end, timeout and evicted: the warning carries the time of the lifecycle's last
+  // record that had one, as RFC 3339 UTC with milliseconds (its instant, not its text: only
+  // the parsed time is kept per lifecycle).
   void warn_about(uint32_t slot, std::string_view violation, const Record* after) {
     const Life& l = slab_[slot];
+    char last_at[24];
+    std::string_view event_time;
+    if (l.last_ms != kNoTime) event_time = {last_at, static_cast<size_t>(write_rfc3339_ms(last_at, l.last_ms) - last_at)};
     warn(violation, l.track, l.shown, agents_.str(l.opened_by), "", expected_after(l.track, l.state), {l.first, l.last},
-         "", after);
+         event_time, after);
   }
 
   static void append_int(std::string& o, int64_t v) {

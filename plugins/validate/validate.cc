@@ -33,7 +33,7 @@ constexpr std::string_view kUnclassifiedOther = "unclassified: event_type is not
 
 constexpr OptionSpec kValidateOptions[] = {
     {.name = "schema", .type = OptType::String,
-     .description = "auto (each record's family), a built-in name (agent-activity, action-event, action-log) or "
+     .description = "auto (each record's family), a built-in name (agent-activity, action-event, action-log, warning) or "
                     "a path to a JSON Schema file",
      .required = true},
     {.name = "unclassified", .type = OptType::Enum, .default_value = "dead_letter",

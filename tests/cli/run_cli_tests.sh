@@ -710,6 +710,158 @@ check_summary_line() {
 " || return 1
 }
 
+# Two tool calls, one result without its call: an orphan warning after line 3 and an
+# open_at_end warning for line 2 at the end (warnings: issue 18, item 3).
+WARN_INPUT='{"event_time":"2026-02-03T14:00:01.000Z","agent_id":"a","run_id":"r","event_type":"tool_call","action_id":"c1"}
+{"event_time":"2026-02-03T14:00:02.000Z","agent_id":"a","run_id":"r","event_type":"tool_call","action_id":"c2"}
+{"event_time":"2026-02-03T15:00:03+01:00","agent_id":"a","run_id":"r","event_type":"tool_result","action_id":"c9"}
+{"event_time":"2026-02-03T14:00:04.000Z","agent_id":"a","run_id":"r","event_type":"tool_result","action_id":"c1"}
+'
+WARN_EXPECTED='{"event_type":"lifecycle_violation","violation":"orphan","profile":"agent-activity","track":"tool","key":"r/c9","agent_id":"a","event":"tool_result","expected":["tool_call"],"lines":[{"source":"in.jsonl","line":3}],"event_time":"2026-02-03T15:00:03+01:00"}
+{"event_type":"lifecycle_violation","violation":"open_at_end","profile":"agent-activity","track":"tool","key":"r/c2","agent_id":"a","expected":["tool_result"],"lines":[{"source":"in.jsonl","line":2}],"event_time":"2026-02-03T14:00:02.000Z"}
+'
+
+write_warnings_config() {
+  cat > "$1" <<'EOF'
+pipeline:
+  stages:
+    - {type: lifecycle, annotation_field: ""}
+  outputs: [{type: file, path: out.jsonl, append: false}]
+  warnings: {type: file, path: warnings.jsonl, append: false}
+  dead_letter: {type: file, path: dead.jsonl, append: false}
+EOF
+}
+
+check_warnings_file_output() {
+  printf '%s' "$WARN_INPUT" > in.jsonl
+  write_warnings_config cfg.yaml
+  "$BIN" run -c cfg.yaml --stats-json stats.json in.jsonl < /dev/null > stdout.txt 2> err.txt; local rc=$?
+  assert_eq "exit code" "$rc" 0 || return 1
+  # The records' output holds the input records only, unchanged; the warnings their own file.
+  assert_file_eq "records" out.jsonl "$WARN_INPUT" || return 1
+  assert_file_eq "warnings" warnings.jsonl "$WARN_EXPECTED" || return 1
+  assert_file_eq "dead letters" dead.jsonl "" || return 1
+  assert_file_eq "stdout" stdout.txt "" || return 1
+  assert_file_eq "summary" err.txt 'agentlog: 4 in, 4 out, 0 dropped, 0 dead-lettered, 2 generated, 0 blank lines skipped
+' || return 1
+  python3 - stats.json <<'EOF' || return 1
+import json, sys
+d = json.load(open(sys.argv[1]))
+got = (d["records_out"], d["generated_out"], d["warnings_out"], d["warnings_outputs"])
+want = (4, 2, 2, [{"output": "warnings.jsonl"}])
+if got != want:
+    print("stats: got %r, want %r" % (got, want))
+    sys.exit(1)
+EOF
+  # Without `warnings:` the same warnings go to the records' output, each after its origin.
+  sed -i '/warnings:/d' cfg.yaml
+  "$BIN" run -q -c cfg.yaml in.jsonl < /dev/null > stdout.txt 2> err.txt; rc=$?
+  assert_eq "exit code (no warnings:)" "$rc" 0 || return 1
+  local w1 w2
+  w1=$(printf '%s' "$WARN_EXPECTED" | sed -n 1p)
+  w2=$(printf '%s' "$WARN_EXPECTED" | sed -n 2p)
+  assert_file_eq "records and warnings" out.jsonl "$(printf '%s' "$WARN_INPUT" | sed -n 1,3p)
+$w1
+$(printf '%s' "$WARN_INPUT" | sed -n 4p)
+$w2
+" || return 1
+}
+
+check_warnings_to_stderr_and_list() {
+  printf '%s' "$WARN_INPUT" > in.jsonl
+  cat > cfg.yaml <<'EOF'
+pipeline:
+  stages: [{type: lifecycle, annotation_field: ""}]
+  warnings:
+    - {type: stderr}
+    - {type: file, path: w.jsonl}
+EOF
+  "$BIN" run -q -c cfg.yaml in.jsonl < /dev/null > stdout.txt 2> err.txt; local rc=$?
+  assert_eq "exit code" "$rc" 0 || return 1
+  assert_file_eq "stdout" stdout.txt "$WARN_INPUT" || return 1
+  assert_file_eq "stderr" err.txt "$WARN_EXPECTED" || return 1
+  assert_file_eq "second warnings output" w.jsonl "$WARN_EXPECTED" || return 1
+}
+
+check_warnings_same_path_exit_2() {
+  printf '%s' "$WARN_INPUT" > in.jsonl
+  cat > cfg.yaml <<'EOF'
+pipeline:
+  warnings: {type: file, path: problems.jsonl}
+  dead_letter: {type: file, path: problems.jsonl}
+EOF
+  "$BIN" run -c cfg.yaml in.jsonl < /dev/null > stdout.txt 2> err.txt; local rc=$?
+  assert_eq "exit code" "$rc" 2 || return 1
+  assert_file_eq "stderr" err.txt 'agentlog: config error: cfg.yaml:3:35: pipeline.dead_letter.path: "problems.jsonl" is the same file as pipeline.warnings.path "problems.jsonl" (line 2); every file output needs its own path
+' || return 1
+  assert_no_file "problems file" problems.jsonl || return 1
+  "$BIN" check-config -c cfg.yaml > stdout.txt 2> err.txt; rc=$?
+  assert_eq "check-config exit code" "$rc" 2 || return 1
+}
+
+check_warnings_check_writes_only_with_write_outputs() {
+  printf '%s' "$WARN_INPUT" > in.jsonl
+  write_warnings_config cfg.yaml
+  "$BIN" check -q -c cfg.yaml --report json=report.json in.jsonl < /dev/null > stdout.txt 2> err.txt; local rc=$?
+  assert_eq "exit code" "$rc" 0 || return 1
+  assert_no_file "warnings without --write-outputs" warnings.jsonl || return 1
+  assert_no_file "records without --write-outputs" out.jsonl || return 1
+  "$BIN" check -q -c cfg.yaml --write-outputs --report json=report2.json in.jsonl < /dev/null > stdout.txt 2> err.txt; rc=$?
+  assert_eq "exit code (--write-outputs)" "$rc" 0 || return 1
+  assert_file_eq "warnings (--write-outputs)" warnings.jsonl "$WARN_EXPECTED" || return 1
+  assert_file_eq "records (--write-outputs)" out.jsonl "$WARN_INPUT" || return 1
+  # The report sees the warnings either way.
+  cmp -s report.json report2.json || { echo "reports differ with --write-outputs"; return 1; }
+  python3 - report.json <<'EOF' || return 1
+import sys
+text = open(sys.argv[1]).read()
+if "orphan" not in text or "open_at_end" not in text:
+    print("report does not show the warnings:", text[:400])
+    sys.exit(1)
+EOF
+}
+
+check_warnings_sighup_reopen() {
+  mkfifo in.fifo || { echo "mkfifo failed"; return 1; }
+  cat > cfg.yaml <<'EOF'
+pipeline:
+  stages: [{type: lifecycle, annotation_field: ""}]
+  outputs: [{type: file, path: out.jsonl}]
+  warnings: {type: file, path: warnings.jsonl}
+  dead_letter: {type: file, path: dead.jsonl}
+EOF
+  exec 3<> in.fifo
+  "$BIN" run -q -c cfg.yaml in.fifo < /dev/null > stdout.txt 2> err.txt 3>&- &
+  AGENT_PID=$!
+  # Each orphan tool_result makes one warning.
+  orphan() { printf '{"event_time":"2026-02-03T14:00:00Z","agent_id":"a","run_id":"r","event_type":"tool_result","action_id":"o%d"}\n' "$1" >&3; }
+  orphan 1
+  if ! wait_for_lines warnings.jsonl 1; then
+    kill -KILL "$AGENT_PID" 2>/dev/null; wait "$AGENT_PID" 2>/dev/null
+    return 1
+  fi
+  mv warnings.jsonl warnings.jsonl.1
+  kill -HUP "$AGENT_PID"
+  # The reopen happens after the batch in flight: keep writing until the new file has content.
+  local n=2 i
+  orphan "$n"
+  for ((i = 0; i < 100; i++)); do
+    [ -s warnings.jsonl ] && break
+    n=$((n + 1))
+    orphan "$n"
+    sleep 0.05
+  done
+  exec 3>&-
+  wait_exit "$AGENT_PID"
+  assert_eq "exit code" "$WAIT_RC" 0 || return 1
+  [ -s warnings.jsonl ] || { echo "warnings.jsonl was not recreated after SIGHUP"; return 1; }
+  # Every warning exactly once, in order, across both files.
+  local keys want
+  keys=$(cat warnings.jsonl.1 warnings.jsonl | python3 -c 'import json,sys; print(" ".join(json.loads(l)["key"] for l in sys.stdin))')
+  want=$(for ((i = 1; i <= n; i++)); do printf 'r/o%d ' "$i"; done)
+  assert_eq "warnings across both files" "$keys" "${want% }" || return 1
+}
+
 # ---------------------------------------------------------------------------
 
 CHECKS=(
@@ -742,6 +894,11 @@ CHECKS=(
   check_normalize_openhands_array_on_stdin
   check_quiet_suppresses_summary
   check_summary_line
+  check_warnings_file_output
+  check_warnings_to_stderr_and_list
+  check_warnings_same_path_exit_2
+  check_warnings_check_writes_only_with_write_outputs
+  check_warnings_sighup_reopen
 )
 
 for check in "${CHECKS[@]}"; do
