@@ -97,7 +97,7 @@ TEST_CASE("rule files are checked with exact messages", "[redact]") {
         "my.yaml:1:24: rules[0].regex: invalid RE2 pattern: missing ): (");
   RuleSet rs2;
   CHECK(rs2.add_yaml("rules:\n  - {id: a, regex: x, colour: red}\n", "my.yaml").message() ==
-        "my.yaml:2:23: rules[0].colour: unknown key. Allowed: id, description, regex, secret_group, keywords, min_entropy, min_length");
+        "my.yaml:2:23: rules[0].colour: unknown key. Allowed: id, description, regex, secret_group, keywords, min_entropy, min_length, stopwords, allow_regexes");
   RuleSet rs3;
   CHECK(rs3.add_yaml("rules:\n  - {id: a, regex: x}\n  - {id: a, regex: y}\n", "f").message() ==
         "f:3:10: rules[1].id: duplicate rule id \"a\"");
