@@ -11,11 +11,17 @@ namespace agentlog::redact {
 
 struct HsDatabase::Compiled {
   hs_database_t* db = nullptr;
-  uint64_t id = 0;
+  hs_database_t* gate = nullptr;
+  bool gate_complete = false;       // no rule without keywords is left out of the gate
+  std::vector<uint32_t> gate_wide;  // rules without keywords that are width-sensitive
+  uint64_t id = 0, gate_id = 0;
   std::vector<Mode> modes;
   std::vector<uint32_t> max_width, min_width;
   std::vector<uint8_t> sensitive;
-  ~Compiled() { hs_free_database(db); }
+  ~Compiled() {
+    hs_free_database(db);
+    hs_free_database(gate);
+  }
 };
 
 namespace {
@@ -58,6 +64,18 @@ bool info_of(const std::string& p, unsigned flags, hs_expr_info_t** info) {
     return false;
   }
   return true;
+}
+
+bool compile_db(const std::vector<const char*>& ptrs, const std::vector<unsigned>& flags,
+                const std::vector<unsigned>& ids, hs_database_t** out, int& bad, std::string& msg) {
+  hs_compile_error_t* err = nullptr;
+  if (hs_compile_multi(ptrs.data(), flags.data(), ids.data(), static_cast<unsigned>(ptrs.size()), HS_MODE_BLOCK, nullptr,
+                       out, &err) == HS_SUCCESS)
+    return true;
+  bad = err->expression;
+  msg = err->message;
+  hs_free_compile_error(err);
+  return false;
 }
 
 struct ScanCtx {
@@ -184,6 +202,7 @@ Status HsDatabase::build(const std::vector<std::string>& patterns,
 
   auto c = std::make_shared<Compiled>();
   c->id = g_next_id++;
+  c->gate_id = g_next_id++;
   std::vector<std::string> exprs(n);
   c->modes.assign(n, Mode::Unfiltered);
   c->max_width.assign(n, kUnbounded);
@@ -210,6 +229,8 @@ Status HsDatabase::build(const std::vector<std::string>& patterns,
     }
   }
   // Some failures show only when compiling: lower the failing pattern's mode and try again.
+  std::vector<std::string> lits;
+  for (const auto& kw : keywords) lits.push_back(escape_literal(kw.first));
   for (;;) {
     std::vector<const char*> ptrs;
     std::vector<unsigned> flags, ids;
@@ -219,28 +240,40 @@ Status HsDatabase::build(const std::vector<std::string>& patterns,
       flags.push_back(kBaseFlags | HS_FLAG_SINGLEMATCH | (c->modes[i] == Mode::Prefilter ? HS_FLAG_PREFILTER : 0));
       ids.push_back(i);
     }
-    std::vector<std::string> lits;
-    for (size_t k = 0; k < keywords.size(); ++k) lits.push_back(escape_literal(keywords[k].first));
     for (size_t k = 0; k < lits.size(); ++k) {
       ptrs.push_back(lits[k].c_str());
       flags.push_back(HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH);
       ids.push_back(n + static_cast<unsigned>(k));
     }
     if (ptrs.empty()) break;
-    hs_compile_error_t* err = nullptr;
-    hs_database_t* db = nullptr;
-    if (hs_compile_multi(ptrs.data(), flags.data(), ids.data(), static_cast<unsigned>(ptrs.size()), HS_MODE_BLOCK,
-                         nullptr, &db, &err) == HS_SUCCESS) {
-      c->db = db;
-      break;
-    }
-    int bad = err->expression;
-    std::string msg = err->message;
-    hs_free_compile_error(err);
+    int bad = -1;
+    std::string msg;
+    if (compile_db(ptrs, flags, ids, &c->db, bad, msg)) break;
     if (bad < 0 || ids[bad] >= n) return Status::error("the rules do not fit in one Hyperscan database: " + msg);
     uint32_t r = ids[bad];
     c->modes[r] = c->modes[r] == Mode::Exact ? Mode::Prefilter : Mode::Unfiltered;
     c->max_width[r] = kUnbounded;
+  }
+  // The gate: the patterns of the rules without keywords (the keyword automaton gates the
+  // others), so texts without a keyword need not pay for the whole database.
+  {
+    std::vector<uint8_t> keyed(n, 0);
+    for (const auto& kw : keywords) keyed[kw.second] = 1;
+    std::vector<const char*> ptrs;
+    std::vector<unsigned> flags, ids;
+    c->gate_complete = true;
+    for (uint32_t i = 0; i < n; ++i) {
+      if (keyed[i]) continue;
+      if (c->modes[i] == Mode::Unfiltered) c->gate_complete = false;
+      if (c->sensitive[i]) c->gate_wide.push_back(i);
+      if (c->modes[i] == Mode::Unfiltered) continue;
+      ptrs.push_back(exprs[i].c_str());
+      flags.push_back(kBaseFlags | HS_FLAG_SINGLEMATCH | (c->modes[i] == Mode::Prefilter ? HS_FLAG_PREFILTER : 0));
+      ids.push_back(i);
+    }
+    int bad = -1;
+    std::string msg;
+    if (!ptrs.empty() && !compile_db(ptrs, flags, ids, &c->gate, bad, msg)) c->gate_complete = false;
   }
   db_ = c;
   modes_ = c->modes;
@@ -270,12 +303,15 @@ void HsDatabase::scan(std::string_view text, Hits& hits) const {
 }
 
 bool HsDatabase::any(std::string_view text) const {
-  if (!db_ || !db_->db) return false;
-  hs_scratch_t* s = t_scratch.get(db_->db, db_->id);
-  uint32_t n = static_cast<uint32_t>(modes_.size());
+  if (!db_) return false;
+  if (!db_->gate_complete) return true;
+  if (!db_->gate_wide.empty() && has_non_ascii(text)) return true;
+  if (!db_->gate) return false;
+  hs_scratch_t* s = t_scratch.get(db_->gate, db_->gate_id);
   if (s == nullptr) return true;
-  hs_error_t e = hs_scan(db_->db, text.data(), static_cast<unsigned>(text.size()), 0, s, on_any, &n);
-  return e != HS_SUCCESS;  // HS_SCAN_TERMINATED: a rule matched (an error also says "look closer")
+  uint32_t n = static_cast<uint32_t>(modes_.size());
+  hs_error_t e = hs_scan(db_->gate, text.data(), static_cast<unsigned>(text.size()), 0, s, on_any, &n);
+  return e != HS_SUCCESS;  // HS_SCAN_TERMINATED: a keyword or a pattern matched (an error also says "look closer")
 }
 
 }  // namespace agentlog::redact

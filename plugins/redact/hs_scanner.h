@@ -31,7 +31,7 @@ class HsDatabase {
     std::vector<uint32_t> hit_rules;   // rules with a pattern hit, in report order
   };
   void scan(std::string_view text, Hits& hits) const;
-  // Does any rule's pattern (not a keyword) match anywhere in `text`?
+  // Could a rule without keywords fire in `text`? Scans the gate: the patterns of those rules.
   bool any(std::string_view text) const;
 
   Mode mode(size_t rule) const { return modes_[rule]; }

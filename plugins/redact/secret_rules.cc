@@ -100,6 +100,14 @@ Status RuleSet::compile(int64_t max_mem) {
     if (db_->mode(i) == HsDatabase::Mode::Unfiltered) unfiltered_.push_back(i);
     else if (db_->width_sensitive(i)) sensitive_.push_back(i);
   }
+  keyword_gate_ = keywords_.build(keywords).ok();
+  any_unkeyed_ = false;
+  unkeyed_min_length_ = SIZE_MAX;
+  for (size_t i = 0; st.ok() && i < rules_.size(); ++i)
+    if (rules_[i].keywords.empty()) {
+      any_unkeyed_ = true;
+      unkeyed_min_length_ = std::min<size_t>(unkeyed_min_length_, std::max<size_t>(rules_[i].min_length, db_->min_width(i)));
+    }
   return st;
 }
 
@@ -224,22 +232,18 @@ bool RuleSet::may_match(std::string_view text) const {
 
 bool RuleSet::may_match_any(const std::string_view* texts, size_t n) const {
   if (!db_ || rules_.empty()) return false;
-  if (!unfiltered_.empty()) return true;
-  // One scan over the texts joined by newlines: the database is compiled multi-line, so a
-  // rule anchored at a text's start or end still matches there.
+  if (!keyword_gate_ || keywords_.any(texts, n)) return true;
+  if (!any_unkeyed_) return false;
+  // The rules without keywords: one scan over the texts long enough for them, joined by
+  // newlines (the database is compiled multi-line, so anchors still match at each text).
   thread_local std::string joined;
   joined.clear();
   for (size_t i = 0; i < n; ++i) {
-    if (i) joined += '\n';
+    if (texts[i].size() < unkeyed_min_length_) continue;
+    if (!joined.empty()) joined += '\n';
     joined.append(texts[i]);
   }
-  if (sensitive_.empty() || !has_non_ascii(joined)) return db_->any(joined);
-  thread_local HsDatabase::Hits hits;
-  db_->scan(joined, hits);
-  if (!hits.hit_rules.empty()) return true;
-  for (size_t i : sensitive_)
-    if (rules_[i].keywords.empty() || hits.keyword[i]) return true;
-  return false;
+  return !joined.empty() && db_->any(joined);
 }
 
 }  // namespace agentlog::redact

@@ -10,6 +10,7 @@
 #include <re2/re2.h>
 
 #include "core/status.h"
+#include "plugins/redact/keyword_matcher.h"
 
 namespace agentlog::redact {
 
@@ -98,6 +99,10 @@ class RuleSet {
   std::vector<SecretRule> rules_;
   std::vector<Allowlist> global_allowlists_;
   std::unique_ptr<HsDatabase> db_;
+  KeywordMatcher keywords_;
+  bool keyword_gate_ = false;       // keywords_ built (it has a state limit)
+  bool any_unkeyed_ = false;        // some rule has no keywords
+  size_t unkeyed_min_length_ = 0;   // the shortest text such a rule can match
   std::vector<size_t> unfiltered_;  // rules Hyperscan cannot take: RE2 runs on every text
   std::vector<size_t> sensitive_;   // width-sensitive rules: RE2 runs on every non-ASCII text
 };
