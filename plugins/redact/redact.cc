@@ -34,7 +34,10 @@ constexpr OptionSpec kRedactOptions[] = {
      .description = "scan every string in the record instead of `fields`"},
     {.name = "builtin_rules", .type = OptType::Bool, .default_value = "true",
      .description = "use the built-in rule set (rules/secrets.yaml)"},
-    {.name = "rule_files", .type = OptType::StringList, .description = "extra YAML rule files, added to the built-in set"},
+    {.name = "rule_files", .type = OptType::StringList,
+     .description = "extra rule files, added to the built-in set: agentlog YAML, or gitleaks TOML when the name ends in .toml"},
+    {.name = "rules_file", .type = OptType::String,
+     .description = "a gitleaks config file (TOML, gitleaks' format as is), added to the built-in set"},
     {.name = "replacement", .type = OptType::Enum, .default_value = "hmac-sha256",
      .description = "hmac-sha256:<hex> (keyed), sha256:<hex>, or a mask [REDACTED:<rule>]", .allowed = kModes},
     {.name = "hmac_key_env", .type = OptType::String, .default_value = "AGENTLOG_REDACT_KEY",
@@ -509,8 +512,14 @@ Status make_redact(const OptionView& o, std::unique_ptr<Stage>& out) {
   for (const auto& file : o.strings("rule_files")) {
     std::string text;
     Status s = read_text(file, text);
-    if (s.ok()) s = st->rules.add_yaml(text, file);
+    if (s.ok()) s = file.ends_with(".toml") ? st->rules.add_gitleaks_toml(text, file) : st->rules.add_yaml(text, file);
     if (!s.ok()) return Status::error(o.error("rule_files", s.message()));
+  }
+  if (o.has("rules_file")) {
+    std::string file = o.str("rules_file"), text;
+    Status s = read_text(file, text);
+    if (s.ok()) s = st->rules.add_gitleaks_toml(text, file);
+    if (!s.ok()) return Status::error(o.error("rules_file", s.message()));
   }
   if (Status s = st->rules.compile(o.integer("max_regex_memory")); !s.ok())
     return Status::error(o.error("max_regex_memory", s.message()));
