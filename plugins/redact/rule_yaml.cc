@@ -20,10 +20,12 @@ std::string where(const std::string& origin, const YAML::Node& n) {
   return origin + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
 }
 
-constexpr const char* kKeys[] = {"id",          "description", "regex",     "secret_group", "keywords",
-                                 "min_entropy", "min_length",  "stopwords", "allow_regexes"};
+constexpr const char* kKeys[] = {"id",         "description",   "regex",         "secret_group",
+                                 "keywords",   "min_entropy",   "min_length",    "stopwords",
+                                 "allow_regexes", "allow_match_regexes", "allow_line_regexes"};
 constexpr const char* kAllowed =
-    "id, description, regex, secret_group, keywords, min_entropy, min_length, stopwords, allow_regexes";
+    "id, description, regex, secret_group, keywords, min_entropy, min_length, stopwords, allow_regexes, "
+    "allow_match_regexes, allow_line_regexes";
 
 }  // namespace
 
@@ -48,7 +50,9 @@ Status RuleSet::add_yaml(std::string_view yaml_text, const std::string& origin) 
         return Status::error(where(origin, it->first) + ": " + path + "." + k + ": unknown key. Allowed: " + kAllowed);
     }
     SecretRule rule;
-    Allowlist allow;
+    Allowlist allow, allow_match, allow_line;
+    allow_match.target = AllowTarget::Match;
+    allow_line.target = AllowTarget::Line;
     try {
       if (!r["id"] || !r["regex"])
         return Status::error(where(origin, r) + ": " + path + ": id and regex are required");
@@ -62,19 +66,25 @@ Status RuleSet::add_yaml(std::string_view yaml_text, const std::string& origin) 
         for (const auto& k : r["keywords"]) rule.keywords.push_back(lower(k.as<std::string>()));
       if (r["stopwords"])
         for (const auto& k : r["stopwords"]) allow.stopwords.push_back(lower(k.as<std::string>()));
-      if (r["allow_regexes"])
-        for (const auto& k : r["allow_regexes"]) {
+      for (auto [key, list] : {std::pair<const char*, Allowlist*>{"allow_regexes", &allow},
+                               {"allow_match_regexes", &allow_match},
+                               {"allow_line_regexes", &allow_line}}) {
+        if (!r[key]) continue;
+        for (const auto& k : r[key]) {
           RE2::Options o;
           o.set_log_errors(false);
           auto re = std::make_unique<RE2>(k.as<std::string>(), o);
           if (!re->ok())
-            return Status::error(where(origin, k) + ": " + path + ".allow_regexes: invalid RE2 pattern: " + re->error());
-          allow.regexes.push_back(std::move(re));
+            return Status::error(where(origin, k) + ": " + path + "." + key + ": invalid RE2 pattern: " + re->error());
+          list->regexes.push_back(std::move(re));
         }
+      }
     } catch (const YAML::Exception& e) {
       return Status::error(where(origin, r) + ": " + path + ": " + e.msg);
     }
     if (!allow.stopwords.empty() || !allow.regexes.empty()) rule.allowlists.push_back(std::move(allow));
+    if (!allow_match.regexes.empty()) rule.allowlists.push_back(std::move(allow_match));
+    if (!allow_line.regexes.empty()) rule.allowlists.push_back(std::move(allow_line));
     if (rule_by_id(rule.id) != nullptr)
       return Status::error(where(origin, r["id"]) + ": " + path + ".id: duplicate rule id \"" + rule.id + "\"");
     RE2::Options o;
