@@ -531,6 +531,9 @@ class RedactStage : public Stage, public RedactExplainer {
     std::sort(found.begin(), found.end(), [](const Finding& a, const Finding& b) {
       return a.begin != b.begin ? a.begin < b.begin : a.end != b.end ? a.end < b.end : a.rule < b.rule;
     });
+    found.erase(std::unique(found.begin(), found.end(),
+                            [](const Finding& a, const Finding& b) { return a.begin == b.begin && a.end == b.end && a.rule == b.rule; }),
+                found.end());
     for (const auto& f : found)
       if (!is_placeholder(text.substr(f.begin, f.end - f.begin))) out.push_back({field, f.begin, f.end, rules.rules()[f.rule].id});
   }
