@@ -20,21 +20,6 @@ double shannon_entropy(std::string_view s) {
   return h;
 }
 
-namespace {
-bool contains_lower(std::string_view hay, std::string_view lower_needle) {
-  if (lower_needle.empty()) return true;
-  if (hay.size() < lower_needle.size()) return false;
-  for (size_t i = 0; i + lower_needle.size() <= hay.size(); ++i) {
-    size_t k = 0;
-    while (k < lower_needle.size() &&
-           static_cast<char>(std::tolower(static_cast<unsigned char>(hay[i + k]))) == lower_needle[k])
-      ++k;
-    if (k == lower_needle.size()) return true;
-  }
-  return false;
-}
-}  // namespace
-
 bool Allowlist::matches(std::string_view secret, std::string_view match, std::string_view line) const {
   std::string_view target = this->target == AllowTarget::Secret ? secret : this->target == AllowTarget::Match ? match : line;
   re2::StringPiece t(target.data(), target.size());
@@ -44,8 +29,12 @@ bool Allowlist::matches(std::string_view secret, std::string_view match, std::st
     return false;
   };
   auto stopword_hit = [&] {
+    if (stopwords.empty()) return false;
+    thread_local std::string low;
+    low.assign(secret);
+    for (char& c : low) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
     for (const auto& w : stopwords)
-      if (contains_lower(secret, w)) return true;
+      if (low.find(w) != std::string::npos) return true;
     return false;
   };
   if (all) {
@@ -130,10 +119,14 @@ size_t RuleSet::unfiltered_rules() const {
 bool RuleSet::allowed(const SecretRule& r, std::string_view text, size_t mb, size_t me, size_t sb, size_t se) const {
   if (r.allowlists.empty() && global_allowlists_.empty()) return false;
   std::string_view secret = text.substr(sb, se - sb), match = text.substr(mb, me - mb);
-  size_t lb = text.rfind('\n', mb == 0 ? 0 : mb - 1);
-  lb = lb == std::string_view::npos || mb == 0 ? 0 : lb + 1;
-  size_t le = text.find('\n', me);
-  std::string_view line = text.substr(lb, (le == std::string_view::npos ? text.size() : le) - lb);
+  // The line around the match, at most kLineContext bytes on either side: a line target on a
+  // 1 MiB line with many findings must not cost a scan of the whole line per finding.
+  constexpr size_t kLineContext = 1024;
+  size_t lo = mb > kLineContext ? mb - kLineContext : 0, hi = std::min(text.size(), me + kLineContext);
+  size_t lb = mb == 0 ? 0 : text.substr(lo, mb - lo).rfind('\n');
+  lb = lb == std::string_view::npos || mb == 0 ? lo : lo + lb + 1;
+  size_t le = text.substr(me, hi - me).find('\n');
+  std::string_view line = text.substr(lb, (le == std::string_view::npos ? hi : me + le) - lb);
   for (const auto& a : global_allowlists_) {
     if (!a.target_rules.empty() && std::find(a.target_rules.begin(), a.target_rules.end(), r.id) == a.target_rules.end())
       continue;
