@@ -92,6 +92,8 @@ int on_match(unsigned int id, unsigned long long, unsigned long long to, unsigne
       e = static_cast<uint32_t>(to);
       c->hits->hit_rules.push_back(id);
     }
+    if (c->hits->ends.size() < HsDatabase::kMaxEnds) c->hits->ends.emplace_back(id, static_cast<uint32_t>(to));
+    else c->hits->overflow = true;
   } else {
     c->hits->keyword[(*c->keyword_rule)[id - c->rules]] = 1;
   }
@@ -237,7 +239,8 @@ Status HsDatabase::build(const std::vector<std::string>& patterns,
     for (uint32_t i = 0; i < n; ++i) {
       if (c->modes[i] == Mode::Unfiltered) continue;
       ptrs.push_back(exprs[i].c_str());
-      flags.push_back(kBaseFlags | HS_FLAG_SINGLEMATCH | (c->modes[i] == Mode::Prefilter ? HS_FLAG_PREFILTER : 0));
+      // Exact patterns report every match end (RE2 then runs in windows around them).
+      flags.push_back(kBaseFlags | (c->modes[i] == Mode::Prefilter ? HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH : 0));
       ids.push_back(i);
     }
     for (size_t k = 0; k < lits.size(); ++k) {
@@ -289,11 +292,14 @@ void HsDatabase::scan(std::string_view text, Hits& hits) const {
   hits.first_end.assign(modes_.size(), UINT32_MAX);
   hits.keyword.assign(modes_.size(), 0);
   hits.hit_rules.clear();
+  hits.ends.clear();
+  hits.overflow = false;
   if (!db_ || !db_->db) return;
   hs_scratch_t* s = t_scratch.get(db_->db, db_->id);
   ScanCtx ctx{&hits, &keyword_rule_, static_cast<uint32_t>(modes_.size())};
   if (s == nullptr || hs_scan(db_->db, text.data(), static_cast<unsigned>(text.size()), 0, s, on_match, &ctx) != HS_SUCCESS) {
     // Cannot scan: every rule is a candidate from the start, every keyword present.
+    hits.overflow = true;
     for (uint32_t i = 0; i < modes_.size(); ++i) {
       if (hits.first_end[i] == UINT32_MAX) hits.hit_rules.push_back(i);
       hits.first_end[i] = 0;

@@ -29,7 +29,12 @@ class HsDatabase {
     std::vector<uint32_t> first_end;   // per rule; UINT32_MAX: no hit
     std::vector<uint8_t> keyword;      // per rule; 1: a keyword of the rule occurs
     std::vector<uint32_t> hit_rules;   // rules with a pattern hit, in report order
+    // Every match end of the exactly compiled rules, (rule, end), in end order; RE2 runs in
+    // windows around them. Capped: past kMaxEnds `overflow` is set and RE2 scans whole texts.
+    std::vector<std::pair<uint32_t, uint32_t>> ends;
+    bool overflow = false;
   };
+  static constexpr size_t kMaxEnds = 1 << 16;
   void scan(std::string_view text, Hits& hits) const;
   // Could a rule without keywords fire in `text`? Scans the gate: the patterns of those rules.
   bool any(std::string_view text) const;

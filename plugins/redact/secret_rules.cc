@@ -137,41 +137,75 @@ bool RuleSet::allowed(const SecretRule& r, std::string_view text, size_t mb, siz
   return false;
 }
 
-void RuleSet::run_rule(size_t idx, std::string_view text, uint32_t first_end, std::vector<Finding>& out) const {
+size_t RuleSet::take_match(size_t idx, std::string_view text, const re2::StringPiece* groups, int ngroups,
+                          std::vector<Finding>& out) const {
+  const SecretRule& r = rules_[idx];
+  size_t mb = static_cast<size_t>(groups[0].data() - text.data()), me = mb + groups[0].size();
+  const re2::StringPiece* g = &groups[0];
+  if (r.group > 0) {
+    g = &groups[r.group];
+  } else if (r.group < 0) {  // gitleaks: the first non-empty capture group, else the match
+    for (int k = 1; k < ngroups; ++k)
+      if (groups[k].data() != nullptr && !groups[k].empty()) {
+        g = &groups[k];
+        break;
+      }
+  }
+  size_t next = me;
+  if (g->data() != nullptr && !g->empty()) {
+    size_t sb = static_cast<size_t>(g->data() - text.data()), se = sb + g->size();
+    std::string_view secret(g->data(), g->size());
+    if (shannon_entropy(secret) >= r.min_entropy && !allowed(r, text, mb, me, sb, se)) out.push_back({sb, se, idx, mb, me});
+    // Resume after the secret, not after the whole match: most rules end with a one-byte
+    // guard, and two secrets one byte apart must both be found.
+    next = se;
+  }
+  return next <= mb ? mb + 1 : next;
+}
+
+void RuleSet::run_rule(size_t idx, std::string_view text, uint32_t first_end, const uint32_t* ends,
+                       const uint32_t* ends_end, std::vector<Finding>& out) const {
   const SecretRule& r = rules_[idx];
   if (text.size() < r.min_length) return;
-  size_t pos = 0;
-  // The first match ends at first_end or later and starts at most max_width before it.
-  if (db_->mode(idx) == HsDatabase::Mode::Exact && first_end != UINT32_MAX) {
-    uint32_t w = db_->max_width(idx);
-    if (w != HsDatabase::kUnbounded && first_end > w) pos = first_end - w;
-  }
   const int ngroups = r.group < 0 ? std::min(r.re->NumberOfCapturingGroups() + 1, 32) : std::min(r.group + 1, 32);
   re2::StringPiece sp(text.data(), text.size());
   re2::StringPiece groups[32];
-  while (pos <= text.size() && r.re->Match(sp, pos, text.size(), RE2::UNANCHORED, groups, ngroups)) {
-    size_t mb = static_cast<size_t>(groups[0].data() - text.data()), me = mb + groups[0].size();
-    const re2::StringPiece* g = &groups[0];
-    if (r.group > 0) {
-      g = &groups[r.group];
-    } else if (r.group < 0) {  // gitleaks: the first non-empty capture group, else the match
-      for (int k = 1; k < ngroups; ++k)
-        if (groups[k].data() != nullptr && !groups[k].empty()) {
-          g = &groups[k];
-          break;
-        }
+  const uint32_t w = db_->max_width(idx);
+  const size_t n = text.size();
+  if (ends != nullptr && db_->mode(idx) == HsDatabase::Mode::Exact && w != HsDatabase::kUnbounded) {
+    // Every RE2 match is a Hyperscan match: it ends at one of `ends` and starts at most w
+    // before. Search [e - w, e + w] for each end e not yet covered; a window without a match
+    // covers every end up to its right edge, so the windows never overlap much and the cost
+    // stays linear.
+    size_t pos = 0;
+    for (const uint32_t* e = ends; e != ends_end;) {
+      if (*e <= pos) {
+        ++e;
+        continue;
+      }
+      size_t a = std::max<size_t>(pos, *e > w ? *e - w : 0), b = std::min<size_t>(n, size_t{*e} + w);
+      if (!r.re->Match(sp, a, b, RE2::UNANCHORED, groups, ngroups)) {
+        while (e != ends_end && *e <= b) ++e;
+        pos = std::max(pos, b > w ? b - w : 0);
+        continue;
+      }
+      size_t mb = static_cast<size_t>(groups[0].data() - text.data());
+      // A match starting past e may reach beyond b: search again from its start.
+      if (mb > *e && b < n && !r.re->Match(sp, mb, std::min<size_t>(n, mb + w), RE2::UNANCHORED, groups, ngroups)) {
+        ++e;
+        continue;
+      }
+      pos = take_match(idx, text, groups, ngroups, out);
+      while (e != ends_end && *e <= pos) ++e;
     }
-    size_t next = me;
-    if (g->data() != nullptr && !g->empty()) {
-      size_t sb = static_cast<size_t>(g->data() - text.data()), se = sb + g->size();
-      std::string_view secret(g->data(), g->size());
-      if (shannon_entropy(secret) >= r.min_entropy && !allowed(r, text, mb, me, sb, se))
-        out.push_back({sb, se, idx, mb, me});
-      // Resume after the secret, not after the whole match: most rules end with a one-byte
-      // guard, and two secrets one byte apart must both be found.
-      next = se;
-    }
-    if (next <= mb) next = mb + 1;
+    return;
+  }
+  size_t pos = 0;
+  // The first match ends at first_end or later and starts at most max_width before it.
+  if (db_->mode(idx) == HsDatabase::Mode::Exact && first_end != UINT32_MAX && w != HsDatabase::kUnbounded && first_end > w)
+    pos = first_end - w;
+  while (pos <= n && r.re->Match(sp, pos, n, RE2::UNANCHORED, groups, ngroups)) {
+    size_t next = take_match(idx, text, groups, ngroups, out);
     pos = next > pos ? next : pos + 1;
   }
 }
@@ -192,10 +226,24 @@ void RuleSet::find_all(std::string_view text, std::vector<Finding>& out) const {
     }
   std::sort(cands.begin(), cands.end());
   cands.erase(std::unique(cands.begin(), cands.end()), cands.end());
+  // Each rule's match ends together, in end order.
+  thread_local std::vector<uint32_t> ends, ends_at;
+  ends.clear();
+  ends_at.assign(rules_.size() + 1, 0);
+  if (!hits.overflow) {
+    for (const auto& [rule, end] : hits.ends) ++ends_at[rule + 1];
+    for (size_t i = 0; i < rules_.size(); ++i) ends_at[i + 1] += ends_at[i];
+    ends.resize(hits.ends.size());
+    thread_local std::vector<uint32_t> fill;
+    fill.assign(ends_at.begin(), ends_at.end() - 1);
+    for (const auto& [rule, end] : hits.ends) ends[fill[rule]++] = end;
+  }
   for (size_t idx : cands) {
     const SecretRule& r = rules_[idx];
     if (!r.keywords.empty() && !hits.keyword[idx]) continue;
-    run_rule(idx, text, hits.first_end[idx], out);
+    bool windowed = !hits.overflow && hits.first_end[idx] != UINT32_MAX && ends_at[idx + 1] > ends_at[idx];
+    run_rule(idx, text, hits.first_end[idx], windowed ? ends.data() + ends_at[idx] : nullptr,
+             windowed ? ends.data() + ends_at[idx + 1] : nullptr, out);
   }
 }
 

@@ -93,7 +93,14 @@ class RuleSet {
   void remove_rule(std::string_view id);
 
  private:
-  void run_rule(size_t idx, std::string_view text, uint32_t first_end, std::vector<Finding>& out) const;
+  // Runs rule idx's RE2 on `text`: in windows around Hyperscan's match ends [ends, ends_end)
+  // when it has them (exact pattern, bounded width), else from first_end less the width.
+  void run_rule(size_t idx, std::string_view text, uint32_t first_end, const uint32_t* ends, const uint32_t* ends_end,
+                std::vector<Finding>& out) const;
+  // One RE2 match at [mb, me) with its groups: applies secretGroup, entropy and allowlists.
+  // Returns where the next search may start.
+  size_t take_match(size_t idx, std::string_view text, const re2::StringPiece* groups, int ngroups,
+                    std::vector<Finding>& out) const;
   bool allowed(const SecretRule& r, std::string_view text, size_t mb, size_t me, size_t sb, size_t se) const;
 
   std::vector<SecretRule> rules_;
