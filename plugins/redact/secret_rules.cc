@@ -266,9 +266,18 @@ void RuleSet::find(std::string_view text, std::vector<Finding>& out) const {
 }
 
 bool RuleSet::may_match(std::string_view text) const {
-  thread_local std::vector<Finding> found;
-  find_all(text, found);
-  return !found.empty();
+  // Hyperscan's word only (no RE2): a rule whose pattern matched and whose keywords occur, or
+  // a rule RE2 must run anyway. The caller looks closer (and runs RE2) only when this says yes.
+  if (!db_ || rules_.empty()) return false;
+  if (!unfiltered_.empty()) return true;
+  thread_local HsDatabase::Hits hits;
+  db_->scan(text, hits);
+  for (uint32_t i : hits.hit_rules)
+    if (rules_[i].keywords.empty() || hits.keyword[i]) return true;
+  if (!sensitive_.empty() && has_non_ascii(text))
+    for (size_t i : sensitive_)
+      if (rules_[i].keywords.empty() || hits.keyword[i]) return true;
+  return false;
 }
 
 bool RuleSet::may_match_any(const std::string_view* texts, size_t n) const {

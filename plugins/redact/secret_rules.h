@@ -71,7 +71,8 @@ class RuleSet {
   // Builds the Hyperscan database; `max_mem` is each rule's RE2 memory budget.
   Status compile(int64_t max_mem);
 
-  // Could any rule match somewhere in `text`? Runs the rules to be sure.
+  // Could any rule match somewhere in `text`? Hyperscan's answer (no RE2): false only when
+  // no rule can match; true may still find nothing.
   bool may_match(std::string_view text) const;
   // Cheap, for many texts at once: false only when no rule can match any of them.
   bool may_match_any(const std::string_view* texts, size_t n) const;
