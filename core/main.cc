@@ -10,6 +10,7 @@
 #include "core/config.h"
 #include "core/pipeline.h"
 #include "core/signals.h"
+#include "plugins/redact/redact.h"
 
 using namespace agentlog;
 
@@ -149,6 +150,12 @@ int main(int argc, char** argv) {
 
   app.add_subcommand("plugins", "List every input, stage and output with its options");
 
+  std::vector<std::string> redact_files;
+  auto* redact_test = app.add_subcommand(
+      "redact-test", "Show where the config's redact stages find secrets: line, field, offsets, rule (never the secret)");
+  redact_test->add_option("-c,--config", config, "Pipeline config with a redact stage")->required();
+  redact_test->add_option("files", redact_files, "JSONL files ('-' is stdin)")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
@@ -164,6 +171,7 @@ int main(int argc, char** argv) {
   }
 
   if (app.got_subcommand("check")) return check::run_check(check_opts);
+  if (app.got_subcommand("redact-test")) return plugins::run_redact_test(config, redact_files, stdout, stderr);
 
   PipelineSpec spec;
   LoadOverrides overrides;

@@ -5,12 +5,14 @@
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
+#include <deque>
 #include <map>
 #include <sstream>
 
 #include "core/embedded_files.h"
 #include "core/field_path.h"
 #include "core/hashing.h"
+#include "plugins/redact/decoded_view.h"
 #include "plugins/redact/ref_policy.h"
 #include "plugins/redact/secret_rules.h"
 
@@ -18,6 +20,8 @@ namespace agentlog::plugins {
 namespace {
 
 using redact::Finding;
+using redact::has_backslash_escape;
+using redact::has_percent_escape;
 using redact::RefKind;
 using simdjson::dom::element;
 using simdjson::dom::element_type;
@@ -34,7 +38,10 @@ constexpr OptionSpec kRedactOptions[] = {
      .description = "scan every string in the record instead of `fields`"},
     {.name = "builtin_rules", .type = OptType::Bool, .default_value = "true",
      .description = "use the built-in rule set (rules/secrets.yaml)"},
-    {.name = "rule_files", .type = OptType::StringList, .description = "extra YAML rule files, added to the built-in set"},
+    {.name = "rule_files", .type = OptType::StringList,
+     .description = "extra rule files, added to the built-in set: agentlog YAML, or gitleaks TOML when the name ends in .toml"},
+    {.name = "rules_file", .type = OptType::String,
+     .description = "a gitleaks config file (TOML, gitleaks' format as is), added to the built-in set"},
     {.name = "replacement", .type = OptType::Enum, .default_value = "hmac-sha256",
      .description = "hmac-sha256:<hex> (keyed), sha256:<hex>, or a mask [REDACTED:<rule>]", .allowed = kModes},
     {.name = "hmac_key_env", .type = OptType::String, .default_value = "AGENTLOG_REDACT_KEY",
@@ -50,9 +57,10 @@ constexpr OptionSpec kRedactOptions[] = {
 enum class Mode { Hmac, Sha256, Mask };
 
 thread_local std::vector<std::string_view> t_scan;  // pass 1: the strings to scan
+thread_local std::deque<std::string> t_views;         // pass 1: decoded views of them (stable storage)
 thread_local bool t_need = false;                    // pass 1: a secret-named member was seen
 
-class RedactStage : public Stage {
+class RedactStage : public Stage, public RedactExplainer {
  public:
   redact::RuleSet rules;
   Mode mode = Mode::Hmac;
@@ -91,10 +99,46 @@ class RedactStage : public Stage {
     return s == "REDACTED" || s.starts_with("redacted-") || s.starts_with("[REDACTED:") || redact::is_hash_ref(s);
   }
 
+  // Every secret in `text`: the rules on the text itself and on its decoded views (JSON
+  // escapes, percent-encoding), the views' findings mapped back to the original bytes.
+  // Sorted, overlaps merged. `all` keeps overlaps and does not merge (redact-test).
+  void find_secrets(std::string_view text, std::vector<Finding>& found, bool all = false) const {
+    if (all) rules.find_all(text, found);
+    else rules.find(text, found);
+    bool pct = has_percent_escape(text), esc = has_backslash_escape(text);
+    if (!pct && !esc) return;
+    thread_local redact::DecodedView view;
+    thread_local std::vector<Finding> more;
+    for (int k = 0; k < 2; ++k) {
+      if (k == 0 ? !pct || !redact::percent_decode(text, view) : !esc || !redact::unescape_json(text, view)) continue;
+      rules.find_all(view.text, more);
+      for (Finding f : more) {
+        f.begin = view.orig_begin(f.begin);
+        f.end = view.orig_end(f.end);
+        f.match_begin = view.orig_begin(f.match_begin);
+        f.match_end = view.orig_end(f.match_end);
+        found.push_back(f);
+      }
+    }
+    if (all || found.size() < 2) return;
+    std::sort(found.begin(), found.end(), [](const Finding& a, const Finding& b) {
+      return a.begin != b.begin ? a.begin < b.begin : a.end != b.end ? a.end > b.end : a.rule < b.rule;
+    });
+    std::vector<Finding> merged;
+    for (const auto& f : found) {
+      if (!merged.empty() && f.begin < merged.back().end) {
+        merged.back().end = std::max(merged.back().end, f.end);
+        continue;
+      }
+      merged.push_back(f);
+    }
+    found.swap(merged);
+  }
+
   // Applies the rules to one string. Returns true and fills `out` when something changed.
   bool scrub_string(std::string_view text, std::string& out, std::vector<std::string>* hits) const {
     thread_local std::vector<Finding> found;
-    rules.find(text, found);
+    find_secrets(text, found);
     std::erase_if(found, [&](const Finding& f) { return is_placeholder(text.substr(f.begin, f.end - f.begin)); });
     if (found.empty()) return false;
     out.clear();
@@ -246,6 +290,7 @@ class RedactStage : public Stage {
   StageVerdict process(Record& record) override {
     // Pass 1, read-only: is there anything to change at all?
     t_scan.clear();
+    t_views.clear();
     t_need = false;
     field_set_.extract(record);
     // A duplicated member: readers differ on which one counts, so every occurrence is checked.
@@ -305,6 +350,22 @@ class RedactStage : public Stage {
     return StageVerdict::keep();
   }
 
+  void explain(std::string_view line, std::vector<RedactFinding>& out) const override {
+    auto parsed = json::parse(line);
+    if (!parsed || parsed->kind != json::Value::Kind::Object) {
+      explain_string(line, "(line)", out);
+      return;
+    }
+    json::Value work = std::move(*parsed);
+    for (const auto& f : ref_fields) visit_all(work, f, 0, [&](json::Value& v) { explain_ref(v, f.text, out); });
+    if (all_strings) {
+      explain_value(work, "", out, true);
+    } else {
+      for (const auto& f : fields)
+        if (!is_ref_field(f)) visit_all(work, f, 0, [&](json::Value& v) { explain_value(v, f.text, out, false); });
+    }
+  }
+
   std::string stats_json() const override {
     std::string o = "\"records_redacted\":" + std::to_string(records_redacted) +
                     ",\"deep_scans\":" + std::to_string(deep_scans_) + ",\"by_rule\":{";
@@ -324,7 +385,14 @@ class RedactStage : public Stage {
     return false;
   }
 
-  static void append_scan(std::string_view s) { t_scan.push_back(s); }
+  // A string to scan in pass 1, with its decoded views when it has escapes.
+  static void append_scan(std::string_view s) {
+    t_scan.push_back(s);
+    if (s.size() < 8) return;
+    thread_local redact::DecodedView view;
+    if (has_percent_escape(s) && redact::percent_decode(s, view)) t_scan.push_back(t_views.emplace_back(view.text));
+    if (has_backslash_escape(s) && redact::unescape_json(s, view)) t_scan.push_back(t_views.emplace_back(view.text));
+  }
 
   // Gathers the strings under `v` (member names too) into the pass-1 scan buffer; a string
   // member with a secret's name (password, token, ...) needs pass 2 whatever its value.
@@ -457,6 +525,67 @@ class RedactStage : public Stage {
     }
   }
 
+  void explain_string(std::string_view text, const std::string& field, std::vector<RedactFinding>& out) const {
+    thread_local std::vector<Finding> found;
+    find_secrets(text, found, true);
+    std::sort(found.begin(), found.end(), [](const Finding& a, const Finding& b) {
+      return a.begin != b.begin ? a.begin < b.begin : a.end != b.end ? a.end < b.end : a.rule < b.rule;
+    });
+    found.erase(std::unique(found.begin(), found.end(),
+                            [](const Finding& a, const Finding& b) { return a.begin == b.begin && a.end == b.end && a.rule == b.rule; }),
+                found.end());
+    for (const auto& f : found)
+      if (!is_placeholder(text.substr(f.begin, f.end - f.begin))) out.push_back({field, f.begin, f.end, rules.rules()[f.rule].id});
+  }
+
+  void explain_ref(json::Value& v, const std::string& field, std::vector<RedactFinding>& out) const {
+    if (v.kind == json::Value::Kind::Null) return;
+    if (v.kind != json::Value::Kind::String) {
+      out.push_back({field, 0, 0, "ref-raw-content"});
+      return;
+    }
+    RefKind k = redact::classify_ref(v.text);
+    if (k == RefKind::HashRef) return;
+    if (k == RefKind::Raw) {
+      out.push_back({field, 0, v.text.size(), "ref-raw-content"});
+      return;
+    }
+    if (k == RefKind::UriWithSecrets) {
+      std::vector<std::string> what;
+      std::vector<std::pair<size_t, size_t>> spans;
+      redact::redact_uri(v.text, [&](std::string_view s) {
+        size_t b = static_cast<size_t>(s.data() - v.text.data());
+        spans.emplace_back(b, b + s.size());
+        return std::string();
+      }, what);
+      for (size_t i = 0; i < spans.size() && i < what.size(); ++i) out.push_back({field, spans[i].first, spans[i].second, what[i]});
+    }
+    explain_string(v.text, field, out);
+  }
+
+  void explain_value(json::Value& v, const std::string& path, std::vector<RedactFinding>& out, bool top) const {
+    switch (v.kind) {
+      case json::Value::Kind::String: explain_string(v.text, path, out); break;
+      case json::Value::Kind::Array:
+        for (size_t i = 0; i < v.items.size(); ++i)
+          explain_value(v.items[i], path.empty() ? std::to_string(i) : path + "." + std::to_string(i), out, false);
+        break;
+      case json::Value::Kind::Object:
+        for (auto& [k, child] : v.members) {
+          if (top && is_top_ref(k)) continue;
+          std::string child_path = path.empty() ? k : path + "." + k;
+          explain_string(k, child_path + " (name)", out);
+          if (child.kind == json::Value::Kind::String && secret_member_name(k) && is_secret_value(child.text)) {
+            out.push_back({child_path, 0, child.text.size(), "json-secret-member"});
+            continue;
+          }
+          explain_value(child, child_path, out, false);
+        }
+        break;
+      default: break;
+    }
+  }
+
   // A value worth hiding: not empty and not already a placeholder.
   static bool is_secret_value(std::string_view s) { return !s.empty() && !is_placeholder(s); }
 
@@ -509,8 +638,14 @@ Status make_redact(const OptionView& o, std::unique_ptr<Stage>& out) {
   for (const auto& file : o.strings("rule_files")) {
     std::string text;
     Status s = read_text(file, text);
-    if (s.ok()) s = st->rules.add_yaml(text, file);
+    if (s.ok()) s = file.ends_with(".toml") ? st->rules.add_gitleaks_toml(text, file) : st->rules.add_yaml(text, file);
     if (!s.ok()) return Status::error(o.error("rule_files", s.message()));
+  }
+  if (o.has("rules_file")) {
+    std::string file = o.str("rules_file"), text;
+    Status s = read_text(file, text);
+    if (s.ok()) s = st->rules.add_gitleaks_toml(text, file);
+    if (!s.ok()) return Status::error(o.error("rules_file", s.message()));
   }
   if (Status s = st->rules.compile(o.integer("max_regex_memory")); !s.ok())
     return Status::error(o.error("max_regex_memory", s.message()));

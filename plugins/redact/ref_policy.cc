@@ -180,6 +180,59 @@ bool has_password(std::string_view v, const UriParts& p, size_t& pw_begin, size_
   return true;
 }
 
+// Webhook URLs whose path is the secret: anyone holding the URL can post. The host (or a
+// subdomain of it) and the path prefix before the secret part.
+struct Webhook {
+  std::string_view host, path_prefix;
+};
+constexpr Webhook kWebhooks[] = {
+    {"hooks.slack.com", "/services/"},   {"hooks.slack.com", "/workflows/"},  {"hooks.slack.com", "/triggers/"},
+    {"webhook.office.com", "/webhookb2/"}, {"outlook.office.com", "/webhook/"}, {"outlook.office365.com", "/webhook/"},
+    {"discord.com", "/api/webhooks/"},   {"discordapp.com", "/api/webhooks/"}, {"hooks.zapier.com", "/hooks/catch/"},
+    {"maker.ifttt.com", "/trigger/"},    {"maker.ifttt.com", "/use/"},         {"api.telegram.org", "/bot"},
+};
+
+// Mattermost and others: a path segment "hooks" followed by a 26-char lowercase id.
+bool mattermost_hook(std::string_view path, size_t& b, size_t& e) {
+  for (size_t at = path.find("/hooks/"); at != std::string_view::npos; at = path.find("/hooks/", at + 1)) {
+    size_t s = at + 7, i = s;
+    while (i < path.size() && ((path[i] >= 'a' && path[i] <= 'z') || (path[i] >= '0' && path[i] <= '9'))) ++i;
+    if (i - s == 26 && (i == path.size() || path[i] == '/')) {
+      b = s;
+      e = i;
+      return true;
+    }
+  }
+  return false;
+}
+
+// The secret part [b, e) of a webhook URL's path, if `v` is one.
+bool webhook_secret(std::string_view v, const UriParts& p, size_t& b, size_t& e) {
+  if (p.authority_end <= p.authority_begin) return false;
+  std::string_view host = v.substr(p.authority_begin, p.authority_end - p.authority_begin);
+  if (size_t at = host.rfind('@'); at != std::string_view::npos) host.remove_prefix(at + 1);
+  if (size_t colon = host.rfind(':'); colon != std::string_view::npos && host.find(']') == std::string_view::npos)
+    host = host.substr(0, colon);
+  std::string h = lower(host);
+  size_t path_end = std::min({v.size(), p.query_begin == std::string_view::npos ? v.size() : p.query_begin - 1,
+                              p.fragment_begin == std::string_view::npos ? v.size() : p.fragment_begin - 1});
+  std::string_view path = v.substr(p.authority_end, path_end - p.authority_end);
+  for (const auto& w : kWebhooks) {
+    bool host_ok = h == w.host || (h.size() > w.host.size() && h.ends_with(w.host) && h[h.size() - w.host.size() - 1] == '.');
+    if (!host_ok || !path.starts_with(w.path_prefix) || path.size() <= w.path_prefix.size()) continue;
+    b = p.authority_end + w.path_prefix.size();
+    e = path_end;
+    return true;
+  }
+  size_t mb, me;
+  if (mattermost_hook(path, mb, me)) {
+    b = p.authority_end + mb;
+    e = p.authority_end + me;
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 bool is_hash_ref(std::string_view v) {
@@ -200,7 +253,7 @@ RefKind classify_ref(std::string_view v) {
   UriParts p;
   if (!parse_uri(v, p)) return RefKind::Raw;
   size_t b, e;
-  if (has_password(v, p, b, e)) return RefKind::UriWithSecrets;
+  if (has_password(v, p, b, e) || webhook_secret(v, p, b, e)) return RefKind::UriWithSecrets;
   bool secret = false;
   auto check = [&](size_t nb, size_t vb, size_t ve) {
     if (ve > vb && is_secret_param(v.substr(nb, vb - 1 - nb))) secret = true;
@@ -221,6 +274,7 @@ std::string redact_uri(std::string_view v, const std::function<std::string(std::
   std::vector<Cut> cuts;
   size_t b, e;
   if (has_password(v, p, b, e)) cuts.push_back({b, e, "ref-uri-password"});
+  if (webhook_secret(v, p, b, e)) cuts.push_back({b, e, "ref-webhook-url"});
   auto collect = [&](size_t nb, size_t vb, size_t ve) {
     if (ve > vb && is_secret_param(v.substr(nb, vb - 1 - nb))) cuts.push_back({vb, ve, "ref-uri-query-secret"});
   };

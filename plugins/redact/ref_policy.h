@@ -11,7 +11,7 @@ namespace agentlog::redact {
 enum class RefKind {
   HashRef,         // <algorithm>:<hex> with a known algorithm and the right length
   CleanUri,        // scheme://authority... or urn:..., with no credentials
-  UriWithSecrets,  // a URI with a userinfo password or secret-looking query parameters
+  UriWithSecrets,  // a URI with a userinfo password, secret-looking query parameters, or a webhook path
   Raw,             // anything else: content, which must not be stored
 };
 
@@ -19,8 +19,8 @@ bool is_hash_ref(std::string_view v);
 RefKind classify_ref(std::string_view v);
 
 // Replaces the secret parts of a URI (userinfo password, secret query or fragment
-// parameter values) with `token(secret)`. `what` receives one rule id per replacement:
-// "ref-uri-password" or "ref-uri-query-secret".
+// parameter values, the secret path of a webhook URL) with `token(secret)`. `what` receives
+// one rule id per replacement: "ref-uri-password", "ref-webhook-url" or "ref-uri-query-secret".
 std::string redact_uri(std::string_view uri, const std::function<std::string(std::string_view)>& token,
                        std::vector<std::string>& what);
 

@@ -3,24 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
-#include <yaml-cpp/yaml.h>
+#include "plugins/redact/hs_scanner.h"
 
 namespace agentlog::redact {
-namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string where(const std::string& origin, const YAML::Node& n) {
-  YAML::Mark m = n.Mark();
-  if (m.line < 0) return origin;
-  return origin + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
-}
-
-}  // namespace
 
 double shannon_entropy(std::string_view s) {
   if (s.empty()) return 0;
@@ -35,279 +20,238 @@ double shannon_entropy(std::string_view s) {
   return h;
 }
 
-Status RuleSet::add_yaml(std::string_view yaml_text, const std::string& origin) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml_text));
-  } catch (const YAML::Exception& e) {
-    return Status::error(origin + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
-                         ": invalid YAML: " + e.msg);
+bool Allowlist::matches(std::string_view secret, std::string_view match, std::string_view line) const {
+  std::string_view target = this->target == AllowTarget::Secret ? secret : this->target == AllowTarget::Match ? match : line;
+  re2::StringPiece t(target.data(), target.size());
+  auto regex_hit = [&] {
+    for (const auto& re : regexes)
+      if (RE2::PartialMatch(t, *re)) return true;
+    return false;
+  };
+  auto stopword_hit = [&] {
+    if (stopwords.empty()) return false;
+    thread_local std::string low;
+    low.assign(secret);
+    for (char& c : low) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    for (const auto& w : stopwords)
+      if (low.find(w) != std::string::npos) return true;
+    return false;
+  };
+  if (all) {
+    if (needs_path_or_commit) return false;
+    if (regexes.empty() && stopwords.empty()) return false;
+    return (regexes.empty() || regex_hit()) && (stopwords.empty() || stopword_hit());
   }
-  YAML::Node list = root.IsMap() ? root["rules"] : YAML::Node();
-  if (!list || !list.IsSequence())
-    return Status::error(where(origin, root) + ": a rule file needs a \"rules\" list");
-  static const char* kKeys[] = {"id", "description", "regex", "secret_group", "keywords", "min_entropy", "min_length"};
-  for (size_t i = 0; i < list.size(); ++i) {
-    const YAML::Node r = list[i];
-    std::string path = "rules[" + std::to_string(i) + "]";
-    if (!r.IsMap()) return Status::error(where(origin, r) + ": " + path + ": expected a mapping");
-    for (auto it = r.begin(); it != r.end(); ++it) {
-      std::string k = it->first.Scalar();
-      if (std::find_if(std::begin(kKeys), std::end(kKeys), [&](const char* x) { return k == x; }) == std::end(kKeys))
-        return Status::error(where(origin, it->first) + ": " + path + "." + k +
-                             ": unknown key. Allowed: id, description, regex, secret_group, keywords, min_entropy, min_length");
-    }
-    SecretRule rule;
-    try {
-      if (!r["id"] || !r["regex"])
-        return Status::error(where(origin, r) + ": " + path + ": id and regex are required");
-      rule.id = r["id"].as<std::string>();
-      rule.description = r["description"] ? r["description"].as<std::string>() : "";
-      rule.pattern = r["regex"].as<std::string>();
-      rule.group = r["secret_group"] ? r["secret_group"].as<int>() : 0;
-      rule.min_entropy = r["min_entropy"] ? r["min_entropy"].as<double>() : 0;
-      rule.min_length = r["min_length"] ? r["min_length"].as<size_t>() : 0;
-      if (r["keywords"])
-        for (const auto& k : r["keywords"]) rule.keywords.push_back(lower(k.as<std::string>()));
-    } catch (const YAML::Exception& e) {
-      return Status::error(where(origin, r) + ": " + path + ": " + e.msg);
-    }
-    for (const auto& existing : rules_)
-      if (existing.id == rule.id)
-        return Status::error(where(origin, r["id"]) + ": " + path + ".id: duplicate rule id \"" + rule.id + "\"");
-    RE2::Options o;
-    o.set_log_errors(false);
-    rule.re = std::make_unique<RE2>(rule.pattern, o);
-    if (!rule.re->ok())
-      return Status::error(where(origin, r["regex"]) + ": " + path + ".regex: invalid RE2 pattern: " + rule.re->error());
-    if (rule.group < 0 || rule.group > rule.re->NumberOfCapturingGroups())
-      return Status::error(where(origin, r["secret_group"]) + ": " + path + ".secret_group: the regex has " +
-                           std::to_string(rule.re->NumberOfCapturingGroups()) + " capture groups");
-    rules_.push_back(std::move(rule));
-  }
+  return regex_hit() || stopword_hit();
+}
+
+RuleSet::RuleSet() = default;
+RuleSet::~RuleSet() = default;
+RuleSet::RuleSet(RuleSet&&) noexcept = default;
+RuleSet& RuleSet::operator=(RuleSet&&) noexcept = default;
+
+SecretRule* RuleSet::rule_by_id(std::string_view id) {
+  for (auto& r : rules_)
+    if (r.id == id) return &r;
+  return nullptr;
+}
+
+void RuleSet::remove_rule(std::string_view id) {
+  std::erase_if(rules_, [&](const SecretRule& r) { return r.id == id; });
+}
+
+Status RuleSet::add_rule(SecretRule rule, const std::string& where, const std::string& path) {
+  if (rule_by_id(rule.id) != nullptr)
+    return Status::error(where + ": " + path + ".id: duplicate rule id \"" + rule.id + "\"");
+  rules_.push_back(std::move(rule));
   return {};
-}
-
-Status KeywordMatcher::build(const std::vector<std::pair<std::string, size_t>>& keyword_rule) {
-  size_t rules = 0;
-  for (const auto& [kw, r] : keyword_rule) rules = std::max(rules, r + 1);
-  rule_words_ = (rules + 63) / 64;
-  words_ = keyword_rule.size();
-  // Symbol classes: one per distinct byte in the keywords (upper case folds to lower).
-  cls_.fill(0);
-  classes_ = 1;
-  for (const auto& [kw, r] : keyword_rule)
-    for (unsigned char c : kw)
-      if (cls_[c] == 0) cls_[c] = static_cast<uint8_t>(classes_++);
-  for (int c = 'A'; c <= 'Z'; ++c) cls_[c] = cls_[c - 'A' + 'a'];
-  // The trie, then failure links breadth-first, folded into a full transition table.
-  std::vector<std::vector<int32_t>> go(1, std::vector<int32_t>(classes_, -1));
-  std::vector<std::vector<uint64_t>> out(1, std::vector<uint64_t>(rule_words_, 0));
-  for (const auto& [kw, r] : keyword_rule) {
-    int32_t s = 0;
-    for (unsigned char c : kw) {
-      int32_t& t = go[s][cls_[c]];
-      if (t < 0) {
-        t = static_cast<int32_t>(go.size());
-        go.emplace_back(classes_, -1);
-        out.emplace_back(rule_words_, 0);
-      }
-      s = go[s][cls_[c]];
-    }
-    out[s][r / 64] |= uint64_t{1} << (r % 64);
-  }
-  std::vector<int32_t> fail(go.size(), 0), queue;
-  for (size_t c = 0; c < classes_; ++c) {
-    if (go[0][c] < 0) go[0][c] = 0;
-    else if (c != 0) queue.push_back(go[0][c]);
-  }
-  go[0][0] = 0;  // bytes outside every keyword restart the match
-  for (size_t qi = 0; qi < queue.size(); ++qi) {
-    int32_t s = queue[qi];
-    for (size_t w = 0; w < rule_words_; ++w) out[s][w] |= out[fail[s]][w];
-    for (size_t c = 0; c < classes_; ++c) {
-      int32_t t = go[s][c];
-      if (c == 0) {
-        go[s][c] = 0;
-      } else if (t < 0) {
-        go[s][c] = go[fail[s]][c];
-      } else {
-        fail[t] = go[fail[s]][c];
-        queue.push_back(t);
-      }
-    }
-  }
-  if (go.size() > 32767) return Status::error("the rule keywords are too many for the keyword matcher");
-  next_.assign(go.size() * classes_, 0);
-  out_.assign(go.size(), -1);
-  outputs_.clear();
-  for (size_t s = 0; s < go.size(); ++s) {
-    bool any = false;
-    for (uint64_t w : out[s]) any = any || w != 0;
-    if (any) {
-      out_[s] = static_cast<int32_t>(outputs_.size());
-      outputs_.push_back(out[s]);
-    }
-  }
-  for (size_t s = 0; s < go.size(); ++s)
-    for (size_t c = 0; c < classes_; ++c) {
-      int32_t t = go[s][c];
-      // Premultiplied: the next row's offset, so the per-byte step is an add and a load.
-      int32_t row = t * static_cast<int32_t>(classes_);
-      next_[s * classes_ + c] = out_[t] >= 0 ? -row : row;  // the root (0) never has an output
-    }
-  next16_.clear();
-  if (next_.size() <= 32767) next16_.assign(next_.begin(), next_.end());
-  return {};
-}
-
-namespace {
-// True when a keyword ends somewhere in a or b (see KeywordMatcher::any).
-template <class T>
-bool any_pair(const T* next, const uint8_t* cls, std::string_view a, std::string_view b) {
-  if (a.size() < b.size()) std::swap(a, b);
-  const auto* pa = reinterpret_cast<const unsigned char*>(a.data());
-  const auto* pb = reinterpret_cast<const unsigned char*>(b.data());
-  int64_t sa = 0, sb = 0;
-  size_t i = 0;
-  for (; i < b.size(); ++i) {
-    int64_t ta = next[sa + cls[pa[i]]], tb = next[sb + cls[pb[i]]];
-    if ((ta | tb) < 0) return true;
-    sa = ta;
-    sb = tb;
-  }
-  for (; i < a.size(); ++i) {
-    int64_t ta = next[sa + cls[pa[i]]];
-    if (ta < 0) return true;
-    sa = ta;
-  }
-  return false;
-}
-
-template <class T>
-bool any_of_texts(const T* next, const uint8_t* cls, const std::string_view* texts, size_t n) {
-  size_t i = 0;
-  for (; i + 1 < n; i += 2)
-    if (any_pair(next, cls, texts[i], texts[i + 1])) return true;
-  return i < n && any_pair(next, cls, texts[i], std::string_view());
-}
-}  // namespace
-
-bool KeywordMatcher::any(const std::string_view* texts, size_t n) const {
-  if (words_ == 0) return false;
-  if (!next16_.empty()) return any_of_texts(next16_.data(), cls_.data(), texts, n);
-  return any_of_texts(next_.data(), cls_.data(), texts, n);
-}
-
-bool KeywordMatcher::scan(std::string_view text, std::vector<uint64_t>& rules) const {
-  if (words_ == 0) return false;
-  bool hit = false;
-  int32_t s = 0;
-  const int32_t* next = next_.data();
-  const size_t classes = classes_;
-  // States with an output are stored negated in the table, so the hot loop reads one array.
-  for (unsigned char c : text) {
-    int32_t t = next[s + cls_[c]];
-    if (t < 0) {
-      t = -t;
-      if (!hit) rules.assign(rule_words_, 0);
-      const auto& o = outputs_[out_[t / classes]];
-      for (size_t w = 0; w < rule_words_; ++w) rules[w] |= o[w];
-      hit = true;
-    }
-    s = t;
-  }
-  return hit;
 }
 
 Status RuleSet::compile(int64_t max_mem) {
-  std::vector<std::pair<std::string, size_t>> kws;
-  RE2::Options o;
-  o.set_log_errors(false);
-  o.set_max_mem(max_mem);
-  unkeyed_set_ = std::make_unique<RE2::Set>(o, RE2::UNANCHORED);
-  unkeyed_.clear();
-  unkeyed_min_length_ = SIZE_MAX;
+  std::vector<std::string> patterns;
+  std::vector<std::pair<std::string, size_t>> keywords;
   for (size_t i = 0; i < rules_.size(); ++i) {
-    const auto& r = rules_[i];
-    if (!r.keywords.empty()) {
-      for (const auto& k : r.keywords)
-        if (!k.empty()) kws.emplace_back(k, i);
-      continue;
+    auto& r = rules_[i];
+    RE2::Options o;
+    o.set_log_errors(false);
+    o.set_max_mem(max_mem);
+    r.re = std::make_unique<RE2>(r.pattern, o);
+    if (!r.re->ok()) return Status::error("rule \"" + r.id + "\": invalid RE2 pattern: " + r.re->error());
+    patterns.push_back(r.pattern);
+    for (const auto& k : r.keywords)
+      if (!k.empty()) keywords.emplace_back(k, i);
+  }
+  db_ = std::make_unique<HsDatabase>();
+  Status st = db_->build(patterns, keywords);
+  unfiltered_.clear();
+  sensitive_.clear();
+  for (size_t i = 0; st.ok() && i < rules_.size(); ++i) {
+    if (db_->mode(i) == HsDatabase::Mode::Unfiltered) unfiltered_.push_back(i);
+    else if (db_->width_sensitive(i)) sensitive_.push_back(i);
+  }
+  keyword_gate_ = keywords_.build(keywords).ok();
+  any_unkeyed_ = false;
+  unkeyed_min_length_ = SIZE_MAX;
+  for (size_t i = 0; st.ok() && i < rules_.size(); ++i)
+    if (rules_[i].keywords.empty()) {
+      any_unkeyed_ = true;
+      unkeyed_min_length_ = std::min<size_t>(unkeyed_min_length_, std::max<size_t>(rules_[i].min_length, db_->min_width(i)));
     }
-    std::string err;
-    if (unkeyed_set_->Add(r.pattern, &err) < 0) return Status::error("rule \"" + r.id + "\": " + err);
-    unkeyed_.push_back(i);
-    unkeyed_min_length_ = std::min(unkeyed_min_length_, r.min_length);
-  }
-  if (!unkeyed_.empty() && !unkeyed_set_->Compile()) return Status::error("the rules do not fit in max_regex_memory; raise it");
-  return keywords_.build(kws);
+  return st;
 }
 
-void RuleSet::candidates(std::string_view text, std::vector<size_t>& out) const {
-  out.clear();
-  thread_local std::vector<uint64_t> bits;
-  if (keywords_.scan(text, bits))
-    for (size_t w = 0; w < bits.size(); ++w)
-      for (uint64_t b = bits[w]; b; b &= b - 1) out.push_back(w * 64 + static_cast<size_t>(__builtin_ctzll(b)));
-  if (unkeyed_.empty() || text.size() < unkeyed_min_length_) return;
-  std::vector<int> matched;
-  RE2::Set::ErrorInfo info;
-  if (unkeyed_set_->Match(re2::StringPiece(text.data(), text.size()), &matched, &info)) {
-    for (int m : matched) out.push_back(unkeyed_[m]);
-  } else if (info.kind != RE2::Set::kNoError) {
-    out.insert(out.end(), unkeyed_.begin(), unkeyed_.end());  // out of memory: try them all
-  }
-  std::sort(out.begin(), out.end());
+size_t RuleSet::exact_rules() const {
+  size_t n = 0;
+  for (size_t i = 0; db_ && i < db_->rules(); ++i) n += db_->mode(i) == HsDatabase::Mode::Exact;
+  return n;
+}
+size_t RuleSet::prefilter_rules() const {
+  size_t n = 0;
+  for (size_t i = 0; db_ && i < db_->rules(); ++i) n += db_->mode(i) == HsDatabase::Mode::Prefilter;
+  return n;
+}
+size_t RuleSet::unfiltered_rules() const {
+  size_t n = 0;
+  for (size_t i = 0; db_ && i < db_->rules(); ++i) n += db_->mode(i) == HsDatabase::Mode::Unfiltered;
+  return n;
 }
 
-bool RuleSet::may_match(std::string_view text) const {
-  thread_local std::vector<size_t> cands;
-  candidates(text, cands);
-  if (cands.empty()) return false;
-  // Confirm with each candidate's own pattern; keywords alone say little.
-  re2::StringPiece sp(text.data(), text.size());
-  for (size_t i : cands)
-    if (text.size() >= rules_[i].min_length && RE2::PartialMatch(sp, *rules_[i].re)) return true;
+bool RuleSet::allowed(const SecretRule& r, std::string_view text, size_t mb, size_t me, size_t sb, size_t se) const {
+  if (r.allowlists.empty() && global_allowlists_.empty()) return false;
+  std::string_view secret = text.substr(sb, se - sb), match = text.substr(mb, me - mb);
+  // The line around the match, at most kLineContext bytes on either side: a line target on a
+  // 1 MiB line with many findings must not cost a scan of the whole line per finding.
+  constexpr size_t kLineContext = 1024;
+  size_t lo = mb > kLineContext ? mb - kLineContext : 0, hi = std::min(text.size(), me + kLineContext);
+  size_t lb = mb == 0 ? 0 : text.substr(lo, mb - lo).rfind('\n');
+  lb = lb == std::string_view::npos || mb == 0 ? lo : lo + lb + 1;
+  size_t le = text.substr(me, hi - me).find('\n');
+  std::string_view line = text.substr(lb, (le == std::string_view::npos ? hi : me + le) - lb);
+  for (const auto& a : global_allowlists_) {
+    if (!a.target_rules.empty() && std::find(a.target_rules.begin(), a.target_rules.end(), r.id) == a.target_rules.end())
+      continue;
+    if (a.matches(secret, match, line)) return true;
+  }
+  for (const auto& a : r.allowlists)
+    if (a.matches(secret, match, line)) return true;
   return false;
 }
 
-bool RuleSet::may_match_any(const std::string_view* texts, size_t n) const {
-  if (!unkeyed_.empty())
-    for (size_t i = 0; i < n; ++i)
-      if (texts[i].size() >= unkeyed_min_length_) return true;
-  return keywords_.any(texts, n);
+size_t RuleSet::take_match(size_t idx, std::string_view text, const re2::StringPiece* groups, int ngroups,
+                          std::vector<Finding>& out) const {
+  const SecretRule& r = rules_[idx];
+  size_t mb = static_cast<size_t>(groups[0].data() - text.data()), me = mb + groups[0].size();
+  const re2::StringPiece* g = &groups[0];
+  if (r.group > 0) {
+    g = &groups[r.group];
+  } else if (r.group < 0) {  // gitleaks: the first non-empty capture group, else the match
+    for (int k = 1; k < ngroups; ++k)
+      if (groups[k].data() != nullptr && !groups[k].empty()) {
+        g = &groups[k];
+        break;
+      }
+  }
+  size_t next = me;
+  if (g->data() != nullptr && !g->empty()) {
+    size_t sb = static_cast<size_t>(g->data() - text.data()), se = sb + g->size();
+    std::string_view secret(g->data(), g->size());
+    if (shannon_entropy(secret) >= r.min_entropy && !allowed(r, text, mb, me, sb, se)) out.push_back({sb, se, idx, mb, me});
+    // Resume after the secret, not after the whole match: most rules end with a one-byte
+    // guard, and two secrets one byte apart must both be found.
+    next = se;
+  }
+  return next <= mb ? mb + 1 : next;
+}
+
+void RuleSet::run_rule(size_t idx, std::string_view text, uint32_t first_end, const uint32_t* ends,
+                       const uint32_t* ends_end, std::vector<Finding>& out) const {
+  const SecretRule& r = rules_[idx];
+  if (text.size() < r.min_length) return;
+  const int ngroups = r.group < 0 ? std::min(r.re->NumberOfCapturingGroups() + 1, 32) : std::min(r.group + 1, 32);
+  re2::StringPiece sp(text.data(), text.size());
+  re2::StringPiece groups[32];
+  const uint32_t w = db_->max_width(idx);
+  const size_t n = text.size();
+  if (ends != nullptr && db_->mode(idx) == HsDatabase::Mode::Exact && w != HsDatabase::kUnbounded) {
+    // Every RE2 match is a Hyperscan match: it ends at one of `ends` and starts at most w
+    // before. Search [e - w, e + w] for each end e not yet covered; a window without a match
+    // covers every end up to its right edge, so the windows never overlap much and the cost
+    // stays linear.
+    size_t pos = 0;
+    for (const uint32_t* e = ends; e != ends_end;) {
+      if (*e <= pos) {
+        ++e;
+        continue;
+      }
+      size_t a = std::max<size_t>(pos, *e > w ? *e - w : 0), b = std::min<size_t>(n, size_t{*e} + w);
+      if (!r.re->Match(sp, a, b, RE2::UNANCHORED, groups, ngroups)) {
+        while (e != ends_end && *e <= b) ++e;
+        pos = std::max(pos, b > w ? b - w : 0);
+        continue;
+      }
+      size_t mb = static_cast<size_t>(groups[0].data() - text.data());
+      // A match starting past e may reach beyond b: search again from its start.
+      if (mb > *e && b < n && !r.re->Match(sp, mb, std::min<size_t>(n, mb + w), RE2::UNANCHORED, groups, ngroups)) {
+        ++e;
+        continue;
+      }
+      pos = take_match(idx, text, groups, ngroups, out);
+      while (e != ends_end && *e <= pos) ++e;
+    }
+    return;
+  }
+  size_t pos = 0;
+  // The first match ends at first_end or later and starts at most max_width before it.
+  if (db_->mode(idx) == HsDatabase::Mode::Exact && first_end != UINT32_MAX && w != HsDatabase::kUnbounded && first_end > w)
+    pos = first_end - w;
+  while (pos <= n && r.re->Match(sp, pos, n, RE2::UNANCHORED, groups, ngroups)) {
+    size_t next = take_match(idx, text, groups, ngroups, out);
+    pos = next > pos ? next : pos + 1;
+  }
+}
+
+void RuleSet::find_all(std::string_view text, std::vector<Finding>& out) const {
+  out.clear();
+  if (!db_ || rules_.empty()) return;
+  thread_local HsDatabase::Hits hits;
+  db_->scan(text, hits);
+  thread_local std::vector<size_t> cands;
+  cands.assign(hits.hit_rules.begin(), hits.hit_rules.end());
+  const bool wide = !sensitive_.empty() && has_non_ascii(text);
+  for (size_t i : unfiltered_) cands.push_back(i);
+  if (wide)
+    for (size_t i : sensitive_) {
+      hits.first_end[i] = UINT32_MAX;  // Hyperscan's offsets say nothing here: scan from the start
+      cands.push_back(i);
+    }
+  std::sort(cands.begin(), cands.end());
+  cands.erase(std::unique(cands.begin(), cands.end()), cands.end());
+  // Each rule's match ends together, in end order.
+  thread_local std::vector<uint32_t> ends, ends_at;
+  ends.clear();
+  ends_at.assign(rules_.size() + 1, 0);
+  if (!hits.overflow) {
+    for (const auto& [rule, end] : hits.ends) ++ends_at[rule + 1];
+    for (size_t i = 0; i < rules_.size(); ++i) ends_at[i + 1] += ends_at[i];
+    ends.resize(hits.ends.size());
+    thread_local std::vector<uint32_t> fill;
+    fill.assign(ends_at.begin(), ends_at.end() - 1);
+    for (const auto& [rule, end] : hits.ends) ends[fill[rule]++] = end;
+  }
+  for (size_t idx : cands) {
+    const SecretRule& r = rules_[idx];
+    if (!r.keywords.empty() && !hits.keyword[idx]) continue;
+    bool windowed = !hits.overflow && hits.first_end[idx] != UINT32_MAX && ends_at[idx + 1] > ends_at[idx];
+    run_rule(idx, text, hits.first_end[idx], windowed ? ends.data() + ends_at[idx] : nullptr,
+             windowed ? ends.data() + ends_at[idx + 1] : nullptr, out);
+  }
 }
 
 void RuleSet::find(std::string_view text, std::vector<Finding>& out) const {
-  out.clear();
-  std::vector<size_t> matched;
-  candidates(text, matched);
-  if (matched.empty()) return;
-  re2::StringPiece sp(text.data(), text.size());
-  re2::StringPiece groups[16];
-  for (size_t idx : matched) {
-    const SecretRule& r = rules_[idx];
-    int n = std::min(r.group + 1, 16);
-    size_t pos = 0;
-    while (pos <= text.size() && r.re->Match(sp, pos, text.size(), RE2::UNANCHORED, groups, n)) {
-      const re2::StringPiece& g = groups[r.group];
-      size_t whole_end = static_cast<size_t>(groups[0].data() - text.data()) + groups[0].size();
-      if (g.data() != nullptr && !g.empty()) {
-        size_t b = static_cast<size_t>(g.data() - text.data());
-        std::string_view secret(g.data(), g.size());
-        if (shannon_entropy(secret) >= r.min_entropy) out.push_back({b, b + g.size(), idx});
-      }
-      // Resume after the secret, not after the whole match: most rules end with a one-byte
-      // guard, and two secrets one byte apart must both be found.
-      size_t whole_begin = static_cast<size_t>(groups[0].data() - text.data());
-      size_t next = g.data() != nullptr && !g.empty() ? static_cast<size_t>(g.data() - text.data()) + g.size() : whole_end;
-      if (next <= whole_begin) next = whole_begin + 1;
-      pos = next > pos ? next : pos + 1;
-    }
-  }
+  find_all(text, out);
+  if (out.size() < 2) return;
   std::sort(out.begin(), out.end(), [](const Finding& a, const Finding& b) {
-    return a.begin != b.begin ? a.begin < b.begin : a.end > b.end;
+    return a.begin != b.begin ? a.begin < b.begin : a.end != b.end ? a.end > b.end : a.rule < b.rule;
   });
   // Merge overlaps: the earlier (or longer) finding absorbs the other.
   std::vector<Finding> merged;
@@ -319,6 +263,37 @@ void RuleSet::find(std::string_view text, std::vector<Finding>& out) const {
     merged.push_back(f);
   }
   out.swap(merged);
+}
+
+bool RuleSet::may_match(std::string_view text) const {
+  // Hyperscan's word only (no RE2): a rule whose pattern matched and whose keywords occur, or
+  // a rule RE2 must run anyway. The caller looks closer (and runs RE2) only when this says yes.
+  if (!db_ || rules_.empty()) return false;
+  if (!unfiltered_.empty()) return true;
+  thread_local HsDatabase::Hits hits;
+  db_->scan(text, hits);
+  for (uint32_t i : hits.hit_rules)
+    if (rules_[i].keywords.empty() || hits.keyword[i]) return true;
+  if (!sensitive_.empty() && has_non_ascii(text))
+    for (size_t i : sensitive_)
+      if (rules_[i].keywords.empty() || hits.keyword[i]) return true;
+  return false;
+}
+
+bool RuleSet::may_match_any(const std::string_view* texts, size_t n) const {
+  if (!db_ || rules_.empty()) return false;
+  if (!keyword_gate_ || keywords_.any(texts, n)) return true;
+  if (!any_unkeyed_) return false;
+  // The rules without keywords: one scan over the texts long enough for them, joined by
+  // newlines (the database is compiled multi-line, so anchors still match at each text).
+  thread_local std::string joined;
+  joined.clear();
+  for (size_t i = 0; i < n; ++i) {
+    if (texts[i].size() < unkeyed_min_length_) continue;
+    if (!joined.empty()) joined += '\n';
+    joined.append(texts[i]);
+  }
+  return !joined.empty() && db_->any(joined);
 }
 
 }  // namespace agentlog::redact

@@ -1,7 +1,6 @@
-// Secret-detection rules (RE2) loaded from YAML rule files, matched together through one
-// RE2::Set so the cost of a scan does not grow with the number of rules.
+// Secret-detection rules: loaded from agentlog's YAML rule files or gitleaks' TOML config
+// format, narrowed in one pass by a Hyperscan database of all rules' patterns, decided by RE2.
 #pragma once
-#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -9,85 +8,111 @@
 #include <vector>
 
 #include <re2/re2.h>
-#include <re2/set.h>
 
 #include "core/status.h"
+#include "plugins/redact/keyword_matcher.h"
 
 namespace agentlog::redact {
+
+// What allowlist regexes are matched against (gitleaks' regexTarget).
+enum class AllowTarget { Secret, Match, Line };
+
+// A gitleaks-style allowlist: a finding is dropped when the allowlist matches it.
+struct Allowlist {
+  AllowTarget target = AllowTarget::Secret;
+  bool all = false;                          // condition AND (default OR)
+  std::vector<std::unique_ptr<RE2>> regexes;
+  std::vector<std::string> stopwords;        // lowercase; matched inside the secret
+  // paths / commits: criteria about files and commits, which this stage never has. Under OR
+  // they never match; under AND they make the whole allowlist never match.
+  bool needs_path_or_commit = false;
+  std::vector<std::string> target_rules;     // global allowlists only: the rules it applies to (empty: all)
+
+  bool matches(std::string_view secret, std::string_view match, std::string_view line) const;
+};
 
 struct SecretRule {
   std::string id;
   std::string description;
   std::string pattern;
   std::unique_ptr<RE2> re;
-  int group = 0;                      // capture group holding the secret (0 = whole match)
-  std::vector<std::string> keywords;  // lowercase; the rule runs only if one occurs
+  int group = 0;                      // capture group holding the secret; 0 = whole match; -1 = first non-empty group
+  std::vector<std::string> keywords;  // lowercase; the rule fires only where one occurs
   double min_entropy = 0;             // bits per byte of the secret
-  size_t min_length = 0;              // shortest text the regex can match; shorter texts are skipped
+  size_t min_length = 0;              // texts shorter than this are skipped
+  std::vector<Allowlist> allowlists;
+  std::vector<std::string> tags;      // reported by redact-test only
 };
 
 // Shannon entropy of the bytes of `s`, in bits per byte.
 double shannon_entropy(std::string_view s);
 
-// A found secret: bytes [begin, end) of the scanned text, and the rule that found it.
+// A found secret: bytes [begin, end) of the scanned text, the whole match [match_begin,
+// match_end), and the rule that found it.
 struct Finding {
   size_t begin = 0, end = 0;
   size_t rule = 0;
+  size_t match_begin = 0, match_end = 0;
 };
 
-// Finds which rules' keywords occur in a text, in one pass (Aho-Corasick over lowercase
-// bytes). The cost is per byte scanned, whatever the number of keywords.
-class KeywordMatcher {
- public:
-  // Fails when the keywords need more than 32767 automaton states.
-  Status build(const std::vector<std::pair<std::string, size_t>>& keyword_rule);  // lowercase keyword, rule
-  // ORs the rules whose keywords occur into `rules` (a bitset, one bit per rule).
-  bool scan(std::string_view text, std::vector<uint64_t>& rules) const;
-  // Does any keyword occur in any of the texts? Two texts are scanned side by side: each
-  // byte's step waits on the previous one's table load, so two independent walks run in
-  // the time of one.
-  bool any(const std::string_view* texts, size_t n) const;
-  size_t words() const { return words_; }
-
- private:
-  std::array<uint8_t, 256> cls_{};       // byte -> symbol class (0: no keyword has it)
-  size_t classes_ = 1;
-  std::vector<int32_t> next_;            // state row + class -> next state's row (negated: has output)
-  // The same table in 16 bits when it fits (it does for the built-in rules: 35 KB instead
-  // of 70, so it stays in the L1 cache); empty otherwise.
-  std::vector<int16_t> next16_;
-  std::vector<int32_t> out_;             // state -> index into outputs_, or -1
-  std::vector<std::vector<uint64_t>> outputs_;
-  size_t words_ = 0, rule_words_ = 0;
-};
+class HsDatabase;  // hs_scanner.h
 
 class RuleSet {
  public:
-  // Adds the rules of one YAML rule file; `origin` names it in error messages.
+  RuleSet();
+  ~RuleSet();
+  RuleSet(RuleSet&&) noexcept;
+  RuleSet& operator=(RuleSet&&) noexcept;
+
+  // Adds the rules of one agentlog YAML rule file; `origin` names it in error messages.
   Status add_yaml(std::string_view yaml_text, const std::string& origin);
-  // Builds the RE2::Set; `max_mem` is RE2's memory budget for it.
+  // Adds the rules and allowlists of one gitleaks TOML config (gitleaks_rules.cc).
+  Status add_gitleaks_toml(std::string_view toml_text, const std::string& origin);
+  // Builds the Hyperscan database; `max_mem` is each rule's RE2 memory budget.
   Status compile(int64_t max_mem);
 
-  // Cheap test: could any rule match somewhere in `text`? (May say yes falsely, never no.)
+  // Could any rule match somewhere in `text`? Hyperscan's answer (no RE2): false only when
+  // no rule can match; true may still find nothing.
   bool may_match(std::string_view text) const;
-  // Cheaper still, for many texts at once: false only when no rule can match any of them
-  // (no keyword occurs, and none is long enough for a rule without keywords).
+  // Cheap, for many texts at once: false only when no rule can match any of them.
   bool may_match_any(const std::string_view* texts, size_t n) const;
   // Every secret in `text`, sorted and without overlaps.
   void find(std::string_view text, std::vector<Finding>& out) const;
+  // Every secret in `text`, overlaps kept, unsorted (redact-test shows them all).
+  void find_all(std::string_view text, std::vector<Finding>& out) const;
 
   const std::vector<SecretRule>& rules() const { return rules_; }
+  // Rules Hyperscan takes exactly, as a prefilter, or not at all (RE2 runs on every text).
+  size_t exact_rules() const;
+  size_t prefilter_rules() const;
+  size_t unfiltered_rules() const;
+
+  // For the loaders: adds one rule (compiles its RE2, checks the id is new).
+  Status add_rule(SecretRule rule, const std::string& where, const std::string& path);
+  std::vector<Allowlist>& global_allowlists() { return global_allowlists_; }
+  SecretRule* rule_by_id(std::string_view id);
+  void remove_rule(std::string_view id);
 
  private:
-  // Rules run only where a keyword of theirs occurs; rules without keywords are matched
-  // together through one RE2::Set. Either way the cost does not grow with the rule count.
-  void candidates(std::string_view text, std::vector<size_t>& out) const;
+  // Runs rule idx's RE2 on `text`: in windows around Hyperscan's match ends [ends, ends_end)
+  // when it has them (exact pattern, bounded width), else from first_end less the width.
+  void run_rule(size_t idx, std::string_view text, uint32_t first_end, const uint32_t* ends, const uint32_t* ends_end,
+                std::vector<Finding>& out) const;
+  // One RE2 match at [mb, me) with its groups: applies secretGroup, entropy and allowlists.
+  // Returns where the next search may start.
+  size_t take_match(size_t idx, std::string_view text, const re2::StringPiece* groups, int ngroups,
+                    std::vector<Finding>& out) const;
+  bool allowed(const SecretRule& r, std::string_view text, size_t mb, size_t me, size_t sb, size_t se) const;
 
   std::vector<SecretRule> rules_;
+  std::vector<Allowlist> global_allowlists_;
+  std::unique_ptr<HsDatabase> db_;
   KeywordMatcher keywords_;
-  std::unique_ptr<RE2::Set> unkeyed_set_;
-  std::vector<size_t> unkeyed_;  // set index -> rule
-  size_t unkeyed_min_length_ = 0;
+  bool keyword_gate_ = false;       // keywords_ built (it has a state limit)
+  bool any_unkeyed_ = false;        // some rule has no keywords
+  size_t unkeyed_min_length_ = 0;   // the shortest text such a rule can match
+  std::vector<size_t> unfiltered_;  // rules Hyperscan cannot take: RE2 runs on every text
+  std::vector<size_t> sensitive_;   // width-sensitive rules: RE2 runs on every non-ASCII text
 };
 
 }  // namespace agentlog::redact

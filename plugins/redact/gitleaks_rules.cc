@@ -1,0 +1,304 @@
+// gitleaks' TOML config format (`rules_file:`), loaded as it is: [[rules]], per-rule
+// [[rules.allowlists]] and the older [rules.allowlist], global [allowlist] / [[allowlists]],
+// [extend] with path and disabledRules. Keys about files and commits (path, paths, commits)
+// are accepted and cannot match: this stage scans records, not files.
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include "plugins/redact/secret_rules.h"
+
+namespace agentlog::redact {
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string at(const std::string& origin, const toml::source_region& r) {
+  return origin + ":" + std::to_string(r.begin.line) + ":" + std::to_string(r.begin.column);
+}
+
+Status err(const std::string& origin, const toml::source_region& r, const std::string& path, const std::string& msg) {
+  return Status::error(at(origin, r) + ": " + path + ": " + msg);
+}
+
+// Reads a string / bool / number / string array member, or fails naming what was expected.
+Status get_string(const std::string& origin, const std::string& path, const toml::node& n, std::string& out) {
+  if (auto v = n.value<std::string>(); v && n.is_string()) {
+    out = *v;
+    return {};
+  }
+  return err(origin, n.source(), path, "expected a string");
+}
+
+Status get_strings(const std::string& origin, const std::string& path, const toml::node& n, std::vector<std::string>& out) {
+  const toml::array* a = n.as_array();
+  if (a == nullptr) return err(origin, n.source(), path, "expected an array of strings");
+  for (size_t i = 0; i < a->size(); ++i) {
+    const toml::node& e = *a->get(i);
+    if (!e.is_string()) return err(origin, e.source(), path + "[" + std::to_string(i) + "]", "expected a string");
+    out.push_back(*e.value<std::string>());
+  }
+  return {};
+}
+
+Status compile_re(const std::string& origin, const std::string& path, const toml::node& n, const std::string& pattern,
+                  std::unique_ptr<RE2>& out) {
+  RE2::Options o;
+  o.set_log_errors(false);
+  out = std::make_unique<RE2>(pattern, o);
+  if (!out->ok()) return err(origin, n.source(), path, "invalid RE2 pattern: " + out->error());
+  return {};
+}
+
+Status unknown_key(const std::string& origin, const toml::key& k, const std::string& path, const char* allowed) {
+  return Status::error(at(origin, k.source()) + ": " + path + (path.empty() ? "" : ".") + std::string(k.str()) +
+                       ": unknown key. Allowed: " + allowed);
+}
+
+// One allowlist table (per rule or global).
+Status read_allowlist(const std::string& origin, const std::string& path, const toml::table& t, bool global,
+                      Allowlist& out) {
+  for (auto&& [k, v] : t) {
+    std::string key(k.str()), p = path + "." + key;
+    if (key == "description") {
+      std::string ignored;
+      if (Status s = get_string(origin, p, v, ignored); !s.ok()) return s;
+    } else if (key == "condition") {
+      std::string c;
+      if (Status s = get_string(origin, p, v, c); !s.ok()) return s;
+      std::string u = lower(c);
+      if (u != "or" && u != "and") return err(origin, v.source(), p, "must be \"OR\" or \"AND\", got \"" + c + "\"");
+      out.all = u == "and";
+    } else if (key == "regexTarget") {
+      std::string c;
+      if (Status s = get_string(origin, p, v, c); !s.ok()) return s;
+      if (c == "secret" || c.empty()) out.target = AllowTarget::Secret;
+      else if (c == "match") out.target = AllowTarget::Match;
+      else if (c == "line") out.target = AllowTarget::Line;
+      else return err(origin, v.source(), p, "must be \"secret\", \"match\" or \"line\", got \"" + c + "\"");
+    } else if (key == "regexes") {
+      std::vector<std::string> res;
+      if (Status s = get_strings(origin, p, v, res); !s.ok()) return s;
+      for (size_t i = 0; i < res.size(); ++i) {
+        std::unique_ptr<RE2> re;
+        if (Status s = compile_re(origin, p + "[" + std::to_string(i) + "]", *v.as_array()->get(i), res[i], re); !s.ok())
+          return s;
+        out.regexes.push_back(std::move(re));
+      }
+    } else if (key == "stopwords") {
+      std::vector<std::string> words;
+      if (Status s = get_strings(origin, p, v, words); !s.ok()) return s;
+      for (auto& w : words) out.stopwords.push_back(lower(w));
+    } else if (key == "paths" || key == "commits") {
+      std::vector<std::string> ignored;
+      if (Status s = get_strings(origin, p, v, ignored); !s.ok()) return s;
+      if (!ignored.empty()) out.needs_path_or_commit = true;
+    } else if (key == "targetRules" && global) {
+      if (Status s = get_strings(origin, p, v, out.target_rules); !s.ok()) return s;
+    } else {
+      return unknown_key(origin, k, path,
+                         global ? "description, condition, regexTarget, regexes, stopwords, paths, commits, targetRules"
+                                : "description, condition, regexTarget, regexes, stopwords, paths, commits");
+    }
+  }
+  return {};
+}
+
+// A rule's allowlist(s): `allowlist` (one table, before gitleaks 8.21) or `allowlists` (array).
+Status read_allowlists(const std::string& origin, const std::string& path, const toml::node& v, bool global,
+                       std::vector<Allowlist>& out) {
+  if (const toml::table* t = v.as_table()) {
+    Allowlist a;
+    if (Status s = read_allowlist(origin, path, *t, global, a); !s.ok()) return s;
+    out.push_back(std::move(a));
+    return {};
+  }
+  const toml::array* arr = v.as_array();
+  if (arr == nullptr) return err(origin, v.source(), path, "expected a table or an array of tables");
+  for (size_t i = 0; i < arr->size(); ++i) {
+    const toml::table* t = arr->get(i)->as_table();
+    std::string p = path + "[" + std::to_string(i) + "]";
+    if (t == nullptr) return err(origin, arr->get(i)->source(), p, "expected a table");
+    Allowlist a;
+    if (Status s = read_allowlist(origin, p, *t, global, a); !s.ok()) return s;
+    out.push_back(std::move(a));
+  }
+  return {};
+}
+
+constexpr const char* kRuleKeys = "id, description, regex, secretGroup, entropy, keywords, path, tags, allowlist, allowlists";
+
+// One [[rules]] entry. `base` is set when the id extends a rule of an [extend] base config.
+Status read_rule(const std::string& origin, const std::string& path, const toml::table& t, SecretRule& r,
+                 bool& has_regex, bool& has_path, bool& has_group) {
+  for (auto&& [k, v] : t) {
+    std::string key(k.str()), p = path + "." + key;
+    if (key == "id") {
+      if (Status s = get_string(origin, p, v, r.id); !s.ok()) return s;
+    } else if (key == "description") {
+      if (Status s = get_string(origin, p, v, r.description); !s.ok()) return s;
+    } else if (key == "regex") {
+      if (Status s = get_string(origin, p, v, r.pattern); !s.ok()) return s;
+      if (Status s = compile_re(origin, p, v, r.pattern, r.re); !s.ok()) return s;
+      has_regex = true;
+    } else if (key == "secretGroup") {
+      if (!v.is_integer()) return err(origin, v.source(), p, "expected an integer");
+      int64_t g = *v.value<int64_t>();
+      if (g < 0 || g > 1000) return err(origin, v.source(), p, "must be 0 or more");
+      r.group = static_cast<int>(g);
+      has_group = true;
+    } else if (key == "entropy") {
+      if (!v.is_number()) return err(origin, v.source(), p, "expected a number");
+      r.min_entropy = *v.value<double>();
+    } else if (key == "keywords") {
+      std::vector<std::string> kws;
+      if (Status s = get_strings(origin, p, v, kws); !s.ok()) return s;
+      for (auto& kw : kws) r.keywords.push_back(lower(kw));
+    } else if (key == "tags") {
+      if (Status s = get_strings(origin, p, v, r.tags); !s.ok()) return s;
+    } else if (key == "path") {
+      std::string ignored;
+      if (Status s = get_string(origin, p, v, ignored); !s.ok()) return s;
+      has_path = true;
+    } else if (key == "allowlist" || key == "allowlists") {
+      if (Status s = read_allowlists(origin, p, v, false, r.allowlists); !s.ok()) return s;
+    } else if (key == "required" || key == "skipReport") {
+      return Status::error(at(origin, k.source()) + ": " + p +
+                           ": composite rules (required, skipReport) are not supported; remove the key or the rule");
+    } else {
+      return unknown_key(origin, k, path, kRuleKeys);
+    }
+  }
+  return {};
+}
+
+Status read_file(const std::string& file, std::string& out) {
+  std::ifstream f(file, std::ios::binary);
+  if (!f) return Status::error("cannot read \"" + file + "\"");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  out = ss.str();
+  return {};
+}
+
+Status load(RuleSet& set, std::string_view text, const std::string& origin, int depth);
+
+Status read_extend(RuleSet& set, const std::string& origin, const toml::table& t, int depth) {
+  std::vector<std::string> disabled;
+  const toml::node* base_path = nullptr;
+  for (auto&& [k, v] : t) {
+    std::string key(k.str()), p = "extend." + key;
+    if (key == "useDefault") {
+      if (!v.is_boolean()) return err(origin, v.source(), p, "expected true or false");
+      if (*v.value<bool>())
+        return err(origin, v.source(), p,
+                   "agentlog does not ship gitleaks' default rules; give the default config's file to rules_file "
+                   "(or use extend.path), or use agentlog's built-in rules (builtin_rules: true)");
+    } else if (key == "path") {
+      base_path = &v;
+    } else if (key == "disabledRules") {
+      if (Status s = get_strings(origin, p, v, disabled); !s.ok()) return s;
+    } else {
+      return unknown_key(origin, k, "extend", "useDefault, path, disabledRules");
+    }
+  }
+  if (base_path != nullptr) {
+    std::string file;
+    if (Status s = get_string(origin, "extend.path", *base_path, file); !s.ok()) return s;
+    if (depth >= 2) return err(origin, base_path->source(), "extend.path", "configs extend at most 2 levels deep");
+    std::string base;
+    if (Status s = read_file(file, base); !s.ok()) {
+      // Relative to the working directory (gitleaks), else to the extending file.
+      size_t slash = origin.rfind('/');
+      if (file.empty() || file[0] == '/' || slash == std::string::npos ||
+          !read_file(origin.substr(0, slash + 1) + file, base).ok())
+        return err(origin, base_path->source(), "extend.path", s.message());
+      file = origin.substr(0, slash + 1) + file;
+    }
+    if (Status s = load(set, base, file, depth + 1); !s.ok()) return s;
+  }
+  for (const auto& id : disabled) set.remove_rule(id);
+  return {};
+}
+
+Status load(RuleSet& set, std::string_view text, const std::string& origin, int depth) {
+  toml::table root;
+  try {
+    root = toml::parse(text, origin);
+  } catch (const toml::parse_error& e) {
+    return Status::error(at(origin, e.source()) + ": invalid TOML: " + std::string(e.description()));
+  }
+  // [extend] first: its rules are the base the others add to.
+  if (const toml::node* ext = root.get("extend")) {
+    const toml::table* t = ext->as_table();
+    if (t == nullptr) return err(origin, ext->source(), "extend", "expected a table");
+    if (Status s = read_extend(set, origin, *t, depth); !s.ok()) return s;
+  }
+  for (auto&& [k, v] : root) {
+    std::string key(k.str());
+    if (key == "title" || key == "description" || key == "minVersion") {
+      std::string ignored;
+      if (Status s = get_string(origin, key, v, ignored); !s.ok()) return s;
+    } else if (key == "extend") {
+      continue;
+    } else if (key == "allowlist" || key == "allowlists") {
+      if (Status s = read_allowlists(origin, key, v, true, set.global_allowlists()); !s.ok()) return s;
+    } else if (key == "rules") {
+      std::set<std::string> ours;  // ids defined in this file (not in a base it extends)
+      const toml::array* rules = v.as_array();
+      if (rules == nullptr) return err(origin, v.source(), "rules", "expected an array of tables ([[rules]])");
+      for (size_t i = 0; i < rules->size(); ++i) {
+        std::string path = "rules[" + std::to_string(i) + "]";
+        const toml::table* t = rules->get(i)->as_table();
+        if (t == nullptr) return err(origin, rules->get(i)->source(), path, "expected a table");
+        SecretRule r;
+        r.group = -1;  // gitleaks: without secretGroup, the first non-empty capture group
+        bool has_regex = false, has_path = false, has_group = false;
+        if (Status s = read_rule(origin, path, *t, r, has_regex, has_path, has_group); !s.ok()) return s;
+        if (r.id.empty()) return err(origin, t->source(), path, "id is required");
+        std::string here = at(origin, t->source());
+        SecretRule* base = ours.count(r.id) ? nullptr : set.rule_by_id(r.id);
+        if (base != nullptr && has_regex) {
+          set.remove_rule(r.id);  // the extending config redefines the base rule
+          base = nullptr;
+        }
+        if (base != nullptr) {
+          // Extends a rule of the base config: keywords, tags and allowlists add up; the rest
+          // is set only where given.
+          if (!r.description.empty()) base->description = r.description;
+          if (has_group) base->group = r.group;
+          if (r.min_entropy > 0) base->min_entropy = r.min_entropy;
+          for (auto& kw : r.keywords) base->keywords.push_back(kw);
+          for (auto& tag : r.tags) base->tags.push_back(tag);
+          for (auto& a : r.allowlists) base->allowlists.push_back(std::move(a));
+          continue;
+        }
+        if (!has_regex && !has_path)
+          return Status::error(here + ": " + path + ": the rule has neither regex nor path, so it has no effect");
+        if (!has_regex) continue;  // a rule on file paths only: this stage scans no files
+        if (r.group > r.re->NumberOfCapturingGroups())
+          return err(origin, t->get("secretGroup")->source(), path + ".secretGroup",
+                     "the regex has " + std::to_string(r.re->NumberOfCapturingGroups()) + " capture groups");
+        ours.insert(r.id);
+        if (Status s = set.add_rule(std::move(r), here, path); !s.ok()) return s;
+      }
+    } else {
+      return unknown_key(origin, k, "", "title, description, minVersion, extend, rules, allowlist, allowlists");
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+Status RuleSet::add_gitleaks_toml(std::string_view toml_text, const std::string& origin) {
+  return load(*this, toml_text, origin, 0);
+}
+
+}  // namespace agentlog::redact

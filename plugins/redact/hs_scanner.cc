@@ -1,0 +1,323 @@
+#include "plugins/redact/hs_scanner.h"
+
+#include <atomic>
+#include <cstring>
+#include <map>
+#include <mutex>
+
+#include <hs/hs.h>
+
+namespace agentlog::redact {
+
+struct HsDatabase::Compiled {
+  hs_database_t* db = nullptr;
+  hs_database_t* gate = nullptr;
+  bool gate_complete = false;       // no rule without keywords is left out of the gate
+  std::vector<uint32_t> gate_wide;  // rules without keywords that are width-sensitive
+  uint64_t id = 0, gate_id = 0;
+  std::vector<Mode> modes;
+  std::vector<uint32_t> max_width, min_width;
+  std::vector<uint8_t> sensitive;
+  ~Compiled() {
+    hs_free_database(db);
+    hs_free_database(gate);
+  }
+};
+
+namespace {
+
+std::atomic<uint64_t> g_next_id{1};
+
+// Scratch space per thread, grown for every database the thread has scanned with.
+struct ThreadScratch {
+  hs_scratch_t* scratch = nullptr;
+  std::vector<uint64_t> ready;  // databases the scratch was sized for
+  ~ThreadScratch() { hs_free_scratch(scratch); }
+  hs_scratch_t* get(const hs_database_t* db, uint64_t id) {
+    for (uint64_t r : ready)
+      if (r == id) return scratch;
+    if (hs_alloc_scratch(db, &scratch) != HS_SUCCESS) return nullptr;
+    ready.push_back(id);
+    return scratch;
+  }
+};
+thread_local ThreadScratch t_scratch;
+
+std::string escape_literal(std::string_view lit) {
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : lit) {
+    out += "\\x";
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out;
+}
+
+constexpr unsigned kBaseFlags = HS_FLAG_MULTILINE;
+
+bool info_of(const std::string& p, unsigned flags, hs_expr_info_t** info) {
+  hs_compile_error_t* err = nullptr;
+  *info = nullptr;
+  if (hs_expression_info(p.c_str(), flags, info, &err) != HS_SUCCESS) {
+    hs_free_compile_error(err);
+    return false;
+  }
+  return true;
+}
+
+bool compile_db(const std::vector<const char*>& ptrs, const std::vector<unsigned>& flags,
+                const std::vector<unsigned>& ids, hs_database_t** out, int& bad, std::string& msg) {
+  hs_compile_error_t* err = nullptr;
+  if (hs_compile_multi(ptrs.data(), flags.data(), ids.data(), static_cast<unsigned>(ptrs.size()), HS_MODE_BLOCK, nullptr,
+                       out, &err) == HS_SUCCESS)
+    return true;
+  bad = err->expression;
+  msg = err->message;
+  hs_free_compile_error(err);
+  return false;
+}
+
+struct ScanCtx {
+  HsDatabase::Hits* hits;
+  const std::vector<uint32_t>* keyword_rule;
+  uint32_t rules;
+};
+
+int on_match(unsigned int id, unsigned long long, unsigned long long to, unsigned int, void* p) {
+  auto* c = static_cast<ScanCtx*>(p);
+  if (id < c->rules) {
+    uint32_t& e = c->hits->first_end[id];
+    if (e == UINT32_MAX) {
+      e = static_cast<uint32_t>(to);
+      c->hits->hit_rules.push_back(id);
+    }
+    if (c->hits->ends.size() < HsDatabase::kMaxEnds) c->hits->ends.emplace_back(id, static_cast<uint32_t>(to));
+    else c->hits->overflow = true;
+  } else {
+    c->hits->keyword[(*c->keyword_rule)[id - c->rules]] = 1;
+  }
+  return 0;
+}
+
+int on_any(unsigned int id, unsigned long long, unsigned long long, unsigned int, void* p) {
+  return id < *static_cast<uint32_t*>(p) ? 1 : 0;
+}
+
+}  // namespace
+
+std::string hs_pattern_of(std::string_view re) {
+  std::string out;
+  out.reserve(re.size());
+  bool in_class = false;
+  for (size_t i = 0; i < re.size(); ++i) {
+    char c = re[i];
+    if (c == '\\' && i + 1 < re.size()) {
+      char n = re[i + 1];
+      if (!in_class && n == 'A') out += '^';
+      else if (!in_class && (n == 'z' || n == 'Z')) out += '$';
+      else {
+        out += c;
+        out += n;
+      }
+      ++i;
+      continue;
+    }
+    if (c == '[' && !in_class) {
+      in_class = true;
+      out += c;
+      // A ']' right after '[' or '[^' is a literal.
+      if (i + 1 < re.size() && re[i + 1] == '^') out += re[++i];
+      if (i + 1 < re.size() && re[i + 1] == ']') out += re[++i];
+      continue;
+    }
+    if (c == ']' && in_class) in_class = false;
+    out += c;
+  }
+  return out;
+}
+
+bool is_width_sensitive(std::string_view re) {
+  bool in_class = false;
+  for (size_t i = 0; i < re.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(re[i]);
+    if (c >= 0x80) return true;
+    if (c == '\\' && i + 1 < re.size()) {
+      char n = re[++i];
+      if (n == 'W' || n == 'S' || n == 'D' || n == 'p' || n == 'P' || n == 'C' || n == 'X') return true;
+      continue;
+    }
+    if (!in_class && c == '.') return true;
+    if (!in_class && c == '[') {
+      in_class = true;
+      if (i + 1 < re.size() && re[i + 1] == '^') return true;
+      if (i + 1 < re.size() && re[i + 1] == ']') ++i;
+      continue;
+    }
+    if (in_class && c == '[' && i + 2 < re.size() && re[i + 1] == ':' && re[i + 2] == '^') return true;
+    if (in_class && c == ']') in_class = false;
+  }
+  return false;
+}
+
+bool has_non_ascii(std::string_view text) {
+  uint64_t acc = 0;
+  size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, text.data() + i, 8);
+    acc |= w;
+  }
+  for (; i < text.size(); ++i) acc |= static_cast<unsigned char>(text[i]);
+  return (acc & 0x8080808080808080ull) != 0;
+}
+
+HsDatabase::HsDatabase() = default;
+HsDatabase::~HsDatabase() = default;
+
+Status HsDatabase::build(const std::vector<std::string>& patterns,
+                         const std::vector<std::pair<std::string, size_t>>& keywords) {
+  const uint32_t n = static_cast<uint32_t>(patterns.size());
+  keyword_rule_.clear();
+  for (const auto& [kw, r] : keywords) keyword_rule_.push_back(static_cast<uint32_t>(r));
+
+  // Compiling takes a while and stages are built often with the same rules: keep each
+  // distinct rule set's database for the life of the process.
+  std::string key;
+  for (const auto& p : patterns) key += p + '\0';
+  key += '\1';
+  for (const auto& [kw, r] : keywords) key += kw + '\0' + std::to_string(r) + '\0';
+  static std::mutex mu;
+  static std::map<std::string, std::shared_ptr<Compiled>> cache;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = cache.find(key);
+    if (it != cache.end()) {
+      db_ = it->second;
+      modes_ = db_->modes;
+      max_width_ = db_->max_width;
+      min_width_ = db_->min_width;
+      sensitive_ = db_->sensitive;
+      return {};
+    }
+  }
+
+  auto c = std::make_shared<Compiled>();
+  c->id = g_next_id++;
+  c->gate_id = g_next_id++;
+  std::vector<std::string> exprs(n);
+  c->modes.assign(n, Mode::Unfiltered);
+  c->max_width.assign(n, kUnbounded);
+  c->min_width.assign(n, 0);
+  c->sensitive.assign(n, 0);
+  for (uint32_t i = 0; i < n; ++i) {
+    c->sensitive[i] = is_width_sensitive(patterns[i]);
+    exprs[i] = hs_pattern_of(patterns[i]);
+    hs_expr_info_t* info = nullptr;
+    if (info_of(exprs[i], kBaseFlags, &info)) {
+      if (info->min_width > 0) {
+        c->modes[i] = Mode::Exact;
+        c->max_width[i] = info->max_width;
+        c->min_width[i] = info->min_width;
+      }
+      free(info);
+    }
+    if (c->modes[i] == Mode::Unfiltered && info_of(exprs[i], kBaseFlags | HS_FLAG_PREFILTER, &info)) {
+      if (info->min_width > 0) {
+        c->modes[i] = Mode::Prefilter;
+        c->min_width[i] = info->min_width;
+      }
+      free(info);
+    }
+  }
+  // Some failures show only when compiling: lower the failing pattern's mode and try again.
+  std::vector<std::string> lits;
+  for (const auto& kw : keywords) lits.push_back(escape_literal(kw.first));
+  for (;;) {
+    std::vector<const char*> ptrs;
+    std::vector<unsigned> flags, ids;
+    for (uint32_t i = 0; i < n; ++i) {
+      if (c->modes[i] == Mode::Unfiltered) continue;
+      ptrs.push_back(exprs[i].c_str());
+      // Exact patterns report every match end (RE2 then runs in windows around them).
+      flags.push_back(kBaseFlags | (c->modes[i] == Mode::Prefilter ? HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH : 0));
+      ids.push_back(i);
+    }
+    for (size_t k = 0; k < lits.size(); ++k) {
+      ptrs.push_back(lits[k].c_str());
+      flags.push_back(HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH);
+      ids.push_back(n + static_cast<unsigned>(k));
+    }
+    if (ptrs.empty()) break;
+    int bad = -1;
+    std::string msg;
+    if (compile_db(ptrs, flags, ids, &c->db, bad, msg)) break;
+    if (bad < 0 || ids[bad] >= n) return Status::error("the rules do not fit in one Hyperscan database: " + msg);
+    uint32_t r = ids[bad];
+    c->modes[r] = c->modes[r] == Mode::Exact ? Mode::Prefilter : Mode::Unfiltered;
+    c->max_width[r] = kUnbounded;
+  }
+  // The gate: the patterns of the rules without keywords (the keyword automaton gates the
+  // others), so texts without a keyword need not pay for the whole database.
+  {
+    std::vector<uint8_t> keyed(n, 0);
+    for (const auto& kw : keywords) keyed[kw.second] = 1;
+    std::vector<const char*> ptrs;
+    std::vector<unsigned> flags, ids;
+    c->gate_complete = true;
+    for (uint32_t i = 0; i < n; ++i) {
+      if (keyed[i]) continue;
+      if (c->modes[i] == Mode::Unfiltered) c->gate_complete = false;
+      if (c->sensitive[i]) c->gate_wide.push_back(i);
+      if (c->modes[i] == Mode::Unfiltered) continue;
+      ptrs.push_back(exprs[i].c_str());
+      flags.push_back(kBaseFlags | HS_FLAG_SINGLEMATCH | (c->modes[i] == Mode::Prefilter ? HS_FLAG_PREFILTER : 0));
+      ids.push_back(i);
+    }
+    int bad = -1;
+    std::string msg;
+    if (!ptrs.empty() && !compile_db(ptrs, flags, ids, &c->gate, bad, msg)) c->gate_complete = false;
+  }
+  db_ = c;
+  modes_ = c->modes;
+  max_width_ = c->max_width;
+  min_width_ = c->min_width;
+  sensitive_ = c->sensitive;
+  std::lock_guard<std::mutex> lock(mu);
+  cache.emplace(std::move(key), std::move(c));
+  return {};
+}
+
+void HsDatabase::scan(std::string_view text, Hits& hits) const {
+  hits.first_end.assign(modes_.size(), UINT32_MAX);
+  hits.keyword.assign(modes_.size(), 0);
+  hits.hit_rules.clear();
+  hits.ends.clear();
+  hits.overflow = false;
+  if (!db_ || !db_->db) return;
+  hs_scratch_t* s = t_scratch.get(db_->db, db_->id);
+  ScanCtx ctx{&hits, &keyword_rule_, static_cast<uint32_t>(modes_.size())};
+  if (s == nullptr || hs_scan(db_->db, text.data(), static_cast<unsigned>(text.size()), 0, s, on_match, &ctx) != HS_SUCCESS) {
+    // Cannot scan: every rule is a candidate from the start, every keyword present.
+    hits.overflow = true;
+    for (uint32_t i = 0; i < modes_.size(); ++i) {
+      if (hits.first_end[i] == UINT32_MAX) hits.hit_rules.push_back(i);
+      hits.first_end[i] = 0;
+      hits.keyword[i] = 1;
+    }
+  }
+}
+
+bool HsDatabase::any(std::string_view text) const {
+  if (!db_) return false;
+  if (!db_->gate_complete) return true;
+  if (!db_->gate_wide.empty() && has_non_ascii(text)) return true;
+  if (!db_->gate) return false;
+  hs_scratch_t* s = t_scratch.get(db_->gate, db_->gate_id);
+  if (s == nullptr) return true;
+  uint32_t n = static_cast<uint32_t>(modes_.size());
+  hs_error_t e = hs_scan(db_->gate, text.data(), static_cast<unsigned>(text.size()), 0, s, on_any, &n);
+  return e != HS_SUCCESS;  // HS_SCAN_TERMINATED: a keyword or a pattern matched (an error also says "look closer")
+}
+
+}  // namespace agentlog::redact

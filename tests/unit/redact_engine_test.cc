@@ -1,0 +1,179 @@
+// The redact engine: Hyperscan narrows and RE2 decides (also for patterns Hyperscan cannot
+// take), decoded views (JSON escapes, percent-encoding), webhook URLs in refs, and
+// `agentlog redact-test`, which shows positions and rule ids but never a secret.
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "core/embedded_files.h"
+#include "plugins/redact/decoded_view.h"
+#include "plugins/redact/hs_scanner.h"
+#include "plugins/redact/redact.h"
+#include "plugins/redact/ref_policy.h"
+#include "plugins/redact/secret_rules.h"
+#include "tests/test_support.h"
+
+using namespace agentlog;
+using namespace agentlog::redact;
+
+namespace {
+
+RuleSet yaml_rules(const std::string& yaml) {
+  RuleSet rs;
+  Status st = rs.add_yaml(yaml, "t.yaml");
+  INFO(st.message());
+  REQUIRE(st.ok());
+  REQUIRE(rs.compile(64ll << 20).ok());
+  return rs;
+}
+
+std::vector<std::string> secrets(const RuleSet& rs, std::string_view text) {
+  std::vector<Finding> f;
+  rs.find(text, f);
+  std::vector<std::string> out;
+  for (const auto& x : f) out.emplace_back(text.substr(x.begin, x.end - x.begin));
+  return out;
+}
+
+using V = std::vector<std::string>;
+
+}  // namespace
+
+TEST_CASE("RE2 decides: Hyperscan's candidates are confirmed, exact spans and groups come from RE2", "[redact][engine]") {
+  // Leftmost-first alternation and a lazy quantifier: Hyperscan reports ends only, RE2 picks
+  // the span.
+  RuleSet rs = yaml_rules(
+      "rules:\n"
+      "  - {id: lazy, regex: 'BEGIN(.+?)END', secret_group: 1}\n"
+      "  - {id: alt, regex: '(?:^|[^a-z])(tok_[a-z]{4}|tok_[a-z]{8})(?:[^a-z]|$)', secret_group: 1}\n");
+  CHECK(secrets(rs, "xx BEGINabcENDyyENDzz") == V{"abc"});
+  CHECK(secrets(rs, "a tok_abcdefgh b") == V{"tok_abcdefgh"});
+  CHECK(rs.exact_rules() + rs.prefilter_rules() + rs.unfiltered_rules() == 2);
+}
+
+TEST_CASE("a pattern Hyperscan cannot take still runs, through RE2 alone", "[redact][engine]") {
+  // (?U) (ungreedy) and \x{...} above 0xff are RE2 syntax Hyperscan rejects; `.` on a
+  // non-ASCII text exercises the width-sensitive path.
+  RuleSet rs = yaml_rules(
+      "rules:\n"
+      "  - {id: ungreedy, regex: 'zq(?U)[a-c]+qz'}\n"
+      "  - {id: smiley, regex: 'mood=\\x{263a}'}\n"
+      "  - {id: dotted, regex: 'key=(.{6})!', secret_group: 1}\n");
+  CHECK(rs.unfiltered_rules() == 2);
+  CHECK(secrets(rs, "-- zqabcqz --") == V{"zqabcqz"});
+  CHECK(secrets(rs, "mood=\xe2\x98\xba") == V{"mood=\xe2\x98\xba"});
+  // RE2 counts characters, Hyperscan bytes: six characters of two bytes each still match.
+  CHECK(secrets(rs, "key=\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9!") == V{"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"});
+  const std::string_view texts[] = {"nothing here", "key=\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9!"};
+  CHECK(rs.may_match_any(texts, 2));
+}
+
+TEST_CASE("the gate: keywords and unkeyed patterns over many texts at once", "[redact][engine]") {
+  RuleSet rs = yaml_rules(
+      "rules:\n"
+      "  - {id: keyed, regex: 'abc_[0-9]{6}', keywords: [abc_]}\n"
+      "  - {id: unkeyed, regex: '^zz[0-9]{10}$'}\n");
+  const std::string_view clean[] = {"hello", "world"};
+  CHECK_FALSE(rs.may_match_any(clean, 2));
+  const std::string_view keyed[] = {"hello", "xABC_123456"};
+  CHECK(rs.may_match_any(keyed, 2));
+  // Anchors hold per text although the texts are scanned joined.
+  const std::string_view anchored[] = {"hello there", "zz0123456789"};
+  CHECK(rs.may_match_any(anchored, 2));
+  CHECK(secrets(rs, "zz0123456789") == V{"zz0123456789"});
+  CHECK(secrets(rs, "a zz0123456789").empty());
+}
+
+TEST_CASE("Hyperscan patterns: \\A and \\z become anchors, outside classes only", "[redact][engine]") {
+  CHECK(hs_pattern_of("\\Aabc\\z") == "^abc$");
+  CHECK(hs_pattern_of("[\\A]x\\\\z") == "[\\A]x\\\\z");
+  CHECK(is_width_sensitive("a.b"));
+  CHECK(is_width_sensitive("[^a]"));
+  CHECK_FALSE(is_width_sensitive("[.a]\\.x"));
+  CHECK(has_non_ascii("ab\xc3\xa9"));
+  CHECK_FALSE(has_non_ascii("abcdefghijklmnop"));
+}
+
+TEST_CASE("decoded views map back to the original bytes", "[redact][engine]") {
+  DecodedView v;
+  REQUIRE(percent_decode("a%5Fb/c%3Dd", v));
+  CHECK(v.text == "a_b\nc=d");
+  CHECK(v.orig_begin(1) == 1);
+  CHECK(v.orig_end(2) == 4);
+  CHECK(v.orig_end(v.text.size()) == 11);
+  CHECK_FALSE(percent_decode("100%", v));
+  CHECK_FALSE(has_percent_escape("50% off"));
+  CHECK_FALSE(has_percent_escape("%00 and %7f"));  // control bytes are not decoded
+  REQUIRE(unescape_json("{\\\"k\\\":\\u0041\\n}", v));
+  CHECK(v.text == "{\"k\":A\n}");
+  CHECK(v.orig_begin(5) == 7);
+  CHECK(v.orig_end(6) == 13);
+}
+
+TEST_CASE("built-in rules find secrets behind percent-encoding and JSON escapes", "[redact][engine]") {
+  // Through the stage: the views are applied by the redact stage, so check with a pipeline.
+  std::string dir = (std::filesystem::temp_directory_path() / "agentlog_redact_engine").string();
+  std::filesystem::create_directories(dir);
+  std::string cfg = dir + "/c.yaml", in = dir + "/in.jsonl";
+  std::ofstream(cfg) << "pipeline:\n  stages:\n    - type: redact\n      replacement: mask\n      all_strings: true\n"
+                        "  outputs:\n    - type: stdout\n";
+  const std::string tok = "ghp_R8fK2mQ9xLp4Tz7Wb1Nc6Vd3Hs5Jg0Ya2Ek8";
+  std::ofstream(in) << "{\"input_ref\":\"https://ci.example/runs/ghp%5FR8fK2mQ9xLp4Tz7Wb1Nc6Vd3Hs5Jg0Ya2Ek8/log\"}\n"
+                    << "{\"details\":{\"message\":\"body {\\\\\\\"token\\\\\\\": \\\\\\\"" << tok << "\\\\\\\"}\"}}\n"
+                    << "{\"input_ref\":\"https://hooks.slack.com/services/T0123ABCD/B0123ABCD/abcdefghijklmnopqrstuvwx\"}\n";
+  std::FILE* out = std::tmpfile();
+  std::FILE* err = std::tmpfile();
+  REQUIRE(agentlog::plugins::run_redact_test(cfg, {in}, out, err) == 0);
+  std::rewind(out);
+  std::string text;
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, out)) > 0;) text.append(buf, n);
+  std::fclose(out);
+  std::fclose(err);
+  INFO(text);
+  CHECK(text.find(in + ":1: input_ref [24,66) github-pat") != std::string::npos);
+  // Found in the JSON-unescaped view and in the text itself: reported once per rule.
+  CHECK(text.find(in + ":2: details.message [19,59) github-pat\n" + in + ":2: details.message [19,59) generic-token") !=
+        std::string::npos);
+  CHECK(text.find(in + ":3: input_ref [33,77) ref-webhook-url") != std::string::npos);
+  // Never the secret itself.
+  CHECK(text.find("R8fK2mQ9") == std::string::npos);
+  CHECK(text.find("abcdefghijklmnopqrstuvwx") == std::string::npos);
+  CHECK(text.find("redact-test: 3 lines, 3 with findings") != std::string::npos);
+}
+
+TEST_CASE("webhook URLs are secrets in refs: the secret path is replaced, the rest kept", "[redact][engine]") {
+  auto tok = [](std::string_view) { return std::string("REDACTED"); };
+  std::vector<std::string> what;
+  CHECK(classify_ref("https://hooks.slack.com/services/T0/B0/XYZ") == RefKind::UriWithSecrets);
+  CHECK(redact_uri("https://hooks.slack.com/services/T0/B0/XYZ?x=1", tok, what) ==
+        "https://hooks.slack.com/services/REDACTED?x=1");
+  CHECK(redact_uri("https://acme.webhook.office.com/webhookb2/abc@def/IncomingWebhook/123/456", tok, what) ==
+        "https://acme.webhook.office.com/webhookb2/REDACTED");
+  CHECK(redact_uri("https://discord.com/api/webhooks/123/tokentoken", tok, what) ==
+        "https://discord.com/api/webhooks/REDACTED");
+  CHECK(redact_uri("https://chat.corp.example/hooks/abcdefghijklmnopqrstuvwxyz", tok, what) ==
+        "https://chat.corp.example/hooks/REDACTED");
+  CHECK(what == V{"ref-webhook-url", "ref-webhook-url", "ref-webhook-url", "ref-webhook-url"});
+  // Not webhooks: other hosts, other paths, a lookalike host.
+  CHECK(classify_ref("https://slack.com/services/T0/B0/XYZ") == RefKind::CleanUri);
+  CHECK(classify_ref("https://hooks.slack.com/help") == RefKind::CleanUri);
+  CHECK(classify_ref("https://evilhooks.slack.com.example/services/x") == RefKind::CleanUri);
+  CHECK(classify_ref("https://chat.corp.example/hooks/short") == RefKind::CleanUri);
+}
+
+TEST_CASE("a 1 MiB line of near-misses stays linear: every rule, no finding", "[redact][engine]") {
+  RuleSet rs;
+  REQUIRE(rs.add_yaml(find_embedded("rules/secrets.yaml"), "rules/secrets.yaml").ok());
+  REQUIRE(rs.compile(256ll << 20).ok());
+  // Prefixes of many rules followed by too few characters (timed in bench/, checked here).
+  std::string near;
+  const char* pieces[] = {"ghp_abc ", "AKIA12 ", "xoxb-1-a ", "sk-ant-api03-x ", "password= ", "token: ab ",
+                          "glpat-x ", "eyJhbGciOi.x ", "-----BEGIN RSA PRIVATE KEY----- x ", "https://u@h/ "};
+  for (size_t i = 0; near.size() < (1u << 20); ++i) near += pieces[i % 10];
+  std::vector<Finding> f;
+  rs.find(near, f);
+  CHECK(f.empty());
+}
