@@ -190,6 +190,8 @@ constexpr Webhook kWebhooks[] = {
     {"webhook.office.com", "/webhookb2/"}, {"outlook.office.com", "/webhook/"}, {"outlook.office365.com", "/webhook/"},
     {"discord.com", "/api/webhooks/"},   {"discordapp.com", "/api/webhooks/"}, {"hooks.zapier.com", "/hooks/catch/"},
     {"maker.ifttt.com", "/trigger/"},    {"maker.ifttt.com", "/use/"},         {"api.telegram.org", "/bot"},
+    {"open.feishu.cn", "/open-apis/bot/v2/hook/"}, {"open.larksuite.com", "/open-apis/bot/v2/hook/"},
+    {"grafana.net", "/oncall/integrations/v1/"}, {"webexapis.com", "/v1/webhooks/incoming/"},
 };
 
 // Mattermost and others: a path segment "hooks" followed by a 26-char lowercase id.
