@@ -131,6 +131,8 @@ int main(int argc, char** argv) {
       "    fail_on: error            # or warning\n"
       "    rules:                    # each: type, id, severity (error|warning), message\n"
       "      - {type: max_schema_violations, max: 0}\n"
+      "      - {type: max_dead_letters, max: 0}          # or max_share: 0.01; reasons: [...]; per_input\n"
+      "      - {type: min_records, min: 1}               # per_input: true for every input\n"
       "      - {type: max_redacted_records, max: 0}\n"
       "      - {type: lifecycles_complete}\n"
       "      - {type: max_collisions, max: 0}\n"
@@ -140,7 +142,7 @@ int main(int argc, char** argv) {
       "      - {type: escalations_resolved}\n"
       "  reports:\n"
       "    - {format: junit, path: policy.xml}\n"
-      "Without a policy the check has one rule, max_schema_violations 0. See README: Compliance checks.");
+      "Without a policy: max_schema_violations 0, max_dead_letters 0 and min_records 1. See docs/check.md.");
   check_cmd->add_flag("--write-outputs", check_opts.write_outputs,
                   "Also write the pipeline's outputs and dead letters (off: records are only counted)");
   check_cmd->add_flag("-q,--quiet", check_opts.quiet, "No progress line on stderr (shown only on a TTY anyway)");

@@ -1,5 +1,7 @@
 #include "plugins/redact/hs_scanner.h"
 
+#include "plugins/redact/hs_disk_cache.h"
+
 #include <atomic>
 #include <cstring>
 #include <map>
@@ -205,6 +207,35 @@ Status HsDatabase::build(const std::vector<std::string>& patterns,
   auto c = std::make_shared<Compiled>();
   c->id = g_next_id++;
   c->gate_id = g_next_id++;
+  auto adopt = [&] {
+    db_ = c;
+    modes_ = c->modes;
+    max_width_ = c->max_width;
+    min_width_ = c->min_width;
+    sensitive_ = c->sensitive;
+    std::lock_guard<std::mutex> lock(mu);
+    cache.emplace(key, c);
+  };
+  // Compiled by an earlier run (same rules, same Hyperscan): a few milliseconds to load.
+  CachedDatabases disk;
+  bool loaded = load_cached_databases(key, disk);
+  if (loaded && disk.modes.size() != n) {
+    hs_free_database(disk.db);
+    hs_free_database(disk.gate);
+    loaded = false;
+  }
+  if (loaded) {
+    c->db = disk.db;
+    c->gate = disk.gate;
+    c->gate_complete = disk.gate_complete;
+    c->gate_wide = std::move(disk.gate_wide);
+    for (uint32_t m : disk.modes) c->modes.push_back(static_cast<Mode>(m));
+    c->max_width = std::move(disk.max_width);
+    c->min_width = std::move(disk.min_width);
+    c->sensitive = std::move(disk.sensitive);
+    adopt();
+    return {};
+  }
   std::vector<std::string> exprs(n);
   c->modes.assign(n, Mode::Unfiltered);
   c->max_width.assign(n, kUnbounded);
@@ -278,13 +309,17 @@ Status HsDatabase::build(const std::vector<std::string>& patterns,
     std::string msg;
     if (!ptrs.empty() && !compile_db(ptrs, flags, ids, &c->gate, bad, msg)) c->gate_complete = false;
   }
-  db_ = c;
-  modes_ = c->modes;
-  max_width_ = c->max_width;
-  min_width_ = c->min_width;
-  sensitive_ = c->sensitive;
-  std::lock_guard<std::mutex> lock(mu);
-  cache.emplace(std::move(key), std::move(c));
+  disk = CachedDatabases{};
+  disk.db = c->db;
+  disk.gate = c->gate;
+  disk.gate_complete = c->gate_complete;
+  disk.gate_wide = c->gate_wide;
+  for (Mode m : c->modes) disk.modes.push_back(static_cast<uint32_t>(m));
+  disk.max_width = c->max_width;
+  disk.min_width = c->min_width;
+  disk.sensitive = c->sensitive;
+  store_cached_databases(key, disk);  // the databases stay owned by c
+  adopt();
   return {};
 }
 
