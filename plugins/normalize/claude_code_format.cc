@@ -212,24 +212,11 @@ void ClaudeCode::convert_assistant(const LineRef& ref) {
         continue;
       }
       calls = true;
-      auto id = str_at(block, "id");
-      auto name = str_at(block, "name");
-      if (!id || id->empty() || !name || name->empty()) {
-        out_->why = "message.content[" + std::to_string(i) + "]: a tool_use block needs a string id and name";
-        return;
-      }
-      element input_el;
+      Canon c;
+      claude::ToolKind kind;
+      if (!claude::tool_call_of_block(block, i, base_, model, cwd_, ref.bytes, cursor, c, kind, out_->why)) return;
       object input;
-      bool has_input = block["input"].get(input_el) == simdjson::SUCCESS;
-      bool input_object = has_input && input_el.get(input) == simdjson::SUCCESS;
-      Canon c = base_;
-      c.event_type = "tool_call";
-      c.action_id = std::string(*id);
-      c.model = model;
-      c.tool_name = std::string(ident_or(*name, "(other)"));
-      auto kind = claude::describe_tool(*name, input_object ? std::optional<object>(input) : std::nullopt, cwd_, c);
-      c.input_ref = has_input ? claude::input_hash(ref.bytes, *id, input_el, cursor) : std::string(kUnknownRef);
-      c.output_ref = std::string(kNoRef);
+      bool input_object = block["input"].get(input) == simdjson::SUCCESS;
       c.decision = bypass_ ? "allow" : "unknown";
       calls_.put(c.action_id, {c.tool_name, c.tool_action, c.tool_target, c.input_ref, now_ms_});
       if (kind.subagent && input_object) {

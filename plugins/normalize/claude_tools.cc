@@ -166,4 +166,27 @@ std::string_view hook_permission_decision(std::string_view out) {
   return {};
 }
 
+bool tool_call_of_block(object block, size_t index, const Canon& base, std::string_view model, std::string_view cwd,
+                        std::string_view line_bytes, size_t& cursor, Canon& c, ToolKind& kind, std::string& why) {
+  auto id = str_at(block, "id");
+  auto name = str_at(block, "name");
+  if (!id || id->empty() || !name || name->empty()) {
+    why = "message.content[" + std::to_string(index) + "]: a tool_use block needs a string id and name";
+    return false;
+  }
+  element input_el;
+  object input;
+  bool has_input = block["input"].get(input_el) == simdjson::SUCCESS;
+  bool input_object = has_input && input_el.get(input) == simdjson::SUCCESS;
+  c = base;
+  c.event_type = "tool_call";
+  c.action_id = std::string(*id);
+  c.model = std::string(model);
+  c.tool_name = std::string(ident_or(*name, "(other)"));
+  kind = describe_tool(*name, input_object ? std::optional<object>(input) : std::nullopt, cwd, c);
+  c.input_ref = has_input ? input_hash(line_bytes, *id, input_el, cursor) : std::string(kUnknownRef);
+  c.output_ref = std::string(kNoRef);
+  return true;
+}
+
 }  // namespace agentlog::plugins::normalize::claude

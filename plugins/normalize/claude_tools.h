@@ -44,4 +44,10 @@ std::string input_hash(std::string_view bytes, std::string_view id, element inpu
 // A PreToolUse hook's permissionDecision in its JSON output ("allow", "deny", "ask"), else empty.
 std::string_view hook_permission_decision(std::string_view stdout_text);
 
+// A `tool_use` content block (block `index` of the line's message.content) as a tool_call
+// record made from `base`: action_id, model, tool name, action and target, input_ref,
+// output_ref. False with `why` set when the block has no string id or name.
+bool tool_call_of_block(object block, size_t index, const Canon& base, std::string_view model, std::string_view cwd,
+                        std::string_view line_bytes, size_t& cursor, Canon& c, ToolKind& kind, std::string& why);
+
 }  // namespace agentlog::plugins::normalize::claude
