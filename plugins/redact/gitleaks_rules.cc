@@ -13,12 +13,6 @@
 namespace agentlog::redact {
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 std::string at(const std::string& origin, const toml::source_region& r) {
   return origin + ":" + std::to_string(r.begin.line) + ":" + std::to_string(r.begin.column);
 }
@@ -72,7 +66,7 @@ Status read_allowlist(const std::string& origin, const std::string& path, const 
     } else if (key == "condition") {
       std::string c;
       if (Status s = get_string(origin, p, v, c); !s.ok()) return s;
-      std::string u = lower(c);
+      std::string u = lower_ascii(c);
       if (u != "or" && u != "and") return err(origin, v.source(), p, "must be \"OR\" or \"AND\", got \"" + c + "\"");
       out.all = u == "and";
     } else if (key == "regexTarget") {
@@ -94,7 +88,7 @@ Status read_allowlist(const std::string& origin, const std::string& path, const 
     } else if (key == "stopwords") {
       std::vector<std::string> words;
       if (Status s = get_strings(origin, p, v, words); !s.ok()) return s;
-      for (auto& w : words) out.stopwords.push_back(lower(w));
+      for (auto& w : words) out.stopwords.push_back(lower_ascii(w));
     } else if (key == "paths" || key == "commits") {
       std::vector<std::string> ignored;
       if (Status s = get_strings(origin, p, v, ignored); !s.ok()) return s;
@@ -159,7 +153,7 @@ Status read_rule(const std::string& origin, const std::string& path, const toml:
     } else if (key == "keywords") {
       std::vector<std::string> kws;
       if (Status s = get_strings(origin, p, v, kws); !s.ok()) return s;
-      for (auto& kw : kws) r.keywords.push_back(lower(kw));
+      for (auto& kw : kws) r.keywords.push_back(lower_ascii(kw));
     } else if (key == "tags") {
       if (Status s = get_strings(origin, p, v, r.tags); !s.ok()) return s;
     } else if (key == "path") {

@@ -8,12 +8,6 @@
 namespace agentlog::redact {
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 std::string where(const std::string& origin, const YAML::Node& n) {
   YAML::Mark m = n.Mark();
   if (m.line < 0) return origin;
@@ -63,9 +57,9 @@ Status RuleSet::add_yaml(std::string_view yaml_text, const std::string& origin) 
       rule.min_entropy = r["min_entropy"] ? r["min_entropy"].as<double>() : 0;
       rule.min_length = r["min_length"] ? r["min_length"].as<size_t>() : 0;
       if (r["keywords"])
-        for (const auto& k : r["keywords"]) rule.keywords.push_back(lower(k.as<std::string>()));
+        for (const auto& k : r["keywords"]) rule.keywords.push_back(lower_ascii(k.as<std::string>()));
       if (r["stopwords"])
-        for (const auto& k : r["stopwords"]) allow.stopwords.push_back(lower(k.as<std::string>()));
+        for (const auto& k : r["stopwords"]) allow.stopwords.push_back(lower_ascii(k.as<std::string>()));
       for (auto [key, list] : {std::pair<const char*, Allowlist*>{"allow_regexes", &allow},
                                {"allow_match_regexes", &allow_match},
                                {"allow_line_regexes", &allow_line}}) {

@@ -115,4 +115,12 @@ class RuleSet {
   std::vector<size_t> sensitive_;   // width-sensitive rules: RE2 runs on every non-ASCII text
 };
 
+// ASCII lower case (keywords and stopwords are matched case-insensitively), for the loaders.
+inline std::string lower_ascii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
 }  // namespace agentlog::redact
