@@ -111,6 +111,7 @@ class RedactStage : public Stage, public RedactExplainer {
     thread_local std::vector<Finding> more;
     for (int k = 0; k < 2; ++k) {
       if (k == 0 ? !pct || !redact::percent_decode(text, view) : !esc || !redact::unescape_json(text, view)) continue;
+      if (!rules.may_match(view.text)) continue;  // Hyperscan clears most decoded texts at once
       rules.find_all(view.text, more);
       for (Finding f : more) {
         f.begin = view.orig_begin(f.begin);
