@@ -102,7 +102,7 @@ std::unique_ptr<Format> make_codex_format();
 std::unique_ptr<Format> make_openhands_format();
 std::unique_ptr<Format> make_swe_agent_format();
 
-// ---- helpers (normalize.cc) --------------------------------------------------------------
+// ---- helpers (format_helpers.cc) --------------------------------------------------------------
 
 // Appends the record as JSON (`details` holds the source name and line).
 void render(const Canon& c, const LineRef& ref, std::string_view entry_type, std::string& out);
