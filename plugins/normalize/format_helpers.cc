@@ -11,7 +11,6 @@
 
 namespace agentlog::plugins::normalize {
 
-
 std::optional<std::string_view> str_at(object o, std::string_view key) {
   std::string_view s;
   if (o[key].get(s) != simdjson::SUCCESS) return std::nullopt;
