@@ -15,23 +15,12 @@
 #include <string>
 #include <string_view>
 
+#include "bench/gen_words.h"
+
 namespace {
 
-struct Rng {
-  uint64_t s;
-  uint64_t next() {
-    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  uint64_t below(uint64_t n) { return next() % n; }
-};
-
-constexpr const char* kWords[] = {"def", "return", "self", "import", "class", "const", "let", "if", "else", "for",
-                                  "while", "value", "amount", "refund", "cache", "request", "response", "error",
-                                  "user_id", "config", "test", "assert", "None", "true", "async", "await",
-                                  "module", "export", "struct", "impl", "fn", "pub", "café", "naïve", "→"};
+using gen::Rng;
+using gen::kWords;
 
 // Source-code-like text as a JSON string body: words, indentation, escaped newlines, tabs
 // and quotes, some non-ASCII.
