@@ -255,11 +255,8 @@ void ClaudeCode::convert_user() {
         ++i;
         continue;
       }
-      auto id = str_at(block, "tool_use_id");
-      if (!id || id->empty()) {
-        out_->why = "message.content[" + std::to_string(i) + "]: a tool_result block needs a string tool_use_id";
-        return;
-      }
+      auto id = claude::tool_result_id(block, i, out_->why);
+      if (!id) return;
       tool_result(block, *id);
       results = true;
       ++i;

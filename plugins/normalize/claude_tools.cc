@@ -189,4 +189,13 @@ bool tool_call_of_block(object block, size_t index, const Canon& base, std::stri
   return true;
 }
 
+std::optional<std::string_view> tool_result_id(object block, size_t index, std::string& why) {
+  auto id = str_at(block, "tool_use_id");
+  if (!id || id->empty()) {
+    why = "message.content[" + std::to_string(index) + "]: a tool_result block needs a string tool_use_id";
+    return std::nullopt;
+  }
+  return id;
+}
+
 }  // namespace agentlog::plugins::normalize::claude

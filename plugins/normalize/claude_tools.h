@@ -50,4 +50,8 @@ std::string_view hook_permission_decision(std::string_view stdout_text);
 bool tool_call_of_block(object block, size_t index, const Canon& base, std::string_view model, std::string_view cwd,
                         std::string_view line_bytes, size_t& cursor, Canon& c, ToolKind& kind, std::string& why);
 
+// The `tool_use_id` of a `tool_result` content block (block `index`); nullopt with `why` set
+// when it has none.
+std::optional<std::string_view> tool_result_id(object block, size_t index, std::string& why);
+
 }  // namespace agentlog::plugins::normalize::claude
