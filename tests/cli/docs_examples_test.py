@@ -20,6 +20,7 @@ hmac-sha256) and the compiled-rules cache off.
 import glob
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -117,8 +118,11 @@ def main():
                     continue
                 want_rc = int(re.fullmatch(r"exit (\d+)", arg).group(1)) if arg else 0
                 d = scratch()
-                p = subprocess.run(["bash", "-eo", "pipefail", "-c", body], cwd=d, env=ENV, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True, timeout=120)
+                try:
+                    p = subprocess.run(["bash", "-eo", "pipefail", "-c", body], cwd=d, env=ENV, stdout=subprocess.PIPE,
+                                       stderr=subprocess.STDOUT, text=True, timeout=120)
+                finally:
+                    shutil.rmtree(d)
                 runs += 1
                 if p.returncode != want_rc:
                     bad.append(f"{where}: exit {p.returncode}, not {want_rc}:\n{p.stdout[-2000:]}")
