@@ -18,6 +18,7 @@ std::string_view detect_format(object line) {
   std::optional<std::string_view> type, event_type;
   bool session_id = false, session_id_camel = false, payload = false, int_id = false, action_or_observation = false;
   bool trajectory = false, history = false, info = false, action_rid = false, uuid = false, agent_type = false;
+  bool string_id = false, timestamp = false, rollout_header = false;
   for (auto [key, value] : line) {
     std::string_view s;
     if (key == "type") {
@@ -32,6 +33,11 @@ std::string_view detect_format(object line) {
       payload = value.is_object();
     } else if (key == "id") {
       int_id = value.is_int64() || value.is_uint64();
+      string_id = value.is_string();
+    } else if (key == "timestamp") {
+      timestamp = value.is_string();
+    } else if (key == "instructions" || key == "git" || key == "cli_version" || key == "originator") {
+      rollout_header = true;
     } else if (key == "action" || key == "observation") {
       action_or_observation = action_or_observation || value.is_string();
     } else if (key == "trajectory") {
@@ -55,6 +61,7 @@ std::string_view detect_format(object line) {
   if (action_rid) return kActionLog;
   if (type && payload && one_of(*type, {"session_meta", "response_item", "event_msg", "turn_context", "compacted"}))
     return "codex";
+  if (!type && !payload && string_id && timestamp && rollout_header) return "codex";  // a pre-RolloutLine header
   // Transcripts of some 2.1.x versions carry `session_id` too; stream-json never has `sessionId`.
   if (type && session_id && !session_id_camel && one_of(*type, {"system", "assistant", "user", "result", "stream_event"}))
     return "claude-stream-json";
