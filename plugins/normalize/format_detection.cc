@@ -70,6 +70,7 @@ std::string_view detect_format(object line) {
   if (!type && agent_type) return "claude-code";  // a subagent's agent-<id>.meta.json beside its transcript
   if (int_id && action_or_observation) return "openhands";
   if (trajectory || (history && info)) return "swe-agent";
+  if (!type && is_swe_agent_prediction(line)) return "swe-agent";  // preds.json, all_preds.jsonl
   return {};
 }
 
