@@ -18,7 +18,7 @@ std::string_view detect_format(object line) {
   std::optional<std::string_view> type, event_type;
   bool session_id = false, session_id_camel = false, payload = false, int_id = false, action_or_observation = false;
   bool trajectory = false, history = false, info = false, action_rid = false, uuid = false, agent_type = false;
-  bool string_id = false, timestamp = false, rollout_header = false;
+  bool string_id = false, timestamp = false, rollout_header = false, instance_id = false;
   for (auto [key, value] : line) {
     std::string_view s;
     if (key == "type") {
@@ -50,6 +50,8 @@ std::string_view detect_format(object line) {
       action_rid = true;
     } else if (key == "uuid" || key == "parentUuid") {
       uuid = true;
+    } else if (key == "instance_id") {
+      instance_id = true;
     } else if (key == "agentType") {
       agent_type = value.is_string();
     }
@@ -71,6 +73,7 @@ std::string_view detect_format(object line) {
   if (int_id && action_or_observation) return "openhands";
   if (trajectory || (history && info)) return "swe-agent";
   if (!type && is_swe_agent_prediction(line)) return "swe-agent";  // preds.json, all_preds.jsonl
+  if (history && instance_id) return "openhands";  // a line of an OpenHands evaluation's output.jsonl
   return {};
 }
 
