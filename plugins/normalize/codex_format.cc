@@ -42,7 +42,7 @@ class Codex : public Format {
     auto type = str_at(line, "type");
     line_ts_ = str_at(line, "timestamp");
     if (!type) {
-      if (legacy_line(line, out)) return;
+      if (legacy_line(line, ref, out)) return;
       out.type = "(no type)";
       out.why = "type: field is missing or not a string (a Codex rollout line has one)";
       return;
@@ -270,13 +270,13 @@ class Codex : public Format {
 
   // Lines of a rollout written before RolloutLine (Codex CLI of mid 2025): the header {id,
   // timestamp, instructions, git...} is the session's meta; {"record_type":"state"} marks state.
-  bool legacy_line(object line, Converted& out) {
+  bool legacy_line(object line, const LineRef& ref, Converted& out) {
     if (auto rt = str_at(line, "record_type")) {
       out.type = "record_type." + std::string(type_word(*rt));
       return true;
     }
     auto id = str_at(line, "id");
-    if (!id || !line_ts_ || legacy_ || !normalize_time(*line_ts_)) return false;
+    if (ref.line != 1 || !id || !line_ts_ || !normalize_time(*line_ts_)) return false;  // the header is line 1
     out.type = "session_header";
     legacy_ = true;
     legacy_time_ = std::string(*line_ts_);
