@@ -512,10 +512,9 @@ class RedactStage : public Stage, public RedactExplainer {
       return;
     }
     if (k == RefKind::UriWithSecrets) {
-      std::vector<std::string> what;
-      v.text = redact::redact_uri(v.text, [&](std::string_view secret) { return uri_token(secret); }, what);
-      for (auto& w : what) note(notes, field, w);
+      redact_uri_and_rules(v.text, field, notes);
       changed = true;
+      return;
     }
     std::string out;
     std::vector<std::string> hits;
@@ -524,6 +523,50 @@ class RedactStage : public Stage, public RedactExplainer {
       for (auto& h : hits) note(notes, field, h);
       changed = true;
     }
+  }
+
+  // A URI with secret parts: the URI's own secrets (password, secret parameters, webhook
+  // path) and the rules' findings, both on the URI as written, replaced in one pass. (Running
+  // the rules after the URI's secrets were replaced would run them over the replacements.)
+  // A finding inside a URI secret is that secret; overlapping ones are replaced together.
+  void redact_uri_and_rules(std::string& text, const std::string& field,
+                            std::vector<std::pair<std::string, std::string>>& notes) const {
+    thread_local std::vector<redact::UriSecret> cuts;
+    thread_local std::vector<Finding> found;
+    redact::uri_secret_spans(text, cuts);
+    find_secrets(text, found);
+    std::erase_if(found, [&](const Finding& f) {
+      if (is_placeholder(std::string_view(text).substr(f.begin, f.end - f.begin))) return true;
+      return std::any_of(cuts.begin(), cuts.end(), [&](const auto& c) { return c.begin <= f.begin && f.end <= c.end; });
+    });
+    for (const auto& c : cuts) note(notes, field, c.rule);
+    for (const auto& f : found) note(notes, field, rules.rules()[f.rule].id);
+    struct Piece {
+      size_t begin, end;
+      const std::string* rule;  // null: a URI secret
+    };
+    std::vector<Piece> pieces;
+    for (const auto& c : cuts) pieces.push_back({c.begin, c.end, nullptr});
+    for (const auto& f : found) pieces.push_back({f.begin, f.end, &rules.rules()[f.rule].id});
+    std::stable_sort(pieces.begin(), pieces.end(), [](const Piece& a, const Piece& b) { return a.begin < b.begin; });
+    std::string out;
+    size_t at = 0;
+    for (size_t i = 0; i < pieces.size();) {
+      size_t b = pieces[i].begin, e = pieces[i].end;
+      bool uri = pieces[i].rule == nullptr;
+      const std::string* rule = pieces[i].rule;
+      for (++i; i < pieces.size() && pieces[i].begin < e; ++i) {
+        e = std::max(e, pieces[i].end);
+        uri = uri || pieces[i].rule == nullptr;
+        if (!rule) rule = pieces[i].rule;
+      }
+      std::string_view secret = std::string_view(text).substr(b, e - b);
+      out.append(text, at, b - at);
+      out += uri ? uri_token(secret) : token(secret, *rule);
+      at = e;
+    }
+    out.append(text, at, std::string::npos);
+    text.swap(out);
   }
 
   // The rules on every string and member name under `v`; a string member with a secret's

@@ -265,15 +265,10 @@ RefKind classify_ref(std::string_view v) {
   return secret ? RefKind::UriWithSecrets : RefKind::CleanUri;
 }
 
-std::string redact_uri(std::string_view v, const std::function<std::string(std::string_view)>& token,
-                       std::vector<std::string>& what) {
+void uri_secret_spans(std::string_view v, std::vector<UriSecret>& cuts) {
+  cuts.clear();
   UriParts p;
-  if (!parse_uri(v, p)) return std::string(v);
-  struct Cut {
-    size_t b, e;
-    const char* rule;
-  };
-  std::vector<Cut> cuts;
+  if (!parse_uri(v, p)) return;
   size_t b, e;
   if (has_password(v, p, b, e)) cuts.push_back({b, e, "ref-uri-password"});
   if (webhook_secret(v, p, b, e)) cuts.push_back({b, e, "ref-webhook-url"});
@@ -282,13 +277,19 @@ std::string redact_uri(std::string_view v, const std::function<std::string(std::
   };
   if (p.query_begin != std::string_view::npos) for_each_param(v, p.query_begin, p.query_end, collect);
   if (p.fragment_begin != std::string_view::npos) for_each_param(v, p.fragment_begin, v.size(), collect);
+}
+
+std::string redact_uri(std::string_view v, const std::function<std::string(std::string_view)>& token,
+                       std::vector<std::string>& what) {
+  std::vector<UriSecret> cuts;
+  uri_secret_spans(v, cuts);
   std::string out;
   size_t at = 0;
   for (const auto& c : cuts) {
-    out.append(v.substr(at, c.b - at));
-    out.append(token(v.substr(c.b, c.e - c.b)));
+    out.append(v.substr(at, c.begin - at));
+    out.append(token(v.substr(c.begin, c.end - c.begin)));
     what.emplace_back(c.rule);
-    at = c.e;
+    at = c.end;
   }
   out.append(v.substr(at));
   return out;
