@@ -162,6 +162,16 @@ class RedactStage : public Stage, public RedactExplainer {
     found.swap(merged);
   }
 
+  // Would scrub_string change any of pass 1's strings? Hyperscan's one scan over all of them
+  // picks the strings the rules then run on.
+  bool any_would_change() const {
+    thread_local std::vector<uint8_t> may;
+    rules.may_match_each(t_scan.data(), t_scan.size(), may);
+    for (size_t i = 0; i < t_scan.size(); ++i)
+      if (may[i] && would_change(t_scan[i])) return true;
+    return false;
+  }
+
   // Would scrub_string change `text`?
   bool would_change(std::string_view text) const {
     thread_local std::vector<Finding> found;
@@ -354,9 +364,7 @@ class RedactStage : public Stage, public RedactExplainer {
       // is parsed into a tree: prefiltered patterns and common keywords ("auth" in a path)
       // let many clean strings through, and the rules on one short string cost far less.
       t_memo_on = true;
-      bool clean = !t_need && (!rules.may_match_any(t_scan.data(), t_scan.size()) ||
-                               std::none_of(t_scan.begin(), t_scan.end(),
-                                            [&](std::string_view v) { return rules.may_match(v) && would_change(v); }));
+      bool clean = !t_need && (!rules.may_match_any(t_scan.data(), t_scan.size()) || !any_would_change());
       t_memo_on = false;
       if (clean) return StageVerdict::keep();
     }
