@@ -536,7 +536,8 @@ class RedactStage : public Stage, public RedactExplainer {
   // A URI with secret parts: the URI's own secrets (password, secret parameters, webhook
   // path) and the rules' findings, both on the URI as written, replaced in one pass. (Running
   // the rules after the URI's secrets were replaced would run them over the replacements.)
-  // A finding inside a URI secret is that secret; overlapping ones are replaced together.
+  // The URI's structure bounds its secrets: a finding that overlaps one (`password=hunter2&
+  // next=...` taken as one value) gives way to it.
   void redact_uri_and_rules(std::string& text, const std::string& field,
                             std::vector<std::pair<std::string, std::string>>& notes) const {
     thread_local std::vector<redact::UriSecret> cuts;
@@ -545,7 +546,7 @@ class RedactStage : public Stage, public RedactExplainer {
     find_secrets(text, found);
     std::erase_if(found, [&](const Finding& f) {
       if (is_placeholder(std::string_view(text).substr(f.begin, f.end - f.begin))) return true;
-      return std::any_of(cuts.begin(), cuts.end(), [&](const auto& c) { return c.begin <= f.begin && f.end <= c.end; });
+      return std::any_of(cuts.begin(), cuts.end(), [&](const auto& c) { return f.begin < c.end && c.begin < f.end; });
     });
     for (const auto& c : cuts) note(notes, field, c.rule);
     for (const auto& f : found) note(notes, field, rules.rules()[f.rule].id);
