@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <vector>
 #include <fstream>
 #include <sstream>
 
@@ -124,7 +126,70 @@ const CheckpointEntry* Checkpoint::find(uint64_t dev, uint64_t inode) const {
   return nullptr;
 }
 
-FollowedFile::~FollowedFile() { close_file(); }
+FollowedFile::~FollowedFile() {
+  close_file();
+  for (Rotated& r : rotated_) ::close(r.fd);
+}
+
+bool FollowedFile::find_rotated_after(uint64_t dev, uint64_t inode, uint64_t skip_inode) {
+  // logrotate's numbered names; beyond kMaxRotated nobody keeps uncompressed copies.
+  constexpr int kMaxRotated = 64;
+  struct Found {
+    int fd;
+    struct stat st;
+  };
+  std::vector<Found> names;  // names[k - 1] is PATH.k; fd -1: missing
+  int ours = 0;
+  for (int k = 1; k <= kMaxRotated && ours == 0; ++k) {
+    std::string name = spec_.path + "." + std::to_string(k);
+    Found f{::open(name.c_str(), O_RDONLY | O_CLOEXEC), {}};
+    if (f.fd >= 0 && (::fstat(f.fd, &f.st) != 0 || !S_ISREG(f.st.st_mode))) {
+      ::close(f.fd);
+      f.fd = -1;
+    }
+    if (f.fd >= 0 && f.st.st_dev == dev && f.st.st_ino == inode) {
+      ::close(f.fd);
+      ours = k;
+      break;
+    }
+    names.push_back(f);
+    if (f.fd < 0 && k > 1 && names[k - 2].fd < 0) break;  // two gaps: the chain ended
+  }
+  if (ours == 0) names.clear();
+  // Oldest first: PATH.(ours-1) down to PATH.1.
+  for (int k = ours - 1; k >= 1; --k) {
+    Found& f = names[k - 1];
+    if (f.fd < 0) {
+      std::fprintf(stderr,
+                   "agentlog: warning: %s: %s.%d vanished before it was read (removed or compressed between two "
+                   "checks); its lines are lost\n",
+                   spec_.path.c_str(), spec_.path.c_str(), k);
+      continue;
+    }
+    if (f.st.st_ino == skip_inode) {
+      ::close(f.fd);
+      f.fd = -1;
+      continue;
+    }
+    rotated_.push_back({f.fd, f.st.st_dev, f.st.st_ino});
+    f.fd = -1;
+  }
+  for (Found& f : names)
+    if (f.fd >= 0) ::close(f.fd);
+  return ours != 0;
+}
+
+bool FollowedFile::start_next_rotated() {
+  if (rotated_.empty()) return false;
+  Rotated r = rotated_.front();
+  rotated_.pop_front();
+  fd_ = r.fd;
+  dev_ = r.dev;
+  inode_ = r.inode;
+  start_reader(r.offset, r.line, r.in_long_line);
+  drain();  // it was renamed away: read it to its end, then go on
+  return true;
+}
 
 void FollowedFile::close_file() {
   reader_.reset();
@@ -149,6 +214,39 @@ void FollowedFile::start_reader(uint64_t offset, uint64_t line, bool in_long_lin
 
 Status FollowedFile::try_open(bool first) {
   if (fd_ >= 0) return {};
+  // The file of the checkpoint was renamed away while agentlog was not running: read the
+  // rest of it under its rotated name, then the files rotated after it, then the path.
+  const CheckpointEntry* last = first && checkpoint_ ? checkpoint_->find_path(spec_.path) : nullptr;
+  struct stat now{};
+  const bool exists = ::stat(spec_.path.c_str(), &now) == 0;
+  if (last && (!exists || now.st_dev != last->dev || now.st_ino != last->inode)) {
+    const size_t before = rotated_.size();
+    if (find_rotated_after(last->dev, last->inode, exists ? now.st_ino : 0)) {
+      // The checkpoint's file itself goes first, from its offset, if it is still the same file.
+      std::string name;
+      for (int k = 1; k <= 64 && name.empty(); ++k) {
+        std::string n = spec_.path + "." + std::to_string(k);
+        struct stat st{};
+        if (::stat(n.c_str(), &st) == 0 && st.st_dev == last->dev && st.st_ino == last->inode) name = n;
+      }
+      int fd = name.empty() ? -1 : ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
+      struct stat st{};
+      if (fd >= 0 && ::fstat(fd, &st) == 0 && st.st_ino == last->inode &&
+          static_cast<uint64_t>(st.st_size) >= last->offset && head_hash(fd, last->head_bytes) == last->head_sha256) {
+        rotated_.insert(rotated_.begin() + static_cast<std::ptrdiff_t>(before),
+                        Rotated{fd, last->dev, last->inode, last->offset, last->line, last->in_long_line});
+      } else if (fd >= 0) {
+        ::close(fd);
+      }
+    } else {
+      std::fprintf(stderr,
+                   "agentlog: warning: %s: the file of the checkpoint (inode %llu, read to byte %llu) is gone and "
+                   "not found as %s.N; lines written to it after that may be lost\n",
+                   spec_.path.c_str(), static_cast<unsigned long long>(last->inode),
+                   static_cast<unsigned long long>(last->offset), spec_.path.c_str());
+    }
+    if (start_next_rotated()) return {};
+  }
   int fd = ::open(spec_.path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return {};  // waited for: tried again at every poll
@@ -200,7 +298,10 @@ FollowedFile::Change FollowedFile::check() {
     if (now.compare(0, head_.size(), head_) != 0) return Change::Truncated;
     head_ = std::move(now);
   }
-  if (::stat(spec_.path.c_str(), &st) == 0 && (st.st_dev != dev_ || st.st_ino != inode_)) return Change::Rotated;
+  if (::stat(spec_.path.c_str(), &st) == 0 && (st.st_dev != dev_ || st.st_ino != inode_)) {
+    if (rotated_.empty()) find_rotated_after(dev_, inode_, st.st_ino);
+    return Change::Rotated;
+  }
   return Change::None;
 }
 
@@ -212,6 +313,7 @@ void FollowedFile::reader_ended(Change why) {
     return;
   }
   close_file();
+  start_next_rotated();
 }
 
 bool FollowedFile::store_checkpoint() {
