@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -134,49 +135,52 @@ FollowedFile::~FollowedFile() {
 bool FollowedFile::find_rotated_after(uint64_t dev, uint64_t inode, uint64_t skip_inode) {
   // logrotate's numbered names; beyond kMaxRotated nobody keeps uncompressed copies.
   constexpr int kMaxRotated = 64;
-  struct Found {
-    int fd;
-    struct stat st;
+  // inodes[k - 1]: the file at PATH.k (0: none) up to ours. A rotation may be renaming the
+  // chain while we look (a file seen twice, a gap that is not one): look until two looks
+  // agree, then open those files and check they are still the ones seen.
+  auto look = [&](std::vector<uint64_t>& inodes) {
+    inodes.clear();
+    for (int k = 1; k <= kMaxRotated; ++k) {
+      struct stat st{};
+      const std::string name = spec_.path + "." + std::to_string(k);
+      const bool file = ::stat(name.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+      if (file && static_cast<uint64_t>(st.st_dev) == dev && static_cast<uint64_t>(st.st_ino) == inode) return true;
+      inodes.push_back(file ? static_cast<uint64_t>(st.st_ino) : 0);
+      if (k > 1 && inodes[k - 1] == 0 && inodes[k - 2] == 0) return false;  // two gaps: the chain ended
+    }
+    return false;
   };
-  std::vector<Found> names;  // names[k - 1] is PATH.k; fd -1: missing
-  int ours = 0;
-  for (int k = 1; k <= kMaxRotated && ours == 0; ++k) {
-    std::string name = spec_.path + "." + std::to_string(k);
-    Found f{::open(name.c_str(), O_RDONLY | O_CLOEXEC), {}};
-    if (f.fd >= 0 && (::fstat(f.fd, &f.st) != 0 || !S_ISREG(f.st.st_mode))) {
-      ::close(f.fd);
-      f.fd = -1;
-    }
-    if (f.fd >= 0 && f.st.st_dev == dev && f.st.st_ino == inode) {
-      ::close(f.fd);
-      ours = k;
-      break;
-    }
-    names.push_back(f);
-    if (f.fd < 0 && k > 1 && names[k - 2].fd < 0) break;  // two gaps: the chain ended
+  std::vector<uint64_t> seen, again;
+  bool found = look(seen);
+  for (int tries = 0; tries < 20; ++tries) {
+    const bool found_again = look(again);
+    if (found_again == found && again == seen) break;
+    found = found_again;
+    seen.swap(again);
   }
-  if (ours == 0) names.clear();
-  // Oldest first: PATH.(ours-1) down to PATH.1.
-  for (int k = ours - 1; k >= 1; --k) {
-    Found& f = names[k - 1];
-    if (f.fd < 0) {
+  if (!found) return false;
+  std::vector<uint64_t> queued;
+  for (int k = static_cast<int>(seen.size()); k >= 1; --k) {  // oldest first
+    const uint64_t ino = seen[k - 1];
+    const std::string name = spec_.path + "." + std::to_string(k);
+    if (ino == 0) {
       std::fprintf(stderr,
-                   "agentlog: warning: %s: %s.%d vanished before it was read (removed or compressed between two "
+                   "agentlog: warning: %s: %s vanished before it was read (removed or compressed between two "
                    "checks); its lines are lost\n",
-                   spec_.path.c_str(), spec_.path.c_str(), k);
+                   spec_.path.c_str(), name.c_str());
       continue;
     }
-    if (f.st.st_ino == skip_inode) {
-      ::close(f.fd);
-      f.fd = -1;
-      continue;
+    if (ino == skip_inode || std::find(queued.begin(), queued.end(), ino) != queued.end()) continue;
+    int fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat st{};
+    if (fd >= 0 && ::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_ino) == ino) {
+      rotated_.push_back({fd, static_cast<uint64_t>(st.st_dev), ino});
+      queued.push_back(ino);
+    } else if (fd >= 0) {
+      ::close(fd);
     }
-    rotated_.push_back({f.fd, f.st.st_dev, f.st.st_ino});
-    f.fd = -1;
   }
-  for (Found& f : names)
-    if (f.fd >= 0) ::close(f.fd);
-  return ours != 0;
+  return true;
 }
 
 bool FollowedFile::start_next_rotated() {
@@ -187,7 +191,7 @@ bool FollowedFile::start_next_rotated() {
   dev_ = r.dev;
   inode_ = r.inode;
   start_reader(r.offset, r.line, r.in_long_line);
-  drain();  // it was renamed away: read it to its end, then go on
+  if (!r.live) drain();  // it was renamed away: read it to its end, then go on
   return true;
 }
 
@@ -299,7 +303,15 @@ FollowedFile::Change FollowedFile::check() {
     head_ = std::move(now);
   }
   if (::stat(spec_.path.c_str(), &st) == 0 && (st.st_dev != dev_ || st.st_ino != inode_)) {
-    if (rotated_.empty()) find_rotated_after(dev_, inode_, st.st_ino);
+    if (!rotated_.empty()) return Change::Rotated;
+    int fd = ::open(spec_.path.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat now{};
+    if (fd >= 0 && (::fstat(fd, &now) != 0 || !S_ISREG(now.st_mode))) {
+      ::close(fd);
+      fd = -1;
+    }
+    find_rotated_after(dev_, inode_, fd >= 0 ? now.st_ino : st.st_ino);
+    if (fd >= 0) rotated_.push_back({fd, static_cast<uint64_t>(now.st_dev), static_cast<uint64_t>(now.st_ino), 0, 0, false, true});
     return Change::Rotated;
   }
   return Change::None;

@@ -107,13 +107,16 @@ class FollowedFile {
     uint64_t dev, inode;
     uint64_t offset = 0, line = 0;
     bool in_long_line = false;
+    // The file at the path when the rotation was seen, opened then: a third rename before
+    // the old files are read cannot hide it.
+    bool live = false;
   };
   // Looks for the file (dev, inode) under the rotated names PATH.1, PATH.2, ... and queues
   // the files with lower numbers (rotated after it, so newer) that are not `skip_inode`
   // (the file now at PATH). Warns about a number in between that is missing (removed or
   // compressed before it was read). Returns false when the file is not among them.
   bool find_rotated_after(uint64_t dev, uint64_t inode, uint64_t skip_inode);
-  // Reads the next queued rotated file to its end (drain), if there is one.
+  // Reads the next queued file: a rotated one to its end (drain), the live one as followed.
   bool start_next_rotated();
 
   SourceSpec spec_;
