@@ -355,6 +355,29 @@ def check_follow_rotated_while_stopped():
     check(got == list(range(1, 41)), "every line exactly once, in order: %r" % got)
 
 
+def check_follow_warns_when_checkpoint_file_is_gone():
+    """Rotated while stopped to a name that is not PATH.N (dateext): the restart says the
+    checkpoint's file is gone, then reads the new file."""
+    follow_config()
+    append("app.log", range(1, 6))
+    p = start("cfg.yaml")
+    wait_until(lambda: numbers("out.jsonl") == list(range(1, 6)), "the first run's lines")
+    check(stop(p) == 0, "exit code of the first run")
+    inode = os.stat("app.log").st_ino
+    os.rename("app.log", "app.log-20250101")
+    append("app.log", range(6, 11))
+    p = start("cfg.yaml")
+    try:
+        wait_until(lambda: numbers("out.jsonl") == list(range(1, 11)), "the new file's lines")
+    finally:
+        check(stop(p) == 0, "exit code of the second run")
+    size = os.path.getsize("app.log-20250101")
+    want = ("agentlog: warning: app.log: the file of the checkpoint (inode %d, read to byte %d) is gone and not "
+            "found as app.log.N; lines written to it after that may be lost\n" % (inode, size))
+    err = open("err.txt").read()
+    check(want in err.splitlines(keepends=True), "stderr: %r" % err)
+
+
 def check_follow_warns_when_rotated_file_vanished():
     """Two rotations and the middle file removed before agentlog looked: a warning names it."""
     follow_config()
@@ -552,6 +575,7 @@ CHECKS = [
     check_follow_two_rotations_in_one_poll,
     check_follow_rotated_while_stopped,
     check_follow_warns_when_rotated_file_vanished,
+    check_follow_warns_when_checkpoint_file_is_gone,
     check_follow_checkpoint_resume_and_line_numbers,
     check_follow_sigkill_restart_no_gaps,
     check_follow_unwritable_checkpoint_fails_before_reading,
