@@ -150,37 +150,54 @@ bool FollowedFile::find_rotated_after(uint64_t dev, uint64_t inode, uint64_t ski
     }
     return false;
   };
-  std::vector<uint64_t> seen, again;
-  bool found = look(seen);
-  for (int tries = 0; tries < 20; ++tries) {
-    const bool found_again = look(again);
-    if (found_again == found && again == seen) break;
-    found = found_again;
-    seen.swap(again);
-  }
-  if (!found) return false;
-  std::vector<uint64_t> queued;
-  for (int k = static_cast<int>(seen.size()); k >= 1; --k) {  // oldest first
-    const uint64_t ino = seen[k - 1];
-    const std::string name = spec_.path + "." + std::to_string(k);
-    if (ino == 0) {
+  // A file renamed between the look and its open (its inode is not the one seen) makes the
+  // whole search start again, so that no file is skipped.
+  const size_t queued_before = rotated_.size();
+  for (int attempt = 0;; ++attempt) {
+    std::vector<uint64_t> seen, again;
+    bool found = look(seen);
+    for (int tries = 0; tries < 20; ++tries) {
+      const bool found_again = look(again);
+      if (found_again == found && again == seen) break;
+      found = found_again;
+      seen.swap(again);
+    }
+    if (!found) return false;
+    bool moved = false;
+    std::vector<uint64_t> queued;
+    std::vector<std::string> vanished;
+    for (int k = static_cast<int>(seen.size()); k >= 1 && !moved; --k) {  // oldest first
+      const uint64_t ino = seen[k - 1];
+      const std::string name = spec_.path + "." + std::to_string(k);
+      if (ino == 0) {
+        vanished.push_back(name);
+        continue;
+      }
+      if (ino == skip_inode || std::find(queued.begin(), queued.end(), ino) != queued.end()) continue;
+      int fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
+      struct stat st{};
+      if (fd >= 0 && ::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_ino) == ino) {
+        rotated_.push_back({fd, static_cast<uint64_t>(st.st_dev), ino});
+        queued.push_back(ino);
+      } else {
+        if (fd >= 0) ::close(fd);
+        moved = true;
+      }
+    }
+    if (moved && attempt < 5) {
+      while (rotated_.size() > queued_before) {
+        ::close(rotated_.back().fd);
+        rotated_.pop_back();
+      }
+      continue;
+    }
+    for (const std::string& name : vanished)
       std::fprintf(stderr,
                    "agentlog: warning: %s: %s vanished before it was read (removed or compressed between two "
                    "checks); its lines are lost\n",
                    spec_.path.c_str(), name.c_str());
-      continue;
-    }
-    if (ino == skip_inode || std::find(queued.begin(), queued.end(), ino) != queued.end()) continue;
-    int fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
-    struct stat st{};
-    if (fd >= 0 && ::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_ino) == ino) {
-      rotated_.push_back({fd, static_cast<uint64_t>(st.st_dev), ino});
-      queued.push_back(ino);
-    } else if (fd >= 0) {
-      ::close(fd);
-    }
+    return true;
   }
-  return true;
 }
 
 bool FollowedFile::start_next_rotated() {
