@@ -8,9 +8,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <vector>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include <simdjson.h>
 
