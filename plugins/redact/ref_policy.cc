@@ -55,11 +55,6 @@ bool is_hex(std::string_view s) {
   return all != 0;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // Percent-decoded and lowercased, so `%74oken` and `TOKEN` are `token` too ('+' is a space).
 std::string decode_name(std::string_view name) {
@@ -141,7 +136,7 @@ bool parse_uri(std::string_view v, UriParts& p) {
     size_t e = p.authority_begin;
     while (e < v.size() && !(kUriClass[static_cast<unsigned char>(v[e])] & kAuthorityEnd)) ++e;
     p.authority_end = e;
-  } else if (lower(v.substr(0, s)) == "urn") {
+  } else if (s == 3 && (v[0] | 0x20) == 'u' && (v[1] | 0x20) == 'r' && (v[2] | 0x20) == 'n') {
     size_t colon = rest.find(':');
     if (colon == std::string_view::npos || colon == 0 || colon + 1 == rest.size()) return false;
     p.authority_begin = p.authority_end = s + 1;
@@ -215,7 +210,11 @@ bool webhook_secret(std::string_view v, const UriParts& p, size_t& b, size_t& e)
   if (size_t at = host.rfind('@'); at != std::string_view::npos) host.remove_prefix(at + 1);
   if (size_t colon = host.rfind(':'); colon != std::string_view::npos && host.find(']') == std::string_view::npos)
     host = host.substr(0, colon);
-  std::string h = lower(host);
+  // Host names are at most 253 bytes; a longer one is no webhook host.
+  if (host.size() > 253) return false;
+  char buf[256];
+  for (size_t i = 0; i < host.size(); ++i) buf[i] = static_cast<char>(host[i] >= 'A' && host[i] <= 'Z' ? host[i] + 32 : host[i]);
+  std::string_view h(buf, host.size());
   size_t path_end = std::min({v.size(), p.query_begin == std::string_view::npos ? v.size() : p.query_begin - 1,
                               p.fragment_begin == std::string_view::npos ? v.size() : p.fragment_begin - 1});
   std::string_view path = v.substr(p.authority_end, path_end - p.authority_end);
