@@ -175,26 +175,52 @@ bool has_non_ascii(std::string_view text) {
 }
 
 std::string HsDatabase::cache_key(const std::vector<std::string>& patterns,
-                                  const std::vector<std::pair<std::string, size_t>>& keywords) {
+                                  const std::vector<std::pair<std::string, size_t>>& keywords,
+                                  const std::vector<uint8_t>& byte_rules) {
   std::string key;
   for (const auto& p : patterns) key += p + '\0';
   key += '\1';
   for (const auto& [kw, r] : keywords) key += kw + '\0' + std::to_string(r) + '\0';
+  if (!byte_rules.empty()) {
+    key += "\1bytes:";
+    for (uint8_t b : byte_rules) key += b ? '1' : '0';
+  }
   return key;
+}
+
+std::string without_boundary_guards(std::string_view p) {
+  std::string prefix;
+  if (p.starts_with("(?i)")) {
+    prefix = "(?i)";
+    p.remove_prefix(4);
+  }
+  // A guard's class holds no ']' and no nested group: find its end with a plain search.
+  if (p.starts_with("(?:^|[^")) {
+    size_t close = p.find("])", 7);
+    if (close != std::string_view::npos && p.substr(7, close - 7).find('[') == std::string_view::npos)
+      p.remove_prefix(close + 2);
+  }
+  if (p.ends_with("]|$)")) {
+    size_t open = p.rfind("(?:[^");
+    if (open != std::string_view::npos && p.substr(open + 5, p.size() - 4 - open - 5).find_first_of("[]") == std::string_view::npos)
+      p.remove_suffix(p.size() - open);
+  }
+  return prefix + std::string(p);
 }
 
 HsDatabase::HsDatabase() = default;
 HsDatabase::~HsDatabase() = default;
 
 Status HsDatabase::build(const std::vector<std::string>& patterns,
-                         const std::vector<std::pair<std::string, size_t>>& keywords) {
+                         const std::vector<std::pair<std::string, size_t>>& keywords,
+                         const std::vector<uint8_t>& byte_rules) {
   const uint32_t n = static_cast<uint32_t>(patterns.size());
   keyword_rule_.clear();
   for (const auto& [kw, r] : keywords) keyword_rule_.push_back(static_cast<uint32_t>(r));
 
   // Compiling takes a while and stages are built often with the same rules: keep each
   // distinct rule set's database for the life of the process.
-  const std::string key = cache_key(patterns, keywords);
+  const std::string key = cache_key(patterns, keywords, byte_rules);
   static std::mutex mu;
   static std::map<std::string, std::shared_ptr<Compiled>> cache;
   {
@@ -248,7 +274,7 @@ Status HsDatabase::build(const std::vector<std::string>& patterns,
   c->min_width.assign(n, 0);
   c->sensitive.assign(n, 0);
   for (uint32_t i = 0; i < n; ++i) {
-    c->sensitive[i] = is_width_sensitive(patterns[i]);
+    c->sensitive[i] = !(i < byte_rules.size() && byte_rules[i]) && is_width_sensitive(patterns[i]);
     exprs[i] = hs_pattern_of(patterns[i]);
     hs_expr_info_t* info = nullptr;
     if (info_of(exprs[i], kBaseFlags, &info)) {

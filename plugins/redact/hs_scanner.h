@@ -22,10 +22,14 @@ class HsDatabase {
   static constexpr uint32_t kUnbounded = UINT32_MAX;
 
   // patterns[i] is rule i's RE2 pattern; keywords are (lowercase literal, rule).
-  Status build(const std::vector<std::string>& patterns, const std::vector<std::pair<std::string, size_t>>& keywords);
+  // byte_rules[i] (may be empty): rule i's RE2 runs over bytes on every text, as Hyperscan
+  // does, so it is never width-sensitive.
+  Status build(const std::vector<std::string>& patterns, const std::vector<std::pair<std::string, size_t>>& keywords,
+               const std::vector<uint8_t>& byte_rules = {});
   // The key a rule set's compiled databases are cached under (in memory and on disk).
   static std::string cache_key(const std::vector<std::string>& patterns,
-                               const std::vector<std::pair<std::string, size_t>>& keywords);
+                               const std::vector<std::pair<std::string, size_t>>& keywords,
+                               const std::vector<uint8_t>& byte_rules = {});
 
   // Per scanned text: which rules hit (first match end), which rules' keywords occur.
   struct Hits {
@@ -67,6 +71,9 @@ class HsDatabase {
 // HS_FLAG_MULTILINE a superset), so texts joined by newlines can be scanned at once.
 std::string hs_pattern_of(std::string_view re2_pattern);
 bool is_width_sensitive(std::string_view re2_pattern);
+// `pattern` without a leading boundary guard `(?:^|[^...])` and a trailing one `(?:[^...]|$)`
+// (a leading `(?i)` is kept): one character before and after the token.
+std::string without_boundary_guards(std::string_view pattern);
 // Does `text` hold a byte outside ASCII?
 bool has_non_ascii(std::string_view text);
 

@@ -94,17 +94,25 @@ Status RuleSet::compile(int64_t max_mem) {
     r.re = std::make_unique<RE2>(r.pattern, o);
     if (!r.re->ok()) return Status::error("rule \"" + r.id + "\": invalid RE2 pattern: " + r.re->error());
     r.re_bytes.reset();
+    r.bytes_always = false;
     if (byte_pattern(r.pattern)) {
       o.set_encoding(RE2::Options::EncodingLatin1);
       auto bytes = std::make_unique<RE2>(r.pattern, o);
       if (bytes->ok()) r.re_bytes = std::move(bytes);
+      // Width-sensitive only through its boundary guards (one character before and after a
+      // token), a rule finds the same secret over bytes on any text: the guard then matches
+      // one byte of a multi-byte character, which lies outside the secret's group.
+      r.bytes_always = r.re_bytes && r.group > 0 && is_width_sensitive(r.pattern) &&
+                       !is_width_sensitive(without_boundary_guards(r.pattern));
     }
     patterns.push_back(r.pattern);
     for (const auto& k : r.keywords)
       if (!k.empty()) keywords.emplace_back(k, i);
   }
   db_ = std::make_unique<HsDatabase>();
-  Status st = db_->build(patterns, keywords);
+  std::vector<uint8_t> byte_rules;
+  for (const auto& r : rules_) byte_rules.push_back(r.bytes_always);
+  Status st = db_->build(patterns, keywords, byte_rules);
   unfiltered_.clear();
   sensitive_.clear();
   for (size_t i = 0; st.ok() && i < rules_.size(); ++i) {
@@ -189,7 +197,7 @@ void RuleSet::run_rule(size_t idx, std::string_view text, bool ascii, uint32_t f
                        const uint32_t* ends_end, std::vector<Finding>& out) const {
   const SecretRule& r = rules_[idx];
   if (text.size() < r.min_length) return;
-  const RE2& re = ascii && r.re_bytes ? *r.re_bytes : *r.re;
+  const RE2& re = (ascii || r.bytes_always) && r.re_bytes ? *r.re_bytes : *r.re;
   const int ngroups = r.group < 0 ? std::min(r.re->NumberOfCapturingGroups() + 1, 32) : std::min(r.group + 1, 32);
   re2::StringPiece sp(text.data(), text.size());
   re2::StringPiece groups[32];

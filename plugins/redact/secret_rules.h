@@ -46,6 +46,7 @@ struct SecretRule {
   // Over bytes RE2's programs are far smaller (a negated class is one byte range, not a UTF-8
   // automaton), so its DFA and captures cost less. Null when the pattern is not ASCII.
   std::unique_ptr<RE2> re_bytes;
+  bool bytes_always = false;  // re_bytes on every text (see RuleSet::compile)
 };
 
 // Is `pattern` ASCII, with no Unicode class (\pL) or code point above 0xff (\x{263a})?

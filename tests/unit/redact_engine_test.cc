@@ -109,6 +109,27 @@ TEST_CASE("may_match_each: one scan over many texts names each text a rule may m
   for (size_t i = 0; i < n; ++i) CHECK(static_cast<bool>(may[i]) == rs.may_match(texts[i]));
 }
 
+TEST_CASE("boundary guards alone do not make a rule width-sensitive", "[redact][engine]") {
+  CHECK(without_boundary_guards("(?:^|[^A-Za-z0-9])(tok_[a-z]{8})(?:[^A-Za-z0-9_-]|$)") == "(tok_[a-z]{8})");
+  CHECK(without_boundary_guards("(?i)(?:^|[^a-z-])key=([a-z]+)") == "(?i)key=([a-z]+)");
+  CHECK(without_boundary_guards("key=([^ ]+)(?:[^a-z]|$)") == "key=([^ ]+)");
+  CHECK(without_boundary_guards("(?:^|[\\s\"])x(?:[a-z]|$)") == "(?:^|[\\s\"])x(?:[a-z]|$)");  // not negated: kept
+  RuleSet rs = yaml_rules(
+      "rules:\n"
+      "  - {id: guarded, regex: '(?:^|[^A-Za-z0-9])(tok_[a-z]{8})(?:[^A-Za-z0-9_-]|$)', secret_group: 1}\n");
+  // A text of other non-ASCII words is not a candidate (it was, for every such text, while the
+  // guards counted as width-sensitive), and the token beside multi-byte characters is found
+  // whole, the characters left intact.
+  CHECK_FALSE(rs.may_match("caf\xc3\xa9 cr\xc3\xa8" "me br\xc3\xbbl\xc3\xa9" "e"));
+  const std::string_view texts[] = {"caf\xc3\xa9 cr\xc3\xa8" "me", "\xc3\xa9tok_abcdefgh\xc3\xa9"};
+  std::vector<uint8_t> may;
+  rs.may_match_each(texts, 2, may);
+  CHECK(may == std::vector<uint8_t>{0, 1});
+  CHECK(secrets(rs, "\xc3\xa9tok_abcdefgh\xc3\xa9") == V{"tok_abcdefgh"});
+  CHECK(secrets(rs, "d\xc3\xa9j\xc3\xa0 tok_abcdefgh, fin") == V{"tok_abcdefgh"});
+  CHECK(secrets(rs, "xtok_abcdefgh").empty());
+}
+
 TEST_CASE("Hyperscan patterns: \\A and \\z become anchors, outside classes only", "[redact][engine]") {
   CHECK(hs_pattern_of("\\Aabc\\z") == "^abc$");
   CHECK(hs_pattern_of("[\\A]x\\\\z") == "[\\A]x\\\\z");
