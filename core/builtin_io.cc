@@ -2,7 +2,10 @@
 #include <glob.h>
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include "core/input.h"
+#include "core/integrity_log.h"
 #include "core/output.h"
 #include "core/plugin.h"
 
@@ -133,11 +136,57 @@ Status make_stdin_input(const OptionView& o, std::unique_ptr<Input>& out) {
   return {};
 }
 
+constexpr OptionSpec kIntegrityOptions[] = {
+    {.name = "key_file", .type = OptType::String,
+     .description = "private key written by `agentlog keygen` (mode 0600; refused if group or others may read it)"},
+    {.name = "key_env", .type = OptType::String,
+     .description = "name of an environment variable holding the private key text instead of key_file"},
+    {.name = "origin", .type = OptType::String,
+     .description = "the log's name in its checkpoints (default: host name and absolute output path)"},
+    {.name = "checkpoint_every_records", .type = OptType::Int, .default_value = "1000",
+     .description = "sign a checkpoint at the first flush after this many new lines", .min = 1},
+    {.name = "checkpoint_every_ms", .type = OptType::Int, .default_value = "1000",
+     .description = "sign a checkpoint at the first flush this long after the last one (0: off); also at close, "
+                    "SIGHUP and SIGTERM",
+     .max = 86400000},
+};
+
 constexpr OptionSpec kFileOutputOptions[] = {
     {.name = "path", .type = OptType::String, .description = "file to write JSON lines to", .required = true},
     {.name = "append", .type = OptType::Bool, .default_value = "true",
      .description = "append (true) or truncate at start (false); reopened on SIGHUP either way"},
+    {.name = "integrity", .type = OptType::Object,
+     .description = "tamper-evident log: a Merkle tree over the lines, signed checkpoints in <path>.checkpoints "
+                    "(docs/integrity.md)",
+     .children = kIntegrityOptions},
 };
+
+Status make_integrity(const OptionView& o, const std::string& path, IntegritySettings& out) {
+  const bool file = o.has("key_file"), env = o.has("key_env");
+  if (file == env) return Status::error(o.error("", "needs exactly one of key_file and key_env"));
+  auto signer = std::make_shared<note::Signer>();
+  if (file) {
+    const std::string key_path = o.str("key_file");
+    if (Status st = note::Signer::from_file(key_path, *signer); !st.ok())
+      return Status::error(o.error("key_file", st.message()));
+  } else {
+    const std::string var = o.str("key_env");
+    const char* text = std::getenv(var.c_str());
+    if (text == nullptr || *text == '\0')
+      return Status::error(o.error("key_env", "environment variable \"" + var + "\" is not set"));
+    if (Status st = note::Signer::from_text(text, "$" + var, *signer); !st.ok())
+      return Status::error(o.error("key_env", st.message()));
+  }
+  if (o.has("origin")) {
+    out.origin = o.str("origin");
+    if (out.origin.empty() || out.origin.find('\n') != std::string::npos)
+      return Status::error(o.error("origin", "must be one non-empty line"));
+  }
+  out.every_records = static_cast<uint64_t>(o.integer("checkpoint_every_records"));
+  out.every_ms = o.integer("checkpoint_every_ms");
+  out.signer = std::move(signer);
+  return {};
+}
 
 Status make_stdout(const OptionView&, std::unique_ptr<Output>& out) {
   out = std::make_unique<FdOutput>("stdout", STDOUT_FILENO, "", true);
@@ -150,7 +199,16 @@ Status make_stderr(const OptionView&, std::unique_ptr<Output>& out) {
 Status make_file_output(const OptionView& o, std::unique_ptr<Output>& out) {
   std::string path = o.str("path");
   if (path.empty()) return Status::error(o.error("path", "must not be empty"));
-  out = std::make_unique<FdOutput>(path, -1, path, o.boolean("append"));
+  auto file = std::make_unique<FdOutput>(path, -1, path, o.boolean("append"));
+  if (o.has("integrity")) {
+    // Truncating would cut the log its checkpoints cover.
+    if (!o.boolean("append"))
+      return Status::error(o.error("append", "must be true with integrity (a truncated file breaks its checkpoints)"));
+    IntegritySettings settings;
+    if (Status st = make_integrity(o.object("integrity"), path, settings); !st.ok()) return st;
+    file->set_integrity(std::make_unique<IntegrityLog>(path, std::move(settings)));
+  }
+  out = std::move(file);
   return {};
 }
 

@@ -11,6 +11,7 @@
 #include "core/json_text.h"
 #include "core/pipeline.h"
 #include "core/signals.h"
+#include "core/verify_command.h"
 #include "plugins/redact/redact.h"
 
 using namespace agentlog;
@@ -275,6 +276,40 @@ int main(int argc, char** argv) {
   redact_test->add_option("-c,--config", config, "Pipeline config with a redact stage")->required();
   redact_test->add_option("files", redact_files, "JSONL files ('-' is stdin)")->required();
 
+  KeygenOptions keygen_opts;
+  auto* keygen = app.add_subcommand("keygen", "Make an Ed25519 key for signing integrity checkpoints");
+  keygen->footer(
+      "Writes the private key to OUT (mode 0600, never overwritten), the verifier key to OUT.pub and the\n"
+      "public key as PEM to OUT.pub.pem (for openssl), and prints the verifier key. The private key is\n"
+      "never printed. See docs/integrity.md.\n\nExit codes:\n  0  success\n  2  usage error, or a file could not be written\n\n"
+      "Example:\n  agentlog keygen --name audit.example.com --out /etc/agentlog/audit.key");
+  keygen->add_option("--name", keygen_opts.name, "Key name, shown in every signature line (no spaces or '+')")->required();
+  keygen->add_option("--out", keygen_opts.out, "Private key file to create")->required();
+
+  VerifyOptions verify_opts;
+  auto* verify = app.add_subcommand("verify", "Check a tamper-evident log against its signed checkpoints");
+  verify->footer(
+      "Recomputes the Merkle tree over the log's lines (rotated files oldest first, then the current one) and\n"
+      "checks every checkpoint: signature, origin, growing size, and its root over the lines it covers.\n"
+      "Prints OK or the first failure with its reason. See docs/integrity.md.\n\n"
+      "Exit codes:\n  0  the log and every checkpoint verify\n  1  a check failed (the first failure is printed)\n"
+      "  2  usage error, unreadable file or key\n\nExamples:\n"
+      "  agentlog verify --key-file audit.key.pub out.jsonl.1 out.jsonl\n"
+      "  agentlog verify --key-file audit.key.pub --prove 42 out.jsonl > line42.proof.json\n"
+      "  agentlog verify --key-file audit.key.pub --record \"$(sed -n 42p out.jsonl)\" --proof line42.proof.json");
+  verify->add_option("logs", verify_opts.logs, "Log files, oldest first");
+  verify->add_option("--checkpoints", verify_opts.checkpoints, "Checkpoints file (default: LAST_LOG.checkpoints)");
+  verify->add_option("--key", verify_opts.key, "Verifier key (name+hash+base64, as keygen prints)");
+  verify->add_option("--key-file", verify_opts.key_file, "File holding the verifier key (OUT.pub of keygen)");
+  verify->add_option("--origin", verify_opts.origin, "The origin every checkpoint must state (default: theirs)");
+  verify->add_flag("--allow-tail", verify_opts.allow_tail,
+                   "Lines after the last checkpoint are not a failure (a log still being written)");
+  verify->add_option("--prove", verify_opts.prove_line, "Print an inclusion proof (JSON) of this line against the last checkpoint")
+      ->check(CLI::PositiveNumber);
+  auto* record_opt = verify->add_option("--record", verify_opts.record, "Check this one record (the line's text) with --proof");
+  verify->add_option("--proof", verify_opts.proof, "Proof file written by --prove");
+  verify->add_option("--threads", verify_opts.threads, "Threads hashing lines (default 2)")->check(CLI::Range(1, 64));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
@@ -291,6 +326,11 @@ int main(int argc, char** argv) {
   }
 
   if (app.got_subcommand("check")) return check::run_check(check_opts);
+  if (app.got_subcommand("keygen")) return run_keygen(keygen_opts, stdout, stderr);
+  if (app.got_subcommand("verify")) {
+    verify_opts.record_given = record_opt->count() > 0;
+    return run_verify(verify_opts, stdout, stderr);
+  }
   if (app.got_subcommand("redact-test")) return plugins::run_redact_test(config, redact_files, stdout, stderr);
 
   PipelineSpec spec;

@@ -1,5 +1,7 @@
 #include "core/output.h"
 
+#include "core/integrity_log.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,6 +21,8 @@ FdOutput::FdOutput(std::string label, int fd, std::string path, bool append)
   buf_.reserve(kBuffer);
 }
 
+void FdOutput::set_integrity(std::unique_ptr<IntegrityLog> log) { integrity_ = std::move(log); }
+
 FdOutput::~FdOutput() {
   if (opened_ && !path_.empty()) ::close(fd_);
 }
@@ -34,6 +38,7 @@ Status FdOutput::open() {
   regular_ = ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
   if (regular_ && append_) cut_partial_line();
   whole_end_ = regular_ ? ::lseek(fd_, 0, SEEK_END) : 0;
+  if (integrity_) return integrity_->opened(fd_, whole_end_, false);
   return {};
 }
 
@@ -41,6 +46,10 @@ Status FdOutput::reopen() {
   if (path_.empty()) return {};
   Status st = flush();
   if (!st.ok()) return st;
+  // The old file's last lines get their checkpoint before it is left (rotation).
+  if (integrity_) {
+    if (st = integrity_->checkpoint(); !st.ok()) return st;
+  }
   int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_APPEND, 0644);
   if (fd < 0) return Status::error(path_ + ": cannot reopen for writing: " + std::strerror(errno));
   if (opened_) ::close(fd_);
@@ -50,6 +59,7 @@ Status FdOutput::reopen() {
   regular_ = ::fstat(fd_, &sb) == 0 && S_ISREG(sb.st_mode);
   if (regular_) cut_partial_line();
   whole_end_ = regular_ ? ::lseek(fd_, 0, SEEK_END) : 0;
+  if (integrity_) return integrity_->opened(fd_, whole_end_, true);
   return {};
 }
 
@@ -119,6 +129,7 @@ Status FdOutput::write_buffer() {
   }
   if (err == 0) {
     whole_end_ += static_cast<int64_t>(buf_.size());
+    if (integrity_) integrity_->commit(lines_in_buf_, whole_end_);
   } else {
     // Lines written in full stay; the torn one is cut so the file ends with a whole line.
     const char* nl = done > 0 ? static_cast<const char*>(::memrchr(buf_.data(), '\n', done)) : nullptr;
@@ -131,6 +142,9 @@ Status FdOutput::write_buffer() {
     }
     if (regular_ && done > keep && ::ftruncate(fd_, whole_end_ + static_cast<int64_t>(keep)) != 0)
       msg += std::string("; the incomplete last line could not be cut: ") + std::strerror(errno);
+    whole_end_ += static_cast<int64_t>(keep);
+    // Only the lines that reached the file enter the tree.
+    if (integrity_) integrity_->commit(static_cast<uint64_t>(std::count(buf_.data(), buf_.data() + keep, '\n')), whole_end_);
     failure_ = Status::error(msg);
   }
   buf_.clear();
@@ -156,13 +170,26 @@ Status FdOutput::write_line(std::string_view line) {
   buf_.append(line);
   buf_.push_back('\n');
   ++lines_in_buf_;
+  if (integrity_) integrity_->add_pending(line);
   if (buf_.size() > kBuffer) return write_buffer();  // a line longer than the buffer
   return {};
 }
 
 Status FdOutput::flush() {
-  if (!failure_.ok() || buf_.empty()) return failure_;
-  return write_buffer();
+  if (!failure_.ok()) return failure_;
+  if (!buf_.empty()) {
+    if (Status st = write_buffer(); !st.ok()) return st;
+  }
+  return integrity_ ? integrity_->maybe_checkpoint() : Status();
+}
+
+Status FdOutput::close() {
+  Status st = flush();
+  // Also after a failed write: the lines that reached the file get their checkpoint.
+  if (integrity_) {
+    if (Status c = integrity_->checkpoint(true); st.ok()) st = c;
+  }
+  return st;
 }
 
 std::string FdOutput::stats_json() const {
@@ -170,6 +197,7 @@ std::string FdOutput::stats_json() const {
   if (!path_.empty())
     out += ",\"partial_lines_cut\":" + std::to_string(partial_lines_cut_) +
            ",\"partial_bytes_cut\":" + std::to_string(partial_bytes_cut_);
+  if (integrity_) out += "," + integrity_->stats_json();
   return out;
 }
 

@@ -2,9 +2,14 @@
 // (reopened on SIGHUP for logrotate). Writes are buffered and flushed per batch.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "core/plugin.h"
+
+namespace agentlog {
+class IntegrityLog;
+}
 
 namespace agentlog {
 
@@ -25,6 +30,9 @@ class FdOutput : public Output {
   // Test hook: after `bytes` more bytes, writes come up short and then fail with ENOSPC,
   // as on a full disk.
   void inject_enospc_after(uint64_t bytes) { enospc_after_ = bytes; }
+  // `integrity:` (core/integrity_log.h): the written lines feed a signed Merkle log.
+  void set_integrity(std::unique_ptr<IntegrityLog> log);
+  Status close() override;
 
  private:
   ssize_t write_some(const char* p, size_t n);
@@ -50,6 +58,7 @@ class FdOutput : public Output {
   uint64_t lines_lost_ = 0;
   uint64_t partial_lines_cut_ = 0, partial_bytes_cut_ = 0;
   uint64_t enospc_after_ = UINT64_MAX;
+  std::unique_ptr<IntegrityLog> integrity_;
 };
 
 }  // namespace agentlog
