@@ -8,6 +8,7 @@
 #include "check/check_command.h"
 #include "check/policy.h"
 #include "core/config.h"
+#include "core/parallel_runner.h"
 #include "core/pipeline.h"
 #include "core/signals.h"
 #include "plugins/redact/redact.h"
@@ -90,6 +91,19 @@ int load(const std::string& path, PipelineSpec& spec, const LoadOverrides& ov) {
 
 }  // namespace
 
+// --workers N: "auto" or a number, as the config's `workers:`.
+static CLI::Option* add_workers_option(CLI::App* cmd, unsigned& workers) {
+  return cmd
+      ->add_option_function<std::string>(
+          "--workers",
+          [&workers](const std::string& text) { parse_workers(text, workers); },
+          "Threads that run the chain: auto (the cores this process may use) or a number; replaces the config's workers:")
+      ->check([](const std::string& text) {
+        unsigned n = 0;
+        return parse_workers(text, n) ? std::string() : workers_error(text);
+      });
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"agentlog: a fast, strict filter for AI-agent activity logs (JSON lines).\n"
                "Reads JSONL from files or stdin, runs a YAML-configured chain of stages, and writes\n"
@@ -102,6 +116,7 @@ int main(int argc, char** argv) {
   std::string config, stats_path, format, framing;
   std::vector<std::string> inputs;
   bool quiet = false;
+  unsigned workers = 0;
 
   auto* run = app.add_subcommand("run", "Run the pipeline over the inputs and write the outputs");
   run->add_option("-c,--config", config, "Pipeline config (YAML)")->required();
@@ -110,6 +125,7 @@ int main(int argc, char** argv) {
   run->add_flag("-q,--quiet", quiet, "Do not print the summary line on stderr");
   run->add_option("--format", format, kFormatHelp)->check(CLI::IsMember(kFormatNames));
   run->add_option("--framing", framing, kFramingHelp)->check(CLI::IsMember(kFramingNames));
+  add_workers_option(run, workers);
 
   auto* check_config = app.add_subcommand("check-config", "Validate a config (and its policy) without reading any input");
   check_config->add_option("-c,--config", config, "Pipeline config (YAML)")->required();
@@ -149,6 +165,7 @@ int main(int argc, char** argv) {
   check_cmd->add_option("inputs", check_opts.inputs, "Input files; they replace the config's inputs ('-' is stdin)");
   check_cmd->add_option("--format", check_opts.format, kFormatHelp)->check(CLI::IsMember(kFormatNames));
   check_cmd->add_option("--framing", check_opts.framing, kFramingHelp)->check(CLI::IsMember(kFramingNames));
+  add_workers_option(check_cmd, check_opts.workers);
 
   app.add_subcommand("plugins", "List every input, stage and output with its options");
 
@@ -197,6 +214,7 @@ int main(int argc, char** argv) {
   opts.framing = framing;
   opts.stats_json_path = stats_path;
   opts.quiet = quiet;
+  opts.workers = workers;
   RunStats stats;
   std::string error;
   int rc = run_pipeline(spec, opts, stats, error);

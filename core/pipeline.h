@@ -45,6 +45,8 @@ struct RunOptions {
   // Records parsed and run through the chain together. Small, so a batch's parsed records
   // are still in the CPU's cache when each stage reaches them (64: about 100 KB parsed).
   size_t batch_records = 64;
+  // Threads that run the chain (--workers); 0: the config's `workers:`.
+  unsigned workers = 0;
   RecordObserver* observer = nullptr;
 };
 
