@@ -1,26 +1,23 @@
 #include "core/hashing.h"
 
+#include <cstring>
+#include <initializer_list>
+
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
 namespace agentlog {
 namespace {
-std::string to_hex(const unsigned char* p, unsigned n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(n * 2, '0');
-  for (unsigned i = 0; i < n; ++i) {
-    out[2 * i] = kHex[p[i] >> 4];
-    out[2 * i + 1] = kHex[p[i] & 15];
-  }
-  return out;
-}
-}  // namespace
 
-std::string sha256_hex(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned n = 0;
-  EVP_Digest(data.data(), data.size(), md, &n, EVP_sha256(), nullptr);
-  return to_hex(md, n);
+constexpr char kHex[] = "0123456789abcdef";
+
+void append_hex_bytes(std::string& out, const unsigned char* p, unsigned n) {
+  size_t at = out.size();
+  out.resize(at + 2 * n);
+  for (unsigned i = 0; i < n; ++i) {
+    out[at + 2 * i] = kHex[p[i] >> 4];
+    out[at + 2 * i + 1] = kHex[p[i] & 15];
+  }
 }
 
 // EVP_Digest fetches the algorithm and allocates a context on every call (about a
@@ -32,30 +29,61 @@ struct Sha256Context {
     EVP_MD_CTX_free(ctx);
     EVP_MD_free(md);
   }
+  // SHA-256 of the concatenation of `parts` into md (32 bytes).
+  void digest(std::initializer_list<std::string_view> parts, unsigned char* md_out) {
+    unsigned n = 0;
+    bool ok = md && ctx && EVP_DigestInit_ex(ctx, md, nullptr);
+    for (std::string_view p : parts) ok = ok && EVP_DigestUpdate(ctx, p.data(), p.size());
+    if (ok && EVP_DigestFinal_ex(ctx, md_out, &n) && n == 32) return;
+    // Not expected; the slow path fetches everything again.
+    EVP_MD_CTX* c = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(c, EVP_sha256(), nullptr);
+    for (std::string_view p : parts) EVP_DigestUpdate(c, p.data(), p.size());
+    EVP_DigestFinal_ex(c, md_out, &n);
+    EVP_MD_CTX_free(c);
+  }
 };
 
-void append_sha256_hex(std::string& out, std::string_view data) {
-  static constexpr char kHex[] = "0123456789abcdef";
+Sha256Context& thread_context() {
   thread_local Sha256Context c;
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned n = 0;
-  if (!c.md || !c.ctx || !EVP_DigestInit_ex(c.ctx, c.md, nullptr) || !EVP_DigestUpdate(c.ctx, data.data(), data.size()) ||
-      !EVP_DigestFinal_ex(c.ctx, md, &n))
-    EVP_Digest(data.data(), data.size(), md, &n, EVP_sha256(), nullptr);
-  size_t at = out.size();
-  out.resize(at + 2 * n);
-  for (unsigned i = 0; i < n; ++i) {
-    out[at + 2 * i] = kHex[md[i] >> 4];
-    out[at + 2 * i + 1] = kHex[md[i] & 15];
+  return c;
+}
+
+std::string_view as_view(const unsigned char* p, size_t n) { return {reinterpret_cast<const char*>(p), n}; }
+
+}  // namespace
+
+std::string sha256_hex(std::string_view data) {
+  std::string out;
+  append_sha256_hex(out, data);
+  return out;
+}
+
+void append_sha256_hex(std::string& out, std::string_view data) {
+  unsigned char md[32];
+  thread_context().digest({data}, md);
+  append_hex_bytes(out, md, 32);
+}
+
+HmacSha256::HmacSha256(std::string_view key) {
+  // RFC 2104: a key longer than the block is hashed first; the key is zero-padded to a block.
+  unsigned char block[64] = {};
+  if (key.size() > 64) thread_context().digest({key}, block);
+  else std::memcpy(block, key.data(), key.size());
+  for (size_t i = 0; i < 64; ++i) {
+    inner_pad_[i] = block[i] ^ 0x36;
+    outer_pad_[i] = block[i] ^ 0x5c;
   }
 }
 
-std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned n = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-       data.size(), md, &n);
-  return to_hex(md, n);
+void HmacSha256::append_hex(std::string& out, std::string_view data) const {
+  unsigned char inner[32], md[32];
+  Sha256Context& c = thread_context();
+  c.digest({as_view(inner_pad_.data(), 64), data}, inner);
+  c.digest({as_view(outer_pad_.data(), 64), as_view(inner, 32)}, md);
+  append_hex_bytes(out, md, 32);
 }
+
+std::string hmac_sha256_hex(std::string_view key, std::string_view data) { return HmacSha256(key).hex(data); }
 
 }  // namespace agentlog

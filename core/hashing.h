@@ -1,5 +1,6 @@
 // SHA-256 and HMAC-SHA256 (OpenSSL) as lowercase hex.
 #pragma once
+#include <array>
 #include <string>
 #include <string_view>
 
@@ -9,5 +10,25 @@ std::string sha256_hex(std::string_view data);
 // Appends the 64 hex digits to `out` (no temporary string).
 void append_sha256_hex(std::string& out, std::string_view data);
 std::string hmac_sha256_hex(std::string_view key, std::string_view data);
+
+// HMAC-SHA256 under one key, for hashing many messages: the key's pad blocks are made once,
+// and each message is hashed with a fetched digest and a context kept per thread (OpenSSL's
+// one-shot HMAC() fetches the algorithm and allocates contexts on every call, which cost
+// more than the hashing of a short secret). Safe to use from several threads at once.
+class HmacSha256 {
+ public:
+  HmacSha256() = default;
+  explicit HmacSha256(std::string_view key);
+  // Appends the 64 hex digits of HMAC-SHA256(key, data) to `out`.
+  void append_hex(std::string& out, std::string_view data) const;
+  std::string hex(std::string_view data) const {
+    std::string out;
+    append_hex(out, data);
+    return out;
+  }
+
+ private:
+  std::array<unsigned char, 64> inner_pad_{}, outer_pad_{};
+};
 
 }  // namespace agentlog

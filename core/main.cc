@@ -21,7 +21,31 @@ constexpr int kExitOk = 0;
 constexpr int kExitRuntime = 1;
 constexpr int kExitUsage = 2;
 
-const char* kFooter = R"(Exit codes:
+const char* kFooter = R"(Run `agentlog COMMAND --help` for the options of one command; `man agentlog` has them all.
+
+Exit codes:
+  0  success, also after SIGTERM/SIGINT (they drain what was read, flush and stop)
+  1  runtime failure (unreadable input, unwritable output, checkpoint not writable)
+  2  usage or configuration error (nothing was read)
+  3  an output's reader closed the pipe (e.g. stdout into a consumer that exited)
+
+Exit codes of check:
+  0  the policy passed (failed warning-severity rules are reported but pass, unless fail_on: warning)
+  1  an error-severity rule failed
+  2  usage, config or policy error, or the check could not read every input or write a report
+
+Examples:
+  agentlog run -c configs/default.yaml
+  agentlog check -c configs/default.yaml --report text=- --report html=report.html
+  agentlog check-config -c my.yaml
+  agentlog plugins)";
+
+// Each subcommand has its own footer: CLI11 would otherwise repeat the top-level one.
+const char* kRunFooter = R"(With no INPUT the config's inputs are read; with none there either, stdin. An INPUT is a
+file, a directory (read recursively) or a quoted glob ('**/' spans directories); '-' is stdin.
+A summary line goes to stderr at exit unless -q.
+
+Exit codes:
   0  success, also after SIGTERM/SIGINT (they drain what was read, flush and stop)
   1  runtime failure (unreadable input, unwritable output, checkpoint not writable)
   2  usage or configuration error (nothing was read)
@@ -32,23 +56,45 @@ input goes quiet, and at most flush_interval_ms (pipeline option, default 100) l
 load. File inputs with `follow: true` run until SIGTERM/SIGINT and, with `checkpoint`,
 resume after a restart (at-least-once). SIGHUP reopens file outputs.
 
-Exit codes of check:
-  0  the policy passed (failed warning-severity rules are reported but pass, unless fail_on: warning)
-  1  an error-severity rule failed
-  2  usage, config or policy error, or the check could not read every input or write a report
-
 Examples:
   agentlog run -c configs/default.yaml
   agentlog run -c configs/default.yaml --stats-json stats.json logs/*.jsonl.gz
   agentlog run -c configs/default.yaml --format auto ~/.claude/projects/-home-me-repo/
   tail -F agent.jsonl | agentlog run -c configs/default.yaml -
-  agentlog run -c configs/follow-checkpoint.yaml
-  agentlog check -c configs/default.yaml --report text=- --report html=report.html
-  agentlog check -c configs/default.yaml --policy policy.yaml --report junit=junit.xml logs/*.jsonl
-  agentlog check-config -c my.yaml
-  agentlog plugins)";
+  agentlog run -c configs/follow-checkpoint.yaml)";
 
-void print_plugins() {
+const char* kCheckConfigFooter = R"(Loads the config (and its policy: and reports: sections), builds every plugin and reads no
+input. Prints `CONFIG: OK (N inputs, M stages, K outputs)` on stdout, or the config error with
+file:line:col on stderr.
+
+Exit codes:
+  0  the config is valid
+  2  usage or configuration error
+
+Example:
+  agentlog check-config -c configs/default.yaml)";
+
+const char* kPluginsFooter = R"(The listing is generated from the option tables that check configs: each plugin's name and
+summary, then its options with type (or allowed values), default or `required`, and description;
+nested options are indented. --json prints the same as one JSON object:
+  {"inputs": [...], "stages": [...], "outputs": [...]}, each plugin {"name", "summary", "options"},
+  each option {"name", "type", "allowed", "required", "default", "description", "options"}.
+
+Exit codes:
+  0  success)";
+
+const char* kRedactTestFooter = R"(Runs only the redact stages of the config over each line and prints, per finding,
+`FILE:LINE: FIELD [BEGIN,END) RULE` (never the secret), then a count per rule. Use it to tune
+allowlists.
+
+Exit codes:
+  0  success
+  2  usage or configuration error, the config has no redact stage, or a file cannot be read
+
+Example:
+  agentlog redact-test -c configs/default.yaml samples/multi_agent_session.jsonl)";
+
+void print_plugins_text() {
   for (PluginKind kind : {PluginKind::Input, PluginKind::Stage, PluginKind::Output}) {
     std::printf("%ss:\n", std::string(kind_name(kind)).c_str());
     for (const PluginInfo* p : all_plugins()) {
@@ -68,6 +114,61 @@ void print_plugins() {
     }
     std::printf("\n");
   }
+}
+
+void append_options_json(std::string& out, std::span<const OptionSpec> opts) {
+  out += '[';
+  for (size_t i = 0; i < opts.size(); ++i) {
+    const OptionSpec& o = opts[i];
+    if (i) out += ',';
+    out += "{\"name\":";
+    json::append_quoted(out, o.name);
+    out += ",\"type\":";
+    json::append_quoted(out, type_name(o.type));
+    out += ",\"allowed\":[";
+    for (size_t a = 0; a < o.allowed.size(); ++a) {
+      if (a) out += ',';
+      json::append_quoted(out, o.allowed[a]);
+    }
+    out += "],\"required\":";
+    out += o.required ? "true" : "false";
+    out += ",\"default\":";
+    if (o.default_value.empty()) out += "null";
+    else json::append_quoted(out, o.default_value);
+    out += ",\"description\":";
+    json::append_quoted(out, o.description);
+    out += ",\"options\":";
+    append_options_json(out, o.children);
+    out += '}';
+  }
+  out += ']';
+}
+
+void print_plugins_json() {
+  std::string out = "{";
+  bool first_kind = true;
+  for (PluginKind kind : {PluginKind::Input, PluginKind::Stage, PluginKind::Output}) {
+    if (!first_kind) out += ',';
+    first_kind = false;
+    json::append_quoted(out, std::string(kind_name(kind)) + "s");
+    out += ":[";
+    bool first = true;
+    for (const PluginInfo* p : all_plugins()) {
+      if (p->kind != kind) continue;
+      if (!first) out += ',';
+      first = false;
+      out += "{\"name\":";
+      json::append_quoted(out, p->name);
+      out += ",\"summary\":";
+      json::append_quoted(out, p->summary);
+      out += ",\"options\":";
+      append_options_json(out, p->options);
+      out += '}';
+    }
+    out += ']';
+  }
+  out += "}\n";
+  std::fputs(out.c_str(), stdout);
 }
 
 const std::vector<std::string> kFormatNames = {"auto",      "claude-code", "claude-stream-json",
@@ -119,6 +220,7 @@ int main(int argc, char** argv) {
   unsigned workers = 0;
 
   auto* run = app.add_subcommand("run", "Run the pipeline over the inputs and write the outputs");
+  run->footer(kRunFooter);
   run->add_option("-c,--config", config, "Pipeline config (YAML)")->required();
   run->add_option("inputs", inputs, "Input files; they replace the config's inputs ('-' is stdin)");
   run->add_option("--stats-json", stats_path, "Write the run's counters as JSON to this path at exit");
@@ -128,6 +230,7 @@ int main(int argc, char** argv) {
   add_workers_option(run, workers);
 
   auto* check_config = app.add_subcommand("check-config", "Validate a config (and its policy) without reading any input");
+  check_config->footer(kCheckConfigFooter);
   check_config->add_option("-c,--config", config, "Pipeline config (YAML)")->required();
 
   check::CheckOptions check_opts;
@@ -158,7 +261,16 @@ int main(int argc, char** argv) {
       "      - {type: escalations_resolved}\n"
       "  reports:\n"
       "    - {format: junit, path: policy.xml}\n"
-      "Without a policy: max_schema_violations 0, max_dead_letters 0 and min_records 1. See docs/check.md.");
+      "Without a policy: max_schema_violations 0, max_dead_letters 0 and min_records 1. See docs/check.md.\n"
+      "\n"
+      "Exit codes of check:\n"
+      "  0  the policy passed (failed warning-severity rules are reported but pass, unless fail_on: warning)\n"
+      "  1  an error-severity rule failed\n"
+      "  2  usage, config or policy error, or the check could not read every input or write a report\n"
+      "\n"
+      "Examples:\n"
+      "  agentlog check -c configs/default.yaml --report text=- --report html=report.html\n"
+      "  agentlog check -c configs/default.yaml --policy policy.yaml --report junit=junit.xml logs/*.jsonl");
   check_cmd->add_flag("--write-outputs", check_opts.write_outputs,
                   "Also write the pipeline's outputs and dead letters (off: records are only counted)");
   check_cmd->add_flag("-q,--quiet", check_opts.quiet, "No progress line on stderr (shown only on a TTY anyway)");
@@ -167,11 +279,15 @@ int main(int argc, char** argv) {
   check_cmd->add_option("--framing", check_opts.framing, kFramingHelp)->check(CLI::IsMember(kFramingNames));
   add_workers_option(check_cmd, check_opts.workers);
 
-  app.add_subcommand("plugins", "List every input, stage and output with its options");
+  bool plugins_json = false;
+  auto* plugins_cmd = app.add_subcommand("plugins", "List every input, stage and output with its options");
+  plugins_cmd->footer(kPluginsFooter);
+  plugins_cmd->add_flag("--json", plugins_json, "Print the listing as one JSON object");
 
   std::vector<std::string> redact_files;
   auto* redact_test = app.add_subcommand(
       "redact-test", "Show where the config's redact stages find secrets: line, field, offsets, rule (never the secret)");
+  redact_test->footer(kRedactTestFooter);
   redact_test->add_option("-c,--config", config, "Pipeline config with a redact stage")->required();
   redact_test->add_option("files", redact_files, "JSONL files ('-' is stdin)")->required();
 
@@ -185,7 +301,8 @@ int main(int argc, char** argv) {
   }
 
   if (app.got_subcommand("plugins")) {
-    print_plugins();
+    if (plugins_json) print_plugins_json();
+    else print_plugins_text();
     return kExitOk;
   }
 

@@ -38,6 +38,12 @@ bool is_echo(std::string_view text) {
 
 void ClaudeCode::convert_line(object line, const LineRef& ref, Converted& out) {
   read_top(line);
+  if (!top_.type && top_.agent_type) {
+    // <session>/subagents/agent-<id>.meta.json ({"agentType", "description", "toolUseId"}),
+    // read with the transcripts when a project folder is named: no activity of its own.
+    out.type = "(subagent meta)";
+    return;
+  }
   if (!top_.type) {
     out.type = "(no type)";
     out.why = "type: field is missing or not a string (a Claude Code transcript line has one)";
@@ -86,6 +92,7 @@ void ClaudeCode::read_top(object line) {
         if (key == "sessionId") slot = &top_.session;
         else if (key == "timestamp") slot = &top_.timestamp;
         else if (key == "toolUseID") slot = &top_.tool_use_id;
+        else if (key == "agentType") top_.agent_type = top_.agent_type || value.is_string();
         break;
       case 10:
         if (key == "durationMs" && !top_.duration) top_.duration = value;

@@ -76,7 +76,7 @@ class ClaudeCode : public Format, private claude::RecordSink {
     std::optional<std::string_view> type, session, timestamp, version, user_type, permission_mode, cwd, uuid, agent,
         subtype, tool_use_id, parent_tool_use_id;
     std::optional<element> message, data, attachment, tool_use_result, duration;
-    bool sidechain = false, meta = false, compact_summary = false;
+    bool sidechain = false, meta = false, compact_summary = false, agent_type = false;
   };
 
   void read_top(object line);

@@ -40,18 +40,27 @@ class Codex : public Format {
     }
     if (held_ && ++held_lines_ > kMaxHeldLines) release(out.released);
     auto type = str_at(line, "type");
+    line_ts_ = str_at(line, "timestamp");
     if (!type) {
+      if (legacy_line(line, ref, out)) return;
       out.type = "(no type)";
       out.why = "type: field is missing or not a string (a Codex rollout line has one)";
       return;
     }
     out.type = std::string(type_word(*type));
     bool item = *type == "response_item", event = *type == "event_msg";
-    if (!item && !event && *type != "session_meta" && *type != "turn_context") {
+    // A rollout from before RolloutLine: bare response items, stamped with the header's time.
+    bool bare = legacy_ && listed(kResponseItems, *type) && !line["payload"].is_object();
+    if (!item && !event && !bare && *type != "session_meta" && *type != "turn_context") {
       out.known_type = *type == "compacted";
       return;
     }
-    if (!(payload_ = obj_at(line, "payload"))) {
+    if (bare) {
+      payload_ = line;
+      item = true;
+      out.type = "response_item";
+      if (!line_ts_) line_ts_ = legacy_time_;
+    } else if (!(payload_ = obj_at(line, "payload"))) {
       out.why = "payload: field is missing or not an object";
       return;
     }
@@ -77,7 +86,7 @@ class Codex : public Format {
     bool run = event && (sub == "task_started" || sub == "task_complete" || sub == "turn_aborted");
     bool approval = event && (sub == "exec_approval_request" || sub == "apply_patch_approval_request");
     if (!call && !result && !run && !approval) return;
-    auto time = line_time(str_at(line, "timestamp"), "RFC 3339", out.why);
+    auto time = line_time(line_ts_, "RFC 3339", out.why);
     if (!time) return;
     base_.event_time = std::move(time->first);
     now_ms_ = time->second;
@@ -114,7 +123,7 @@ class Codex : public Format {
     approval_.clear();
     sandbox_.clear();
     turn_.clear();
-    open_ = explicit_ = prompted_ = held_ = user_messages_ = false;
+    open_ = explicit_ = prompted_ = held_ = user_messages_ = legacy_ = false;
     item_prompt_.clear();
     escalated_.clear();
   }
@@ -128,7 +137,7 @@ class Codex : public Format {
 
   // The time and line of the open turn's latest line: where a turn without an end event ends.
   void note_activity(object line, const LineRef& ref, std::string_view type) {
-    auto ts = str_at(line, "timestamp");
+    auto ts = line_ts_;
     auto time = ts ? normalize_time(*ts) : std::nullopt;
     if (!time) return;
     last_time_ = std::move(time->first);
@@ -204,7 +213,7 @@ class Codex : public Format {
       // after this event as in the rest of the rollout when its start is still held.
       if (open_ && !explicit_ && !acted_ && item_prompt_ == sha256_ref(text)) {
         if (held_) {
-          auto time = line_time(str_at(line, "timestamp"), "RFC 3339", out.why);
+          auto time = line_time(line_ts_, "RFC 3339", out.why);
           if (!time) return;
           held_start_.turn_id = turn_ = "line-" + std::to_string(ref.line);
           held_start_.event_time = std::move(time->first);
@@ -239,7 +248,7 @@ class Codex : public Format {
   }
 
   void prompt(object line, const LineRef& ref, Converted& out, std::string_view text) {
-    auto time = line_time(str_at(line, "timestamp"), "RFC 3339", out.why);
+    auto time = line_time(line_ts_, "RFC 3339", out.why);
     if (!time) return;
     item_prompt_.clear();
     std::string prompt = sha256_ref(text);
@@ -257,6 +266,23 @@ class Codex : public Format {
     open_turn("line-" + std::to_string(ref.line), false, time->second, ref, out.type);
     held_start_.input_ref = std::move(prompt);
     prompted_ = true;
+  }
+
+  // Lines of a rollout written before RolloutLine (Codex CLI of mid 2025): the header {id,
+  // timestamp, instructions, git...} is the session's meta; {"record_type":"state"} marks state.
+  bool legacy_line(object line, const LineRef& ref, Converted& out) {
+    if (auto rt = str_at(line, "record_type")) {
+      out.type = "record_type." + std::string(type_word(*rt));
+      return true;
+    }
+    auto id = str_at(line, "id");
+    if (ref.line != 1 || !id || !line_ts_ || !normalize_time(*line_ts_)) return false;  // the header is line 1
+    out.type = "session_header";
+    legacy_ = true;
+    legacy_time_ = std::string(*line_ts_);
+    payload_ = line;
+    session_meta();
+    return true;
   }
 
   void session_meta() {
@@ -428,6 +454,9 @@ class Codex : public Format {
   Canon base_;
   int64_t now_ms_ = 0;
   std::optional<object> payload_;
+  std::optional<std::string_view> line_ts_;  // the line's timestamp (a legacy item: the header's)
+  bool legacy_ = false;                     // the source began with a pre-RolloutLine header
+  std::string legacy_time_;
   std::string cwd_, approval_, sandbox_, turn_;
   // The open turn, opened by task_started (explicit) or by a prompt. Its start is held back
   // until its context arrives, at most kMaxHeldLines lines.

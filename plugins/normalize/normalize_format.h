@@ -96,6 +96,9 @@ inline constexpr std::string_view kActionEvent = "action-event";      // spec 00
 inline constexpr std::string_view kActionLog = "action-log";          // spec 001
 std::string_view detect_format(object line);
 
+// A SWE-agent run's prediction record (preds.json, all_preds.jsonl), not a trajectory.
+bool is_swe_agent_prediction(object record);
+
 std::unique_ptr<Format> make_claude_code_format();
 std::unique_ptr<Format> make_claude_stream_json_format();
 std::unique_ptr<Format> make_codex_format();

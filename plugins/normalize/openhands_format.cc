@@ -79,6 +79,41 @@ class OpenHands : public Format {
       if (started_) close_implicit(out.released);
       reset(ref);
     }
+    simdjson::dom::array history;
+    if (ev["action"].error() == simdjson::NO_SUCH_FIELD && ev["observation"].error() == simdjson::NO_SUCH_FIELD &&
+        ev["history"].get(history) == simdjson::SUCCESS)
+      return convert_output(ev, history, ref, out);
+    convert_event(ev, ref, out);
+  }
+
+ private:
+  // A line of an evaluation's output.jsonl ({instance_id, instruction, history, metadata,
+  // test_result, ...}): one conversation, its events in `history`, its run id the instance's.
+  void convert_output(object line, simdjson::dom::array history, const LineRef& ref, Converted& out) {
+    close_implicit(out.released);
+    reset(ref);
+    element inst;
+    if (line["instance_id"].get(inst) == simdjson::SUCCESS) {
+      if (std::string id = id_text(inst); !id.empty()) base_.run_id = std::move(id);
+    }
+    for (element e : history) {
+      object ev;
+      if (e.get(ev) != simdjson::SUCCESS) continue;
+      convert_event(ev, ref, out);
+      out.why.clear();  // an event that cannot be used is skipped; the line holds the others
+    }
+    // The instance is over: its run ends with its history (an `error` says how it ended).
+    element error;
+    bool failed = line["error"].get(error) == simdjson::SUCCESS && !error.is_null();
+    implicit_ = open_;
+    std::vector<HeldRecord> end;
+    close_implicit(end, failed ? "error" : "");
+    for (auto& h : end) out.records.push_back(std::move(h.record));
+    out.type = "evaluation_output";
+    out.known_type = true;
+  }
+
+  void convert_event(object ev, const LineRef& ref, Converted& out) {
     auto action = str_at(ev, "action");
     auto observation = str_at(ev, "observation");
     if (!action && !observation) {
@@ -103,7 +138,9 @@ class OpenHands : public Format {
       return;
     }
     std::optional<object> args = obj_at(ev, action ? "args" : "extras");
-    bool tool_result = observation && (results_.count(cause_of(ev)) || has_tool_call(ev)) &&
+    // An observation answers a tool action (by cause, or by the id of a call seen): the
+    // observation of `think` or `recall` carries tool_call_metadata too but answers no call.
+    bool tool_result = observation && (results_.count(cause_of(ev)) || answers_call(ev)) &&
                        kind != "agent_state_changed";
     bool run_change = (action && (kind == "system" || kind == "finish")) ||
                       (observation && kind == "agent_state_changed");
@@ -140,7 +177,6 @@ class OpenHands : public Format {
     tool_result_event(ev, kind, args, ref, out);
   }
 
- private:
   void reset(const LineRef& ref) {
     started_ = true;
     source_ = ref.source_index;
@@ -187,9 +223,10 @@ class OpenHands : public Format {
   }
 
   // The end of a source: the implicit run ends at its last event.
-  void close_implicit(std::vector<HeldRecord>& out) {
+  void close_implicit(std::vector<HeldRecord>& out, std::string_view error_code = {}) {
     if (!open_ || !implicit_) return;
     Canon c = run_record("end");
+    c.error_code = std::string(error_code);
     c.event_time = last_time_;
     c.evidence_ref = last_evidence_;
     LineRef at{last_source_, source_, last_line_, {}, {}};
@@ -213,7 +250,10 @@ class OpenHands : public Format {
     auto meta = obj_at(ev, "tool_call_metadata");
     return meta ? str_at(*meta, "tool_call_id") : std::nullopt;
   }
-  static bool has_tool_call(object ev) { return tool_call_id(ev).has_value(); }
+  bool answers_call(object ev) {
+    auto id = tool_call_id(ev);
+    return id && calls_.find(*id);
+  }
 
   void emit(const Canon& c, const LineRef& ref, Converted& out, std::string_view type) {
     out.records.emplace_back();

@@ -105,12 +105,31 @@ struct Step {
   std::string open_file, working_dir;
 };
 
+}  // namespace
+
+// A run's predictions, written beside its trajectories: {instance_id, model_patch, ...}, or
+// preds.json mapping each instance id to one. Their patches are in the trajectories' info too.
+bool is_swe_agent_prediction(object record) {
+  auto has = [](object o, std::string_view key) { return o[key].error() != simdjson::NO_SUCH_FIELD; };
+  if (has(record, "model_patch") && has(record, "instance_id")) return true;
+  auto first = record.begin();  // preds.json: {"<instance id>": {instance_id, model_patch, ...}, ...}
+  object pred;
+  return first != record.end() && (*first).value.get(pred) == simdjson::SUCCESS && has(pred, "model_patch") &&
+         has(pred, "instance_id");
+}
+
+namespace {
+
 class SweAgent : public Format {
  public:
   void convert(object traj, const LineRef &ref, Converted &out) override {
     out.type = "trajectory";
     simdjson::dom::array history;
     if (traj["history"].get(history) != simdjson::SUCCESS) {
+      if (is_swe_agent_prediction(traj)) {  // preds.json / all_preds.jsonl / .pred beside the trajectories
+        out.type = "prediction";
+        return;
+      }
       out.type = "(no history)";
       out.why =
           "history: field is missing or not an array (a SWE-agent "

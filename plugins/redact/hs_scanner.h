@@ -15,23 +15,31 @@ namespace agentlog::redact {
 class HsDatabase {
  public:
   enum class Mode : uint8_t {
-    Exact,       // Hyperscan matches what RE2 matches (a superset at most)
+    Exact,       // Hyperscan matches what RE2 matches (a superset at most); match ends only
     Prefilter,   // HS_FLAG_PREFILTER: a looser pattern Hyperscan can take
     Unfiltered,  // Hyperscan cannot take it at all: RE2 runs on every text
+    ExactStart,  // as Exact, and each match's leftmost start (HS_FLAG_SOM_LEFTMOST)
   };
   static constexpr uint32_t kUnbounded = UINT32_MAX;
 
   // patterns[i] is rule i's RE2 pattern; keywords are (lowercase literal, rule).
   Status build(const std::vector<std::string>& patterns, const std::vector<std::pair<std::string, size_t>>& keywords);
+  // The key a rule set's compiled databases are cached under (in memory and on disk).
+  static std::string cache_key(const std::vector<std::string>& patterns,
+                               const std::vector<std::pair<std::string, size_t>>& keywords);
 
   // Per scanned text: which rules hit (first match end), which rules' keywords occur.
   struct Hits {
     std::vector<uint32_t> first_end;   // per rule; UINT32_MAX: no hit
     std::vector<uint8_t> keyword;      // per rule; 1: a keyword of the rule occurs
     std::vector<uint32_t> hit_rules;   // rules with a pattern hit, in report order
-    // Every match end of the exactly compiled rules, (rule, end), in end order; RE2 runs in
-    // windows around them. Capped: past kMaxEnds `overflow` is set and RE2 scans whole texts.
-    std::vector<std::pair<uint32_t, uint32_t>> ends;
+    // Every match of the exactly compiled rules, in end order: RE2 runs anchored at the
+    // starts (ExactStart) or in windows around the ends (Exact). Capped: past kMaxEnds
+    // `overflow` is set and RE2 scans whole texts.
+    struct Match {
+      uint32_t rule, from, to;  // from: the leftmost start (ExactStart rules only)
+    };
+    std::vector<Match> ends;
     bool overflow = false;
   };
   static constexpr size_t kMaxEnds = 1 << 16;
@@ -40,6 +48,7 @@ class HsDatabase {
   bool any(std::string_view text) const;
 
   Mode mode(size_t rule) const { return modes_[rule]; }
+  bool exact(size_t rule) const { return modes_[rule] == Mode::Exact || modes_[rule] == Mode::ExactStart; }
   // Hyperscan scans bytes, RE2 UTF-8 characters: a pattern with `.`, a negated class, \W,
   // \S, \D, \pX or a non-ASCII byte can match more in RE2 when the text is not ASCII, so
   // such a rule runs on every non-ASCII text.

@@ -60,12 +60,16 @@ enum class Mode { Hmac, Sha256, Mask };
 thread_local std::vector<std::string_view> t_scan;  // pass 1: the strings to scan
 thread_local std::deque<std::string> t_views;         // pass 1: decoded views of them (stable storage)
 thread_local bool t_need = false;                    // pass 1: a secret-named member was seen
+// Pass 1's findings per string, so pass 2 does not run the rules again on the same text.
+thread_local std::vector<std::pair<std::string, std::vector<Finding>>> t_memo;
+thread_local bool t_memo_on = false;  // pass 1 records what it finds
 
 class RedactStage : public Stage, public RedactExplainer {
  public:
   redact::RuleSet rules;
   Mode mode = Mode::Hmac;
   std::string key;
+  HmacSha256 hmac;  // keyed with `key` once
   std::vector<FieldPath> ref_fields, fields;
   bool all_strings = false;
   std::string annotation_field;
@@ -84,7 +88,11 @@ class RedactStage : public Stage, public RedactExplainer {
 
   std::string token(std::string_view secret, std::string_view rule) const {
     switch (mode) {
-      case Mode::Hmac: return "hmac-sha256:" + hmac_sha256_hex(key, secret);
+      case Mode::Hmac: {
+        std::string out = "hmac-sha256:";
+        hmac.append_hex(out, secret);
+        return out;
+      }
       case Mode::Sha256: return "sha256:" + sha256_hex(secret);
       case Mode::Mask: return "[REDACTED:" + std::string(rule) + "]";
     }
@@ -93,7 +101,11 @@ class RedactStage : public Stage, public RedactExplainer {
   // Inside URIs a token must stay a valid URI component.
   std::string uri_token(std::string_view secret) const {
     switch (mode) {
-      case Mode::Hmac: return "redacted-hmac-sha256-" + hmac_sha256_hex(key, secret);
+      case Mode::Hmac: {
+        std::string out = "redacted-hmac-sha256-";
+        hmac.append_hex(out, secret);
+        return out;
+      }
       case Mode::Sha256: return "redacted-sha256-" + sha256_hex(secret);
       case Mode::Mask: return "REDACTED";
     }
@@ -109,6 +121,20 @@ class RedactStage : public Stage, public RedactExplainer {
   // escapes, percent-encoding), the views' findings mapped back to the original bytes.
   // Sorted, overlaps merged. `all` keeps overlaps and does not merge (redact-test).
   void find_secrets(std::string_view text, std::vector<Finding>& found, bool all = false) const {
+    if (!all) {
+      for (const auto& [t, f] : t_memo)
+        if (t == text) {
+          found = f;
+          return;
+        }
+      find_secrets_uncached(text, found);
+      if (t_memo_on) t_memo.emplace_back(std::string(text), found);
+      return;
+    }
+    find_secrets_uncached(text, found, true);
+  }
+
+  void find_secrets_uncached(std::string_view text, std::vector<Finding>& found, bool all = false) const {
     if (all) rules.find_all(text, found);
     else rules.find(text, found);
     bool pct = has_percent_escape(text), esc = has_backslash_escape(text);
@@ -309,6 +335,7 @@ class RedactStage : public Stage, public RedactExplainer {
     t_scan.clear();
     t_views.clear();
     t_need = false;
+    t_memo.clear();
     WorkerState& w = per_worker_.local();
     FieldSet& field_set = w.fields;
     field_set.extract(record);
@@ -336,10 +363,12 @@ class RedactStage : public Stage, public RedactExplainer {
       // A string Hyperscan cannot clear is settled by the rules themselves before the record
       // is parsed into a tree: prefiltered patterns and common keywords ("auth" in a path)
       // let many clean strings through, and the rules on one short string cost far less.
-      if (!t_need && (!rules.may_match_any(t_scan.data(), t_scan.size()) ||
-                      std::none_of(t_scan.begin(), t_scan.end(),
-                                   [&](std::string_view v) { return rules.may_match(v) && would_change(v); })))
-        return StageVerdict::keep();
+      t_memo_on = true;
+      bool clean = !t_need && (!rules.may_match_any(t_scan.data(), t_scan.size()) ||
+                               std::none_of(t_scan.begin(), t_scan.end(),
+                                            [&](std::string_view v) { return rules.may_match(v) && would_change(v); }));
+      t_memo_on = false;
+      if (clean) return StageVerdict::keep();
     }
     // Pass 2, on a mutable copy: every occurrence of every field, duplicates included.
     ++w.deep_scans;
@@ -695,6 +724,7 @@ Status make_redact(const OptionView& o, std::unique_ptr<Stage>& out) {
     if (st->key.size() < 16)
       return Status::error(o.error(o.has("hmac_key_file") && !(k && *k) ? "hmac_key_file" : "hmac_key_env",
                                    "the HMAC key must be at least 16 bytes"));
+    st->hmac = HmacSha256(st->key);
   }
   std::vector<std::string> fields = o.has("fields")
                                         ? o.strings("fields")

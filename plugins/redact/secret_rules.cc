@@ -102,7 +102,7 @@ Status RuleSet::compile(int64_t max_mem) {
 
 size_t RuleSet::exact_rules() const {
   size_t n = 0;
-  for (size_t i = 0; db_ && i < db_->rules(); ++i) n += db_->mode(i) == HsDatabase::Mode::Exact;
+  for (size_t i = 0; db_ && i < db_->rules(); ++i) n += db_->exact(i);
   return n;
 }
 size_t RuleSet::prefilter_rules() const {
@@ -163,8 +163,8 @@ size_t RuleSet::take_match(size_t idx, std::string_view text, const re2::StringP
   return next <= mb ? mb + 1 : next;
 }
 
-void RuleSet::run_rule(size_t idx, std::string_view text, uint32_t first_end, const uint32_t* ends,
-                       const uint32_t* ends_end, std::vector<Finding>& out) const {
+void RuleSet::run_rule(size_t idx, std::string_view text, uint32_t first_end, const Span* spans, const Span* spans_end,
+                       std::vector<Finding>& out) const {
   const SecretRule& r = rules_[idx];
   if (text.size() < r.min_length) return;
   const int ngroups = r.group < 0 ? std::min(r.re->NumberOfCapturingGroups() + 1, 32) : std::min(r.group + 1, 32);
@@ -172,41 +172,90 @@ void RuleSet::run_rule(size_t idx, std::string_view text, uint32_t first_end, co
   re2::StringPiece groups[32];
   const uint32_t w = db_->max_width(idx);
   const size_t n = text.size();
-  if (ends != nullptr && db_->mode(idx) == HsDatabase::Mode::Exact && w != HsDatabase::kUnbounded) {
-    // Every RE2 match is a Hyperscan match: it ends at one of `ends` and starts at most w
-    // before. Search [e - w, e + w] for each end e not yet covered; a window without a match
-    // covers every end up to its right edge, so the windows never overlap much and the cost
-    // stays linear.
+  if (spans != nullptr && db_->mode(idx) == HsDatabase::Mode::ExactStart) {
+    run_from_starts(idx, text, spans, spans_end, ngroups, out);
+    return;
+  }
+  if (spans != nullptr && db_->mode(idx) == HsDatabase::Mode::Exact && w != HsDatabase::kUnbounded) {
+    // Every RE2 match is a Hyperscan match: it ends at one of the spans' ends and starts at
+    // most w before. Search [e - w, e + w] for each end e not yet covered; a window without
+    // a match covers every end up to its right edge, so the windows never overlap much and
+    // the cost stays linear.
     size_t pos = 0;
-    for (const uint32_t* e = ends; e != ends_end;) {
-      if (*e <= pos) {
+    for (const Span* e = spans; e != spans_end;) {
+      if (e->to <= pos) {
         ++e;
         continue;
       }
-      size_t a = std::max<size_t>(pos, *e > w ? *e - w : 0), b = std::min<size_t>(n, size_t{*e} + w);
+      size_t a = std::max<size_t>(pos, e->to > w ? e->to - w : 0), b = std::min<size_t>(n, size_t{e->to} + w);
       if (!r.re->Match(sp, a, b, RE2::UNANCHORED, groups, ngroups)) {
-        while (e != ends_end && *e <= b) ++e;
+        while (e != spans_end && e->to <= b) ++e;
         pos = std::max(pos, b > w ? b - w : 0);
         continue;
       }
       size_t mb = static_cast<size_t>(groups[0].data() - text.data());
       // A match starting past e may reach beyond b: search again from its start.
-      if (mb > *e && b < n && !r.re->Match(sp, mb, std::min<size_t>(n, mb + w), RE2::UNANCHORED, groups, ngroups)) {
+      if (mb > e->to && b < n && !r.re->Match(sp, mb, std::min<size_t>(n, mb + w), RE2::UNANCHORED, groups, ngroups)) {
         ++e;
         continue;
       }
       pos = take_match(idx, text, groups, ngroups, out);
-      while (e != ends_end && *e <= pos) ++e;
+      while (e != spans_end && e->to <= pos) ++e;
     }
     return;
   }
   size_t pos = 0;
   // The first match ends at first_end or later and starts at most max_width before it.
-  if (db_->mode(idx) == HsDatabase::Mode::Exact && first_end != UINT32_MAX && w != HsDatabase::kUnbounded && first_end > w)
+  if (db_->exact(idx) && first_end != UINT32_MAX && w != HsDatabase::kUnbounded && first_end > w)
     pos = first_end - w;
   while (pos <= n && r.re->Match(sp, pos, n, RE2::UNANCHORED, groups, ngroups)) {
     size_t next = take_match(idx, text, groups, ngroups, out);
     pos = next > pos ? next : pos + 1;
+  }
+}
+
+void RuleSet::run_from_starts(size_t idx, std::string_view text, const Span* spans, const Span* spans_end, int ngroups,
+                              std::vector<Finding>& out) const {
+  // Hyperscan gave each match end its leftmost start, and its language holds RE2's. RE2's
+  // next match at or after `pos` (leftmost-first) therefore starts at the smallest reported
+  // start >= pos, unless it hides behind a match that started before pos and reaches past
+  // pos by at least the rule's shortest match: only then does RE2 search unanchored. Each
+  // RE2 call is anchored at a known start, so a secret costs a search of its own length,
+  // not of a window around it.
+  const SecretRule& r = rules_[idx];
+  re2::StringPiece sp(text.data(), text.size());
+  re2::StringPiece groups[32];
+  const uint32_t w = db_->max_width(idx);
+  const size_t n = text.size(), min_w = std::max<uint32_t>(1, db_->min_width(idx));
+  thread_local std::vector<Span> by_start;
+  by_start.assign(spans, spans_end);
+  std::sort(by_start.begin(), by_start.end(), [](const Span& a, const Span& b) { return a.from < b.from; });
+  auto limit = [&](size_t from) { return w == HsDatabase::kUnbounded ? n : std::min<size_t>(n, from + w); };
+  size_t pos = 0, j = 0, reach = 0;  // reach: the furthest end of a match that starts before pos
+  while (pos <= n) {
+    for (; j < by_start.size() && by_start[j].from < pos; ++j) reach = std::max<size_t>(reach, by_start[j].to);
+    if (reach >= pos + min_w) {
+      // A match may start in [pos, reach): search there as plain RE2 would.
+      size_t b = w == HsDatabase::kUnbounded ? n : std::min<size_t>(n, reach + w);
+      if (r.re->Match(sp, pos, b, RE2::UNANCHORED, groups, ngroups)) {
+        size_t mb = static_cast<size_t>(groups[0].data() - text.data());
+        if (mb < reach) {
+          size_t next = take_match(idx, text, groups, ngroups, out);
+          pos = next > pos ? next : pos + 1;
+          continue;
+        }
+      }
+      pos = reach;  // no match starts in [pos, reach)
+      continue;
+    }
+    if (j == by_start.size()) return;
+    size_t s = by_start[j].from;
+    if (r.re->Match(sp, s, limit(s), RE2::ANCHOR_START, groups, ngroups)) {
+      size_t next = take_match(idx, text, groups, ngroups, out);
+      pos = next > s ? next : s + 1;
+    } else {
+      pos = s + 1;  // Hyperscan's match that RE2 does not take (a multi-line ^ or $)
+    }
   }
 }
 
@@ -226,24 +275,25 @@ void RuleSet::find_all(std::string_view text, std::vector<Finding>& out) const {
     }
   std::sort(cands.begin(), cands.end());
   cands.erase(std::unique(cands.begin(), cands.end()), cands.end());
-  // Each rule's match ends together, in end order.
-  thread_local std::vector<uint32_t> ends, ends_at;
-  ends.clear();
-  ends_at.assign(rules_.size() + 1, 0);
+  // Each rule's matches together, in end order.
+  thread_local std::vector<Span> spans;
+  thread_local std::vector<uint32_t> spans_at;
+  spans.clear();
+  spans_at.assign(rules_.size() + 1, 0);
   if (!hits.overflow) {
-    for (const auto& [rule, end] : hits.ends) ++ends_at[rule + 1];
-    for (size_t i = 0; i < rules_.size(); ++i) ends_at[i + 1] += ends_at[i];
-    ends.resize(hits.ends.size());
+    for (const auto& m : hits.ends) ++spans_at[m.rule + 1];
+    for (size_t i = 0; i < rules_.size(); ++i) spans_at[i + 1] += spans_at[i];
+    spans.resize(hits.ends.size());
     thread_local std::vector<uint32_t> fill;
-    fill.assign(ends_at.begin(), ends_at.end() - 1);
-    for (const auto& [rule, end] : hits.ends) ends[fill[rule]++] = end;
+    fill.assign(spans_at.begin(), spans_at.end() - 1);
+    for (const auto& m : hits.ends) spans[fill[m.rule]++] = {m.from, m.to};
   }
   for (size_t idx : cands) {
     const SecretRule& r = rules_[idx];
     if (!r.keywords.empty() && !hits.keyword[idx]) continue;
-    bool windowed = !hits.overflow && hits.first_end[idx] != UINT32_MAX && ends_at[idx + 1] > ends_at[idx];
-    run_rule(idx, text, hits.first_end[idx], windowed ? ends.data() + ends_at[idx] : nullptr,
-             windowed ? ends.data() + ends_at[idx + 1] : nullptr, out);
+    bool windowed = !hits.overflow && hits.first_end[idx] != UINT32_MAX && spans_at[idx + 1] > spans_at[idx];
+    run_rule(idx, text, hits.first_end[idx], windowed ? spans.data() + spans_at[idx] : nullptr,
+             windowed ? spans.data() + spans_at[idx + 1] : nullptr, out);
   }
 }
 

@@ -94,10 +94,16 @@ class RuleSet {
   void remove_rule(std::string_view id);
 
  private:
-  // Runs rule idx's RE2 on `text`: in windows around Hyperscan's match ends [ends, ends_end)
-  // when it has them (exact pattern, bounded width), else from first_end less the width.
-  void run_rule(size_t idx, std::string_view text, uint32_t first_end, const uint32_t* ends, const uint32_t* ends_end,
+  struct Span {
+    uint32_t from, to;  // a Hyperscan match: leftmost start (ExactStart rules) and end
+  };
+  // Runs rule idx's RE2 on `text`: anchored at Hyperscan's match starts, or in windows around
+  // its match ends [spans, spans_end) (exact pattern, bounded width), else from first_end less
+  // the width.
+  void run_rule(size_t idx, std::string_view text, uint32_t first_end, const Span* spans, const Span* spans_end,
                 std::vector<Finding>& out) const;
+  void run_from_starts(size_t idx, std::string_view text, const Span* spans, const Span* spans_end, int ngroups,
+                       std::vector<Finding>& out) const;
   // One RE2 match at [mb, me) with its groups: applies secretGroup, entropy and allowlists.
   // Returns where the next search may start.
   size_t take_match(size_t idx, std::string_view text, const re2::StringPiece* groups, int ngroups,

@@ -178,6 +178,47 @@ check_help() {
   done
 }
 
+# Each subcommand's --help explains its own flags and exit codes, not the other commands'.
+check_subcommand_help() {
+  local sub
+  for sub in "run --stats-json" "check --report" "check-config --config" "redact-test --config" "plugins --json"; do
+    set -- $sub
+    "$BIN" "$1" --help > out.txt 2> err.txt || { echo "$1 --help: exit $?"; return 1; }
+    grep -q -- "$2" out.txt || { echo "$1 --help does not explain $2"; return 1; }
+    grep -qE '^Exit codes( of check)?:$' out.txt || { echo "$1 --help has no exit codes"; return 1; }
+  done
+  "$BIN" run --help > out.txt
+  ! grep -q 'Exit codes of check:' out.txt || { echo "run --help shows check's exit codes"; return 1; }
+  "$BIN" check --help > out.txt
+  grep -qx 'Exit codes of check:' out.txt || { echo "check --help lacks its exit codes"; return 1; }
+  ! grep -q '^  3  ' out.txt || { echo "check --help shows run's exit code 3"; return 1; }
+}
+
+# plugins --json holds the same plugins and options as the text listing.
+check_plugins_json() {
+  "$BIN" plugins --json > out.json || { echo "plugins --json: exit $?"; return 1; }
+  "$BIN" plugins > out.txt
+  python3 - out.json out.txt <<'PY' || return 1
+import json, sys
+listing = json.load(open(sys.argv[1]))
+text = open(sys.argv[2]).read().split("\n")
+def names(options, indent):
+    for o in options:
+        yield " " * indent + o["name"]
+        yield from names(o["options"], indent + 4)
+want = []
+for kind in ("inputs", "stages", "outputs"):
+    want.append(kind + ":")
+    for p in listing[kind]:
+        want.append("  " + p["name"])
+        want.extend(names(p["options"], 6))
+got = [l[:len(l) - len(l.lstrip())] + l.split()[0] for l in text if l.strip()]
+if got != want:
+    print("plugins --json and plugins differ:", [x for x in zip(got, want) if x[0] != x[1]][:3])
+    sys.exit(1)
+PY
+}
+
 check_no_subcommand_exit_2() {
   "$BIN" > out.txt 2> err.txt < /dev/null; local rc=$?
   assert_eq "exit code" "$rc" 2 || return 1
@@ -867,6 +908,8 @@ EOF
 CHECKS=(
   check_version
   check_help
+  check_subcommand_help
+  check_plugins_json
   check_no_subcommand_exit_2
   check_unknown_flag_exit_2
   check_check_config_ok

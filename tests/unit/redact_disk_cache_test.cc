@@ -32,11 +32,7 @@ struct CacheDir {
 };
 
 // The key HsDatabase::build uses for these patterns and no keywords.
-std::string key_of(const std::vector<std::string>& patterns) {
-  std::string key;
-  for (const auto& p : patterns) key += p + '\0';
-  return key + '\1';
-}
+std::string key_of(const std::vector<std::string>& patterns) { return HsDatabase::cache_key(patterns, {}); }
 
 }  // namespace
 
