@@ -228,6 +228,9 @@ int main(int argc, char** argv) {
   run->add_option("--format", format, kFormatHelp)->check(CLI::IsMember(kFormatNames));
   run->add_option("--framing", framing, kFramingHelp)->check(CLI::IsMember(kFramingNames));
   add_workers_option(run, workers);
+  bool step_times = false;
+  run->add_flag("--step-times", step_times,
+                "With more than one worker: print each step's CPU time on stderr (the serial steps cap the speed-up)");
 
   auto* check_config = app.add_subcommand("check-config", "Validate a config (and its policy) without reading any input");
   check_config->footer(kCheckConfigFooter);
@@ -332,11 +335,15 @@ int main(int argc, char** argv) {
   opts.stats_json_path = stats_path;
   opts.quiet = quiet;
   opts.workers = workers;
+  opts.measure_steps = step_times;
   RunStats stats;
   std::string error;
   int rc = run_pipeline(spec, opts, stats, error);
   if (!error.empty()) std::fprintf(stderr, "agentlog: error: %s\n", error.c_str());
   if (!quiet) std::fprintf(stderr, "%s\n", stats_summary(stats).c_str());
+  for (const StepTime& t : stats.step_times)
+    std::fprintf(stderr, "agentlog: step %s (%s): %.3f s CPU\n", t.step.c_str(), t.parallel ? "parallel" : "serial",
+                 static_cast<double>(t.cpu_ns) / 1e9);
   if (!stats_path.empty()) {
     std::ofstream f(stats_path, std::ios::binary | std::ios::trunc);
     f << stats_to_json(spec, stats) << "\n";

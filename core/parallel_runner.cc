@@ -2,6 +2,8 @@
 
 #include <sched.h>
 
+#include <time.h>
+
 #include <atomic>
 #include <charconv>
 
@@ -28,6 +30,25 @@ void enter_slot() {
   int i = tbb::this_task_arena::current_thread_index();
   t_worker_slot = i >= 0 ? static_cast<uint32_t>(i) : 0;
 }
+
+uint64_t thread_cpu_ns() {
+  timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<uint64_t>(t.tv_sec) * 1000000000u + static_cast<uint64_t>(t.tv_nsec);
+}
+
+// Adds the calling thread's CPU time between construction and destruction to `total`.
+class StepClock {
+ public:
+  StepClock(bool on, std::atomic<uint64_t>& total) : total_(on ? &total : nullptr), start_(on ? thread_cpu_ns() : 0) {}
+  ~StepClock() {
+    if (total_) total_->fetch_add(thread_cpu_ns() - start_, std::memory_order_relaxed);
+  }
+
+ private:
+  std::atomic<uint64_t>* total_;
+  uint64_t start_;
+};
 
 }  // namespace
 
@@ -66,6 +87,10 @@ struct ParallelLineRunner::Impl {
   tbb::task_arena arena;
   std::vector<std::unique_ptr<LineBatch>> batches;  // all, owned here
   tbb::concurrent_queue<LineBatch*> free;           // those not in flight
+  // CPU time by step: read, then one per segment, then the tail.
+  std::vector<std::string> step_names;
+  std::vector<bool> step_parallel;
+  std::unique_ptr<std::atomic<uint64_t>[]> step_ns;
   explicit Impl(unsigned workers)
       : threads(tbb::global_control::max_allowed_parallelism, workers), arena(static_cast<int>(workers)) {}
 };
@@ -85,6 +110,31 @@ ParallelLineRunner::ParallelLineRunner(const std::vector<StageSlot>& stages, uns
     segments_.push_back({i, j, parallel});
     i = j;
   }
+  auto stage_names = [&](size_t first, size_t last) {
+    std::string names;
+    for (size_t k = first; k < last; ++k) names += (k > first ? "," : "") + stages[k].name;
+    return names;
+  };
+  auto add_step = [&](std::string name, bool parallel) {
+    impl_->step_names.push_back(std::move(name));
+    impl_->step_parallel.push_back(parallel);
+  };
+  add_step("read", false);
+  size_t k = 0;
+  if (!segments_.empty() && segments_[0].parallel)
+    add_step("parse + " + stage_names(segments_[0].first, segments_[0].last), true), k = 1;
+  else
+    add_step("parse", true);
+  for (; k < segments_.size(); ++k) add_step(stage_names(segments_[k].first, segments_[k].last), segments_[k].parallel);
+  add_step(tail_first_ < stages.size() ? stage_names(tail_first_, stages.size()) + " + write" : "write", false);
+  impl_->step_ns = std::make_unique<std::atomic<uint64_t>[]>(impl_->step_names.size());
+}
+
+std::vector<StepTime> ParallelLineRunner::step_times() const {
+  std::vector<StepTime> out;
+  for (size_t i = 0; i < impl_->step_names.size(); ++i)
+    out.push_back({impl_->step_names[i], impl_->step_parallel[i], impl_->step_ns[i].load()});
+  return out;
 }
 
 ParallelLineRunner::~ParallelLineRunner() = default;
@@ -119,8 +169,11 @@ Status ParallelLineRunner::run(LineReader& reader, uint32_t source, const Tail& 
   // Cuts batches where the single-thread runner does: after batch_records records, and
   // at each refill (its views end there; here the lines are copied, but the cut is kept so
   // that stateful stages see the same batches).
+  std::atomic<uint64_t>* step_ns = impl_->step_ns.get();
+  const size_t last_step = impl_->step_names.size() - 1;
   auto read = [&](tbb::flow_control& fc) -> LineBatch* {
     enter_slot();
+    StepClock clock(measure_, step_ns[0]);
     if (done || abandoned.load(std::memory_order_relaxed)) {
       fc.stop();
       return nullptr;
@@ -181,6 +234,7 @@ Status ParallelLineRunner::run(LineReader& reader, uint32_t source, const Tail& 
 
   auto write = [&](LineBatch* b) {
     enter_slot();
+    StepClock clock(measure_, step_ns[last_step]);
     if (!abandoned.load(std::memory_order_relaxed) && !tail(*b)) abandoned.store(true, std::memory_order_relaxed);
     b->batch.records.clear();
     b->batch.pending.clear();
@@ -196,19 +250,25 @@ Status ParallelLineRunner::run(LineReader& reader, uint32_t source, const Tail& 
     // Parsing and the leading stateless stages in one step: the records are still in cache.
     const Segment seg = segments_[0];
     chain = chain & tbb::make_filter<LineBatch*, LineBatch*>(filter_mode::parallel, [&, seg](LineBatch* b) {
+              StepClock clock(measure_, step_ns[1]);
               parse(b);
               if (!abandoned.load(std::memory_order_relaxed)) run_segment(b, seg);
               return b;
             });
     first_segment = 1;
   } else {
-    chain = chain & tbb::make_filter<LineBatch*, LineBatch*>(filter_mode::parallel, parse);
+    chain = chain & tbb::make_filter<LineBatch*, LineBatch*>(filter_mode::parallel, [&](LineBatch* b) {
+              StepClock clock(measure_, step_ns[1]);
+              return parse(b);
+            });
   }
   for (size_t i = first_segment; i < segments_.size(); ++i) {
     const Segment seg = segments_[i];
+    std::atomic<uint64_t>* ns = &step_ns[i + 2 - first_segment];
     chain = chain & tbb::make_filter<LineBatch*, LineBatch*>(
-                        seg.parallel ? filter_mode::parallel : filter_mode::serial_in_order, [&, seg](LineBatch* b) {
+                        seg.parallel ? filter_mode::parallel : filter_mode::serial_in_order, [&, seg, ns](LineBatch* b) {
                           enter_slot();
+                          StepClock clock(measure_, *ns);
                           if (!abandoned.load(std::memory_order_relaxed)) run_segment(b, seg);
                           return b;
                         });

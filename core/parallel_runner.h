@@ -64,6 +64,12 @@ class ParallelLineRunner {
   // the read error (the reader's message), after every batch read was through the tail.
   Status run(LineReader& reader, uint32_t source, const Tail& tail, bool& interrupted);
 
+  // Measures each step's CPU time (two clock reads per batch and step; off by default).
+  void measure_steps(bool on) { measure_ = on; }
+  // Each step with its CPU time so far, in pipeline order (read, parallel and serial
+  // segments, tail). The step with the most time in a serial step caps the speed-up.
+  std::vector<StepTime> step_times() const;
+
  private:
   struct Segment {
     size_t first, last;
@@ -76,6 +82,7 @@ class ParallelLineRunner {
   const std::vector<std::string>* source_names_;
   std::vector<Segment> segments_;  // the stages before the tail
   size_t tail_first_;
+  bool measure_ = false;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -583,8 +583,10 @@ int Runner::run(std::string& error) {
   if (!opts_.framing.empty())
     for (auto& src : sources)
       if (!src.follow) src.framing = opts_.framing;
-  if (unsigned workers = resolve_workers(opts_.workers ? opts_.workers : spec_.workers); workers > 1)
+  if (unsigned workers = resolve_workers(opts_.workers ? opts_.workers : spec_.workers); workers > 1) {
     parallel_ = std::make_unique<ParallelLineRunner>(spec_.stages, workers, opts_.batch_records, &source_names_);
+    parallel_->measure_steps(opts_.measure_steps);
+  }
   if (spec_.outputs.empty()) default_output_ = std::make_unique<FdOutput>("stdout", 1, "", true);
   if (!spec_.dead_letter) default_dead_letter_ = std::make_unique<FdOutput>("stderr", 2, "", true);
   for (auto& o : spec_.outputs) outputs_.push_back(o.get());
@@ -644,6 +646,7 @@ int Runner::run(std::string& error) {
     }
   }
   if (stop_requested()) stats_.interrupted = true;
+  if (parallel_ && opts_.measure_steps) stats_.step_times = parallel_->step_times();
   if (Status st = finish_stages(); !st.ok()) {
     error = st.message();
     return failure_exit_code();
