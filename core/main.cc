@@ -341,9 +341,18 @@ int main(int argc, char** argv) {
   int rc = run_pipeline(spec, opts, stats, error);
   if (!error.empty()) std::fprintf(stderr, "agentlog: error: %s\n", error.c_str());
   if (!quiet) std::fprintf(stderr, "%s\n", stats_summary(stats).c_str());
-  for (const StepTime& t : stats.step_times)
+  uint64_t total_ns = 0;
+  const StepTime* busiest_serial = nullptr;
+  for (const StepTime& t : stats.step_times) {
     std::fprintf(stderr, "agentlog: step %s (%s): %.3f s CPU\n", t.step.c_str(), t.parallel ? "parallel" : "serial",
                  static_cast<double>(t.cpu_ns) / 1e9);
+    total_ns += t.cpu_ns;
+    if (!t.parallel && (!busiest_serial || t.cpu_ns > busiest_serial->cpu_ns)) busiest_serial = &t;
+  }
+  // A serial step runs on one core at a time: the run cannot take less than its time.
+  if (busiest_serial && busiest_serial->cpu_ns > 0)
+    std::fprintf(stderr, "agentlog: the serial step %s limits the speed-up to about %.1fx, whatever the cores\n",
+                 busiest_serial->step.c_str(), static_cast<double>(total_ns) / static_cast<double>(busiest_serial->cpu_ns));
   if (!stats_path.empty()) {
     std::ofstream f(stats_path, std::ios::binary | std::ios::trunc);
     f << stats_to_json(spec, stats) << "\n";
