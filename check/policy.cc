@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -371,7 +372,8 @@ std::span<const std::string_view> report_formats() { return kFormats; }
 Status load_policy_text(const std::string& yaml, const std::string& display_name, bool required, Policy& out) {
   ConfigSource src{display_name};
   try {
-    YAML::Node root = YAML::Load(yaml);
+    YAML::Node root;
+    if (Status st = parse_yaml(yaml, display_name, root); !st.ok()) return st;
     return build(src, root, required, out);
   } catch (const YAML::Exception& e) {
     return Status::error(display_name + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
@@ -380,6 +382,9 @@ Status load_policy_text(const std::string& yaml, const std::string& display_name
 }
 
 Status load_policy_file(const std::string& path, bool required, Policy& out) {
+  std::error_code ec;  // an ifstream opens a directory and reads nothing
+  if (std::filesystem::is_directory(path, ec))
+    return Status::error(path + ": cannot read policy: it is a directory (a YAML file is expected)");
   std::ifstream f(path, std::ios::binary);
   if (!f) return Status::error(path + ": cannot read policy: " + std::strerror(errno));
   std::stringstream ss;

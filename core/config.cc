@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <sys/stat.h>
+
 #include "core/parallel_runner.h"
 
 namespace agentlog {
@@ -106,21 +108,34 @@ Status check_distinct_paths(const ConfigSource& src, const YAML::Node& p) {
   struct Seen {
     std::string key, where;
     int line;
+    dev_t dev;
+    ino_t ino;  // 0: the file does not exist yet
   };
   std::vector<Seen> seen;
   auto visit = [&](const YAML::Node& entry, const std::string& where) -> Status {
     if (!entry.IsMap() || !entry["type"] || entry["type"].Scalar() != "file") return {};
     YAML::Node path = entry["path"];
     if (!path || !path.IsScalar()) return {};
+    // Symbolic links are resolved (also one to a file not created yet) and an existing file
+    // is known by its inode (hard links).
+    namespace fs = std::filesystem;
     std::error_code ec;
-    std::filesystem::path abs = std::filesystem::absolute(path.Scalar(), ec);
-    std::string key = (ec ? std::filesystem::path(path.Scalar()) : abs).lexically_normal().string();
+    fs::path abs = fs::absolute(path.Scalar(), ec);
+    for (int hops = 0; hops < 40 && fs::is_symlink(abs, ec); ++hops) {
+      fs::path target = fs::read_symlink(abs, ec);
+      abs = target.is_absolute() ? target : abs.parent_path() / target;
+    }
+    fs::path resolved = fs::weakly_canonical(abs, ec);
+    std::string key = (ec ? abs : resolved).lexically_normal().string();
+    struct stat st{};
+    const bool exists = ::stat(path.Scalar().c_str(), &st) == 0;
+    const ino_t ino = exists ? st.st_ino : 0;
     for (const Seen& s : seen)
-      if (s.key == key)
+      if (s.key == key || (ino != 0 && s.ino == ino && s.dev == st.st_dev))
         return Status::error(format_error(src, path, where + ".path",
                                           "\"" + path.Scalar() + "\" is the same file as " + s.where + " (line " +
                                               std::to_string(s.line) + "); every file output needs its own path"));
-    seen.push_back({key, where + ".path \"" + path.Scalar() + "\"", path.Mark().line + 1});
+    seen.push_back({key, where + ".path \"" + path.Scalar() + "\"", path.Mark().line + 1, st.st_dev, ino});
     return {};
   };
   auto visit_list = [&](const YAML::Node& n, const std::string& where) -> Status {
@@ -212,6 +227,7 @@ Status build(YAML::Node root, const LoadOverrides& ov, PipelineSpec& out) {
   if (stages && stages.IsSequence()) {
     for (size_t i = 0; i < stages.size(); ++i) {
       StageSlot slot;
+      const std::string path = "pipeline.stages[" + std::to_string(i) + "]";
       st = build_entry(src, stages[i], "pipeline.stages[" + std::to_string(i) + "]", PluginKind::Stage, slot.stage,
                        &slot.type, &slot.name);
       if (!st.ok()) return st;
@@ -219,6 +235,24 @@ Status build(YAML::Node root, const LoadOverrides& ov, PipelineSpec& out) {
         return Status::error(format_error(src, stages[i]["type"], "pipeline.stages[" + std::to_string(i) + "].type",
                                           "the inputs' format already puts a normalize stage first; remove this "
                                           "stage or the inputs' format"));
+      // Stats and dead-letter reasons are keyed by the stage's name: two stages of one name
+      // would be told apart nowhere.
+      for (size_t j = 0; j < out.stages.size(); ++j) {
+        if (out.stages[j].name != slot.name) continue;
+        auto name_node = [&](size_t k) { return stages[k]["name"] ? stages[k]["name"] : stages[k]; };
+        std::string first;
+        if (format.empty() || j > 0) {
+          const size_t k = format.empty() ? j : j - 1;  // the inputs' format put a normalize stage first
+          first = "pipeline.stages[" + std::to_string(k) + "] (" + format_error(src, name_node(k), "", "");
+          first.resize(first.size() - 2);  // format_error's trailing ": "
+          first += ")";
+        } else {
+          first = "the normalize stage the inputs' format puts first";
+        }
+        return Status::error(format_error(src, name_node(i), path + ".name",
+                                          "stage name \"" + slot.name + "\" is already used by " + first +
+                                              "; give each stage its own name"));
+      }
       out.stages.push_back(std::move(slot));
     }
   }
@@ -316,12 +350,7 @@ Status load_pipeline_text(const std::string& yaml, const std::string& display_na
                           const LoadOverrides& ov) {
   out.source.display_name = display_name;
   YAML::Node root;
-  try {
-    root = YAML::Load(yaml);
-  } catch (const YAML::Exception& e) {
-    return Status::error(display_name + ":" + std::to_string(e.mark.line + 1) + ":" +
-                         std::to_string(e.mark.column + 1) + ": invalid YAML: " + e.msg);
-  }
+  if (Status st = parse_yaml(yaml, display_name, root); !st.ok()) return st;
   try {
     return build(root, ov, out);
   } catch (const YAML::Exception& e) {
@@ -331,6 +360,10 @@ Status load_pipeline_text(const std::string& yaml, const std::string& display_na
 }
 
 Status load_pipeline_file(const std::string& path, PipelineSpec& out, const LoadOverrides& ov) {
+  // An ifstream opens a directory and reads nothing, which would read as an empty config.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    return Status::error(path + ": cannot read config: it is a directory (-c takes a YAML file)");
   std::ifstream f(path, std::ios::binary);
   if (!f) return Status::error(path + ": cannot read config: " + std::strerror(errno));
   std::stringstream ss;

@@ -4,10 +4,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include <simdjson.h>
 
@@ -124,7 +127,90 @@ const CheckpointEntry* Checkpoint::find(uint64_t dev, uint64_t inode) const {
   return nullptr;
 }
 
-FollowedFile::~FollowedFile() { close_file(); }
+FollowedFile::~FollowedFile() {
+  close_file();
+  for (Rotated& r : rotated_) ::close(r.fd);
+}
+
+bool FollowedFile::find_rotated_after(uint64_t dev, uint64_t inode, uint64_t skip_inode) {
+  // logrotate's numbered names; beyond kMaxRotated nobody keeps uncompressed copies.
+  constexpr int kMaxRotated = 64;
+  // inodes[k - 1]: the file at PATH.k (0: none) up to ours. A rotation may be renaming the
+  // chain while we look (a file seen twice, a gap that is not one): look until two looks
+  // agree, then open those files and check they are still the ones seen.
+  auto look = [&](std::vector<uint64_t>& inodes) {
+    inodes.clear();
+    for (int k = 1; k <= kMaxRotated; ++k) {
+      struct stat st{};
+      const std::string name = spec_.path + "." + std::to_string(k);
+      const bool file = ::stat(name.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+      if (file && static_cast<uint64_t>(st.st_dev) == dev && static_cast<uint64_t>(st.st_ino) == inode) return true;
+      inodes.push_back(file ? static_cast<uint64_t>(st.st_ino) : 0);
+      if (k > 1 && inodes[k - 1] == 0 && inodes[k - 2] == 0) return false;  // two gaps: the chain ended
+    }
+    return false;
+  };
+  // A file renamed between the look and its open (its inode is not the one seen) makes the
+  // whole search start again, so that no file is skipped.
+  const size_t queued_before = rotated_.size();
+  for (int attempt = 0;; ++attempt) {
+    std::vector<uint64_t> seen, again;
+    bool found = look(seen);
+    for (int tries = 0; tries < 20; ++tries) {
+      const bool found_again = look(again);
+      if (found_again == found && again == seen) break;
+      found = found_again;
+      seen.swap(again);
+    }
+    if (!found) return false;
+    bool moved = false;
+    std::vector<uint64_t> queued;
+    std::vector<std::string> vanished;
+    for (int k = static_cast<int>(seen.size()); k >= 1 && !moved; --k) {  // oldest first
+      const uint64_t ino = seen[k - 1];
+      const std::string name = spec_.path + "." + std::to_string(k);
+      if (ino == 0) {
+        vanished.push_back(name);
+        continue;
+      }
+      if (ino == skip_inode || std::find(queued.begin(), queued.end(), ino) != queued.end()) continue;
+      int fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
+      struct stat st{};
+      if (fd >= 0 && ::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_ino) == ino) {
+        rotated_.push_back({fd, static_cast<uint64_t>(st.st_dev), ino});
+        queued.push_back(ino);
+      } else {
+        if (fd >= 0) ::close(fd);
+        moved = true;
+      }
+    }
+    if (moved && attempt < 5) {
+      while (rotated_.size() > queued_before) {
+        ::close(rotated_.back().fd);
+        rotated_.pop_back();
+      }
+      continue;
+    }
+    for (const std::string& name : vanished)
+      std::fprintf(stderr,
+                   "agentlog: warning: %s: %s vanished before it was read (removed or compressed between two "
+                   "checks); its lines are lost\n",
+                   spec_.path.c_str(), name.c_str());
+    return true;
+  }
+}
+
+bool FollowedFile::start_next_rotated() {
+  if (rotated_.empty()) return false;
+  Rotated r = rotated_.front();
+  rotated_.pop_front();
+  fd_ = r.fd;
+  dev_ = r.dev;
+  inode_ = r.inode;
+  start_reader(r.offset, r.line, r.in_long_line);
+  if (!r.live) drain();  // it was renamed away: read it to its end, then go on
+  return true;
+}
 
 void FollowedFile::close_file() {
   reader_.reset();
@@ -149,6 +235,39 @@ void FollowedFile::start_reader(uint64_t offset, uint64_t line, bool in_long_lin
 
 Status FollowedFile::try_open(bool first) {
   if (fd_ >= 0) return {};
+  // The file of the checkpoint was renamed away while agentlog was not running: read the
+  // rest of it under its rotated name, then the files rotated after it, then the path.
+  const CheckpointEntry* last = first && checkpoint_ ? checkpoint_->find_path(spec_.path) : nullptr;
+  struct stat now{};
+  const bool exists = ::stat(spec_.path.c_str(), &now) == 0;
+  if (last && (!exists || now.st_dev != last->dev || now.st_ino != last->inode)) {
+    const size_t before = rotated_.size();
+    if (find_rotated_after(last->dev, last->inode, exists ? now.st_ino : 0)) {
+      // The checkpoint's file itself goes first, from its offset, if it is still the same file.
+      std::string name;
+      for (int k = 1; k <= 64 && name.empty(); ++k) {
+        std::string n = spec_.path + "." + std::to_string(k);
+        struct stat st{};
+        if (::stat(n.c_str(), &st) == 0 && st.st_dev == last->dev && st.st_ino == last->inode) name = n;
+      }
+      int fd = name.empty() ? -1 : ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
+      struct stat st{};
+      if (fd >= 0 && ::fstat(fd, &st) == 0 && st.st_ino == last->inode &&
+          static_cast<uint64_t>(st.st_size) >= last->offset && head_hash(fd, last->head_bytes) == last->head_sha256) {
+        rotated_.insert(rotated_.begin() + static_cast<std::ptrdiff_t>(before),
+                        Rotated{fd, last->dev, last->inode, last->offset, last->line, last->in_long_line});
+      } else if (fd >= 0) {
+        ::close(fd);
+      }
+    } else {
+      std::fprintf(stderr,
+                   "agentlog: warning: %s: the file of the checkpoint (inode %llu, read to byte %llu) is gone and "
+                   "not found as %s.N; lines written to it after that may be lost\n",
+                   spec_.path.c_str(), static_cast<unsigned long long>(last->inode),
+                   static_cast<unsigned long long>(last->offset), spec_.path.c_str());
+    }
+    if (start_next_rotated()) return {};
+  }
   int fd = ::open(spec_.path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return {};  // waited for: tried again at every poll
@@ -200,7 +319,18 @@ FollowedFile::Change FollowedFile::check() {
     if (now.compare(0, head_.size(), head_) != 0) return Change::Truncated;
     head_ = std::move(now);
   }
-  if (::stat(spec_.path.c_str(), &st) == 0 && (st.st_dev != dev_ || st.st_ino != inode_)) return Change::Rotated;
+  if (::stat(spec_.path.c_str(), &st) == 0 && (st.st_dev != dev_ || st.st_ino != inode_)) {
+    if (!rotated_.empty()) return Change::Rotated;
+    int fd = ::open(spec_.path.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat now{};
+    if (fd >= 0 && (::fstat(fd, &now) != 0 || !S_ISREG(now.st_mode))) {
+      ::close(fd);
+      fd = -1;
+    }
+    find_rotated_after(dev_, inode_, fd >= 0 ? now.st_ino : st.st_ino);
+    if (fd >= 0) rotated_.push_back({fd, static_cast<uint64_t>(now.st_dev), static_cast<uint64_t>(now.st_ino), 0, 0, false, true});
+    return Change::Rotated;
+  }
   return Change::None;
 }
 
@@ -212,6 +342,7 @@ void FollowedFile::reader_ended(Change why) {
     return;
   }
   close_file();
+  start_next_rotated();
 }
 
 bool FollowedFile::store_checkpoint() {

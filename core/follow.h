@@ -3,6 +3,7 @@
 // file so that a restart resumes where the flushed output ends (at-least-once).
 #pragma once
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -36,6 +37,10 @@ class Checkpoint {
   Status load();
   Status save();
   const CheckpointEntry* find(uint64_t dev, uint64_t inode) const;
+  const CheckpointEntry* find_path(const std::string& path) const {
+    auto it = entries_.find(path);
+    return it == entries_.end() ? nullptr : &it->second;
+  }
   // Entries are keyed by the followed path: one current identity per path.
   void set(const CheckpointEntry& e) { entries_[e.path] = e; }
   const std::string& path() const { return path_; }
@@ -66,7 +71,8 @@ class FollowedFile {
   enum class Change : uint8_t { None, Truncated, Rotated };
   // Called when the reader had read everything there was: has the path been rotated
   // (another inode is there now) or the file truncated (smaller than what was read, or
-  // its first bytes differ)?
+  // its first bytes differ)? On a rotation, files rotated after ours (two renames within
+  // one poll interval) are queued to be read after it; see find_rotated_after.
   Change check();
   // Rotation: read the old file to its end, then end the reader.
   void drain() {
@@ -95,6 +101,23 @@ class FollowedFile {
  private:
   void start_reader(uint64_t offset, uint64_t line, bool in_long_line);
   void close_file();
+  // A file rotated away that still has lines to read, opened when it was found.
+  struct Rotated {
+    int fd;
+    uint64_t dev, inode;
+    uint64_t offset = 0, line = 0;
+    bool in_long_line = false;
+    // The file at the path when the rotation was seen, opened then: a third rename before
+    // the old files are read cannot hide it.
+    bool live = false;
+  };
+  // Looks for the file (dev, inode) under the rotated names PATH.1, PATH.2, ... and queues
+  // the files with lower numbers (rotated after it, so newer) that are not `skip_inode`
+  // (the file now at PATH). Warns about a number in between that is missing (removed or
+  // compressed before it was read). Returns false when the file is not among them.
+  bool find_rotated_after(uint64_t dev, uint64_t inode, uint64_t skip_inode);
+  // Reads the next queued file: a rotated one to its end (drain), the live one as followed.
+  bool start_next_rotated();
 
   SourceSpec spec_;
   Checkpoint* checkpoint_;
@@ -110,6 +133,7 @@ class FollowedFile {
   uint64_t head_cached_ = UINT64_MAX;  // head_bytes that head_sha_ covers
   std::string head_sha_;
   std::string head_;  // the file's first bytes as read, to notice truncate-and-rewrite
+  std::deque<Rotated> rotated_;  // read in order before the file at the path
 };
 
 }  // namespace agentlog

@@ -5,6 +5,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/sha.h>
 
 namespace agentlog {
 namespace {
@@ -49,8 +50,6 @@ Sha256Context& thread_context() {
   return c;
 }
 
-std::string_view as_view(const unsigned char* p, size_t n) { return {reinterpret_cast<const char*>(p), n}; }
-
 }  // namespace
 
 std::string sha256_hex(std::string_view data) {
@@ -65,24 +64,44 @@ void append_sha256_hex(std::string& out, std::string_view data) {
   append_hex_bytes(out, md, 32);
 }
 
+// The low-level SHA-256 calls are deprecated in OpenSSL 3 in favour of EVP, whose
+// per-call dispatch costs several times the hashing of a short secret; they remain part of
+// OpenSSL 3's API and use the same assembly (SHA-NI where present).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+static_assert(sizeof(SHA256_CTX) == 112, "HmacSha256 keeps a SHA256_CTX in 112 bytes");
+
 HmacSha256::HmacSha256(std::string_view key) {
   // RFC 2104: a key longer than the block is hashed first; the key is zero-padded to a block.
   unsigned char block[64] = {};
   if (key.size() > 64) thread_context().digest({key}, block);
   else std::memcpy(block, key.data(), key.size());
+  unsigned char inner_pad[64], outer_pad[64];
   for (size_t i = 0; i < 64; ++i) {
-    inner_pad_[i] = block[i] ^ 0x36;
-    outer_pad_[i] = block[i] ^ 0x5c;
+    inner_pad[i] = block[i] ^ 0x36;
+    outer_pad[i] = block[i] ^ 0x5c;
   }
+  SHA256_CTX c;
+  SHA256_Init(&c);
+  SHA256_Update(&c, inner_pad, 64);
+  std::memcpy(inner_.data(), &c, sizeof c);
+  SHA256_Init(&c);
+  SHA256_Update(&c, outer_pad, 64);
+  std::memcpy(outer_.data(), &c, sizeof c);
 }
 
 void HmacSha256::append_hex(std::string& out, std::string_view data) const {
   unsigned char inner[32], md[32];
-  Sha256Context& c = thread_context();
-  c.digest({as_view(inner_pad_.data(), 64), data}, inner);
-  c.digest({as_view(outer_pad_.data(), 64), as_view(inner, 32)}, md);
+  SHA256_CTX c;
+  std::memcpy(&c, inner_.data(), sizeof c);
+  SHA256_Update(&c, data.data(), data.size());
+  SHA256_Final(inner, &c);
+  std::memcpy(&c, outer_.data(), sizeof c);
+  SHA256_Update(&c, inner, 32);
+  SHA256_Final(md, &c);
   append_hex_bytes(out, md, 32);
 }
+#pragma GCC diagnostic pop
 
 std::string hmac_sha256_hex(std::string_view key, std::string_view data) { return HmacSha256(key).hex(data); }
 

@@ -28,7 +28,9 @@ class HmacSha256 {
   }
 
  private:
-  std::array<unsigned char, 64> inner_pad_{}, outer_pad_{};
+  // SHA-256 states after the key's inner and outer pad blocks (OpenSSL's SHA256_CTX, kept
+  // as bytes so this header needs no OpenSSL include): each message costs two short hashes.
+  alignas(8) std::array<unsigned char, 112> inner_{}, outer_{};
 };
 
 }  // namespace agentlog

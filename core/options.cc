@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
+#include <unordered_map>
 
 namespace agentlog {
 namespace {
@@ -165,6 +166,40 @@ std::string format_error(const ConfigSource& src, const YAML::Node& node, std::s
   }
   out += message;
   return out;
+}
+
+namespace {
+std::string position(const std::string& name, const YAML::Mark& m) {
+  return name + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+}
+
+Status reject_duplicate_keys(const std::string& name, const YAML::Node& n, const std::string& path) {
+  if (n.IsSequence()) {
+    for (size_t i = 0; i < n.size(); ++i)
+      if (Status st = reject_duplicate_keys(name, n[i], path + "[" + std::to_string(i) + "]"); !st.ok()) return st;
+  } else if (n.IsMap()) {
+    std::unordered_map<std::string, YAML::Mark> first_at;  // lookup tables may have many rows
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      const YAML::Node key = it->first;  // a copy: `it->` yields a temporary
+      if (!key.IsScalar()) continue;
+      const std::string child = path.empty() ? key.Scalar() : path + "." + key.Scalar();
+      if (auto [earlier, fresh] = first_at.emplace(key.Scalar(), key.Mark()); !fresh)
+        return Status::error(position(name, key.Mark()) + ": " + child + ": duplicate key \"" + key.Scalar() +
+                             "\" (first at " + position(name, earlier->second) + ")");
+      if (Status st = reject_duplicate_keys(name, it->second, child); !st.ok()) return st;
+    }
+  }
+  return {};
+}
+}  // namespace
+
+Status parse_yaml(const std::string& text, const std::string& display_name, YAML::Node& out) {
+  try {
+    out = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return Status::error(position(display_name, e.mark) + ": invalid YAML: " + e.msg);
+  }
+  return reject_duplicate_keys(display_name, out, "");
 }
 
 std::string_view did_you_mean(std::string_view word, std::span<const std::string_view> candidates) {

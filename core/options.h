@@ -52,6 +52,12 @@ struct ConfigSource {
 std::string format_error(const ConfigSource& src, const YAML::Node& node, std::string_view path,
                          std::string_view message);
 
+// Parses a YAML document (config, policy, profile, rule or table file). yaml-cpp keeps both
+// entries of a key given twice and lookups see only the first, so a second `stages:` or
+// `replacement:` would be ignored silently: any duplicate key in any mapping is an error
+// naming both positions. Errors read "name:line:col: ...".
+Status parse_yaml(const std::string& text, const std::string& display_name, YAML::Node& out);
+
 // Closest candidate by edit distance, or empty when none is close enough.
 std::string_view did_you_mean(std::string_view word, std::span<const std::string_view> candidates);
 // `; did you mean "x"? Allowed: a, b` (or `. Allowed: a, b` when nothing is close).

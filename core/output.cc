@@ -1,9 +1,12 @@
 #include "core/output.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 namespace agentlog {
@@ -27,6 +30,10 @@ Status FdOutput::open() {
   if (fd < 0) return Status::error(path_ + ": cannot open for writing: " + std::strerror(errno));
   fd_ = fd;
   opened_ = true;
+  struct stat st{};
+  regular_ = ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
+  if (regular_ && append_) cut_partial_line();
+  whole_end_ = regular_ ? ::lseek(fd_, 0, SEEK_END) : 0;
   return {};
 }
 
@@ -39,47 +46,131 @@ Status FdOutput::reopen() {
   if (opened_) ::close(fd_);
   fd_ = fd;
   opened_ = true;
+  struct stat sb{};
+  regular_ = ::fstat(fd_, &sb) == 0 && S_ISREG(sb.st_mode);
+  if (regular_) cut_partial_line();
+  whole_end_ = regular_ ? ::lseek(fd_, 0, SEEK_END) : 0;
   return {};
 }
 
-Status FdOutput::write_all(const char* p, size_t n) {
-  while (n > 0) {
-    ssize_t w = ::write(fd_, p, n);
+void FdOutput::cut_partial_line() {
+  // The output fd is write-only: read the tail through a second descriptor (a file we may
+  // not read is left as it is).
+  int rfd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (rfd < 0) return;
+  struct stat st{};
+  char last = '\n';
+  if (::fstat(rfd, &st) != 0 || st.st_size == 0 || ::pread(rfd, &last, 1, st.st_size - 1) != 1 || last == '\n') {
+    ::close(rfd);
+    return;
+  }
+  off_t end = st.st_size, keep = 0;
+  char chunk[65536];
+  while (end > 0) {
+    off_t from = std::max<off_t>(0, end - static_cast<off_t>(sizeof chunk));
+    ssize_t got = ::pread(rfd, chunk, static_cast<size_t>(end - from), from);
+    if (got <= 0) break;
+    const char* nl = static_cast<const char*>(::memrchr(chunk, '\n', static_cast<size_t>(got)));
+    if (nl != nullptr) {
+      keep = from + (nl - chunk) + 1;
+      break;
+    }
+    end = from;
+  }
+  ::close(rfd);
+  const uint64_t cut = static_cast<uint64_t>(st.st_size - keep);
+  if (::ftruncate(fd_, keep) != 0) {
+    std::fprintf(stderr, "agentlog: warning: %s: ends with an incomplete line of %llu bytes that could not be cut: %s\n",
+                 path_.c_str(), static_cast<unsigned long long>(cut), std::strerror(errno));
+    return;
+  }
+  ++partial_lines_cut_;
+  partial_bytes_cut_ += cut;
+  std::fprintf(stderr,
+               "agentlog: warning: %s: cut an incomplete last line of %llu bytes (an earlier write failed); "
+               "new lines follow the last whole line\n",
+               path_.c_str(), static_cast<unsigned long long>(cut));
+}
+
+ssize_t FdOutput::write_some(const char* p, size_t n) {
+  if (enospc_after_ != UINT64_MAX) {
+    if (enospc_after_ == 0) {
+      errno = ENOSPC;
+      return -1;
+    }
+    n = static_cast<size_t>(std::min<uint64_t>(n, enospc_after_));
+  }
+  ssize_t w = ::write(fd_, p, n);
+  if (w > 0 && enospc_after_ != UINT64_MAX) enospc_after_ -= static_cast<uint64_t>(w);
+  return w;
+}
+
+Status FdOutput::write_buffer() {
+  size_t done = 0;
+  int err = 0;
+  while (done < buf_.size()) {
+    ssize_t w = write_some(buf_.data() + done, buf_.size() - done);
     if (w < 0) {
       if (errno == EINTR) continue;
-      std::string msg = label_ + ": write failed: " + std::strerror(errno);
-      if (errno == EPIPE) {
-        msg += " (the reader closed the pipe)";
-        pipe_closed_ = true;
-      }
-      return Status::error(msg);
+      err = errno;
+      break;
     }
-    p += w;
-    n -= static_cast<size_t>(w);
+    done += static_cast<size_t>(w);
   }
-  return {};
+  if (err == 0) {
+    whole_end_ += static_cast<int64_t>(buf_.size());
+  } else {
+    // Lines written in full stay; the torn one is cut so the file ends with a whole line.
+    const char* nl = done > 0 ? static_cast<const char*>(::memrchr(buf_.data(), '\n', done)) : nullptr;
+    const size_t keep = nl ? static_cast<size_t>(nl - buf_.data()) + 1 : 0;
+    lines_lost_ += lines_in_buf_ - static_cast<uint64_t>(std::count(buf_.data(), buf_.data() + keep, '\n'));
+    std::string msg = label_ + ": write failed: " + std::strerror(err);
+    if (err == EPIPE) {
+      msg += " (the reader closed the pipe)";
+      pipe_closed_ = true;
+    }
+    if (regular_ && done > keep && ::ftruncate(fd_, whole_end_ + static_cast<int64_t>(keep)) != 0)
+      msg += std::string("; the incomplete last line could not be cut: ") + std::strerror(errno);
+    failure_ = Status::error(msg);
+  }
+  buf_.clear();
+  if (buf_.capacity() > 2 * kBuffer) {  // after a huge line
+    buf_.shrink_to_fit();
+    buf_.reserve(kBuffer);
+  }
+  lines_in_buf_ = 0;
+  return failure_;
 }
 
 Status FdOutput::write_line(std::string_view line) {
-  if (buf_.size() + line.size() + 1 > kBuffer) {
-    Status st = flush();
-    if (!st.ok()) return st;
+  if (!failure_.ok()) {
+    ++lines_lost_;
+    return failure_;
   }
-  if (line.size() + 1 > kBuffer) {
-    Status st = write_all(line.data(), line.size());
-    if (!st.ok()) return st;
-    return write_all("\n", 1);
+  if (!buf_.empty() && buf_.size() + line.size() + 1 > kBuffer) {
+    if (Status st = write_buffer(); !st.ok()) {
+      ++lines_lost_;
+      return st;
+    }
   }
   buf_.append(line);
   buf_.push_back('\n');
+  ++lines_in_buf_;
+  if (buf_.size() > kBuffer) return write_buffer();  // a line longer than the buffer
   return {};
 }
 
 Status FdOutput::flush() {
-  if (buf_.empty()) return {};
-  Status st = write_all(buf_.data(), buf_.size());
-  buf_.clear();
-  return st;
+  if (!failure_.ok() || buf_.empty()) return failure_;
+  return write_buffer();
+}
+
+std::string FdOutput::stats_json() const {
+  std::string out = "\"lines_failed\":" + std::to_string(lines_lost_);
+  if (!path_.empty())
+    out += ",\"partial_lines_cut\":" + std::to_string(partial_lines_cut_) +
+           ",\"partial_bytes_cut\":" + std::to_string(partial_bytes_cut_);
+  return out;
 }
 
 }  // namespace agentlog

@@ -163,8 +163,10 @@ Status ParallelLineRunner::run(LineReader& reader, uint32_t source, const Tail& 
     b->records_generated = 0;
     return b;
   };
-  auto seal = [](LineBatch* b) {
+  auto seal = [&](LineBatch* b) {
     b->text.append(simdjson::SIMDJSON_PADDING, '\0');  // the last line's padding
+    b->reader_lines = reader.lines();
+    b->reader_bytes = reader.bytes_read();
     return b;
   };
 
@@ -195,8 +197,7 @@ Status ParallelLineRunner::run(LineReader& reader, uint32_t source, const Tail& 
         continue;
       }
       b->at_refill = true;
-      b->reader_lines = reader.lines();
-      b->reader_bytes = reader.bytes_read();
+      seal(b);  // before the refill moves the reader on
       if (n == LineReader::Next::End) {
         done = true;
       } else if (n == LineReader::Next::Error) {
@@ -209,7 +210,7 @@ Status ParallelLineRunner::run(LineReader& reader, uint32_t source, const Tail& 
         done = true;
         read_error = st.message();
       }
-      return seal(b);
+      return b;
     }
   };
 

@@ -38,8 +38,10 @@ struct LineBatch {
   std::vector<Line> lines;
   uint64_t blank_lines = 0;
   // The reader refilled its buffer after this batch: the single-thread runner flushes the
-  // outputs there and updates the source's counters to these.
+  // outputs there.
   bool at_refill = false;
+  // The reader's counters when the batch was cut: what the source had read when one thread
+  // would have written it (the reader itself is ahead).
   uint64_t reader_lines = 0, reader_bytes = 0;
   RecordPool pool;
   Batch batch{pool};

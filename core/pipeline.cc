@@ -24,6 +24,50 @@ constexpr int kIdleWaitMs = 250;
 constexpr int kFollowRefillsPerTurn = 16;
 using Clock = std::chrono::steady_clock;
 
+// Which lines each output still holds unwritten. When an output fails, the lines it lost
+// are the last ones it was given: their records are moved from out (or dead-lettered) to
+// failed, each once however many outputs lost it.
+class WriteLedger {
+ public:
+  enum Kind : uint8_t { Out, GeneratedOut, Warning, DeadLetter, GeneratedDeadLetter, Undelivered, GeneratedUndelivered };
+  void wrote(const Output* o, uint64_t record, Kind k) { lines(o).push_back({record, k}); }
+  // After a flush that lost nothing: every line given so far is written.
+  void written(const Output* o) { lines(o).clear(); }
+  // At the end of the run: moves the records of every line lost into the failed counts.
+  void settle(RunStats& s) {
+    std::vector<Line> lost;
+    for (auto& [o, ls] : pending_) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(o->lines_lost(), ls.size()));
+      lost.insert(lost.end(), ls.end() - static_cast<std::ptrdiff_t>(n), ls.end());
+    }
+    std::sort(lost.begin(), lost.end(), [](const Line& a, const Line& b) { return a.record < b.record; });
+    for (size_t i = 0; i < lost.size(); ++i) {
+      if (i > 0 && lost[i].record == lost[i - 1].record) continue;
+      switch (lost[i].kind) {
+        case Out: --s.records_out, ++s.failed; break;
+        case GeneratedOut: --s.generated_out, ++s.generated_failed; break;
+        case Warning: --s.generated_out, --s.warnings_out, ++s.generated_failed; break;
+        case DeadLetter: --s.dead_lettered, ++s.failed; break;
+        case GeneratedDeadLetter: --s.generated_dead_lettered, ++s.generated_failed; break;
+        case Undelivered: --s.output_dead_lettered, --s.records_out, ++s.failed; break;
+        case GeneratedUndelivered: --s.output_dead_lettered, --s.generated_out, ++s.generated_failed; break;
+      }
+    }
+  }
+
+ private:
+  struct Line {
+    uint64_t record;  // the runner's number for the record (one per record, whatever the outputs)
+    Kind kind;
+  };
+  std::vector<Line>& lines(const Output* o) {
+    for (auto& [out, ls] : pending_)
+      if (out == o) return ls;
+    return pending_.emplace_back(o, std::vector<Line>{}).second;
+  }
+  std::vector<std::pair<const Output*, std::vector<Line>>> pending_;
+};
+
 class Runner {
  public:
   Runner(PipelineSpec& spec, const RunOptions& opts, RunStats& stats)
@@ -78,6 +122,9 @@ class Runner {
   // like the records' (the dead-letter output is handled after them).
   std::vector<Output*> all_outputs_;
   bool output_failed_ = false;  // a write or reopen failed: the run cannot go on
+  Status output_failure_;  // the first output failure: later batches are not written
+  WriteLedger ledger_;
+  uint64_t next_record_ = 0;  // numbers the records handed to outputs, for ledger_
   // Records written into output buffers since the last flush, and when the first was.
   bool unflushed_ = false;
   Clock::time_point pending_since_;
@@ -108,18 +155,31 @@ void Runner::run_stages(size_t first_stage) {
                   {stats_.stages, stats_.dead_letter_reasons, stats_.records_generated});
 }
 
+// After an output failed, the rest of the batch is not written: its kept and dead-lettered
+// records count as failed (the ledger moves those the failed output lost), so the accounting
+// identity holds on this exit path too.
 Status Runner::write_batch() {
+  Status failure = output_failure_;
   for (Record* r : batch_.records) {
+    if (!failure.ok() && r->verdict != Verdict::Drop) {
+      ++(r->generated ? stats_.generated_failed : stats_.failed);
+      continue;
+    }
     switch (r->verdict) {
       case Verdict::Keep: {
         const bool warning = r->diagnostic();
+        const uint64_t id = next_record_++;
         for (Output* o : warning ? warning_outputs_ : outputs_) {
+          ledger_.wrote(o, id, warning ? WriteLedger::Warning : r->generated ? WriteLedger::GeneratedOut : WriteLedger::Out);
           Status st = o->write_record(*r);
-          if (!st.ok()) return st;
+          if (!st.ok()) {
+            failure = st;
+            break;
+          }
         }
         ++(r->generated ? stats_.generated_out : stats_.records_out);
         if (warning) ++stats_.warnings_out;
-        if (opts_.observer)
+        if (opts_.observer && failure.ok())
           opts_.observer->on_record(*r, r->source < source_names_.size() ? std::string_view(source_names_[r->source]) : "");
         break;
       }
@@ -135,16 +195,18 @@ Status Runner::write_batch() {
           s.stage->scrub(raw);
           s.stage->scrub(r->reason);
         }
+        ledger_.wrote(&dead_letter_output(), next_record_++,
+                      r->generated ? WriteLedger::GeneratedDeadLetter : WriteLedger::DeadLetter);
         Status st = dead_letter_output().write_line(
             dead_letter_line(src, r->line, stage, r->reason, raw, r->generated));
-        if (!st.ok()) return st;
+        if (!st.ok()) failure = st;
         ++(r->generated ? stats_.generated_dead_lettered : stats_.dead_lettered);
-        if (opts_.observer) opts_.observer->on_dead_letter(*r, src, stage, r->reason);
+        if (opts_.observer && st.ok()) opts_.observer->on_dead_letter(*r, src, stage, r->reason);
         break;
       }
     }
   }
-  return {};
+  return failure;
 }
 
 Status Runner::flush_batch(size_t first_stage) {
@@ -163,6 +225,7 @@ Status Runner::process_batch(size_t first_stage) {
   pool_.release_all();
   if (!st.ok()) {
     output_failed_ = true;
+    if (output_failure_.ok()) output_failure_ = st;
     return st;
   }
   if (opts_.observer) opts_.observer->on_batch(stats_);
@@ -178,14 +241,17 @@ Status Runner::process_batch(size_t first_stage) {
 Status Runner::flush_outputs() {
   auto fail = [&](Status st) {
     output_failed_ = true;
+    if (output_failure_.ok()) output_failure_ = st;
     return st;
   };
   for (Output* o : all_outputs_) {
     if (Status st = o->flush(); !st.ok()) return fail(st);
+    if (o->lines_lost() == 0) ledger_.written(o);
     // e.g. syslog messages over the TCP size limit
     if (Status st = write_undelivered(*o); !st.ok()) return fail(st);
   }
   if (Status st = dead_letter_output().flush(); !st.ok()) return fail(st);
+  if (dead_letter_output().lines_lost() == 0) ledger_.written(&dead_letter_output());
   unflushed_ = false;
   if (take_reopen_request()) {
     for (Output* o : all_outputs_) {
@@ -282,7 +348,17 @@ Status Runner::run_source(const SourceSpec& src, uint32_t index) {
   // (see after_refill). Regular files keep the flush-per-batch fast path.
   const bool streaming = bytes->poll_fd >= 0;
   LineReader reader(std::move(bytes), src.max_line_bytes);
+  // The parallel runner reads ahead: it reports what the batches it wrote had read.
   if (parallel_ && !streaming) return run_source_parallel(src, index, reader);
+  // Every exit, an output failure included, reports what was read.
+  struct CountRead {
+    SourceCounters& counters;
+    const LineReader& reader;
+    ~CountRead() {
+      counters.lines = reader.lines();
+      counters.bytes = reader.bytes_read();
+    }
+  } count_read{counters, reader};
   LineEvent ev;
   for (;;) {
     LineReader::Next n = reader.next(ev);
@@ -356,12 +432,9 @@ bool Runner::take_parallel_batch(LineBatch& b, SourceCounters& counters, Status&
   batch_.records.swap(b.batch.records);
   st = process_batch(parallel_->tail_first_stage());
   if (st.ok() && b.at_refill && unflushed_) st = flush_outputs();
-  if (!st.ok()) return false;
-  if (b.at_refill) {
-    counters.lines = b.reader_lines;
-    counters.bytes = b.reader_bytes;
-  }
-  return true;
+  counters.lines = b.reader_lines;
+  counters.bytes = b.reader_bytes;
+  return st.ok();
 }
 
 // `framing: json-array` (or auto on a source that is one JSON array or one object): each
@@ -388,7 +461,9 @@ Status Runner::run_array(const SourceSpec& src, uint32_t index, std::string& tex
   std::deque<std::string> held;  // element texts of the batch in flight (records borrow them)
   Status st;
   auto flush = [&](bool outputs) {
-    if (st.ok()) st = outputs ? flush_batch(0) : process_batch(0);
+    // After an output failure the batch is still processed, to count its records as failed.
+    Status now = outputs && st.ok() ? flush_batch(0) : process_batch(0);
+    if (st.ok()) st = now;
     held.clear();
   };
   auto add = [&](simdjson::dom::element e, uint64_t line_no, size_t max_bytes) {
@@ -469,6 +544,18 @@ Status Runner::run_follow(const std::vector<SourceSpec>& sources, const std::vec
     ++stats_.source_errors;
     result = Status::error(result.ok() ? st.message() : result.message() + "\n" + st.message());
   };
+  // Every exit, an output failure included, reports what was read.
+  struct CountRead {
+    Runner& runner;
+    const std::vector<uint32_t>& indices;
+    ~CountRead() {
+      for (size_t k = 0; k < runner.followed_.size(); ++k) {
+        SourceCounters& c = runner.stats_.sources[indices[k]];
+        c.lines = runner.followed_[k]->lines_read();
+        c.bytes = runner.followed_[k]->bytes_read();
+      }
+    }
+  } count_read{*this, indices};
   for (bool first = true; !stop_requested(); first = false) {
     bool progressed = false;
     for (size_t k = 0; k < followed_.size() && !stop_requested(); ++k) {
@@ -495,11 +582,6 @@ Status Runner::run_follow(const std::vector<SourceSpec>& sources, const std::vec
     wait_readable(-1, poll_ms);
   }
   if (stop_requested()) stats_.interrupted = true;
-  for (size_t k = 0; k < followed_.size(); ++k) {
-    SourceCounters& c = stats_.sources[indices[k]];
-    c.lines = followed_[k]->lines_read();
-    c.bytes = followed_[k]->bytes_read();
-  }
   if (Status st = flush_outputs(); !st.ok()) return st;  // also saves the final checkpoints
   return result;
 }
@@ -624,7 +706,7 @@ int Runner::run(std::string& error) {
     if (!st.ok()) {
       // An unreadable source is reported and the run goes on with the next one.
       if (output_failed_) {
-        error = st.message();
+        error += (error.empty() ? "" : "\n") + st.message();
         return failure_exit_code();
       }
       stats_.sources.back().error = st.message();
@@ -654,22 +736,26 @@ int Runner::run(std::string& error) {
   return rc;
 }
 
-// Records an output gave up on become dead letters, scrubbed like any other.
+// Records an output gave up on become dead letters, scrubbed like any other. Each is handed
+// to the dead-letter output even after it failed, so that its ledger counts them as failed.
 Status Runner::write_undelivered(Output& from) {
   std::vector<Undelivered> lost;
   from.take_undelivered(lost);
+  Status failure;
   for (Undelivered& u : lost) {
     std::string src = u.source < source_names_.size() ? source_names_[u.source] : from.describe();
     for (auto& s : spec_.stages) {
       s.stage->scrub(u.raw);
       s.stage->scrub(u.reason);
     }
+    ledger_.wrote(&dead_letter_output(), next_record_++,
+                  u.generated ? WriteLedger::GeneratedUndelivered : WriteLedger::Undelivered);
     Status st = dead_letter_output().write_line(dead_letter_line(src, u.line, u.stage, u.reason, u.raw, u.generated));
-    if (!st.ok()) return st;
     ++stats_.output_dead_lettered;
     ++stats_.dead_letter_reasons[u.stage + "." + u.kind];
+    if (!st.ok() && failure.ok()) failure = st;
   }
-  return {};
+  return failure;
 }
 
 int Runner::close_outputs(int rc, std::string& error) {
@@ -693,6 +779,7 @@ int Runner::close_outputs(int rc, std::string& error) {
   // held back can be saved now. After any failure they stay behind (at-least-once).
   if (error.empty())
     if (Status st = save_checkpoints(); !st.ok()) fail(st);
+  ledger_.settle(stats_);
   return rc;
 }
 
@@ -770,6 +857,9 @@ std::string stats_summary(const RunStats& s) {
                     " dead-lettered, " + std::to_string(s.records_generated) + " generated, " +
                     std::to_string(s.blank_lines) + " blank lines skipped";
   if (s.source_errors) out += ", " + std::to_string(s.source_errors) + " unreadable sources";
+  if (s.failed || s.generated_failed)
+    out += ", " + std::to_string(s.failed) + " failed (not written: an output failed)" +
+           (s.generated_failed ? ", " + std::to_string(s.generated_failed) + " generated failed" : "");
   if (s.output_dead_lettered) out += ", " + std::to_string(s.output_dead_lettered) + " undeliverable by outputs (dead-lettered)";
   if (s.interrupted) out += " (interrupted)";
   return out;
@@ -799,6 +889,8 @@ std::string stats_to_json(const PipelineSpec& spec, const RunStats& s) {
   num("bytes_read", s.bytes_read);
   num("source_errors", s.source_errors);
   num("output_dead_lettered", s.output_dead_lettered);
+  num("failed", s.failed);
+  num("generated_failed", s.generated_failed);
   o += "\"interrupted\":";
   o += s.interrupted ? "true," : "false,";
   o += "\"dead_letter_reasons\":{";
@@ -858,7 +950,19 @@ std::string stats_to_json(const PipelineSpec& spec, const RunStats& s) {
     if (!extra.empty()) o += "," + extra;
     o += "}";
   }
-  o += "]}";
+  o += "]";
+  // The configured dead-letter output, in the same form (null: the default, stderr).
+  o += ",\"dead_letter_output\":";
+  if (spec.dead_letter) {
+    o += "{\"output\":";
+    json::append_quoted(o, spec.dead_letter->describe());
+    std::string extra = spec.dead_letter->stats_json();
+    if (!extra.empty()) o += "," + extra;
+    o += "}";
+  } else {
+    o += "null";
+  }
+  o += "}";
   return o;
 }
 

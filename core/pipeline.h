@@ -78,6 +78,10 @@ struct RunStats {
   // Records handed to an output (counted in records_out) that it later gave up on and
   // dead-lettered: over its size limit, or undelivered at shutdown.
   uint64_t output_dead_lettered = 0;
+  // Records that were never written in full because an output failed (a full disk, a
+  // closed pipe): records_in = records_out + dropped + dead_lettered + failed, and
+  // records_generated likewise with generated_failed. Nonzero only when the run failed.
+  uint64_t failed = 0, generated_failed = 0;
   std::vector<SourceCounters> sources;
   std::vector<StageCounters> stages;
   std::map<std::string, uint64_t> dead_letter_reasons;  // "stage.kind" -> count; never content

@@ -135,6 +135,10 @@ class Output {
   virtual Status close() { return flush(); }
   // Extra stats as JSON members (`"key":value,...`) without braces; never record content.
   virtual std::string stats_json() const { return {}; }
+  // Lines handed to write_line/write_record that were never written in full (a failed
+  // write; every later line fails too). They are always the last lines handed over, so the
+  // runner can tell which records failed and keep them out of records_out.
+  virtual uint64_t lines_lost() const { return 0; }
 };
 
 enum class PluginKind : uint8_t { Input, Stage, Output };

@@ -159,11 +159,8 @@ static std::string mark_of(const std::string& name, const YAML::Node& n) {
 // YAML: a mapping of key -> mapping of column -> scalar; every row has the same columns.
 bool load_yaml_table(const std::string& text, const std::string& name, Table& out, std::string& err) {
   YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    err = name + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
-          ": invalid YAML: " + e.msg;
+  if (Status st = parse_yaml(text, name, root); !st.ok()) {
+    err = st.message();
     return false;
   }
   if (!root.IsMap()) {

@@ -4,6 +4,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "core/options.h"
+
 namespace agentlog::lifecycle {
 namespace {
 
@@ -53,12 +55,7 @@ const EventSpec* Track::find(std::string_view event) const {
 
 Status load_profile(const std::string& text, const std::string& origin, Profile& out) {
   YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    return Status::error(origin + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
-                         ": invalid YAML: " + e.msg);
-  }
+  if (Status st = parse_yaml(text, origin, root); !st.ok()) return st;
   try {
     if (Status st = check_keys(origin, root, "profile", {"name", "type_field", "agent_field", "time_field", "tracks"});
         !st.ok())

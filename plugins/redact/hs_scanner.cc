@@ -86,7 +86,7 @@ struct ScanCtx {
   uint32_t rules;
 };
 
-int on_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int, void* p) {
+int on_match(unsigned int id, unsigned long long, unsigned long long to, unsigned int, void* p) {
   auto* c = static_cast<ScanCtx*>(p);
   if (id < c->rules) {
     uint32_t& e = c->hits->first_end[id];
@@ -94,8 +94,7 @@ int on_match(unsigned int id, unsigned long long from, unsigned long long to, un
       e = static_cast<uint32_t>(to);
       c->hits->hit_rules.push_back(id);
     }
-    if (c->hits->ends.size() < HsDatabase::kMaxEnds)
-      c->hits->ends.push_back({id, static_cast<uint32_t>(from), static_cast<uint32_t>(to)});
+    if (c->hits->ends.size() < HsDatabase::kMaxEnds) c->hits->ends.emplace_back(id, static_cast<uint32_t>(to));
     else c->hits->overflow = true;
   } else {
     c->hits->keyword[(*c->keyword_rule)[id - c->rules]] = 1;
@@ -179,7 +178,7 @@ std::string HsDatabase::cache_key(const std::vector<std::string>& patterns,
                                   const std::vector<std::pair<std::string, size_t>>& keywords) {
   std::string key;
   for (const auto& p : patterns) key += p + '\0';
-  key += "\1som-leftmost\1";  // how the databases are compiled: a change must not load old copies
+  key += '\1';
   for (const auto& [kw, r] : keywords) key += kw + '\0' + std::to_string(r) + '\0';
   return key;
 }
@@ -254,7 +253,7 @@ Status HsDatabase::build(const std::vector<std::string>& patterns,
     hs_expr_info_t* info = nullptr;
     if (info_of(exprs[i], kBaseFlags, &info)) {
       if (info->min_width > 0) {
-        c->modes[i] = Mode::ExactStart;
+        c->modes[i] = Mode::Exact;
         c->max_width[i] = info->max_width;
         c->min_width[i] = info->min_width;
       }
@@ -277,10 +276,8 @@ Status HsDatabase::build(const std::vector<std::string>& patterns,
     for (uint32_t i = 0; i < n; ++i) {
       if (c->modes[i] == Mode::Unfiltered) continue;
       ptrs.push_back(exprs[i].c_str());
-      // Exact patterns report every match (RE2 then runs at their starts or around their ends).
-      flags.push_back(kBaseFlags | (c->modes[i] == Mode::Prefilter   ? HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH
-                                    : c->modes[i] == Mode::ExactStart ? HS_FLAG_SOM_LEFTMOST
-                                                                      : 0));
+      // Exact patterns report every match end (RE2 then runs in windows around them).
+      flags.push_back(kBaseFlags | (c->modes[i] == Mode::Prefilter ? HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH : 0));
       ids.push_back(i);
     }
     for (size_t k = 0; k < lits.size(); ++k) {
@@ -294,10 +291,6 @@ Status HsDatabase::build(const std::vector<std::string>& patterns,
     if (compile_db(ptrs, flags, ids, &c->db, bad, msg)) break;
     if (bad < 0 || ids[bad] >= n) return Status::error("the rules do not fit in one Hyperscan database: " + msg);
     uint32_t r = ids[bad];
-    if (c->modes[r] == Mode::ExactStart) {
-      c->modes[r] = Mode::Exact;  // no start of match for this one: windows around its ends
-      continue;
-    }
     c->modes[r] = c->modes[r] == Mode::Exact ? Mode::Prefilter : Mode::Unfiltered;
     c->max_width[r] = kUnbounded;
   }

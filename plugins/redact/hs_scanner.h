@@ -15,10 +15,9 @@ namespace agentlog::redact {
 class HsDatabase {
  public:
   enum class Mode : uint8_t {
-    Exact,       // Hyperscan matches what RE2 matches (a superset at most); match ends only
+    Exact,       // Hyperscan matches what RE2 matches (a superset at most)
     Prefilter,   // HS_FLAG_PREFILTER: a looser pattern Hyperscan can take
     Unfiltered,  // Hyperscan cannot take it at all: RE2 runs on every text
-    ExactStart,  // as Exact, and each match's leftmost start (HS_FLAG_SOM_LEFTMOST)
   };
   static constexpr uint32_t kUnbounded = UINT32_MAX;
 
@@ -33,13 +32,9 @@ class HsDatabase {
     std::vector<uint32_t> first_end;   // per rule; UINT32_MAX: no hit
     std::vector<uint8_t> keyword;      // per rule; 1: a keyword of the rule occurs
     std::vector<uint32_t> hit_rules;   // rules with a pattern hit, in report order
-    // Every match of the exactly compiled rules, in end order: RE2 runs anchored at the
-    // starts (ExactStart) or in windows around the ends (Exact). Capped: past kMaxEnds
-    // `overflow` is set and RE2 scans whole texts.
-    struct Match {
-      uint32_t rule, from, to;  // from: the leftmost start (ExactStart rules only)
-    };
-    std::vector<Match> ends;
+    // Every match end of the exactly compiled rules, (rule, end), in end order; RE2 runs in
+    // windows around them. Capped: past kMaxEnds `overflow` is set and RE2 scans whole texts.
+    std::vector<std::pair<uint32_t, uint32_t>> ends;
     bool overflow = false;
   };
   static constexpr size_t kMaxEnds = 1 << 16;
@@ -48,7 +43,6 @@ class HsDatabase {
   bool any(std::string_view text) const;
 
   Mode mode(size_t rule) const { return modes_[rule]; }
-  bool exact(size_t rule) const { return modes_[rule] == Mode::Exact || modes_[rule] == Mode::ExactStart; }
   // Hyperscan scans bytes, RE2 UTF-8 characters: a pattern with `.`, a negated class, \W,
   // \S, \D, \pX or a non-ASCII byte can match more in RE2 when the text is not ASCII, so
   // such a rule runs on every non-ASCII text.

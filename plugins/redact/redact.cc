@@ -168,6 +168,16 @@ class RedactStage : public Stage, public RedactExplainer {
     found.swap(merged);
   }
 
+  // Would scrub_string change any of pass 1's strings? Hyperscan's one scan over all of them
+  // picks the strings the rules then run on.
+  bool any_would_change() const {
+    thread_local std::vector<uint8_t> may;
+    rules.may_match_each(t_scan.data(), t_scan.size(), may);
+    for (size_t i = 0; i < t_scan.size(); ++i)
+      if (may[i] && would_change(t_scan[i])) return true;
+    return false;
+  }
+
   // Would scrub_string change `text`?
   bool would_change(std::string_view text) const {
     thread_local std::vector<Finding> found;
@@ -364,9 +374,7 @@ class RedactStage : public Stage, public RedactExplainer {
       // is parsed into a tree: prefiltered patterns and common keywords ("auth" in a path)
       // let many clean strings through, and the rules on one short string cost far less.
       t_memo_on = true;
-      bool clean = !t_need && (!rules.may_match_any(t_scan.data(), t_scan.size()) ||
-                               std::none_of(t_scan.begin(), t_scan.end(),
-                                            [&](std::string_view v) { return rules.may_match(v) && would_change(v); }));
+      bool clean = !t_need && (!rules.may_match_any(t_scan.data(), t_scan.size()) || !any_would_change());
       t_memo_on = false;
       if (clean) return StageVerdict::keep();
     }
@@ -526,10 +534,9 @@ class RedactStage : public Stage, public RedactExplainer {
       return;
     }
     if (k == RefKind::UriWithSecrets) {
-      std::vector<std::string> what;
-      v.text = redact::redact_uri(v.text, [&](std::string_view secret) { return uri_token(secret); }, what);
-      for (auto& w : what) note(notes, field, w);
+      redact_uri_and_rules(v.text, field, notes);
       changed = true;
+      return;
     }
     std::string out;
     std::vector<std::string> hits;
@@ -538,6 +545,51 @@ class RedactStage : public Stage, public RedactExplainer {
       for (auto& h : hits) note(notes, field, h);
       changed = true;
     }
+  }
+
+  // A URI with secret parts: the URI's own secrets (password, secret parameters, webhook
+  // path) and the rules' findings, both on the URI as written, replaced in one pass. (Running
+  // the rules after the URI's secrets were replaced would run them over the replacements.)
+  // The URI's structure bounds its secrets: a finding that overlaps one (`password=hunter2&
+  // next=...` taken as one value) gives way to it.
+  void redact_uri_and_rules(std::string& text, const std::string& field,
+                            std::vector<std::pair<std::string, std::string>>& notes) const {
+    thread_local std::vector<redact::UriSecret> cuts;
+    thread_local std::vector<Finding> found;
+    redact::uri_secret_spans(text, cuts);
+    find_secrets(text, found);
+    std::erase_if(found, [&](const Finding& f) {
+      if (is_placeholder(std::string_view(text).substr(f.begin, f.end - f.begin))) return true;
+      return std::any_of(cuts.begin(), cuts.end(), [&](const auto& c) { return f.begin < c.end && c.begin < f.end; });
+    });
+    for (const auto& c : cuts) note(notes, field, c.rule);
+    for (const auto& f : found) note(notes, field, rules.rules()[f.rule].id);
+    struct Piece {
+      size_t begin, end;
+      const std::string* rule;  // null: a URI secret
+    };
+    std::vector<Piece> pieces;
+    for (const auto& c : cuts) pieces.push_back({c.begin, c.end, nullptr});
+    for (const auto& f : found) pieces.push_back({f.begin, f.end, &rules.rules()[f.rule].id});
+    std::stable_sort(pieces.begin(), pieces.end(), [](const Piece& a, const Piece& b) { return a.begin < b.begin; });
+    std::string out;
+    size_t at = 0;
+    for (size_t i = 0; i < pieces.size();) {
+      size_t b = pieces[i].begin, e = pieces[i].end;
+      bool uri = pieces[i].rule == nullptr;
+      const std::string* rule = pieces[i].rule;
+      for (++i; i < pieces.size() && pieces[i].begin < e; ++i) {
+        e = std::max(e, pieces[i].end);
+        uri = uri || pieces[i].rule == nullptr;
+        if (!rule) rule = pieces[i].rule;
+      }
+      std::string_view secret = std::string_view(text).substr(b, e - b);
+      out.append(text, at, b - at);
+      out += uri ? uri_token(secret) : token(secret, *rule);
+      at = e;
+    }
+    out.append(text, at, std::string::npos);
+    text.swap(out);
   }
 
   // The rules on every string and member name under `v`; a string member with a secret's

@@ -55,11 +55,6 @@ bool is_hex(std::string_view s) {
   return all != 0;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // Percent-decoded and lowercased, so `%74oken` and `TOKEN` are `token` too ('+' is a space).
 std::string decode_name(std::string_view name) {
@@ -141,7 +136,7 @@ bool parse_uri(std::string_view v, UriParts& p) {
     size_t e = p.authority_begin;
     while (e < v.size() && !(kUriClass[static_cast<unsigned char>(v[e])] & kAuthorityEnd)) ++e;
     p.authority_end = e;
-  } else if (lower(v.substr(0, s)) == "urn") {
+  } else if (s == 3 && (v[0] | 0x20) == 'u' && (v[1] | 0x20) == 'r' && (v[2] | 0x20) == 'n') {
     size_t colon = rest.find(':');
     if (colon == std::string_view::npos || colon == 0 || colon + 1 == rest.size()) return false;
     p.authority_begin = p.authority_end = s + 1;
@@ -215,7 +210,11 @@ bool webhook_secret(std::string_view v, const UriParts& p, size_t& b, size_t& e)
   if (size_t at = host.rfind('@'); at != std::string_view::npos) host.remove_prefix(at + 1);
   if (size_t colon = host.rfind(':'); colon != std::string_view::npos && host.find(']') == std::string_view::npos)
     host = host.substr(0, colon);
-  std::string h = lower(host);
+  // Host names are at most 253 bytes; a longer one is no webhook host.
+  if (host.size() > 253) return false;
+  char buf[256];
+  for (size_t i = 0; i < host.size(); ++i) buf[i] = static_cast<char>(host[i] >= 'A' && host[i] <= 'Z' ? host[i] + 32 : host[i]);
+  std::string_view h(buf, host.size());
   size_t path_end = std::min({v.size(), p.query_begin == std::string_view::npos ? v.size() : p.query_begin - 1,
                               p.fragment_begin == std::string_view::npos ? v.size() : p.fragment_begin - 1});
   std::string_view path = v.substr(p.authority_end, path_end - p.authority_end);
@@ -265,15 +264,10 @@ RefKind classify_ref(std::string_view v) {
   return secret ? RefKind::UriWithSecrets : RefKind::CleanUri;
 }
 
-std::string redact_uri(std::string_view v, const std::function<std::string(std::string_view)>& token,
-                       std::vector<std::string>& what) {
+void uri_secret_spans(std::string_view v, std::vector<UriSecret>& cuts) {
+  cuts.clear();
   UriParts p;
-  if (!parse_uri(v, p)) return std::string(v);
-  struct Cut {
-    size_t b, e;
-    const char* rule;
-  };
-  std::vector<Cut> cuts;
+  if (!parse_uri(v, p)) return;
   size_t b, e;
   if (has_password(v, p, b, e)) cuts.push_back({b, e, "ref-uri-password"});
   if (webhook_secret(v, p, b, e)) cuts.push_back({b, e, "ref-webhook-url"});
@@ -282,13 +276,19 @@ std::string redact_uri(std::string_view v, const std::function<std::string(std::
   };
   if (p.query_begin != std::string_view::npos) for_each_param(v, p.query_begin, p.query_end, collect);
   if (p.fragment_begin != std::string_view::npos) for_each_param(v, p.fragment_begin, v.size(), collect);
+}
+
+std::string redact_uri(std::string_view v, const std::function<std::string(std::string_view)>& token,
+                       std::vector<std::string>& what) {
+  std::vector<UriSecret> cuts;
+  uri_secret_spans(v, cuts);
   std::string out;
   size_t at = 0;
   for (const auto& c : cuts) {
-    out.append(v.substr(at, c.b - at));
-    out.append(token(v.substr(c.b, c.e - c.b)));
+    out.append(v.substr(at, c.begin - at));
+    out.append(token(v.substr(c.begin, c.end - c.begin)));
     what.emplace_back(c.rule);
-    at = c.e;
+    at = c.end;
   }
   out.append(v.substr(at));
   return out;

@@ -18,6 +18,14 @@ enum class RefKind {
 bool is_hash_ref(std::string_view v);
 RefKind classify_ref(std::string_view v);
 
+// The secret parts of a URI (userinfo password, secret query or fragment parameter values,
+// the secret path of a webhook URL): byte ranges of `uri`, in order, without overlaps.
+struct UriSecret {
+  size_t begin, end;
+  const char* rule;  // "ref-uri-password", "ref-webhook-url" or "ref-uri-query-secret"
+};
+void uri_secret_spans(std::string_view uri, std::vector<UriSecret>& out);
+
 // Replaces the secret parts of a URI (userinfo password, secret query or fragment
 // parameter values, the secret path of a webhook URL) with `token(secret)`. `what` receives
 // one rule id per replacement: "ref-uri-password", "ref-webhook-url" or "ref-uri-query-secret".

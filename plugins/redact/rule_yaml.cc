@@ -3,6 +3,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "core/options.h"
 #include "plugins/redact/secret_rules.h"
 
 namespace agentlog::redact {
@@ -25,12 +26,7 @@ constexpr const char* kAllowed =
 
 Status RuleSet::add_yaml(std::string_view yaml_text, const std::string& origin) {
   YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml_text));
-  } catch (const YAML::Exception& e) {
-    return Status::error(origin + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
-                         ": invalid YAML: " + e.msg);
-  }
+  if (Status st = parse_yaml(std::string(yaml_text), origin, root); !st.ok()) return st;
   YAML::Node list = root.IsMap() ? root["rules"] : YAML::Node();
   if (!list || !list.IsSequence())
     return Status::error(where(origin, root) + ": a rule file needs a \"rules\" list");

@@ -45,6 +45,20 @@ bool Allowlist::matches(std::string_view secret, std::string_view match, std::st
   return regex_hit() || stopword_hit();
 }
 
+bool byte_pattern(std::string_view pattern) {
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(pattern[i]);
+    if (c >= 0x80) return false;
+    if (c == '\\' && i + 1 < pattern.size()) {
+      char n = pattern[++i];
+      // Unicode classes, any byte, and \x{...} (may be above 0xff).
+      if (n == 'p' || n == 'P' || n == 'X' || n == 'C' || (n == 'x' && i + 1 < pattern.size() && pattern[i + 1] == '{'))
+        return false;
+    }
+  }
+  return true;
+}
+
 RuleSet::RuleSet() = default;
 RuleSet::~RuleSet() = default;
 RuleSet::RuleSet(RuleSet&&) noexcept = default;
@@ -75,8 +89,16 @@ Status RuleSet::compile(int64_t max_mem) {
     RE2::Options o;
     o.set_log_errors(false);
     o.set_max_mem(max_mem);
+    // On an ASCII text an ASCII pattern means the same over bytes as over UTF-8, and over
+    // bytes RE2's programs are far smaller: such texts use re_bytes.
     r.re = std::make_unique<RE2>(r.pattern, o);
     if (!r.re->ok()) return Status::error("rule \"" + r.id + "\": invalid RE2 pattern: " + r.re->error());
+    r.re_bytes.reset();
+    if (byte_pattern(r.pattern)) {
+      o.set_encoding(RE2::Options::EncodingLatin1);
+      auto bytes = std::make_unique<RE2>(r.pattern, o);
+      if (bytes->ok()) r.re_bytes = std::move(bytes);
+    }
     patterns.push_back(r.pattern);
     for (const auto& k : r.keywords)
       if (!k.empty()) keywords.emplace_back(k, i);
@@ -102,7 +124,7 @@ Status RuleSet::compile(int64_t max_mem) {
 
 size_t RuleSet::exact_rules() const {
   size_t n = 0;
-  for (size_t i = 0; db_ && i < db_->rules(); ++i) n += db_->exact(i);
+  for (size_t i = 0; db_ && i < db_->rules(); ++i) n += db_->mode(i) == HsDatabase::Mode::Exact;
   return n;
 }
 size_t RuleSet::prefilter_rules() const {
@@ -163,99 +185,51 @@ size_t RuleSet::take_match(size_t idx, std::string_view text, const re2::StringP
   return next <= mb ? mb + 1 : next;
 }
 
-void RuleSet::run_rule(size_t idx, std::string_view text, uint32_t first_end, const Span* spans, const Span* spans_end,
-                       std::vector<Finding>& out) const {
+void RuleSet::run_rule(size_t idx, std::string_view text, bool ascii, uint32_t first_end, const uint32_t* ends,
+                       const uint32_t* ends_end, std::vector<Finding>& out) const {
   const SecretRule& r = rules_[idx];
   if (text.size() < r.min_length) return;
+  const RE2& re = ascii && r.re_bytes ? *r.re_bytes : *r.re;
   const int ngroups = r.group < 0 ? std::min(r.re->NumberOfCapturingGroups() + 1, 32) : std::min(r.group + 1, 32);
   re2::StringPiece sp(text.data(), text.size());
   re2::StringPiece groups[32];
   const uint32_t w = db_->max_width(idx);
   const size_t n = text.size();
-  if (spans != nullptr && db_->mode(idx) == HsDatabase::Mode::ExactStart) {
-    run_from_starts(idx, text, spans, spans_end, ngroups, out);
-    return;
-  }
-  if (spans != nullptr && db_->mode(idx) == HsDatabase::Mode::Exact && w != HsDatabase::kUnbounded) {
-    // Every RE2 match is a Hyperscan match: it ends at one of the spans' ends and starts at
-    // most w before. Search [e - w, e + w] for each end e not yet covered; a window without
-    // a match covers every end up to its right edge, so the windows never overlap much and
-    // the cost stays linear.
+  if (ends != nullptr && db_->mode(idx) == HsDatabase::Mode::Exact && w != HsDatabase::kUnbounded) {
+    // Every RE2 match is a Hyperscan match: it ends at one of `ends` and starts at most w
+    // before. Search [e - w, e + w] for each end e not yet covered; a window without a match
+    // covers every end up to its right edge, so the windows never overlap much and the cost
+    // stays linear.
     size_t pos = 0;
-    for (const Span* e = spans; e != spans_end;) {
-      if (e->to <= pos) {
+    for (const uint32_t* e = ends; e != ends_end;) {
+      if (*e <= pos) {
         ++e;
         continue;
       }
-      size_t a = std::max<size_t>(pos, e->to > w ? e->to - w : 0), b = std::min<size_t>(n, size_t{e->to} + w);
-      if (!r.re->Match(sp, a, b, RE2::UNANCHORED, groups, ngroups)) {
-        while (e != spans_end && e->to <= b) ++e;
+      size_t a = std::max<size_t>(pos, *e > w ? *e - w : 0), b = std::min<size_t>(n, size_t{*e} + w);
+      if (!re.Match(sp, a, b, RE2::UNANCHORED, groups, ngroups)) {
+        while (e != ends_end && *e <= b) ++e;
         pos = std::max(pos, b > w ? b - w : 0);
         continue;
       }
       size_t mb = static_cast<size_t>(groups[0].data() - text.data());
       // A match starting past e may reach beyond b: search again from its start.
-      if (mb > e->to && b < n && !r.re->Match(sp, mb, std::min<size_t>(n, mb + w), RE2::UNANCHORED, groups, ngroups)) {
+      if (mb > *e && b < n && !re.Match(sp, mb, std::min<size_t>(n, mb + w), RE2::UNANCHORED, groups, ngroups)) {
         ++e;
         continue;
       }
       pos = take_match(idx, text, groups, ngroups, out);
-      while (e != spans_end && e->to <= pos) ++e;
+      while (e != ends_end && *e <= pos) ++e;
     }
     return;
   }
   size_t pos = 0;
   // The first match ends at first_end or later and starts at most max_width before it.
-  if (db_->exact(idx) && first_end != UINT32_MAX && w != HsDatabase::kUnbounded && first_end > w)
+  if (db_->mode(idx) == HsDatabase::Mode::Exact && first_end != UINT32_MAX && w != HsDatabase::kUnbounded && first_end > w)
     pos = first_end - w;
-  while (pos <= n && r.re->Match(sp, pos, n, RE2::UNANCHORED, groups, ngroups)) {
+  while (pos <= n && re.Match(sp, pos, n, RE2::UNANCHORED, groups, ngroups)) {
     size_t next = take_match(idx, text, groups, ngroups, out);
     pos = next > pos ? next : pos + 1;
-  }
-}
-
-void RuleSet::run_from_starts(size_t idx, std::string_view text, const Span* spans, const Span* spans_end, int ngroups,
-                              std::vector<Finding>& out) const {
-  // Hyperscan gave each match end its leftmost start, and its language holds RE2's. RE2's
-  // next match at or after `pos` (leftmost-first) therefore starts at the smallest reported
-  // start >= pos, unless it hides behind a match that started before pos and reaches past
-  // pos by at least the rule's shortest match: only then does RE2 search unanchored. Each
-  // RE2 call is anchored at a known start, so a secret costs a search of its own length,
-  // not of a window around it.
-  const SecretRule& r = rules_[idx];
-  re2::StringPiece sp(text.data(), text.size());
-  re2::StringPiece groups[32];
-  const uint32_t w = db_->max_width(idx);
-  const size_t n = text.size(), min_w = std::max<uint32_t>(1, db_->min_width(idx));
-  thread_local std::vector<Span> by_start;
-  by_start.assign(spans, spans_end);
-  std::sort(by_start.begin(), by_start.end(), [](const Span& a, const Span& b) { return a.from < b.from; });
-  auto limit = [&](size_t from) { return w == HsDatabase::kUnbounded ? n : std::min<size_t>(n, from + w); };
-  size_t pos = 0, j = 0, reach = 0;  // reach: the furthest end of a match that starts before pos
-  while (pos <= n) {
-    for (; j < by_start.size() && by_start[j].from < pos; ++j) reach = std::max<size_t>(reach, by_start[j].to);
-    if (reach >= pos + min_w) {
-      // A match may start in [pos, reach): search there as plain RE2 would.
-      size_t b = w == HsDatabase::kUnbounded ? n : std::min<size_t>(n, reach + w);
-      if (r.re->Match(sp, pos, b, RE2::UNANCHORED, groups, ngroups)) {
-        size_t mb = static_cast<size_t>(groups[0].data() - text.data());
-        if (mb < reach) {
-          size_t next = take_match(idx, text, groups, ngroups, out);
-          pos = next > pos ? next : pos + 1;
-          continue;
-        }
-      }
-      pos = reach;  // no match starts in [pos, reach)
-      continue;
-    }
-    if (j == by_start.size()) return;
-    size_t s = by_start[j].from;
-    if (r.re->Match(sp, s, limit(s), RE2::ANCHOR_START, groups, ngroups)) {
-      size_t next = take_match(idx, text, groups, ngroups, out);
-      pos = next > s ? next : s + 1;
-    } else {
-      pos = s + 1;  // Hyperscan's match that RE2 does not take (a multi-line ^ or $)
-    }
   }
 }
 
@@ -266,7 +240,8 @@ void RuleSet::find_all(std::string_view text, std::vector<Finding>& out) const {
   db_->scan(text, hits);
   thread_local std::vector<size_t> cands;
   cands.assign(hits.hit_rules.begin(), hits.hit_rules.end());
-  const bool wide = !sensitive_.empty() && has_non_ascii(text);
+  const bool ascii = !has_non_ascii(text);
+  const bool wide = !sensitive_.empty() && !ascii;
   for (size_t i : unfiltered_) cands.push_back(i);
   if (wide)
     for (size_t i : sensitive_) {
@@ -275,25 +250,24 @@ void RuleSet::find_all(std::string_view text, std::vector<Finding>& out) const {
     }
   std::sort(cands.begin(), cands.end());
   cands.erase(std::unique(cands.begin(), cands.end()), cands.end());
-  // Each rule's matches together, in end order.
-  thread_local std::vector<Span> spans;
-  thread_local std::vector<uint32_t> spans_at;
-  spans.clear();
-  spans_at.assign(rules_.size() + 1, 0);
+  // Each rule's match ends together, in end order.
+  thread_local std::vector<uint32_t> ends, ends_at;
+  ends.clear();
+  ends_at.assign(rules_.size() + 1, 0);
   if (!hits.overflow) {
-    for (const auto& m : hits.ends) ++spans_at[m.rule + 1];
-    for (size_t i = 0; i < rules_.size(); ++i) spans_at[i + 1] += spans_at[i];
-    spans.resize(hits.ends.size());
+    for (const auto& [rule, end] : hits.ends) ++ends_at[rule + 1];
+    for (size_t i = 0; i < rules_.size(); ++i) ends_at[i + 1] += ends_at[i];
+    ends.resize(hits.ends.size());
     thread_local std::vector<uint32_t> fill;
-    fill.assign(spans_at.begin(), spans_at.end() - 1);
-    for (const auto& m : hits.ends) spans[fill[m.rule]++] = {m.from, m.to};
+    fill.assign(ends_at.begin(), ends_at.end() - 1);
+    for (const auto& [rule, end] : hits.ends) ends[fill[rule]++] = end;
   }
   for (size_t idx : cands) {
     const SecretRule& r = rules_[idx];
     if (!r.keywords.empty() && !hits.keyword[idx]) continue;
-    bool windowed = !hits.overflow && hits.first_end[idx] != UINT32_MAX && spans_at[idx + 1] > spans_at[idx];
-    run_rule(idx, text, hits.first_end[idx], windowed ? spans.data() + spans_at[idx] : nullptr,
-             windowed ? spans.data() + spans_at[idx + 1] : nullptr, out);
+    bool windowed = !hits.overflow && hits.first_end[idx] != UINT32_MAX && ends_at[idx + 1] > ends_at[idx];
+    run_rule(idx, text, ascii, hits.first_end[idx], windowed ? ends.data() + ends_at[idx] : nullptr,
+             windowed ? ends.data() + ends_at[idx + 1] : nullptr, out);
   }
 }
 
@@ -328,6 +302,44 @@ bool RuleSet::may_match(std::string_view text) const {
     for (size_t i : sensitive_)
       if (rules_[i].keywords.empty() || hits.keyword[i]) return true;
   return false;
+}
+
+void RuleSet::may_match_each(const std::string_view* texts, size_t n, std::vector<uint8_t>& may) const {
+  may.assign(n, 0);
+  if (!db_ || rules_.empty()) return;
+  if (!unfiltered_.empty()) {
+    may.assign(n, 1);
+    return;
+  }
+  // One scan over the texts joined by newlines (the database is compiled multi-line, so
+  // anchors match at each text's ends); a match is put on the text its last byte is in.
+  // Keywords and prefiltered patterns report their first match only: a keyword counts for
+  // every text, and a prefiltered rule's hit makes every text a candidate.
+  thread_local std::string joined;
+  thread_local std::vector<size_t> starts;
+  joined.clear();
+  starts.clear();
+  for (size_t i = 0; i < n; ++i) {
+    starts.push_back(joined.size());
+    joined.append(texts[i]);
+    joined += '\n';
+  }
+  thread_local HsDatabase::Hits hits;
+  db_->scan(joined, hits);
+  auto keyed = [&](size_t r) { return rules_[r].keywords.empty() || hits.keyword[r]; };
+  for (uint32_t r : hits.hit_rules)
+    if (keyed(r) && (hits.overflow || db_->mode(r) != HsDatabase::Mode::Exact)) {
+      may.assign(n, 1);
+      return;
+    }
+  for (const auto& [r, end] : hits.ends) {
+    if (!keyed(r) || end == 0) continue;
+    size_t i = static_cast<size_t>(std::upper_bound(starts.begin(), starts.end(), size_t{end} - 1) - starts.begin()) - 1;
+    may[i] = 1;
+  }
+  if (sensitive_.empty() || std::none_of(sensitive_.begin(), sensitive_.end(), keyed)) return;
+  for (size_t i = 0; i < n; ++i)
+    if (!may[i] && has_non_ascii(texts[i])) may[i] = 1;
 }
 
 bool RuleSet::may_match_any(const std::string_view* texts, size_t n) const {

@@ -42,7 +42,14 @@ struct SecretRule {
   size_t min_length = 0;              // texts shorter than this are skipped
   std::vector<Allowlist> allowlists;
   std::vector<std::string> tags;      // reported by redact-test only
+  // The same pattern over bytes (Latin-1), for ASCII texts, where it means what `re` means.
+  // Over bytes RE2's programs are far smaller (a negated class is one byte range, not a UTF-8
+  // automaton), so its DFA and captures cost less. Null when the pattern is not ASCII.
+  std::unique_ptr<RE2> re_bytes;
 };
+
+// Is `pattern` ASCII, with no Unicode class (\pL) or code point above 0xff (\x{263a})?
+bool byte_pattern(std::string_view pattern);
 
 // Shannon entropy of the bytes of `s`, in bits per byte.
 double shannon_entropy(std::string_view s);
@@ -76,6 +83,9 @@ class RuleSet {
   bool may_match(std::string_view text) const;
   // Cheap, for many texts at once: false only when no rule can match any of them.
   bool may_match_any(const std::string_view* texts, size_t n) const;
+  // may[i]: could a rule match in texts[i]? As may_match, for many texts in one scan (a
+  // superset of may_match's answers: false only when no rule can match there).
+  void may_match_each(const std::string_view* texts, size_t n, std::vector<uint8_t>& may) const;
   // Every secret in `text`, sorted and without overlaps.
   void find(std::string_view text, std::vector<Finding>& out) const;
   // Every secret in `text`, overlaps kept, unsorted (redact-test shows them all).
@@ -94,16 +104,10 @@ class RuleSet {
   void remove_rule(std::string_view id);
 
  private:
-  struct Span {
-    uint32_t from, to;  // a Hyperscan match: leftmost start (ExactStart rules) and end
-  };
-  // Runs rule idx's RE2 on `text`: anchored at Hyperscan's match starts, or in windows around
-  // its match ends [spans, spans_end) (exact pattern, bounded width), else from first_end less
-  // the width.
-  void run_rule(size_t idx, std::string_view text, uint32_t first_end, const Span* spans, const Span* spans_end,
+  // Runs rule idx's RE2 on `text`: in windows around Hyperscan's match ends [ends, ends_end)
+  // when it has them (exact pattern, bounded width), else from first_end less the width.
+  void run_rule(size_t idx, std::string_view text, bool ascii, uint32_t first_end, const uint32_t* ends, const uint32_t* ends_end,
                 std::vector<Finding>& out) const;
-  void run_from_starts(size_t idx, std::string_view text, const Span* spans, const Span* spans_end, int ngroups,
-                       std::vector<Finding>& out) const;
   // One RE2 match at [mb, me) with its groups: applies secretGroup, entropy and allowlists.
   // Returns where the next search may start.
   size_t take_match(size_t idx, std::string_view text, const re2::StringPiece* groups, int ngroups,

@@ -789,7 +789,7 @@ check_warnings_file_output() {
 import json, sys
 d = json.load(open(sys.argv[1]))
 got = (d["records_out"], d["generated_out"], d["warnings_out"], d["warnings_outputs"])
-want = (4, 2, 2, [{"output": "warnings.jsonl"}])
+want = (4, 2, 2, [{"output": "warnings.jsonl", "lines_failed": 0, "partial_lines_cut": 0, "partial_bytes_cut": 0}])
 if got != want:
     print("stats: got %r, want %r" % (got, want))
     sys.exit(1)

@@ -300,6 +300,108 @@ def check_follow_rotation_by_rename():
     check(sorted(got) == list(range(1, 201)), "every line exactly once: %r" % got)
 
 
+def rotate(name, keep=5):
+    """logrotate's numbered rename: NAME.k -> NAME.k+1, NAME -> NAME.1, a new empty NAME."""
+    for k in range(keep - 1, 0, -1):
+        if os.path.exists("%s.%d" % (name, k)):
+            os.rename("%s.%d" % (name, k), "%s.%d" % (name, k + 1))
+    os.rename(name, name + ".1")
+    open(name, "w").close()
+
+
+def check_follow_two_rotations_in_one_poll():
+    """Two renames before agentlog looks again: the middle file (now app.log.1) is read to its
+    end after the old one (app.log.2), then the new app.log; nothing is lost."""
+    follow_config()  # with a long poll interval, below
+    write_config("cfg.yaml", open("cfg.yaml").read().replace("poll_interval_ms: 20", "poll_interval_ms: 1500"))
+    append("app.log", range(1, 51))
+    p = start("cfg.yaml")
+    try:
+        wait_until(lambda: len(numbers("out.jsonl")) >= 50, "the first 50 lines")
+        # Within one poll interval: more lines to the old file, two rotations, the middle
+        # file written in between, then the new file.
+        append("app.log", range(51, 61))
+        rotate("app.log")
+        append("app.log", range(61, 81))
+        rotate("app.log")
+        append("app.log", range(81, 101))
+        wait_until(lambda: len(numbers("out.jsonl")) >= 100, "100 lines across two rotations")
+    finally:
+        rc = stop(p)
+    check(rc == 0, "exit code %s" % rc)
+    got = numbers("out.jsonl")
+    check(got == list(range(1, 101)), "every line exactly once, in order: %r" % got)
+
+
+def check_follow_rotated_while_stopped():
+    """app.log was rotated twice while agentlog was not running: the restart reads the rest
+    of the checkpoint's file (now app.log.2), then app.log.1, then the new app.log."""
+    follow_config()
+    append("app.log", range(1, 11))
+    p = start("cfg.yaml")
+    wait_until(lambda: numbers("out.jsonl") == list(range(1, 11)), "the first run's lines")
+    check(stop(p) == 0, "exit code of the first run")
+    append("app.log", range(11, 21))
+    rotate("app.log")
+    append("app.log", range(21, 31))
+    rotate("app.log")
+    append("app.log", range(31, 41))
+    p = start("cfg.yaml")
+    try:
+        wait_until(lambda: len(numbers("out.jsonl")) >= 40, "the lines written while stopped")
+    finally:
+        check(stop(p) == 0, "exit code of the second run")
+    got = numbers("out.jsonl")
+    check(got == list(range(1, 41)), "every line exactly once, in order: %r" % got)
+
+
+def check_follow_warns_when_checkpoint_file_is_gone():
+    """Rotated while stopped to a name that is not PATH.N (dateext): the restart says the
+    checkpoint's file is gone, then reads the new file."""
+    follow_config()
+    append("app.log", range(1, 6))
+    p = start("cfg.yaml")
+    wait_until(lambda: numbers("out.jsonl") == list(range(1, 6)), "the first run's lines")
+    check(stop(p) == 0, "exit code of the first run")
+    inode = os.stat("app.log").st_ino
+    os.rename("app.log", "app.log-20250101")
+    append("app.log", range(6, 11))
+    p = start("cfg.yaml")
+    try:
+        wait_until(lambda: numbers("out.jsonl") == list(range(1, 11)), "the new file's lines")
+    finally:
+        check(stop(p) == 0, "exit code of the second run")
+    size = os.path.getsize("app.log-20250101")
+    want = ("agentlog: warning: app.log: the file of the checkpoint (inode %d, read to byte %d) is gone and not "
+            "found as app.log.N; lines written to it after that may be lost\n" % (inode, size))
+    err = open("err.txt").read()
+    check(want in err.splitlines(keepends=True), "stderr: %r" % err)
+
+
+def check_follow_warns_when_rotated_file_vanished():
+    """Two rotations and the middle file removed before agentlog looked: a warning names it."""
+    follow_config()
+    write_config("cfg.yaml", open("cfg.yaml").read().replace("poll_interval_ms: 20", "poll_interval_ms: 1500"))
+    append("app.log", range(1, 11))
+    p = start("cfg.yaml")
+    try:
+        wait_until(lambda: len(numbers("out.jsonl")) >= 10, "the first lines")
+        rotate("app.log")
+        append("app.log", range(11, 21))
+        rotate("app.log")
+        os.remove("app.log.1")
+        append("app.log", range(21, 31))
+        wait_until(lambda: len(numbers("out.jsonl")) >= 20, "the new file's lines")
+    finally:
+        rc = stop(p)
+    check(rc == 0, "exit code %s" % rc)
+    check(numbers("out.jsonl") == list(range(1, 11)) + list(range(21, 31)), "lines: %r" % numbers("out.jsonl"))
+    want = ("agentlog: warning: app.log: app.log.1 vanished before it was read (removed or compressed between two "
+            "checks); its lines are lost\n")
+    err = open("err.txt").read()
+    check(want in err.splitlines(keepends=True), "stderr: %r" % err)
+
+
 def check_follow_copytruncate():
     follow_config()
     append("app.log", range(1, 51))
@@ -470,6 +572,10 @@ CHECKS = [
     check_follow_waits_for_missing_file,
     check_follow_rotation_by_rename,
     check_follow_copytruncate,
+    check_follow_two_rotations_in_one_poll,
+    check_follow_rotated_while_stopped,
+    check_follow_warns_when_rotated_file_vanished,
+    check_follow_warns_when_checkpoint_file_is_gone,
     check_follow_checkpoint_resume_and_line_numbers,
     check_follow_sigkill_restart_no_gaps,
     check_follow_unwritable_checkpoint_fails_before_reading,

@@ -2,8 +2,10 @@
 
 #include <catch2/catch.hpp>
 
+#include "check/policy.h"
 #include "core/config.h"
 #include "core/plugin.h"
+#include "tests/test_support.h"
 
 using namespace agentlog;
 
@@ -47,6 +49,94 @@ TEST_CASE("a missing config file is reported", "[config]") {
   Status st = load_pipeline_file("/nonexistent/agentlog.yaml", spec);
   REQUIRE_FALSE(st.ok());
   CHECK(st.message() == "/nonexistent/agentlog.yaml: cannot read config: No such file or directory");
+}
+
+TEST_CASE("a directory given as the config or policy says it is a directory", "[config]") {
+  auto dir = test::temp_dir("config-dir");
+  PipelineSpec spec;
+  Status st = load_pipeline_file(dir.string(), spec);
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.message() == dir.string() + ": cannot read config: it is a directory (-c takes a YAML file)");
+  check::Policy policy;
+  st = check::load_policy_file(dir.string(), true, policy);
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.message() == dir.string() + ": cannot read policy: it is a directory (a YAML file is expected)");
+}
+
+TEST_CASE("a key given twice in any mapping is an error naming both places", "[config]") {
+  auto error = [](const std::string& yaml) {
+    PipelineSpec spec;
+    Status st = load_pipeline_text(yaml, "d.yaml", spec);
+    REQUIRE_FALSE(st.ok());
+    return st.message();
+  };
+  CHECK(error("pipeline: {}\npipeline: {stages: [{type: redact}]}\n") ==
+        "d.yaml:2:1: pipeline: duplicate key \"pipeline\" (first at d.yaml:1:1)");
+  // Nested in a list, inside a flow mapping, and after ${VAR} substitution would change nothing.
+  CHECK(error("pipeline:\n  stages:\n    - type: filter\n      action: drop\n"
+              "      conditions: [{field: a, equals: x, field: b}]\n") ==
+        "d.yaml:5:42: pipeline.stages[0].conditions[0].field: duplicate key \"field\" (first at d.yaml:5:21)");
+  // Quoting does not make another key.
+  CHECK(error("pipeline:\n  name: a\n  'name': b\n") ==
+        "d.yaml:3:3: pipeline.name: duplicate key \"name\" (first at d.yaml:2:3)");
+  // `policy:` in the config file, read by `agentlog check` through the policy loader too.
+  check::Policy policy;
+  Status st = check::load_policy_text("policy:\n  rules:\n    - {type: max_collisions, max: 1, max: 5}\n", "p.yaml",
+                                      true, policy);
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.message() == "p.yaml:3:38: policy.rules[0].max: duplicate key \"max\" (first at p.yaml:3:30)");
+}
+
+TEST_CASE("two stages of one name are an error, default names included", "[config]") {
+  auto error = [](const std::string& yaml) {
+    PipelineSpec spec;
+    Status st = load_pipeline_text(yaml, "n.yaml", spec);
+    REQUIRE_FALSE(st.ok());
+    return st.message();
+  };
+  CHECK(error("pipeline:\n  stages:\n    - {type: validate, name: check, schema: auto}\n"
+              "    - {type: validate, name: check, schema: auto}\n") ==
+        "n.yaml:4:30: pipeline.stages[1].name: stage name \"check\" is already used by pipeline.stages[0] "
+        "(n.yaml:3:30); give each stage its own name");
+  // A stage named like the normalize stage the inputs' format puts first.
+  CHECK(error("pipeline:\n  inputs: [{type: stdin, format: codex}]\n  stages:\n"
+              "    - {type: validate, name: normalize, schema: auto}\n") ==
+        "n.yaml:4:30: pipeline.stages[0].name: stage name \"normalize\" is already used by the normalize stage the "
+        "inputs' format puts first; give each stage its own name");
+  PipelineSpec spec;
+  Status st = load_pipeline_text("pipeline:\n  stages:\n    - {type: validate, schema: auto}\n"
+                                 "    - {type: validate, name: validate-again, schema: auto}\n",
+                                 "n.yaml", spec);
+  INFO(st.message());
+  CHECK(st.ok());
+}
+
+TEST_CASE("a file output reached through a symbolic or hard link is the same file", "[config]") {
+  auto dir = test::temp_dir("config-links");
+  test::write_file(dir / "out.jsonl", "");
+  std::filesystem::create_symlink("out.jsonl", dir / "sym.jsonl");
+  std::filesystem::create_hard_link(dir / "out.jsonl", dir / "hard.jsonl");
+  std::filesystem::create_symlink("not-yet.jsonl", dir / "dangling.jsonl");
+  auto error = [&](const std::string& a, const std::string& b) {
+    PipelineSpec spec;
+    Status st = load_pipeline_text("pipeline:\n  outputs: [{type: file, path: " + (dir / a).string() +
+                                       "}]\n  dead_letter: {type: file, path: " + (dir / b).string() + "}\n",
+                                   "l.yaml", spec);
+    REQUIRE_FALSE(st.ok());
+    return st.message();
+  };
+  const std::string d = dir.string() + "/";
+  const size_t col = 35;  // after "  dead_letter: {type: file, path: "
+  CHECK(error("out.jsonl", "sym.jsonl") == "l.yaml:3:" + std::to_string(col) + ": pipeline.dead_letter.path: \"" + d +
+                                              "sym.jsonl\" is the same file as pipeline.outputs[0].path \"" + d +
+                                              "out.jsonl\" (line 2); every file output needs its own path");
+  CHECK(error("out.jsonl", "hard.jsonl") == "l.yaml:3:" + std::to_string(col) + ": pipeline.dead_letter.path: \"" + d +
+                                               "hard.jsonl\" is the same file as pipeline.outputs[0].path \"" + d +
+                                               "out.jsonl\" (line 2); every file output needs its own path");
+  CHECK(error("not-yet.jsonl", "dangling.jsonl") ==
+        "l.yaml:3:" + std::to_string(col) + ": pipeline.dead_letter.path: \"" + d +
+            "dangling.jsonl\" is the same file as pipeline.outputs[0].path \"" + d +
+            "not-yet.jsonl\" (line 2); every file output needs its own path");
 }
 
 TEST_CASE("a minimal config loads with defaults", "[config]") {

@@ -86,6 +86,29 @@ TEST_CASE("the gate: keywords and unkeyed patterns over many texts at once", "[r
   CHECK(secrets(rs, "a zz0123456789").empty());
 }
 
+TEST_CASE("may_match_each: one scan over many texts names each text a rule may match in", "[redact][engine]") {
+  RuleSet rs = yaml_rules(
+      "rules:\n"
+      "  - {id: keyed, regex: 'abc_[0-9]{6}', keywords: [abc_]}\n"
+      "  - {id: unkeyed, regex: '^zz[0-9]{10}$'}\n"
+      "  - {id: dotted, regex: 'pw=(.{3,})', secret_group: 1}\n");
+  const std::string_view texts[] = {"hello", "xabc_123456", "zz0123456789", "a zz0123456789", "plain words",
+                                    "zz01234", "56789", "caf\xc3\xa9 pw=\xc3\xa9\xc3\xa9\xc3\xa9", "pw=abc"};
+  constexpr size_t n = sizeof(texts) / sizeof(texts[0]);
+  std::vector<uint8_t> may;
+  rs.may_match_each(texts, n, may);
+  REQUIRE(may.size() == n);
+  // Never less than the rules find (a text with a finding is always named), and the clean
+  // texts are not named: anchors hold per text, a match split over two texts does not count.
+  for (size_t i = 0; i < n; ++i) {
+    INFO(texts[i]);
+    if (!secrets(rs, texts[i]).empty()) CHECK(may[i]);
+  }
+  CHECK(may == std::vector<uint8_t>{0, 1, 1, 0, 0, 0, 0, 1, 1});
+  // Each text alone agrees with may_match.
+  for (size_t i = 0; i < n; ++i) CHECK(static_cast<bool>(may[i]) == rs.may_match(texts[i]));
+}
+
 TEST_CASE("Hyperscan patterns: \\A and \\z become anchors, outside classes only", "[redact][engine]") {
   CHECK(hs_pattern_of("\\Aabc\\z") == "^abc$");
   CHECK(hs_pattern_of("[\\A]x\\\\z") == "[\\A]x\\\\z");
