@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Throughput benchmark for `agentlog run`.
 #
-# Usage: bench/run_bench.sh [--lines N] [--input PATH] [--config PATH] [--label TEXT]
+# Usage: bench/run_bench.sh [--lines N] [--input PATH] [--config PATH] [--label TEXT] [--workers N]
 #
 #   --lines N       records in the generated input (default 1000000)
 #   --input PATH    use this input file instead of generating one (e.g. the output of
 #                   build/gen_claude_code); --lines is then its line count
 #   --config PATH   pipeline config (default bench/configs/passthrough.yaml)
 #   --label TEXT    free-form tag printed in the summary (default: config name)
+#   --workers N     passed to agentlog (default: the config's workers:, auto)
 #
 # Needs build/agentlog and build/gen_activity (build them first:
 #   cmake --build build --target agentlog gen_activity)
@@ -33,6 +34,7 @@ lines=1000000
 config=""
 given_input=""
 label=""
+workers=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --lines)
@@ -51,6 +53,10 @@ while [[ $# -gt 0 ]]; do
       [[ $# -ge 2 ]] || die "--label needs a value"
       label="$2"; shift 2 ;;
     --label=*) label="${1#*=}"; shift ;;
+    --workers)
+      [[ $# -ge 2 ]] || die "--workers needs a value"
+      workers=(--workers "$2"); shift 2 ;;
+    --workers=*) workers=(--workers "${1#*=}"); shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument: $1" ;;
   esac
@@ -115,7 +121,7 @@ max_rss_kib=0
 for i in 1 2 3; do
   rc=0
   "$timebin" -f '%e %M' -o "$timefile" \
-    "$agentlog" run -c "$config" --stats-json build/bench/stats.json "$input" || rc=$?
+    "$agentlog" run -c "$config" "${workers[@]}" --stats-json build/bench/stats.json "$input" || rc=$?
   if [[ $rc -ne 0 ]]; then
     die "run $i: '$agentlog run -c $config ... $input' failed with exit status $rc"
   fi

@@ -101,6 +101,7 @@ int run_check(const CheckOptions& opts) {
   RunOptions ro;
   ro.inputs = opts.inputs;
   ro.framing = opts.framing;
+  ro.workers = opts.workers;
   ro.quiet = true;
   ro.observer = &collector;
   RunStats stats;

@@ -19,6 +19,7 @@ struct CheckOptions {
   bool quiet = false;                // no progress
   std::string format;                // --format: the normalize stage's format (see LoadOverrides)
   std::string framing;               // --framing: every non-followed source's framing
+  unsigned workers = 0;              // --workers; 0: the config's `workers:`
 };
 
 int run_check(const CheckOptions& opts);

@@ -9,6 +9,8 @@
 
 #include <sys/stat.h>
 
+#include "core/parallel_runner.h"
+
 namespace agentlog {
 namespace {
 
@@ -19,6 +21,8 @@ constexpr std::string_view kPipelineKeys[] = {"name", "inputs", "stages", "outpu
 constexpr OptionSpec kPipelineOptions[] = {
     {.name = "flush_interval_ms", .type = OptType::Int, .default_value = "100",
      .description = "streaming inputs: longest wait of a record in an output buffer under load", .max = 60000},
+    {.name = "workers", .type = OptType::String, .default_value = "auto",
+     .description = "threads that run the chain: auto (the cores this process may use) or a number; 1: one thread"},
 };
 
 Status substitute_env(const ConfigSource& src, YAML::Node node, const std::string& path) {
@@ -161,6 +165,8 @@ Status build(YAML::Node root, const LoadOverrides& ov, PipelineSpec& out) {
   st = check_options(src, p, "pipeline", kPipelineOptions, kPipelineKeys);
   if (!st.ok()) return st;
   out.flush_interval_ms = static_cast<int>(OptionView(&src, p, kPipelineOptions, "pipeline").integer("flush_interval_ms"));
+  if (YAML::Node w = p["workers"]; w && !parse_workers(w.Scalar(), out.workers))
+    return Status::error(format_error(src, w, "pipeline.workers", workers_error(w.Scalar())));
 
   if (YAML::Node n = p["name"]) {
     if (!n.IsScalar()) return Status::error(format_error(src, n, "pipeline.name", "expected a string"));

@@ -28,6 +28,8 @@ struct PipelineSpec {
   // Streaming inputs (pipes, follow mode): longest time a written record may wait in an
   // output buffer while input keeps arriving. Outputs flush at once when input goes idle.
   int flush_interval_ms = 100;
+  // Threads that run the chain (`workers:`); 0: auto, the cores this process may use.
+  unsigned workers = 0;
 };
 
 // Command-line settings that change the config as it is loaded.

@@ -81,14 +81,25 @@ size_t FieldSet::add(const FieldPath& path) {
     flat_.push_back({static_cast<uint32_t>(paths_.size() - 1), first_ids_.back()});
   else
     deep_.push_back(paths_.size() - 1);
-  top_.clear();  // views into paths_ may have moved
+  index_top_names();  // views into paths_ may have moved
+  return paths_.size() - 1;
+}
+
+FieldSet::FieldSet(const FieldSet& other)
+    : paths_(other.paths_), first_ids_(other.first_ids_), nested_(other.nested_), flat_(other.flat_),
+      deep_(other.deep_), found_(other.found_.size()) {
+  cur_ = found_.data();
+  index_top_names();  // views into this copy's paths_
+}
+
+void FieldSet::index_top_names() {
+  top_.clear();
   for (auto& b : by_len_) b.clear();
   for (size_t i = 0; i < paths_.size(); ++i)
     if (paths_[i].parts.size() == 1) {
       by_len_[std::min<size_t>(paths_[i].parts[0].size(), 64)].push_back(static_cast<uint32_t>(top_.size()));
       top_.emplace_back(paths_[i].parts[0], i);
     }
-  return paths_.size() - 1;
 }
 
 void FieldSet::extract(simdjson::dom::element root) {

@@ -97,8 +97,9 @@ class FieldSet {
     void reset() { at = 0; }
   };
   FieldSet() = default;
-  FieldSet(const FieldSet&) = delete;  // cur_ points into found_
-  FieldSet& operator=(const FieldSet&) = delete;
+  // A copy reads records on its own (one per worker of the parallel runner).
+  FieldSet(const FieldSet& other);
+  FieldSet& operator=(const FieldSet&) = delete;  // cur_ points into found_
   // Returns the slot of `path` in the results.
   size_t add(const FieldPath& path);
   void extract(simdjson::dom::element root);
@@ -157,6 +158,7 @@ class FieldSet {
 
  private:
   void extract_deep(const Record::TopView& top);
+  void index_top_names();
   // Each path through Record::top_member, when the cache cannot be read whole.
   void extract_by_name(Record& record);
 

@@ -8,7 +8,7 @@
 #include "check/check_command.h"
 #include "check/policy.h"
 #include "core/config.h"
-#include "core/json_text.h"
+#include "core/parallel_runner.h"
 #include "core/pipeline.h"
 #include "core/signals.h"
 #include "core/verify_command.h"
@@ -193,6 +193,19 @@ int load(const std::string& path, PipelineSpec& spec, const LoadOverrides& ov) {
 
 }  // namespace
 
+// --workers N: "auto" or a number, as the config's `workers:`.
+static CLI::Option* add_workers_option(CLI::App* cmd, unsigned& workers) {
+  return cmd
+      ->add_option_function<std::string>(
+          "--workers",
+          [&workers](const std::string& text) { parse_workers(text, workers); },
+          "Threads that run the chain: auto (the cores this process may use) or a number; replaces the config's workers:")
+      ->check([](const std::string& text) {
+        unsigned n = 0;
+        return parse_workers(text, n) ? std::string() : workers_error(text);
+      });
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"agentlog: a fast, strict filter for AI-agent activity logs (JSON lines).\n"
                "Reads JSONL from files or stdin, runs a YAML-configured chain of stages, and writes\n"
@@ -205,6 +218,7 @@ int main(int argc, char** argv) {
   std::string config, stats_path, format, framing;
   std::vector<std::string> inputs;
   bool quiet = false;
+  unsigned workers = 0;
 
   auto* run = app.add_subcommand("run", "Run the pipeline over the inputs and write the outputs");
   run->footer(kRunFooter);
@@ -214,6 +228,10 @@ int main(int argc, char** argv) {
   run->add_flag("-q,--quiet", quiet, "Do not print the summary line on stderr");
   run->add_option("--format", format, kFormatHelp)->check(CLI::IsMember(kFormatNames));
   run->add_option("--framing", framing, kFramingHelp)->check(CLI::IsMember(kFramingNames));
+  add_workers_option(run, workers);
+  bool step_times = false;
+  run->add_flag("--step-times", step_times,
+                "With more than one worker: print each step's CPU time on stderr (the serial steps cap the speed-up)");
 
   auto* check_config = app.add_subcommand("check-config", "Validate a config (and its policy) without reading any input");
   check_config->footer(kCheckConfigFooter);
@@ -263,6 +281,7 @@ int main(int argc, char** argv) {
   check_cmd->add_option("inputs", check_opts.inputs, "Input files; they replace the config's inputs ('-' is stdin)");
   check_cmd->add_option("--format", check_opts.format, kFormatHelp)->check(CLI::IsMember(kFormatNames));
   check_cmd->add_option("--framing", check_opts.framing, kFramingHelp)->check(CLI::IsMember(kFramingNames));
+  add_workers_option(check_cmd, check_opts.workers);
 
   bool plugins_json = false;
   auto* plugins_cmd = app.add_subcommand("plugins", "List every input, stage and output with its options");
@@ -355,11 +374,25 @@ int main(int argc, char** argv) {
   opts.framing = framing;
   opts.stats_json_path = stats_path;
   opts.quiet = quiet;
+  opts.workers = workers;
+  opts.measure_steps = step_times;
   RunStats stats;
   std::string error;
   int rc = run_pipeline(spec, opts, stats, error);
   if (!error.empty()) std::fprintf(stderr, "agentlog: error: %s\n", error.c_str());
   if (!quiet) std::fprintf(stderr, "%s\n", stats_summary(stats).c_str());
+  uint64_t total_ns = 0;
+  const StepTime* busiest_serial = nullptr;
+  for (const StepTime& t : stats.step_times) {
+    std::fprintf(stderr, "agentlog: step %s (%s): %.3f s CPU\n", t.step.c_str(), t.parallel ? "parallel" : "serial",
+                 static_cast<double>(t.cpu_ns) / 1e9);
+    total_ns += t.cpu_ns;
+    if (!t.parallel && (!busiest_serial || t.cpu_ns > busiest_serial->cpu_ns)) busiest_serial = &t;
+  }
+  // A serial step runs on one core at a time: the run cannot take less than its time.
+  if (busiest_serial && busiest_serial->cpu_ns > 0)
+    std::fprintf(stderr, "agentlog: the serial step %s limits the speed-up to about %.1fx, whatever the cores\n",
+                 busiest_serial->step.c_str(), static_cast<double>(total_ns) / static_cast<double>(busiest_serial->cpu_ns));
   if (!stats_path.empty()) {
     std::ofstream f(stats_path, std::ios::binary | std::ios::trunc);
     f << stats_to_json(spec, stats) << "\n";

@@ -9,12 +9,13 @@
 #include "core/follow.h"
 #include "core/input.h"
 #include "core/output.h"
+#include "core/parallel_runner.h"
 #include "core/signals.h"
+#include "core/stage_chain.h"
 
 namespace agentlog {
 namespace {
 
-constexpr int kInputStage = -2;
 constexpr size_t kKeepCapacity = 256 * 1024;  // per-record buffers above this are freed
 // Streaming: a quiet input is waited on in slices this long, so that a signal that lands
 // just before the wait is still served promptly.
@@ -22,20 +23,6 @@ constexpr int kIdleWaitMs = 250;
 // Follow mode: refills of one file before the next file gets its turn.
 constexpr int kFollowRefillsPerTurn = 16;
 using Clock = std::chrono::steady_clock;
-
-std::string_view element_kind(simdjson::dom::element_type t) {
-  using T = simdjson::dom::element_type;
-  switch (t) {
-    case T::ARRAY: return "an array";
-    case T::STRING: return "a string";
-    case T::INT64:
-    case T::UINT64:
-    case T::DOUBLE: return "a number";
-    case T::BOOL: return "a boolean";
-    case T::NULL_VALUE: return "null";
-    default: return "an object";
-  }
-}
 
 // Which lines each output still holds unwritten. When an output fails, the lines it lost
 // are the last ones it was given: their records are moved from out (or dead-lettered) to
@@ -98,6 +85,9 @@ class Runner {
  private:
   Status write_undelivered(Output& from);
   Status run_source(const SourceSpec& src, uint32_t index);
+  // A regular file's lines with workers > 1 (core/parallel_runner.h).
+  Status run_source_parallel(const SourceSpec& src, uint32_t index, LineReader& reader);
+  bool take_parallel_batch(LineBatch& b, SourceCounters& counters, Status& st);
   Status run_array(const SourceSpec& src, uint32_t index, std::string& text, bool forced, bool& handled);
   void add_line(const LineEvent& ev, uint32_t source);
   void dead_letter_input(Record* r, std::string reason, std::string_view kind);
@@ -138,6 +128,8 @@ class Runner {
   // Records written into output buffers since the last flush, and when the first was.
   bool unflushed_ = false;
   Clock::time_point pending_since_;
+  // Set when the run has more than one worker.
+  std::unique_ptr<ParallelLineRunner> parallel_;
   // Follow mode: the followed files and their checkpoints (by checkpoint path).
   std::vector<std::unique_ptr<FollowedFile>> followed_;
   std::map<std::string, std::unique_ptr<Checkpoint>> checkpoints_;
@@ -152,76 +144,15 @@ void Runner::dead_letter_input(Record* r, std::string reason, std::string_view k
 
 void Runner::add_line(const LineEvent& ev, uint32_t source) {
   Record* r = pool_.acquire();
-  r->reset_borrowed(ev.text);
-  r->source = source;
-  r->line = ev.line_no;
   ++stats_.records_in;
   batch_.records.push_back(r);
-  if (ev.kind == LineEvent::Kind::TooLong) {
-    dead_letter_input(r, "line is longer than max_line_bytes (" + std::to_string(ev.text.size()) +
-                             "); raw holds its first " + std::to_string(ev.text.size()) + " bytes",
-                      "line_too_long");
-    return;
-  }
-  simdjson::error_code err = r->parse();
-  if (err == simdjson::UTF8_ERROR) {
-    size_t at = json::find_invalid_utf8(ev.text);
-    dead_letter_input(r, "invalid UTF-8 at byte " + std::to_string(at == std::string_view::npos ? 0 : at + 1),
-                      "invalid_utf8");
-  } else if (err != simdjson::SUCCESS) {
-    dead_letter_input(r, std::string("malformed JSON: ") + simdjson::error_message(err), "malformed_json");
-  } else if (r->root().type() != simdjson::dom::element_type::OBJECT) {
-    dead_letter_input(r, "not a JSON object (the line is " + std::string(element_kind(r->root().type())) + ")",
-                      "not_an_object");
-  }
+  std::string_view kind = parse_input_record(*r, ev, source);
+  if (!kind.empty()) ++stats_.dead_letter_reasons["input." + std::string(kind)];
 }
 
 void Runner::run_stages(size_t first_stage) {
-  for (size_t i = first_stage; i < spec_.stages.size(); ++i) {
-    StageCounters& c = stats_.stages[i];
-    for (Record* r : batch_.records)
-      if (r->verdict == Verdict::Keep) ++c.in;
-    spec_.stages[i].stage->process_batch(batch_);
-    for (Record* r : batch_.records) {
-      if (r->verdict == Verdict::Keep || r->decided_by != -1) continue;
-      r->decided_by = static_cast<int>(i);
-      if (r->verdict == Verdict::Drop) ++c.dropped;
-      else {
-        ++c.dead_lettered;
-        ++stats_.dead_letter_reasons[spec_.stages[i].name];
-      }
-    }
-    if (!batch_.pending.empty()) {
-      // Merge generated records after their origin (or at the end), keeping emit order.
-      c.generated += batch_.pending.size();
-      stats_.records_generated += batch_.pending.size();
-      std::vector<Record*> merged;
-      merged.reserve(batch_.records.size() + batch_.pending.size());
-      std::vector<std::vector<Record*>> after(batch_.records.size());
-      std::vector<Record*> at_end;
-      // Emits mostly come in record order: search from the last origin found, then wrap.
-      size_t hint = 0;
-      const size_t n = batch_.records.size();
-      for (auto& p : batch_.pending) {
-        size_t at = n;
-        if (p.after) {
-          for (size_t k = hint; k < n && at == n; ++k)
-            if (batch_.records[k] == p.after) at = k;
-          for (size_t k = 0; k < hint && at == n; ++k)
-            if (batch_.records[k] == p.after) at = k;
-        }
-        if (at == n) at_end.push_back(p.record);
-        else after[hint = at].push_back(p.record);
-      }
-      for (size_t k = 0; k < batch_.records.size(); ++k) {
-        merged.push_back(batch_.records[k]);
-        for (Record* g : after[k]) merged.push_back(g);
-      }
-      for (Record* g : at_end) merged.push_back(g);
-      batch_.records.swap(merged);
-      batch_.pending.clear();
-    }
-  }
+  run_stage_range(spec_.stages, batch_, first_stage, spec_.stages.size(),
+                  {stats_.stages, stats_.dead_letter_reasons, stats_.records_generated});
 }
 
 // After an output failed, the rest of the batch is not written: its kept and dead-lettered
@@ -417,6 +348,8 @@ Status Runner::run_source(const SourceSpec& src, uint32_t index) {
   // (see after_refill). Regular files keep the flush-per-batch fast path.
   const bool streaming = bytes->poll_fd >= 0;
   LineReader reader(std::move(bytes), src.max_line_bytes);
+  // The parallel runner reads ahead: it reports what the batches it wrote had read.
+  if (parallel_ && !streaming) return run_source_parallel(src, index, reader);
   // Every exit, an output failure included, reports what was read.
   struct CountRead {
     SourceCounters& counters;
@@ -466,6 +399,42 @@ Status Runner::run_source(const SourceSpec& src, uint32_t index) {
   counters.bytes = reader.bytes_read();
   if (streaming) return flush_outputs();
   return {};
+}
+
+// The same as the loop above for a regular file, with the batches parsed and run through
+// the stages before the tail on several threads; the tail does here what the loop does
+// per batch, in input order.
+Status Runner::run_source_parallel(const SourceSpec& src, uint32_t index, LineReader& reader) {
+  SourceCounters& counters = stats_.sources.back();
+  Status tail_status;
+  bool interrupted = false;
+  Status st = parallel_->run(
+      reader, index, [&](LineBatch& b) { return take_parallel_batch(b, counters, tail_status); }, interrupted);
+  if (!tail_status.ok()) return tail_status;
+  if (interrupted) stats_.interrupted = true;
+  if (!st.ok()) return Status::error(src.name + ": " + st.message());
+  return {};
+}
+
+bool Runner::take_parallel_batch(LineBatch& b, SourceCounters& counters, Status& st) {
+  stats_.records_in += b.lines.size();
+  stats_.blank_lines += b.blank_lines;
+  for (size_t i = 0; i < b.stage_counts.size(); ++i) {
+    const StageCounters& from = b.stage_counts[i];
+    StageCounters& to = stats_.stages[i];
+    to.in += from.in;
+    to.dropped += from.dropped;
+    to.dead_lettered += from.dead_lettered;
+    to.generated += from.generated;
+  }
+  for (const auto& [reason, n] : b.dead_letter_reasons) stats_.dead_letter_reasons[reason] += n;
+  stats_.records_generated += b.records_generated;
+  batch_.records.swap(b.batch.records);
+  st = process_batch(parallel_->tail_first_stage());
+  if (st.ok() && b.at_refill && unflushed_) st = flush_outputs();
+  counters.lines = b.reader_lines;
+  counters.bytes = b.reader_bytes;
+  return st.ok();
 }
 
 // `framing: json-array` (or auto on a source that is one JSON array or one object): each
@@ -696,6 +665,10 @@ int Runner::run(std::string& error) {
   if (!opts_.framing.empty())
     for (auto& src : sources)
       if (!src.follow) src.framing = opts_.framing;
+  if (unsigned workers = resolve_workers(opts_.workers ? opts_.workers : spec_.workers); workers > 1) {
+    parallel_ = std::make_unique<ParallelLineRunner>(spec_.stages, workers, opts_.batch_records, &source_names_);
+    parallel_->measure_steps(opts_.measure_steps);
+  }
   if (spec_.outputs.empty()) default_output_ = std::make_unique<FdOutput>("stdout", 1, "", true);
   if (!spec_.dead_letter) default_dead_letter_ = std::make_unique<FdOutput>("stderr", 2, "", true);
   for (auto& o : spec_.outputs) outputs_.push_back(o.get());
@@ -755,6 +728,7 @@ int Runner::run(std::string& error) {
     }
   }
   if (stop_requested()) stats_.interrupted = true;
+  if (parallel_ && opts_.measure_steps) stats_.step_times = parallel_->step_times();
   if (Status st = finish_stages(); !st.ok()) {
     error = st.message();
     return failure_exit_code();

@@ -45,7 +45,17 @@ struct RunOptions {
   // Records parsed and run through the chain together. Small, so a batch's parsed records
   // are still in the CPU's cache when each stage reaches them (64: about 100 KB parsed).
   size_t batch_records = 64;
+  // Threads that run the chain (--workers); 0: the config's `workers:`.
+  unsigned workers = 0;
+  bool measure_steps = false;  // fill RunStats::step_times
   RecordObserver* observer = nullptr;
+};
+
+// CPU time spent in one step of the parallel runner, over all its threads (--step-times).
+struct StepTime {
+  std::string step;  // "read", "parse + schema,redact", "collision,lifecycle + write", ...
+  bool parallel = false;
+  uint64_t cpu_ns = 0;
 };
 
 struct StageCounters {
@@ -76,6 +86,8 @@ struct RunStats {
   std::vector<StageCounters> stages;
   std::map<std::string, uint64_t> dead_letter_reasons;  // "stage.kind" -> count; never content
   bool interrupted = false;
+  // With RunOptions::measure_steps and more than one worker; timings, so not in the stats JSON.
+  std::vector<StepTime> step_times;
 };
 
 // Exit code when an output's reader closed its pipe (EPIPE), e.g. `agentlog run | head`.

@@ -43,6 +43,8 @@ class Batch {
     const Record* after;
   };
   std::vector<Pending> pending;
+  // Moves the pending records into `records`, each after its origin (or at the end).
+  void merge_pending();
   RecordPool& pool() { return *pool_; }
   // Source names by Record::source, for warnings that cite lines.
   const std::vector<std::string>* source_names = nullptr;

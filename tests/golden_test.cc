@@ -46,7 +46,9 @@ bool update_golden() {
 }
 
 // Runs a case that is not a config error, in its directory. False when the config fails to load.
-bool run_case_pipeline(const fs::path& dir, RunResult& r, bool& has_warnings) {
+// `workers` 0: the config's; `stats_json` receives --stats-json's text when given.
+bool run_case_pipeline(const fs::path& dir, RunResult& r, bool& has_warnings, unsigned workers = 0,
+                       size_t batch_records = RunOptions().batch_records, std::string* stats_json = nullptr) {
   PipelineSpec spec;
   Status st = load_pipeline_file("config.yaml", spec);
   INFO(st.message());
@@ -59,7 +61,8 @@ bool run_case_pipeline(const fs::path& dir, RunResult& r, bool& has_warnings) {
     std::sort(inputs.begin(), inputs.end());
   }
   std::string name = dir.parent_path().filename().string() + "-" + dir.filename().string();
-  r = run_captured(spec, inputs, temp_dir(name));
+  r = run_captured(spec, inputs, temp_dir(name), batch_records, workers);
+  if (stats_json) *stats_json = stats_to_json(spec, r.stats);
   return true;
 }
 
@@ -150,6 +153,39 @@ TEST_CASE("golden warnings match the warning schema", "[golden][warnings]") {
   }
   // The golden cases generate warnings of every kind; a broken capture would pass vacuously.
   CHECK(total >= 50);
+}
+
+// The parallel runner changes nothing: records, dead letters, warnings and every counter are
+// the same bytes with 2 and 8 workers as with one, also with batches of 2 records (many in
+// flight at once).
+TEST_CASE("golden cases give the same bytes with 1, 2 and 8 workers", "[golden][parallel]") {
+  size_t compared = 0;
+  for (const auto& c : golden_cases()) {
+    CwdGuard cwd(c);
+    if (fs::exists("expected_error.txt")) continue;
+    std::string label = c.parent_path().filename().string() + "/" + c.filename().string();
+    for (size_t batch : {size_t{64}, size_t{2}}) {
+      RunResult one;
+      std::string one_stats;
+      bool has_warnings = false;
+      run_case_pipeline(c, one, has_warnings, 1, batch, &one_stats);
+      for (unsigned workers : {2u, 8u}) {
+        INFO(label << " with " << workers << " workers, batches of " << batch);
+        RunResult many;
+        std::string many_stats;
+        run_case_pipeline(c, many, has_warnings, workers, batch, &many_stats);
+        CHECK(many.exit_code == one.exit_code);
+        CHECK(many.error == one.error);
+        CHECK(many.out == one.out);
+        CHECK(many.dead == one.dead);
+        CHECK(many.warnings == one.warnings);
+        CHECK(many.diagnostics == one.diagnostics);
+        CHECK(many_stats == one_stats);
+        ++compared;
+      }
+    }
+  }
+  CHECK(compared >= 100);
 }
 
 TEST_CASE("golden cases", "[golden]") {

@@ -123,7 +123,8 @@ class DiagnosticCollector : public RecordObserver {
 // Runs a loaded pipeline with its outputs replaced by files in `tmp` (the `warnings:`
 // outputs, when the config has any, by one file of their own).
 inline RunResult run_captured(PipelineSpec& spec, const std::vector<std::string>& inputs,
-                              const std::filesystem::path& tmp, size_t batch_records = RunOptions().batch_records) {
+                              const std::filesystem::path& tmp, size_t batch_records = RunOptions().batch_records,
+                              unsigned workers = 0) {
   std::filesystem::create_directories(tmp);
   auto out = tmp / "out.jsonl", dead = tmp / "dead.jsonl", warnings = tmp / "warnings.jsonl";
   spec.outputs.clear();
@@ -140,6 +141,7 @@ inline RunResult run_captured(PipelineSpec& spec, const std::vector<std::string>
   opts.inputs = inputs;
   opts.quiet = true;
   opts.batch_records = batch_records;
+  opts.workers = workers;
   opts.observer = &collector;
   r.exit_code = run_pipeline(spec, opts, r.stats, r.error);
   spec.outputs.clear();

@@ -17,6 +17,7 @@
 #include "core/hashing.h"
 #include "core/json_text.h"
 #include "core/time_format.h"
+#include "core/worker_slots.h"
 #include "plugins/enrich/lookup_table.h"
 
 namespace agentlog::plugins {
@@ -302,7 +303,12 @@ struct Lookup {
   std::vector<std::string> rows;   // per row: `,"col":value,...` for the fast path
   std::vector<size_t> writes;      // per column: index into EnrichStage::writes
   std::string default_json, default_row;
-  uint64_t hits = 0, misses = 0;
+};
+
+// One worker's counts (the parallel runner enriches on several threads).
+struct EnrichCounts {
+  uint64_t kept_existing = 0, time_normalized = 0, time_errors = 0;
+  std::vector<uint64_t> hits, misses;  // by lookup
 };
 
 
@@ -335,9 +341,10 @@ class EnrichStage : public Stage {
   size_t time_slot = 0;
   OnError on_error = OnError::DeadLetter;
   std::string errors_field;
-  uint64_t kept_existing = 0, time_normalized = 0, time_errors = 0;
+  PerWorker<EnrichCounts> counts;
 
   StageVerdict process(Record& r) override {
+    EnrichCounts& n = counts.local();
     std::string id_json;
     if (event_id_write >= 0) {  // hash the bytes before this stage edits anything
       std::string hex = sha256_hex(r.bytes());
@@ -350,10 +357,14 @@ class EnrichStage : public Stage {
 
     // Everything is read before the first edit: the parsed view is stale afterwards.
     std::string time_json, time_error;
-    if (time_on && !normalize(r, found, time_json, time_error) && on_error == OnError::DeadLetter)
+    if (time_on && !normalize(r, n, found, time_json, time_error) && on_error == OnError::DeadLetter)
       return StageVerdict::dead_letter(time_field + ": " + time_error);
     t_rows.resize(lookups.size());
-    for (size_t i = 0; i < lookups.size(); ++i) t_rows[i] = find_row(lookups[i], root, found);
+    if (n.hits.size() < lookups.size()) n.hits.resize(lookups.size()), n.misses.resize(lookups.size());
+    for (size_t i = 0; i < lookups.size(); ++i) {
+      t_rows[i] = find_row(lookups[i], root, found);
+      ++(t_rows[i] >= 0 ? n.hits : n.misses)[i];
+    }
     bool any_present = false;
     for (const Write& w : writes) any_present |= found[w.slot].has_value();
 
@@ -382,29 +393,39 @@ class EnrichStage : public Stage {
       append_members(r, app);
       return StageVerdict::keep();
     }
-    for (size_t i = 0; i < n_static; ++i) put(r, found, writes[i], writes[i].json);
+    for (size_t i = 0; i < n_static; ++i) put(r, n, found, writes[i], writes[i].json);
     for (size_t i = 0; i < lookups.size(); ++i) {
       const Lookup& lk = lookups[i];
       for (size_t c = 0; c < lk.ncols; ++c)
-        put(r, found, writes[lk.writes[c]],
+        put(r, n, found, writes[lk.writes[c]],
             t_rows[i] >= 0 ? std::string_view(lk.cells[static_cast<size_t>(t_rows[i]) * lk.ncols + c])
                            : std::string_view(lk.default_json));
     }
-    if (event_id_write >= 0) put(r, found, writes[event_id_write], id_json);
-    if (ingest_write >= 0) put(r, found, writes[ingest_write], ingest_json);
+    if (event_id_write >= 0) put(r, n, found, writes[event_id_write], id_json);
+    if (ingest_write >= 0) put(r, n, found, writes[ingest_write], ingest_json);
     return StageVerdict::keep();
   }
 
   std::string stats_json() const override {
-    std::string out = "\"kept_existing\":" + std::to_string(kept_existing);
+    EnrichCounts total;
+    total.hits.resize(lookups.size());
+    total.misses.resize(lookups.size());
+    counts.each([&](const EnrichCounts& c) {
+      total.kept_existing += c.kept_existing;
+      total.time_normalized += c.time_normalized;
+      total.time_errors += c.time_errors;
+      for (size_t i = 0; i < c.hits.size(); ++i) total.hits[i] += c.hits[i], total.misses[i] += c.misses[i];
+    });
+    std::string out = "\"kept_existing\":" + std::to_string(total.kept_existing);
     if (time_on)
-      out += ",\"time_normalized\":" + std::to_string(time_normalized) + ",\"time_errors\":" + std::to_string(time_errors);
+      out += ",\"time_normalized\":" + std::to_string(total.time_normalized) +
+             ",\"time_errors\":" + std::to_string(total.time_errors);
     if (!lookups.empty()) {
       out += ",\"lookups\":[";
       for (size_t i = 0; i < lookups.size(); ++i) {
         if (i) out += ",";
-        out += "{\"file\":" + json::quoted(lookups[i].file) + ",\"hits\":" + std::to_string(lookups[i].hits) +
-               ",\"misses\":" + std::to_string(lookups[i].misses) + "}";
+        out += "{\"file\":" + json::quoted(lookups[i].file) + ",\"hits\":" + std::to_string(total.hits[i]) +
+               ",\"misses\":" + std::to_string(total.misses[i]) + "}";
       }
       out += "]";
     }
@@ -414,7 +435,7 @@ class EnrichStage : public Stage {
  private:
   // Reads the time field; on success sets `json` to the canonical text when it differs.
   // Called before any edit, so the parsed view and the bytes agree.
-  bool normalize(Record& r, const TopKeys::Found& found, std::string& json, std::string& error) {
+  bool normalize(Record& r, EnrichCounts& n, const TopKeys::Found& found, std::string& json, std::string& error) {
     const auto& v = found[time_slot];
     std::optional<int64_t> ms;
     std::string_view s;
@@ -443,17 +464,17 @@ class EnrichStage : public Stage {
       error = std::string("expected a string or a number, got ") + type_word(*v);
     }
     if (!ms) {
-      ++time_errors;
+      ++n.time_errors;
       return false;
     }
-    ++time_normalized;
+    ++n.time_normalized;
     std::string canon = format_rfc3339_ms(*ms);
     if (!(is_string && s == canon)) json = json::quoted(canon);
     return true;
   }
 
   // The row of the record's key in the table, or -1.
-  int64_t find_row(Lookup& lk, simdjson::dom::element root, const TopKeys::Found& found) {
+  int64_t find_row(const Lookup& lk, simdjson::dom::element root, const TopKeys::Found& found) const {
     std::optional<simdjson::dom::element> kv =
         lk.key_slot != SIZE_MAX ? found[lk.key_slot] : lookup(root, lk.key_path);
     if (kv) {
@@ -472,13 +493,9 @@ class EnrichStage : public Stage {
       }
       if (have) {
         uint32_t row = lk.index.find(hash_key(key), [&](uint32_t r) { return lk.keys[r] == key; });
-        if (row != HashIndex::kNone) {
-          ++lk.hits;
-          return row;
-        }
+        if (row != HashIndex::kNone) return row;
       }
     }
-    ++lk.misses;
     return -1;
   }
 
@@ -500,10 +517,10 @@ class EnrichStage : public Stage {
     r.expanded = expanded;
   }
 
-  void put(Record& r, const TopKeys::Found& found, const Write& w, std::string_view json) {
+  void put(Record& r, EnrichCounts& n, const TopKeys::Found& found, const Write& w, std::string_view json) {
     if (found[w.slot]) {
       if (w.overwrite) r.set_member_raw(w.name, json);
-      else ++kept_existing;
+      else ++n.kept_existing;
     } else {
       r.add_member_raw(w.name, json);
     }

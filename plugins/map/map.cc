@@ -5,6 +5,7 @@
 
 #include "core/field_path.h"
 #include "core/json_text.h"
+#include "core/worker_slots.h"
 #include "plugins/enrich/enrich.h"
 #include "plugins/map/map_profiles.h"
 
@@ -279,10 +280,15 @@ class MapStage : public Stage {
   Profile profile = Profile::None;
   map::ProfileOptions profile_options;
   std::vector<Op> ops;
-  uint64_t mapped = 0, unchanged = 0, skipped_missing = 0, failed = 0, other_events = 0;
+  // One worker's counts (the parallel runner maps on several threads).
+  struct Counts {
+    uint64_t mapped = 0, unchanged = 0, skipped_missing = 0, failed = 0, other_events = 0;
+  };
+  PerWorker<Counts> counts;
 
   StageVerdict process(Record& record) override {
     // Kept to restore on failure: a dead letter shows the record as this stage received it.
+    Counts& n = counts.local();
     std::string before(record.bytes());
     std::string why;
     V& root = record.tree();
@@ -291,7 +297,7 @@ class MapStage : public Stage {
       map::Outcome outcome = map::apply_profile(profile, profile_options, root, before, why);
       ok = outcome != map::Outcome::Failed;
       changed = outcome == map::Outcome::Mapped;
-      if (outcome == map::Outcome::Unchanged) ++other_events;
+      if (outcome == map::Outcome::Unchanged) ++n.other_events;
       if (!ok) why = "profile " + std::string(kProfiles[profile == Profile::ActionEvent ? 0 : 1]) + ": " + why;
     }
     for (size_t i = 0; ok && i < ops.size(); ++i) {
@@ -300,7 +306,7 @@ class MapStage : public Stage {
       if (!ok) why = ops[i].label + ": " + w;
     }
     if (ok && changed) {
-      ++mapped;
+      ++n.mapped;
       return StageVerdict::keep();
     }
     // Failed, or nothing to change: the record goes on as this stage received it (a dead
@@ -310,18 +316,20 @@ class MapStage : public Stage {
     record.generated = generated;
     record.expanded = expanded;
     if (ok) {
-      ++unchanged;
+      ++n.unchanged;
       return StageVerdict::keep();
     }
-    ++failed;
+    ++n.failed;
     return StageVerdict::dead_letter(std::move(why));
   }
 
   std::string stats_json() const override {
-    return "\"mapped\":" + std::to_string(mapped) + ",\"unchanged\":" + std::to_string(unchanged) +
-           ",\"failed\":" + std::to_string(failed) +
-           ",\"skipped_missing\":" + std::to_string(skipped_missing) +
-           (profile == Profile::ActionEvent ? ",\"other_events\":" + std::to_string(other_events) : std::string());
+    return "\"mapped\":" + std::to_string(counts.sum(&Counts::mapped)) +
+           ",\"unchanged\":" + std::to_string(counts.sum(&Counts::unchanged)) +
+           ",\"failed\":" + std::to_string(counts.sum(&Counts::failed)) +
+           ",\"skipped_missing\":" + std::to_string(counts.sum(&Counts::skipped_missing)) +
+           (profile == Profile::ActionEvent ? ",\"other_events\":" + std::to_string(counts.sum(&Counts::other_events))
+                                            : std::string());
   }
 
  private:
@@ -330,7 +338,7 @@ class MapStage : public Stage {
       why = p.text + ": field is missing";
       return false;
     }
-    ++skipped_missing;
+    ++counts.local().skipped_missing;
     return true;
   }
 

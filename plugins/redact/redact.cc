@@ -12,6 +12,7 @@
 #include "core/embedded_files.h"
 #include "core/field_path.h"
 #include "core/hashing.h"
+#include "core/worker_slots.h"
 #include "plugins/redact/decoded_view.h"
 #include "plugins/redact/ref_policy.h"
 #include "plugins/redact/secret_rules.h"
@@ -72,13 +73,18 @@ class RedactStage : public Stage, public RedactExplainer {
   std::vector<FieldPath> ref_fields, fields;
   bool all_strings = false;
   std::string annotation_field;
-  // Counters: by rule id (including the ref-* policy ids), and records edited.
-  std::map<std::string, uint64_t> by_rule;
-  uint64_t records_redacted = 0;
-  bool counting_ = true;  // off while scrubbing dead letters
-  FieldSet field_set_;
+  FieldSet field_set_;  // configured; each worker reads records with its own copy
   std::vector<size_t> ref_slots_, field_slots_;
-  uint64_t deep_scans_ = 0;  // records the cheap first pass could not clear
+  // One worker's scratch and counters (the parallel runner redacts on several threads).
+  struct WorkerState {
+    FieldSet fields;  // a copy of field_set_
+    // Counters: by rule id (including the ref-* policy ids), records edited, and records
+    // the cheap first pass could not clear.
+    std::map<std::string, uint64_t> by_rule;
+    uint64_t records_redacted = 0, deep_scans = 0;
+    bool counting = true;  // off while scrubbing dead letters
+  };
+  PerWorker<WorkerState> per_worker_;
 
   std::string token(std::string_view secret, std::string_view rule) const {
     switch (mode) {
@@ -208,9 +214,10 @@ class RedactStage : public Stage, public RedactExplainer {
     tmp.reset_owned(text);
     if (text.find('{') != std::string::npos && tmp.parse() == simdjson::SUCCESS &&
         tmp.root().type() == element_type::OBJECT) {
-      counting_ = false;
+      WorkerState& w = per_worker_.local();
+      w.counting = false;
       process(tmp);
-      counting_ = true;
+      w.counting = true;
       // Then every string and key, whatever the configured fields.
       if (auto tree = json::parse(tmp.bytes())) {
         std::vector<std::pair<std::string, std::string>> notes;
@@ -330,6 +337,7 @@ class RedactStage : public Stage, public RedactExplainer {
     for (const auto& f : ref_fields) ref_slots_.push_back(field_set_.add(f));
     for (const auto& f : fields)
       if (!is_ref_field(f)) field_slots_.push_back(field_set_.add(f));
+    per_worker_ = PerWorker<WorkerState>(WorkerState{field_set_});
   }
 
   StageVerdict process(Record& record) override {
@@ -338,11 +346,13 @@ class RedactStage : public Stage, public RedactExplainer {
     t_views.clear();
     t_need = false;
     t_memo.clear();
-    field_set_.extract(record);
+    WorkerState& w = per_worker_.local();
+    FieldSet& field_set = w.fields;
+    field_set.extract(record);
     // A duplicated member: readers differ on which one counts, so every occurrence is checked.
     bool need = record.duplicate_top_member();
     for (size_t slot : ref_slots_) {
-      const auto& v = field_set_[slot];
+      const auto& v = field_set[slot];
       if (!v || v->type() == element_type::NULL_VALUE) continue;
       std::string_view s;
       if (v->get(s) != simdjson::SUCCESS) {
@@ -357,7 +367,7 @@ class RedactStage : public Stage, public RedactExplainer {
       if (all_strings) collect(record.root(), true);
       else
         for (size_t slot : field_slots_)
-          if (const auto& v = field_set_[slot]) collect(*v, false);
+          if (const auto& v = field_set[slot]) collect(*v, false);
       // Each string on its own: anchors in rules must see the string's real start and end.
       // Most records: no keyword anywhere, settled in one interleaved scan.
       // A string Hyperscan cannot clear is settled by the rules themselves before the record
@@ -369,7 +379,7 @@ class RedactStage : public Stage, public RedactExplainer {
       if (clean) return StageVerdict::keep();
     }
     // Pass 2, on a mutable copy: every occurrence of every field, duplicates included.
-    ++deep_scans_;
+    ++w.deep_scans;
     auto parsed = json::parse(record.bytes());
     if (!parsed) return StageVerdict::keep();
     json::Value work = std::move(*parsed);
@@ -393,9 +403,9 @@ class RedactStage : public Stage, public RedactExplainer {
       }
       record.set_member_raw(annotation_field, arr + "]");
     }
-    if (counting_) {
-      ++records_redacted;
-      for (const auto& n : notes) ++by_rule[n.second];
+    if (w.counting) {
+      ++w.records_redacted;
+      for (const auto& n : notes) ++w.by_rule[n.second];
     }
     return StageVerdict::keep();
   }
@@ -417,8 +427,12 @@ class RedactStage : public Stage, public RedactExplainer {
   }
 
   std::string stats_json() const override {
-    std::string o = "\"records_redacted\":" + std::to_string(records_redacted) +
-                    ",\"deep_scans\":" + std::to_string(deep_scans_) + ",\"by_rule\":{";
+    std::map<std::string, uint64_t> by_rule;
+    per_worker_.each([&](const WorkerState& w) {
+      for (const auto& [k, v] : w.by_rule) by_rule[k] += v;
+    });
+    std::string o = "\"records_redacted\":" + std::to_string(per_worker_.sum(&WorkerState::records_redacted)) +
+                    ",\"deep_scans\":" + std::to_string(per_worker_.sum(&WorkerState::deep_scans)) + ",\"by_rule\":{";
     bool first = true;
     for (const auto& [k, v] : by_rule) {
       if (!first) o += ",";
