@@ -354,6 +354,10 @@ token_kind("onepassword-service-account-token", "https://developer.1password.com
 token_kind("onepassword-secret-key", "https://support.1password.com/secret-key/ (A3-XXXXXX-XXXXXX-XXXXX-XXXXX-XXXXX-XXXXX)", "OP_SECRET_KEY",
            lambda: "A3-" + "-".join(s(ANU, n) for n in (6, 6, 5, 5, 5, 5)))
 token_kind("jfrog-api-key", "https://jfrog.com/help/r/jfrog-platform-administration-documentation/api-key (AKCp + 69)", "ARTIFACTORY_API_KEY", lambda: "AKCp" + s(AN, 69))
+token_kind("artifactory-short-api-key", "https://jfrog.com/help/r/jfrog-platform-administration-documentation/api-key (AKC + base62; shorter than AKCp + 69 in older exports)",
+           "ARTIFACTORY_API_KEY", lambda: "AKC" + s(AN, 40), ctx="X-JFrog-Art-Api: {t}")
+token_kind("artifactory-encrypted-password", "https://jfrog.com/help/r/jfrog-platform-administration-documentation/using-your-secure-password (AP + hex digit + base62; needs Artifactory in the text)",
+           "ARTIFACTORY_PASSWORD", lambda: "AP" + s(HEXU, 1) + s(AN, 50), uri=False, ctx="artifactory deploy: curl -H \"X-JFrog-Art-Api: {t}\" https://corp.jfrog.io/artifactory/libs/")
 token_kind("jfrog-reference-token", "https://jfrog.com/help/r/jfrog-platform-administration-documentation/access-tokens (reference token: base64 'reftkn:01:' + ...)",
            "JFROG_ACCESS_TOKEN", lambda: "cmVmdGtuOjAxOj" + s(AN, 50))
 token_kind("jfrog-access-token-jwt", "https://jfrog.com/help/r/jfrog-platform-administration-documentation/access-tokens (JWT access token)", "ARTIFACTORY_ACCESS_TOKEN",
@@ -940,6 +944,33 @@ code_kind("generic-secret-in-error", "a secret echoed in an error message", "Err
 code_kind("generic-secret-colon-text", "prose: 'the secret is …'", "the new admin password is {v}", password)
 
 
+def symbol_password():
+    # a human-made password mixing brackets and sigils with letters and digits
+    parts = [s(AN, 3, 5), s("{}()[]<>", 1), s(AN, 2, 4), s("$#%^&*!", 1), s(AN, 3, 5), s("{}()[]<>", 1), s(DIG, 2)]
+    return "".join(parts)
+
+
+# Assignment syntaxes that Makefiles, PHP, Go, Objective-C, YAML block scalars, XML, CSV and
+# nginx use (each kind is one syntax; the values are random).
+code_kind("generic-make-conditional-assign", "a Makefile ?= assignment", 'DEPLOY_TOKEN ?= "{v}"', lambda: s(AN, 36))
+code_kind("generic-make-append", "a Makefile += assignment", 'CI_API_TOKEN += "{v}"', lambda: s(AN, 40))
+code_kind("generic-make-immediate-assign", "a Makefile ::= assignment", "REGISTRY_TOKEN ::= {v}", lambda: s(AN, 32))
+code_kind("generic-php-concat-assign", "a PHP .= assignment", '$authToken .= "{v}";', lambda: s(HEX, 40))
+code_kind("generic-go-typed-var", "a Go var with its type", 'var serviceToken string = "{v}"', lambda: s(AN, 40))
+code_kind("generic-go-backtick", "a Go raw string", "deployToken := `{v}`", lambda: s(B64U, 43))
+code_kind("generic-objc-string", "an Objective-C string literal", 'NSString *apiKey = @"{v}";', lambda: s(AN, 32))
+code_kind("generic-php-array-append", "a PHP array append", '$apiKey[] = "{v}";', lambda: s(AN, 32))
+code_kind("generic-dict-index-assign", "a dict item set by index", 'settings["secret"] = "{v}"', lambda: s(B64U, 40))
+code_kind("generic-yaml-block-scalar", "a YAML block scalar", "vault_token: |\n  {v}\n", lambda: s(AN, 40))
+code_kind("generic-xml-multiline-element", "an XML element on its own lines", "<authToken>\n    {v}\n</authToken>", lambda: s(AN, 40))
+code_kind("generic-csv-token-cell", "a CSV export row", "svc-deploy,api_token,{v},2026-03-01", lambda: s(AN, 32))
+code_kind("generic-symbol-password", "a password mixing brackets and sigils", "db_password = {v}", symbol_password)
+code_kind("generic-quoted-semicolon", "an nginx header directive", 'proxy_set_header X-Api-Key "{v}";', lambda: s(AN, 32))
+code_kind("generic-token-dash-listing", "a listing of tokens: NAME token - 'V'", "staging token - '{v}'", lambda: s(ANL, 30))
+code_kind("cloudant-pw-assignment", "https://cloud.ibm.com/docs/Cloudant (legacy 64-hex generated password in a *_pw name)", 'cloudant_pw="{v}"',
+          lambda: s(HEX, 64))
+
+
 # ---------------------------------------------------------------------------------------------
 # Negative kinds: near-misses an auditor would NOT want altered. Each returns a text; the
 # flag says whether the value is itself a hash or URI (so it may sit in a ref field).
@@ -1111,6 +1142,22 @@ neg("fake-test-values", "obviously fake values in tests and examples", "TEST")(
     lambda: each(['FAKE_TOKEN = "fake-token-for-tests"', '"api_key": "test-api-key"', 'password="not-a-real-password"', "SECRET_KEY=dev-secret-key",
                   'token: "dummy-token"', "API_KEY=foo", "client_secret: example-client-secret",
                   'mock_token = "mock"', "AWS_SECRET_ACCESS_KEY=testing", "DJANGO_SECRET_KEY=insecure-dev-only"]))
+neg("assignment-operator-references", "?=, +=, .= and typed declarations whose value is a reference or call", "CODE")(
+    lambda: each(["DEPLOY_TOKEN ?= $(shell cat token.txt)", "CI_API_TOKEN += $(EXTRA_TOKEN)", '$authToken .= $suffix;', "var serviceToken string",
+                  "REGISTRY_TOKEN ::= $(REGISTRY_TOKEN_FILE)", "deployToken := os.Getenv(\"DEPLOY_TOKEN\")", 'NSString *apiKey = [config objectForKey:@"apiKey"];',
+                  "vault_token: |\n  {{ vault_token }}\n", "<authToken>\n    ${AUTH_TOKEN}\n</authToken>"]))
+neg("symbol-value-code", "secret-named assignments whose value is code with brackets, not a password", "CODE")(
+    lambda: each(["password = getpass.getpass(prompt)", 'api_key = cfg["service"]["api_key"]', "secret = os.environ[name]",
+                  "token = request.headers.get(header)", "password: ${DB_PASSWORD}", "api_key: {{ .Values.apiKey }}", "token = <TOKEN>",
+                  "password = hash(salt + user)", "secret = read_secret(path)[0]"]))
+neg("csv-and-listing-headers", "CSV headers and token listings without values", "CSV")(
+    lambda: each(["name,api_token,expires_at", "id,token,created,revoked", "staging token - '<redacted>'", "prod token - 'see vault'",
+                  "api_token,scope,owner", "ci token - 'rotated'"]))
+neg("artifactory-near-miss", "Artifactory-looking ids and references that are not credentials", "JFROG")(
+    lambda: each(["X-JFrog-Art-Api: $ARTIFACTORY_API_KEY", "artifactory build APB2024 finished", "jfrog rt upload --flat AP3 build/",
+                  "artifactory mirror in region APAC-east-2", "AKC-2024 conference notes", "jfrog config add corp --artifactory-url https://corp.jfrog.io/artifactory/"]))
+neg("question-mark-near-miss", "token-like values broken by a '?', as in a mangled paste", "TOKEN")(
+    lambda: f"acme token = '{s(AN, 12)}?{s(AN, 19)}'")
 neg("plain-message", "ordinary agent messages (control)", "MSG")(
     lambda: each(["build succeeded in 42s", "3 tests failed; see report", "opened pull request for review", "cloned repository corp/app",
                       "installed 214 packages", "compiled 87 files", "waiting for approval from reviewer"]))
