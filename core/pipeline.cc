@@ -141,6 +141,8 @@ class Runner {
   // Follow mode: the followed files and their checkpoints (by checkpoint path).
   std::vector<std::unique_ptr<FollowedFile>> followed_;
   std::map<std::string, std::unique_ptr<Checkpoint>> checkpoints_;
+  // The streaming source being read, told after each delivered flush how far its lines got.
+  LineReader* streaming_reader_ = nullptr;
 };
 
 void Runner::dead_letter_input(Record* r, std::string reason, std::string_view kind) {
@@ -333,6 +335,7 @@ Status Runner::flush_outputs() {
   for (Output* o : all_outputs_)
     if (!o->delivered()) return {};
   if (!dead_letter_output().delivered()) return {};
+  if (streaming_reader_) streaming_reader_->confirm_delivered();
   if (Status st = save_checkpoints(); !st.ok()) return fail(st);
   return {};
 }
@@ -417,15 +420,18 @@ Status Runner::run_source(const SourceSpec& src, uint32_t index) {
   // (see after_refill). Regular files keep the flush-per-batch fast path.
   const bool streaming = bytes->poll_fd >= 0;
   LineReader reader(std::move(bytes), src.max_line_bytes);
+  if (streaming) streaming_reader_ = &reader;
   // Every exit, an output failure included, reports what was read.
   struct CountRead {
     SourceCounters& counters;
     const LineReader& reader;
+    LineReader*& streaming;
     ~CountRead() {
       counters.lines = reader.lines();
       counters.bytes = reader.bytes_read();
+      streaming = nullptr;
     }
-  } count_read{counters, reader};
+  } count_read{counters, reader, streaming_reader_};
   LineEvent ev;
   for (;;) {
     LineReader::Next n = reader.next(ev);
@@ -695,12 +701,13 @@ int Runner::run(std::string& error) {
   }
   if (!opts_.framing.empty())
     for (auto& src : sources)
-      if (!src.follow) src.framing = opts_.framing;
+      if (!src.follow && !src.open) src.framing = opts_.framing;
   if (spec_.outputs.empty()) default_output_ = std::make_unique<FdOutput>("stdout", 1, "", true);
   if (!spec_.dead_letter) default_dead_letter_ = std::make_unique<FdOutput>("stderr", 2, "", true);
   for (auto& o : spec_.outputs) outputs_.push_back(o.get());
   if (default_output_) outputs_.push_back(default_output_.get());
   all_outputs_ = outputs_;
+  for (Output* o : outputs_) o->bind_source_names(&source_names_);
   for (auto& o : spec_.warnings) {
     warning_outputs_.push_back(o.get());
     all_outputs_.push_back(o.get());
@@ -957,6 +964,14 @@ std::string stats_to_json(const PipelineSpec& spec, const RunStats& s) {
     o += "}";
   }
   // Outputs that keep their own counters (syslog: sent, retries, reconnects, ...).
+  // Inputs that keep their own counters (nats: fetched, redelivered, acked, ...); the
+  // member is there only when one does.
+  std::string inputs;
+  for (const auto& in : spec.inputs) {
+    std::string extra = in->stats_json();
+    if (!extra.empty()) inputs += (inputs.empty() ? "{" : ",{") + extra + "}";
+  }
+  if (!inputs.empty()) o += "],\"inputs\":[" + inputs;
   o += "],\"outputs\":[";
   for (size_t i = 0; i < spec.outputs.size(); ++i) {
     if (i) o += ",";
