@@ -134,8 +134,9 @@ class NatsOutput : public Output {
       js_PublishAsyncComplete(conn_.js, &po);
     }
     // What is still unacked is given up: taken back from the library, then dead-lettered.
+    // (libnats 3.4 crashes in this call when nothing was ever published asynchronously.)
     natsMsgList pending{};
-    if (js_PublishAsyncGetPendingList(&pending, conn_.js) == NATS_OK) natsMsgList_Destroy(&pending);
+    if (published_ > 0 && js_PublishAsyncGetPendingList(&pending, conn_.js) == NATS_OK) natsMsgList_Destroy(&pending);
     std::vector<InFlight> lost;
     std::string why;
     {
