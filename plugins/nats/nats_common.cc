@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "core/input.h"
+#include "core/signals.h"
+
 namespace agentlog::plugins::nats {
 
 namespace {
@@ -165,7 +168,13 @@ Status Connection::open(const ConnectionConfig& cfg, std::string_view what, jsOp
 Status Connection::ensure_stream() {
   jsStreamInfo* si = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
-  natsStatus s = js_GetStreamInfo(&si, js, cfg_.stream.c_str(), nullptr, &jerr);
+  natsStatus s;
+  // Transient (a node down, a leader election): retried with backoff until SIGTERM.
+  for (int64_t pause = cfg_.reconnect_initial_ms;; pause = std::min<int64_t>(pause * 2, cfg_.reconnect_max_ms)) {
+    s = js_GetStreamInfo(&si, js, cfg_.stream.c_str(), nullptr, &jerr);
+    if ((s != NATS_TIMEOUT && s != NATS_NO_RESPONDERS) || stop_requested()) break;
+    wait_readable(-1, static_cast<int>(pause));
+  }
   if (s == NATS_OK) {
     jsStreamInfo_Destroy(si);
     return {};

@@ -97,7 +97,15 @@ class NatsSource : public ByteSource {
       so.Config.MaxDeliver = -1;
       natsSubscription* sub = nullptr;
       jsErrCode jerr = static_cast<jsErrCode>(0);
-      natsStatus s = js_PullSubscribe(&sub, conn_.js, subject.c_str(), durable.c_str(), nullptr, &so, &jerr);
+      natsStatus s;
+      // A cluster that lost a node or is electing a leader answers late: retry transient
+      // failures with backoff until SIGTERM, as a worker must outlive a node restart.
+      for (int64_t pause = cfg_.conn.reconnect_initial_ms;; pause = std::min<int64_t>(pause * 2, cfg_.conn.reconnect_max_ms)) {
+        s = js_PullSubscribe(&sub, conn_.js, subject.c_str(), durable.c_str(), nullptr, &so, &jerr);
+        if ((s != NATS_TIMEOUT && s != NATS_NO_RESPONDERS) || stop_requested()) break;
+        ++stats_->fetch_errors;
+        wait_readable(-1, static_cast<int>(pause));
+      }
       if (s != NATS_OK)
         return Status::error("nats input (" + conn_.label() + "): consumer " + durable + " on " + subject + ": " +
                              status_text(s));
