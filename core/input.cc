@@ -182,6 +182,7 @@ class ZstdSource : public ByteSource {
 }  // namespace
 
 Status open_byte_source(const SourceSpec& spec, std::unique_ptr<ByteSource>& out) {
+  if (spec.open) return spec.open(out);
   int fd = 0;
   bool owned = false;
   struct stat st;

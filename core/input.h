@@ -22,6 +22,9 @@ class ByteSource {
   // streaming source has nothing to read now.
   virtual long read(char* buf, size_t n) = 0;
   const std::string& error() const { return error_; }
+  // Every line that ended at or before byte `consumed` of this source's output has reached
+  // every output (or was dead-lettered or dropped): a queue source may acknowledge it.
+  virtual void delivered(uint64_t consumed) {}
   // Compressed bytes consumed so far (for progress); plain sources equal the output.
   uint64_t raw_bytes = 0;
   // A pipe, FIFO, socket or terminal: read() never blocks (it answers kWouldBlock) and
@@ -119,6 +122,8 @@ class LineReader {
   uint64_t bytes_read() const { return bytes_read_; }
   uint64_t lines() const { return line_no_; }
   const std::string& error() const { return src_->error(); }
+  // Tells the source that every line returned so far has been delivered.
+  void confirm_delivered() { src_->delivered(bytes_read_ - unconsumed()); }
 
  private:
   std::unique_ptr<ByteSource> src_;

@@ -133,6 +133,8 @@ class Runner {
   // Follow mode: the followed files and their checkpoints (by checkpoint path).
   std::vector<std::unique_ptr<FollowedFile>> followed_;
   std::map<std::string, std::unique_ptr<Checkpoint>> checkpoints_;
+  // The streaming source being read, told after each delivered flush how far its lines got.
+  LineReader* streaming_reader_ = nullptr;
 };
 
 void Runner::dead_letter_input(Record* r, std::string reason, std::string_view kind) {
@@ -264,6 +266,7 @@ Status Runner::flush_outputs() {
   for (Output* o : all_outputs_)
     if (!o->delivered()) return {};
   if (!dead_letter_output().delivered()) return {};
+  if (streaming_reader_) streaming_reader_->confirm_delivered();
   if (Status st = save_checkpoints(); !st.ok()) return fail(st);
   return {};
 }
@@ -348,17 +351,20 @@ Status Runner::run_source(const SourceSpec& src, uint32_t index) {
   // (see after_refill). Regular files keep the flush-per-batch fast path.
   const bool streaming = bytes->poll_fd >= 0;
   LineReader reader(std::move(bytes), src.max_line_bytes);
+  if (streaming) streaming_reader_ = &reader;
   // The parallel runner reads ahead: it reports what the batches it wrote had read.
   if (parallel_ && !streaming) return run_source_parallel(src, index, reader);
   // Every exit, an output failure included, reports what was read.
   struct CountRead {
     SourceCounters& counters;
     const LineReader& reader;
+    LineReader*& streaming;
     ~CountRead() {
       counters.lines = reader.lines();
       counters.bytes = reader.bytes_read();
+      streaming = nullptr;
     }
-  } count_read{counters, reader};
+  } count_read{counters, reader, streaming_reader_};
   LineEvent ev;
   for (;;) {
     LineReader::Next n = reader.next(ev);
@@ -664,7 +670,7 @@ int Runner::run(std::string& error) {
   }
   if (!opts_.framing.empty())
     for (auto& src : sources)
-      if (!src.follow) src.framing = opts_.framing;
+      if (!src.follow && !src.open) src.framing = opts_.framing;
   if (unsigned workers = resolve_workers(opts_.workers ? opts_.workers : spec_.workers); workers > 1) {
     parallel_ = std::make_unique<ParallelLineRunner>(spec_.stages, workers, opts_.batch_records, &source_names_);
     parallel_->measure_steps(opts_.measure_steps);
@@ -674,6 +680,7 @@ int Runner::run(std::string& error) {
   for (auto& o : spec_.outputs) outputs_.push_back(o.get());
   if (default_output_) outputs_.push_back(default_output_.get());
   all_outputs_ = outputs_;
+  for (Output* o : outputs_) o->bind_source_names(&source_names_);
   for (auto& o : spec_.warnings) {
     warning_outputs_.push_back(o.get());
     all_outputs_.push_back(o.get());
@@ -931,6 +938,14 @@ std::string stats_to_json(const PipelineSpec& spec, const RunStats& s) {
     o += "}";
   }
   // Outputs that keep their own counters (syslog: sent, retries, reconnects, ...).
+  // Inputs that keep their own counters (nats: fetched, redelivered, acked, ...); the
+  // member is there only when one does.
+  std::string inputs;
+  for (const auto& in : spec.inputs) {
+    std::string extra = in->stats_json();
+    if (!extra.empty()) inputs += (inputs.empty() ? "{" : ",{") + extra + "}";
+  }
+  if (!inputs.empty()) o += "],\"inputs\":[" + inputs;
   o += "],\"outputs\":[";
   for (size_t i = 0; i < spec.outputs.size(); ++i) {
     if (i) o += ",";

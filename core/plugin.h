@@ -2,6 +2,7 @@
 // Plugins are listed explicitly in plugins/plugin_list.def (no static-initialiser registration).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -24,6 +25,7 @@ struct StageVerdict {
 };
 
 class RecordPool;
+class ByteSource;
 
 // The records of one batch, in output order. Stages decide on live records and may emit
 // generated records, which enter the chain after the emitting stage.
@@ -88,6 +90,9 @@ struct SourceSpec {
   std::string checkpoint;     // checkpoint file path; empty: none
   bool start_at_end = false;  // a file not in the checkpoint starts at its end
   int poll_interval_ms = 250;
+  // A message-queue input (e.g. `nats`): opens its own streaming source instead of a file.
+  // Such a source is told, through ByteSource::delivered, how far its lines reached the outputs.
+  std::function<Status(std::unique_ptr<ByteSource>&)> open;
 };
 
 class Input {
@@ -95,6 +100,8 @@ class Input {
   virtual ~Input() = default;
   // Expands to concrete sources at run time (globs are matched here, not at config time).
   virtual Status expand(std::vector<SourceSpec>& out) const = 0;
+  // Extra stats as JSON members (`"key":value,...`) without braces; never record content.
+  virtual std::string stats_json() const { return {}; }
 };
 
 // A record an output gave up on (over a size limit, or still undelivered at shutdown). The
@@ -139,6 +146,9 @@ class Output {
   // write; every later line fails too). They are always the last lines handed over, so the
   // runner can tell which records failed and keep them out of records_out.
   virtual uint64_t lines_lost() const { return 0; }
+  // The runner's source names by Record::source (grows during the run), for outputs that
+  // identify a record by its origin (nats: the Nats-Msg-Id de-duplication key).
+  virtual void bind_source_names(const std::vector<std::string>* names) {}
 };
 
 enum class PluginKind : uint8_t { Input, Stage, Output };

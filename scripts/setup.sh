@@ -9,7 +9,7 @@ PACKAGES=(
   libsimdjson-dev libvalijson-dev libre2-dev libyaml-cpp-dev catch2
   libssl-dev libcli11-dev zlib1g-dev libzstd-dev libhyperscan-dev libtomlplusplus-dev libtbb-dev
   gzip zstd time python3 json-schema-test-suite chromium help2man
-  rsyslog logrotate
+  rsyslog logrotate libnats-dev nats-server
 )
 
 missing=()

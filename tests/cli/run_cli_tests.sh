@@ -308,10 +308,10 @@ check_plugins_listing() {
   local got pair
   got=$(awk '/^[a-z]+:$/ { sec = $0; next } /^  [a-z]/ { print sec $1 }' out.txt)
   assert_eq "sections" "$(awk '/^[a-z]+:$/ { printf "%s ", $0 }' out.txt)" "inputs: stages: outputs: " || return 1
-  for pair in inputs:file inputs:stdin stages:filter outputs:stdout outputs:stderr outputs:file outputs:syslog; do
+  for pair in inputs:file inputs:stdin stages:filter outputs:stdout outputs:stderr outputs:file outputs:syslog inputs:nats outputs:nats; do
     grep -qx -- "$pair" <<< "$got" || { echo "plugin ${pair#*:} is not listed under ${pair%%:*}"; return 1; }
   done
-  assert_eq "number of inputs and outputs" "$(grep -cE '^(inputs|outputs):' <<< "$got")" 6 || return 1
+  assert_eq "number of inputs and outputs" "$(grep -cE '^(inputs|outputs):' <<< "$got")" 8 || return 1
   local opt
   for opt in paths compression max_line_bytes action match conditions field equals path append; do
     grep -qE "^ +$opt +" out.txt || { echo "option $opt is not listed"; return 1; }

@@ -109,7 +109,7 @@ TEST_CASE("warnings: config errors are exact", "[warnings][config]") {
         "w.yaml:2:13: pipeline.warnings: must name at least one output; without `warnings:` warnings go to the outputs");
   CHECK(load_error("pipeline:\n  warnings: [stdout]\n") == "w.yaml:2:14: pipeline.warnings[0]: expected a mapping with a \"type\" key");
   CHECK(load_error("pipeline:\n  warnings: {path: w.jsonl}\n") ==
-        "w.yaml:2:13: pipeline.warnings.type: required option is missing (the output type). Allowed: stdout, stderr, file, syslog");
+        "w.yaml:2:13: pipeline.warnings.type: required option is missing (the output type). Allowed: stdout, stderr, file, syslog, nats");
   CHECK(load_error("pipeline:\n  warnings: {type: file, path: \"\"}\n") ==
         "w.yaml:2:32: pipeline.warnings.path: must not be empty");
   CHECK(load_error("pipeline:\n  warnings: {type: stdout, path: w.jsonl}\n") ==

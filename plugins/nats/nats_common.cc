@@ -1,0 +1,205 @@
+#include "plugins/nats/nats_common.h"
+
+#include <algorithm>
+
+#include "core/input.h"
+#include "core/signals.h"
+
+namespace agentlog::plugins::nats {
+
+namespace {
+constexpr std::string_view kPlaceholder = "{partition}";
+}
+
+std::string subject_for(std::string_view subject_template, uint32_t partition) {
+  std::string out(subject_template);
+  size_t at = out.find(kPlaceholder);
+  if (at != std::string::npos) out.replace(at, kPlaceholder.size(), std::to_string(partition));
+  return out;
+}
+
+std::string check_subject_template(std::string_view subject, bool need_partition) {
+  size_t at = subject.find(kPlaceholder);
+  if (at != std::string_view::npos && subject.find(kPlaceholder, at + 1) != std::string_view::npos)
+    return "may hold {partition} only once";
+  if (need_partition && at == std::string_view::npos) return "must hold {partition} when partitions is more than 1";
+  std::string probe = subject_for(subject, 0);
+  if (probe.empty()) return "must not be empty";
+  for (char c : probe)
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '*' || c == '>' || c == '{' || c == '}')
+      return "must be a NATS subject without spaces, wildcards (* >) or braces other than {partition}";
+  if (probe.front() == '.' || probe.back() == '.' || probe.find("..") != std::string::npos)
+    return "must not have an empty token (a leading, trailing or double dot)";
+  return "";
+}
+
+std::string status_text(natsStatus s) {
+  natsStatus last = NATS_OK;
+  const char* detail = nats_GetLastError(&last);
+  std::string out = natsStatus_GetText(s);
+  if (detail && *detail && last == s && out != detail) out += " (" + std::string(detail) + ")";
+  return out;
+}
+
+Status parse_connection(const OptionView& o, std::string_view subject_template, ConnectionConfig& c) {
+  c.servers = o.has("servers") ? o.strings("servers") : std::vector<std::string>{"nats://127.0.0.1:4222"};
+  if (c.servers.empty()) return Status::error(o.error("servers", "must list at least one server URL"));
+  for (size_t i = 0; i < c.servers.size(); ++i) {
+    const std::string& u = c.servers[i];
+    if (u.rfind("nats://", 0) != 0 && u.rfind("tls://", 0) != 0)
+      return Status::error(o.error_at(o.raw("servers")[i], o.child_path("servers") + "[" + std::to_string(i) + "]",
+                                      "\"" + u + "\" is not a NATS server URL (nats://host:port or tls://host:port)"));
+  }
+  c.name = o.str("connection_name");
+  c.creds_file = o.str("creds_file");
+  c.user = o.str("user");
+  c.password = o.str("password");
+  c.token = o.str("token");
+  c.tls_ca_file = o.str("tls_ca_file");
+  if (o.has("user") != o.has("password"))
+    return Status::error(o.has("user") ? o.error("user", "needs password")
+                                       : o.error("password", "needs user"));
+  int methods = (o.has("creds_file") ? 1 : 0) + (o.has("user") ? 1 : 0) + (o.has("token") ? 1 : 0);
+  if (methods > 1) {
+    std::string_view later = o.has("token") ? "token" : "user";
+    return Status::error(o.error(later, "choose one of creds_file, user/password and token"));
+  }
+  c.connect_timeout_ms = static_cast<int>(o.integer("connect_timeout_ms"));
+  c.reconnect_initial_ms = static_cast<int>(o.integer("reconnect_initial_ms"));
+  c.reconnect_max_ms = static_cast<int>(o.integer("reconnect_max_ms"));
+  if (c.reconnect_max_ms < c.reconnect_initial_ms)
+    return Status::error(o.error("reconnect_max_ms", "must be at least reconnect_initial_ms (" +
+                                                         std::to_string(c.reconnect_initial_ms) + "), got " +
+                                                         std::to_string(c.reconnect_max_ms)));
+  c.reconnect_buffer_bytes = o.integer("reconnect_buffer_bytes");
+  c.stream = o.str("stream");
+  if (c.stream.empty() || c.stream.find_first_of(" \t.*>/\\") != std::string::npos)
+    return Status::error(o.error("stream", "must be a JetStream stream name (no spaces, dots, *, >, / or \\), got \"" +
+                                               c.stream + "\""));
+  c.create_stream = o.boolean("create_stream");
+  static constexpr std::string_view kCreateOnly[] = {"stream_subjects", "replicas", "retention", "storage",
+                                                     "duplicate_window_ms"};
+  for (std::string_view k : kCreateOnly)
+    if (o.has(k) && !c.create_stream)
+      return Status::error(o.error(k, "applies only with create_stream: true"));
+  if (o.has("stream_subjects")) {
+    c.stream_subjects = o.strings("stream_subjects");
+    if (c.stream_subjects.empty()) return Status::error(o.error("stream_subjects", "must list at least one subject"));
+  } else {
+    std::string s(subject_template);
+    size_t at = s.find("{partition}");
+    if (at != std::string::npos) s.replace(at, 11, "*");
+    c.stream_subjects = {s};
+  }
+  c.replicas = static_cast<int>(o.integer("replicas"));
+  c.retention = o.str("retention");
+  c.storage = o.str("storage");
+  c.duplicate_window_ms = o.integer("duplicate_window_ms");
+  return {};
+}
+
+Connection::~Connection() { close(); }
+
+void Connection::close() {
+  if (js) jsCtx_Destroy(js);
+  js = nullptr;
+  if (nc) {
+    natsConnection_Close(nc);
+    natsConnection_Destroy(nc);
+  }
+  nc = nullptr;
+}
+
+std::string Connection::label() const { return cfg_.servers.empty() ? "" : cfg_.servers.front(); }
+
+int64_t Connection::reconnect_delay(natsConnection*, int attempts, void* closure) {
+  auto* self = static_cast<Connection*>(closure);
+  int64_t d = self->cfg_.reconnect_initial_ms;
+  for (int i = 1; i < attempts && d < self->cfg_.reconnect_max_ms; ++i) d *= 2;
+  return std::min<int64_t>(d, self->cfg_.reconnect_max_ms);
+}
+
+void Connection::on_disconnected(natsConnection*, void* closure) { ++static_cast<Connection*>(closure)->disconnects; }
+void Connection::on_reconnected(natsConnection*, void* closure) { ++static_cast<Connection*>(closure)->reconnects; }
+
+Status Connection::open(const ConnectionConfig& cfg, std::string_view what, jsOptions* js_options) {
+  cfg_ = cfg;
+  what_ = what;
+  natsOptions* opts = nullptr;
+  auto fail = [&](const std::string& step, natsStatus s) {
+    if (opts) natsOptions_Destroy(opts);
+    close();
+    return Status::error(what_ + " (" + label() + "): " + step + ": " + status_text(s));
+  };
+  natsStatus s = natsOptions_Create(&opts);
+  if (s != NATS_OK) return fail("options", s);
+  std::vector<const char*> urls;
+  for (const auto& u : cfg_.servers) urls.push_back(u.c_str());
+  s = natsOptions_SetServers(opts, urls.data(), static_cast<int>(urls.size()));
+  if (s == NATS_OK) s = natsOptions_SetName(opts, cfg_.name.c_str());
+  if (s == NATS_OK) s = natsOptions_SetTimeout(opts, cfg_.connect_timeout_ms);
+  if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, -1);  // forever: the edge must not give up
+  if (s == NATS_OK) s = natsOptions_SetCustomReconnectDelay(opts, &Connection::reconnect_delay, this);
+  if (s == NATS_OK) s = natsOptions_SetReconnectBufSize(opts, static_cast<int>(cfg_.reconnect_buffer_bytes));
+  if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(opts, &Connection::on_disconnected, this);
+  if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts, &Connection::on_reconnected, this);
+  if (s != NATS_OK) return fail("options", s);
+  if (!cfg_.creds_file.empty()) {
+    s = natsOptions_SetUserCredentialsFromFiles(opts, cfg_.creds_file.c_str(), nullptr);
+    if (s != NATS_OK) return fail("creds_file " + cfg_.creds_file, s);
+  }
+  if (!cfg_.user.empty() || !cfg_.password.empty()) s = natsOptions_SetUserInfo(opts, cfg_.user.c_str(), cfg_.password.c_str());
+  if (s == NATS_OK && !cfg_.token.empty()) s = natsOptions_SetToken(opts, cfg_.token.c_str());
+  if (s != NATS_OK) return fail("credentials", s);
+  if (!cfg_.tls_ca_file.empty()) {
+    s = natsOptions_SetSecure(opts, true);
+    if (s == NATS_OK) s = natsOptions_LoadCATrustedCertificates(opts, cfg_.tls_ca_file.c_str());
+    if (s != NATS_OK) return fail("tls_ca_file " + cfg_.tls_ca_file, s);
+  }
+  s = natsConnection_Connect(&nc, opts);
+  if (s != NATS_OK) return fail("cannot connect", s);
+  natsOptions_Destroy(opts);
+  opts = nullptr;
+  s = natsConnection_JetStream(&js, nc, js_options);
+  if (s != NATS_OK) return fail("JetStream context", s);
+  return {};
+}
+
+Status Connection::ensure_stream() {
+  jsStreamInfo* si = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s;
+  // Transient (a node down, a leader election): retried with backoff until SIGTERM.
+  for (int64_t pause = cfg_.reconnect_initial_ms;; pause = std::min<int64_t>(pause * 2, cfg_.reconnect_max_ms)) {
+    s = js_GetStreamInfo(&si, js, cfg_.stream.c_str(), nullptr, &jerr);
+    if ((s != NATS_TIMEOUT && s != NATS_NO_RESPONDERS) || stop_requested()) break;
+    wait_readable(-1, static_cast<int>(pause));
+  }
+  if (s == NATS_OK) {
+    jsStreamInfo_Destroy(si);
+    return {};
+  }
+  std::string prefix = what_ + " (" + label() + "): stream " + cfg_.stream + ": ";
+  if (s != NATS_NOT_FOUND) return Status::error(prefix + status_text(s));
+  if (!cfg_.create_stream)
+    return Status::error(prefix + "not found (create it, or set create_stream: true for development)");
+  jsStreamConfig sc;
+  jsStreamConfig_Init(&sc);
+  sc.Name = cfg_.stream.c_str();
+  std::vector<const char*> subjects;
+  for (const auto& x : cfg_.stream_subjects) subjects.push_back(x.c_str());
+  sc.Subjects = subjects.data();
+  sc.SubjectsLen = static_cast<int>(subjects.size());
+  sc.Retention = cfg_.retention == "interest" ? js_InterestPolicy
+               : cfg_.retention == "workqueue" ? js_WorkQueuePolicy : js_LimitsPolicy;
+  sc.Storage = cfg_.storage == "memory" ? js_MemoryStorage : js_FileStorage;
+  sc.Replicas = cfg_.replicas;
+  sc.Duplicates = cfg_.duplicate_window_ms * 1000000;  // nanoseconds
+  s = js_AddStream(&si, js, &sc, nullptr, &jerr);
+  if (s != NATS_OK && jerr == JSStreamNameExistErr) s = NATS_OK;  // another process created it meanwhile
+  if (s != NATS_OK) return Status::error(prefix + "cannot create: " + status_text(s));
+  if (si) jsStreamInfo_Destroy(si);
+  return {};
+}
+
+}  // namespace agentlog::plugins::nats

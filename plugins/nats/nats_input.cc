@@ -1,0 +1,333 @@
+// Input `nats`: one JetStream durable pull consumer per partition subject (`{durable}-{p}`
+// on `agentlog.records.{p}`), fetched in batches by one thread per partition. Messages become
+// lines of one streaming source; a message is acked only once every line it produced reached
+// every output (or was dead-lettered or dropped), as the runner reports through
+// ByteSource::delivered. Like follow mode it never ends by itself; SIGTERM drains it.
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "core/input.h"
+#include "core/plugin.h"
+#include "core/signals.h"
+#include "plugins/nats/nats_common.h"
+
+namespace agentlog::plugins {
+namespace {
+
+using namespace agentlog::plugins::nats;
+
+constexpr OptionSpec kInputOwnOptions[] = {
+    {.name = "subject", .type = OptType::String, .default_value = "agentlog.records.{partition}",
+     .description = "subject template, as on the publishing nats output"},
+    {.name = "partitions", .type = OptType::StringList,
+     .description = "partition numbers this worker consumes, e.g. [0, 1]", .required = true},
+    {.name = "durable", .type = OptType::String, .default_value = "agentlog",
+     .description = "durable consumer name prefix: partition p is consumed by {durable}-{p}"},
+    {.name = "batch", .type = OptType::Int, .default_value = "256", .description = "messages per fetch", .min = 1,
+     .max = 10000},
+    {.name = "max_ack_pending", .type = OptType::Int, .default_value = "4096",
+     .description = "messages fetched and not yet acked, per partition (backpressure)", .min = 1, .max = 1 << 20},
+    {.name = "ack_wait_ms", .type = OptType::Int, .default_value = "30000",
+     .description = "the server redelivers a message not acked within this", .min = 100, .max = 3600000},
+    {.name = "fetch_timeout_ms", .type = OptType::Int, .default_value = "500",
+     .description = "longest wait of one fetch (also the longest delay of a drain)", .min = 10, .max = 60000},
+    {.name = "max_line_bytes", .type = OptType::Int, .default_value = "1048576",
+     .description = "longer messages are dead-lettered", .min = 16, .max = 1ll << 30},
+};
+constexpr auto kInputOptions = concat_options(kInputOwnOptions, kConnectionOptions);
+
+struct InputConfig {
+  ConnectionConfig conn;
+  std::string subject, durable;
+  std::vector<uint32_t> partitions;
+  int batch = 256, fetch_timeout_ms = 500;
+  int64_t max_ack_pending = 4096, ack_wait_ms = 30000, max_line_bytes = 1 << 20;
+};
+
+struct InputStats {
+  std::atomic<uint64_t> fetched{0}, acked{0}, redelivered{0}, nacked{0}, fetch_errors{0};
+  std::atomic<uint64_t> disconnects{0}, reconnects{0};
+};
+
+class NatsSource : public ByteSource {
+ public:
+  NatsSource(const InputConfig& cfg, std::shared_ptr<InputStats> stats) : cfg_(cfg), stats_(std::move(stats)) {}
+  ~NatsSource() override {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    space_cv_.notify_all();
+    for (auto& t : threads_) t.join();
+    // What was fetched but not delivered goes back at once (not after ack_wait).
+    for (auto& u : unacked_) nak(u.msg);
+    for (natsMsg* m : ready_) nak(m);
+    if (current_) nak(current_);
+    if (conn_.nc) natsConnection_FlushTimeout(conn_.nc, 2000);  // the acks reach the server
+    for (natsSubscription* s : subs_) natsSubscription_Destroy(s);
+    stats_->disconnects += conn_.disconnects;
+    stats_->reconnects += conn_.reconnects;
+    conn_.close();
+    if (event_fd_ >= 0) ::close(event_fd_);
+  }
+
+  Status open() {
+    event_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (event_fd_ < 0) return Status::error("nats input: eventfd: " + std::string(std::strerror(errno)));
+    poll_fd = event_fd_;
+    if (Status st = conn_.open(cfg_.conn, "nats input", nullptr); !st.ok()) return st;
+    if (Status st = conn_.ensure_stream(); !st.ok()) return st;
+    for (uint32_t p : cfg_.partitions) {
+      std::string subject = subject_for(cfg_.subject, p), durable = cfg_.durable + "-" + std::to_string(p);
+      jsSubOptions so;
+      jsSubOptions_Init(&so);
+      so.Stream = cfg_.conn.stream.c_str();
+      so.Config.AckPolicy = js_AckExplicit;
+      so.Config.DeliverPolicy = js_DeliverAll;
+      so.Config.AckWait = cfg_.ack_wait_ms * 1000000;
+      so.Config.MaxAckPending = cfg_.max_ack_pending;
+      so.Config.MaxDeliver = -1;
+      natsSubscription* sub = nullptr;
+      jsErrCode jerr = static_cast<jsErrCode>(0);
+      natsStatus s;
+      // A cluster that lost a node or is electing a leader answers late: retry transient
+      // failures with backoff until SIGTERM, as a worker must outlive a node restart.
+      for (int64_t pause = cfg_.conn.reconnect_initial_ms;; pause = std::min<int64_t>(pause * 2, cfg_.conn.reconnect_max_ms)) {
+        s = js_PullSubscribe(&sub, conn_.js, subject.c_str(), durable.c_str(), nullptr, &so, &jerr);
+        if ((s != NATS_TIMEOUT && s != NATS_NO_RESPONDERS) || stop_requested()) break;
+        ++stats_->fetch_errors;
+        wait_readable(-1, static_cast<int>(pause));
+      }
+      if (s != NATS_OK)
+        return Status::error("nats input (" + conn_.label() + "): consumer " + durable + " on " + subject + ": " +
+                             status_text(s));
+      subs_.push_back(sub);
+    }
+    for (natsSubscription* sub : subs_) threads_.emplace_back([this, sub] { fetch_loop(sub); });
+    return {};
+  }
+
+  long read(char* buf, size_t n) override {
+    size_t done = 0;
+    while (done < n) {
+      if (!current_) {
+        if (stop_requested()) break;  // drain: what is still queued goes back (nak)
+        std::lock_guard lock(mu_);
+        if (ready_.empty()) break;
+        current_ = ready_.front();
+        ready_.pop_front();
+        current_at_ = 0;
+      }
+      const char* data = natsMsg_GetData(current_);
+      size_t len = static_cast<size_t>(natsMsg_GetDataLength(current_));
+      size_t take = std::min(n - done, len + 1 - current_at_);  // the data, then its newline
+      size_t from_data = current_at_ < len ? std::min(take, len - current_at_) : 0;
+      if (from_data) std::memcpy(buf + done, data + current_at_, from_data);
+      if (take > from_data) buf[done + from_data] = '\n';
+      done += take;
+      current_at_ += take;
+      produced_ += take;
+      if (current_at_ == len + 1) {
+        unacked_.push_back({produced_, current_});
+        current_ = nullptr;
+      }
+    }
+    if (done) return static_cast<long>(done);
+    if (stop_requested()) return 0;  // drained what was fetched: the end of this run
+    uint64_t v;
+    [[maybe_unused]] ssize_t r = ::read(event_fd_, &v, sizeof v);  // rearm, then look again
+    std::lock_guard lock(mu_);
+    if (!ready_.empty()) {
+      uint64_t one = 1;
+      [[maybe_unused]] ssize_t w = ::write(event_fd_, &one, sizeof one);
+    }
+    return kWouldBlock;
+  }
+
+  void delivered(uint64_t consumed) override {
+    size_t n = 0;
+    while (!unacked_.empty() && unacked_.front().end <= consumed) {
+      natsMsg* m = unacked_.front().msg;
+      unacked_.pop_front();
+      natsMsg_Ack(m, nullptr);
+      natsMsg_Destroy(m);
+      ++n;
+    }
+    if (!n) return;
+    stats_->acked += n;
+    {
+      std::lock_guard lock(mu_);
+      outstanding_ -= n;
+    }
+    space_cv_.notify_all();
+  }
+
+ private:
+  struct Unacked {
+    uint64_t end;  // the byte after the message's newline
+    natsMsg* msg;
+  };
+
+  void nak(natsMsg* m) {
+    natsMsg_Nak(m, nullptr);
+    natsMsg_Destroy(m);
+    ++stats_->nacked;
+  }
+
+  void fetch_loop(natsSubscription* sub) {
+    int pause_ms = 10;
+    // One budget for the input: max_ack_pending per partition it consumes.
+    const int64_t per_partition_limit = cfg_.max_ack_pending;
+    for (;;) {
+      int want;
+      {
+        std::unique_lock lock(mu_);
+        space_cv_.wait(lock, [&] {
+          return stopping_ || outstanding_ < per_partition_limit * static_cast<int64_t>(subs_.size());
+        });
+        if (stopping_) return;
+        want = static_cast<int>(std::min<int64_t>(cfg_.batch, per_partition_limit * static_cast<int64_t>(subs_.size()) -
+                                                                  outstanding_));
+      }
+      if (stop_requested()) return;
+      natsMsgList list{};
+      jsErrCode jerr = static_cast<jsErrCode>(0);
+      natsStatus s = natsSubscription_Fetch(&list, sub, want, cfg_.fetch_timeout_ms, &jerr);
+      if (s != NATS_OK && s != NATS_TIMEOUT) {
+        ++stats_->fetch_errors;
+        std::unique_lock lock(mu_);
+        space_cv_.wait_for(lock, std::chrono::milliseconds(pause_ms), [&] { return stopping_; });
+        pause_ms = std::min(pause_ms * 2, 1000);
+        continue;
+      }
+      pause_ms = 10;
+      if (list.Count == 0) {
+        natsMsgList_Destroy(&list);
+        continue;
+      }
+      for (int i = 0; i < list.Count; ++i) {
+        jsMsgMetaData* meta = nullptr;
+        if (natsMsg_GetMetaData(&meta, list.Msgs[i]) == NATS_OK) {
+          if (meta->NumDelivered > 1) ++stats_->redelivered;
+          jsMsgMetaData_Destroy(meta);
+        }
+      }
+      stats_->fetched += static_cast<uint64_t>(list.Count);
+      {
+        std::lock_guard lock(mu_);
+        for (int i = 0; i < list.Count; ++i) {
+          ready_.push_back(list.Msgs[i]);
+          list.Msgs[i] = nullptr;  // now ours
+        }
+        outstanding_ += list.Count;
+      }
+      natsMsgList_Destroy(&list);
+      uint64_t one = 1;
+      [[maybe_unused]] ssize_t w = ::write(event_fd_, &one, sizeof one);
+    }
+  }
+
+  const InputConfig& cfg_;
+  std::shared_ptr<InputStats> stats_;
+  Connection conn_;
+  std::vector<natsSubscription*> subs_;
+  std::vector<std::thread> threads_;
+  int event_fd_ = -1;
+  std::mutex mu_;
+  std::condition_variable space_cv_;
+  std::deque<natsMsg*> ready_;  // fetched, not yet read (guarded by mu_)
+  int64_t outstanding_ = 0;     // fetched and not yet acked (guarded by mu_)
+  bool stopping_ = false;
+  // Reader side (the pipeline's thread).
+  natsMsg* current_ = nullptr;
+  size_t current_at_ = 0;
+  uint64_t produced_ = 0;
+  std::deque<Unacked> unacked_;
+};
+
+class NatsInput : public Input {
+ public:
+  explicit NatsInput(InputConfig cfg) : cfg_(std::move(cfg)), stats_(std::make_shared<InputStats>()) {}
+  Status expand(std::vector<SourceSpec>& out) const override {
+    SourceSpec s;
+    std::string parts;
+    for (uint32_t p : cfg_.partitions) parts += (parts.empty() ? "" : ",") + std::to_string(p);
+    s.name = "nats:" + cfg_.conn.stream + "/" + cfg_.durable + "[" + parts + "]";
+    s.max_line_bytes = static_cast<size_t>(cfg_.max_line_bytes);
+    s.framing = "lines";
+    s.open = [this](std::unique_ptr<ByteSource>& src) -> Status {
+      auto n = std::make_unique<NatsSource>(cfg_, stats_);
+      if (Status st = n->open(); !st.ok()) return st;
+      src = std::move(n);
+      return {};
+    };
+    out.push_back(std::move(s));
+    return {};
+  }
+  std::string stats_json() const override {
+    std::string o = "\"input\":\"nats:" + cfg_.conn.stream + "/" + cfg_.durable + "\"";
+    auto num = [&](const char* k, uint64_t v) { o += ",\"" + std::string(k) + "\":" + std::to_string(v); };
+    num("fetched", stats_->fetched);
+    num("acked", stats_->acked);
+    num("redelivered", stats_->redelivered);
+    num("nacked", stats_->nacked);
+    num("fetch_errors", stats_->fetch_errors);
+    num("disconnects", stats_->disconnects);
+    num("reconnects", stats_->reconnects);
+    return o;
+  }
+
+ private:
+  InputConfig cfg_;
+  std::shared_ptr<InputStats> stats_;
+};
+
+Status make_nats_input(const OptionView& o, std::unique_ptr<Input>& out) {
+  InputConfig c;
+  c.subject = o.str("subject");
+  std::vector<std::string> parts = o.strings("partitions");
+  if (parts.empty()) return Status::error(o.error("partitions", "must list at least one partition number"));
+  for (size_t i = 0; i < parts.size(); ++i) {
+    char* end = nullptr;
+    unsigned long v = std::strtoul(parts[i].c_str(), &end, 10);
+    bool ok = !parts[i].empty() && std::isdigit(static_cast<unsigned char>(parts[i][0])) && *end == 0 && v < 4096;
+    for (uint32_t seen : c.partitions) ok = ok && seen != v;
+    if (!ok)
+      return Status::error(o.error_at(o.raw("partitions")[i], o.child_path("partitions") + "[" + std::to_string(i) + "]",
+                                      "must be a partition number from 0 to 4095, listed once, got \"" + parts[i] + "\""));
+    c.partitions.push_back(static_cast<uint32_t>(v));
+  }
+  if (std::string bad = check_subject_template(c.subject, c.partitions.size() > 1); !bad.empty())
+    return Status::error(o.error("subject", bad + ", got \"" + c.subject + "\""));
+  c.durable = o.str("durable");
+  if (c.durable.empty() || c.durable.find_first_of(" \t.*>/\\") != std::string::npos)
+    return Status::error(o.error("durable", "must be a consumer name (no spaces, dots, *, >, / or \\), got \"" +
+                                                c.durable + "\""));
+  c.batch = static_cast<int>(o.integer("batch"));
+  c.max_ack_pending = o.integer("max_ack_pending");
+  c.ack_wait_ms = o.integer("ack_wait_ms");
+  c.fetch_timeout_ms = static_cast<int>(o.integer("fetch_timeout_ms"));
+  c.max_line_bytes = o.integer("max_line_bytes");
+  if (Status st = parse_connection(o, c.subject, c.conn); !st.ok()) return st;
+  out = std::make_unique<NatsInput>(std::move(c));
+  return {};
+}
+
+}  // namespace
+
+const PluginInfo& nats_input_plugin() {
+  static const PluginInfo info{"nats", PluginKind::Input,
+                               "consume records from NATS JetStream partitions (durable pull consumers, at-least-once)",
+                               kInputOptions, nullptr, make_nats_input, nullptr};
+  return info;
+}
+
+}  // namespace agentlog::plugins

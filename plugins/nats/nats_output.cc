@@ -1,0 +1,392 @@
+// Output `nats`: publishes each record to JetStream on `agentlog.records.{partition}`, the
+// partition being the FNV-1a 64 hash of the record's key field (run_id by default) modulo
+// `partitions`. Publishing is asynchronous with a bounded window of outstanding acks; a record
+// counts as delivered only once JetStream acked it (delivered() holds follow-mode checkpoints
+// back until then). Nats-Msg-Id is stable (source + line, or a configured id field), so a
+// retry or a replay after a crash is de-duplicated by the stream's duplicate window.
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <tuple>
+#include <unordered_map>
+
+#include "core/field_path.h"
+#include "core/plugin.h"
+#include "core/signals.h"
+#include "plugins/nats/nats_common.h"
+
+namespace agentlog::plugins {
+namespace {
+
+using namespace agentlog::plugins::nats;
+using Clock = std::chrono::steady_clock;
+
+constexpr OptionSpec kOutputOwnOptions[] = {
+    {.name = "subject", .type = OptType::String, .default_value = "agentlog.records.{partition}",
+     .description = "subject template; {partition} is the record's partition number"},
+    {.name = "partitions", .type = OptType::Int, .default_value = "4",
+     .description = "number of partitions (fixed for a stream's life: it decides where each run goes)", .min = 1,
+     .max = 4096},
+    {.name = "partition_fields", .type = OptType::StringList, .default_value = "[run_id]",
+     .description = "key fields, first present wins; hashed with FNV-1a 64 (strings by their text)"},
+    {.name = "unkeyed_partition", .type = OptType::Int, .default_value = "0",
+     .description = "partition of records that have none of partition_fields", .min = 0, .max = 4095},
+    {.name = "msg_id_field", .type = OptType::String,
+     .description = "Nats-Msg-Id from this string field when present (e.g. event_id; equal ids are de-duplicated "
+                    "by the stream); default and fallback: the record's source and line"},
+    {.name = "max_pending", .type = OptType::Int, .default_value = "4096",
+     .description = "records published and not yet acked; when full the pipeline waits", .min = 1, .max = 1 << 20},
+    {.name = "ack_timeout_ms", .type = OptType::Int, .default_value = "5000",
+     .description = "a publish not acked within this is sent again (same Nats-Msg-Id)", .min = 10, .max = 600000},
+    {.name = "shutdown_grace_ms", .type = OptType::Int, .default_value = "10000",
+     .description = "at exit, time to get what is unacked acked before dead-lettering it", .min = 0, .max = 3600000},
+};
+constexpr auto kOutputOptions = concat_options(kOutputOwnOptions, kConnectionOptions);
+
+struct OutputConfig {
+  ConnectionConfig conn;
+  std::string subject;
+  uint32_t partitions = 4, unkeyed_partition = 0;
+  std::vector<FieldPath> partition_fields;
+  bool msg_id_from_field = false;
+  FieldPath msg_id_field;
+  int64_t max_pending = 4096;
+  int ack_timeout_ms = 5000, grace_ms = 10000;
+};
+
+// A record between write_record and its ack, kept whole for a resend or a dead letter.
+struct InFlight {
+  std::string raw, subject, msg_id;
+  uint32_t source = UINT32_MAX;
+  uint64_t line = 0;
+  bool generated = false;
+};
+
+class NatsOutput : public Output {
+ public:
+  explicit NatsOutput(OutputConfig cfg) : cfg_(std::move(cfg)) {
+    for (uint32_t p = 0; p < cfg_.partitions; ++p) subjects_.push_back(subject_for(cfg_.subject, p));
+  }
+
+  Status open() override {
+    jsOptions jo;
+    jsOptions_Init(&jo);
+    jo.PublishAsync.MaxPending = cfg_.max_pending;
+    jo.PublishAsync.AckHandler = &NatsOutput::on_ack;
+    jo.PublishAsync.AckHandlerClosure = this;
+    jo.PublishAsync.StallWait = 50;
+    if (Status st = conn_.open(cfg_.conn, "nats output", &jo); !st.ok()) return st;
+    if (Status st = conn_.ensure_stream(); !st.ok()) return st;
+    max_payload_ = static_cast<size_t>(natsConnection_GetMaxPayload(conn_.nc));
+    return {};
+  }
+
+  void bind_source_names(const std::vector<std::string>* names) override { source_names_ = names; }
+
+  Status write_record(Record& r) override {
+    InFlight f;
+    f.raw.assign(r.bytes());
+    f.source = r.source;
+    f.line = r.line;
+    f.generated = r.generated;
+    simdjson::dom::element root = r.root();
+    f.subject = subjects_[root.is_object() ? partition(root) : cfg_.unkeyed_partition];
+    f.msg_id = msg_id(root, r);
+    return send(std::move(f));
+  }
+  Status write_line(std::string_view line) override {
+    // Lines without a record (dead letters routed here): parsed for the key; id by content.
+    InFlight f;
+    f.raw.assign(line);
+    simdjson::dom::element root;
+    bool ok = parser_.parse(line.data(), line.size(), true).get(root) == simdjson::SUCCESS && root.is_object();
+    f.subject = subjects_[ok ? partition(root) : cfg_.unkeyed_partition];
+    char hex[17];
+    snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a64(line)));
+    f.msg_id = std::string("line:") + hex;
+    return send(std::move(f));
+  }
+  Status flush() override {
+    resend_failed(false);
+    return {};
+  }
+  bool delivered() const override {
+    std::lock_guard lock(mu_);
+    return in_flight_.empty() && failed_.empty();
+  }
+  void take_undelivered(std::vector<Undelivered>& out) override {
+    for (auto& u : rejected_) out.push_back(std::move(u));
+    rejected_.clear();
+  }
+  Status close() override {
+    if (!conn_.js) return {};
+    // Wait for the acks (resending what failed) until the grace period ends.
+    const auto deadline = Clock::now() + std::chrono::milliseconds(cfg_.grace_ms);
+    for (;;) {
+      resend_failed(true, deadline);
+      if (delivered() || Clock::now() >= deadline) break;
+      jsPubOptions po;
+      jsPubOptions_Init(&po);
+      po.MaxWait = std::max<int64_t>(1, std::min<int64_t>(
+          100, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count()));
+      js_PublishAsyncComplete(conn_.js, &po);
+    }
+    // What is still unacked is given up: taken back from the library, then dead-lettered.
+    // (libnats 3.4 crashes in this call when nothing was ever published asynchronously.)
+    natsMsgList pending{};
+    if (published_ > 0 && js_PublishAsyncGetPendingList(&pending, conn_.js) == NATS_OK) natsMsgList_Destroy(&pending);
+    std::vector<InFlight> lost;
+    std::string why;
+    {
+      std::lock_guard lock(mu_);
+      for (auto& [msg, f] : in_flight_) lost.push_back(std::move(f));
+      in_flight_.clear();
+      for (auto& f : failed_) lost.push_back(std::move(f));
+      failed_.clear();
+      why = last_error_.empty() ? "" : "; last error: " + last_error_;
+    }
+    conn_.close();
+    if (lost.empty()) return {};
+    // Deterministic dead-letter order: by source and line.
+    std::sort(lost.begin(), lost.end(), [](const InFlight& a, const InFlight& b) {
+      return std::tie(a.source, a.line) < std::tie(b.source, b.line);
+    });
+    undelivered_ += lost.size();
+    for (auto& f : lost)
+      rejected_.push_back({std::move(f.raw), f.source, f.line, f.generated, "output:nats",
+                           "not acked by JetStream (" + conn_.label() + ", " + f.subject +
+                               ") within shutdown_grace_ms" + why,
+                           "unacked"});
+    return Status::error(describe() + ": " + std::to_string(lost.size()) +
+                         " records not acked within shutdown_grace_ms (dead-lettered)" + why);
+  }
+  std::string describe() const override { return "nats " + conn_.label() + " stream " + cfg_.conn.stream; }
+  std::string stats_json() const override {
+    std::string o;
+    auto num = [&](const char* k, uint64_t v) {
+      if (!o.empty()) o += ",";
+      o += "\"" + std::string(k) + "\":" + std::to_string(v);
+    };
+    num("published", published_);
+    num("acked", acked_);
+    num("duplicates", duplicates_);
+    num("ack_errors", ack_errors_);
+    num("resent", resent_);
+    num("too_large", too_large_);
+    num("undelivered", undelivered_);
+    num("unkeyed", unkeyed_);
+    num("stalls", stalls_);
+    num("disconnects", conn_.disconnects);
+    num("reconnects", conn_.reconnects);
+    std::string parts;
+    for (uint64_t n : per_partition_) parts += (parts.empty() ? "" : ",") + std::to_string(n);
+    o += ",\"per_partition\":[" + parts + "]";
+    return o;
+  }
+
+ private:
+  uint32_t partition(simdjson::dom::element root) {
+    if (per_partition_.empty()) per_partition_.assign(cfg_.partitions, 0);
+    uint32_t p = cfg_.unkeyed_partition;
+    bool keyed = false;
+    for (const FieldPath& path : cfg_.partition_fields) {
+      auto v = lookup(root, path);
+      if (!v) continue;
+      std::string_view key;
+      std::string text;
+      if (v->is_string()) key = std::string_view(*v);
+      else key = text = simdjson::minify(*v);
+      p = partition_of(key, cfg_.partitions);
+      keyed = true;
+      break;
+    }
+    if (!keyed) ++unkeyed_;
+    ++per_partition_[p];
+    return p;
+  }
+
+  std::string msg_id(simdjson::dom::element root, const Record& r) {
+    if (cfg_.msg_id_from_field && root.is_object()) {
+      auto v = lookup(root, cfg_.msg_id_field);
+      if (v && v->is_string() && !std::string_view(*v).empty()) return "id:" + std::string(std::string_view(*v));
+    }
+    // Source + line (a hash of the source name keeps the header short and free of control
+    // characters); generated records are numbered after their origin line.
+    std::string_view src = source_names_ && r.source < source_names_->size() ? std::string_view((*source_names_)[r.source]) : "";
+    if (r.source != last_source_ || r.line != last_line_) generated_index_ = 0;
+    last_source_ = r.source;
+    last_line_ = r.line;
+    char buf[64];
+    snprintf(buf, sizeof buf, "%016llx:%llu", static_cast<unsigned long long>(fnv1a64(src)),
+             static_cast<unsigned long long>(r.line));
+    std::string id = buf;
+    if (r.generated) id += ":g" + std::to_string(++generated_index_);
+    return id;
+  }
+
+  // Publishes one record; waits while the window of unacked records is full.
+  Status send(InFlight&& f) {
+    if (f.raw.size() + f.subject.size() + f.msg_id.size() + 64 > max_payload_) {
+      ++too_large_;
+      rejected_.push_back({std::move(f.raw), f.source, f.line, f.generated, "output:nats",
+                           "record is " + std::to_string(f.raw.size()) + " bytes, over the server's max_payload (" +
+                               std::to_string(max_payload_) + ")",
+                           "too_large"});
+      return {};
+    }
+    resend_failed(false);
+    int pause_ms = 1;
+    for (;;) {
+      natsStatus s = publish(f);
+      if (s == NATS_OK) {
+        ++published_;
+        return {};
+      }
+      // Window full (stall), or disconnected with a full reconnect buffer: wait and retry.
+      // After SIGTERM the record waits with the failed ones for close() and its grace period.
+      ++stalls_;
+      if (stop_requested()) {
+        std::lock_guard lock(mu_);
+        failed_.push_back(std::move(f));
+        return {};
+      }
+      if (s != NATS_TIMEOUT) std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
+      pause_ms = std::min(pause_ms * 2, 100);
+      resend_failed(false);
+    }
+  }
+
+  // The entry is registered before the publish: its ack may arrive before the call returns.
+  natsStatus publish(InFlight& f) {
+    natsMsg* msg = nullptr;
+    natsStatus s = natsMsg_Create(&msg, f.subject.c_str(), nullptr, f.raw.data(), static_cast<int>(f.raw.size()));
+    if (s != NATS_OK) return s;
+    natsMsg* key = msg;
+    const std::string id = f.msg_id;
+    {
+      std::lock_guard lock(mu_);
+      in_flight_.emplace(key, std::move(f));
+    }
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MsgId = id.c_str();
+    po.MaxWait = cfg_.ack_timeout_ms;
+    s = js_PublishMsgAsync(conn_.js, &msg, &po);
+    if (s != NATS_OK) {
+      // Not taken by the library: the entry comes back to the caller.
+      std::lock_guard lock(mu_);
+      auto it = in_flight_.find(key);
+      f = std::move(it->second);
+      in_flight_.erase(it);
+      natsMsg_Destroy(msg);
+    }
+    return s;
+  }
+
+  // Publishes again what JetStream refused or did not ack in time (same Nats-Msg-Id).
+  void resend_failed(bool closing, Clock::time_point deadline = Clock::time_point::max()) {
+    for (;;) {
+      InFlight f;
+      {
+        std::lock_guard lock(mu_);
+        if (failed_.empty()) return;
+        f = std::move(failed_.front());
+        failed_.pop_front();
+      }
+      natsStatus s = publish(f);
+      if (s == NATS_OK) {
+        ++resent_;
+        continue;
+      }
+      std::lock_guard lock(mu_);
+      failed_.push_front(std::move(f));
+      if (!closing || Clock::now() >= deadline) return;
+      if (s != NATS_TIMEOUT) return;  // disconnected: close() waits and comes back
+    }
+  }
+
+  static void on_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure) {
+    auto* self = static_cast<NatsOutput*>(closure);
+    {
+      std::lock_guard lock(self->mu_);
+      auto it = self->in_flight_.find(msg);
+      if (it != self->in_flight_.end()) {
+        if (pa) {
+          ++self->acked_;
+          if (pa->Duplicate) ++self->duplicates_;
+        } else {
+          ++self->ack_errors_;
+          self->last_error_ = pae && pae->ErrText && *pae->ErrText ? pae->ErrText
+                              : pae ? natsStatus_GetText(pae->Err) : "no ack";
+          self->failed_.push_back(std::move(it->second));
+        }
+        self->in_flight_.erase(it);
+      }
+    }
+    natsMsg_Destroy(msg);
+  }
+
+  OutputConfig cfg_;
+  Connection conn_;
+  std::vector<std::string> subjects_;
+  const std::vector<std::string>* source_names_ = nullptr;
+  size_t max_payload_ = 1 << 20;
+  simdjson::dom::parser parser_;
+  uint32_t last_source_ = UINT32_MAX;
+  uint64_t last_line_ = 0, generated_index_ = 0;
+  std::vector<Undelivered> rejected_;
+  std::vector<uint64_t> per_partition_;
+  mutable std::mutex mu_;
+  std::unordered_map<natsMsg*, InFlight> in_flight_;  // by the library's message (ack callback)
+  std::deque<InFlight> failed_;                        // refused or timed out: to be resent
+  std::string last_error_;
+  std::atomic<uint64_t> acked_{0}, duplicates_{0}, ack_errors_{0};
+  uint64_t published_ = 0, resent_ = 0, too_large_ = 0, undelivered_ = 0, unkeyed_ = 0, stalls_ = 0;
+};
+
+Status make_nats_output(const OptionView& o, std::unique_ptr<Output>& out) {
+  OutputConfig c;
+  c.subject = o.str("subject");
+  c.partitions = static_cast<uint32_t>(o.integer("partitions"));
+  if (std::string bad = check_subject_template(c.subject, c.partitions > 1); !bad.empty())
+    return Status::error(o.error("subject", bad + ", got \"" + c.subject + "\""));
+  c.unkeyed_partition = static_cast<uint32_t>(o.integer("unkeyed_partition"));
+  if (c.unkeyed_partition >= c.partitions)
+    return Status::error(o.error("unkeyed_partition", "must be below partitions (" + std::to_string(c.partitions) +
+                                                          "), got " + std::to_string(c.unkeyed_partition)));
+  std::vector<std::string> fields = o.has("partition_fields") ? o.strings("partition_fields") : std::vector<std::string>{"run_id"};
+  if (fields.empty()) return Status::error(o.error("partition_fields", "must list at least one field"));
+  for (size_t i = 0; i < fields.size(); ++i) {
+    FieldPath p;
+    if (!parse_field_path(fields[i], p))
+      return Status::error(o.error_at(o.raw("partition_fields")[i],
+                                      o.child_path("partition_fields") + "[" + std::to_string(i) + "]",
+                                      "invalid field path \"" + fields[i] + "\" (use a.b.c or a JSON Pointer such as /a/b)"));
+    c.partition_fields.push_back(std::move(p));
+  }
+  if (o.has("msg_id_field")) {
+    c.msg_id_from_field = true;
+    if (!parse_field_path(o.str("msg_id_field"), c.msg_id_field))
+      return Status::error(o.error("msg_id_field", "invalid field path \"" + o.str("msg_id_field") +
+                                                       "\" (use a.b.c or a JSON Pointer such as /a/b)"));
+  }
+  c.max_pending = o.integer("max_pending");
+  c.ack_timeout_ms = static_cast<int>(o.integer("ack_timeout_ms"));
+  c.grace_ms = static_cast<int>(o.integer("shutdown_grace_ms"));
+  if (Status st = parse_connection(o, c.subject, c.conn); !st.ok()) return st;
+  out = std::make_unique<NatsOutput>(std::move(c));
+  return {};
+}
+
+}  // namespace
+
+const PluginInfo& nats_output_plugin() {
+  static const PluginInfo info{"nats", PluginKind::Output,
+                               "publish records to NATS JetStream, partitioned by a key field (at-least-once)",
+                               kOutputOptions, nullptr, nullptr, make_nats_output};
+  return info;
+}
+
+}  // namespace agentlog::plugins

@@ -1,0 +1,334 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the `nats` output and input against real nats-server processes.
+
+    python3 tests/nats/run_nats_tests.py /path/to/agentlog [--records N] [--only NAME]
+
+Each check starts its own nats-server(s) with JetStream on loopback, private ports and store
+directories under a temporary directory, and stops them by process id. An edge agentlog
+publishes gen_activity records (with faults) into a 4-partition stream; two workers (nats
+input, partitions [0,1] and [2,3]) write files. Asserted: every input line is either written
+by exactly one worker or dead-lettered at the edge (duplicates only after a kill, counted),
+every run_id is written by one worker only, and the accounting of each process holds.
+Output is awaited by polling with deadlines, never by sleeping a fixed time.
+
+Exits 77 (ctest: skipped) only when nats-server is not installed; 1 when a check fails.
+"""
+import collections
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+DEADLINE_S = 120
+args = sys.argv[1:]
+if not args:
+    print(__doc__)
+    sys.exit(2)
+BIN = os.path.abspath(args[0])
+GEN = os.path.join(os.path.dirname(BIN), "gen_activity")
+RECORDS = int(args[args.index("--records") + 1]) if "--records" in args else 20000
+ONLY = args[args.index("--only") + 1] if "--only" in args else None
+NATS = shutil.which("nats-server") or ("/usr/sbin/nats-server" if os.path.exists("/usr/sbin/nats-server") else None)
+if NATS is None:
+    print("SKIP: nats-server is not installed (apt-get install nats-server; scripts/setup.sh installs it)")
+    sys.exit(77)
+TMP = tempfile.mkdtemp(prefix="agentlog-nats.")
+PROCS = []
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(what, cond, deadline_s=DEADLINE_S):
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        if cond():
+            return
+        time.sleep(0.05)  # polling interval, not a wait for output
+    raise AssertionError("timed out waiting for " + what)
+
+
+class Server:
+    def __init__(self, name, cluster=None):
+        self.name, self.port, self.dir = name, free_port(), os.path.join(TMP, name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.cluster_port = free_port() if cluster is not None else None
+        self.proc = None
+
+    def config(self, peers):
+        c = 'server_name: %s\nlisten: 127.0.0.1:%d\njetstream { store_dir: "%s" }\n' % (
+            self.name, self.port, os.path.join(self.dir, "store"))
+        if self.cluster_port:
+            routes = ", ".join("nats-route://127.0.0.1:%d" % p.cluster_port for p in peers if p is not self)
+            c += "cluster { name: agentlog_test, listen: 127.0.0.1:%d, routes: [%s] }\n" % (self.cluster_port, routes)
+        return c
+
+    def start(self, peers=()):
+        path = os.path.join(self.dir, "server.conf")
+        with open(path, "w") as f:
+            f.write(self.config(peers))
+        self.log = os.path.join(self.dir, "server.log")
+        open(self.log, "a").close()
+        self.proc = subprocess.Popen([NATS, "-c", path, "-l", self.log])
+        PROCS.append(self.proc)
+
+    def ready(self):
+        with open(self.log) as f:
+            return "Server is ready" in f.read()
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(30)
+        # a restart must see the log afresh
+        os.rename(self.log, self.log + ".%d" % time.monotonic_ns())
+
+    def url(self):
+        return "nats://127.0.0.1:%d" % self.port
+
+
+def yaml_list(items):
+    return "[" + ", ".join(items) + "]"
+
+
+def edge_config(servers, replicas, path):
+    cfg = """pipeline:
+  outputs:
+    - type: nats
+      servers: %s
+      partitions: 4
+      create_stream: true
+      replicas: %d
+      max_pending: 2048
+      ack_timeout_ms: 2000
+      reconnect_initial_ms: 20
+      reconnect_max_ms: 500
+  dead_letter:
+    type: file
+    path: %s
+""" % (yaml_list(servers), replicas, path)
+    return cfg
+
+
+def worker_config(servers, parts, out, dl):
+    return """pipeline:
+  inputs:
+    - type: nats
+      servers: %s
+      partitions: %s
+      durable: worker
+      ack_wait_ms: 3000
+      reconnect_initial_ms: 20
+      reconnect_max_ms: 500
+  outputs:
+    - type: file
+      path: %s
+  dead_letter:
+    type: file
+    path: %s
+""" % (yaml_list(servers), yaml_list(str(p) for p in parts), out, dl)
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def lines_of(path):
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8", errors="surrogateescape") as f:
+        return [l for l in f.read().split("\n") if l]
+
+
+def count_lines(path):
+    if not os.path.exists(path):
+        return 0
+    with open(path, "rb") as f:
+        return f.read().count(b"\n")
+
+
+class Worker:
+    def __init__(self, d, name, servers, parts):
+        self.out, self.dl = os.path.join(d, name + ".out.jsonl"), os.path.join(d, name + ".dl.jsonl")
+        self.cfg = write(os.path.join(d, name + ".yaml"), worker_config(servers, parts, self.out, self.dl))
+        self.stats, self.runs, self.proc = os.path.join(d, name + ".stats"), 0, None
+
+    def start(self):
+        self.runs += 1
+        self.proc = subprocess.Popen([BIN, "run", "-q", "-c", self.cfg, "--stats-json", "%s.%d.json" % (self.stats, self.runs)])
+        PROCS.append(self.proc)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(60)
+        assert rc == 0, "worker exited %d" % rc
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(30)
+
+
+def run_edge(d, servers, replicas, inp, extra_env=None):
+    dl = os.path.join(d, "edge.dl.jsonl")
+    cfg = write(os.path.join(d, "edge.yaml"), edge_config(servers, replicas, dl))
+    stats = os.path.join(d, "edge.stats.json")
+    p = subprocess.run([BIN, "run", "-q", "-c", cfg, "--stats-json", stats, inp], capture_output=True, text=True)
+    assert p.returncode == 0, "edge exited %d: %s" % (p.returncode, p.stderr)
+    with open(stats) as f:
+        s = json.load(f)
+    return s, dl
+
+
+def wait_stream_ready(d, servers, replicas):
+    # A fresh cluster elects its JetStream meta leader after "ready": create the stream by
+    # running the edge over no records until it succeeds (polling with a deadline).
+    empty = write(os.path.join(d, "empty.jsonl"), "")
+    cfg = write(os.path.join(d, "probe.yaml"), edge_config(servers, replicas, os.path.join(d, "probe.dl")))
+    last = []
+
+    def created():
+        p = subprocess.run([BIN, "run", "-q", "-c", cfg, empty], capture_output=True, text=True)
+        last[:] = [p.stderr]
+        return p.returncode == 0
+    try:
+        wait_for("the stream to be created", created, 60)
+    except AssertionError:
+        raise AssertionError("stream not created; last error: " + (last[0] if last else ""))
+
+
+def check_delivery(inp, edge_stats, edge_dl, workers, allow_duplicates):
+    # The edge has no stages: what it keeps is every input line it did not dead-letter (the
+    # dead letters name their lines), byte for byte.
+    dead_lines = {json.loads(l)["line"] for l in lines_of(edge_dl) if json.loads(l)["stage"] == "input"}
+    expected = collections.Counter()
+    with open(inp, "rb") as f:
+        for no, line in enumerate(f.read().split(b"\n")[:-1], 1):
+            if no not in dead_lines and line.strip():
+                expected[line] += 1
+    dead = len(lines_of(edge_dl))
+    assert edge_stats["records_in"] == edge_stats["records_out"] + edge_stats["dead_lettered"], edge_stats
+    assert edge_stats["records_out"] == sum(expected.values()), (edge_stats["records_out"], sum(expected.values()))
+    assert dead == edge_stats["dead_lettered"] + edge_stats["output_dead_lettered"], dead
+    out = edge_stats["outputs"][0]
+    assert out["acked"] >= edge_stats["records_out"] - edge_stats["output_dead_lettered"], out
+    got = collections.Counter()
+    owner = {}
+    for w in workers:
+        with open(w.out, "rb") as f:
+            written = f.read().split(b"\n")[:-1]
+        for line in written:
+            got[line] += 1
+            run = json.loads(line).get("run_id")
+            assert owner.setdefault(run, w.out) == w.out, "run %s written by two workers" % run
+    missing = expected - got
+    extra = got - expected
+    assert not missing, "%d records lost, e.g. %s" % (sum(missing.values()), next(iter(missing))[:200].decode(errors="replace"))
+    # Every extra copy is a duplicate of an expected record (never a record nobody sent).
+    assert all(k in expected for k in extra), "unexpected records written"
+    dups = sum(extra.values())
+    if not allow_duplicates:
+        assert dups == 0, "%d duplicates without any fault" % dups
+    for w in workers:
+        assert len(lines_of(w.dl)) == 0, "worker dead letters: %s" % lines_of(w.dl)[:3]
+    return sum(got.values()), dups
+
+
+def workers_done(workers, total):
+    # Distinct lines: after a kill, redelivered duplicates must not count as progress.
+    def done():
+        if sum(count_lines(w.out) for w in workers) < total:
+            return False
+        return len(set(l for w in workers for l in lines_of(w.out))) >= total
+    return done
+
+
+def scenario(name, nodes, replicas, faults):
+    d = os.path.join(TMP, name)
+    os.makedirs(d)
+    inp = os.path.join(d, "input.jsonl")
+    subprocess.run([GEN, "--lines", str(RECORDS), "--faults", "--out", inp], check=True, capture_output=True)
+    servers = [Server("%s-n%d" % (name, i), cluster=True if nodes > 1 else None) for i in range(nodes)]
+    for s in servers:
+        s.start(servers)
+    for s in servers:
+        wait_for(s.name + " to be ready", s.ready)
+    urls = [s.url() for s in servers]
+    wait_stream_ready(d, urls, replicas)
+    workers = [Worker(d, "w%d" % i, urls, parts) for i, parts in enumerate([[0, 1], [2, 3]])]
+    for w in workers:
+        w.start()
+    expected_total = None
+    if faults:
+        # Stop one server node while the edge publishes; bring it back once it has published.
+        edge = subprocess.Popen([BIN, "run", "-q", "-c", write(os.path.join(d, "edge.yaml"), edge_config(
+            urls, replicas, os.path.join(d, "edge.dl.jsonl"))), "--stats-json", os.path.join(d, "edge.stats.json"), inp],
+            stderr=subprocess.PIPE, text=True)
+        PROCS.append(edge)
+        wait_for("worker 0 to write", lambda: count_lines(workers[0].out) > 0)
+        servers[-1].stop()
+        workers[0].kill()  # kill -9 mid-run: its unacked messages are redelivered
+        workers[0].start()
+        servers[-1].start(servers)
+        wait_for("the stopped node to come back", servers[-1].ready)
+        _, err = edge.communicate(timeout=DEADLINE_S)
+        assert edge.returncode == 0, "edge exited %d: %s" % (edge.returncode, err)
+        with open(os.path.join(d, "edge.stats.json")) as f:
+            edge_stats = json.load(f)
+        edge_dl = os.path.join(d, "edge.dl.jsonl")
+    else:
+        edge_stats, edge_dl = run_edge(d, urls, replicas, inp)
+    expected_total = edge_stats["records_out"] - edge_stats["output_dead_lettered"]
+    wait_for("the workers to write %d records" % expected_total, workers_done(workers, expected_total))
+    for w in workers:
+        w.stop()
+    written, dups = check_delivery(inp, edge_stats, edge_dl, workers, allow_duplicates=faults)
+    # The workers' own accounting, and the input acks of their last runs.
+    for w in workers:
+        with open("%s.%d.json" % (w.stats, w.runs)) as f:
+            s = json.load(f)
+        assert s["records_in"] == s["records_out"] + s["dead_lettered"], s
+        assert s["inputs"][0]["acked"] == s["records_in"], s["inputs"]
+    for s in servers:
+        s.stop()
+    print("ok  %s: %d records in, %d written by 2 workers, %d dead-lettered at the edge, %d duplicates" % (
+        name, edge_stats["records_in"], written, edge_stats["dead_lettered"], dups))
+
+
+CHECKS = [
+    ("r1-single-server", lambda: scenario("r1-single-server", 1, 1, False)),
+    ("r3-cluster", lambda: scenario("r3-cluster", 3, 3, False)),
+    ("r3-cluster-faults", lambda: scenario("r3-cluster-faults", 3, 3, True)),
+]
+
+failed = 0
+try:
+    for name, fn in CHECKS:
+        if ONLY and name != ONLY:
+            continue
+        try:
+            fn()
+        except Exception:
+            failed += 1
+            print("FAIL %s" % name)
+            traceback.print_exc()
+finally:
+    for p in PROCS:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    if not failed:
+        shutil.rmtree(TMP, ignore_errors=True)
+    else:
+        print("kept " + TMP)
+sys.exit(1 if failed else 0)
