@@ -8,6 +8,7 @@
 #include <deque>
 #include <map>
 #include <sstream>
+#include <unordered_map>
 
 #include "core/embedded_files.h"
 #include "core/field_path.h"
@@ -61,8 +62,14 @@ thread_local std::vector<std::string_view> t_scan;  // pass 1: the strings to sc
 thread_local std::deque<std::string> t_views;         // pass 1: decoded views of them (stable storage)
 thread_local bool t_need = false;                    // pass 1: a secret-named member was seen
 // Pass 1's findings per string, so pass 2 does not run the rules again on the same text.
-thread_local std::vector<std::pair<std::string, std::vector<Finding>>> t_memo;
-thread_local bool t_memo_on = false;  // pass 1 records what it finds
+// It belongs to one stage's process() call: `owner` is set while it runs (a scrub of a
+// dead letter, or another redact stage, never reads another call's findings).
+struct FindingsMemo {
+  const void* owner = nullptr;
+  bool recording = false;  // pass 1 records what it finds
+  std::unordered_map<std::string, std::vector<Finding>> by_text;
+};
+thread_local FindingsMemo t_memo;
 
 class RedactStage : public Stage, public RedactExplainer {
  public:
@@ -121,18 +128,31 @@ class RedactStage : public Stage, public RedactExplainer {
   // escapes, percent-encoding), the views' findings mapped back to the original bytes.
   // Sorted, overlaps merged. `all` keeps overlaps and does not merge (redact-test).
   void find_secrets(std::string_view text, std::vector<Finding>& found, bool all = false) const {
-    if (!all) {
-      for (const auto& [t, f] : t_memo)
-        if (t == text) {
-          found = f;
-          return;
-        }
-      find_secrets_uncached(text, found);
-      if (t_memo_on) t_memo.emplace_back(std::string(text), found);
+    if (all || t_memo.owner != this) {
+      find_secrets_uncached(text, found, all);
       return;
     }
-    find_secrets_uncached(text, found, true);
+    if (auto it = t_memo.by_text.find(std::string(text)); it != t_memo.by_text.end()) {
+      found = it->second;
+      return;
+    }
+    find_secrets_uncached(text, found);
+    if (t_memo.recording) t_memo.by_text.emplace(std::string(text), found);
   }
+
+  // Makes t_memo this call's for the length of one process() call.
+  struct MemoScope {
+    explicit MemoScope(const void* owner) {
+      t_memo.owner = owner;
+      t_memo.recording = false;
+      t_memo.by_text.clear();
+    }
+    ~MemoScope() {
+      t_memo.owner = nullptr;
+      t_memo.recording = false;
+      t_memo.by_text.clear();
+    }
+  };
 
   void find_secrets_uncached(std::string_view text, std::vector<Finding>& found, bool all = false) const {
     if (all) rules.find_all(text, found);
@@ -345,7 +365,7 @@ class RedactStage : public Stage, public RedactExplainer {
     t_scan.clear();
     t_views.clear();
     t_need = false;
-    t_memo.clear();
+    MemoScope memo_scope(this);
     WorkerState& w = per_worker_.local();
     FieldSet& field_set = w.fields;
     field_set.extract(record);
@@ -373,9 +393,9 @@ class RedactStage : public Stage, public RedactExplainer {
       // A string Hyperscan cannot clear is settled by the rules themselves before the record
       // is parsed into a tree: prefiltered patterns and common keywords ("auth" in a path)
       // let many clean strings through, and the rules on one short string cost far less.
-      t_memo_on = true;
+      t_memo.recording = true;
       bool clean = !t_need && (!rules.may_match_any(t_scan.data(), t_scan.size()) || !any_would_change());
-      t_memo_on = false;
+      t_memo.recording = false;
       if (clean) return StageVerdict::keep();
     }
     // Pass 2, on a mutable copy: every occurrence of every field, duplicates included.
@@ -556,21 +576,39 @@ class RedactStage : public Stage, public RedactExplainer {
                             std::vector<std::pair<std::string, std::string>>& notes) const {
     thread_local std::vector<redact::UriSecret> cuts;
     thread_local std::vector<Finding> found;
+    thread_local std::string masked;
     redact::uri_secret_spans(text, cuts);
-    find_secrets(text, found);
-    std::erase_if(found, [&](const Finding& f) {
-      if (is_placeholder(std::string_view(text).substr(f.begin, f.end - f.begin))) return true;
-      return std::any_of(cuts.begin(), cuts.end(), [&](const auto& c) { return f.begin < c.end && c.begin < f.end; });
-    });
-    for (const auto& c : cuts) note(notes, field, c.rule);
-    for (const auto& f : found) note(notes, field, rules.rules()[f.rule].id);
+    // The rules see the URI with its own secrets blanked out by quote characters, which no
+    // rule takes into a value: a rule cannot run a value through one of them into the next
+    // part (`pwd=9xK2&x=AKIA...` would make `9xK2&x=AKIA...` one value), and what follows
+    // is found on its own. Offsets stay those of `text`.
+    masked = text;
+    for (const auto& c : cuts) std::fill(masked.begin() + c.begin, masked.begin() + c.end, '"');
+    find_secrets(masked, found);
+    std::erase_if(found, [&](const Finding& f) { return is_placeholder(std::string_view(text).substr(f.begin, f.end - f.begin)); });
     struct Piece {
       size_t begin, end;
       const std::string* rule;  // null: a URI secret
     };
     std::vector<Piece> pieces;
-    for (const auto& c : cuts) pieces.push_back({c.begin, c.end, nullptr});
-    for (const auto& f : found) pieces.push_back({f.begin, f.end, &rules.rules()[f.rule].id});
+    for (const auto& c : cuts) {
+      pieces.push_back({c.begin, c.end, nullptr});
+      note(notes, field, c.rule);
+    }
+    // A finding is kept less the URI secrets it overlaps (should a rule take a quote into a
+    // value): what is left of it is still replaced.
+    for (const auto& f : found) {
+      const std::string* rule = &rules.rules()[f.rule].id;
+      const size_t before = pieces.size();
+      size_t at = f.begin;
+      for (const auto& c : cuts) {  // in order, without overlaps
+        if (c.end <= at || c.begin >= f.end) continue;
+        if (c.begin > at) pieces.push_back({at, c.begin, rule});
+        at = std::max(at, c.end);
+      }
+      if (at < f.end) pieces.push_back({at, f.end, rule});
+      if (pieces.size() > before) note(notes, field, *rule);
+    }
     std::stable_sort(pieces.begin(), pieces.end(), [](const Piece& a, const Piece& b) { return a.begin < b.begin; });
     std::string out;
     size_t at = 0;
