@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace agentlog {
 namespace {
@@ -173,10 +174,15 @@ std::string position(const std::string& name, const YAML::Mark& m) {
   return name + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
 }
 
-Status reject_duplicate_keys(const std::string& name, const YAML::Node& n, const std::string& path) {
+// `seen`: the collections already checked, by their position in the text. An alias is the
+// node of its anchor (same position), so each collection is checked once, however often
+// aliases repeat it (nested aliases would otherwise grow the walk exponentially).
+Status reject_duplicate_keys(const std::string& name, const YAML::Node& n, const std::string& path,
+                             std::unordered_set<int>& seen) {
+  if ((n.IsSequence() || n.IsMap()) && n.Mark().pos >= 0 && !seen.insert(n.Mark().pos).second) return {};
   if (n.IsSequence()) {
     for (size_t i = 0; i < n.size(); ++i)
-      if (Status st = reject_duplicate_keys(name, n[i], path + "[" + std::to_string(i) + "]"); !st.ok()) return st;
+      if (Status st = reject_duplicate_keys(name, n[i], path + "[" + std::to_string(i) + "]", seen); !st.ok()) return st;
   } else if (n.IsMap()) {
     std::unordered_map<std::string, YAML::Mark> first_at;  // lookup tables may have many rows
     for (auto it = n.begin(); it != n.end(); ++it) {
@@ -186,7 +192,7 @@ Status reject_duplicate_keys(const std::string& name, const YAML::Node& n, const
       if (auto [earlier, fresh] = first_at.emplace(key.Scalar(), key.Mark()); !fresh)
         return Status::error(position(name, key.Mark()) + ": " + child + ": duplicate key \"" + key.Scalar() +
                              "\" (first at " + position(name, earlier->second) + ")");
-      if (Status st = reject_duplicate_keys(name, it->second, child); !st.ok()) return st;
+      if (Status st = reject_duplicate_keys(name, it->second, child, seen); !st.ok()) return st;
     }
   }
   return {};
@@ -199,7 +205,8 @@ Status parse_yaml(const std::string& text, const std::string& display_name, YAML
   } catch (const YAML::Exception& e) {
     return Status::error(position(display_name, e.mark) + ": invalid YAML: " + e.msg);
   }
-  return reject_duplicate_keys(display_name, out, "");
+  std::unordered_set<int> seen;
+  return reject_duplicate_keys(display_name, out, "", seen);
 }
 
 std::string_view did_you_mean(std::string_view word, std::span<const std::string_view> candidates) {

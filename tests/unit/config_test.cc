@@ -87,6 +87,22 @@ TEST_CASE("a key given twice in any mapping is an error naming both places", "[c
   CHECK(st.message() == "p.yaml:3:38: policy.rules[0].max: duplicate key \"max\" (first at p.yaml:3:30)");
 }
 
+TEST_CASE("aliases: each collection is checked for duplicate keys once", "[config]") {
+  // Nine levels of nine aliases: walking every alias again would visit 9^9 maps (it hung).
+  std::string bomb = "a0: &a0 {k: v}\n";
+  for (int i = 1; i <= 9; ++i) {
+    bomb += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int j = 0; j < 9; ++j) bomb += std::string(j ? ", " : "") + "*a" + std::to_string(i - 1);
+    bomb += "]\n";
+  }
+  YAML::Node out;
+  CHECK(parse_yaml(bomb, "b.yaml", out).ok());
+  // A duplicate inside an anchored map is reported where the map is written.
+  Status st = parse_yaml("a: &x {k: 1, k: 2}\nb: *x\n", "b.yaml", out);
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.message() == "b.yaml:1:14: a.k: duplicate key \"k\" (first at b.yaml:1:8)");
+}
+
 TEST_CASE("two stages of one name are an error, default names included", "[config]") {
   auto error = [](const std::string& yaml) {
     PipelineSpec spec;
