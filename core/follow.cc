@@ -242,7 +242,28 @@ Status FollowedFile::try_open(bool first) {
   const bool exists = ::stat(spec_.path.c_str(), &now) == 0;
   if (last && (!exists || now.st_dev != last->dev || now.st_ino != last->inode)) {
     const size_t before = rotated_.size();
-    if (find_rotated_after(last->dev, last->inode, exists ? now.st_ino : 0)) {
+    // The file now at the path is opened first, as check() does: a rotation while the
+    // backlog is read must not hide it behind a newer file at the path.
+    int live_fd = exists && S_ISREG(now.st_mode) ? ::open(spec_.path.c_str(), O_RDONLY | O_CLOEXEC) : -1;
+    struct stat live{};
+    if (live_fd >= 0 && (::fstat(live_fd, &live) != 0 || !S_ISREG(live.st_mode))) {
+      ::close(live_fd);
+      live_fd = -1;
+    }
+    const bool found = find_rotated_after(last->dev, last->inode, live_fd >= 0 ? live.st_ino : exists ? now.st_ino : 0);
+    if (found && live_fd >= 0) {
+      Rotated r{live_fd, static_cast<uint64_t>(live.st_dev), static_cast<uint64_t>(live.st_ino), 0, 0, false, true};
+      const CheckpointEntry* e = checkpoint_->find(r.dev, r.inode);
+      if (e && e->offset <= static_cast<uint64_t>(live.st_size) && head_hash(live_fd, e->head_bytes) == e->head_sha256) {
+        r.offset = e->offset;
+        r.line = e->line;
+        r.in_long_line = e->in_long_line;
+      }
+      rotated_.push_back(r);
+    } else if (live_fd >= 0) {
+      ::close(live_fd);  // opened again below, with the first-open rules (start_at)
+    }
+    if (found) {
       // The checkpoint's file itself goes first, from its offset, if it is still the same file.
       std::string name;
       for (int k = 1; k <= 64 && name.empty(); ++k) {

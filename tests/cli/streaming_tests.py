@@ -355,6 +355,34 @@ def check_follow_rotated_while_stopped():
     check(got == list(range(1, 41)), "every line exactly once, in order: %r" % got)
 
 
+def check_follow_rotation_while_backlog_drains():
+    """The checkpoint's file was rotated while agentlog was stopped (a large backlog in it,
+    and a new app.log), and app.log is rotated again while the restart reads that backlog:
+    the file that was app.log at the restart (now app.log.1) is still read, before the
+    newest one. (It was opened only when the backlog ended, by then as the newest file.)"""
+    follow_config()
+    append("app.log", range(1, 2))
+    p = start("cfg.yaml")
+    wait_until(lambda: numbers("out.jsonl") == [1], "the first run's line")
+    check(stop(p) == 0, "exit code of the first run")
+    backlog = 1000000
+    with open("app.log", "a") as f:
+        f.write("".join('{"n":%d}\n' % n for n in range(2, backlog + 2)))
+    rotate("app.log")
+    append("app.log", range(backlog + 2, backlog + 5))
+    p = start("cfg.yaml")
+    try:
+        # Rotate while the backlog is being read (if it is already read, the check still holds).
+        wait_until(lambda: holds_open(p.pid, "app.log.1"), "the backlog file open")
+        rotate("app.log")
+        append("app.log", range(backlog + 5, backlog + 8))
+        wait_until(lambda: len(numbers("out.jsonl")) >= backlog + 7, "every line", deadline=60)
+    finally:
+        check(stop(p) == 0, "exit code of the second run")
+    got = numbers("out.jsonl")
+    check(got == list(range(1, backlog + 8)), "every line exactly once, in order (%d lines, last %r)" % (len(got), got[-5:]))
+
+
 def check_follow_warns_when_checkpoint_file_is_gone():
     """Rotated while stopped to a name that is not PATH.N (dateext): the restart says the
     checkpoint's file is gone, then reads the new file."""
@@ -574,6 +602,7 @@ CHECKS = [
     check_follow_copytruncate,
     check_follow_two_rotations_in_one_poll,
     check_follow_rotated_while_stopped,
+    check_follow_rotation_while_backlog_drains,
     check_follow_warns_when_rotated_file_vanished,
     check_follow_warns_when_checkpoint_file_is_gone,
     check_follow_checkpoint_resume_and_line_numbers,
