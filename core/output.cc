@@ -140,9 +140,18 @@ Status FdOutput::write_buffer() {
       msg += " (the reader closed the pipe)";
       pipe_closed_ = true;
     }
-    if (regular_ && done > keep && ::ftruncate(fd_, whole_end_ + static_cast<int64_t>(keep)) != 0)
-      msg += std::string("; the incomplete last line could not be cut: ") + std::strerror(errno);
-    whole_end_ += static_cast<int64_t>(keep);
+    if (regular_ && done > keep) {
+      // Cut from the file's real end: another program may have truncated it since it was
+      // opened (copytruncate), and cutting at our own count would then extend it with zeros.
+      struct stat st{};
+      const int64_t torn = static_cast<int64_t>(done - keep);
+      if (::fstat(fd_, &st) == 0 && st.st_size >= torn) whole_end_ = st.st_size - torn;
+      else whole_end_ += static_cast<int64_t>(keep);
+      if (::ftruncate(fd_, whole_end_) != 0)
+        msg += std::string("; the incomplete last line could not be cut: ") + std::strerror(errno);
+    } else {
+      whole_end_ += static_cast<int64_t>(keep);
+    }
     // Only the lines that reached the file enter the tree.
     if (integrity_) integrity_->commit(static_cast<uint64_t>(std::count(buf_.data(), buf_.data() + keep, '\n')), whole_end_);
     failure_ = Status::error(msg);

@@ -109,6 +109,24 @@ TEST_CASE("output failure: a line longer than the buffer that fails is cut", "[o
   CHECK(read_file(dir / "out.jsonl") == "{\"a\":1}\n");
 }
 
+TEST_CASE("output failure: a file another program truncated is cut at its real end", "[output][faults]") {
+  // copytruncate empties the file under us; a write that fails next must cut its torn line
+  // from the file's real end, not extend the file with zeros up to the size we had written.
+  auto dir = temp_dir("output-enospc-truncated");
+  const auto path = dir / "out.jsonl";
+  FdOutput out("out", -1, path.string(), true);
+  REQUIRE(out.open().ok());
+  for (int i = 0; i < 100; ++i) REQUIRE(out.write_line("{\"a\":" + std::to_string(i) + "}").ok());
+  REQUIRE(out.flush().ok());
+  std::filesystem::resize_file(path, 0);
+  out.inject_enospc_after(12);
+  REQUIRE(out.write_line("{\"b\":1}").ok());
+  REQUIRE(out.write_line("{\"b\":2}").ok());
+  CHECK_FALSE(out.flush().ok());
+  CHECK(read_file(path) == "{\"b\":1}\n");
+  CHECK(out.lines_lost() == 1);
+}
+
 TEST_CASE("output: a file ending in a partial line is cut back on open and on reopen", "[output][faults]") {
   auto dir = temp_dir("output-partial");
   const auto path = dir / "out.jsonl";
