@@ -11,7 +11,8 @@
 #include "core/parallel_runner.h"
 #include "core/pipeline.h"
 #include "core/signals.h"
-#include "core/verify_command.h"
+#include "cli/print_plugins.h"
+#include "cli/verify_command.h"
 #include "plugins/redact/redact.h"
 
 using namespace agentlog;
@@ -94,83 +95,6 @@ Exit codes:
 
 Example:
   agentlog redact-test -c configs/default.yaml samples/multi_agent_session.jsonl)";
-
-void print_plugins_text() {
-  for (PluginKind kind : {PluginKind::Input, PluginKind::Stage, PluginKind::Output}) {
-    std::printf("%ss:\n", std::string(kind_name(kind)).c_str());
-    for (const PluginInfo* p : all_plugins()) {
-      if (p->kind != kind) continue;
-      std::printf("  %-10s %s\n", std::string(p->name).c_str(), std::string(p->summary).c_str());
-      std::function<void(std::span<const OptionSpec>, int)> dump = [&](std::span<const OptionSpec> opts, int indent) {
-        for (const auto& o : opts) {
-          std::string type(type_name(o.type));
-          if (o.type == OptType::Enum) type = join(o.allowed, "|");
-          std::string def = o.required ? "required" : (o.default_value.empty() ? "optional" : "default " + std::string(o.default_value));
-          std::printf("%*s%-16s %-22s %-18s %s\n", indent, "", std::string(o.name).c_str(), type.c_str(), def.c_str(),
-                      std::string(o.description).c_str());
-          if (!o.children.empty()) dump(o.children, indent + 4);
-        }
-      };
-      dump(p->options, 6);
-    }
-    std::printf("\n");
-  }
-}
-
-void append_options_json(std::string& out, std::span<const OptionSpec> opts) {
-  out += '[';
-  for (size_t i = 0; i < opts.size(); ++i) {
-    const OptionSpec& o = opts[i];
-    if (i) out += ',';
-    out += "{\"name\":";
-    json::append_quoted(out, o.name);
-    out += ",\"type\":";
-    json::append_quoted(out, type_name(o.type));
-    out += ",\"allowed\":[";
-    for (size_t a = 0; a < o.allowed.size(); ++a) {
-      if (a) out += ',';
-      json::append_quoted(out, o.allowed[a]);
-    }
-    out += "],\"required\":";
-    out += o.required ? "true" : "false";
-    out += ",\"default\":";
-    if (o.default_value.empty()) out += "null";
-    else json::append_quoted(out, o.default_value);
-    out += ",\"description\":";
-    json::append_quoted(out, o.description);
-    out += ",\"options\":";
-    append_options_json(out, o.children);
-    out += '}';
-  }
-  out += ']';
-}
-
-void print_plugins_json() {
-  std::string out = "{";
-  bool first_kind = true;
-  for (PluginKind kind : {PluginKind::Input, PluginKind::Stage, PluginKind::Output}) {
-    if (!first_kind) out += ',';
-    first_kind = false;
-    json::append_quoted(out, std::string(kind_name(kind)) + "s");
-    out += ":[";
-    bool first = true;
-    for (const PluginInfo* p : all_plugins()) {
-      if (p->kind != kind) continue;
-      if (!first) out += ',';
-      first = false;
-      out += "{\"name\":";
-      json::append_quoted(out, p->name);
-      out += ",\"summary\":";
-      json::append_quoted(out, p->summary);
-      out += ",\"options\":";
-      append_options_json(out, p->options);
-      out += '}';
-    }
-    out += ']';
-  }
-  out += "}\n";
-  std::fputs(out.c_str(), stdout);
-}
 
 const std::vector<std::string> kFormatNames = {"auto",      "claude-code", "claude-stream-json",
                                                "codex",     "openhands",   "swe-agent"};
@@ -339,8 +263,8 @@ int main(int argc, char** argv) {
   }
 
   if (app.got_subcommand("plugins")) {
-    if (plugins_json) print_plugins_json();
-    else print_plugins_text();
+    if (plugins_json) cli::print_plugins_json();
+    else cli::print_plugins_text();
     return kExitOk;
   }
 

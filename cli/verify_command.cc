@@ -1,4 +1,4 @@
-#include "core/verify_command.h"
+#include "cli/verify_command.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
