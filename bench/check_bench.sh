@@ -9,7 +9,7 @@
 #   check+out:    agentlog check --write-outputs -c ... INPUT --report json=... --report html=...
 #   check:        agentlog check -c ... INPUT --report json=... --report html=...   (outputs not written)
 # and prints the best elapsed and best CPU (user+sys) seconds of each, and the ratios to `run`.
-# The target (issue 8): check within 1.2x the time of run.
+# The target: check within 1.2x the time of run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 lines=1000000

@@ -97,7 +97,7 @@ class Runner {
   Status flush_batch(size_t first_stage);
   Status process_batch(size_t first_stage);
   Status flush_outputs();
-  // Streaming and follow mode (issue 7).
+  // Streaming and follow mode (docs/inputs.md#streaming-and-follow-mode).
   Status after_refill(bool idle, int poll_fd);
   Status maybe_timed_flush();
   Status run_follow(const std::vector<SourceSpec>& sources, const std::vector<uint32_t>& indices);

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """End-to-end tests of tamper-evident file outputs (`integrity:`), `agentlog keygen` and
-`agentlog verify` (issue 21, docs/integrity.md).
+`agentlog verify` (docs/integrity.md).
 
     python3 tests/cli/integrity_tests.py /path/to/agentlog
 

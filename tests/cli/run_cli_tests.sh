@@ -752,7 +752,7 @@ check_summary_line() {
 }
 
 # Two tool calls, one result without its call: an orphan warning after line 3 and an
-# open_at_end warning for line 2 at the end (warnings: issue 18, item 3).
+# open_at_end warning for line 2 at the end (the warnings output).
 WARN_INPUT='{"event_time":"2026-02-03T14:00:01.000Z","agent_id":"a","run_id":"r","event_type":"tool_call","action_id":"c1"}
 {"event_time":"2026-02-03T14:00:02.000Z","agent_id":"a","run_id":"r","event_type":"tool_call","action_id":"c2"}
 {"event_time":"2026-02-03T15:00:03+01:00","agent_id":"a","run_id":"r","event_type":"tool_result","action_id":"c9"}

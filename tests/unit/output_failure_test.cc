@@ -1,4 +1,4 @@
-// Output failures (issue 23): a file output never keeps a torn line, and the accounting
+// Output failures: a file output never keeps a torn line, and the accounting
 // identity holds when a run ends on a failed write (records not written count as failed).
 #include <catch2/catch.hpp>
 
