@@ -8,7 +8,7 @@
 # The corpus grows in build-fuzz/corpus/TARGET/ (seeded from samples/ and the test inputs by
 # tests/fuzz/make_seeds.py); a crash, leak, timeout or oracle failure is saved as
 # build-fuzz/findings/TARGET/crash-* (rerun it: build-fuzz/tests/fuzz/fuzz_TARGET FILE) and
-# makes this script exit 1. One job at a time (-jobs=1): the CI machine has 2 cores.
+# makes this script exit 1. One process, one job at a time: the CI machine has 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,7 +49,7 @@ for t in "${run[@]}"; do
   echo "fuzz.sh: $t for ${seconds}s (log: $log)" >&2
   set +e
   "$BUILD/tests/fuzz/fuzz_$t" "$corpus" "$seeds" -dict="$BUILD/fuzz-dicts/$t.dict" \
-    -max_total_time="$seconds" -jobs=1 -workers=1 -timeout=25 -rss_limit_mb=4096 -max_len=65536 \
+    -max_total_time="$seconds" -timeout=25 -rss_limit_mb=4096 -max_len=65536 \
     -artifact_prefix="$findings/" -print_final_stats=1 "$@" >"$log" 2>&1
   rc=$?
   set -e
