@@ -194,8 +194,9 @@ class ZeroedArray {
     if (mapped_) {
       AGENTLOG_UNPOISON(p_, mapped_bytes_);  // whole again: the pool poisons it, munmap needs it clean
       HugePagePool::give(p_, mapped_bytes_);
+    } else {
+      std::free(p_);
     }
-    else std::free(p_);
     p_ = nullptr;
     mapped_ = false;
     n_ = mapped_bytes_ = 0;
