@@ -6,7 +6,8 @@
 #      skips there only what is too slow under ASan, with the reason);
 #   3. a fuzz smoke run of each target (FUZZ_SMOKE_SECONDS, default 30) from its seeds, so a
 #      broken harness or a shallow crash is caught. Long runs: scripts/fuzz.sh TARGET SECONDS.
-# Uses ccache like the main build. Exits non-zero at the first failure.
+# Uses ccache like the main build. Needs scripts/setup.sh done (packages, and build/, where the
+# default config writes its warnings). Exits non-zero at the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
