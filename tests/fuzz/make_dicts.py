@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Writes the libFuzzer dictionaries of the fuzz targets (tests/fuzz/*.dict) from the schemas,
+"""Writes the libFuzzer dictionaries of the fuzz targets (OUTDIR/TARGET.dict) from the schemas,
 the option tables, the lifecycle profiles, the rule file and the agent log formats.
 
-usage: make_dicts.py OUTDIR   (scripts/fuzz.sh runs it; the result is not committed)
+usage: make_dicts.py OUTDIR   (scripts/fuzz.sh runs it into build-fuzz/fuzz-dicts/; not committed,
+so the words follow the schemas and option tables)
 """
 import glob
 import json
