@@ -307,9 +307,12 @@ Status read_for_framing(ByteSource& src, bool whole, size_t max_document_bytes, 
       found = SniffedFraming::Lines;  // too large to hold whole: read it as lines
       return {};
     }
+    // Grows with what was read (64 KiB first, then doubling up to kChunk): resize zero-fills,
+    // and most sources are decided by their first line.
+    const size_t chunk = std::clamp(buf.size(), size_t{64} << 10, kChunk);
     size_t old = buf.size();
-    buf.resize(old + kChunk);
-    long r = src.read(buf.data() + old, kChunk);
+    buf.resize(old + chunk);
+    long r = src.read(buf.data() + old, chunk);
     if (r == kWouldBlock) {
       // A pipe with nothing yet: the framing is not known before its first bytes. A stop
       // request makes the next read answer the end.

@@ -301,6 +301,13 @@ std::string quoted(std::string_view s) {
   return out;
 }
 
+Value::Value() = default;
+Value::~Value() = default;
+Value::Value(const Value&) = default;
+Value::Value(Value&&) noexcept = default;
+Value& Value::operator=(const Value&) = default;
+Value& Value::operator=(Value&&) noexcept = default;
+
 Value* Value::find(std::string_view key) {
   for (auto& [k, v] : members)
     if (k == key) return &v;

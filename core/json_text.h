@@ -29,9 +29,18 @@ struct Value {
   std::vector<Value> items;
   std::vector<std::pair<std::string, Value>> members;
 
-  static Value string(std::string s) { Value v; v.kind = Kind::String; v.text = std::move(s); return v; }
-  static Value number(std::string literal) { Value v; v.kind = Kind::Number; v.text = std::move(literal); return v; }
-  static Value object() { Value v; v.kind = Kind::Object; return v; }
+  // Declared here, defined in json_text.cc: an implicit constructor or destructor makes
+  // clang with libstdc++ instantiate pair<string, Value> while Value is still incomplete.
+  Value();
+  ~Value();
+  Value(const Value&);
+  Value(Value&&) noexcept;
+  Value& operator=(const Value&);
+  Value& operator=(Value&&) noexcept;
+
+  static Value string(std::string s);
+  static Value number(std::string literal);
+  static Value object();
 
   Value* find(std::string_view key);
   const Value* find(std::string_view key) const;
@@ -39,6 +48,24 @@ struct Value {
   Value& set(std::string_view key, Value v);
   bool erase(std::string_view key);
 };
+
+inline Value Value::string(std::string s) {
+  Value v;
+  v.kind = Kind::String;
+  v.text = std::move(s);
+  return v;
+}
+inline Value Value::number(std::string literal) {
+  Value v;
+  v.kind = Kind::Number;
+  v.text = std::move(literal);
+  return v;
+}
+inline Value Value::object() {
+  Value v;
+  v.kind = Kind::Object;
+  return v;
+}
 
 // Parses JSON text that is already known to be valid (checked by simdjson). Returns
 // nullopt if the text is not valid after all.

@@ -17,6 +17,24 @@
 #include <utility>
 #include <vector>
 
+// Under ASan, pooled memory is poisoned, so a use of a freed table is reported like a
+// use-after-free of heap memory (mmap'd memory is otherwise always addressable).
+#if defined(__SANITIZE_ADDRESS__)
+#define AGENTLOG_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define AGENTLOG_ASAN 1
+#endif
+#endif
+#ifdef AGENTLOG_ASAN
+#include <sanitizer/asan_interface.h>
+#define AGENTLOG_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define AGENTLOG_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define AGENTLOG_POISON(p, n) ((void)(p), (void)(n))
+#define AGENTLOG_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 namespace agentlog {
 
 // Huge-page-aligned memory freed by a ZeroedArray, kept (up to kMaxBytes) for the next one
@@ -40,6 +58,7 @@ class HugePagePool {
       r.bytes -= bytes;
       if (r.bytes == 0) st.regions.erase(st.regions.begin() + static_cast<std::ptrdiff_t>(i));
       st.pooled -= bytes;
+      AGENTLOG_UNPOISON(p, bytes);
       return p;
     }
     return nullptr;
@@ -51,6 +70,7 @@ class HugePagePool {
     {
       std::lock_guard<std::mutex> lock(st.mu);
       if (st.pooled + bytes <= kMaxBytes) {
+        AGENTLOG_POISON(p, bytes);
         st.regions.push_back({static_cast<char*>(p), bytes});
         st.pooled += bytes;
         return;
@@ -62,7 +82,10 @@ class HugePagePool {
   static void clear() {
     State& st = state();
     std::lock_guard<std::mutex> lock(st.mu);
-    for (const Region& r : st.regions) ::munmap(r.p, r.bytes);
+    for (const Region& r : st.regions) {
+      AGENTLOG_UNPOISON(r.p, r.bytes);  // the shadow outlives munmap; a later mmap may reuse it
+      ::munmap(r.p, r.bytes);
+    }
     st.regions.clear();
     st.pooled = 0;
   }
@@ -156,6 +179,8 @@ class ZeroedArray {
         ::madvise(at, huge_bytes, MADV_HUGEPAGE);  // a hint: failure is harmless
 #endif
       }
+      // The slack past the last element stays poisoned: an index past n_ is reported.
+      AGENTLOG_POISON(static_cast<char*>(at) + bytes, huge_bytes - bytes);
       mapped_ = true;
       mapped_bytes_ = huge_bytes;
       p_ = static_cast<T*>(at);
@@ -166,8 +191,12 @@ class ZeroedArray {
     n_ = n;
   }
   void release() {
-    if (mapped_) HugePagePool::give(p_, mapped_bytes_);
-    else std::free(p_);
+    if (mapped_) {
+      AGENTLOG_UNPOISON(p_, mapped_bytes_);  // whole again: the pool poisons it, munmap needs it clean
+      HugePagePool::give(p_, mapped_bytes_);
+    } else {
+      std::free(p_);
+    }
     p_ = nullptr;
     mapped_ = false;
     n_ = mapped_bytes_ = 0;

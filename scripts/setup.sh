@@ -10,6 +10,7 @@ PACKAGES=(
   libssl-dev libcli11-dev zlib1g-dev libzstd-dev libhyperscan-dev libtomlplusplus-dev libtbb-dev
   gzip zstd time python3 json-schema-test-suite chromium help2man
   rsyslog logrotate libnats-dev nats-server
+  clang-14 libclang-rt-14-dev llvm-14   # scripts/test_extra.sh: clang build, ASan/UBSan, libFuzzer, llvm-symbolizer
 )
 
 missing=()

@@ -110,7 +110,8 @@ V assemble(V& rec, const std::vector<std::string>& values, const std::vector<std
     bool required = std::find(std::begin(kRequiredFields), std::end(kRequiredFields), k) != std::end(kRequiredFields);
     if (required || std::find(consumed.begin(), consumed.end(), k) != consumed.end()) continue;
     if (out.find(k)) continue;  // a duplicate key in the source: the first wins
-    auto r = std::find_if(renames.begin(), renames.end(), [&](auto& p) { return p.first == k; });
+    // An init-capture: clang 14 cannot capture a structured binding.
+    auto r = std::find_if(renames.begin(), renames.end(), [&key = k](auto& p) { return p.first == key; });
     out.members.emplace_back(r == renames.end() ? k : r->second, std::move(v));
   }
   return out;

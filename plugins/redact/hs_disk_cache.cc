@@ -61,7 +61,7 @@ bool get_vec(std::string_view& in, std::vector<T>& v) {
   uint32_t n = 0;
   if (!get_u32(in, n) || in.size() / sizeof(T) < n) return false;
   v.resize(n);
-  std::memcpy(v.data(), in.data(), n * sizeof(T));
+  if (n) std::memcpy(v.data(), in.data(), n * sizeof(T));  // an empty vector's data() may be null
   in.remove_prefix(n * sizeof(T));
   return true;
 }

@@ -296,6 +296,8 @@ class RedactStage : public Stage, public RedactExplainer {
     collect(masked);
     collect(unescape(masked));
     if (secrets.empty()) return;
+    // Replaced in the masked text: a finding that spans a masked byte is not in `text`.
+    text = std::move(masked);
     // Longest first, so a secret inside a longer one does not leave the rest behind.
     std::sort(secrets.begin(), secrets.end(), [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
     for (const auto& [secret, rule] : secrets) {

@@ -183,14 +183,9 @@ class SyslogOutput : public Output {
     }
     MessageMeta m;
     m.off = static_cast<uint32_t>(staging_.data.size());
-    if (stream_ && octet_) {
-      staging_.data += std::to_string(msg_.size());
-      staging_.data.push_back(' ');
-    }
-    m.body_off = static_cast<uint32_t>(staging_.data.size() + body_at);
+    const Framing framing = !stream_ ? Framing::None : octet_ ? Framing::OctetCounting : Framing::Newline;
+    m.body_off = static_cast<uint32_t>(m.off + append_framed(staging_.data, msg_, framing) + body_at);
     m.body_len = static_cast<uint32_t>(body.size());
-    staging_.data += msg_;
-    if (stream_ && !octet_) staging_.data.push_back('\n');
     m.len = static_cast<uint32_t>(staging_.data.size() - m.off);
     m.source = source;
     m.line = line;

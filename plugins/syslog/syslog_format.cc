@@ -102,6 +102,20 @@ void Formatter::append_sd(std::string& out) {
   out.push_back(']');
 }
 
+size_t append_framed(std::string& out, std::string_view msg, Framing framing) {
+  const size_t start = out.size();
+  if (framing == Framing::OctetCounting) {
+    char num[24];
+    auto r = std::to_chars(num, num + sizeof num, msg.size());
+    out.append(num, r.ptr);
+    out.push_back(' ');
+  }
+  const size_t msg_at = out.size() - start;
+  out.append(msg);
+  if (framing == Framing::Newline) out.push_back('\n');
+  return msg_at;
+}
+
 size_t Formatter::format(const simdjson::dom::element* root, std::string_view body, std::string& out,
                          int64_t now_ms) {
   int severity = cfg_.severity;

@@ -35,6 +35,12 @@ size_t utf8_prefix(std::string_view s, size_t max);
 // "Mmm dd hh:mm:ss" (RFC 3164 §4.1.2, day padded with a space), from epoch milliseconds, UTC.
 void append_rfc3164_time(std::string& out, int64_t epoch_ms);
 
+// How messages are delimited on the wire: RFC 6587 octet counting ("LEN SP MSG") or a
+// newline after each (stream transports), or not at all (one datagram each).
+enum class Framing : uint8_t { None, OctetCounting, Newline };
+// Appends `msg` framed; returns the offset of the message within what was appended.
+size_t append_framed(std::string& out, std::string_view msg, Framing framing);
+
 struct SeverityRule {
   std::vector<Condition> when;  // all must hold
   int severity = 6;

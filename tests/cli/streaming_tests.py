@@ -618,9 +618,14 @@ def main():
         print("usage: streaming_tests.py /path/to/agentlog", file=sys.stderr)
         return 2
     passed = failed = 0
+    # Checks a build cannot meet (timing under ASan): "name,name" (tests/CMakeLists.txt).
+    skip = set(filter(None, os.environ.get("AGENTLOG_SKIP_CHECKS", "").split(",")))
     with tempfile.TemporaryDirectory(prefix="agentlog-stream.") as tmp:
         for fn in CHECKS:
             name = fn.__name__[len("check_"):]
+            if name in skip:
+                print("skip - " + name, flush=True)
+                continue
             d = os.path.join(tmp, name)
             os.makedirs(d)
             os.chdir(d)

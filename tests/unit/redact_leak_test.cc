@@ -127,3 +127,20 @@ TEST_CASE("clean hashes and URIs are never altered", "[redact][leak]") {
   REQUIRE(r.exit_code == 0);
   CHECK(r.out == data);  // byte-identical: nothing flagged, nothing rewritten
 }
+
+// Found by tests/fuzz/fuzz_redact.cc: in a malformed line, an invalid UTF-8 byte inside a
+// finding of another rule (here after `secret":"`, with the quotes paired off wrongly) made
+// the replacement miss, and the token beside it went to the dead letter unmasked.
+TEST_CASE("a secret beside invalid UTF-8 in a malformed line is scrubbed", "[redact][leak]") {
+  const std::string secret = "glpat-CDcATMvS8qfDAU-374LE";
+  auto dir = temp_dir("invalid-utf8-scrub");
+  write_file(dir / "in.jsonl", "\"\"secret\":\"P\xff " + secret + " G\"\n"
+                               "{\"rule\": \"x\", \"secret\": \"pypi-Ag\xff\xff " + secret + " cLG\"}\n");
+  PipelineSpec spec;
+  REQUIRE(load_pipeline_text("pipeline:\n  stages:\n    - type: redact\n      replacement: mask\n", "c.yaml", spec).ok());
+  RunResult r = run_captured(spec, {(dir / "in.jsonl").string()}, dir);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.stats.dead_lettered == 2);
+  CHECK_FALSE(leaks(r.out + r.dead, secret));
+  CHECK(lines_of(r.dead).size() == 2);
+}

@@ -74,3 +74,28 @@ TEST_CASE("a paged array keeps its elements where they are as it grows", "[zeroe
   CHECK(p[0] == 42);
   CHECK(p[3 * chunk] == 0);
 }
+
+// Under ASan (-DAGENTLOG_SANITIZE=address), pooled pages and the slack past an array's end are
+// poisoned, so a use of a freed table or an index past the end is reported.
+TEST_CASE("pooled huge pages are poisoned under ASan", "[zeroed_array]") {
+#ifdef AGENTLOG_ASAN
+  HugePagePool::clear();
+  const char* freed = nullptr;
+  {
+    ZeroedArray<uint64_t> a(2 * kHuge / sizeof(uint64_t));
+    freed = reinterpret_cast<const char*>(a.begin());
+    CHECK_FALSE(__asan_address_is_poisoned(freed));
+  }
+  CHECK(__asan_address_is_poisoned(freed));
+  CHECK(__asan_address_is_poisoned(freed + 2 * kHuge - 1));
+  // A smaller array takes the pooled pages: its elements are usable, the rest is not.
+  ZeroedArray<uint64_t> b(1000 + kHuge / sizeof(uint64_t));
+  REQUIRE(reinterpret_cast<const char*>(b.begin()) == freed);
+  const char* end = reinterpret_cast<const char*>(b.end());
+  CHECK(__asan_region_is_poisoned(const_cast<char*>(freed), static_cast<size_t>(end - freed)) == nullptr);
+  CHECK(__asan_address_is_poisoned(end));
+  HugePagePool::clear();
+#else
+  SUCCEED("not an ASan build");
+#endif
+}
