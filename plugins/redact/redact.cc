@@ -572,8 +572,8 @@ class RedactStage : public Stage, public RedactExplainer {
   // A URI with secret parts: the URI's own secrets (password, secret parameters, webhook
   // path) and the rules' findings, both on the URI as written, replaced in one pass. (Running
   // the rules after the URI's secrets were replaced would run them over the replacements.)
-  // The URI's structure bounds its secrets: a finding that overlaps one (`password=hunter2&
-  // next=...` taken as one value) gives way to it.
+  // The URI's structure bounds its secrets: `password=hunter2&next=%2Fdash` loses hunter2
+  // only, and a secret in the next parameter is still found.
   void redact_uri_and_rules(std::string& text, const std::string& field,
                             std::vector<std::pair<std::string, std::string>>& notes) const {
     thread_local std::vector<redact::UriSecret> cuts;
