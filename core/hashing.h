@@ -11,10 +11,10 @@ std::string sha256_hex(std::string_view data);
 void append_sha256_hex(std::string& out, std::string_view data);
 std::string hmac_sha256_hex(std::string_view key, std::string_view data);
 
-// HMAC-SHA256 under one key, for hashing many messages: the key's pad blocks are made once,
-// and each message is hashed with a fetched digest and a context kept per thread (OpenSSL's
-// one-shot HMAC() fetches the algorithm and allocates contexts on every call, which cost
-// more than the hashing of a short secret). Safe to use from several threads at once.
+// HMAC-SHA256 under one key, for hashing many messages: the SHA-256 states after the key's
+// pad blocks are made once, and each message costs two short hashes (OpenSSL's one-shot
+// HMAC() fetches the algorithm and allocates contexts on every call, which cost more than
+// the hashing of a short secret). Safe to use from several threads at once.
 class HmacSha256 {
  public:
   HmacSha256() = default;
