@@ -59,7 +59,10 @@ for t in "${run[@]}"; do
   echo "fuzz.sh: $t: ${execs:-?} executions, ${rate:-?}/s, exit $rc" >&2
   if ((rc != 0)); then
     failed=1
-    grep -E "ERROR|oracle failed|runtime error|Test unit written" "$log" | head -20 >&2 || true
+    # The finding's report (oracle message, exception, sanitizer stack) and the saved input.
+    grep -n -E "ERROR|oracle failed|runtime error|terminate called|Assertion|Test unit written" "$log" | head -20 >&2 || true
+    echo "fuzz.sh: last lines of $log:" >&2
+    tail -n 40 "$log" | cut -c1-300 >&2
   fi
 done
 exit $failed

@@ -306,7 +306,7 @@ void ClaudeCode::tool_result(object block, std::string_view id) {
   bool error = bool_at(block, "is_error");
   bool denied = error && has && claude::is_denial(content);
   std::string_view hook_block = error && has && !denied ? claude::hook_block_name(content) : std::string_view();
-  if (!hook_block.empty() && hook_block.substr(11) != c.tool_name) hook_block = {};  // only the call's own tool's hook
+  if (!hook_block.empty() && claude::hook_tool(hook_block) != c.tool_name) hook_block = {};  // only the call's own tool's hook
   HeldCall* h = held_.find(c.action_id);
   std::string hook = h ? h->hook : std::string();
   if (error && !denied && hook_block.empty() && h && h->hook_decision == "deny") hook_block = hook;  // the hook said deny

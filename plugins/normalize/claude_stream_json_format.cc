@@ -299,7 +299,7 @@ class ClaudeStreamJson : public Format {
     bool error = bool_at(block, "is_error");
     bool denied = error && has && claude::is_denial(content);
     std::string_view hook = error && has && !denied ? claude::hook_block_name(content) : std::string_view();
-    if (!hook.empty() && hook.substr(11) != c.tool_name) hook = {};  // only the call's own tool's hook
+    if (!hook.empty() && claude::hook_tool(hook) != c.tool_name) hook = {};  // only the call's own tool's hook
     c.decision = denied || !hook.empty() ? "block" : "allow";
     if (error) c.error_code = denied ? "permission_denied" : !hook.empty() ? "hook_blocked" : "tool_error";
     c.policy_id = std::string(hook);

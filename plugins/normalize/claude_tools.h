@@ -33,6 +33,15 @@ bool is_denial(element content);
 // only for the call's own tool (a tool's output could start with such text).
 std::string_view hook_block_name(element content);
 
+// The tool a hook name is for: "Bash" for "PreToolUse:Bash"; empty when the name has no tool
+// (the bare "PreToolUse" that stands for a name that was not an identifier).
+inline std::string_view hook_tool(std::string_view hook_name) {
+  constexpr std::string_view kPrefix = "PreToolUse:";
+  return hook_name.size() > kPrefix.size() && hook_name.substr(0, kPrefix.size()) == kPrefix
+             ? hook_name.substr(kPrefix.size())
+             : std::string_view();
+}
+
 // The agent id a subagent call's result names: the text "agentId: <id>" in its content.
 std::string_view agent_id_in_text(element content);
 
