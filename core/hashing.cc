@@ -49,6 +49,15 @@ void append_sha256_hex(std::string& out, std::string_view data) {
   append_hex_bytes(out, md, 32);
 }
 
+void append_sha256_hex(std::string& out, std::initializer_list<std::string_view> pieces) {
+  SHA256_CTX c;
+  SHA256_Init(&c);
+  for (std::string_view p : pieces) SHA256_Update(&c, p.data(), p.size());
+  unsigned char md[32];
+  SHA256_Final(md, &c);
+  append_hex_bytes(out, md, 32);
+}
+
 HmacSha256::HmacSha256(std::string_view key) {
   // RFC 2104: a key longer than the block is hashed first; the key is zero-padded to a block.
   unsigned char block[64] = {};

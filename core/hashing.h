@@ -1,6 +1,7 @@
 // SHA-256 and HMAC-SHA256 (OpenSSL) as lowercase hex.
 #pragma once
 #include <array>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -9,6 +10,8 @@ namespace agentlog {
 std::string sha256_hex(std::string_view data);
 // Appends the 64 hex digits to `out` (no temporary string).
 void append_sha256_hex(std::string& out, std::string_view data);
+// The same for data given in pieces (hashed as if joined, with no joined copy).
+void append_sha256_hex(std::string& out, std::initializer_list<std::string_view> pieces);
 std::string hmac_sha256_hex(std::string_view key, std::string_view data);
 
 // HMAC-SHA256 under one key, for hashing many messages: the SHA-256 states after the key's

@@ -165,21 +165,29 @@ Status FdOutput::write_buffer() {
   return failure_;
 }
 
-Status FdOutput::write_line(std::string_view line) {
+Status FdOutput::write_line(std::string_view line) { return write_pieces(line, {}, {}); }
+
+Status FdOutput::write_record(Record& record) {
+  Record::BytePieces p = record.byte_pieces();
+  return write_pieces(p.head, p.held, p.tail);
+}
+
+Status FdOutput::write_pieces(std::string_view head, std::string_view held, std::string_view tail) {
   if (!failure_.ok()) {
     ++lines_lost_;
     return failure_;
   }
-  if (!buf_.empty() && buf_.size() + line.size() + 1 > kBuffer) {
+  size_t size = head.size() + held.size() + tail.size();
+  if (!buf_.empty() && buf_.size() + size + 1 > kBuffer) {
     if (Status st = write_buffer(); !st.ok()) {
       ++lines_lost_;
       return st;
     }
   }
-  buf_.append(line);
+  buf_.append(head).append(held).append(tail);
+  if (integrity_) integrity_->add_pending(std::string_view(buf_).substr(buf_.size() - size));
   buf_.push_back('\n');
   ++lines_in_buf_;
-  if (integrity_) integrity_->add_pending(line);
   if (buf_.size() > kBuffer) return write_buffer();  // a line longer than the buffer
   return {};
 }

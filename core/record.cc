@@ -87,6 +87,17 @@ std::string_view Record::bytes() {
   return bytes_;
 }
 
+Record::BytePieces Record::byte_pieces() {
+  size_t close = appendix_.empty() || state_ == State::Tree ? std::string_view::npos : bytes_.rfind('}');
+  if (close == std::string_view::npos) return {bytes(), {}, {}};
+  // As join_appendix() would place them: before the closing brace, with no comma after `{`.
+  size_t k = close;
+  while (k > 0 && (bytes_[k - 1] == ' ' || bytes_[k - 1] == '\t' || bytes_[k - 1] == '\n' || bytes_[k - 1] == '\r')) --k;
+  std::string_view held = appendix_.view();
+  if (k > 0 && bytes_[k - 1] == '{') held.remove_prefix(1);
+  return {bytes_.substr(0, close), held, bytes_.substr(close)};
+}
+
 void Record::to_owned() {
   if (state_ == State::Original) {
     owned_.reserve(bytes_.size() + simdjson::SIMDJSON_PADDING + 512);

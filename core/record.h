@@ -57,6 +57,13 @@ class Record {
   simdjson::dom::object object();
 
   std::string_view bytes();
+  // The text bytes() would give, as [before the closing brace, members held aside, the
+  // rest] with no join: a reader that only streams the bytes (a hash) then costs no copy of
+  // the line and no re-parse. One piece when nothing is held aside.
+  struct BytePieces {
+    std::string_view head, held, tail;
+  };
+  BytePieces byte_pieces();
   bool edited() const { return state_ != State::Original || !appendix_.empty(); }
 
   // When every edit since the last parse appended new top-level members, gives the view as

@@ -17,6 +17,7 @@
 #include "core/hashing.h"
 #include "core/json_text.h"
 #include "core/time_format.h"
+#include "core/top_fields.h"
 #include "core/worker_slots.h"
 #include "plugins/enrich/lookup_table.h"
 
@@ -253,8 +254,9 @@ struct SvHash {
   size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 
-// Finds several top-level members in one pass over the record's keys. A mask of the names'
-// lengths rejects most keys before any comparison.
+// The top-level members this stage reads, from the record's shared member cache
+// (Record::top_member): found with the other stages' names in one pass per parse, and
+// members held aside by earlier stages are read without joining them to the line.
 class TopKeys {
  public:
   using Found = std::vector<std::optional<simdjson::dom::element>>;
@@ -263,33 +265,19 @@ class TopKeys {
     for (size_t i = 0; i < names_.size(); ++i)
       if (names_[i] == name) return i;
     names_.push_back(name);
-    if (name.size() < 64) len_mask_ |= uint64_t{1} << name.size();
-    else long_names_ = true;
+    ids_.push_back(TopFieldRegistry::intern(name));
     return names_.size() - 1;
   }
-  // Fills `found` (one slot per name) from the record's top-level members.
-  void scan(simdjson::dom::element root, Found& found) const {
+  // Fills `found` (one slot per name); the first of duplicate keys wins, as with set_member_raw.
+  void scan(Record& r, Found& found) const {
     found.assign(names_.size(), std::nullopt);
-    simdjson::dom::object obj;
-    if (names_.empty() || root.get(obj) != simdjson::SUCCESS) return;
-    size_t pending = names_.size();
-    for (auto field : obj) {
-      std::string_view key = field.key;
-      size_t n = key.size();
-      if (n < 64 ? !((len_mask_ >> n) & 1) : !long_names_) continue;
-      for (size_t i = 0; i < names_.size(); ++i) {
-        if (names_[i].size() != n || found[i] || std::memcmp(names_[i].data(), key.data(), n) != 0) continue;
-        found[i] = field.value;  // the first of duplicate keys wins, as with set_member_raw
-        if (--pending == 0) return;
-        break;
-      }
-    }
+    for (size_t i = 0; i < ids_.size(); ++i)
+      if (const simdjson::dom::element* e = r.top_member(ids_[i])) found[i] = *e;
   }
 
  private:
   std::vector<std::string> names_;
-  uint64_t len_mask_ = 0;
-  bool long_names_ = false;
+  std::vector<uint32_t> ids_;
 };
 
 struct Lookup {
@@ -335,6 +323,7 @@ class EnrichStage : public Stage {
   std::string static_block;   // their `,"name":value` members, for the fast path
   std::vector<Lookup> lookups;
   int event_id_write = -1, ingest_write = -1;
+  bool nested_lookup_keys = false;  // a lookup key path below the top level
   std::string id_prefix_json;  // `"` + escaped prefix
   bool time_on = false;
   std::string time_field, time_pointer;
@@ -347,13 +336,19 @@ class EnrichStage : public Stage {
     EnrichCounts& n = counts.local();
     std::string id_json;
     if (event_id_write >= 0) {  // hash the bytes before this stage edits anything
-      std::string hex = sha256_hex(r.bytes());
-      id_json.reserve(id_prefix_json.size() + 34);
-      id_json.append(id_prefix_json).append(hex, 0, 32).push_back('"');
+      Record::BytePieces b = r.byte_pieces();
+      id_json.reserve(id_prefix_json.size() + 66);
+      id_json.append(id_prefix_json);
+      append_sha256_hex(id_json, {b.head, b.held, b.tail});
+      id_json.resize(id_prefix_json.size() + 32);
+      id_json.push_back('"');
     }
-    simdjson::dom::element root = r.root();
+    // A lookup key below the top level reads the whole record, which joins the members held
+    // aside and parses again: before the top-level reads, whose views that would invalidate.
+    simdjson::dom::element root;
+    if (nested_lookup_keys) root = r.root();
     TopKeys::Found& found = t_found;
-    keys.scan(root, found);
+    keys.scan(r, found);
 
     // Everything is read before the first edit: the parsed view is stale afterwards.
     std::string time_json, time_error;
@@ -502,14 +497,19 @@ class EnrichStage : public Stage {
   // Appends `members` (`,"k":v...`) before the record's closing brace in one copy.
   static void append_members(Record& r, std::string_view members) {
     if (members.empty()) return;
-    std::string_view b = r.bytes();
+    // The line in pieces: members held aside by earlier stages are joined in this one copy.
+    Record::BytePieces p = r.byte_pieces();
+    std::string_view b = p.held.empty() ? p.head : p.tail;  // the piece with the closing brace
     size_t close = b.rfind('}');
     if (close == std::string_view::npos) return;
-    size_t k = close;
-    while (k > 0 && (b[k - 1] == ' ' || b[k - 1] == '\t' || b[k - 1] == '\n' || b[k - 1] == '\r')) --k;
-    if (k > 0 && b[k - 1] == '{') members.remove_prefix(1);  // empty object: no comma
+    if (p.held.empty()) {
+      size_t k = close;
+      while (k > 0 && (b[k - 1] == ' ' || b[k - 1] == '\t' || b[k - 1] == '\n' || b[k - 1] == '\r')) --k;
+      if (k > 0 && b[k - 1] == '{') members.remove_prefix(1);  // empty object: no comma
+    }
     std::string out;
-    out.reserve(b.size() + members.size() + simdjson::SIMDJSON_PADDING);
+    out.reserve(p.head.size() + p.held.size() + p.tail.size() + members.size() + simdjson::SIMDJSON_PADDING);
+    if (!p.held.empty()) out.append(p.head).append(p.held);
     out.append(b.data(), close).append(members).append(b.data() + close, b.size() - close);
     bool generated = r.generated, expanded = r.expanded;  // reset_owned clears the flags of a fresh record
     r.reset_owned(std::move(out));
@@ -609,6 +609,7 @@ Status build_lookup(const OptionView& lo, size_t index, Builder& b, EnrichStage&
   if (!parse_field_path(lo.str("key"), key))
     return Status::error(lo.error("key", "invalid field path \"" + lo.str("key") + "\""));
   if (key.parts.size() == 1) lk.key_slot = st.keys.add(key.parts[0]);
+  else st.nested_lookup_keys = true;
   lk.key_path = key;
 
   // Columns: the requested ones, or every column but the CSV key column.

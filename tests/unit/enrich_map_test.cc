@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include "tests/test_paths.h"
+#include "core/hashing.h"
 #include "core/time_format.h"
 #include "plugins/enrich/enrich.h"
 #include "tests/test_support.h"
@@ -260,4 +261,35 @@ pipeline:
   CHECK(v.kind == Verdict::DeadLetter);
   CHECK(v.reason == R"(operations[1] (coerce): b: "abc" is not an integer)");
   CHECK(out == line);
+}
+
+TEST_CASE("enrich event_id hashes the line as received, members held aside by earlier stages included",
+          "[enrich]") {
+  // lifecycle holds its annotation aside (no join, no re-parse); enrich must hash the line as
+  // it would be written, and leave the output whole.
+  auto spec = load(R"(
+pipeline:
+  stages:
+    - type: lifecycle
+      profile: agent-activity
+    - type: enrich
+      fields: {env: prod}
+      event_id: {}
+)");
+  auto dir = temp_dir("enrich-event-id-held");
+  write_file(dir / "in.jsonl",
+             R"({"event_time":"2026-01-15T09:30:00.033Z","agent_id":"a","run_id":"r1","event_type":"agent_run","tool_name":"agent.runtime","tool_action":"execute","tool_target":"t","decision":"allow"})"
+             "\n{ }\n");
+  RunResult r = run_captured(spec, {(dir / "in.jsonl").string()}, dir);
+  auto lines = lines_of(r.out);
+  REQUIRE(lines.size() == 3);  // and lifecycle's open_at_end violation
+  CHECK(lines[0].find(R"("lifecycle":{)") != std::string::npos);
+  for (const std::string& line : lines) {
+    INFO(line);
+    std::smatch m;
+    REQUIRE(std::regex_search(line, m, std::regex(R"re(,?"env":"prod","event_id":"([0-9a-f]{32})"\})re")));
+    // What enrich received: the line without the members it appended.
+    std::string received = line.substr(0, static_cast<size_t>(m.position(0))) + "}";
+    CHECK(m[1].str() == sha256_hex(received).substr(0, 32));
+  }
 }

@@ -347,3 +347,38 @@ TEST_CASE("the registry tells apart names that share their first byte and length
   CHECK(r.top_member(TopFieldRegistry::find("tf_time"))->get_int64().value() == 4);
   CHECK(r.top_member(TopFieldRegistry::find("tf_tame")) == nullptr);
 }
+
+TEST_CASE("byte_pieces gives the joined bytes without joining the members held aside", "[record]") {
+  auto joined = [](const Record::BytePieces& p) {
+    return std::string(p.head) + std::string(p.held) + std::string(p.tail);
+  };
+  for (std::string text : {std::string(R"({"a":1})"), std::string("{ }"), std::string("{}"),
+                           std::string("{\"a\":1 \n\t}  "), std::string(R"({"a":{"b":{}}})")}) {
+    INFO(text);
+    std::string line = padded(text);
+    Record r;
+    r.reset_borrowed(line);
+    REQUIRE(r.parse() == simdjson::SUCCESS);
+    Record::BytePieces none = r.byte_pieces();
+    CHECK(none.head.data() == line.data());  // nothing held: the line itself, one piece
+    CHECK(joined(none) == line);
+    r.add_member_raw("x", "1");
+    r.add_member_raw("y", R"({"z":"}"})");
+    Record::BytePieces p = r.byte_pieces();
+    CHECK(r.edited());
+    std::string pieces = joined(p);
+    CHECK(pieces == std::string(r.bytes()));  // bytes() joins: the same text
+    simdjson::dom::parser parser;
+    CHECK(parser.parse(pieces).error() == simdjson::SUCCESS);
+  }
+  // A record in tree form is serialised once; one piece.
+  std::string line = padded(R"({"a":1})");
+  Record r;
+  r.reset_borrowed(line);
+  REQUIRE(r.parse() == simdjson::SUCCESS);
+  r.tree().set("b", json::Value());
+  Record::BytePieces p = r.byte_pieces();
+  CHECK(p.held.empty());
+  CHECK(p.tail.empty());
+  CHECK(p.head == R"({"a":1,"b":null})");
+}
