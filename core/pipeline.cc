@@ -1,3 +1,6 @@
+// run_pipeline: the runner's batches, stage runs and outputs, the run and its end; and the
+// Batch, RecordPool and Stage::process_batch basics. Reading sources: pipeline_read.cc;
+// follow mode: pipeline_follow.cc; the run's stats as text and JSON: pipeline_stats.cc.
 #include "core/pipeline.h"
 
 #include <algorithm>
@@ -6,10 +9,7 @@
 #include <deque>
 #include <fstream>
 
-#include "core/follow.h"
-#include "core/input.h"
-#include "core/output.h"
-#include "core/parallel_runner.h"
+#include "core/pipeline_runner.h"
 #include "core/signals.h"
 #include "core/stage_chain.h"
 
@@ -17,132 +17,10 @@ namespace agentlog {
 namespace {
 
 constexpr size_t kKeepCapacity = 256 * 1024;  // per-record buffers above this are freed
-// Streaming: a quiet input is waited on in slices this long, so that a signal that lands
-// just before the wait is still served promptly.
-constexpr int kIdleWaitMs = 250;
-// Follow mode: refills of one file before the next file gets its turn.
-constexpr int kFollowRefillsPerTurn = 16;
-using Clock = std::chrono::steady_clock;
 
-// Which lines each output still holds unwritten. When an output fails, the lines it lost
-// are the last ones it was given: their records are moved from out (or dead-lettered) to
-// failed, each once however many outputs lost it.
-class WriteLedger {
- public:
-  enum Kind : uint8_t { Out, GeneratedOut, Warning, DeadLetter, GeneratedDeadLetter, Undelivered, GeneratedUndelivered };
-  void wrote(const Output* o, uint64_t record, Kind k) { lines(o).push_back({record, k}); }
-  // After a flush that lost nothing: every line given so far is written.
-  void written(const Output* o) { lines(o).clear(); }
-  // At the end of the run: moves the records of every line lost into the failed counts.
-  void settle(RunStats& s) {
-    std::vector<Line> lost;
-    for (auto& [o, ls] : pending_) {
-      const size_t n = static_cast<size_t>(std::min<uint64_t>(o->lines_lost(), ls.size()));
-      lost.insert(lost.end(), ls.end() - static_cast<std::ptrdiff_t>(n), ls.end());
-    }
-    std::sort(lost.begin(), lost.end(), [](const Line& a, const Line& b) { return a.record < b.record; });
-    for (size_t i = 0; i < lost.size(); ++i) {
-      if (i > 0 && lost[i].record == lost[i - 1].record) continue;
-      switch (lost[i].kind) {
-        case Out: --s.records_out, ++s.failed; break;
-        case GeneratedOut: --s.generated_out, ++s.generated_failed; break;
-        case Warning: --s.generated_out, --s.warnings_out, ++s.generated_failed; break;
-        case DeadLetter: --s.dead_lettered, ++s.failed; break;
-        case GeneratedDeadLetter: --s.generated_dead_lettered, ++s.generated_failed; break;
-        case Undelivered: --s.output_dead_lettered, --s.records_out, ++s.failed; break;
-        case GeneratedUndelivered: --s.output_dead_lettered, --s.generated_out, ++s.generated_failed; break;
-      }
-    }
-  }
+}  // namespace
 
- private:
-  struct Line {
-    uint64_t record;  // the runner's number for the record (one per record, whatever the outputs)
-    Kind kind;
-  };
-  std::vector<Line>& lines(const Output* o) {
-    for (auto& [out, ls] : pending_)
-      if (out == o) return ls;
-    return pending_.emplace_back(o, std::vector<Line>{}).second;
-  }
-  std::vector<std::pair<const Output*, std::vector<Line>>> pending_;
-};
-
-class Runner {
- public:
-  Runner(PipelineSpec& spec, const RunOptions& opts, RunStats& stats)
-      : spec_(spec), opts_(opts), stats_(stats), batch_(pool_) {
-    stats_.stages.resize(spec_.stages.size());
-    batch_.source_names = &source_names_;
-  }
-
-  int run(std::string& error);
-  // After run(): closes every output (syslog waits its grace period), dead-letters what they
-  // could not deliver, then closes the dead-letter output. Returns the final exit code.
-  int close_outputs(int rc, std::string& error);
-  Status save_checkpoints();
-
- private:
-  Status write_undelivered(Output& from);
-  Status run_source(const SourceSpec& src, uint32_t index);
-  // A regular file's lines with workers > 1 (core/parallel_runner.h).
-  Status run_source_parallel(const SourceSpec& src, uint32_t index, LineReader& reader);
-  bool take_parallel_batch(LineBatch& b, SourceCounters& counters, Status& st);
-  Status run_array(const SourceSpec& src, uint32_t index, std::string& text, bool forced, bool& handled);
-  void add_line(const LineEvent& ev, uint32_t source);
-  void dead_letter_input(Record* r, std::string reason, std::string_view kind);
-  // flush_batch = process_batch + flush_outputs. Every input processes per batch (records
-  // are parsed, run through the chain and written while still in cache) and outputs buffer
-  // up to 1 MiB; regular files flush at each refill, streaming inputs when idle or on the timer.
-  Status flush_batch(size_t first_stage);
-  Status process_batch(size_t first_stage);
-  Status flush_outputs();
-  // Streaming and follow mode (docs/inputs.md#streaming-and-follow-mode).
-  Status after_refill(bool idle, int poll_fd);
-  Status maybe_timed_flush();
-  Status run_follow(const std::vector<SourceSpec>& sources, const std::vector<uint32_t>& indices);
-  Status pump_follow(FollowedFile& f, uint32_t index, bool& progressed);
-  int failure_exit_code() const;
-  void run_stages(size_t first_stage);
-  Status write_batch();
-  Status finish_stages();
-  Output& dead_letter_output() { return spec_.dead_letter ? *spec_.dead_letter : *default_dead_letter_; }
-
-  PipelineSpec& spec_;
-  const RunOptions& opts_;
-  RunStats& stats_;
-  RecordPool pool_;
-  Batch batch_;
-  std::vector<std::string> source_names_;
-  std::unique_ptr<Output> default_output_, default_dead_letter_;
-  std::vector<Output*> outputs_;
-  // Where diagnostic records (warnings) go: the `warnings:` outputs, or else outputs_.
-  std::vector<Output*> warning_outputs_;
-  // outputs_ and the `warnings:` outputs: every output that is flushed, reopened and closed
-  // like the records' (the dead-letter output is handled after them).
-  std::vector<Output*> all_outputs_;
-  bool output_failed_ = false;  // a write or reopen failed: the run cannot go on
-  Status output_failure_;  // the first output failure: later batches are not written
-  WriteLedger ledger_;
-  uint64_t next_record_ = 0;  // numbers the records handed to outputs, for ledger_
-  // Records written into output buffers since the last flush, and when the first was.
-  bool unflushed_ = false;
-  Clock::time_point pending_since_;
-  // Set when the run has more than one worker.
-  std::unique_ptr<ParallelLineRunner> parallel_;
-  // Follow mode: the followed files and their checkpoints (by checkpoint path).
-  std::vector<std::unique_ptr<FollowedFile>> followed_;
-  std::map<std::string, std::unique_ptr<Checkpoint>> checkpoints_;
-  // The streaming source being read, told after each delivered flush how far its lines got.
-  LineReader* streaming_reader_ = nullptr;
-};
-
-void Runner::dead_letter_input(Record* r, std::string reason, std::string_view kind) {
-  r->verdict = Verdict::DeadLetter;
-  r->decided_by = kInputStage;
-  r->reason = std::move(reason);
-  ++stats_.dead_letter_reasons["input." + std::string(kind)];
-}
+namespace runner {
 
 void Runner::add_line(const LineEvent& ev, uint32_t source) {
   Record* r = pool_.acquire();
@@ -152,7 +30,7 @@ void Runner::add_line(const LineEvent& ev, uint32_t source) {
   if (!kind.empty()) ++stats_.dead_letter_reasons["input." + std::string(kind)];
 }
 
-void Runner::run_stages(size_t first_stage) {
+inline void Runner::run_stages(size_t first_stage) {
   run_stage_range(spec_.stages, batch_, first_stage, spec_.stages.size(),
                   {stats_.stages, stats_.dead_letter_reasons, stats_.records_generated});
 }
@@ -271,31 +149,6 @@ Status Runner::flush_outputs() {
   return {};
 }
 
-Status Runner::save_checkpoints() {
-  if (followed_.empty()) return {};
-  std::vector<Checkpoint*> dirty;
-  for (auto& f : followed_) {
-    if (f->store_checkpoint()) {
-      Checkpoint* cp = checkpoints_[f->spec().checkpoint].get();
-      if (std::find(dirty.begin(), dirty.end(), cp) == dirty.end()) dirty.push_back(cp);
-    }
-  }
-  for (Checkpoint* cp : dirty) {
-    if (Status st = cp->save(); !st.ok()) return st;
-  }
-  return {};
-}
-
-// Streaming, after each refill: with nothing to read now, write out what is buffered and
-// wait for input or a signal (SIGHUP reopens at once, SIGTERM drains). While input keeps
-// coming, records are batched and flushed at least every flush_interval_ms.
-Status Runner::after_refill(bool idle, int poll_fd) {
-  if (!idle) return maybe_timed_flush();
-  if (Status st = flush_outputs(); !st.ok()) return st;
-  wait_readable(poll_fd, kIdleWaitMs);
-  return flush_outputs();  // serves a SIGHUP that arrived during the wait
-}
-
 Status Runner::maybe_timed_flush() {
   if (!unflushed_) return {};
   if (Clock::now() - pending_since_ < std::chrono::milliseconds(spec_.flush_interval_ms)) return {};
@@ -327,318 +180,6 @@ Status Runner::finish_stages() {
     }
   }
   return {};
-}
-
-Status Runner::run_source(const SourceSpec& src, uint32_t index) {
-  SourceCounters& counters = stats_.sources.back();
-  if (!src.error.empty()) return Status::error(src.error);
-  std::unique_ptr<ByteSource> bytes;
-  Status st = open_byte_source(src, bytes);
-  if (!st.ok()) return st;
-  if (src.framing != "lines") {
-    std::string head;
-    SniffedFraming found;
-    st = read_for_framing(*bytes, src.framing == "json-array", kMaxDocumentBytes, src.max_line_bytes, head, found);
-    if (!st.ok()) return Status::error(src.name + ": " + st.message());
-    if (found == SniffedFraming::Document) {
-      bool handled = false;
-      st = run_array(src, index, head, src.framing == "json-array", handled);
-      if (handled || !st.ok()) return st;
-    }
-    bytes = prefixed_source(std::move(head), std::move(bytes));
-  }
-  // A pipe or terminal streams: its reads never block, and outputs flush when it is idle
-  // (see after_refill). Regular files keep the flush-per-batch fast path.
-  const bool streaming = bytes->poll_fd >= 0;
-  LineReader reader(std::move(bytes), src.max_line_bytes);
-  if (streaming) streaming_reader_ = &reader;
-  // The parallel runner reads ahead: it reports what the batches it wrote had read.
-  if (parallel_ && !streaming) return run_source_parallel(src, index, reader);
-  // Every exit, an output failure included, reports what was read.
-  struct CountRead {
-    SourceCounters& counters;
-    const LineReader& reader;
-    LineReader*& streaming;
-    ~CountRead() {
-      counters.lines = reader.lines();
-      counters.bytes = reader.bytes_read();
-      streaming = nullptr;
-    }
-  } count_read{counters, reader, streaming_reader_};
-  LineEvent ev;
-  for (;;) {
-    LineReader::Next n = reader.next(ev);
-    if (n == LineReader::Next::Line) {
-      if (ev.kind == LineEvent::Kind::Blank) {
-        ++stats_.blank_lines;
-        continue;
-      }
-      add_line(ev, index);
-      if (batch_.records.size() >= opts_.batch_records) {
-        st = process_batch(0);
-        if (st.ok() && streaming) st = maybe_timed_flush();
-        if (!st.ok()) return st;
-      }
-      continue;
-    }
-    // The views into the reader's buffer end at refill: finish the batch first.
-    st = process_batch(0);
-    if (st.ok() && !streaming && unflushed_) st = flush_outputs();
-    if (!st.ok()) return st;
-    counters.lines = reader.lines();
-    counters.bytes = reader.bytes_read();
-    if (n == LineReader::Next::End) break;
-    if (n == LineReader::Next::Error) return Status::error(src.name + ": " + reader.error());
-    // A streaming source ends itself on a stop request (after its partial last line).
-    if (!streaming && stop_requested()) {
-      stats_.interrupted = true;
-      break;
-    }
-    st = reader.refill();
-    if (!st.ok()) return Status::error(src.name + ": " + st.message());
-    if (streaming) {
-      st = after_refill(reader.starved(), reader.poll_fd());
-      if (!st.ok()) return st;
-    }
-  }
-  counters.lines = reader.lines();
-  counters.bytes = reader.bytes_read();
-  if (streaming) return flush_outputs();
-  return {};
-}
-
-// The same as the loop above for a regular file, with the batches parsed and run through
-// the stages before the tail on several threads; the tail does here what the loop does
-// per batch, in input order.
-Status Runner::run_source_parallel(const SourceSpec& src, uint32_t index, LineReader& reader) {
-  SourceCounters& counters = stats_.sources.back();
-  Status tail_status;
-  bool interrupted = false;
-  Status st = parallel_->run(
-      reader, index, [&](LineBatch& b) { return take_parallel_batch(b, counters, tail_status); }, interrupted);
-  if (!tail_status.ok()) return tail_status;
-  if (interrupted) stats_.interrupted = true;
-  if (!st.ok()) return Status::error(src.name + ": " + st.message());
-  return {};
-}
-
-bool Runner::take_parallel_batch(LineBatch& b, SourceCounters& counters, Status& st) {
-  stats_.records_in += b.lines.size();
-  stats_.blank_lines += b.blank_lines;
-  for (size_t i = 0; i < b.stage_counts.size(); ++i) {
-    const StageCounters& from = b.stage_counts[i];
-    StageCounters& to = stats_.stages[i];
-    to.in += from.in;
-    to.dropped += from.dropped;
-    to.dead_lettered += from.dead_lettered;
-    to.generated += from.generated;
-  }
-  for (const auto& [reason, n] : b.dead_letter_reasons) stats_.dead_letter_reasons[reason] += n;
-  stats_.records_generated += b.records_generated;
-  batch_.records.swap(b.batch.records);
-  st = process_batch(parallel_->tail_first_stage());
-  if (st.ok() && b.at_refill && unflushed_) st = flush_outputs();
-  counters.lines = b.reader_lines;
-  counters.bytes = b.reader_bytes;
-  return st.ok();
-}
-
-// `framing: json-array` (or auto on a source that is one JSON array or one object): each
-// element is a record, numbered from 1, as its minified text; a source that is one value is
-// one record, bounded by kMaxDocumentBytes rather than max_line_bytes (an SWE-agent .traj is
-// one object of many megabytes). `handled` stays false when auto finds neither.
-Status Runner::run_array(const SourceSpec& src, uint32_t index, std::string& text, bool forced, bool& handled) {
-  SourceCounters& counters = stats_.sources.back();
-  text.reserve(text.size() + simdjson::SIMDJSON_PADDING);
-  size_t skip = text.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0;
-  std::string_view body(text.data() + skip, text.size() - skip);
-  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-    handled = forced;  // an empty source holds no records
-    return {};
-  }
-  simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  simdjson::error_code err = parser.parse(body.data(), body.size(), false).get(root);
-  if (!forced && (err != simdjson::SUCCESS || (root.type() != simdjson::dom::element_type::ARRAY &&
-                                                root.type() != simdjson::dom::element_type::OBJECT)))
-    return {};
-  handled = true;
-  counters.bytes = text.size();
-  std::deque<std::string> held;  // element texts of the batch in flight (records borrow them)
-  Status st;
-  auto flush = [&](bool outputs) {
-    // After an output failure the batch is still processed, to count its records as failed.
-    Status now = outputs && st.ok() ? flush_batch(0) : process_batch(0);
-    if (st.ok()) st = now;
-    held.clear();
-  };
-  auto add = [&](simdjson::dom::element e, uint64_t line_no, size_t max_bytes) {
-    held.emplace_back(simdjson::minify(e));
-    held.back().reserve(held.back().size() + simdjson::SIMDJSON_PADDING);
-    std::string_view t = held.back();
-    LineEvent ev;
-    ev.line_no = line_no;
-    ev.kind = t.size() > max_bytes ? LineEvent::Kind::TooLong : LineEvent::Kind::Line;
-    ev.text = ev.kind == LineEvent::Kind::TooLong ? t.substr(0, max_bytes) : t;
-    add_line(ev, index);
-    counters.lines = line_no;
-    if (batch_.records.size() >= opts_.batch_records) flush(false);
-  };
-  if (err != simdjson::SUCCESS) {
-    // One dead letter for the whole source, holding its first max_line_bytes bytes.
-    std::string_view prefix = body.substr(0, std::min(body.size(), src.max_line_bytes));
-    Record* r = pool_.acquire();
-    r->reset_borrowed(prefix);
-    r->source = index;
-    r->line = 1;
-    ++stats_.records_in;
-    batch_.records.push_back(r);
-    dead_letter_input(r, std::string("malformed JSON array (framing json-array): ") + simdjson::error_message(err) +
-                             "; raw holds the first " + std::to_string(prefix.size()) + " bytes of the source",
-                      "malformed_json");
-    counters.lines = 1;
-  } else if (root.type() != simdjson::dom::element_type::ARRAY) {
-    add(root, 1, kMaxDocumentBytes);  // a single value (one object): it is one record
-  } else {
-    uint64_t n = 0;
-    for (simdjson::dom::element e : simdjson::dom::array(root)) {
-      add(e, ++n, src.max_line_bytes);
-      if (!st.ok()) break;
-      if (stop_requested()) {
-        stats_.interrupted = true;
-        break;
-      }
-    }
-  }
-  flush(true);
-  return st;
-}
-
-// Follow mode: the followed files are read in turn, each until it has nothing more for
-// now, until SIGTERM or SIGINT. When every file is idle, outputs flush (and checkpoints
-// are saved) and the run sleeps poll_interval_ms. Errors of one file are reported in
-// its counters and the others go on.
-Status Runner::run_follow(const std::vector<SourceSpec>& sources, const std::vector<uint32_t>& indices) {
-  int poll_ms = 60000;
-  for (uint32_t i : indices) {
-    const SourceSpec& spec = sources[i];
-    Checkpoint* cp = nullptr;
-    if (!spec.checkpoint.empty()) {
-      auto& slot = checkpoints_[spec.checkpoint];
-      if (!slot) {
-        slot = std::make_unique<Checkpoint>(spec.checkpoint);
-        // Fatal, before anything is read: an unreadable checkpoint (reading from the start
-        // would repeat everything) or one that cannot be written (no progress could be kept).
-        Status st = slot->load();
-        if (st.ok()) st = slot->save();
-        if (!st.ok()) {
-          output_failed_ = true;
-          return st;
-        }
-      }
-      cp = slot.get();
-    }
-    followed_.push_back(std::make_unique<FollowedFile>(spec, cp));
-    poll_ms = std::min(poll_ms, spec.poll_interval_ms);
-  }
-  std::vector<bool> failed(indices.size(), false);
-  Status result;
-  auto fail_source = [&](size_t k, const Status& st) {
-    failed[k] = true;
-    SourceCounters& c = stats_.sources[indices[k]];
-    c.error = st.message();
-    ++stats_.source_errors;
-    result = Status::error(result.ok() ? st.message() : result.message() + "\n" + st.message());
-  };
-  // Every exit, an output failure included, reports what was read.
-  struct CountRead {
-    Runner& runner;
-    const std::vector<uint32_t>& indices;
-    ~CountRead() {
-      for (size_t k = 0; k < runner.followed_.size(); ++k) {
-        SourceCounters& c = runner.stats_.sources[indices[k]];
-        c.lines = runner.followed_[k]->lines_read();
-        c.bytes = runner.followed_[k]->bytes_read();
-      }
-    }
-  } count_read{*this, indices};
-  for (bool first = true; !stop_requested(); first = false) {
-    bool progressed = false;
-    for (size_t k = 0; k < followed_.size() && !stop_requested(); ++k) {
-      if (failed[k]) continue;
-      FollowedFile& f = *followed_[k];
-      if (!f.reader()) {
-        if (Status st = f.try_open(first); !st.ok()) {
-          fail_source(k, st);
-          continue;
-        }
-        if (!f.reader()) continue;  // not there yet
-      }
-      if (Status st = pump_follow(f, indices[k], progressed); !st.ok()) {
-        if (output_failed_) return st;
-        fail_source(k, st);
-      }
-    }
-    if (std::all_of(failed.begin(), failed.end(), [](bool b) { return b; })) break;
-    if (progressed) {
-      if (Status st = maybe_timed_flush(); !st.ok()) return st;
-      continue;
-    }
-    if (Status st = flush_outputs(); !st.ok()) return st;
-    wait_readable(-1, poll_ms);
-  }
-  if (stop_requested()) stats_.interrupted = true;
-  if (Status st = flush_outputs(); !st.ok()) return st;  // also saves the final checkpoints
-  return result;
-}
-
-// Reads one followed file until it has nothing more for now (or its turn is over).
-Status Runner::pump_follow(FollowedFile& f, uint32_t index, bool& progressed) {
-  // A file that was idle may have been rotated or truncated meanwhile: look before
-  // reading, so that a truncated file that grew again is not read from the old offset.
-  if (f.idle) {
-    f.idle = false;
-    FollowedFile::Change c = f.check();
-    if (c == FollowedFile::Change::Truncated) f.cut();
-    else if (c == FollowedFile::Change::Rotated) f.drain();
-  }
-  LineReader* reader = f.reader();
-  LineEvent ev;
-  for (int refills = 0;;) {
-    LineReader::Next n = reader->next(ev);
-    if (n == LineReader::Next::Line) {
-      if (ev.kind == LineEvent::Kind::Blank) {
-        ++stats_.blank_lines;
-        continue;
-      }
-      add_line(ev, index);
-      if (batch_.records.size() >= opts_.batch_records) {
-        Status st = process_batch(0);
-        if (st.ok()) st = maybe_timed_flush();
-        if (!st.ok()) return st;
-      }
-      continue;
-    }
-    if (Status st = process_batch(0); !st.ok()) return st;  // views end at refill
-    if (n == LineReader::Next::Error) {
-      Status st = Status::error(f.spec().name + ": " + reader->error());
-      f.reader_ended(FollowedFile::Change::Rotated);  // closes it
-      return st;
-    }
-    if (n == LineReader::Next::End) {
-      // Only a drain (rotation) or a cut (truncation) ends a followed file's reader.
-      f.reader_ended(f.pending_change());
-      progressed = true;
-      return {};
-    }
-    if (stop_requested() || ++refills > kFollowRefillsPerTurn) return {};
-    if (Status st = reader->refill(); !st.ok()) return Status::error(f.spec().name + ": " + st.message());
-    if (reader->starved()) {
-      f.idle = true;  // checked for rotation at its next turn
-      return {};
-    }
-    progressed = true;
-  }
 }
 
 int Runner::run(std::string& error) {
@@ -790,7 +331,7 @@ int Runner::close_outputs(int rc, std::string& error) {
   return rc;
 }
 
-}  // namespace
+}  // namespace runner
 
 void Stage::process_batch(Batch& batch) {
   const auto& recs = batch.records;
@@ -853,132 +394,9 @@ std::string dead_letter_line(std::string_view source, uint64_t line, std::string
 }
 
 int run_pipeline(PipelineSpec& spec, const RunOptions& opts, RunStats& stats, std::string& error) {
-  Runner runner(spec, opts, stats);
+  runner::Runner runner(spec, opts, stats);
   int rc = runner.run(error);
   return runner.close_outputs(rc, error);
-}
-
-std::string stats_summary(const RunStats& s) {
-  std::string out = "agentlog: " + std::to_string(s.records_in) + " in, " + std::to_string(s.records_out) +
-                    " out, " + std::to_string(s.dropped) + " dropped, " + std::to_string(s.dead_lettered) +
-                    " dead-lettered, " + std::to_string(s.records_generated) + " generated, " +
-                    std::to_string(s.blank_lines) + " blank lines skipped";
-  if (s.source_errors) out += ", " + std::to_string(s.source_errors) + " unreadable sources";
-  if (s.failed || s.generated_failed)
-    out += ", " + std::to_string(s.failed) + " failed (not written: an output failed)" +
-           (s.generated_failed ? ", " + std::to_string(s.generated_failed) + " generated failed" : "");
-  if (s.output_dead_lettered) out += ", " + std::to_string(s.output_dead_lettered) + " undeliverable by outputs (dead-lettered)";
-  if (s.interrupted) out += " (interrupted)";
-  return out;
-}
-
-std::string stats_to_json(const PipelineSpec& spec, const RunStats& s) {
-  std::string o = "{";
-  auto num = [&](std::string_view k, uint64_t v, bool comma = true) {
-    json::append_quoted(o, k);
-    o += ":" + std::to_string(v);
-    if (comma) o += ",";
-  };
-  o += "\"pipeline\":";
-  json::append_quoted(o, spec.name);
-  o += ",";
-  num("records_in", s.records_in);
-  num("records_out", s.records_out);
-  num("dropped", s.dropped);
-  num("dead_lettered", s.dead_lettered);
-  num("records_generated", s.records_generated);
-  num("generated_out", s.generated_out);
-  num("generated_dropped", s.generated_dropped);
-  num("generated_dead_lettered", s.generated_dead_lettered);
-  num("warnings_out", s.warnings_out);
-  num("blank_lines", s.blank_lines);
-  num("lines_read", s.lines_read);
-  num("bytes_read", s.bytes_read);
-  num("source_errors", s.source_errors);
-  num("output_dead_lettered", s.output_dead_lettered);
-  num("failed", s.failed);
-  num("generated_failed", s.generated_failed);
-  o += "\"interrupted\":";
-  o += s.interrupted ? "true," : "false,";
-  o += "\"dead_letter_reasons\":{";
-  bool first = true;
-  for (auto& [k, v] : s.dead_letter_reasons) {
-    if (!first) o += ",";
-    first = false;
-    num(k, v, false);
-  }
-  o += "},\"sources\":[";
-  for (size_t i = 0; i < s.sources.size(); ++i) {
-    if (i) o += ",";
-    o += "{\"name\":";
-    json::append_quoted(o, s.sources[i].name);
-    o += ",";
-    num("lines", s.sources[i].lines);
-    num("bytes", s.sources[i].bytes);
-    o += "\"error\":";
-    if (s.sources[i].error.empty()) o += "null";
-    else json::append_quoted(o, s.sources[i].error);
-    o += "}";
-  }
-  o += "],\"stages\":[";
-  for (size_t i = 0; i < s.stages.size() && i < spec.stages.size(); ++i) {
-    if (i) o += ",";
-    const StageCounters& c = s.stages[i];
-    o += "{\"name\":";
-    json::append_quoted(o, spec.stages[i].name);
-    o += ",\"type\":";
-    json::append_quoted(o, spec.stages[i].type);
-    o += ",";
-    num("in", c.in);
-    num("dropped", c.dropped);
-    num("dead_lettered", c.dead_lettered);
-    num("generated", c.generated, false);
-    std::string extra = spec.stages[i].stage->stats_json();
-    if (!extra.empty()) o += "," + extra;
-    o += "}";
-  }
-  // Outputs that keep their own counters (syslog: sent, retries, reconnects, ...).
-  // Inputs that keep their own counters (nats: fetched, redelivered, acked, ...); the
-  // member is there only when one does.
-  std::string inputs;
-  for (const auto& in : spec.inputs) {
-    std::string extra = in->stats_json();
-    if (!extra.empty()) inputs += (inputs.empty() ? "{" : ",{") + extra + "}";
-  }
-  if (!inputs.empty()) o += "],\"inputs\":[" + inputs;
-  o += "],\"outputs\":[";
-  for (size_t i = 0; i < spec.outputs.size(); ++i) {
-    if (i) o += ",";
-    o += "{\"output\":";
-    json::append_quoted(o, spec.outputs[i]->describe());
-    std::string extra = spec.outputs[i]->stats_json();
-    if (!extra.empty()) o += "," + extra;
-    o += "}";
-  }
-  // The `warnings:` outputs, in the same form.
-  o += "],\"warnings_outputs\":[";
-  for (size_t i = 0; i < spec.warnings.size(); ++i) {
-    if (i) o += ",";
-    o += "{\"output\":";
-    json::append_quoted(o, spec.warnings[i]->describe());
-    std::string extra = spec.warnings[i]->stats_json();
-    if (!extra.empty()) o += "," + extra;
-    o += "}";
-  }
-  o += "]";
-  // The configured dead-letter output, in the same form (null: the default, stderr).
-  o += ",\"dead_letter_output\":";
-  if (spec.dead_letter) {
-    o += "{\"output\":";
-    json::append_quoted(o, spec.dead_letter->describe());
-    std::string extra = spec.dead_letter->stats_json();
-    if (!extra.empty()) o += "," + extra;
-    o += "}";
-  } else {
-    o += "null";
-  }
-  o += "}";
-  return o;
 }
 
 }  // namespace agentlog

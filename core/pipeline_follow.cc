@@ -1,0 +1,155 @@
+// The runner in follow mode: followed files read in turn, and their checkpoints.
+#include "core/pipeline_runner.h"
+#include "core/signals.h"
+
+namespace agentlog::runner {
+namespace {
+
+// Follow mode: refills of one file before the next file gets its turn.
+constexpr int kFollowRefillsPerTurn = 16;
+
+}  // namespace
+
+Status Runner::save_checkpoints() {
+  if (followed_.empty()) return {};
+  std::vector<Checkpoint*> dirty;
+  for (auto& f : followed_) {
+    if (f->store_checkpoint()) {
+      Checkpoint* cp = checkpoints_[f->spec().checkpoint].get();
+      if (std::find(dirty.begin(), dirty.end(), cp) == dirty.end()) dirty.push_back(cp);
+    }
+  }
+  for (Checkpoint* cp : dirty) {
+    if (Status st = cp->save(); !st.ok()) return st;
+  }
+  return {};
+}
+
+// Follow mode: the followed files are read in turn, each until it has nothing more for
+// now, until SIGTERM or SIGINT. When every file is idle, outputs flush (and checkpoints
+// are saved) and the run sleeps poll_interval_ms. Errors of one file are reported in
+// its counters and the others go on.
+Status Runner::run_follow(const std::vector<SourceSpec>& sources, const std::vector<uint32_t>& indices) {
+  int poll_ms = 60000;
+  for (uint32_t i : indices) {
+    const SourceSpec& spec = sources[i];
+    Checkpoint* cp = nullptr;
+    if (!spec.checkpoint.empty()) {
+      auto& slot = checkpoints_[spec.checkpoint];
+      if (!slot) {
+        slot = std::make_unique<Checkpoint>(spec.checkpoint);
+        // Fatal, before anything is read: an unreadable checkpoint (reading from the start
+        // would repeat everything) or one that cannot be written (no progress could be kept).
+        Status st = slot->load();
+        if (st.ok()) st = slot->save();
+        if (!st.ok()) {
+          output_failed_ = true;
+          return st;
+        }
+      }
+      cp = slot.get();
+    }
+    followed_.push_back(std::make_unique<FollowedFile>(spec, cp));
+    poll_ms = std::min(poll_ms, spec.poll_interval_ms);
+  }
+  std::vector<bool> failed(indices.size(), false);
+  Status result;
+  auto fail_source = [&](size_t k, const Status& st) {
+    failed[k] = true;
+    SourceCounters& c = stats_.sources[indices[k]];
+    c.error = st.message();
+    ++stats_.source_errors;
+    result = Status::error(result.ok() ? st.message() : result.message() + "\n" + st.message());
+  };
+  // Every exit, an output failure included, reports what was read.
+  struct CountRead {
+    Runner& runner;
+    const std::vector<uint32_t>& indices;
+    ~CountRead() {
+      for (size_t k = 0; k < runner.followed_.size(); ++k) {
+        SourceCounters& c = runner.stats_.sources[indices[k]];
+        c.lines = runner.followed_[k]->lines_read();
+        c.bytes = runner.followed_[k]->bytes_read();
+      }
+    }
+  } count_read{*this, indices};
+  for (bool first = true; !stop_requested(); first = false) {
+    bool progressed = false;
+    for (size_t k = 0; k < followed_.size() && !stop_requested(); ++k) {
+      if (failed[k]) continue;
+      FollowedFile& f = *followed_[k];
+      if (!f.reader()) {
+        if (Status st = f.try_open(first); !st.ok()) {
+          fail_source(k, st);
+          continue;
+        }
+        if (!f.reader()) continue;  // not there yet
+      }
+      if (Status st = pump_follow(f, indices[k], progressed); !st.ok()) {
+        if (output_failed_) return st;
+        fail_source(k, st);
+      }
+    }
+    if (std::all_of(failed.begin(), failed.end(), [](bool b) { return b; })) break;
+    if (progressed) {
+      if (Status st = maybe_timed_flush(); !st.ok()) return st;
+      continue;
+    }
+    if (Status st = flush_outputs(); !st.ok()) return st;
+    wait_readable(-1, poll_ms);
+  }
+  if (stop_requested()) stats_.interrupted = true;
+  if (Status st = flush_outputs(); !st.ok()) return st;  // also saves the final checkpoints
+  return result;
+}
+
+// Reads one followed file until it has nothing more for now (or its turn is over).
+Status Runner::pump_follow(FollowedFile& f, uint32_t index, bool& progressed) {
+  // A file that was idle may have been rotated or truncated meanwhile: look before
+  // reading, so that a truncated file that grew again is not read from the old offset.
+  if (f.idle) {
+    f.idle = false;
+    FollowedFile::Change c = f.check();
+    if (c == FollowedFile::Change::Truncated) f.cut();
+    else if (c == FollowedFile::Change::Rotated) f.drain();
+  }
+  LineReader* reader = f.reader();
+  LineEvent ev;
+  for (int refills = 0;;) {
+    LineReader::Next n = reader->next(ev);
+    if (n == LineReader::Next::Line) {
+      if (ev.kind == LineEvent::Kind::Blank) {
+        ++stats_.blank_lines;
+        continue;
+      }
+      add_line(ev, index);
+      if (batch_.records.size() >= opts_.batch_records) {
+        Status st = process_batch(0);
+        if (st.ok()) st = maybe_timed_flush();
+        if (!st.ok()) return st;
+      }
+      continue;
+    }
+    if (Status st = process_batch(0); !st.ok()) return st;  // views end at refill
+    if (n == LineReader::Next::Error) {
+      Status st = Status::error(f.spec().name + ": " + reader->error());
+      f.reader_ended(FollowedFile::Change::Rotated);  // closes it
+      return st;
+    }
+    if (n == LineReader::Next::End) {
+      // Only a drain (rotation) or a cut (truncation) ends a followed file's reader.
+      f.reader_ended(f.pending_change());
+      progressed = true;
+      return {};
+    }
+    if (stop_requested() || ++refills > kFollowRefillsPerTurn) return {};
+    if (Status st = reader->refill(); !st.ok()) return Status::error(f.spec().name + ": " + st.message());
+    if (reader->starved()) {
+      f.idle = true;  // checked for rotation at its next turn
+      return {};
+    }
+    progressed = true;
+  }
+}
+
+}  // namespace agentlog::runner
