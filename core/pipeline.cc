@@ -11,6 +11,7 @@
 #include "core/output.h"
 #include "core/parallel_runner.h"
 #include "core/signals.h"
+#include "core/stage_state.h"
 #include "core/stage_chain.h"
 
 namespace agentlog {
@@ -101,6 +102,9 @@ class Runner {
   Status after_refill(bool idle, int poll_fd);
   Status maybe_timed_flush();
   Status run_follow(const std::vector<SourceSpec>& sources, const std::vector<uint32_t>& indices);
+  // Loads (and writes back) the followed inputs' checkpoints and restores the stages' state
+  // from the first one, before anything is read.
+  Status open_checkpoints(const std::vector<SourceSpec>& sources);
   Status pump_follow(FollowedFile& f, uint32_t index, bool& progressed);
   int failure_exit_code() const;
   void run_stages(size_t first_stage);
@@ -133,6 +137,10 @@ class Runner {
   // Follow mode: the followed files and their checkpoints (by checkpoint path).
   std::vector<std::unique_ptr<FollowedFile>> followed_;
   std::map<std::string, std::unique_ptr<Checkpoint>> checkpoints_;
+  // The checkpoint that holds the stages' state (the first followed input's), or null; it is
+  // saved before the others, so a kill between two saves repeats lines, never loses state.
+  Checkpoint* state_checkpoint_ = nullptr;
+  bool state_dirty_ = false;  // records ran through the stages since the state was saved
   // The streaming source being read, told after each delivered flush how far its lines got.
   LineReader* streaming_reader_ = nullptr;
 };
@@ -153,6 +161,7 @@ void Runner::add_line(const LineEvent& ev, uint32_t source) {
 }
 
 void Runner::run_stages(size_t first_stage) {
+  state_dirty_ = true;
   run_stage_range(spec_.stages, batch_, first_stage, spec_.stages.size(),
                   {stats_.stages, stats_.dead_letter_reasons, stats_.records_generated});
 }
@@ -274,6 +283,14 @@ Status Runner::flush_outputs() {
 Status Runner::save_checkpoints() {
   if (followed_.empty()) return {};
   std::vector<Checkpoint*> dirty;
+  if (state_checkpoint_ && state_dirty_) {
+    state_dirty_ = false;
+    auto now = collect_stage_state(spec_.stages, source_names_);
+    if (now != state_checkpoint_->stages()) {
+      state_checkpoint_->set_stages(std::move(now));
+      dirty.push_back(state_checkpoint_);
+    }
+  }
   for (auto& f : followed_) {
     if (f->store_checkpoint()) {
       Checkpoint* cp = checkpoints_[f->spec().checkpoint].get();
@@ -315,6 +332,8 @@ int Runner::failure_exit_code() const {
 
 Status Runner::finish_stages() {
   for (size_t i = 0; i < spec_.stages.size(); ++i) {
+    // Its state is in the checkpoint: what it holds continues after the restart.
+    if (state_checkpoint_ && !spec_.stages[i].stage->state_config().empty()) continue;
     for (bool more = true; more;) {
       more = spec_.stages[i].stage->finish(batch_);
       if (batch_.pending.empty()) continue;
@@ -514,6 +533,24 @@ Status Runner::run_array(const SourceSpec& src, uint32_t index, std::string& tex
   return st;
 }
 
+Status Runner::open_checkpoints(const std::vector<SourceSpec>& sources) {
+  for (const SourceSpec& spec : sources) {
+    if (!spec.follow || !spec.error.empty() || spec.checkpoint.empty()) continue;
+    auto& slot = checkpoints_[spec.checkpoint];
+    if (slot) continue;
+    slot = std::make_unique<Checkpoint>(spec.checkpoint);
+    // Fatal, before anything is read: an unreadable checkpoint (reading from the start
+    // would repeat everything) or one that cannot be written (no progress could be kept).
+    Status st = slot->load();
+    if (st.ok()) st = slot->save();
+    if (!st.ok()) return st;
+    if (!state_checkpoint_) state_checkpoint_ = slot.get();
+  }
+  if (!state_checkpoint_) return {};
+  state_dirty_ = true;  // the first save writes what the stages hold after the restore
+  return restore_stage_state(*state_checkpoint_, spec_.stages, source_names_);
+}
+
 // Follow mode: the followed files are read in turn, each until it has nothing more for
 // now, until SIGTERM or SIGINT. When every file is idle, outputs flush (and checkpoints
 // are saved) and the run sleeps poll_interval_ms. Errors of one file are reported in
@@ -523,21 +560,7 @@ Status Runner::run_follow(const std::vector<SourceSpec>& sources, const std::vec
   for (uint32_t i : indices) {
     const SourceSpec& spec = sources[i];
     Checkpoint* cp = nullptr;
-    if (!spec.checkpoint.empty()) {
-      auto& slot = checkpoints_[spec.checkpoint];
-      if (!slot) {
-        slot = std::make_unique<Checkpoint>(spec.checkpoint);
-        // Fatal, before anything is read: an unreadable checkpoint (reading from the start
-        // would repeat everything) or one that cannot be written (no progress could be kept).
-        Status st = slot->load();
-        if (st.ok()) st = slot->save();
-        if (!st.ok()) {
-          output_failed_ = true;
-          return st;
-        }
-      }
-      cp = slot.get();
-    }
+    if (!spec.checkpoint.empty()) cp = checkpoints_[spec.checkpoint].get();  // open_checkpoints
     followed_.push_back(std::make_unique<FollowedFile>(spec, cp));
     poll_ms = std::min(poll_ms, spec.poll_interval_ms);
   }
@@ -698,10 +721,15 @@ int Runner::run(std::string& error) {
     return 1;
   }
 
+  for (const SourceSpec& src : sources) source_names_.push_back(src.name);
+  if (Status st = open_checkpoints(sources); !st.ok()) {
+    output_failed_ = true;
+    error = st.message();
+    return failure_exit_code();
+  }
   int rc = 0;
   std::vector<uint32_t> follow;  // follow-mode sources run together after the others
   for (uint32_t i = 0; i < sources.size() && !stop_requested(); ++i) {
-    source_names_.push_back(sources[i].name);
     stats_.sources.push_back({sources[i].name, 0, 0, {}});
     if (sources[i].follow && sources[i].error.empty()) {
       follow.push_back(i);
