@@ -81,7 +81,8 @@ class Runner {
   // After run(): closes every output (syslog waits its grace period), dead-letters what they
   // could not deliver, then closes the dead-letter output. Returns the final exit code.
   int close_outputs(int rc, std::string& error);
-  Status save_checkpoints();
+  // `final`: at close, not held back by the state's save interval.
+  Status save_checkpoints(bool final = false);
 
  private:
   Status write_undelivered(Output& from);
@@ -141,6 +142,7 @@ class Runner {
   // saved before the others, so a kill between two saves repeats lines, never loses state.
   Checkpoint* state_checkpoint_ = nullptr;
   bool state_dirty_ = false;  // records ran through the stages since the state was saved
+  Clock::time_point next_state_save_{};
   // The streaming source being read, told after each delivered flush how far its lines got.
   LineReader* streaming_reader_ = nullptr;
 };
@@ -280,10 +282,16 @@ Status Runner::flush_outputs() {
   return {};
 }
 
-Status Runner::save_checkpoints() {
+Status Runner::save_checkpoints(bool final) {
   if (followed_.empty()) return {};
+  // The state is written whole, so a large one costs each save: saves wait until nine times
+  // the last one's duration has passed (at most a tenth of the time). The offsets wait with
+  // it, so the two still agree; a kill meanwhile repeats more lines, nothing is lost.
+  const bool with_state = state_checkpoint_ && state_dirty_;
+  const Clock::time_point began = Clock::now();
+  if (with_state && !final && began < next_state_save_) return {};
   std::vector<Checkpoint*> dirty;
-  if (state_checkpoint_ && state_dirty_) {
+  if (with_state) {
     state_dirty_ = false;
     auto now = collect_stage_state(spec_.stages, source_names_);
     if (now != state_checkpoint_->stages()) {
@@ -300,6 +308,7 @@ Status Runner::save_checkpoints() {
   for (Checkpoint* cp : dirty) {
     if (Status st = cp->save(); !st.ok()) return st;
   }
+  if (with_state) next_state_save_ = Clock::now() + 9 * (Clock::now() - began);
   return {};
 }
 
@@ -813,7 +822,7 @@ int Runner::close_outputs(int rc, std::string& error) {
   // Every output has delivered or dead-lettered what it held: the checkpoints a busy output
   // held back can be saved now. After any failure they stay behind (at-least-once).
   if (error.empty())
-    if (Status st = save_checkpoints(); !st.ok()) fail(st);
+    if (Status st = save_checkpoints(true); !st.ok()) fail(st);
   ledger_.settle(stats_);
   return rc;
 }
