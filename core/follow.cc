@@ -64,7 +64,7 @@ Status Checkpoint::load() {
   if (auto err = parser.parse(text).get(root)) return bad(simdjson::error_message(err));
   simdjson::dom::array files;
   int64_t version = 0;
-  if (root["version"].get(version) || version != 1) return bad("\"version\" must be 1");
+  if (root["version"].get(version) || (version != 1 && version != 2)) return bad("\"version\" must be 1 or 2");
   if (root["files"].get(files)) return bad("\"files\" must be a list");
   for (simdjson::dom::element e : files) {
     CheckpointEntry c;
@@ -79,11 +79,27 @@ Status Checkpoint::load() {
     c.in_long_line = skip;
     entries_[c.path] = std::move(c);
   }
+  simdjson::dom::element stages;
+  if (root["stages"].get(stages) == simdjson::SUCCESS) {
+    simdjson::dom::object obj;
+    if (version != 2 || stages.get(obj)) return bad("\"stages\" must be an object, in version 2");
+    for (auto [name, e] : obj) {
+      SavedStageState s;
+      std::string_view type, config;
+      simdjson::dom::element state;
+      if (e["type"].get(type) || e["config"].get(config) || e["state"].get(state))
+        return bad("each stage needs type, config and state");
+      s.type = type;
+      s.config = config;
+      s.state = simdjson::minify(state);
+      stages_[std::string(name)] = std::move(s);
+    }
+  }
   return {};
 }
 
 Status Checkpoint::save() {
-  std::string o = "{\"version\":1,\"files\":[";
+  std::string o = stages_.empty() ? "{\"version\":1,\"files\":[" : "{\"version\":2,\"files\":[";
   bool first = true;
   for (auto& [path, e] : entries_) {
     if (!first) o += ",";
@@ -96,7 +112,23 @@ Status Checkpoint::save() {
     if (e.in_long_line) o += ",\"in_long_line\":true";
     o += "}";
   }
-  o += "]}\n";
+  o += "]";
+  if (!stages_.empty()) {
+    o += ",\n\"stages\":{";
+    first = true;
+    for (auto& [name, st] : stages_) {
+      o += first ? "\n" : ",\n";
+      first = false;
+      json::append_quoted(o, name);
+      o += ":{\"type\":";
+      json::append_quoted(o, st.type);
+      o += ",\"config\":";
+      json::append_quoted(o, st.config);
+      o += ",\"state\":" + st.state + "}";
+    }
+    o += "}";
+  }
+  o += "}\n";
   // Write a temporary file next to it, then rename: a reader (or a restart after a kill)
   // sees the old checkpoint or the new one, never a partial one.
   std::string tmp = path_ + ".tmp";

@@ -28,8 +28,17 @@ struct CheckpointEntry {
   bool in_long_line = false;  // offset is inside an over-long line: skip to its newline
 };
 
-// The checkpoint file: one JSON object {"version":1,"files":[...]}, replaced atomically
-// (temporary file in the same directory, then rename).
+// One stage's state (Stage::save_state), saved under the stage's name.
+struct SavedStageState {
+  std::string type;    // the stage's plugin
+  std::string config;  // Stage::state_config() when it was saved
+  std::string state;   // the state, a JSON value
+  bool operator==(const SavedStageState&) const = default;
+};
+
+// The checkpoint file: one JSON object {"version":1,"files":[...]}, or with stage state
+// {"version":2,"files":[...],"stages":{NAME:{"type","config","state"}}}, replaced
+// atomically (temporary file in the same directory, then rename).
 class Checkpoint {
  public:
   explicit Checkpoint(std::string path) : path_(std::move(path)) {}
@@ -44,10 +53,14 @@ class Checkpoint {
   // Entries are keyed by the followed path: one current identity per path.
   void set(const CheckpointEntry& e) { entries_[e.path] = e; }
   const std::string& path() const { return path_; }
+  // Stage state by stage name (written with the offsets, so the two always agree).
+  const std::map<std::string, SavedStageState>& stages() const { return stages_; }
+  void set_stages(std::map<std::string, SavedStageState> s) { stages_ = std::move(s); }
 
  private:
   std::string path_;
   std::map<std::string, CheckpointEntry> entries_;
+  std::map<std::string, SavedStageState> stages_;
 };
 
 // One followed path: the file currently open under it and its line reader.

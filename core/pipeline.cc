@@ -31,6 +31,7 @@ void Runner::add_line(const LineEvent& ev, uint32_t source) {
 }
 
 inline void Runner::run_stages(size_t first_stage) {
+  state_dirty_ = true;
   run_stage_range(spec_.stages, batch_, first_stage, spec_.stages.size(),
                   {stats_.stages, stats_.dead_letter_reasons, stats_.records_generated});
 }
@@ -168,6 +169,8 @@ int Runner::failure_exit_code() const {
 
 Status Runner::finish_stages() {
   for (size_t i = 0; i < spec_.stages.size(); ++i) {
+    // Its state is in the checkpoint: what it holds continues after the restart.
+    if (state_checkpoint_ && !spec_.stages[i].stage->state_config().empty()) continue;
     for (bool more = true; more;) {
       more = spec_.stages[i].stage->finish(batch_);
       if (batch_.pending.empty()) continue;
@@ -239,10 +242,15 @@ int Runner::run(std::string& error) {
     return 1;
   }
 
+  for (const SourceSpec& src : sources) source_names_.push_back(src.name);
+  if (Status st = open_checkpoints(sources); !st.ok()) {
+    output_failed_ = true;
+    error = st.message();
+    return failure_exit_code();
+  }
   int rc = 0;
   std::vector<uint32_t> follow;  // follow-mode sources run together after the others
   for (uint32_t i = 0; i < sources.size() && !stop_requested(); ++i) {
-    source_names_.push_back(sources[i].name);
     stats_.sources.push_back({sources[i].name, 0, 0, {}});
     if (sources[i].follow && sources[i].error.empty()) {
       follow.push_back(i);
@@ -326,7 +334,7 @@ int Runner::close_outputs(int rc, std::string& error) {
   // Every output has delivered or dead-lettered what it held: the checkpoints a busy output
   // held back can be saved now. After any failure they stay behind (at-least-once).
   if (error.empty())
-    if (Status st = save_checkpoints(); !st.ok()) fail(st);
+    if (Status st = save_checkpoints(true); !st.ok()) fail(st);
   ledger_.settle(stats_);
   return rc;
 }

@@ -1,6 +1,7 @@
 // The runner in follow mode: followed files read in turn, and their checkpoints.
 #include "core/pipeline_runner.h"
 #include "core/signals.h"
+#include "core/stage_state.h"
 
 namespace agentlog::runner {
 namespace {
@@ -10,9 +11,23 @@ constexpr int kFollowRefillsPerTurn = 16;
 
 }  // namespace
 
-Status Runner::save_checkpoints() {
+Status Runner::save_checkpoints(bool final) {
   if (followed_.empty()) return {};
+  // The state is written whole, so a large one costs each save: saves wait until nine times
+  // the last one's duration has passed (at most a tenth of the time). The offsets wait with
+  // it, so the two still agree; a kill meanwhile repeats more lines, nothing is lost.
+  const bool with_state = state_checkpoint_ && state_dirty_;
+  const Clock::time_point began = Clock::now();
+  if (with_state && !final && began < next_state_save_) return {};
   std::vector<Checkpoint*> dirty;
+  if (with_state) {
+    state_dirty_ = false;
+    auto now = collect_stage_state(spec_.stages, source_names_);
+    if (now != state_checkpoint_->stages()) {
+      state_checkpoint_->set_stages(std::move(now));
+      dirty.push_back(state_checkpoint_);
+    }
+  }
   for (auto& f : followed_) {
     if (f->store_checkpoint()) {
       Checkpoint* cp = checkpoints_[f->spec().checkpoint].get();
@@ -22,7 +37,26 @@ Status Runner::save_checkpoints() {
   for (Checkpoint* cp : dirty) {
     if (Status st = cp->save(); !st.ok()) return st;
   }
+  if (with_state) next_state_save_ = Clock::now() + 9 * (Clock::now() - began);
   return {};
+}
+
+Status Runner::open_checkpoints(const std::vector<SourceSpec>& sources) {
+  for (const SourceSpec& spec : sources) {
+    if (!spec.follow || !spec.error.empty() || spec.checkpoint.empty()) continue;
+    auto& slot = checkpoints_[spec.checkpoint];
+    if (slot) continue;
+    slot = std::make_unique<Checkpoint>(spec.checkpoint);
+    // Fatal, before anything is read: an unreadable checkpoint (reading from the start
+    // would repeat everything) or one that cannot be written (no progress could be kept).
+    Status st = slot->load();
+    if (st.ok()) st = slot->save();
+    if (!st.ok()) return st;
+    if (!state_checkpoint_) state_checkpoint_ = slot.get();
+  }
+  if (!state_checkpoint_) return {};
+  state_dirty_ = true;  // the first save writes what the stages hold after the restore
+  return restore_stage_state(*state_checkpoint_, spec_.stages, source_names_);
 }
 
 // Follow mode: the followed files are read in turn, each until it has nothing more for
@@ -34,21 +68,7 @@ Status Runner::run_follow(const std::vector<SourceSpec>& sources, const std::vec
   for (uint32_t i : indices) {
     const SourceSpec& spec = sources[i];
     Checkpoint* cp = nullptr;
-    if (!spec.checkpoint.empty()) {
-      auto& slot = checkpoints_[spec.checkpoint];
-      if (!slot) {
-        slot = std::make_unique<Checkpoint>(spec.checkpoint);
-        // Fatal, before anything is read: an unreadable checkpoint (reading from the start
-        // would repeat everything) or one that cannot be written (no progress could be kept).
-        Status st = slot->load();
-        if (st.ok()) st = slot->save();
-        if (!st.ok()) {
-          output_failed_ = true;
-          return st;
-        }
-      }
-      cp = slot.get();
-    }
+    if (!spec.checkpoint.empty()) cp = checkpoints_[spec.checkpoint].get();  // open_checkpoints
     followed_.push_back(std::make_unique<FollowedFile>(spec, cp));
     poll_ms = std::min(poll_ms, spec.poll_interval_ms);
   }

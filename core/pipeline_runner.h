@@ -75,7 +75,8 @@ class Runner {
   // After run(): closes every output (syslog waits its grace period), dead-letters what they
   // could not deliver, then closes the dead-letter output. Returns the final exit code.
   int close_outputs(int rc, std::string& error);
-  Status save_checkpoints();
+  // `final`: at close, not held back by the state's save interval.
+  Status save_checkpoints(bool final = false);
 
  private:
   // The `inline` helpers below have one caller each, in the file that defines them, and are
@@ -98,6 +99,9 @@ class Runner {
   inline Status after_refill(bool idle, int poll_fd);
   Status maybe_timed_flush();
   Status run_follow(const std::vector<SourceSpec>& sources, const std::vector<uint32_t>& indices);
+  // Loads (and writes back) the followed inputs' checkpoints and restores the stages' state
+  // from the first one, before anything is read.
+  Status open_checkpoints(const std::vector<SourceSpec>& sources);
   Status pump_follow(FollowedFile& f, uint32_t index, bool& progressed);
   int failure_exit_code() const;
   inline void run_stages(size_t first_stage);
@@ -130,6 +134,11 @@ class Runner {
   // Follow mode: the followed files and their checkpoints (by checkpoint path).
   std::vector<std::unique_ptr<FollowedFile>> followed_;
   std::map<std::string, std::unique_ptr<Checkpoint>> checkpoints_;
+  // The checkpoint that holds the stages' state (the first followed input's), or null; it is
+  // saved before the others, so a kill between two saves repeats lines, never loses state.
+  Checkpoint* state_checkpoint_ = nullptr;
+  bool state_dirty_ = false;  // records ran through the stages since the state was saved
+  Clock::time_point next_state_save_{};
   // The streaming source being read, told after each delivered flush how far its lines got.
   LineReader* streaming_reader_ = nullptr;
 };

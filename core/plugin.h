@@ -58,6 +58,28 @@ class Batch {
   RecordPool* pool_;
 };
 
+// Follow mode with a checkpoint: stage state is saved with the input offsets and restored
+// at the next start (docs/inputs.md#stage-state-across-restarts). State names its lines'
+// sources by name, since a restart may expand the inputs differently.
+class StateSources {
+ public:
+  explicit StateSources(std::vector<std::string>& names) : names_(&names) {}
+  std::string_view name(uint32_t source) const {
+    return source < names_->size() ? std::string_view((*names_)[source]) : std::string_view();
+  }
+  // This run's index for a saved source name; a name that is not among this run's sources
+  // is added after them (no record comes from it; warnings can still cite its lines).
+  uint32_t index(std::string_view name) {
+    for (size_t i = 0; i < names_->size(); ++i)
+      if ((*names_)[i] == name) return static_cast<uint32_t>(i);
+    names_->emplace_back(name);
+    return static_cast<uint32_t>(names_->size() - 1);
+  }
+
+ private:
+  std::vector<std::string>* names_;
+};
+
 class Stage {
  public:
   virtual ~Stage() = default;
@@ -74,6 +96,17 @@ class Stage {
   virtual void scrub(std::string& text) {}
   // Extra stats as JSON members (`"key":value,...`) without braces; never record content.
   virtual std::string stats_json() const { return {}; }
+
+  // State across follow-mode restarts. A stage that keeps state returns a fingerprint of the
+  // config its state depends on (a state saved under another fingerprint is not restored);
+  // empty: the stage keeps none.
+  virtual std::string state_config() const { return {}; }
+  // Appends the state as one JSON value: deterministic, and only the ids and keys the stage
+  // keeps anyway (no other record content).
+  virtual void save_state(std::string& out, const StateSources& sources) const {}
+  // Restores a saved state into a stage that has seen no record yet, within the stage's own
+  // limits; what did not fit is described in `note`. Errors: a state that does not parse.
+  virtual Status restore_state(std::string_view json, StateSources& sources, std::string& note) { return {}; }
 };
 
 // One concrete input stream (a file or stdin), expanded from an input plugin's config.

@@ -7,7 +7,9 @@
 #include "core/field_path.h"
 #include "core/hash_index.h"
 #include "core/interner.h"
+#include "core/hashing.h"
 #include "core/paged_array.h"
+#include "core/state_text.h"
 
 namespace agentlog::plugins {
 namespace {
@@ -85,6 +87,96 @@ class CollisionStage : public Stage {
         [&](size_t i, const Prep& p) {
           if (p.keyed) handle(batch, *recs[i], p);
         });
+  }
+
+  // Follow-mode state (docs/stages/collision.md#state-across-restarts): the owners, oldest
+  // first, as key hash, agent, the line that established the id, target and the agents
+  // already warned about. The key itself is not kept (only its hash), here as in memory.
+  std::string state_fingerprint;  // the fields the key, agent and target come from
+  std::string state_config() const override { return state_fingerprint; }
+  void save_state(std::string& out, const StateSources& sources) const override {
+    state::StringTable agents, names;
+    out += "{\"format\":1,\"owners\":[";
+    const size_t start = used_ < max_keys ? 0 : next_;
+    for (size_t k = 0; k < used_; ++k) {
+      const uint32_t slot = static_cast<uint32_t>((start + k) % used_);
+      const Owner& o = ring_[slot];
+      out += k ? ",[" : "[";
+      out += std::to_string(o.hash) + "," + std::to_string(agents.id(agents_.str(o.agent))) + "," +
+             std::to_string(names.id(sources.name(o.source))) + "," + std::to_string(o.line) + ",";
+      json::append_quoted(out, target_of(slot));
+      if (auto w = warned_.find(slot); w != warned_.end() && !w->second.empty()) {
+        out += ",[";
+        for (size_t i = 0; i < w->second.size(); ++i) out += (i ? "," : "") + std::to_string(agents.id(agents_.str(w->second[i])));
+        out += "]";
+      }
+      out += "]";
+    }
+    out += "],\"agents\":";
+    agents.write(out);
+    out += ",\"sources\":";
+    names.write(out);
+    out += "}";
+  }
+
+  Status restore_state(std::string_view json, StateSources& sources, std::string& note) override {
+    simdjson::dom::parser parser;
+    simdjson::dom::element root, a, n;
+    simdjson::dom::object obj;
+    if (parser.parse(json.data(), json.size()).get(root) || root.get(obj)) return Status::error("the state must be an object");
+    int64_t format = 0;
+    if (root["format"].get(format) || format != 1) return Status::error("\"format\" must be 1");
+    std::vector<std::string> agents, names;
+    if (root["agents"].get(a) || root["sources"].get(n) || !state::read_strings(a, agents) || !state::read_strings(n, names))
+      return Status::error("\"agents\" and \"sources\" must be lists of strings");
+    simdjson::dom::array owners;
+    if (root["owners"].get(owners)) return Status::error("\"owners\" must be a list");
+    std::vector<uint32_t> source_of;
+    for (const std::string& name : names) source_of.push_back(sources.index(name));
+    // Within this run's max_keys: the newest ids.
+    const size_t total = owners.size(), skip = total > max_keys ? total - max_keys : 0;
+    size_t k = 0;
+    for (simdjson::dom::element e : owners) {
+      if (k++ < skip) continue;
+      state::Row row(e, "an owner");
+      const uint64_t hash = row.u64();
+      const uint32_t agent = row.index(agents.size()), src = row.index(names.size());
+      const uint64_t line = row.u64();
+      const std::string_view target = row.str();
+      std::vector<uint32_t> warned;
+      if (row.error().empty() && !row.at_end()) {
+        simdjson::dom::array list;
+        if (row.element().get(list)) row.fail("has a warned list that is not a list");
+        else
+          for (simdjson::dom::element w : list) {
+            uint64_t i = 0;
+            if (w.get(i) || i >= agents.size()) row.fail("has a warned agent that does not exist");
+            else warned.push_back(agents_.id(agents[i]));
+          }
+        if (row.error().empty() && !row.at_end()) row.fail("is too long");
+      }
+      if (row.error().empty() && index_.find(hash, [&](uint32_t s) { return ring_[s].hash == hash; }) != HashIndex::kNone)
+        row.fail("appears twice");
+      if (!row.error().empty()) return Status::error(row.error());
+      if (used_ == ring_.size()) ring_.grow_to(used_ + 1, max_keys);
+      const uint32_t slot = static_cast<uint32_t>(used_++);
+      Owner& o = ring_[slot];
+      o = {hash, line, source_of[src], agents_.id(agents[agent]), static_cast<uint32_t>(target.size()), 0};
+      if (target.size() > TargetCell::kBytes) {
+        long_targets_[slot] = std::string(target);
+      } else if (!target.empty()) {
+        targets_.grow_to(slot + 1, max_keys);
+        std::memcpy(targets_[slot].bytes, target.data(), target.size());
+      }
+      if (!warned.empty()) warned_[slot] = std::move(warned);
+      index_.insert(hash, slot);
+    }
+    if (skip) {
+      forgotten_ += skip;
+      note = std::to_string(skip) + " of " + std::to_string(total) + " ids not restored (max_keys is " +
+             std::to_string(max_keys) + "; the oldest)";
+    }
+    return {};
   }
 
   std::string stats_json() const override {
@@ -243,6 +335,11 @@ Status make_collision(const OptionView& o, std::unique_ptr<Stage>& out) {
   st->mark_field = o.str("mark_field");
   if (st->mark_field.empty()) return Status::error(o.error("mark_field", "must not be empty"));
   st->max_keys = static_cast<size_t>(o.integer("max_keys"));
+  // Saved state holds key hashes: a probe of hash_key makes a changed hash a changed config.
+  std::string fp = "collision state 1\n" + std::to_string(hash_key("agentlog"));
+  for (const FieldPath* f : {&st->key_field, &st->agent_field, &st->target_field}) fp += "\n" + f->text;
+  for (const FieldPath& f : st->scope) fp += "\nscope " + f.text;
+  st->state_fingerprint = sha256_hex(fp);
   st->init();
   out = std::move(st);
   return {};

@@ -102,14 +102,40 @@ TEST_CASE("checkpoints round-trip and are replaced atomically", "[follow]") {
   CHECK_FALSE(got->in_long_line);
 }
 
+TEST_CASE("stage state is saved in the checkpoint, which says version 2 then", "[follow]") {
+  TempDir d;
+  std::string path = (d.path / "cp.json").string();
+  Checkpoint a(path);
+  REQUIRE(a.save().ok());
+  CHECK(test::read_file(path) == "{\"version\":1,\"files\":[]}\n");  // as before, without state
+  a.set_stages({{"life \"1\"", {"lifecycle", "abc", R"({"open":[[1,"k"]],"n":null})"}}, {"guard", {"collision", "def", "{}"}}});
+  REQUIRE(a.save().ok());
+  CHECK(test::read_file(path) ==
+        "{\"version\":2,\"files\":[],\n\"stages\":{\n\"guard\":{\"type\":\"collision\",\"config\":\"def\",\"state\":{}},\n"
+        "\"life \\\"1\\\"\":{\"type\":\"lifecycle\",\"config\":\"abc\",\"state\":{\"open\":[[1,\"k\"]],\"n\":null}}}}\n");
+  Checkpoint b(path);
+  REQUIRE(b.load().ok());
+  CHECK(b.stages() == a.stages());
+}
+
 TEST_CASE("an invalid checkpoint is an error that says what to do", "[follow]") {
   TempDir d;
   std::string path = (d.path / "cp.json").string();
-  test::write_file(path, "{\"version\":2,\"files\":[]}");
+  test::write_file(path, "{\"version\":3,\"files\":[]}");
   Status st = Checkpoint(path).load();
   CHECK(st.message() == "checkpoint " + path +
-                            ": not a valid checkpoint file (\"version\" must be 1); remove it to read the "
+                            ": not a valid checkpoint file (\"version\" must be 1 or 2); remove it to read the "
                             "followed files from the start");
+  test::write_file(path, "{\"version\":1,\"files\":[],\"stages\":{}}");
+  st = Checkpoint(path).load();
+  CHECK(st.message() == "checkpoint " + path +
+                            ": not a valid checkpoint file (\"stages\" must be an object, in version 2); remove it "
+                            "to read the followed files from the start");
+  test::write_file(path, "{\"version\":2,\"files\":[],\"stages\":{\"lifecycle\":{\"type\":\"lifecycle\"}}}");
+  st = Checkpoint(path).load();
+  CHECK(st.message() == "checkpoint " + path +
+                            ": not a valid checkpoint file (each stage needs type, config and state); remove it to "
+                            "read the followed files from the start");
   test::write_file(path, "{\"version\":1,\"files\":[{\"path\":\"a\"}]}");
   st = Checkpoint(path).load();
   CHECK(st.message() == "checkpoint " + path +
