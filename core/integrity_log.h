@@ -34,6 +34,8 @@ class IntegrityLog {
   Status opened(int fd, int64_t file_end, bool reopen);
   // A line handed to the output (hashed now; in the tree once written).
   void add_pending(std::string_view line) { pending_.push_back(merkle::leaf_hash(line)); }
+  // The same with the leaf hash already worked out (Record::leaf_hash).
+  void add_pending_hash(const merkle::Hash& leaf) { pending_.push_back(leaf); }
   // The first `lines` pending lines are in the file, which now ends at `file_end`; the
   // other pending lines were never written.
   void commit(uint64_t lines, int64_t file_end);

@@ -22,6 +22,19 @@ Hash leaf_hash(std::string_view line) {
   return h;
 }
 
+Hash leaf_hash_of_pieces(std::string_view a, std::string_view b, std::string_view c) {
+  Hash h;
+  SHA256_CTX ctx;
+  SHA256_Init(&ctx);
+  const unsigned char zero = 0;
+  SHA256_Update(&ctx, &zero, 1);
+  SHA256_Update(&ctx, a.data(), a.size());
+  SHA256_Update(&ctx, b.data(), b.size());
+  SHA256_Update(&ctx, c.data(), c.size());
+  SHA256_Final(h.data(), &ctx);
+  return h;
+}
+
 Hash node_hash(const Hash& left, const Hash& right) {
   unsigned char buf[65];
   buf[0] = 1;

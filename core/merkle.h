@@ -15,6 +15,8 @@ using Hash = std::array<unsigned char, 32>;
 
 // SHA-256(0x00 || line): the line without its newline.
 Hash leaf_hash(std::string_view line);
+// The same for a line given in pieces (Record::byte_pieces), hashed as if joined.
+Hash leaf_hash_of_pieces(std::string_view a, std::string_view b, std::string_view c);
 // SHA-256(0x01 || left || right).
 Hash node_hash(const Hash& left, const Hash& right);
 // The root of the empty tree: SHA-256 of nothing.

@@ -169,10 +169,11 @@ Status FdOutput::write_line(std::string_view line) { return write_pieces(line, {
 
 Status FdOutput::write_record(Record& record) {
   Record::BytePieces p = record.byte_pieces();
-  return write_pieces(p.head, p.held, p.tail);
+  return write_pieces(p.head, p.held, p.tail, record.leaf_hash());
 }
 
-Status FdOutput::write_pieces(std::string_view head, std::string_view held, std::string_view tail) {
+Status FdOutput::write_pieces(std::string_view head, std::string_view held, std::string_view tail,
+                              const Record::LeafHash* leaf) {
   if (!failure_.ok()) {
     ++lines_lost_;
     return failure_;
@@ -185,7 +186,10 @@ Status FdOutput::write_pieces(std::string_view head, std::string_view held, std:
     }
   }
   buf_.append(head).append(held).append(tail);
-  if (integrity_) integrity_->add_pending(std::string_view(buf_).substr(buf_.size() - size));
+  if (integrity_) {
+    if (leaf) integrity_->add_pending_hash(*leaf);
+    else integrity_->add_pending(std::string_view(buf_).substr(buf_.size() - size));
+  }
   buf_.push_back('\n');
   ++lines_in_buf_;
   if (buf_.size() > kBuffer) return write_buffer();  // a line longer than the buffer

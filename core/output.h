@@ -35,11 +35,13 @@ class FdOutput : public Output {
   void inject_enospc_after(uint64_t bytes) { enospc_after_ = bytes; }
   // `integrity:` (core/integrity_log.h): the written lines feed a signed Merkle log.
   void set_integrity(std::unique_ptr<IntegrityLog> log);
+  bool wants_leaf_hashes() const override { return integrity_ != nullptr; }
   Status close() override;
 
  private:
   ssize_t write_some(const char* p, size_t n);
-  Status write_pieces(std::string_view head, std::string_view held, std::string_view tail);
+  Status write_pieces(std::string_view head, std::string_view held, std::string_view tail,
+                      const Record::LeafHash* leaf = nullptr);
   // Writes buf_ out; on failure cuts the file back to its last whole line.
   Status write_buffer();
   // A file whose last line is incomplete (an earlier run failed mid-write) is cut back to

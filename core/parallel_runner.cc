@@ -12,6 +12,7 @@
 #include <oneapi/tbb/parallel_pipeline.h>
 #include <oneapi/tbb/task_arena.h>
 
+#include "core/merkle.h"
 #include "core/signals.h"
 #include "core/stage_chain.h"
 #include "core/worker_slots.h"
@@ -98,13 +99,14 @@ struct ParallelLineRunner::Impl {
 };
 
 ParallelLineRunner::ParallelLineRunner(const std::vector<StageSlot>& stages, unsigned workers, size_t batch_records,
-                                       const std::vector<std::string>* source_names)
+                                       const std::vector<std::string>* source_names, bool leaf_hashes)
     : stages_(stages), workers_(workers), batch_records_(batch_records), source_names_(source_names),
-      impl_(std::make_unique<Impl>(workers)) {
+      leaf_hashes_(leaf_hashes), impl_(std::make_unique<Impl>(workers)) {
   // The trailing stateful stages run in the tail, with the writing; before them, runs of
   // stateless stages run in parallel and the stateful ones between them serially.
   tail_first_ = stages.size();
-  while (tail_first_ > 0 && !stages[tail_first_ - 1].stage->stateless()) --tail_first_;
+  if (!leaf_hashes_)
+    while (tail_first_ > 0 && !stages[tail_first_ - 1].stage->stateless()) --tail_first_;
   for (size_t i = 0; i < tail_first_;) {
     bool parallel = stages[i].stage->stateless();
     size_t j = i;
@@ -128,6 +130,7 @@ ParallelLineRunner::ParallelLineRunner(const std::vector<StageSlot>& stages, uns
   else
     add_step("parse", true);
   for (; k < segments_.size(); ++k) add_step(stage_names(segments_[k].first, segments_[k].last), segments_[k].parallel);
+  if (leaf_hashes_) add_step("leaf hashes", true);
   add_step(tail_first_ < stages.size() ? stage_names(tail_first_, stages.size()) + " + write" : "write", false);
   impl_->step_ns = std::make_unique<std::atomic<uint64_t>[]>(impl_->step_names.size());
 }
@@ -275,6 +278,20 @@ Status ParallelLineRunner::run(LineReader& reader, uint32_t source, const Tail& 
                           if (!abandoned.load(std::memory_order_relaxed)) run_segment(b, seg);
                           return b;
                         });
+  }
+  if (leaf_hashes_) {
+    std::atomic<uint64_t>* ns = &step_ns[last_step - 1];
+    chain = chain & tbb::make_filter<LineBatch*, LineBatch*>(filter_mode::parallel, [&, ns](LineBatch* b) {
+              enter_slot();
+              StepClock clock(measure_, *ns);
+              if (abandoned.load(std::memory_order_relaxed)) return b;
+              for (Record* r : b->batch.records) {
+                if (r->verdict != Verdict::Keep) continue;
+                Record::BytePieces p = r->byte_pieces();
+                r->set_leaf_hash(merkle::leaf_hash_of_pieces(p.head, p.held, p.tail));
+              }
+              return b;
+            });
   }
   impl_->arena.execute([&] {
     tbb::parallel_pipeline(workers_ * kBatchesPerWorker,

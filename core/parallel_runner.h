@@ -53,8 +53,11 @@ struct LineBatch {
 
 class ParallelLineRunner {
  public:
+  // `leaf_hashes`: an output keeps a Merkle log (`integrity:`), so the kept records' leaf
+  // hashes are worked out on the workers (Record::leaf_hash) after the last stage; every
+  // stage then runs before the tail, which only writes.
   ParallelLineRunner(const std::vector<StageSlot>& stages, unsigned workers, size_t batch_records,
-                     const std::vector<std::string>* source_names);
+                     const std::vector<std::string>* source_names, bool leaf_hashes = false);
   ~ParallelLineRunner();
   // The stages from this index on are left to the tail (the trailing stateful ones).
   size_t tail_first_stage() const { return tail_first_; }
@@ -84,6 +87,7 @@ class ParallelLineRunner {
   const std::vector<std::string>* source_names_;
   std::vector<Segment> segments_;  // the stages before the tail
   size_t tail_first_;
+  bool leaf_hashes_;
   bool measure_ = false;
   std::unique_ptr<Impl> impl_;
 };

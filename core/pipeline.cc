@@ -216,7 +216,11 @@ int Runner::run(std::string& error) {
     for (auto& src : sources)
       if (!src.follow && !src.open) src.framing = opts_.framing;
   if (unsigned workers = resolve_workers(opts_.workers ? opts_.workers : spec_.workers); workers > 1) {
-    parallel_ = std::make_unique<ParallelLineRunner>(spec_.stages, workers, opts_.batch_records, &source_names_);
+    bool leaf_hashes = false;
+    for (auto* list : {&spec_.outputs, &spec_.warnings})
+      for (auto& o : *list) leaf_hashes |= o->wants_leaf_hashes();
+    parallel_ = std::make_unique<ParallelLineRunner>(spec_.stages, workers, opts_.batch_records, &source_names_,
+                                                     leaf_hashes);
     parallel_->measure_steps(opts_.measure_steps);
   }
   if (spec_.outputs.empty()) default_output_ = std::make_unique<FdOutput>("stdout", 1, "", true);

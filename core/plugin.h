@@ -158,6 +158,9 @@ class Output {
   // Writes one kept record. Outputs that need the parsed view or the origin (for dead
   // letters) override this; the default writes the bytes as a line.
   virtual Status write_record(Record& record) { return write_line(record.bytes()); }
+  // Would this output use Record::leaf_hash (a Merkle log over what it writes)? The parallel
+  // runner then hashes the records on the workers.
+  virtual bool wants_leaf_hashes() const { return false; }
   virtual Status flush() = 0;
   // After flush(): has everything written so far left this process, so that a kill cannot
   // lose it? Follow mode moves its checkpoints only then. (Syslog: only once the sender has

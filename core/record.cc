@@ -16,6 +16,7 @@ simdjson::dom::parser& thread_parser() {
 }  // namespace
 
 void Record::reset_borrowed(std::string_view bytes) {
+  leaf_valid_ = false;
   state_ = State::Original;
   bytes_ = bytes;
   tree_.reset();
@@ -33,6 +34,7 @@ void Record::reset_borrowed(std::string_view bytes) {
 }
 
 void Record::reset_owned(std::string text) {
+  leaf_valid_ = false;
   reset_borrowed({});
   owned_ = std::move(text);
   ensure_padding();
@@ -111,6 +113,7 @@ void Record::to_owned() {
 }
 
 void Record::set_member_raw(std::string_view key, std::string_view json_value) {
+  leaf_valid_ = false;
   if (state_ == State::Tree) {
     tree_->set(key, *json::parse(json_value));
     return;
@@ -130,6 +133,7 @@ void Record::set_member_raw(std::string_view key, std::string_view json_value) {
 }
 
 void Record::add_member_raw(std::string_view key, std::string_view json_value) {
+  leaf_valid_ = false;
   if (state_ == State::Tree) {
     tree_->set(key, *json::parse(json_value));
     return;
@@ -156,6 +160,7 @@ PreparedName::PreparedName(std::string_view n)
     : name(n), member_prefix("," + json::quoted(n) + ":"), id(TopFieldRegistry::intern(n)) {}
 
 void Record::add_member_text(const PreparedName& key, std::string_view member) {
+  leaf_valid_ = false;
   if (state_ != State::Tree && parsed_) {
     appendix_.append(member);
     appendix_ids_.push_back(key.id);
@@ -314,6 +319,7 @@ bool Record::view_and_appended(simdjson::dom::element& base, std::string_view& a
 }
 
 bool Record::remove_member(std::string_view key) {
+  leaf_valid_ = false;
   appended_only_ = false;
   if (state_ == State::Tree) return tree_->erase(key);
   json::Value& t = tree();
@@ -321,6 +327,7 @@ bool Record::remove_member(std::string_view key) {
 }
 
 json::Value& Record::tree() {
+  leaf_valid_ = false;
   if (state_ != State::Tree) {
     std::string_view b = bytes();
     auto v = json::parse(b);
@@ -333,6 +340,7 @@ json::Value& Record::tree() {
 }
 
 void Record::replace_tree(json::Value v) {
+  leaf_valid_ = false;
   appendix_.clear();
   appendix_ids_.clear();
   appendix_parsed_ = false;

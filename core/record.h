@@ -2,6 +2,7 @@
 // members splice the bytes; deep edits build an owned mutable tree (key order kept).
 // An unedited record is written out as its original bytes.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -64,6 +65,14 @@ class Record {
     std::string_view head, held, tail;
   };
   BytePieces byte_pieces();
+  // The Merkle leaf hash of the bytes as they are now, for outputs with `integrity:`: worked
+  // out on a worker thread so the serial write step does not hash. Null after any edit.
+  using LeafHash = std::array<unsigned char, 32>;
+  const LeafHash* leaf_hash() const { return leaf_valid_ ? &leaf_ : nullptr; }
+  void set_leaf_hash(const LeafHash& h) {
+    leaf_ = h;
+    leaf_valid_ = true;
+  }
   bool edited() const { return state_ != State::Original || !appendix_.empty(); }
 
   // When every edit since the last parse appended new top-level members, gives the view as
@@ -86,6 +95,7 @@ class Record {
   // add_member_text). Write the member there, then commit_member_text(key, bytes written).
   char* member_text_room(size_t max) { return state_ != State::Tree && parsed_ ? appendix_.room(max) : nullptr; }
   void commit_member_text(const PreparedName& key, size_t n) {
+    leaf_valid_ = false;
     appendix_.commit(n);
     appendix_ids_.push_back(key.id);
     appendix_parsed_ = false;
@@ -169,6 +179,8 @@ class Record {
   bool top_duplicate_ = false;
   bool appended_only_ = false;          // doc_ + [append_from_, closing brace) == bytes
   size_t append_from_ = std::string::npos;
+  bool leaf_valid_ = false;
+  LeafHash leaf_{};
 };
 
 }  // namespace agentlog

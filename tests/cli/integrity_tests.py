@@ -422,6 +422,34 @@ def test_key_from_env_and_never_printed():
           b'variable "AUDIT_KEY" is not set\n', p.stderr)
 
 
+def test_workers_hash_on_workers_same_log():
+    """With workers the leaf hashes are worked out on the workers (a "leaf hashes" step); the
+    log, its roots and the verdict of verify are those of a one-thread run. The chain ends with
+    a stateful stage that annotates every record and adds records of its own."""
+    keygen()
+    recs = b"".join(b'{"event_type":"tool_call","agent_id":"a","run_id":"r%d","action_id":"x%d",'
+                    b'"tool_name":"t","event_time":"2026-01-01T00:00:00Z"}\n' % (i % 7, i)
+                    for i in range(5000))
+    with open("in.jsonl", "wb") as f:
+        f.write(recs + b"not json\n")
+    roots = []
+    for workers in ("1", "2"):
+        with open("c.yaml", "w") as f:
+            f.write("pipeline:\n  stages:\n    - type: redact\n      replacement: mask\n    - type: lifecycle\n      profile: agent-activity\n"
+                    "  outputs:\n    - type: file\n      path: out%s.jsonl\n"
+                    "      integrity: {key_file: k, origin: %s, checkpoint_every_ms: 0, checkpoint_every_records: 1000}\n"
+                    "  dead_letter: {type: file, path: dead%s.jsonl}\n" % (workers, ORIGIN, workers))
+        rc, so, se = run(["run", "-c", "c.yaml", "--workers", workers, "--step-times", "in.jsonl"])
+        check(rc == 0, "run --workers %s: %d %s" % (workers, rc, se))
+        if workers == "2":
+            check("step leaf hashes (parallel)" in se, "no leaf-hash step on the workers: " + se)
+        expect_ok("out%s.jsonl" % workers)
+        roots.append([n.split("\n")[1:3] for n in notes("out%s.jsonl.checkpoints" % workers)])
+    check(open("out1.jsonl", "rb").read() == open("out2.jsonl", "rb").read(), "outputs differ")
+    check(len(lines("out2.jsonl")) > 5000, "lifecycle added no records")
+    check(roots[0] == roots[1], "checkpoints differ: %s / %s" % (roots[0][-1], roots[1][-1]))
+
+
 def test_dead_letter_output_integrity():
     keygen()
     with open("c.yaml", "w") as f:

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstring>
+#include <functional>
 
 #include "core/pipeline.h"
 #include "core/plugin.h"
@@ -381,4 +382,43 @@ TEST_CASE("byte_pieces gives the joined bytes without joining the members held a
   CHECK(p.held.empty());
   CHECK(p.tail.empty());
   CHECK(p.head == R"({"a":1,"b":null})");
+}
+
+TEST_CASE("a leaf hash set on a worker is forgotten by every edit", "[record]") {
+  const Record::LeafHash h{1, 2, 3};
+  std::string line = padded(R"({"a":1,"b":"x"})");
+  PreparedName prepared("rl_prepared");
+  std::vector<std::pair<const char*, std::function<void(Record&)>>> edits = {
+      {"set_member_raw", [](Record& r) { r.set_member_raw("a", "2"); }},
+      {"set_member_string", [](Record& r) { r.set_member_string("b", "y"); }},
+      {"add_member_raw", [](Record& r) { r.add_member_raw("c", "3"); }},
+      {"add_member_text", [&](Record& r) { r.add_member_text(prepared, prepared.member_prefix + "4"); }},
+      {"member_text_room",
+       [&](Record& r) {
+         char* room = r.member_text_room(64);
+         REQUIRE(room);
+         std::string m = prepared.member_prefix + "5";
+         std::memcpy(room, m.data(), m.size());
+         r.commit_member_text(prepared, m.size());
+       }},
+      {"remove_member", [](Record& r) { r.remove_member("a"); }},
+      {"tree", [](Record& r) { r.tree().set("d", json::Value()); }},
+      {"replace_tree", [](Record& r) { r.replace_tree(*json::parse(R"({"e":1})")); }},
+      {"reset_borrowed", [&](Record& r) { r.reset_borrowed(line); }},
+      {"reset_owned", [](Record& r) { r.reset_owned(R"({"f":1})"); }},
+  };
+  for (auto& [name, edit] : edits) {
+    INFO(name);
+    Record r;
+    r.reset_borrowed(line);
+    REQUIRE(r.parse() == simdjson::SUCCESS);
+    r.set_leaf_hash(h);
+    REQUIRE(r.leaf_hash());
+    CHECK(*r.leaf_hash() == h);
+    r.bytes();  // reading is not an edit
+    r.byte_pieces();
+    CHECK(r.leaf_hash());
+    edit(r);
+    CHECK_FALSE(r.leaf_hash());
+  }
 }
