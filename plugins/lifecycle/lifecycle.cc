@@ -1,9 +1,5 @@
 #include "plugins/lifecycle/lifecycle.h"
 
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
-
 #include <charconv>
 #include <climits>
 #include <cstring>
@@ -14,69 +10,15 @@
 #include "core/hash_index.h"
 #include "core/hashing.h"
 #include "core/interner.h"
+#include "core/key_render.h"
 #include "core/time_format.h"
 #include "core/top_fields.h"
 #include "core/paged_array.h"
 #include "plugins/lifecycle/lifecycle_profile.h"
 
-namespace agentlog::lifecycle {
-
-void append_shown_key(std::string& out, std::string_view key) {
-  // Plain keys (printable ASCII without '"' or '\\') are copied with \x1f turned to '/',
-  // 16 bytes at a time; anything else takes the escaping path.
-  const size_t at = out.size(), n = key.size();
-  out.resize(at + n);
-  char* d = out.data() + at;
-  const char* k = key.data();
-  bool plain = true;
-  size_t i = 0;
-#ifdef __SSE2__
-  const __m128i sep = _mm_set1_epi8(0x1f), space = _mm_set1_epi8(0x20), slash = _mm_set1_epi8('/');
-  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
-  // One block of 16: false when a byte needs escaping.
-  auto block = [&](const char* from, char* to) {
-    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(from));
-    __m128i is_sep = _mm_cmpeq_epi8(v, sep);
-    // Signed compare: bytes from 0x80 count as below the space too.
-    __m128i bad = _mm_andnot_si128(is_sep, _mm_cmplt_epi8(v, space));
-    bad = _mm_or_si128(bad, _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(to), _mm_or_si128(_mm_andnot_si128(is_sep, v), _mm_and_si128(is_sep, slash)));
-    return _mm_movemask_epi8(bad) == 0;
-  };
-  if (n >= 16) {
-    for (; plain && i + 16 <= n; i += 16) plain = block(k + i, d + i);
-    if (plain && i < n) plain = block(k + n - 16, d + n - 16);  // the tail, overlapping: same bytes, same result
-  } else if (n > 0) {
-    char in[16], res[16];
-    std::memset(in, 'a', sizeof in);  // padding that needs no escaping
-    std::memcpy(in, k, n);
-    plain = block(in, res);
-    std::memcpy(d, res, n);
-  }
-  i = n;
-#endif
-  for (; plain && i < n; ++i) {
-    unsigned char c = static_cast<unsigned char>(k[i]);
-    plain = c >= 0x20 ? (c != '"' && c != '\\' && c < 0x80) : c == 0x1f;
-    d[i] = c == 0x1f ? '/' : static_cast<char>(c);
-  }
-  if (plain) return;
-  out.resize(at);
-  for (size_t from = 0;;) {
-    size_t sep_at = key.find('\x1f', from);
-    json::append_escaped(out, key.substr(from, sep_at == std::string_view::npos ? std::string_view::npos : sep_at - from));
-    if (sep_at == std::string_view::npos) break;
-    out.push_back('/');
-    from = sep_at + 1;
-  }
-}
-
-}  // namespace agentlog::lifecycle
-
 namespace agentlog::plugins {
 namespace {
 
-using lifecycle::append_shown_key;
 using lifecycle::EventSpec;
 using lifecycle::Profile;
 using lifecycle::Role;
@@ -444,23 +386,6 @@ class LifecycleStage : public Stage {
     while (ann_opened_by_.size() <= agent)
       ann_opened_by_.push_back(",\"opened_by\":" + agents_.quoted(static_cast<uint32_t>(ann_opened_by_.size())) + "}");
     return ann_opened_by_[agent];
-  }
-  // Copies `s` to `p`; up to 64 bytes inline (two overlapping moves), not through a call to
-  // memcpy: a record's annotation is four such pieces.
-  [[gnu::always_inline]] static char* put_piece(char* p, std::string_view s) {
-    const size_t n = s.size();
-    if (n >= 16 && n <= 64) {
-      if (n <= 32) {
-        std::memcpy(p, s.data(), 16);
-        std::memcpy(p + n - 16, s.data() + n - 16, 16);
-      } else {
-        std::memcpy(p, s.data(), 32);
-        std::memcpy(p + n - 32, s.data() + n - 32, 32);
-      }
-    } else {
-      std::memcpy(p, s.data(), n);
-    }
-    return p + n;
   }
   void annotate_state(Record& r, size_t t, std::string_view shown, const Life* l, AnnState state, const EventSpec& ev,
                       int64_t now_ms) {
