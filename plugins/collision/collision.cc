@@ -1,18 +1,16 @@
 #include "plugins/collision/collision.h"
 
-#include <algorithm>
-#include <cstring>
-#include <unordered_map>
-
 #include "core/field_path.h"
-#include "core/hash_index.h"
-#include "core/interner.h"
 #include "core/hashing.h"
-#include "core/paged_array.h"
+#include "core/interner.h"
 #include "core/state_text.h"
+#include "plugins/collision/owner_table.h"
 
 namespace agentlog::plugins {
 namespace {
+
+using collision::Owner;
+using collision::OwnerTable;
 
 constexpr OptionSpec kCollisionOptions[] = {
     {.name = "key_field", .type = OptType::String, .default_value = "action_id",
@@ -38,31 +36,15 @@ struct Line {
   uint64_t line = 0;
 };
 
-// The agent that established an id, kept in a ring: when full, the oldest id is forgotten.
-// 32 bytes and trivially copyable, in a PagedArray of huge pages (when the ring was a growing
-// vector, its fresh 4 KiB pages cost ~100 ns per record in page faults on the benchmark VM).
-// The target is kept beside it (touched only when the record names one), up to 32 bytes in
-// `targets_`, longer in `long_targets_`; so is the rare list of agents already warned about.
-struct Owner {
-  uint64_t hash;
-  uint64_t line;
-  uint32_t source;
-  uint32_t agent;       // interned
-  uint32_t target_len;
-  uint32_t unused;
-};
-static_assert(sizeof(Owner) == 32);
-struct TargetCell {
-  static constexpr size_t kBytes = 32;
-  char bytes[kBytes];
-};
-
 class CollisionStage : public Stage {
  public:
   FieldPath key_field, agent_field, target_field;
   std::vector<FieldPath> scope, time_fields;
   std::string mark_field;
   size_t max_keys = 1000000;
+  // key_field and target_field when not the defaults: the warning and the mark name them
+  // beside their fixed members (action_id, frontier_item_id).
+  std::string key_field_note, target_field_note;
 
   StageVerdict process(Record&) override { return StageVerdict::keep(); }
   bool stateless() const override { return false; }
@@ -72,9 +54,9 @@ class CollisionStage : public Stage {
     key_slot_ = fields_.add(key_field);
     agent_slot_ = fields_.add(agent_field);
     target_slot_ = fields_.add(target_field);
-    // From 2 MiB (131,072 keys of 8-byte buckets) on, index growth maps untouched huge pages;
-    // skip the small tables before it, which fault in 4 KiB at a time.
-    index_.reserve(std::min<size_t>(max_keys, size_t{1} << 17));
+    owners_.set_max_keys(max_keys);
+    if (key_field.text != "action_id") key_field_note = ",\"key_field\":" + json::quoted(key_field.text);
+    if (target_field.text != "frontier_item_id") target_field_note = ",\"target_field\":" + json::quoted(target_field.text);
   }
 
   void process_batch(Batch& batch) override {
@@ -97,21 +79,20 @@ class CollisionStage : public Stage {
   void save_state(std::string& out, const StateSources& sources) const override {
     state::StringTable agents, names;
     out += "{\"format\":1,\"owners\":[";
-    const size_t start = used_ < max_keys ? 0 : next_;
-    for (size_t k = 0; k < used_; ++k) {
-      const uint32_t slot = static_cast<uint32_t>((start + k) % used_);
-      const Owner& o = ring_[slot];
-      out += k ? ",[" : "[";
+    bool first = true;
+    owners_.for_each_oldest_first([&](const Owner& o, std::string_view target, const std::vector<uint32_t>& warned) {
+      out += first ? "[" : ",[";
+      first = false;
       out += std::to_string(o.hash) + "," + std::to_string(agents.id(agents_.str(o.agent))) + "," +
              std::to_string(names.id(sources.name(o.source))) + "," + std::to_string(o.line) + ",";
-      json::append_quoted(out, target_of(slot));
-      if (auto w = warned_.find(slot); w != warned_.end() && !w->second.empty()) {
+      json::append_quoted(out, target);
+      if (!warned.empty()) {
         out += ",[";
-        for (size_t i = 0; i < w->second.size(); ++i) out += (i ? "," : "") + std::to_string(agents.id(agents_.str(w->second[i])));
+        for (size_t i = 0; i < warned.size(); ++i) out += (i ? "," : "") + std::to_string(agents.id(agents_.str(warned[i])));
         out += "]";
       }
       out += "]";
-    }
+    });
     out += "],\"agents\":";
     agents.write(out);
     out += ",\"sources\":";
@@ -155,24 +136,12 @@ class CollisionStage : public Stage {
           }
         if (row.error().empty() && !row.at_end()) row.fail("is too long");
       }
-      if (row.error().empty() && index_.find(hash, [&](uint32_t s) { return ring_[s].hash == hash; }) != HashIndex::kNone)
-        row.fail("appears twice");
+      if (row.error().empty() && owners_.find(hash) != OwnerTable::kNone) row.fail("appears twice");
       if (!row.error().empty()) return Status::error(row.error());
-      if (used_ == ring_.size()) ring_.grow_to(used_ + 1, max_keys);
-      const uint32_t slot = static_cast<uint32_t>(used_++);
-      Owner& o = ring_[slot];
-      o = {hash, line, source_of[src], agents_.id(agents[agent]), static_cast<uint32_t>(target.size()), 0};
-      if (target.size() > TargetCell::kBytes) {
-        long_targets_[slot] = std::string(target);
-      } else if (!target.empty()) {
-        targets_.grow_to(slot + 1, max_keys);
-        std::memcpy(targets_[slot].bytes, target.data(), target.size());
-      }
-      if (!warned.empty()) warned_[slot] = std::move(warned);
-      index_.insert(hash, slot);
+      owners_.restore(hash, agents_.id(agents[agent]), source_of[src], line, target, std::move(warned));
     }
     if (skip) {
-      forgotten_ += skip;
+      owners_.count_forgotten(skip);
       note = std::to_string(skip) + " of " + std::to_string(total) + " ids not restored (max_keys is " +
              std::to_string(max_keys) + "; the oldest)";
     }
@@ -180,9 +149,9 @@ class CollisionStage : public Stage {
   }
 
   std::string stats_json() const override {
-    return "\"ids\":" + std::to_string(index_.size()) + ",\"collisions\":" + std::to_string(collisions_) +
+    return "\"ids\":" + std::to_string(owners_.size()) + ",\"collisions\":" + std::to_string(collisions_) +
            ",\"colliding_records\":" + std::to_string(colliding_records_) +
-           ",\"forgotten\":" + std::to_string(forgotten_);
+           ",\"forgotten\":" + std::to_string(owners_.forgotten());
   }
 
  private:
@@ -208,7 +177,7 @@ class CollisionStage : public Stage {
       join_key(key_);
       p.hash = hash_key(key_);
     }
-    index_.prefetch(p.hash);
+    owners_.prefetch(p.hash);
   }
   template <class Out>
   bool join_key(Out& key) const {
@@ -224,55 +193,30 @@ class CollisionStage : public Stage {
     const uint64_t hash = p.hash;
     std::string_view agent = fields_.str(agent_slot_).value_or("");
     Line here{r.source, r.line};
-    uint32_t slot = index_.find(hash, [&](uint32_t s) { return ring_[s].hash == hash; });
-    if (slot == HashIndex::kNone) {
-      if (used_ < max_keys) {
-        if (used_ == ring_.size()) ring_.grow_to(used_ + 1, max_keys);
-        slot = static_cast<uint32_t>(used_++);
-      } else {
-        slot = static_cast<uint32_t>(next_);
-        index_.erase(ring_[slot].hash, slot);
-        if (ring_[slot].target_len > TargetCell::kBytes) long_targets_.erase(slot);
-        next_ = (next_ + 1) % max_keys;
-        ++forgotten_;
-      }
-      Owner& owner = ring_[slot];
-      owner.hash = hash;
-      owner.agent = agents_.id(agent);
-      owner.source = here.source;
-      owner.line = here.line;
-      std::string_view target = fields_.text(target_slot_, scratch_).value_or("");
-      owner.target_len = static_cast<uint32_t>(target.size());
-      if (target.size() > TargetCell::kBytes) {
-        long_targets_[slot] = std::string(target);
-      } else if (!target.empty()) {
-        targets_.grow_to(slot + 1, max_keys);
-        std::memcpy(targets_[slot].bytes, target.data(), target.size());
-      }
-      if (!warned_.empty()) warned_.erase(slot);
-      index_.insert(hash, slot);
+    const uint32_t slot = owners_.find(hash);
+    if (slot == OwnerTable::kNone) {
+      owners_.establish(hash, agents_.id(agent), here.source, here.line, fields_.text(target_slot_, scratch_).value_or(""));
       return;
     }
-    const Owner& o = ring_[slot];
+    const Owner& o = owners_.owner(slot);
     if (equal_text(agents_.str(o.agent), agent)) return;  // the owner re-sending its own id is no collision
     const uint32_t agent_id = agents_.id(agent);
     const Line first{o.source, o.line};
     ++colliding_records_;
     std::string id = text(key_slot_);
-    std::string mark = "{\"action_id\":" + json::quoted(id) + ",\"established_by\":" + json::quoted(agents_.str(o.agent)) +
+    std::string mark = "{\"action_id\":" + json::quoted(id) + key_field_note +
+                       ",\"established_by\":" + json::quoted(agents_.str(o.agent)) +
                        ",\"reused_by\":" + json::quoted(agent) + ",\"threaded\":false}";
     r.set_member_raw(mark_field, mark);
     // One warning per id and reusing agent.
-    std::vector<uint32_t>& warned = warned_[slot];  // bounded with the ring: cleared when the slot is reused
-    if (std::find(warned.begin(), warned.end(), agent_id) != warned.end()) return;
-    warned.push_back(agent_id);
+    if (!owners_.first_warning(slot, agent_id)) return;
     ++collisions_;
     std::string w = "{\"event_type\":\"instrumentation_warning\",\"warning\":\"action_id_collision\",\"action_id\":" +
-                    json::quoted(id);
+                    json::quoted(id) + key_field_note;
     for (size_t i = 0; i < scope.size(); ++i) w += "," + json::quoted(scope[i].text) + ":" + json::quoted(text(scope_slots_[i]));
     w += ",\"established_by\":" + json::quoted(agents_.str(o.agent)) + ",\"reused_by\":" + json::quoted(agent) +
          ",\"frontier_item_id\":" + json::quoted(text(target_slot_)) +
-         ",\"established_frontier_item_id\":" + json::quoted(target_of(slot)) +
+         ",\"established_frontier_item_id\":" + json::quoted(owners_.target_of(slot)) + target_field_note +
          ",\"lines\":[{\"source\":" + json::quoted(batch.source_name(first.source)) +
          ",\"line\":" + std::to_string(first.line) + "},{\"source\":" + json::quoted(batch.source_name(here.source)) +
          ",\"line\":" + std::to_string(here.line) + "}]";
@@ -296,22 +240,9 @@ class CollisionStage : public Stage {
   PrepareAhead<Prep> window_;
   std::vector<size_t> scope_slots_;
   size_t key_slot_ = 0, agent_slot_ = 0, target_slot_ = 0;
-  std::string_view target_of(uint32_t slot) const {
-    const Owner& o = ring_[slot];
-    if (o.target_len == 0) return {};
-    if (o.target_len <= TargetCell::kBytes) return {targets_[slot].bytes, o.target_len};
-    return long_targets_.at(slot);
-  }
-
-  PagedArray<Owner> ring_;
-  PagedArray<TargetCell> targets_;  // ring slot -> target of up to 32 bytes
-  size_t used_ = 0;  // ring slots holding an owner
-  std::unordered_map<uint32_t, std::string> long_targets_;  // ring slot -> target longer than 32 bytes
-  std::unordered_map<uint32_t, std::vector<uint32_t>> warned_;  // ring slot -> reusing agents warned about
-  size_t next_ = 0;  // the ring slot to reuse next once full
-  HashIndex index_;
+  OwnerTable owners_;
   Interner agents_;
-  uint64_t collisions_ = 0, colliding_records_ = 0, forgotten_ = 0;
+  uint64_t collisions_ = 0, colliding_records_ = 0;
 };
 
 Status make_collision(const OptionView& o, std::unique_ptr<Stage>& out) {

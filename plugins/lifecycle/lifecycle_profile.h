@@ -50,8 +50,4 @@ struct Profile {
 // Parses a profile; `origin` names the file in messages ("origin:line:col: path: message").
 Status load_profile(const std::string& yaml_text, const std::string& origin, Profile& out);
 
-// Appends the display form of a key (parts joined by \x1f) to `out`: parts joined by '/',
-// escaped for a JSON string. Rendered once per lifecycle (at open) and kept in its Life.
-void append_shown_key(std::string& out, std::string_view key);
-
 }  // namespace agentlog::lifecycle

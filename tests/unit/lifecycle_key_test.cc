@@ -3,7 +3,7 @@
 #include <string>
 
 #include "core/json_text.h"
-#include "plugins/lifecycle/lifecycle_profile.h"
+#include "core/key_render.h"
 
 using namespace agentlog;
 
@@ -28,18 +28,18 @@ TEST_CASE("a key's display form: parts joined by '/', escaped where needed", "[l
     std::string base;
     for (size_t i = 0; i < len; ++i) base.push_back(static_cast<char>('a' + i % 26));
     std::string out = "prefix:";
-    lifecycle::append_shown_key(out, base);
+    append_shown_key(out, base);
     REQUIRE(out == "prefix:" + reference(base));
     for (const auto& sp : specials)
       for (size_t at = 0; at <= len; ++at) {
         std::string key = base.substr(0, at) + sp + base.substr(at);
         std::string got;
-        lifecycle::append_shown_key(got, key);
+        append_shown_key(got, key);
         INFO("len " << len << " at " << at << " special " << json::quoted(sp));
         REQUIRE(got == reference(key));
       }
   }
   std::string got;
-  lifecycle::append_shown_key(got, "run-1\x1f" "act\"2");
+  append_shown_key(got, "run-1\x1f" "act\"2");
   CHECK(got == "run-1/act\\\"2");
 }

@@ -1,0 +1,373 @@
+// Stage `enrich`: its options, lookup tables bound to the stage, and the factory.
+#include "plugins/enrich/enrich.h"
+#include "plugins/enrich/enrich_stage.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <climits>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <unordered_map>
+
+#include "core/field_path.h"
+#include "core/hash_index.h"
+#include "core/hashing.h"
+#include "core/json_text.h"
+#include "core/time_format.h"
+#include "core/top_fields.h"
+#include "core/worker_slots.h"
+#include "plugins/enrich/lookup_table.h"
+
+namespace agentlog::plugins {
+namespace {
+
+using namespace enrich_stage;
+
+using enrich::load_csv;
+using enrich::load_yaml_table;
+using enrich::read_whole;
+using enrich::Table;
+using enrich::quoted_for_message;
+using enrich::yaml_scalar_json;
+
+constexpr std::string_view kOnError[] = {"dead_letter", "tag", "keep"};
+constexpr std::string_view kFormats[] = {"auto", "csv", "yaml"};
+
+constexpr OptionSpec kPipelineOptions[] = {
+    {.name = "name", .type = OptType::String, .description = "pipeline name to add", .required = true},
+    {.name = "version", .type = OptType::String, .description = "pipeline version to add (not added when unset)"},
+    {.name = "name_field", .type = OptType::String, .default_value = "pipeline_name",
+     .description = "top-level field for the name"},
+    {.name = "version_field", .type = OptType::String, .default_value = "pipeline_version",
+     .description = "top-level field for the version"},
+};
+
+constexpr OptionSpec kEventIdOptions[] = {
+    {.name = "field", .type = OptType::String, .default_value = "event_id",
+     .description = "top-level field for the id"},
+    {.name = "prefix", .type = OptType::String,
+     .description = "text put before the 32 hex digits (default: none)"},
+};
+
+constexpr OptionSpec kLookupOptions[] = {
+    {.name = "file", .type = OptType::String,
+     .description = "CSV (header row; first column is the key) or YAML (key -> mapping of column -> scalar) file",
+     .required = true},
+    {.name = "key", .type = OptType::String,
+     .description = "record field whose value is looked up (dotted path or JSON Pointer)", .required = true},
+    {.name = "columns", .type = OptType::StringList,
+     .description = "table columns to add (default: every column but the CSV key column)"},
+    {.name = "key_column", .type = OptType::String, .description = "CSV only: the key column (default: the first)"},
+    {.name = "prefix", .type = OptType::String, .description = "text put before each column name to make the field name"},
+    {.name = "default", .type = OptType::Scalar, .default_value = "unknown",
+     .description = "value of every column when the key is missing or not in the table"},
+    {.name = "format", .type = OptType::Enum, .default_value = "auto",
+     .description = "auto: by file extension (.csv, .yaml, .yml)", .allowed = kFormats},
+};
+
+constexpr OptionSpec kTimeOptions[] = {
+    {.name = "field", .type = OptType::String, .default_value = "event_time",
+     .description = "top-level field holding an RFC 3339 string or epoch s/ms/us/ns number"},
+    {.name = "on_error", .type = OptType::Enum, .default_value = "dead_letter",
+     .description = "missing or unparseable time: dead-letter the record, tag it, or keep it unchanged",
+     .allowed = kOnError},
+    {.name = "errors_field", .type = OptType::String, .default_value = "enrich_errors",
+     .description = "top-level field that on_error: tag fills with [{pointer, message}]"},
+};
+
+constexpr OptionSpec kEnrichOptions[] = {
+    {.name = "fields", .type = OptType::Map,
+     .description = "static fields: top-level name -> scalar (plain numbers/true/false/null keep their type)"},
+    {.name = "overwrite", .type = OptType::Bool, .default_value = "true",
+     .description = "replace a field the record already has (false: keep the record's value)"},
+    {.name = "overwrite_fields", .type = OptType::Map,
+     .description = "per-field override of overwrite: field -> true|false, for any field this stage adds"},
+    {.name = "host", .type = OptType::Bool, .default_value = "false", .description = "add the host name (gethostname)"},
+    {.name = "host_field", .type = OptType::String, .default_value = "host", .description = "field for the host name"},
+    {.name = "add_pipeline", .type = OptType::Object, .description = "add the pipeline's name and version",
+     .children = kPipelineOptions},
+    {.name = "ingest_time", .type = OptType::Bool, .default_value = "false",
+     .description = "add the time the record was processed (RFC 3339 UTC ms); breaks byte-identical re-runs"},
+    {.name = "ingest_time_field", .type = OptType::String, .default_value = "ingest_time",
+     .description = "field for the ingest time"},
+    {.name = "event_id", .type = OptType::Object,
+     .description = "add prefix + first 32 hex digits of the SHA-256 of the record as this stage receives it",
+     .children = kEventIdOptions},
+    {.name = "lookups", .type = OptType::ObjectList, .description = "add columns from CSV or YAML tables by key",
+     .children = kLookupOptions},
+    {.name = "normalize_time", .type = OptType::Object,
+     .description = "rewrite a time field as RFC 3339 UTC with milliseconds and Z", .children = kTimeOptions},
+};
+
+// ---------------------------------------------------------------------------------------
+// Factory.
+// ---------------------------------------------------------------------------------------
+
+// Where a written field name comes from, for the duplicate check.
+struct Origin {
+  YAML::Node node;
+  std::string path;
+  std::string label;  // relative option path shown to the user
+};
+
+class Builder {
+ public:
+  Builder(const OptionView& o, EnrichStage& st) : o_(o), st_(st) {}
+
+  // Registers a written field; returns its index in st.writes or an error message.
+  Status add(const std::string& name, std::string json, Origin origin, size_t* index) {
+    if (name.empty()) return Status::error(o_.error_at(origin.node, origin.path, "field name must not be empty"));
+    if (Status s = claim(name, origin); !s.ok()) return s;
+    Write w;
+    w.name = name;
+    w.json = std::move(json);
+    w.overwrite = global_overwrite;
+    w.member = "," + json::quoted(name) + ":";
+    w.slot = st_.keys.add(name);
+    st_.writes.push_back(std::move(w));
+    if (index) *index = st_.writes.size() - 1;
+    return {};
+  }
+
+  // A field name this stage writes or rewrites; two uses of one name are a config error.
+  Status claim(const std::string& name, const Origin& origin) {
+    for (const auto& [n, label] : claimed_)
+      if (n == name)
+        return Status::error(o_.error_at(origin.node, origin.path,
+                                         "field \"" + name + "\" is also written by " + label));
+    claimed_.emplace_back(name, origin.label);
+    return {};
+  }
+
+  Origin origin(const OptionView& v, std::string_view opt, std::string label) const {
+    return {v.has(opt) ? v.raw(opt) : v.node(), v.child_path(opt), std::move(label)};
+  }
+
+  bool global_overwrite = true;
+
+ private:
+  const OptionView& o_;
+  EnrichStage& st_;
+  std::vector<std::pair<std::string, std::string>> claimed_;
+};
+
+Status build_lookup(const OptionView& lo, size_t index, Builder& b, EnrichStage& st) {
+  Lookup lk;
+  std::string file = lo.str("file");
+  lk.file = file;
+  std::string format = lo.str("format");
+  if (format == "auto") {
+    if (file.ends_with(".csv")) format = "csv";
+    else if (file.ends_with(".yaml") || file.ends_with(".yml")) format = "yaml";
+    else
+      return Status::error(lo.error("file", "cannot tell the format of \"" + file +
+                                                "\" from its name; set format: csv or format: yaml"));
+  }
+  if (format == "yaml" && lo.has("key_column"))
+    return Status::error(lo.error("key_column", "is for CSV tables; a YAML table's keys are its mapping keys"));
+  std::string text;
+  if (!read_whole(file, text)) return Status::error(lo.error("file", "cannot read lookup file \"" + file + "\""));
+  Table table;
+  size_t key_index = SIZE_MAX;
+  std::string err;
+  bool ok = format == "csv" ? load_csv(text, file, lo.str("key_column"), table, key_index, err)
+                            : load_yaml_table(text, file, table, err);
+  if (!ok) {
+    if (err.rfind("key column ", 0) == 0) return Status::error(lo.error("key_column", err));
+    return Status::error(lo.error("file", err));
+  }
+
+  FieldPath key;
+  if (!parse_field_path(lo.str("key"), key))
+    return Status::error(lo.error("key", "invalid field path \"" + lo.str("key") + "\""));
+  if (key.parts.size() == 1) lk.key_slot = st.keys.add(key.parts[0]);
+  else st.nested_lookup_keys = true;
+  lk.key_path = key;
+
+  // Columns: the requested ones, or every column but the CSV key column.
+  std::vector<size_t> cols;
+  std::vector<YAML::Node> col_nodes;
+  if (lo.has("columns")) {
+    YAML::Node list = lo.raw("columns");
+    if (list.size() == 0) return Status::error(lo.error("columns", "must list at least one column"));
+    std::vector<std::string_view> names(table.columns.begin(), table.columns.end());
+    for (size_t i = 0; i < list.size(); ++i) {
+      const std::string& c = list[i].Scalar();
+      auto it = std::find(table.columns.begin(), table.columns.end(), c);
+      std::string path = lo.child_path("columns") + "[" + std::to_string(i) + "]";
+      if (it == table.columns.end()) {
+        std::string msg = "column \"" + c + "\" is not in " + file;
+        msg += names.empty() ? std::string(" (the table has no columns)") : suggestion(c, names);
+        return Status::error(lo.error_at(list[i], path, msg));
+      }
+      cols.push_back(static_cast<size_t>(it - table.columns.begin()));
+      col_nodes.push_back(list[i]);
+    }
+  } else {
+    for (size_t c = 0; c < table.columns.size(); ++c)
+      if (c != key_index) {
+        cols.push_back(c);
+        col_nodes.push_back(lo.node());
+      }
+    if (cols.empty()) return Status::error(lo.error("file", file + " has no columns to add"));
+  }
+
+  std::string prefix = lo.str("prefix");
+  lk.default_json = lo.has("default") ? yaml_scalar_json(lo.raw("default")) : json::quoted("unknown");
+  lk.ncols = cols.size();
+  for (size_t i = 0; i < cols.size(); ++i) {
+    const std::string& col = table.columns[cols[i]];
+    std::string label = "lookups[" + std::to_string(index) + "] (column " + col + ")";
+    std::string path = lo.has("columns") ? lo.child_path("columns") + "[" + std::to_string(i) + "]" : lo.path();
+    size_t w;
+    if (Status s = b.add(prefix + col, "", Origin{col_nodes[i], path, label}, &w); !s.ok()) return s;
+    lk.writes.push_back(w);
+  }
+  for (size_t r = 0; r < table.keys.size(); ++r) {
+    lk.index.insert(hash_key(table.keys[r]), static_cast<uint32_t>(r));  // keys are unique (the table loader checks)
+    lk.keys.push_back(table.keys[r]);
+    std::string row;
+    for (size_t i = 0; i < cols.size(); ++i) {
+      lk.cells.push_back(table.cells[r][cols[i]]);
+      row += st.writes[lk.writes[i]].member + table.cells[r][cols[i]];
+    }
+    lk.rows.push_back(std::move(row));
+  }
+  for (size_t i = 0; i < cols.size(); ++i) lk.default_row += st.writes[lk.writes[i]].member + lk.default_json;
+  st.lookups.push_back(std::move(lk));
+  return {};
+}
+
+Status make_enrich(const OptionView& o, std::unique_ptr<Stage>& out) {
+  auto st = std::make_unique<EnrichStage>();
+  Builder b(o, *st);
+  b.global_overwrite = o.boolean("overwrite");
+  bool any = false;
+
+  // normalize_time first: it claims its field so no other option writes it.
+  if (o.has("normalize_time")) {
+    any = true;
+    OptionView t = o.object("normalize_time");
+    st->time_on = true;
+    st->time_field = t.str("field");
+    if (st->time_field.empty()) return Status::error(t.error("field", "must not be empty"));
+    if (Status s = b.claim(st->time_field, b.origin(t, "field", "normalize_time.field")); !s.ok()) return s;
+    st->time_slot = st->keys.add(st->time_field);
+    st->time_pointer = "/";
+    for (char c : st->time_field) {
+      if (c == '~') st->time_pointer += "~0";
+      else if (c == '/') st->time_pointer += "~1";
+      else st->time_pointer.push_back(c);
+    }
+    std::string on = t.str("on_error");
+    st->on_error = on == "tag" ? OnError::Tag : on == "keep" ? OnError::Keep : OnError::DeadLetter;
+    st->errors_field = t.str("errors_field");
+    if (st->on_error == OnError::Tag) {
+      if (st->errors_field.empty()) return Status::error(t.error("errors_field", "must not be empty"));
+      if (Status s = b.claim(st->errors_field, b.origin(t, "errors_field", "normalize_time.errors_field")); !s.ok())
+        return s;
+    }
+  }
+
+  if (o.has("fields")) {
+    YAML::Node m = o.raw("fields");
+    for (auto it = m.begin(); it != m.end(); ++it) {
+      any = true;
+      std::string name = it->first.Scalar();
+      std::string path = o.child_path("fields") + "." + name;
+      if (Status s = b.add(name, yaml_scalar_json(it->second), Origin{it->first, path, "fields." + name}, nullptr);
+          !s.ok())
+        return s;
+    }
+  }
+  if (o.boolean("host")) {
+    any = true;
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) != 0)
+      return Status::error(o.error("host", std::string("cannot read the host name: ") + std::strerror(errno)));
+    if (Status s = b.add(o.str("host_field"), json::quoted(host), b.origin(o, "host_field", "host_field"), nullptr);
+        !s.ok())
+      return s;
+  }
+  if (o.has("add_pipeline")) {
+    any = true;
+    OptionView p = o.object("add_pipeline");
+    if (Status s = b.add(p.str("name_field"), json::quoted(p.str("name")),
+                         b.origin(p, "name_field", "add_pipeline.name_field"), nullptr);
+        !s.ok())
+      return s;
+    if (p.has("version"))
+      if (Status s = b.add(p.str("version_field"), json::quoted(p.str("version")),
+                           b.origin(p, "version_field", "add_pipeline.version_field"), nullptr);
+          !s.ok())
+        return s;
+  }
+  st->n_static = st->writes.size();
+  for (const Write& w : st->writes) st->static_block += w.member + w.json;
+
+  auto lookups = o.objects("lookups");
+  if (o.has("lookups") && lookups.empty()) return Status::error(o.error("lookups", "must list at least one lookup"));
+  for (size_t i = 0; i < lookups.size(); ++i) {
+    any = true;
+    if (Status s = build_lookup(lookups[i], i, b, *st); !s.ok()) return s;
+  }
+  if (o.has("event_id")) {
+    any = true;
+    OptionView e = o.object("event_id");
+    size_t w;
+    if (Status s = b.add(e.str("field"), "", b.origin(e, "field", "event_id.field"), &w); !s.ok()) return s;
+    st->event_id_write = static_cast<int>(w);
+    st->id_prefix_json = json::quoted(e.str("prefix"));
+    st->id_prefix_json.pop_back();
+  }
+  if (o.boolean("ingest_time")) {
+    any = true;
+    size_t w;
+    if (Status s = b.add(o.str("ingest_time_field"), "", b.origin(o, "ingest_time_field", "ingest_time_field"), &w);
+        !s.ok())
+      return s;
+    st->ingest_write = static_cast<int>(w);
+  }
+  if (!any)
+    return Status::error(o.error("", "nothing to do: set at least one of fields, host, add_pipeline, lookups, "
+                                     "event_id, ingest_time, normalize_time"));
+
+  if (o.has("overwrite_fields")) {
+    YAML::Node m = o.raw("overwrite_fields");
+    for (auto it = m.begin(); it != m.end(); ++it) {
+      std::string name = it->first.Scalar();
+      std::string path = o.child_path("overwrite_fields") + "." + name;
+      const std::string& v = it->second.Scalar();
+      if (v != "true" && v != "false")
+        return Status::error(o.error_at(it->second, path, "expected true or false, got \"" + v + "\""));
+      auto w = std::find_if(st->writes.begin(), st->writes.end(), [&](const Write& x) { return x.name == name; });
+      if (w == st->writes.end()) {
+        std::vector<std::string_view> names;
+        for (const auto& x : st->writes) names.push_back(x.name);
+        std::string msg = "\"" + name + "\" is not a field this stage adds";
+        msg += names.empty() ? std::string(" (it adds none)") : suggestion(name, names);
+        return Status::error(o.error_at(it->first, path, msg));
+      }
+      w->overwrite = v == "true";
+    }
+  }
+  out = std::move(st);
+  return {};
+}
+
+}  // namespace
+
+const PluginInfo& enrich_stage_plugin() {
+  static const PluginInfo info{"enrich", PluginKind::Stage,
+                               "add static fields, host, pipeline, event id, ingest time and lookup columns; "
+                               "normalise a time field",
+                               kEnrichOptions, make_enrich, nullptr, nullptr};
+  return info;
+}
+
+}  // namespace agentlog::plugins

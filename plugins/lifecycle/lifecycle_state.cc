@@ -1,0 +1,139 @@
+// Stage `lifecycle`: its state across follow-mode restarts (save_state, restore_state).
+#include <charconv>
+
+#include "core/state_text.h"
+#include "plugins/lifecycle/lifecycle_stage.h"
+
+namespace agentlog::plugins::lifecycle_stage {
+namespace {
+void append_int(std::string& o, int64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  o.append(buf, r.ptr);
+}
+}  // namespace
+
+// Follow-mode state (docs/stages/lifecycle.md#state-across-restarts): the open lifecycles
+// from least to most recently active, the closed ones remembered, oldest first, and the
+// event-time watermark. Keys as the stage shows them, agents and sources by name.
+void LifecycleStage::save_state(std::string& out, const StateSources& sources) const {
+  state::StringTable agents, names;
+  auto time = [&](int64_t ms) { ms == kNoTime ? void(out += "null") : append_int(out, ms); };
+  out += "{\"format\":1,\"watermark_ms\":";
+  time(watermark_);
+  out += ",\"open\":[";
+  for (uint32_t s = head_; s != kNil; s = slab_[s].next) {
+    const Life& l = slab_[s];
+    out += s == head_ ? "[" : ",[";
+    out += std::to_string(l.hash) + ",";
+    json::append_quoted(out, l.shown);
+    out += "," + std::to_string(l.track) + "," + std::to_string(l.state) + "," + std::to_string(l.seen) + "," +
+           std::to_string(l.seq) + "," + std::to_string(agents.id(agents_.str(l.opened_by))) + ",";
+    time(l.open_ms);
+    out += ",";
+    time(l.last_ms);
+    for (const Line& x : {l.first, l.last})
+      out += "," + std::to_string(names.id(sources.name(x.source))) + "," + std::to_string(x.line);
+    out += "]";
+  }
+  out += "],\"closed\":[";
+  const size_t start = closed_used_ < closed_memory ? 0 : closed_next_;
+  for (size_t k = 0; k < closed_used_; ++k) {
+    const Closed& c = closed_ring_[(start + k) % closed_used_];
+    out += k ? ",[" : "[";
+    out += std::to_string(c.hash) + "," + std::to_string(c.state) + "," + std::to_string(names.id(sources.name(c.line.source))) +
+           "," + std::to_string(c.line.line) + "]";
+  }
+  out += "],\"agents\":";
+  agents.write(out);
+  out += ",\"sources\":";
+  names.write(out);
+  out += "}";
+}
+
+Status LifecycleStage::restore_state(std::string_view json, StateSources& sources, std::string& note) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  simdjson::dom::object obj;
+  if (parser.parse(json.data(), json.size()).get(root) || root.get(obj)) return Status::error("the state must be an object");
+  int64_t format = 0;
+  if (root["format"].get(format) || format != 1) return Status::error("\"format\" must be 1");
+  std::vector<std::string> agents, names;
+  simdjson::dom::array open, closed;
+  simdjson::dom::element a, n;
+  if (root["agents"].get(a) || root["sources"].get(n) || !state::read_strings(a, agents) || !state::read_strings(n, names))
+    return Status::error("\"agents\" and \"sources\" must be lists of strings");
+  if (root["open"].get(open) || root["closed"].get(closed)) return Status::error("\"open\" and \"closed\" must be lists");
+  simdjson::dom::element wm;
+  if (root["watermark_ms"].get(wm) || !(wm.is_null() || wm.get(watermark_) == simdjson::SUCCESS))
+    return Status::error("\"watermark_ms\" must be an integer or null");
+  if (wm.is_null()) watermark_ = kNoTime;
+  std::vector<uint32_t> source_of;
+  for (const std::string& n : names) source_of.push_back(sources.index(n));
+  // Within this run's limits: the most recently active lifecycles, the newest closed ones.
+  const size_t n_open = open.size(), n_closed = closed.size();
+  const size_t skip_open = n_open > max_open ? n_open - max_open : 0;
+  const size_t skip_closed = n_closed > closed_memory ? n_closed - closed_memory : 0;
+  size_t k = 0;
+  for (simdjson::dom::element e : open) {
+    if (k++ < skip_open) continue;
+    state::Row row(e, "an open lifecycle");
+    const uint64_t hash = row.u64();
+    const std::string_view shown = row.str();
+    const uint32_t t = row.index(profile.tracks.size());
+    const int64_t st = row.i64();
+    const uint64_t seen = row.u64(), seq = row.u64();
+    const uint32_t agent = row.index(agents.size());
+    const int64_t open_ms = row.i64_or(kNoTime), last_ms = row.i64_or(kNoTime);
+    Line first, last;
+    for (Line* x : {&first, &last}) {
+      x->source = row.index(names.size());
+      x->line = row.u64();
+    }
+    if (row.error().empty() && !row.at_end()) row.fail("is too long");
+    if (row.error().empty() && (st < -1 || st >= static_cast<int64_t>(profile.tracks[t].events.size()) || seq > UINT32_MAX))
+      row.fail("has a state or seq out of range");
+    if (row.error().empty() && index_.find(hash, open_is(hash)) != kNil)
+      row.fail("appears twice");
+    if (!row.error().empty()) return Status::error(row.error());
+    const uint32_t s = static_cast<uint32_t>(slab_.size());
+    Life& l = slab_.emplace_back();
+    l.hash = hash;
+    l.shown = shown;
+    l.track = t;
+    l.state = static_cast<int>(st);
+    l.seen = seen;
+    l.seq = static_cast<uint32_t>(seq);
+    l.opened_by = agents_.id(agents[agent]);
+    l.open_ms = open_ms;
+    l.last_ms = last_ms;
+    if (open_ms != kNoTime) write_rfc3339_ms(l.started_at, open_ms);
+    l.first = {source_of[first.source], first.line};
+    l.last = {source_of[last.source], last.line};
+    index_.insert(hash, s);
+    link_tail(s);
+  }
+  max_open_seen_ = std::max(max_open_seen_, index_.size());
+  k = 0;
+  for (simdjson::dom::element e : closed) {
+    if (k++ < skip_closed) continue;
+    state::Row row(e, "a closed lifecycle");
+    const uint64_t hash = row.u64();
+    const int64_t st = row.i64();
+    const uint32_t src = row.index(names.size());
+    const uint64_t line = row.u64();
+    if (row.error().empty() && !row.at_end()) row.fail("is too long");
+    if (row.error().empty() && (st < 0 || st >= 64)) row.fail("has a state out of range");
+    if (!row.error().empty()) return Status::error(row.error());
+    remember_closed(hash, static_cast<int>(st), {source_of[src], line});
+  }
+  if (skip_open)
+    note = std::to_string(skip_open) + " of " + std::to_string(n_open) +
+           " open lifecycles not restored (max_open is " + std::to_string(max_open) + "; the least recently active)";
+  if (skip_closed)
+    note += (note.empty() ? "" : "; ") + std::to_string(skip_closed) + " of " + std::to_string(n_closed) +
+            " closed lifecycles not remembered (closed_memory is " + std::to_string(closed_memory) + "; the oldest)";
+  return {};
+}
+
+}  // namespace agentlog::plugins::lifecycle_stage
