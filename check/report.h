@@ -114,6 +114,9 @@ struct CheckReport {
 void summarise_inputs(const Policy& policy, CheckReport& r);
 void evaluate_rules(const Policy& policy, CheckReport& r);
 
+// The JSON report's version: 2 added the policy fingerprint and the `merge` section.
+constexpr uint64_t kReportVersion = 2;
+
 // Renderers (report_*.cc). Each returns the whole document.
 std::string render_json(const CheckReport& r);
 std::string render_junit(const CheckReport& r);
