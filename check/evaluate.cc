@@ -1,5 +1,6 @@
-// Turns what the collector saw, the run's counters and the stages' stats into the report,
-// and evaluates each policy rule (the per-input ones, max_dead_letters and min_records, below).
+// Turns what the collector saw, the run's counters and the stages' stats into the report, and
+// evaluates each policy rule over the report's totals and its RuleData (the per-input ones,
+// max_dead_letters and min_records, below). `check --merge` evaluates merged reports here too.
 #include <algorithm>
 #include <cstdio>
 
@@ -32,14 +33,34 @@ std::string joined(const std::vector<std::string>& v) {
   return s;
 }
 
-// An input that was read, or that records or dead letters were attributed to.
-bool listed(const auto& a) { return a.input || a.records || a.dead; }
+SourceLine source_line(const RuleData& d, const Example& e) {
+  return {e.source < d.sources.size() ? d.sources[e.source] : std::string(), e.line, e.note};
+}
+
+// `entry` names the stats key or its leading part up to a `.` or `:` (input, output).
+bool key_matches(const Rule& rule, std::string_view key) {
+  if (rule.reasons.empty()) return true;
+  for (const auto& e : rule.reasons) {
+    if (key == e) return true;
+    if (key.size() > e.size() && key.starts_with(e) && (key[e.size()] == '.' || key[e.size()] == ':')) return true;
+  }
+  return false;
+}
+
+bool class_matches(const Rule& rule, const DeadLetterClass& c) {
+  if (key_matches(rule, c.key)) return true;
+  for (const auto& e : rule.reasons) {
+    if (!c.stage_type.empty() && c.stage_type == e) return true;
+    if (c.unclassified && e == "unclassified") return true;
+  }
+  return false;
+}
+
+void evaluate_dead_letters(const Rule& rule, const CheckReport& out, RuleResult& res,
+                           std::vector<Example>& ex);
+void evaluate_min_records(const Rule& rule, const RuleData& d, RuleResult& res, std::vector<Example>& ex);
 
 }  // namespace
-
-SourceLine ReportCollector::source_line(const Example& e) const {
-  return {e.source < sources_.size() ? sources_[e.source] : std::string(), e.line, e.note};
-}
 
 CheckReport ReportCollector::finish(const RunStats& stats, const std::string& config_path) {
   CheckReport out;
@@ -92,15 +113,18 @@ CheckReport ReportCollector::finish(const RunStats& stats, const std::string& co
   }
   out.unclassified = std::max(out.unclassified, unclassified_seen_);
   if (!has_collision_stage) out.collisions = collisions_seen_;
-  for (const auto& e : collision_examples_.examples) out.collision_examples.push_back(source_line(e));
 
   out.by_event_type = event_types_.sorted();
   out.by_decision = decisions_.sorted();
   out.by_agent = agents_.sorted();
   out.by_tool = tools_.sorted();
+  RuleData& data = out.data;
   for (uint32_t i = 0; i < durations_.size() && i < tools_.size(); ++i) {
     Durations d = durations_[i].summary();
-    if (d.count) out.durations_by_tool[tools_.name(i)] = d;
+    if (d.count) {
+      out.durations_by_tool[tools_.name(i)] = d;
+      data.durations[tools_.name(i)] = durations_[i];
+    }
   }
 
   for (const auto& [track, o] : outcomes_) {
@@ -111,9 +135,14 @@ CheckReport ReportCollector::finish(const RunStats& stats, const std::string& co
     out.lifecycle.open += o.open;
   }
   for (const auto& [k, t] : lifecycle_warnings_) out.lifecycle_violations[k.second] += t.count;
+  data.lifecycle = lifecycle_warnings_;
 
   out.escalations = escalation_records_;
-  for (const auto& e : escalations_) ++(e.resolved ? out.escalations_resolved : out.escalations_unresolved);
+  for (const auto& e : escalations_) {
+    ++(e.resolved ? out.escalations_resolved : out.escalations_unresolved);
+    if (!e.resolved && data.unresolved_escalations.size() < policy_.limits.examples)
+      data.unresolved_escalations.push_back({e.source, e.line, "unresolved escalation"});
+  }
 
   static constexpr std::string_view kDecisionNames[] = {"allow", "block", "needs_review", "unknown", "other"};
   out.runs_total = runs_.size();
@@ -137,12 +166,35 @@ CheckReport ReportCollector::finish(const RunStats& stats, const std::string& co
   }
   if (other_runs_) out.by_run["(other runs)"] = other_runs_;
 
-  summarise_inputs(stats, out);
-  evaluate(out);
+  // What the rules read besides the totals.
+  for (uint32_t i = 0; i < kept_by_source_.size(); ++i)
+    if (kept_by_source_[i]) source_acc(i).records += kept_by_source_[i];
+  kept_by_source_.clear();
+  for (const auto& s : stats.sources) {
+    SourceAcc& a = source_acc(source_index(s.name));
+    a.input = true;
+    a.lines += s.lines;
+  }
+  for (uint32_t i = 0; i < source_accs_.size(); ++i) source_acc(i);  // every input sized to the classes
+  data.sources = sources_;
+  data.inputs = source_accs_;
+  data.classes = dl_classes_;
+  data.rule_tallies = rule_tallies_;
+  data.schema = schema_;
+  data.redacted = redacted_;
+  data.collisions = collision_examples_;
+  data.decided = decided_;
+  data.unknown = unknown_;
+  data.complete = stats.source_errors == 0 && !stats.interrupted;
+  out.policy_fingerprint = policy_fingerprint(policy_);
+  summarise_inputs(policy_, out);
+  evaluate_rules(policy_, out);
   return out;
 }
 
-void ReportCollector::evaluate(CheckReport& out) {
+void evaluate_rules(const Policy& policy_, CheckReport& out) {
+  const RuleData& d = out.data;
+  for (const auto& e : d.collisions.examples) out.collision_examples.push_back(source_line(d, e));
   for (size_t i = 0; i < policy_.rules.size(); ++i) {
     const Rule& rule = policy_.rules[i];
     RuleResult res;
@@ -152,21 +204,21 @@ void ReportCollector::evaluate(CheckReport& out) {
     switch (rule.type) {
       case RuleType::MaxSchemaViolations:
         count = out.schema_violations;
-        ex = schema_.examples;
+        ex = d.schema.examples;
         res.detail = plural(count, "record", "records") + " failed schema validation";
         break;
       case RuleType::MaxRedactedRecords:
         count = out.records_redacted;
-        ex = redacted_.examples;
+        ex = d.redacted.examples;
         res.detail = plural(count, "record", "records") + " needed redaction";
         break;
       case RuleType::MaxCollisions:
         count = out.collisions;
-        ex = collision_examples_.examples;
+        ex = d.collisions.examples;
         res.detail = plural(count, "action id collision", "action id collisions");
         break;
       case RuleType::LifecyclesComplete:
-        for (const auto& [k, t] : lifecycle_warnings_) {
+        for (const auto& [k, t] : d.lifecycle) {
           if (std::find(rule.violations.begin(), rule.violations.end(), k.second) == rule.violations.end()) continue;
           if (!rule.tracks.empty() && std::find(rule.tracks.begin(), rule.tracks.end(), k.first) == rule.tracks.end())
             continue;
@@ -176,31 +228,30 @@ void ReportCollector::evaluate(CheckReport& out) {
         res.detail = plural(count, "lifecycle", "lifecycles") + " not complete";
         break;
       case RuleType::RequiredFields:
-        count = rule_tallies_[i].count;
-        ex = rule_tallies_[i].examples;
+        count = i < d.rule_tallies.size() ? d.rule_tallies[i].count : 0;
+        if (i < d.rule_tallies.size()) ex = d.rule_tallies[i].examples;
         res.detail = plural(count, "record", "records") + " without the required fields";
         break;
       case RuleType::Forbidden:
-        count = rule_tallies_[i].count;
-        ex = rule_tallies_[i].examples;
+        count = i < d.rule_tallies.size() ? d.rule_tallies[i].count : 0;
+        if (i < d.rule_tallies.size()) ex = d.rule_tallies[i].examples;
         res.detail = plural(count, "record", "records") + " from forbidden agents or tools";
         break;
       case RuleType::MaxUnknownShare: {
-        double share = decided_ ? static_cast<double>(unknown_) / static_cast<double>(decided_) : 0.0;
+        double share = d.decided ? static_cast<double>(d.unknown) / static_cast<double>(d.decided) : 0.0;
         res.passed = share <= rule.max_share;
         res.actual = share_text(share);
         res.limit = share_text(rule.max_share);
-        res.detail = std::to_string(unknown_) + " of " + plural(decided_, "decision", "decisions") +
+        res.detail = std::to_string(d.unknown) + " of " + plural(d.decided, "decision", "decisions") +
                      " unknown (share " + res.actual + ")";
-        ex = rule_tallies_[i].examples;
+        if (i < d.rule_tallies.size()) ex = d.rule_tallies[i].examples;
         break;
       }
       case RuleType::MaxDeadLetters: evaluate_dead_letters(rule, out, res, ex); break;
-      case RuleType::MinRecords: evaluate_min_records(rule, res, ex); break;
+      case RuleType::MinRecords: evaluate_min_records(rule, d, res, ex); break;
       case RuleType::EscalationsResolved:
         count = out.escalations_unresolved;
-        for (const auto& e : escalations_)
-          if (!e.resolved && ex.size() < policy_.limits.examples) ex.push_back({e.source, e.line, "unresolved escalation"});
+        ex = d.unresolved_escalations;
         res.detail = plural(count, "escalation", "escalations") + " without a terminal event";
         break;
     }
@@ -215,7 +266,7 @@ void ReportCollector::evaluate(CheckReport& out) {
     });
     if (ex.size() > policy_.limits.examples) ex.resize(policy_.limits.examples);
     if (!res.passed)
-      for (const auto& e : ex) res.examples.push_back(source_line(e));
+      for (const auto& e : ex) res.examples.push_back(source_line(d, e));
     if (!res.passed) {
       bool fails = rule.severity == Severity::Error || policy_.fail_on == Severity::Warning;
       ++(rule.severity == Severity::Error ? out.failed_errors : out.failed_warnings);
@@ -225,66 +276,46 @@ void ReportCollector::evaluate(CheckReport& out) {
   }
 }
 
-// `entry` names the stats key or its leading part up to a `.` or `:` (input, output).
-bool ReportCollector::key_matches(const Rule& rule, std::string_view key) const {
-  if (rule.reasons.empty()) return true;
-  for (const auto& e : rule.reasons) {
-    if (key == e) return true;
-    if (key.size() > e.size() && key.starts_with(e) && (key[e.size()] == '.' || key[e.size()] == ':')) return true;
-  }
-  return false;
-}
-
-bool ReportCollector::class_matches(const Rule& rule, const DeadLetterClass& c) const {
-  if (key_matches(rule, c.key)) return true;
-  for (const auto& e : rule.reasons) {
-    if (c.stage >= 0 && spec_.stages[c.stage].type == e) return true;
-    if (c.unclassified && e == "unclassified") return true;
-  }
-  return false;
-}
-
-void ReportCollector::summarise_inputs(const RunStats& stats, CheckReport& out) {
-  for (uint32_t i = 0; i < kept_by_source_.size(); ++i)
-    if (kept_by_source_[i]) source_acc(i).records += kept_by_source_[i];
-  kept_by_source_.clear();
-  for (const auto& s : stats.sources) {
-    SourceAcc& a = source_acc(source_index(s.name));
-    a.input = true;
-    a.lines += s.lines;
-  }
-  for (uint32_t i = 0; i < source_accs_.size() && i < sources_.size(); ++i) {
-    const SourceAcc& a = source_accs_[i];
+void summarise_inputs(const Policy& policy, CheckReport& out) {
+  const RuleData& d = out.data;
+  out.inputs.clear();
+  out.inputs_total = 0;
+  for (uint32_t i = 0; i < d.inputs.size() && i < d.sources.size(); ++i) {
+    const InputTally& a = d.inputs[i];
     if (!listed(a)) continue;
-    ++out.inputs_total;
-    InputSummary& s = out.inputs[out.inputs_total <= policy_.limits.max_values ? sources_[i] : "(other)"];
+    out.inputs_total += a.inputs;
+    InputSummary& s = out.inputs[out.inputs_total <= policy.limits.max_values ? d.sources[i] : "(other)"];
     s.lines += a.lines;
     s.records += a.records;
     s.dead_lettered += a.dead;
-    for (size_t c = 0; c < a.by_class.size(); ++c)
-      if (a.by_class[c]) s.dead_letter_reasons[dl_classes_[c].key] += a.by_class[c];
+    for (size_t c = 0; c < a.by_class.size() && c < d.classes.size(); ++c)
+      if (a.by_class[c]) s.dead_letter_reasons[d.classes[c].key] += a.by_class[c];
   }
 }
 
-void ReportCollector::evaluate_dead_letters(const Rule& rule, const CheckReport& out, RuleResult& res,
-                                            std::vector<Example>& ex) {
-  std::vector<bool> match(dl_classes_.size());
-  for (size_t c = 0; c < dl_classes_.size(); ++c) match[c] = class_matches(rule, dl_classes_[c]);
-  auto count_of = [&](const SourceAcc& a) {
+namespace {
+
+void evaluate_dead_letters(const Rule& rule, const CheckReport& out, RuleResult& res, std::vector<Example>& ex) {
+  const RuleData& d = out.data;
+  const auto& sources_ = d.sources;
+  const auto& source_accs_ = d.inputs;
+  std::vector<bool> match(d.classes.size());
+  for (size_t c = 0; c < d.classes.size(); ++c) match[c] = class_matches(rule, d.classes[c]);
+  auto count_of = [&](const InputTally& a) {
     uint64_t n = 0;
-    for (size_t c = 0; c < a.by_class.size(); ++c)
+    for (size_t c = 0; c < a.by_class.size() && c < match.size(); ++c)
       if (match[c]) n += a.by_class[c];
     return n;
   };
-  auto examples_of = [&](const SourceAcc& a) {
-    for (size_t c = 0; c < a.examples.size(); ++c)
+  auto examples_of = [&](const InputTally& a) {
+    for (size_t c = 0; c < a.examples.size() && c < match.size(); ++c)
       if (match[c]) ex.insert(ex.end(), a.examples[c].begin(), a.examples[c].end());
   };
   std::string which = rule.reasons.empty() ? "" : " matching " + joined(rule.reasons);
   res.limit = rule.use_share ? share_text(rule.max_share) : std::to_string(rule.max);
   if (!rule.per_input) {
     uint64_t n = 0;
-    for (const SourceAcc& a : source_accs_) {
+    for (const InputTally& a : source_accs_) {
       n += count_of(a);
       examples_of(a);
     }
@@ -308,9 +339,9 @@ void ReportCollector::evaluate_dead_letters(const Rule& rule, const CheckReport&
   double worst = -1;
   uint32_t worst_i = 0;
   for (uint32_t i = 0; i < source_accs_.size() && i < sources_.size(); ++i) {
-    const SourceAcc& a = source_accs_[i];
+    const InputTally& a = source_accs_[i];
     if (!listed(a)) continue;
-    ++inputs;
+    inputs += a.inputs;
     uint64_t n = count_of(a);
     double v = rule.use_share ? share_of(n, a.lines) : static_cast<double>(n);
     bool fails = rule.use_share ? v > rule.max_share : n > rule.max;
@@ -330,8 +361,10 @@ void ReportCollector::evaluate_dead_letters(const Rule& rule, const CheckReport&
                                   : "");
 }
 
-void ReportCollector::evaluate_min_records(const Rule& rule, RuleResult& res, std::vector<Example>& ex) {
-  auto about = [&](uint32_t i, const SourceAcc& a) {
+void evaluate_min_records(const Rule& rule, const RuleData& d, RuleResult& res, std::vector<Example>& ex) {
+  const auto& sources_ = d.sources;
+  const auto& source_accs_ = d.inputs;
+  auto about = [&](uint32_t i, const InputTally& a) {
     return Example{i, 0,
                    plural(a.records, "record", "records") + " kept from " + plural(a.lines, "line", "lines") + ", " +
                        std::to_string(a.dead) + " dead-lettered"};
@@ -340,9 +373,9 @@ void ReportCollector::evaluate_min_records(const Rule& rule, RuleResult& res, st
   uint64_t inputs = 0, failing = 0, total = 0, fewest = UINT64_MAX;
   uint32_t fewest_i = 0;
   for (uint32_t i = 0; i < source_accs_.size() && i < sources_.size(); ++i) {
-    const SourceAcc& a = source_accs_[i];
+    const InputTally& a = source_accs_[i];
     if (!listed(a)) continue;
-    ++inputs;
+    inputs += a.inputs;
     total += a.records;
     if (a.records < fewest) fewest = a.records, fewest_i = i;
     if (rule.per_input && a.records < rule.min) {
@@ -365,5 +398,7 @@ void ReportCollector::evaluate_min_records(const Rule& rule, RuleResult& res, st
                plural(rule.min, "record", "records");
   if (inputs) res.detail += "; fewest: " + sources_[fewest_i] + ", " + std::to_string(fewest);
 }
+
+}  // namespace
 
 }  // namespace agentlog::check

@@ -1,11 +1,14 @@
 #include "check/policy.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
+
+#include "core/hashing.h"
 
 namespace agentlog::check {
 namespace {
@@ -368,6 +371,39 @@ Status check_reasons(const Policy& policy, const DeadLetterVocabulary& vocabular
   return {};
 }
 std::span<const std::string_view> report_formats() { return kFormats; }
+
+std::string policy_fingerprint(const Policy& p) {
+  // Every field, length-prefixed, so no two policies share a text.
+  std::string t;
+  auto put = [&](std::string_view s) { t += std::to_string(s.size()) + ":" + std::string(s) + ";"; };
+  auto num = [&](uint64_t v) { put(std::to_string(v)); };
+  auto list = [&](const std::vector<std::string>& v) {
+    num(v.size());
+    for (const auto& s : v) put(s);
+  };
+  put(p.name);
+  num(static_cast<uint64_t>(p.fail_on));
+  const ReportLimits& l = p.limits;
+  for (uint64_t v : {l.examples, l.max_runs, l.timeline_runs, l.timeline_events, l.max_values}) num(v);
+  num(p.rules.size());
+  for (const Rule& r : p.rules) {
+    put(r.id);
+    put(rule_type_name(r.type));
+    num(static_cast<uint64_t>(r.severity));
+    put(r.message);
+    num(r.max);
+    char share[40];
+    std::snprintf(share, sizeof share, "%.17g", r.max_share);
+    put(share);
+    num(r.use_share);
+    num(r.min);
+    num(r.per_input);
+    for (const auto* v : {&r.reasons, &r.decisions, &r.fields, &r.agents, &r.tools, &r.violations, &r.tracks,
+                          &r.terminal_events, &r.terminal_decisions})
+      list(*v);
+  }
+  return sha256_hex(t);
+}
 
 Status load_policy_text(const std::string& yaml, const std::string& display_name, bool required, Policy& out) {
   ConfigSource src{display_name};

@@ -89,6 +89,9 @@ struct DeadLetterVocabulary {
 // Checks each max_dead_letters rule's `reasons` against the pipeline's stages: a reason that
 // can match no dead letter of this pipeline is an error (file:line:col, did you mean, allowed).
 Status check_reasons(const Policy& policy, const DeadLetterVocabulary& vocabulary);
+// A hash of everything in the policy that decides a verdict or shapes a report (name, fail_on,
+// rules, limits; not `reports:` or the file it came from): reports merge only under one.
+std::string policy_fingerprint(const Policy& policy);
 // The kinds the input dead-letters a line for (`input.<kind>` in the stats).
 std::span<const std::string_view> input_dead_letter_kinds();
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "check/policy.h"
+#include "check/rule_data.h"
 
 namespace agentlog::check {
 
@@ -24,10 +25,6 @@ struct RuleResult {
   std::string limit;   // "0", "0.05"
   std::string detail;  // one sentence with the figures
   std::vector<SourceLine> examples;
-};
-
-struct Durations {
-  uint64_t count = 0, min = 0, p50 = 0, p90 = 0, p99 = 0, max = 0;
 };
 
 struct TimelineEntry {
@@ -107,7 +104,18 @@ struct CheckReport {
   std::vector<RunSummary> runs;  // by first appearance, at most limits.max_runs
   uint64_t runs_total = 0;
   ReportLimits limits;
+
+  std::string policy_fingerprint;  // policy_fingerprint() of the policy evaluated
+  RuleData data;                   // what the rules read: the JSON report's `merge` section
 };
+
+// Fills `inputs` and `inputs_total` from r.data, then evaluates every rule of the policy over
+// r.data and the totals (check/evaluate.cc): the same for `check` and `check --merge`.
+void summarise_inputs(const Policy& policy, CheckReport& r);
+void evaluate_rules(const Policy& policy, CheckReport& r);
+
+// The JSON report's version: 2 added the policy fingerprint and the `merge` section.
+constexpr uint64_t kReportVersion = 2;
 
 // Renderers (report_*.cc). Each returns the whole document.
 std::string render_json(const CheckReport& r);

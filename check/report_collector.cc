@@ -92,6 +92,26 @@ uint64_t Histogram::lower_bound(size_t b) {
   return (128 + sub) << (e - 7);
 }
 
+std::map<size_t, uint64_t> Histogram::buckets() const {
+  std::map<size_t, uint64_t> out;
+  for (size_t b = 0; b < counts_.size(); ++b)
+    if (counts_[b]) out[b] = counts_[b];
+  return out;
+}
+
+// Bucket counts of another histogram (one that was folded): this one folds too.
+void Histogram::add_buckets(const std::map<size_t, uint64_t>& b, uint64_t min, uint64_t max) {
+  if (b.empty()) return;
+  if (!exact_.empty()) fold();
+  for (const auto& [i, n] : b) {
+    if (i >= counts_.size()) counts_.resize(i + 1);
+    counts_[i] += n;
+    n_ += n;
+  }
+  min_ = std::min(min_, min);
+  max_ = std::max(max_, max);
+}
+
 Durations Histogram::summary() const {
   Durations d;
   d.count = n_;
@@ -222,7 +242,7 @@ uint32_t ReportCollector::dead_letter_class(int stage, std::string_view stage_na
                                                 "other"};
   uint32_t* slot;
   DeadLetterClass c;
-  c.stage = stage;
+  if (stage >= 0) c.stage_type = spec_.stages[stage].type;
   if (stage < 0) {
     // The input's reasons differ in their first byte; the prefix is checked for that one only.
     static constexpr std::string_view kPrefixes[] = {"malformed JSON", "invalid UTF-8", "not a JSON object",

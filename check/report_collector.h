@@ -19,23 +19,6 @@
 
 namespace agentlog::check {
 
-// Durations: exact while a tool has at most kExact samples; beyond, a histogram that is exact
-// below 256 and has 128 sub-buckets per power of two above (< 1% error). Bounded memory.
-class Histogram {
- public:
-  static constexpr size_t kExact = 4096;
-  void add(uint64_t v);
-  Durations summary() const;
-
- private:
-  static size_t bucket(uint64_t v);
-  static uint64_t lower_bound(size_t b);
-  void fold();
-  std::vector<uint64_t> exact_;  // while n_ <= kExact
-  std::vector<uint64_t> counts_;
-  uint64_t n_ = 0, min_ = UINT64_MAX, max_ = 0;
-};
-
 // Counts distinct string values up to a cap; the rest go to "(other)".
 // A direct-mapped cache in front of a hash map: hot values (decisions, event types, the agents
 // and runs that interleave) are found without hashing the whole string.
@@ -85,15 +68,8 @@ class ReportCollector : public RecordObserver {
   CheckReport finish(const RunStats& stats, const std::string& config_path);
 
  private:
-  struct Example {
-    uint32_t source = 0;
-    uint64_t line = 0;
-    std::string note;
-  };
-  struct Tally {
-    uint64_t count = 0;
-    std::vector<Example> examples;
-  };
+  using Example = check::Example;
+  using Tally = check::Tally;
   struct RunAcc {
     std::string id, first_time, last_time;
     uint64_t records = 0, violations = 0;
@@ -109,19 +85,7 @@ class ReportCollector : public RecordObserver {
     bool resolved = false;
   };
   enum Slot : size_t;
-  // Dead letters are counted per input and per class: the stats key they count under, the
-  // stage that wrote them (-1: the input) and whether a validate stage found no family.
-  struct DeadLetterClass {
-    std::string key;
-    int stage = -1;
-    bool unclassified = false;
-  };
-  struct SourceAcc {
-    uint64_t records = 0, dead = 0, lines = 0;
-    bool input = false;                           // named in the run's sources
-    std::vector<uint64_t> by_class;               // dead letters by class
-    std::vector<std::vector<Example>> examples;   // by class, at most limits.examples each
-  };
+  using SourceAcc = InputTally;
 
   uint32_t source_index(std::string_view name);
   void note(Tally& t, uint32_t source, uint64_t line, std::string note);
@@ -130,8 +94,6 @@ class ReportCollector : public RecordObserver {
   RunAcc* run_for(std::string_view id);
   void escalation(std::string_view run, std::string_view event, std::string_view decision,
                   std::string_view agent, uint32_t source, uint64_t line);
-  SourceLine source_line(const Example& e) const;
-  void evaluate(CheckReport& out);
   SourceAcc& source_acc(uint32_t source) {
     if (source < source_accs_.size() && source_accs_[source].by_class.size() >= dl_classes_.size()) [[likely]]
       return source_accs_[source];
@@ -142,11 +104,6 @@ class ReportCollector : public RecordObserver {
     return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size()) == 0;
   }
   uint32_t dead_letter_class(int stage, std::string_view stage_name, std::string_view reason);
-  bool class_matches(const Rule& rule, const DeadLetterClass& c) const;
-  bool key_matches(const Rule& rule, std::string_view key) const;
-  void evaluate_dead_letters(const Rule& rule, const CheckReport& out, RuleResult& res, std::vector<Example>& ex);
-  void evaluate_min_records(const Rule& rule, RuleResult& res, std::vector<Example>& ex);
-  void summarise_inputs(const RunStats& stats, CheckReport& out);
 
   const PipelineSpec& spec_;
   const Policy& policy_;

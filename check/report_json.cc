@@ -87,6 +87,142 @@ void examples(Writer& w, const std::vector<SourceLine>& ex) {
   w.close(']');
 }
 
+void raw_examples(Writer& w, std::string_view key, const std::vector<Example>& ex) {
+  w.key(key);
+  w.open('[');
+  for (const auto& e : ex) {
+    w.open('{');
+    w.kn("source", e.source);
+    w.kn("line", e.line);
+    w.kv("note", e.note);
+    w.close('}');
+  }
+  w.close(']');
+}
+
+void raw_tally(Writer& w, const Tally& t) {
+  w.open('{');
+  w.kn("count", t.count);
+  raw_examples(w, "examples", t.examples);
+  w.close('}');
+}
+
+// The `merge` section: what the rules read besides the totals, for `check --merge`. Inputs
+// past limits.max_values are summed in one "(other)" entry (inputs_folded).
+void merge_section(Writer& w, const CheckReport& r) {
+  const RuleData& d = r.data;
+  std::vector<std::string> sources = d.sources;
+  std::vector<std::pair<uint32_t, InputTally>> inputs;
+  uint64_t n = 0;
+  bool folded = d.inputs_folded;
+  for (uint32_t i = 0; i < d.inputs.size() && i < d.sources.size(); ++i) {
+    const InputTally& a = d.inputs[i];
+    if (!listed(a)) continue;
+    if (++n <= r.limits.max_values) {
+      inputs.emplace_back(i, a);
+      continue;
+    }
+    if (!folded || inputs.back().first != sources.size() - 1) {
+      folded = true;
+      sources.push_back("(other)");
+      InputTally other;
+      other.inputs = 0;
+      other.by_class.resize(d.classes.size());
+      other.examples.resize(d.classes.size());
+      inputs.emplace_back(static_cast<uint32_t>(sources.size() - 1), other);
+    }
+    InputTally& o = inputs.back().second;
+    o.inputs += a.inputs;
+    o.input = o.input || a.input;
+    o.lines += a.lines, o.records += a.records, o.dead += a.dead;
+    for (size_t c = 0; c < a.by_class.size() && c < o.by_class.size(); ++c) o.by_class[c] += a.by_class[c];
+  }
+  w.key("merge");
+  w.open('{');
+  w.key("complete"), w.boolean(d.complete);
+  w.key("sources");
+  w.open('[');
+  for (const auto& s : sources) w.str(s);
+  w.close(']');
+  w.key("inputs_folded"), w.boolean(folded);
+  w.key("dead_letter_classes");
+  w.open('[');
+  for (const auto& c : d.classes) {
+    w.open('{');
+    w.kv("key", c.key);
+    w.kv("stage_type", c.stage_type);
+    w.key("unclassified"), w.boolean(c.unclassified);
+    w.close('}');
+  }
+  w.close(']');
+  w.key("inputs");
+  w.open('[');
+  for (const auto& [i, a] : inputs) {
+    w.open('{');
+    w.kn("source", i);
+    w.kn("inputs", a.inputs);
+    w.key("input"), w.boolean(a.input);
+    w.kn("lines", a.lines);
+    w.kn("records", a.records);
+    w.kn("dead_lettered", a.dead);
+    w.key("by_class");
+    w.open('[');
+    for (uint64_t v : a.by_class) w.num(v);
+    w.close(']');
+    w.key("examples");
+    w.open('[');
+    for (const auto& ex : a.examples) {
+      w.open('{');
+      raw_examples(w, "list", ex);
+      w.close('}');
+    }
+    w.close(']');
+    w.close('}');
+  }
+  w.close(']');
+  w.key("rule_tallies");
+  w.open('[');
+  for (const auto& t : d.rule_tallies) raw_tally(w, t);
+  w.close(']');
+  raw_examples(w, "schema_examples", d.schema.examples);
+  raw_examples(w, "redacted_examples", d.redacted.examples);
+  raw_examples(w, "collision_examples", d.collisions.examples);
+  w.key("lifecycle_violations");
+  w.open('[');
+  for (const auto& [k, t] : d.lifecycle) {
+    w.open('{');
+    w.kv("track", k.first);
+    w.kv("violation", k.second);
+    w.kn("count", t.count);
+    raw_examples(w, "examples", t.examples);
+    w.close('}');
+  }
+  w.close(']');
+  w.kn("decided", d.decided);
+  w.kn("unknown", d.unknown);
+  raw_examples(w, "unresolved_escalations", d.unresolved_escalations);
+  w.key("durations");
+  w.open('{');
+  for (const auto& [tool, h] : d.durations) {
+    w.key(tool);
+    w.open('{');
+    w.kn("count", h.count());
+    w.kn("min", h.count() ? h.min() : 0);
+    w.kn("max", h.max());
+    w.key("samples");
+    w.open('[');
+    for (uint64_t v : h.samples()) w.num(v);
+    w.close(']');
+    w.key("buckets");
+    w.open('{');
+    for (const auto& [b, c] : h.buckets()) w.kn(std::to_string(b), c);
+    w.close('}');
+    w.close('}');
+  }
+  w.close('}');
+  w.close('}');
+}
+
 void outcomes(Writer& w, const LifecycleOutcomes& o) {
   w.kn("complete", o.complete);
   w.kn("failed", o.failed);
@@ -99,7 +235,8 @@ void outcomes(Writer& w, const LifecycleOutcomes& o) {
 std::string render_json(const CheckReport& r) {
   Writer w;
   w.open('{');
-  w.kn("report_version", 1);
+  w.kn("report_version", kReportVersion);
+  w.kv("agentlog_version", AGENTLOG_VERSION);
   w.kv("verdict", r.passed ? "pass" : "fail");
   w.kv("pipeline", r.pipeline);
   w.kv("config", r.config);
@@ -107,6 +244,7 @@ std::string render_json(const CheckReport& r) {
   w.open('{');
   w.kv("name", r.policy_name);
   w.kv("origin", r.policy_origin);
+  w.kv("fingerprint", r.policy_fingerprint);
   w.kn("rules", r.rules.size());
   w.kn("failed_errors", r.failed_errors);
   w.kn("failed_warnings", r.failed_warnings);
@@ -248,6 +386,7 @@ std::string render_json(const CheckReport& r) {
   }
   w.close(']');
   w.close('}');
+  merge_section(w, r);
   w.close('}');
   w.out.push_back('\n');
   return w.out;

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "check/check_command.h"
+#include "check/merge.h"
 #include "check/policy.h"
 #include "core/config.h"
 #include "core/parallel_runner.h"
@@ -164,8 +165,12 @@ int main(int argc, char** argv) {
   check::CheckOptions check_opts;
   auto* check_cmd = app.add_subcommand(
       "check", "Run the pipeline, evaluate the policy and write reports (exit 0 pass, 1 fail, 2 error)");
-  check_cmd->add_option("-c,--config", check_opts.config, "Pipeline config (YAML); its policy: and reports: sections are used")
-      ->required();
+  // Required, except with --merge (checked after parsing, with CLI11's message).
+  check_cmd->add_option("-c,--config", check_opts.config, "Pipeline config (YAML); its policy: and reports: sections are used");
+  bool check_merge = false;
+  check_cmd->add_flag("--merge", check_merge,
+                      "Merge JSON reports of earlier checks (given instead of inputs): sum their counts and "
+                      "evaluate the policy (--policy, -c's, else the default) over the sums");
   check_cmd->add_option("--policy", check_opts.policy, "Policy file (YAML with policy: and reports:) instead of the config's");
   check_cmd->add_option("--report", check_opts.reports,
                     "FORMAT=PATH, repeatable; FORMAT is text, json, junit or html; PATH '-' is stdout. "
@@ -198,7 +203,8 @@ int main(int argc, char** argv) {
       "\n"
       "Examples:\n"
       "  agentlog check -c configs/default.yaml --report text=- --report html=report.html\n"
-      "  agentlog check -c configs/default.yaml --policy policy.yaml --report junit=junit.xml logs/*.jsonl");
+      "  agentlog check -c configs/default.yaml --policy policy.yaml --report junit=junit.xml logs/*.jsonl\n"
+      "  agentlog check --merge --policy policy.yaml --report text=- worker-0.json worker-1.json");
   check_cmd->add_flag("--write-outputs", check_opts.write_outputs,
                   "Also write the pipeline's outputs and dead letters (off: records are only counted)");
   check_cmd->add_flag("-q,--quiet", check_opts.quiet, "No progress line on stderr (shown only on a TTY anyway)");
@@ -268,7 +274,15 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
 
-  if (app.got_subcommand("check")) return check::run_check(check_opts);
+  if (app.got_subcommand("check")) {
+    if (check_merge)
+      return check::run_merge({check_opts.config, check_opts.policy, check_opts.inputs, check_opts.reports});
+    if (check_opts.config.empty()) {
+      std::fprintf(stderr, "--config is required\nRun with --help for more information.\n");
+      return kExitUsage;
+    }
+    return check::run_check(check_opts);
+  }
   if (app.got_subcommand("keygen")) return run_keygen(keygen_opts, stdout, stderr);
   if (app.got_subcommand("verify")) {
     verify_opts.record_given = record_opt->count() > 0;

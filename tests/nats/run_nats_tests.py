@@ -6,7 +6,8 @@
 Each check starts its own nats-server(s) with JetStream on loopback, private ports and store
 directories under a temporary directory, and stops them by process id. An edge agentlog
 publishes gen_activity records (with faults) into a 4-partition stream; two workers (nats
-input, partitions [0,1] and [2,3]) write files. Asserted: every input line is either written
+input, partitions [0,1] and [2,3]) write files. In r1-edge-disconnect the edge publishes through
+a TCP proxy (tcp_proxy.py) that is killed for 5 s mid-run. Asserted: every input line is either written
 by exactly one worker or dead-lettered at the edge (duplicates only after a kill, counted),
 every run_id is written by one worker only, and the accounting of each process holds.
 Output is awaited by polling with deadlines, never by sleeping a fixed time.
@@ -22,6 +23,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 
@@ -38,6 +40,8 @@ NATS = shutil.which("nats-server") or ("/usr/sbin/nats-server" if os.path.exists
 if NATS is None:
     print("SKIP: nats-server is not installed (apt-get install nats-server; scripts/setup.sh installs it)")
     sys.exit(77)
+PROXY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tcp_proxy.py")
+OUTAGE_S = 5
 TMP = tempfile.mkdtemp(prefix="agentlog-nats.")
 PROCS = []
 
@@ -305,10 +309,72 @@ def scenario(name, nodes, replicas, faults):
         name, edge_stats["records_in"], written, edge_stats["dead_lettered"], dups))
 
 
+def edge_disconnect(name):
+    # R1; the edge reaches the server through a TCP proxy. Once the workers wrote records of
+    # the first half, the proxy is killed: the edge loses its connection while the second
+    # half is fed to it, for OUTAGE_S seconds, then the proxy comes back on the same port.
+    d = os.path.join(TMP, name)
+    os.makedirs(d)
+    inp = os.path.join(d, "input.jsonl")
+    subprocess.run([GEN, "--lines", str(RECORDS), "--faults", "--out", inp], check=True, capture_output=True)
+    server = Server(name + "-n0")
+    server.start()
+    wait_for("the server to be ready", server.ready)
+    wait_stream_ready(d, [server.url()], 1)
+    workers = [Worker(d, "w%d" % i, [server.url()], parts) for i, parts in enumerate([[0, 1], [2, 3]])]
+    for w in workers:
+        w.start()
+    proxy_port = free_port()
+
+    def start_proxy():
+        p = subprocess.Popen([sys.executable, PROXY, str(proxy_port), str(server.port)], stdout=subprocess.PIPE, text=True)
+        PROCS.append(p)
+        assert p.stdout.readline().strip() == "ready", "the proxy did not start"
+        return p
+    proxy = start_proxy()
+    with open(inp, "rb") as f:
+        data = f.read()
+    half = data.index(b"\n", len(data) // 2) + 1
+    edge_dl = os.path.join(d, "edge.dl.jsonl")
+    stats = os.path.join(d, "edge.stats.json")
+    cfg = write(os.path.join(d, "edge.yaml"), edge_config(["nats://127.0.0.1:%d" % proxy_port], 1, edge_dl))
+    edge = subprocess.Popen([BIN, "run", "-q", "-c", cfg, "--stats-json", stats, "-"], stdin=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    PROCS.append(edge)
+    edge.stdin.write(data[:half])
+    edge.stdin.flush()
+    wait_for("the workers to write", lambda: sum(count_lines(w.out) for w in workers) > 0)
+    proxy.kill()
+    proxy.wait()
+    # The edge stops reading when its window is full: feed it from a thread.
+    feeder = threading.Thread(target=lambda: (edge.stdin.write(data[half:]), edge.stdin.close()))
+    feeder.start()
+    time.sleep(OUTAGE_S)  # holds the outage; nothing waits for output here
+    proxy = start_proxy()
+    feeder.join(DEADLINE_S)
+    assert not feeder.is_alive(), "the edge stopped reading its input"
+    edge.stdin = None  # closed by the feeder
+    _, err = edge.communicate(timeout=DEADLINE_S)
+    assert edge.returncode == 0, "edge exited %d: %s" % (edge.returncode, err.decode(errors="replace"))
+    with open(stats) as f:
+        edge_stats = json.load(f)
+    assert edge_stats["outputs"][0]["reconnects"] >= 1, "the edge never lost its connection: %s" % edge_stats["outputs"][0]
+    expected_total = edge_stats["records_out"] - edge_stats["output_dead_lettered"]
+    wait_for("the workers to write %d records" % expected_total, workers_done(workers, expected_total))
+    for w in workers:
+        w.stop()
+    written, dups = check_delivery(inp, edge_stats, edge_dl, workers, allow_duplicates=True)
+    server.stop()
+    proxy.kill()
+    print("ok  %s: %d records in, %d written by 2 workers, %d dead-lettered at the edge, %d duplicates, %d reconnects" % (
+        name, edge_stats["records_in"], written, edge_stats["dead_lettered"], dups, edge_stats["outputs"][0]["reconnects"]))
+
+
 CHECKS = [
     ("r1-single-server", lambda: scenario("r1-single-server", 1, 1, False)),
     ("r3-cluster", lambda: scenario("r3-cluster", 3, 3, False)),
     ("r3-cluster-faults", lambda: scenario("r3-cluster-faults", 3, 3, True)),
+    ("r1-edge-disconnect", lambda: edge_disconnect("r1-edge-disconnect")),
 ]
 
 failed = 0
