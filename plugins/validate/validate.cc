@@ -1,5 +1,6 @@
 #include "plugins/validate/validate.h"
 
+#include <algorithm>
 
 // The adapter header must come before valijson's own headers (it sets valijson's options).
 #include "plugins/validate/simdjson_adapter.h"
@@ -229,6 +230,40 @@ class ValidateStage : public Stage {
   }
 };
 
+// A key given twice in one object of a schema: parsers keep the first or the last, so a
+// constraint could be dropped without a word. Sets the key and the JSON pointer of its
+// object.
+bool duplicate_key(simdjson::dom::element e, std::string& key, std::string& pointer) {
+  simdjson::dom::object obj;
+  simdjson::dom::array arr;
+  if (e.get(obj) == simdjson::SUCCESS) {
+    std::vector<std::string_view> keys;
+    for (auto field : obj) keys.push_back(field.key);
+    std::sort(keys.begin(), keys.end());
+    if (auto d = std::adjacent_find(keys.begin(), keys.end()); d != keys.end()) {
+      key = std::string(*d);
+      return true;
+    }
+    for (auto field : obj)
+      if (duplicate_key(field.value, key, pointer)) {
+        std::string part;
+        for (char ch : field.key) part += ch == '~' ? "~0" : ch == '/' ? "~1" : std::string(1, ch);
+        pointer = "/" + part + pointer;
+        return true;
+      }
+  } else if (e.get(arr) == simdjson::SUCCESS) {
+    size_t i = 0;
+    for (auto item : arr) {
+      if (duplicate_key(item, key, pointer)) {
+        pointer = "/" + std::to_string(i) + pointer;
+        return true;
+      }
+      ++i;
+    }
+  }
+  return false;
+}
+
 // Compiles `text` (the schema named `name`) into `check`, per the engine option.
 Status build_check(const OptionView& o, const std::string& name, const std::string& text, SchemaCheck& check) {
   check.label = name;
@@ -236,6 +271,9 @@ Status build_check(const OptionView& o, const std::string& name, const std::stri
   simdjson::dom::element root;
   if (auto err = engine->parser.parse_into_document(engine->doc, text).get(root); err != simdjson::SUCCESS)
     return Status::error(o.error("schema", "\"" + name + "\" is not valid JSON: " + simdjson::error_message(err)));
+  if (std::string key, pointer; duplicate_key(root, key, pointer))
+    return Status::error(o.error("schema", "\"" + name + "\" has the key \"" + key + "\" twice in the object at \"" +
+                                               pointer + "\" (a schema with a duplicate key is ambiguous)"));
 
   std::string engine_name = o.str("engine");
   if (engine_name != "valijson") {
