@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <set>
@@ -58,19 +59,27 @@ bool boolean(Obj o, std::string_view k) {
   if (o.at_key(k).get(v) != simdjson::SUCCESS) throw Bad{std::string(k)};
   return v;
 }
+// Sums of counts from several reports: a sum past 2^64 means a report that no check wrote.
+struct Overflow {};
+void add_to(uint64_t& to, uint64_t v) {
+  if (__builtin_add_overflow(to, v, &to)) throw Overflow{};
+}
 void add_counts(std::map<std::string, uint64_t>& to, Obj o) {
   for (auto m : o) {
     uint64_t v;
     if (m.value.get(v) != simdjson::SUCCESS) throw Bad{std::string(m.key)};
-    to[std::string(m.key)] += v;
+    add_to(to[std::string(m.key)], v);
   }
 }
 void add_outcomes(LifecycleOutcomes& to, Obj o) {
-  to.complete += num(o, "complete");
-  to.failed += num(o, "failed");
-  to.orphaned += num(o, "orphaned");
-  to.open += num(o, "open");
+  add_to(to.complete, num(o, "complete"));
+  add_to(to.failed, num(o, "failed"));
+  add_to(to.orphaned, num(o, "orphaned"));
+  add_to(to.open, num(o, "open"));
 }
+
+// Histogram buckets cover every uint64 value below this index (check/report_collector.cc).
+constexpr size_t kMaxBucket = 256 + 56 * 128;
 
 // Sums the reports one by one into `out`, mapping each report's source indexes and
 // dead-letter classes onto the merged ones.
@@ -80,14 +89,14 @@ class Merger {
 
   void add(const std::string& path, Obj r) {
     Obj totals = obj(r, "totals");
-    out_.records_in += num(totals, "records_in");
-    out_.records_out += num(totals, "records_out");
-    out_.dropped += num(totals, "dropped");
-    out_.dead_lettered += num(totals, "dead_lettered");
-    out_.generated += num(totals, "generated");
-    out_.bytes_read += num(totals, "bytes_read");
-    out_.lines_read += num(totals, "lines_read");
-    out_.source_errors += num(totals, "source_errors");
+    add_to(out_.records_in, num(totals, "records_in"));
+    add_to(out_.records_out, num(totals, "records_out"));
+    add_to(out_.dropped, num(totals, "dropped"));
+    add_to(out_.dead_lettered, num(totals, "dead_lettered"));
+    add_to(out_.generated, num(totals, "generated"));
+    add_to(out_.bytes_read, num(totals, "bytes_read"));
+    add_to(out_.lines_read, num(totals, "lines_read"));
+    add_to(out_.source_errors, num(totals, "source_errors"));
     add_counts(out_.dead_letter_reasons, obj(r, "dead_letter_reasons"));
     Obj counts = obj(r, "counts");
     add_counts(out_.by_event_type, obj(counts, "event_type"));
@@ -96,11 +105,11 @@ class Merger {
     add_counts(out_.by_tool, obj(counts, "tool"));
     add_counts(out_.by_run, obj(counts, "run"));
     Obj schema = obj(r, "schema_violations");
-    out_.schema_violations += num(schema, "total");
+    add_to(out_.schema_violations, num(schema, "total"));
     add_counts(out_.schema_violations_by_stage, obj(schema, "by_stage"));
-    out_.unclassified += num(schema, "unclassified");
+    add_to(out_.unclassified, num(schema, "unclassified"));
     Obj red = obj(r, "redactions");
-    out_.records_redacted += num(red, "records");
+    add_to(out_.records_redacted, num(red, "records"));
     add_counts(out_.redactions_by_rule, obj(red, "by_rule"));
     Obj lc = obj(r, "lifecycles");
     add_outcomes(out_.lifecycle, lc);
@@ -110,25 +119,31 @@ class Merger {
       add_outcomes(out_.lifecycle_by_track[std::string(m.key)], t);
     }
     add_counts(out_.lifecycle_violations, obj(lc, "violations"));
-    out_.collisions += num(obj(r, "collisions"), "total");
+    add_to(out_.collisions, num(obj(r, "collisions"), "total"));
     Obj esc = obj(r, "escalations");
-    out_.escalations += num(esc, "total");
-    out_.escalations_resolved += num(esc, "resolved");
-    out_.escalations_unresolved += num(esc, "unresolved");
+    add_to(out_.escalations, num(esc, "total"));
+    add_to(out_.escalations_resolved, num(esc, "resolved"));
+    add_to(out_.escalations_unresolved, num(esc, "unresolved"));
     add_runs(path, obj(r, "runs"));
     add_data(obj(r, "merge"));
   }
 
   // A run listed in two reports: its lifecycles and escalations were judged in parts.
   std::string split_run, split_between;
+  // A report with records of runs it does not list (past limits.max_runs), or of no run_id
+  // (matched across sources by one check): whether those were split cannot be told.
+  std::string unlisted_runs, no_run_id;
 
  private:
   void add_runs(const std::string& path, Obj runs) {
-    out_.other_runs += num(runs, "records_in_other_runs");
+    uint64_t unlisted = num(runs, "records_in_other_runs");
+    add_to(out_.other_runs, unlisted);
+    if (unlisted && unlisted_runs.empty()) unlisted_runs = path;
     for (auto e : arr(runs, "list")) {
       Obj o;
       if (e.get(o) != simdjson::SUCCESS) throw Bad{"runs.list"};
       std::string id = str(o, "id");
+      if (id.starts_with("(no run_id) ") && no_run_id.empty()) no_run_id = path;
       auto [it, fresh] = run_index_.emplace(id, out_.runs.size());
       if (fresh) {
         out_.runs.emplace_back();
@@ -139,7 +154,7 @@ class Merger {
         split_between = run_report_[it->second] + " and " + path;
       }
       RunSummary& s = out_.runs[it->second];
-      s.records += num(o, "records");
+      add_to(s.records, num(o, "records"));
       std::string first = str(o, "first_time"), last = str(o, "last_time");
       if (!first.empty() && (s.first_time.empty() || first < s.first_time)) s.first_time = first;
       if (last > s.last_time) s.last_time = last;
@@ -151,7 +166,7 @@ class Merger {
       }
       std::sort(s.agents.begin(), s.agents.end());
       add_counts(s.decisions, obj(o, "decisions"));
-      s.violations += num(o, "violations");
+      add_to(s.violations, num(o, "violations"));
     }
   }
 
@@ -216,14 +231,14 @@ class Merger {
       // stands for as many as each report summed there.
       if (!listed(a) || d.sources[src[s]] == "(other)") a.inputs = (listed(a) ? a.inputs : 0) + num(o, "inputs");
       a.input = a.input || boolean(o, "input");
-      a.lines += num(o, "lines");
-      a.records += num(o, "records");
-      a.dead += num(o, "dead_lettered");
+      add_to(a.lines, num(o, "lines"));
+      add_to(a.records, num(o, "records"));
+      add_to(a.dead, num(o, "dead_lettered"));
       size_t c = 0;
       for (auto v : arr(o, "by_class")) {
         uint64_t n;
         if (v.get(n) != simdjson::SUCCESS || c >= cls.size()) throw Bad{"merge.inputs[].by_class"};
-        a.by_class[cls[c++]] += n;
+        add_to(a.by_class[cls[c++]], n);
       }
       c = 0;
       for (auto v : arr(o, "examples")) {
@@ -237,7 +252,7 @@ class Merger {
     for (auto e : arr(m, "rule_tallies")) {
       Obj o;
       if (e.get(o) != simdjson::SUCCESS || i >= d.rule_tallies.size()) throw Bad{"merge.rule_tallies"};
-      d.rule_tallies[i].count += num(o, "count");
+      add_to(d.rule_tallies[i].count, num(o, "count"));
       append(d.rule_tallies[i++].examples, examples(o, "examples", src));
     }
     append(d.schema.examples, examples(m, "schema_examples", src));
@@ -247,11 +262,11 @@ class Merger {
       Obj o;
       if (e.get(o) != simdjson::SUCCESS) throw Bad{"merge.lifecycle_violations"};
       Tally& t = d.lifecycle[{str(o, "track"), str(o, "violation")}];
-      t.count += num(o, "count");
+      add_to(t.count, num(o, "count"));
       append(t.examples, examples(o, "examples", src));
     }
-    d.decided += num(m, "decided");
-    d.unknown += num(m, "unknown");
+    add_to(d.decided, num(m, "decided"));
+    add_to(d.unknown, num(m, "unknown"));
     append(d.unresolved_escalations, examples(m, "unresolved_escalations", src));
     for (auto e : obj(m, "durations")) {
       Obj o;
@@ -261,7 +276,9 @@ class Merger {
       for (auto b : obj(o, "buckets")) {
         uint64_t n;
         if (b.value.get(n) != simdjson::SUCCESS) throw Bad{"merge.durations.buckets"};
-        buckets[std::strtoull(std::string(b.key).c_str(), nullptr, 10)] = n;
+        size_t i = std::strtoull(std::string(b.key).c_str(), nullptr, 10);
+        if (i >= kMaxBucket) throw Bad{"merge.durations.buckets"};
+        buckets[i] = n;
       }
       h.add_buckets(buckets, num(o, "min"), num(o, "max"));
       for (auto v : arr(o, "samples")) {
@@ -328,12 +345,20 @@ int run_merge(const MergeOptions& opts) {
   Merger merger(policy, out);
   std::string version, version_from;
   simdjson::dom::parser parser;
+  // A report given twice (by any path to it) would count its records twice. Two files with
+  // the same text are fine: two checks of equal parts write equal reports.
+  std::map<std::string, std::string> seen;  // canonical path -> the path given
   for (const auto& path : opts.files) {
     std::ifstream f(path, std::ios::binary);
     if (!f) return error("error: " + path + ": cannot read the report: " + std::strerror(errno));
     std::stringstream ss;
     ss << f.rdbuf();
     std::string text = ss.str();
+    std::error_code ec;
+    std::string canonical = std::filesystem::weakly_canonical(path, ec).string();
+    if (auto [it, fresh] = seen.emplace(ec ? path : canonical, path); !fresh)
+      return error("error: " + path + ": the same report as " + it->second +
+                   "; give each check's report once (its records would count twice)");
     Obj r;
     if (parser.parse(text).get(r) != simdjson::SUCCESS)
       return error("error: " + path + ": not a JSON report of agentlog check");
@@ -356,6 +381,8 @@ int run_merge(const MergeOptions& opts) {
       merger.add(path, r);
     } catch (const Bad& b) {
       return error("error: " + path + ": not a JSON report of agentlog check (no valid \"" + b.what + "\")");
+    } catch (const Overflow&) {
+      return error("error: " + path + ": its counts and those before it add up past 2^64; not reports a check wrote");
     }
   }
 
@@ -365,13 +392,24 @@ int run_merge(const MergeOptions& opts) {
       return error("error: rule \"" + rule.id + "\" (" + std::string(rule_type_name(rule.type)) +
                    ", per_input) cannot be merged exactly: a report lists only limits.max_values (" +
                    std::to_string(policy.limits.max_values) + ") inputs and sums the rest; raise limits.max_values");
-  if (!merger.split_run.empty())
-    for (RuleType t : {RuleType::LifecyclesComplete, RuleType::EscalationsResolved})
-      if (has_rule(policy, t))
-        return error("error: run \"" + merger.split_run + "\" is in " + merger.split_between + ": the " +
-                     std::string(rule_type_name(t)) +
-                     " rule cannot be merged exactly when a run is split between reports; partition the "
-                     "records by run_id");
+  for (RuleType t : {RuleType::LifecyclesComplete, RuleType::EscalationsResolved}) {
+    if (!has_rule(policy, t)) continue;
+    const std::string rule = std::string(rule_type_name(t));
+    if (!merger.split_run.empty())
+      return error("error: run \"" + merger.split_run + "\" is in " + merger.split_between + ": the " + rule +
+                   " rule cannot be merged exactly when a run is split between reports; partition the "
+                   "records by run_id");
+    if (opts.files.size() < 2) continue;
+    // Runs a report does not name could be split without this merge seeing it.
+    if (!merger.unlisted_runs.empty())
+      return error("error: " + merger.unlisted_runs + " counts records of runs it does not list (past limits.max_runs): the " +
+                   rule + " rule cannot be merged exactly, as such a run may be split between reports; raise "
+                   "limits.max_runs");
+    if (!merger.no_run_id.empty())
+      return error("error: " + merger.no_run_id + " has records without run_id: the " + rule +
+                   " rule cannot be merged exactly, as their lifecycles and escalations may span reports; check "
+                   "records without run_id in one process");
+  }
 
   // Listed runs and counted values, capped as one check caps them.
   out.runs_total = out.runs.size();

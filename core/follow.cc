@@ -132,7 +132,7 @@ Status Checkpoint::save() {
   // Write a temporary file next to it, then rename: a reader (or a restart after a kill)
   // sees the old checkpoint or the new one, never a partial one.
   std::string tmp = path_ + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return Status::error("checkpoint " + tmp + ": cannot open for writing: " + std::strerror(errno));
   const char* p = o.data();
   size_t n = o.size();

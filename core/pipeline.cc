@@ -169,8 +169,9 @@ int Runner::failure_exit_code() const {
 
 Status Runner::finish_stages() {
   for (size_t i = 0; i < spec_.stages.size(); ++i) {
-    // Its state is in the checkpoint: what it holds continues after the restart.
-    if (state_checkpoint_ && !spec_.stages[i].stage->state_config().empty()) continue;
+    // Its state goes into the checkpoint (saved at close once follow mode ran): what it holds
+    // continues after the restart. A stop before the followed inputs saves no state.
+    if (state_checkpoint_ && !followed_.empty() && !spec_.stages[i].stage->state_config().empty()) continue;
     for (bool more = true; more;) {
       more = spec_.stages[i].stage->finish(batch_);
       if (batch_.pending.empty()) continue;

@@ -68,6 +68,8 @@ Status LifecycleStage::restore_state(std::string_view json, StateSources& source
   if (root["watermark_ms"].get(wm) || !(wm.is_null() || wm.get(watermark_) == simdjson::SUCCESS))
     return Status::error("\"watermark_ms\" must be an integer or null");
   if (wm.is_null()) watermark_ = kNoTime;
+  else if (watermark_ < -62167219200000 || watermark_ > 253402300799999)
+    return Status::error("\"watermark_ms\" is out of range");
   std::vector<uint32_t> source_of;
   for (const std::string& n : names) source_of.push_back(sources.index(n));
   // Within this run's limits: the most recently active lifecycles, the newest closed ones.
@@ -93,6 +95,9 @@ Status LifecycleStage::restore_state(std::string_view json, StateSources& source
     if (row.error().empty() && !row.at_end()) row.fail("is too long");
     if (row.error().empty() && (st < -1 || st >= static_cast<int64_t>(profile.tracks[t].events.size()) || seq > UINT32_MAX))
       row.fail("has a state or seq out of range");
+    // Times the stage itself could have read: years 0000-9999 in milliseconds.
+    auto time_ok = [](int64_t ms) { return ms == kNoTime || (ms >= -62167219200000 && ms <= 253402300799999); };
+    if (row.error().empty() && (!time_ok(open_ms) || !time_ok(last_ms))) row.fail("has a time out of range");
     if (row.error().empty() && index_.find(hash, open_is(hash)) != kNil)
       row.fail("appears twice");
     if (!row.error().empty()) return Status::error(row.error());

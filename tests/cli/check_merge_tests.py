@@ -15,6 +15,7 @@ its own. Then the exact errors for reports that cannot be merged.
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -119,6 +120,15 @@ def check_case(case):
         parts.append("%s/part%d.json" % (d, k))
     m = run(["check", "--merge", "-c", "config.yaml", "--report", "json=%s/merged.json" % d,
              "--report", "text=%s/merged.txt" % d] + parts, case)
+    # Records without run_id: whether they were split cannot be told, so lifecycle and
+    # escalation rules are refused (exactly this message), never approximated.
+    no_run = "%s/part0.json has records without run_id: the " % d
+    if m.returncode == 2 and m.stderr.startswith("agentlog: error: " + no_run):
+        assert re.fullmatch(r"agentlog: error: %s(lifecycles_complete|escalations_resolved) rule cannot be merged "
+                            r"exactly, as their lifecycles and escalations may span reports; check records without "
+                            r"run_id in one process\n" % re.escape(no_run), m.stderr), m.stderr
+        refused.append(name)
+        return whole.returncode
     assert m.returncode == whole.returncode, "%s: merged exit %d, whole %d: %s" % (
         name, m.returncode, whole.returncode, m.stderr)
     with open(d + "/whole.json") as f:
@@ -132,6 +142,9 @@ def check_case(case):
         wt, gt = text_without_examples(f.read()), text_without_examples(g.read())
     assert wt == gt, "%s: text reports differ:\n%s\n---\n%s" % (name, "\n".join(gt), "\n".join(wt))
     return whole.returncode
+
+
+refused = []
 
 
 def expect_error(what, args, want, cwd=TMP):
@@ -187,6 +200,34 @@ def errors():
     expect_error("split run", ["--policy", pol, d + "/x.json", d + "/y.json"],
                  "agentlog: error: run \"run-1\" is in %s/x.json and %s/y.json: the lifecycles_complete rule cannot be "
                  "merged exactly when a run is split between reports; partition the records by run_id" % (d, d))
+    # Runs past limits.max_runs are not listed: a split among them cannot be seen.
+    pol = os.path.join(d, "max_runs.yaml")
+    with open(pol, "w") as f:
+        f.write("policy:\n  limits: {max_runs: 1}\n  rules:\n    - {id: complete, type: lifecycles_complete}\n")
+    rec = '{"event_time":"2026-01-01T00:00:0%dZ","agent_id":"a","run_id":"%s","event_type":"agent_run"}\n'
+    with open(os.path.join(d, "p.jsonl"), "w") as f:
+        f.write(rec % (0, "run-0") + rec % (1, "run-1"))
+    with open(os.path.join(d, "q.jsonl"), "w") as f:
+        f.write(rec % (2, "run-2") + rec % (3, "run-1"))
+    for k in "pq":
+        run(["check", "-q", "-c", cfg, "--policy", pol, "--report", "json=%s/%s.json" % (d, k), "%s.jsonl" % k], d)
+    expect_error("unlisted runs", ["--policy", pol, d + "/p.json", d + "/q.json"],
+                 "agentlog: error: %s/p.json counts records of runs it does not list (past limits.max_runs): the "
+                 "lifecycles_complete rule cannot be merged exactly, as such a run may be split between reports; "
+                 "raise limits.max_runs" % d)
+    # One report given twice (by any path) would count its records twice.
+    expect_error("same report twice", ["-c", cfg, d + "/a.json", d + "/../errors/a.json"],
+                 "agentlog: error: %s/../errors/a.json: the same report as %s/a.json; give each check's report once "
+                 "(its records would count twice)" % (d, d))
+    # Counts that add up past 2^64 come from no check.
+    for k in "12":
+        big = json.loads(json.dumps(a))
+        big["schema_violations"]["total"] = 2 ** 63
+        with open(d + "/big%s.json" % k, "w") as f:
+            json.dump(big, f)
+    expect_error("overflow", ["-c", cfg, d + "/big1.json", d + "/big2.json"],
+                 "agentlog: error: %s/big2.json: its counts and those before it add up past 2^64; not reports a "
+                 "check wrote" % d)
     # Inputs summed as "(other)": a per_input rule cannot be evaluated on the sum.
     pol = os.path.join(d, "per_input.yaml")
     with open(pol, "w") as f:
@@ -223,6 +264,7 @@ if not failures:
 for f in failures:
     print("FAIL " + f)
 passing = sum(1 for v in verdicts.values() if v == 0)
-print("%d cases merged (%d passing, %d failing policies); %d passed, %d failed" % (
-    len(verdicts), passing, len(verdicts) - passing, len(verdicts) + 9 - len(failures), len(failures)))
+print("%d cases merged (%d passing, %d failing policies; %d refused as records without run_id); %d passed, "
+      "%d failed" % (len(verdicts), passing, len(verdicts) - passing, len(refused), len(verdicts) + 12 - len(failures),
+                     len(failures)))
 sys.exit(1 if failures else 0)

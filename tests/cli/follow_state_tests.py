@@ -191,7 +191,29 @@ def lifecycle_config():
         os.chdir(here)
 
 
+def check_stop_before_follow_reports_open_lifecycles():
+    """A stop while an earlier input that is not followed is read: the followed input was
+    never reached, so nothing saves the stages' state; lifecycle must report what is open
+    (open_at_end) as a run without follow mode does, not keep it for a save that never comes."""
+    config(LIFECYCLE, extra_input="    - type: file\n      paths: [big.jsonl]\n")
+    # The followed input comes after big.jsonl (follow-mode inputs run after the others).
+    with open("big.jsonl", "w") as f:
+        for i in range(400000):
+            f.write(record("tool_call", "big-%d" % i, second=i % 60))
+    append(record("tool_call", "act-1"))
+    p = start("cfg.yaml")
+    try:
+        wait_until(lambda: len(read_lines("out.jsonl")) > 0, "the first records of big.jsonl")
+    finally:
+        check(stop(p) == 0, "exit code")
+    out = len(read_lines("out.jsonl"))
+    check(0 < out < 400000, "the stop did not come while big.jsonl was read (%d records out)" % out)
+    open_at_end = [w for w in objects("warnings.jsonl") if w.get("violation") == "open_at_end"]
+    check(len(open_at_end) == out, "%d open_at_end warnings for %d open calls" % (len(open_at_end), out))
+
+
 CHECKS = [
+    check_stop_before_follow_reports_open_lifecycles,
     check_result_after_sigterm_restart_pairs,
     check_result_after_sigkill_restart_pairs,
     check_id_reuse_after_restart_is_a_collision,

@@ -158,6 +158,11 @@ TEST_CASE("a saved state that does not parse is an error that says what is wrong
         "an open lifecycle refers to a table entry that does not exist");
   CHECK(lifecycle_error(head + "[[1,\"k\",0,0,1,1,0,null,null,0,1,0,1],[1,\"k\",0,0,1,1,0,null,null,0,1,0,1]]}") ==
         "an open lifecycle appears twice");
+  // Times no record could carry (they would overflow the timestamp rendering).
+  CHECK(lifecycle_error(head + "[[1,\"k\",0,0,1,1,0,-9223372036854775807,null,0,1,0,1]]}") ==
+        "an open lifecycle has a time out of range");
+  CHECK(lifecycle_error(R"({"format":1,"watermark_ms":-9223372036854775807,"agents":[],"sources":[],"closed":[],"open":[]})") ==
+        "\"watermark_ms\" is out of range");
   CHECK(OneStage("type: collision").restore(R"({"format":1,"agents":[],"sources":["s"],"owners":[[1,0,0,1,""]]})", note).message() ==
         "an owner refers to a table entry that does not exist");
 }
