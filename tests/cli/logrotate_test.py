@@ -103,7 +103,16 @@ def main():
         append(agent_log, 151, 200)
         wait_for(out_dir, 200, proc)
         # A second cycle compresses the first rotated files (delaycompress) after they were read.
+        # logrotate skips an empty file (notifempty): rotate once agentlog, reopened after the
+        # first cycle's SIGHUP, has written into the new output file.
         append(agent_log, 201, 250)
+        wait_for(out_dir, 250, proc)
+        current = os.path.join(out_dir, "agentlog.jsonl")
+        end = time.monotonic() + DEADLINE
+        while not (os.path.exists(current) and os.path.getsize(current) > 0):
+            if time.monotonic() > end:
+                fail("agentlog wrote nothing into the new output file after the first rotation")
+            time.sleep(0.02)
         rotate()
         append(agent_log, 251, 300)
         wait_for(out_dir, 300, proc)
