@@ -346,7 +346,7 @@ int Runner::close_outputs(int rc, std::string& error) {
 
 }  // namespace runner
 
-void Stage::process_batch(Batch& batch) {
+void RecordStage::process_batch(Batch& batch) {
   const auto& recs = batch.records;
   for (size_t i = 0; i < recs.size(); ++i) {
     Record* r = recs[i];

@@ -80,18 +80,21 @@ class StateSources {
   std::vector<std::string>* names_;
 };
 
+// What the engine runs. A plugin derives from one of its two kinds, not from Stage itself:
+// RecordStage decides each record on its own (its batches may run on any worker thread);
+// BatchStage sees whole batches in input order (correlation, expansion, records held back)
+// and runs serially.
 class Stage {
  public:
   virtual ~Stage() = default;
-  // One record; must not throw. Per-record problems become verdicts.
-  virtual StageVerdict process(Record& record) = 0;
-  // A batch of live records. Stateful stages (correlation, expansion) override this.
-  virtual void process_batch(Batch& batch);
-  // End of input: stateful stages emit what they still hold. Called again while it returns
+  // A batch of records: those whose verdict is still Keep are live, the others are skipped.
+  // Must not throw; per-record problems become verdicts.
+  virtual void process_batch(Batch& batch) = 0;
+  // End of input: a batch stage emits what it still holds. Called again while it returns
   // true, so a stage can emit a large backlog one bounded batch at a time.
   virtual bool finish(Batch& batch) { return false; }
-  // True when process() depends on nothing but the record, so it may run on any thread.
-  virtual bool stateless() const { return true; }
+  // True when the stage depends on nothing but each record, so it may run on any thread.
+  virtual bool stateless() const = 0;
   // Removes secrets from text bound for the dead-letter output (raw lines and reasons).
   virtual void scrub(std::string& text) {}
   // Extra stats as JSON members (`"key":value,...`) without braces; never record content.
@@ -107,6 +110,27 @@ class Stage {
   // Restores a saved state into a stage that has seen no record yet, within the stage's own
   // limits; what did not fit is described in `note`. Errors: a state that does not parse.
   virtual Status restore_state(std::string_view json, StateSources& sources, std::string& note) { return {}; }
+};
+
+// A stage that decides each record on its own: `process` returns the verdict (keep, drop,
+// dead-letter) and may edit the record. It keeps no state between records (counters go in a
+// PerWorker, scratch in thread_locals), so the parallel runner runs it on every worker.
+class RecordStage : public Stage {
+ public:
+  // One record; must not throw. Per-record problems become verdicts.
+  virtual StageVerdict process(Record& record) = 0;
+  // Runs `process` on each live record.
+  void process_batch(Batch& batch) final;
+  bool finish(Batch&) final { return false; }
+  bool stateless() const final { return true; }
+};
+
+// A stage that works on whole batches in input order: it may keep state across records
+// (open lifecycles, id owners), hold records back, emit records of its own (Batch::emit) and
+// emit what it still holds at the end (finish). It runs on one thread at a time.
+class BatchStage : public Stage {
+ public:
+  bool stateless() const override { return false; }
 };
 
 // One concrete input stream (a file or stdin), expanded from an input plugin's config.

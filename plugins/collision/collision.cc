@@ -36,7 +36,7 @@ struct Line {
   uint64_t line = 0;
 };
 
-class CollisionStage : public Stage {
+class CollisionStage : public BatchStage {
  public:
   FieldPath key_field, agent_field, target_field;
   std::vector<FieldPath> scope, time_fields;
@@ -46,8 +46,6 @@ class CollisionStage : public Stage {
   // beside their fixed members (action_id, frontier_item_id).
   std::string key_field_note, target_field_note;
 
-  StageVerdict process(Record&) override { return StageVerdict::keep(); }
-  bool stateless() const override { return false; }
 
   void init() {
     for (const auto& s : scope) scope_slots_.push_back(fields_.add(s));

@@ -75,7 +75,7 @@ struct EnrichCounts {
   std::vector<uint64_t> hits, misses;  // by lookup
 };
 
-class EnrichStage : public Stage {
+class EnrichStage : public RecordStage {
  public:
   std::vector<Write> writes;
   TopKeys keys;

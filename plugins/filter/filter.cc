@@ -17,7 +17,7 @@ constexpr OptionSpec kFilterOptions[] = {
      .required = true, .children = kConditionOptions},
 };
 
-class FilterStage : public Stage {
+class FilterStage : public RecordStage {
  public:
   bool keep_matching = true;
   bool match_all = true;

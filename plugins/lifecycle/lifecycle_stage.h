@@ -63,7 +63,7 @@ static_assert(sizeof(Closed) == 32);  // a power of two, for PagedArray
 enum AnnState : uint8_t { kOpen, kClosed, kAttached, kUnattached, kAfterTerminal, kOrphan, kAnnStates };
 inline constexpr const char* kAnnStateNames[kAnnStates] = {"open", "closed", "attached", "unattached", "after_terminal", "orphan"};
 
-class LifecycleStage : public Stage {
+class LifecycleStage : public BatchStage {
  public:
   Profile profile;
   std::string annotation_field, skip_field;
@@ -72,8 +72,6 @@ class LifecycleStage : public Stage {
   bool report_open_at_end = true;
   std::string state_fingerprint;  // the profile's text: track and event ids depend on it
 
-  StageVerdict process(Record&) override { return StageVerdict::keep(); }
-  bool stateless() const override { return false; }
   void init();
   void process_batch(Batch& batch) override;
   bool finish(Batch& batch) override;

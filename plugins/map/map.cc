@@ -101,7 +101,7 @@ using map::OpKind;
 
 // ---- the stage ----------------------------------------------------------------------
 
-class MapStage : public Stage {
+class MapStage : public RecordStage {
  public:
   Profile profile = Profile::None;
   map::ProfileOptions profile_options;

@@ -78,12 +78,10 @@ std::string expected_formats() {
   return o + "or spec 000/001/002 records";
 }
 
-class NormalizeStage : public Stage {
+class NormalizeStage : public BatchStage {
  public:
   std::string format_name, run_id;
 
-  StageVerdict process(Record&) override { return StageVerdict::keep(); }
-  bool stateless() const override { return false; }
 
   void process_batch(Batch& batch) override {
     const auto& recs = batch.records;

@@ -26,7 +26,7 @@ using redact::RefKind;
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 
-class RedactStage : public Stage, public RedactExplainer {
+class RedactStage : public RecordStage, public RedactExplainer {
  public:
   enum class Mode { Hmac, Sha256, Mask };
 

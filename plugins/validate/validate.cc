@@ -78,7 +78,7 @@ struct ValidateCounts {
 
 enum : uint8_t { kFamilyActivity = 0, kFamilyActionEvent = 1, kFamilyActionLog = 2, kNoFamily = 3 };
 
-class ValidateStage : public Stage {
+class ValidateStage : public RecordStage {
  public:
   std::vector<SchemaCheck> checks;  // schema: auto: one per kFamilies entry
   bool auto_family = false, pass_unclassified = false;

@@ -29,7 +29,11 @@ PipelineSpec load(const std::string& yaml) {
 }
 
 // Runs one record through one stage; returns the verdict, leaves the edited bytes in `out`.
-StageVerdict run_one(Stage& stage, const std::string& line, std::string& out, bool generated = false) {
+// (enrich and map decide each record on its own: RecordStage.)
+StageVerdict run_one(Stage& any_stage, const std::string& line, std::string& out, bool generated = false) {
+  auto* stage_ptr = dynamic_cast<RecordStage*>(&any_stage);
+  REQUIRE(stage_ptr);
+  RecordStage& stage = *stage_ptr;
   Record r;
   r.reset_owned(line);
   r.generated = generated;

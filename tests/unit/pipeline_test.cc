@@ -9,17 +9,21 @@ namespace {
 
 // Drops records with "drop":true, dead-letters "bad":true, tags "tag":true with a spliced
 // member, and emits a warning record after every record with "warn":true.
-class ProbeStage : public Stage {
+class ProbeStage : public BatchStage {
  public:
-  StageVerdict process(Record& r) override {
-    bool b = false;
-    if (r.root()["drop"].get(b) == simdjson::SUCCESS && b) return StageVerdict::drop();
-    if (r.root()["bad"].get(b) == simdjson::SUCCESS && b) return StageVerdict::dead_letter("probe says bad");
-    if (r.root()["tag"].get(b) == simdjson::SUCCESS && b) r.set_member_string("tagged", "yes");
-    return StageVerdict::keep();
-  }
   void process_batch(Batch& batch) override {
-    Stage::process_batch(batch);
+    for (Record* r : batch.records) {
+      if (r->verdict != Verdict::Keep) continue;
+      bool b = false;
+      if (r->root()["drop"].get(b) == simdjson::SUCCESS && b) {
+        r->verdict = Verdict::Drop;
+      } else if (r->root()["bad"].get(b) == simdjson::SUCCESS && b) {
+        r->verdict = Verdict::DeadLetter;
+        r->reason = "probe says bad";
+      } else if (r->root()["tag"].get(b) == simdjson::SUCCESS && b) {
+        r->set_member_string("tagged", "yes");
+      }
+    }
     for (Record* r : batch.records) {
       bool w = false;
       if (r->verdict == Verdict::Keep && !r->generated && r->root()["warn"].get(w) == simdjson::SUCCESS && w)
@@ -30,11 +34,10 @@ class ProbeStage : public Stage {
     batch.emit("{\"event_type\":\"probe_finished\"}");
     return false;
   }
-  bool stateless() const override { return false; }
 };
 
 // A later stage that drops generated records whose line is 3, to count generated drops.
-class DropGeneratedLine3 : public Stage {
+class DropGeneratedLine3 : public RecordStage {
  public:
   StageVerdict process(Record& r) override {
     int64_t line = 0;

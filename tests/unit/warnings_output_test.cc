@@ -20,9 +20,8 @@ std::string load_error(const std::string& yaml) {
 }
 
 // Emits a warning after every input record with "warn":true.
-class WarnStage : public Stage {
+class WarnStage : public BatchStage {
  public:
-  StageVerdict process(Record&) override { return StageVerdict::keep(); }
   void process_batch(Batch& batch) override {
     for (Record* r : batch.records) {
       bool w = false;
@@ -30,7 +29,6 @@ class WarnStage : public Stage {
         batch.emit("{\"event_type\":\"lifecycle_violation\",\"line\":" + std::to_string(r->line) + "}", r);
     }
   }
-  bool stateless() const override { return false; }
 };
 
 // Counts the calls the runner makes; with `give_up`, hands every record back as undelivered.
