@@ -233,30 +233,28 @@ Status FileInput::expand(std::vector<SourceSpec>& out) const {
 }
 
 const PluginInfo& file_input_plugin() {
-  static const PluginInfo info{"file", PluginKind::Input,
+  static const PluginInfo info = PluginInfo::input("file",
                                "read JSON lines from files and globs (plain, gzip or zstd)",
-                               kFileInputOptions, nullptr, make_file_input, nullptr};
+                               kFileInputOptions, make_file_input);
   return info;
 }
 const PluginInfo& stdin_input_plugin() {
-  static const PluginInfo info{"stdin", PluginKind::Input, "read JSON lines from standard input",
-                               kStdinInputOptions, nullptr, make_stdin_input, nullptr};
+  static const PluginInfo info = PluginInfo::input("stdin", "read JSON lines from standard input",
+                               kStdinInputOptions, make_stdin_input);
   return info;
 }
 const PluginInfo& stdout_output_plugin() {
-  static const PluginInfo info{"stdout", PluginKind::Output, "write JSON lines to standard output", {},
-                               nullptr, nullptr, make_stdout};
+  static const PluginInfo info = PluginInfo::output("stdout", "write JSON lines to standard output", {}, make_stdout);
   return info;
 }
 const PluginInfo& stderr_output_plugin() {
-  static const PluginInfo info{"stderr", PluginKind::Output, "write JSON lines to standard error", {},
-                               nullptr, nullptr, make_stderr};
+  static const PluginInfo info = PluginInfo::output("stderr", "write JSON lines to standard error", {}, make_stderr);
   return info;
 }
 const PluginInfo& file_output_plugin() {
-  static const PluginInfo info{"file", PluginKind::Output,
+  static const PluginInfo info = PluginInfo::output("file",
                                "append JSON lines to a file; reopened on SIGHUP (logrotate)",
-                               kFileOutputOptions, nullptr, nullptr, make_file_output};
+                               kFileOutputOptions, make_file_output);
   return info;
 }
 

@@ -43,9 +43,9 @@ Status make_filter(const OptionView& o, std::unique_ptr<Stage>& out) {
 }  // namespace
 
 const PluginInfo& filter_stage_plugin() {
-  static const PluginInfo info{"filter", PluginKind::Stage,
+  static const PluginInfo info = PluginInfo::stage("filter",
                                "keep or drop records by field conditions (equals, in, exists, regex)",
-                               kFilterOptions, make_filter, nullptr, nullptr};
+                               kFilterOptions, make_filter);
   return info;
 }
 

@@ -255,10 +255,10 @@ Status make_map(const OptionView& o, std::unique_ptr<Stage>& out) {
 }  // namespace
 
 const PluginInfo& map_stage_plugin() {
-  static const PluginInfo info{"map", PluginKind::Stage,
+  static const PluginInfo info = PluginInfo::stage("map",
                                "field operations (rename, copy, move, delete, default, set, coerce, hash) and "
                                "profiles mapping spec 000/001 records to the Agent Activity Log Format",
-                               kMapOptions, make_map, nullptr, nullptr};
+                               kMapOptions, make_map);
   return info;
 }
 

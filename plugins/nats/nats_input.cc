@@ -324,9 +324,9 @@ Status make_nats_input(const OptionView& o, std::unique_ptr<Input>& out) {
 }  // namespace
 
 const PluginInfo& nats_input_plugin() {
-  static const PluginInfo info{"nats", PluginKind::Input,
+  static const PluginInfo info = PluginInfo::input("nats",
                                "consume records from NATS JetStream partitions (durable pull consumers, at-least-once)",
-                               kInputOptions, nullptr, make_nats_input, nullptr};
+                               kInputOptions, make_nats_input);
   return info;
 }
 

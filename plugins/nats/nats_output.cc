@@ -383,9 +383,9 @@ Status make_nats_output(const OptionView& o, std::unique_ptr<Output>& out) {
 }  // namespace
 
 const PluginInfo& nats_output_plugin() {
-  static const PluginInfo info{"nats", PluginKind::Output,
+  static const PluginInfo info = PluginInfo::output("nats",
                                "publish records to NATS JetStream, partitioned by a key field (at-least-once)",
-                               kOutputOptions, nullptr, nullptr, make_nats_output};
+                               kOutputOptions, make_nats_output);
   return info;
 }
 

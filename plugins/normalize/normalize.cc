@@ -276,11 +276,11 @@ Status make_normalize(const OptionView& o, std::unique_ptr<Stage>& out) {
 }  // namespace
 
 const PluginInfo& normalize_stage_plugin() {
-  static const PluginInfo info{"normalize", PluginKind::Stage,
+  static const PluginInfo info = PluginInfo::stage("normalize",
                                "turn agent logs (Claude Code transcripts and stream-json, Codex CLI rollouts, OpenHands "
                                "events, SWE-agent trajectories; format auto tells them apart) into Agent Activity Log "
                                "records (spec 002); content is hashed, never copied",
-                               kNormalizeOptions, make_normalize, nullptr, nullptr};
+                               kNormalizeOptions, make_normalize);
   return info;
 }
 

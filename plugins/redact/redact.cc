@@ -150,9 +150,9 @@ std::string RedactStage::stats_json() const {
 }  // namespace redact_stage
 
 const PluginInfo& redact_stage_plugin() {
-  static const PluginInfo info{"redact", PluginKind::Stage,
+  static const PluginInfo info = PluginInfo::stage("redact",
                                "enforce the ref policy and replace secrets with keyed hashes or masks",
-                               kRedactOptions, make_redact, nullptr, nullptr};
+                               kRedactOptions, make_redact);
   return info;
 }
 

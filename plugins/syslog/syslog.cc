@@ -356,9 +356,9 @@ Status make_syslog(const OptionView& o, std::unique_ptr<Output>& out) {
 }  // namespace
 
 const PluginInfo& syslog_output_plugin() {
-  static const PluginInfo info{"syslog", PluginKind::Output,
+  static const PluginInfo info = PluginInfo::output("syslog",
                                "send records to a syslog receiver (RFC 5424/3164 over tcp, udp or a Unix socket)",
-                               kSyslogOptions, nullptr, nullptr, make_syslog};
+                               kSyslogOptions, make_syslog);
   return info;
 }
 

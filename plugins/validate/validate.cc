@@ -300,9 +300,9 @@ Status make_validate(const OptionView& o, std::unique_ptr<Stage>& out) {
 }  // namespace
 
 const PluginInfo& validate_stage_plugin() {
-  static const PluginInfo info{"validate", PluginKind::Stage,
+  static const PluginInfo info = PluginInfo::stage("validate",
                                "check records against a JSON Schema (draft 7); route the invalid ones",
-                               kValidateOptions, make_validate, nullptr, nullptr};
+                               kValidateOptions, make_validate);
   return info;
 }
 
