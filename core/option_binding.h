@@ -10,6 +10,9 @@
 //     }
 //   };
 //
+// A mapping or list of mappings (Object, ObjectList) is read by hand; when its entries have
+// a config of their own, `b.nested("name", config_of<SubConfig>)` lets the test check that one against
+// the child table too, and the factory calls bind_options on the sub-view.
 // `bind_options(view, cfg)` fills the members from a checked OptionView (defaults from the
 // table); `bound_options<C>()` describes the binding so that a unit test can hold it to the
 // table: every option bound exactly once, every bound name declared, every member able to
@@ -36,6 +39,10 @@ struct Tracked {
   bool given = false;
 };
 
+// Names a nested config in `b.nested("name", config_of<SubConfig>)`.
+template <class C>
+inline constexpr std::type_identity<C> config_of{};
+
 // What a binding says about one option (for the completeness test).
 struct BoundOption {
   std::string_view name;
@@ -45,6 +52,9 @@ struct BoundOption {
   int64_t max = std::numeric_limits<int64_t>::max();
   // A plain enum member needs a value: the option must be required or have a default.
   bool needs_value = false;
+  // A mapping or list of mappings read by hand whose entries have a typed config of
+  // their own (bound by the plugin on the sub-view): that config's binding.
+  std::vector<BoundOption> (*nested)() = nullptr;
 };
 
 namespace binding_detail {
@@ -104,6 +114,8 @@ class BindingCollector {
     options.push_back(b);
   }
   void by_hand(std::string_view name) { options.push_back(BoundOption{name}); }
+  template <class Sub>
+  void nested(std::string_view name, std::type_identity<Sub>);
 };
 
 template <class C>
@@ -111,6 +123,13 @@ std::vector<BoundOption> bound_options() {
   BindingCollector c;
   C::bind(c);
   return c.options;
+}
+
+template <class Sub>
+void BindingCollector::nested(std::string_view name, std::type_identity<Sub>) {
+  BoundOption b{name};
+  b.nested = &bound_options<Sub>;
+  options.push_back(b);
 }
 
 // Fills `cfg` (instantiates `C::bind` with this reader).
@@ -141,6 +160,8 @@ class BindingReader {
     }
   }
   void by_hand(std::string_view) {}
+  template <class Sub>
+  void nested(std::string_view, std::type_identity<Sub>) {}
   Status status() const { return status_; }
 
  private:
