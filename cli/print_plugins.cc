@@ -29,7 +29,7 @@ void print_plugins_text() {
   for (PluginKind kind : {PluginKind::Input, PluginKind::Stage, PluginKind::Output}) {
     std::printf("%ss:\n", std::string(kind_name(kind)).c_str());
     for (const PluginInfo* p : all_plugins()) {
-      if (p->kind != kind) continue;
+      if (p->kind() != kind) continue;
       std::printf("  %-10s %s\n", std::string(p->name).c_str(), std::string(p->summary).c_str());
       print_options_text(p->options, 6);
     }
@@ -75,7 +75,7 @@ void print_plugins_json() {
     out += ":[";
     bool first = true;
     for (const PluginInfo* p : all_plugins()) {
-      if (p->kind != kind) continue;
+      if (p->kind() != kind) continue;
       if (!first) out += ',';
       first = false;
       out += "{\"name\":";

@@ -100,39 +100,73 @@ class StdinInput : public Input {
   std::string framing_;
 };
 
-Status make_file_input(const OptionView& o, std::unique_ptr<Input>& out) {
-  auto paths = o.strings("paths");
-  if (paths.empty()) return Status::error(o.error("paths", "must list at least one path"));
+struct FileInputConfig {
+  enum class StartAt : uint8_t { Beginning, End };  // in kStartAt's order
+  std::vector<std::string> paths;
+  std::string compression;  // kept as text: SourceSpec takes it so
+  size_t max_line_bytes = 0;
+  Tracked<std::string> framing;
+  bool follow = false;
+  Tracked<std::string> checkpoint;
+  Tracked<StartAt> start_at;
+  Tracked<int> poll_interval_ms;
+  template <class B>
+  static void bind(B& b) {
+    b.field("paths", &FileInputConfig::paths);
+    b.field("compression", &FileInputConfig::compression);
+    b.field("max_line_bytes", &FileInputConfig::max_line_bytes);
+    b.field("framing", &FileInputConfig::framing);
+    b.by_hand("format");  // read by core/config.cc: a normalize stage goes first in the chain
+    b.field("follow", &FileInputConfig::follow);
+    b.field("checkpoint", &FileInputConfig::checkpoint);
+    b.field("start_at", &FileInputConfig::start_at);
+    b.field("poll_interval_ms", &FileInputConfig::poll_interval_ms);
+  }
+};
+
+Status make_file_input(const FileInputConfig& cfg, const OptionView& o, std::unique_ptr<Input>& out) {
+  if (cfg.paths.empty()) return Status::error(o.error("paths", "must list at least one path"));
   FollowSettings f;
-  f.follow = o.boolean("follow");
-  f.checkpoint = o.str("checkpoint");
-  f.start_at_end = o.str("start_at") == "end";
-  f.poll_interval_ms = static_cast<int>(o.integer("poll_interval_ms"));
+  f.follow = cfg.follow;
+  f.checkpoint = cfg.checkpoint.value;
+  f.start_at_end = cfg.start_at.value == FileInputConfig::StartAt::End;
+  f.poll_interval_ms = cfg.poll_interval_ms.value;
   if (f.follow) {
-    std::string c = o.str("compression");
-    if (c == "gzip" || c == "zstd")
+    if (cfg.compression == "gzip" || cfg.compression == "zstd")
       return Status::error(o.error("compression", "follow mode reads plain text only; use auto or none"));
-    for (const auto& p : paths)
+    for (const auto& p : cfg.paths)
       if (p == "-") return Status::error(o.error("paths", "follow mode reads files; \"-\" (stdin) is not allowed, use the stdin input"));
-    if (o.has("checkpoint") && f.checkpoint.empty())
+    if (cfg.checkpoint.given && f.checkpoint.empty())
       return Status::error(o.error("checkpoint", "must not be empty"));
     // json-array needs the whole source and auto may too; a followed file never ends.
-    if (o.has("framing") && o.str("framing") != "lines")
+    if (cfg.framing.given && cfg.framing.value != "lines")
       return Status::error(o.error("framing", "follow mode reads JSON lines; use framing: lines"));
   } else {
-    for (std::string_view opt : {"checkpoint", "start_at", "poll_interval_ms"})
-      if (o.has(opt)) return Status::error(o.error(opt, "only applies with follow: true"));
+    if (cfg.checkpoint.given) return Status::error(o.error("checkpoint", "only applies with follow: true"));
+    if (cfg.start_at.given) return Status::error(o.error("start_at", "only applies with follow: true"));
+    if (cfg.poll_interval_ms.given)
+      return Status::error(o.error("poll_interval_ms", "only applies with follow: true"));
   }
-  out = std::make_unique<FileInput>(std::move(paths), o.str("compression"),
-                                    static_cast<size_t>(o.integer("max_line_bytes")),
-                                    f.follow ? std::string("lines") : o.str("framing"),
-                                    std::move(f));
+  out = std::make_unique<FileInput>(cfg.paths, cfg.compression, cfg.max_line_bytes,
+                                    f.follow ? std::string("lines") : cfg.framing.value, std::move(f));
   return {};
 }
 
-Status make_stdin_input(const OptionView& o, std::unique_ptr<Input>& out) {
-  out = std::make_unique<StdinInput>(o.str("compression"), static_cast<size_t>(o.integer("max_line_bytes")),
-                                     o.str("framing"));
+struct StdinInputConfig {
+  std::string compression;
+  size_t max_line_bytes = 0;
+  std::string framing;
+  template <class B>
+  static void bind(B& b) {
+    b.field("compression", &StdinInputConfig::compression);
+    b.field("max_line_bytes", &StdinInputConfig::max_line_bytes);
+    b.field("framing", &StdinInputConfig::framing);
+    b.by_hand("format");  // read by core/config.cc: a normalize stage goes first in the chain
+  }
+};
+
+Status make_stdin_input(const StdinInputConfig& cfg, const OptionView&, std::unique_ptr<Input>& out) {
+  out = std::make_unique<StdinInput>(cfg.compression, cfg.max_line_bytes, cfg.framing);
   return {};
 }
 
@@ -161,29 +195,46 @@ constexpr OptionSpec kFileOutputOptions[] = {
      .children = kIntegrityOptions},
 };
 
+struct IntegrityConfig {
+  std::optional<std::string> key_file;
+  std::optional<std::string> key_env;
+  std::optional<std::string> origin;
+  uint64_t checkpoint_every_records = 0;
+  int64_t checkpoint_every_ms = 0;
+  template <class B>
+  static void bind(B& b) {
+    b.field("key_file", &IntegrityConfig::key_file);
+    b.field("key_env", &IntegrityConfig::key_env);
+    b.field("origin", &IntegrityConfig::origin);
+    b.field("checkpoint_every_records", &IntegrityConfig::checkpoint_every_records);
+    b.field("checkpoint_every_ms", &IntegrityConfig::checkpoint_every_ms);
+  }
+};
+
 Status make_integrity(const OptionView& o, const std::string& path, IntegritySettings& out) {
-  const bool file = o.has("key_file"), env = o.has("key_env");
-  if (file == env) return Status::error(o.error("", "needs exactly one of key_file and key_env"));
+  IntegrityConfig cfg;
+  if (Status st = bind_options(o, cfg); !st.ok()) return st;
+  if (cfg.key_file.has_value() == cfg.key_env.has_value())
+    return Status::error(o.error("", "needs exactly one of key_file and key_env"));
   auto signer = std::make_shared<note::Signer>();
-  if (file) {
-    const std::string key_path = o.str("key_file");
-    if (Status st = note::Signer::from_file(key_path, *signer); !st.ok())
+  if (cfg.key_file) {
+    if (Status st = note::Signer::from_file(*cfg.key_file, *signer); !st.ok())
       return Status::error(o.error("key_file", st.message()));
   } else {
-    const std::string var = o.str("key_env");
+    const std::string& var = *cfg.key_env;
     const char* text = std::getenv(var.c_str());
     if (text == nullptr || *text == '\0')
       return Status::error(o.error("key_env", "environment variable \"" + var + "\" is not set"));
     if (Status st = note::Signer::from_text(text, "$" + var, *signer); !st.ok())
       return Status::error(o.error("key_env", st.message()));
   }
-  if (o.has("origin")) {
-    out.origin = o.str("origin");
+  if (cfg.origin) {
+    out.origin = *cfg.origin;
     if (out.origin.empty() || out.origin.find('\n') != std::string::npos)
       return Status::error(o.error("origin", "must be one non-empty line"));
   }
-  out.every_records = static_cast<uint64_t>(o.integer("checkpoint_every_records"));
-  out.every_ms = o.integer("checkpoint_every_ms");
+  out.every_records = cfg.checkpoint_every_records;
+  out.every_ms = cfg.checkpoint_every_ms;
   out.signer = std::move(signer);
   return {};
 }
@@ -196,13 +247,24 @@ Status make_stderr(const OptionView&, std::unique_ptr<Output>& out) {
   out = std::make_unique<FdOutput>("stderr", STDERR_FILENO, "", true);
   return {};
 }
-Status make_file_output(const OptionView& o, std::unique_ptr<Output>& out) {
-  std::string path = o.str("path");
+struct FileOutputConfig {
+  std::string path;
+  bool append = true;
+  template <class B>
+  static void bind(B& b) {
+    b.field("path", &FileOutputConfig::path);
+    b.field("append", &FileOutputConfig::append);
+    b.nested("integrity", config_of<IntegrityConfig>);  // make_integrity binds it on the sub-view
+  }
+};
+
+Status make_file_output(const FileOutputConfig& cfg, const OptionView& o, std::unique_ptr<Output>& out) {
+  const std::string& path = cfg.path;
   if (path.empty()) return Status::error(o.error("path", "must not be empty"));
-  auto file = std::make_unique<FdOutput>(path, -1, path, o.boolean("append"));
+  auto file = std::make_unique<FdOutput>(path, -1, path, cfg.append);
   if (o.has("integrity")) {
     // Truncating would cut the log its checkpoints cover.
-    if (!o.boolean("append"))
+    if (!cfg.append)
       return Status::error(o.error("append", "must be true with integrity (a truncated file breaks its checkpoints)"));
     IntegritySettings settings;
     if (Status st = make_integrity(o.object("integrity"), path, settings); !st.ok()) return st;
@@ -233,30 +295,26 @@ Status FileInput::expand(std::vector<SourceSpec>& out) const {
 }
 
 const PluginInfo& file_input_plugin() {
-  static const PluginInfo info{"file", PluginKind::Input,
-                               "read JSON lines from files and globs (plain, gzip or zstd)",
-                               kFileInputOptions, nullptr, make_file_input, nullptr};
+  static const PluginInfo info = PluginInfo::input<make_file_input>(
+      "file", "read JSON lines from files and globs (plain, gzip or zstd)", kFileInputOptions);
   return info;
 }
 const PluginInfo& stdin_input_plugin() {
-  static const PluginInfo info{"stdin", PluginKind::Input, "read JSON lines from standard input",
-                               kStdinInputOptions, nullptr, make_stdin_input, nullptr};
+  static const PluginInfo info =
+      PluginInfo::input<make_stdin_input>("stdin", "read JSON lines from standard input", kStdinInputOptions);
   return info;
 }
 const PluginInfo& stdout_output_plugin() {
-  static const PluginInfo info{"stdout", PluginKind::Output, "write JSON lines to standard output", {},
-                               nullptr, nullptr, make_stdout};
+  static const PluginInfo info = PluginInfo::output("stdout", "write JSON lines to standard output", {}, make_stdout);
   return info;
 }
 const PluginInfo& stderr_output_plugin() {
-  static const PluginInfo info{"stderr", PluginKind::Output, "write JSON lines to standard error", {},
-                               nullptr, nullptr, make_stderr};
+  static const PluginInfo info = PluginInfo::output("stderr", "write JSON lines to standard error", {}, make_stderr);
   return info;
 }
 const PluginInfo& file_output_plugin() {
-  static const PluginInfo info{"file", PluginKind::Output,
-                               "append JSON lines to a file; reopened on SIGHUP (logrotate)",
-                               kFileOutputOptions, nullptr, nullptr, make_file_output};
+  static const PluginInfo info = PluginInfo::output<make_file_output>(
+      "file", "append JSON lines to a file; reopened on SIGHUP (logrotate)", kFileOutputOptions);
   return info;
 }
 

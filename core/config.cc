@@ -90,9 +90,7 @@ Status build_entry(const ConfigSource& src, const YAML::Node& entry, const std::
   }
   if (type_out) *type_out = type;
   OptionView view(&src, entry, info->options, path);
-  if constexpr (std::is_same_v<T, std::unique_ptr<Stage>>) return info->make_stage(view, out);
-  else if constexpr (std::is_same_v<T, std::unique_ptr<Input>>) return info->make_input(view, out);
-  else return info->make_output(view, out);
+  return info->make(view, out);
 }
 
 Status check_list(const ConfigSource& src, const YAML::Node& n, const std::string& path) {
@@ -220,7 +218,7 @@ Status build(YAML::Node root, const LoadOverrides& ov, PipelineSpec& out) {
     const PluginInfo* info = find_plugin(PluginKind::Stage, "normalize");
     StageSlot slot{"normalize", "normalize", nullptr};
     OptionView view(&src, entry, info->options, "pipeline.inputs[0].format");
-    st = info->make_stage(view, slot.stage);
+    st = info->make(view, slot.stage);
     if (!st.ok()) return st;
     out.stages.push_back(std::move(slot));
   }

@@ -279,6 +279,12 @@ const OptionSpec& OptionView::spec(std::string_view name) const {
   return kNone;  // programming error: option not declared; behaves as unset
 }
 
+const OptionSpec* OptionView::declared(std::string_view name) const {
+  for (auto& s : specs_)
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
 bool OptionView::has(std::string_view name) const {
   const YAML::Node& n = node_;  // const access: never inserts keys
   if (!n.IsMap()) return false;

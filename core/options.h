@@ -77,6 +77,8 @@ class OptionView {
              std::string path);
 
   bool has(std::string_view name) const;
+  // The option's entry in the table, or nullptr when the table does not declare it.
+  const OptionSpec* declared(std::string_view name) const;
   std::string str(std::string_view name) const;
   int64_t integer(std::string_view name) const;
   bool boolean(std::string_view name) const;

@@ -19,14 +19,14 @@ std::span<const PluginInfo* const> all_plugins() {
 
 const PluginInfo* find_plugin(PluginKind kind, std::string_view name) {
   for (const PluginInfo* p : all_plugins())
-    if (p->kind == kind && p->name == name) return p;
+    if (p->kind() == kind && p->name == name) return p;
   return nullptr;
 }
 
 std::vector<std::string_view> plugin_names(PluginKind kind) {
   std::vector<std::string_view> out;
   for (const PluginInfo* p : all_plugins())
-    if (p->kind == kind) out.push_back(p->name);
+    if (p->kind() == kind) out.push_back(p->name);
   return out;
 }
 

@@ -17,6 +17,19 @@ constexpr OptionSpec kFilterOptions[] = {
      .required = true, .children = kConditionOptions},
 };
 
+struct FilterConfig {
+  enum class Action : uint8_t { Keep, Drop };  // in kActions' order
+  enum class Match : uint8_t { All, Any };     // in kMatch's order
+  Action action = Action::Keep;
+  Match match = Match::All;
+  template <class B>
+  static void bind(B& b) {
+    b.field("action", &FilterConfig::action);
+    b.field("match", &FilterConfig::match);
+    b.by_hand("conditions");  // a list of mappings: build_conditions reads them
+  }
+};
+
 class FilterStage : public RecordStage {
  public:
   bool keep_matching = true;
@@ -29,10 +42,10 @@ class FilterStage : public RecordStage {
   }
 };
 
-Status make_filter(const OptionView& o, std::unique_ptr<Stage>& out) {
+Status make_filter(const FilterConfig& cfg, const OptionView& o, std::unique_ptr<Stage>& out) {
   auto st = std::make_unique<FilterStage>();
-  st->keep_matching = o.str("action") == "keep";
-  st->match_all = o.str("match") == "all";
+  st->keep_matching = cfg.action == FilterConfig::Action::Keep;
+  st->match_all = cfg.match == FilterConfig::Match::All;
   auto conds = o.objects("conditions");
   if (conds.empty()) return Status::error(o.error("conditions", "must list at least one condition"));
   if (Status s = build_conditions(conds, st->conditions); !s.ok()) return s;
@@ -43,9 +56,8 @@ Status make_filter(const OptionView& o, std::unique_ptr<Stage>& out) {
 }  // namespace
 
 const PluginInfo& filter_stage_plugin() {
-  static const PluginInfo info{"filter", PluginKind::Stage,
-                               "keep or drop records by field conditions (equals, in, exists, regex)",
-                               kFilterOptions, make_filter, nullptr, nullptr};
+  static const PluginInfo info = PluginInfo::stage<make_filter>(
+      "filter", "keep or drop records by field conditions (equals, in, exists, regex)", kFilterOptions);
   return info;
 }
 

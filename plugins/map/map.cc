@@ -224,20 +224,38 @@ Status build_op(const OptionView& entry, size_t index, Op& op) {
   return {};
 }
 
-Status make_map(const OptionView& o, std::unique_ptr<Stage>& out) {
+struct MapConfig {
+  enum class ProfileName : uint8_t { ActionEvent, ActionLog };  // in kProfiles' order
+  enum class OtherEvents : uint8_t { Pass, DeadLetter };         // in kOtherEvents' order
+  std::optional<ProfileName> profile;
+  std::optional<std::vector<std::string>> time_fields;
+  Tracked<OtherEvents> other_events;
+  template <class B>
+  static void bind(B& b) {
+    b.field("profile", &MapConfig::profile);
+    b.field("time_fields", &MapConfig::time_fields);
+    b.field("other_events", &MapConfig::other_events);
+    // A list of mappings, each setting one operation key: build_op reads them through
+    // OptionView, which also positions their errors.
+    b.by_hand("operations");
+  }
+};
+
+Status make_map(const MapConfig& cfg, const OptionView& o, std::unique_ptr<Stage>& out) {
   auto st = std::make_unique<MapStage>();
-  if (o.has("profile")) st->profile = o.str("profile") == "action-event" ? Profile::ActionEvent : Profile::ActionLog;
-  if (o.has("time_fields")) {
+  if (cfg.profile)
+    st->profile = *cfg.profile == MapConfig::ProfileName::ActionEvent ? Profile::ActionEvent : Profile::ActionLog;
+  if (cfg.time_fields) {
     if (st->profile == Profile::None) return Status::error(o.error("time_fields", "applies only with a profile"));
-    st->profile_options.time_fields = o.strings("time_fields");
+    st->profile_options.time_fields = *cfg.time_fields;
     if (st->profile_options.time_fields.empty())
       return Status::error(o.error("time_fields", "must list at least one field"));
     for (const auto& f : st->profile_options.time_fields)
       if (f.empty()) return Status::error(o.error("time_fields", "field names must not be empty"));
   }
-  if (o.has("other_events") && st->profile != Profile::ActionEvent)
+  if (cfg.other_events.given && st->profile != Profile::ActionEvent)
     return Status::error(o.error("other_events", "applies only with profile: action-event"));
-  st->profile_options.pass_other_events = o.str("other_events") == "pass";
+  st->profile_options.pass_other_events = cfg.other_events.value == MapConfig::OtherEvents::Pass;
   auto entries = o.objects("operations");
   if (o.has("operations") && entries.empty())
     return Status::error(o.error("operations", "must list at least one operation"));
@@ -255,10 +273,11 @@ Status make_map(const OptionView& o, std::unique_ptr<Stage>& out) {
 }  // namespace
 
 const PluginInfo& map_stage_plugin() {
-  static const PluginInfo info{"map", PluginKind::Stage,
-                               "field operations (rename, copy, move, delete, default, set, coerce, hash) and "
-                               "profiles mapping spec 000/001 records to the Agent Activity Log Format",
-                               kMapOptions, make_map, nullptr, nullptr};
+  static const PluginInfo info = PluginInfo::stage<make_map>(
+      "map",
+      "field operations (rename, copy, move, delete, default, set, coerce, hash) and profiles mapping spec 000/001 "
+      "records to the Agent Activity Log Format",
+      kMapOptions);
   return info;
 }
 

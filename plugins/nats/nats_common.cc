@@ -41,8 +41,9 @@ std::string status_text(natsStatus s) {
   return out;
 }
 
-Status parse_connection(const OptionView& o, std::string_view subject_template, ConnectionConfig& c) {
-  c.servers = o.has("servers") ? o.strings("servers") : std::vector<std::string>{"nats://127.0.0.1:4222"};
+Status parse_connection(const ConnectionOptions& opts, const OptionView& o, std::string_view subject_template,
+                        ConnectionConfig& c) {
+  c.servers = opts.servers.value_or(std::vector<std::string>{"nats://127.0.0.1:4222"});
   if (c.servers.empty()) return Status::error(o.error("servers", "must list at least one server URL"));
   for (size_t i = 0; i < c.servers.size(); ++i) {
     const std::string& u = c.servers[i];
@@ -50,40 +51,40 @@ Status parse_connection(const OptionView& o, std::string_view subject_template, 
       return Status::error(o.error_at(o.raw("servers")[i], o.child_path("servers") + "[" + std::to_string(i) + "]",
                                       "\"" + u + "\" is not a NATS server URL (nats://host:port or tls://host:port)"));
   }
-  c.name = o.str("connection_name");
-  c.creds_file = o.str("creds_file");
-  c.user = o.str("user");
-  c.password = o.str("password");
-  c.token = o.str("token");
-  c.tls_ca_file = o.str("tls_ca_file");
-  if (o.has("user") != o.has("password"))
-    return Status::error(o.has("user") ? o.error("user", "needs password")
-                                       : o.error("password", "needs user"));
-  int methods = (o.has("creds_file") ? 1 : 0) + (o.has("user") ? 1 : 0) + (o.has("token") ? 1 : 0);
+  c.name = opts.connection_name;
+  c.creds_file = opts.creds_file.value;
+  c.user = opts.user.value;
+  c.password = opts.password.value;
+  c.token = opts.token.value;
+  c.tls_ca_file = opts.tls_ca_file;
+  if (opts.user.given != opts.password.given)
+    return Status::error(opts.user.given ? o.error("user", "needs password") : o.error("password", "needs user"));
+  int methods = (opts.creds_file.given ? 1 : 0) + (opts.user.given ? 1 : 0) + (opts.token.given ? 1 : 0);
   if (methods > 1) {
-    std::string_view later = o.has("token") ? "token" : "user";
+    std::string_view later = opts.token.given ? "token" : "user";
     return Status::error(o.error(later, "choose one of creds_file, user/password and token"));
   }
-  c.connect_timeout_ms = static_cast<int>(o.integer("connect_timeout_ms"));
-  c.reconnect_initial_ms = static_cast<int>(o.integer("reconnect_initial_ms"));
-  c.reconnect_max_ms = static_cast<int>(o.integer("reconnect_max_ms"));
+  c.connect_timeout_ms = opts.connect_timeout_ms;
+  c.reconnect_initial_ms = opts.reconnect_initial_ms;
+  c.reconnect_max_ms = opts.reconnect_max_ms;
   if (c.reconnect_max_ms < c.reconnect_initial_ms)
     return Status::error(o.error("reconnect_max_ms", "must be at least reconnect_initial_ms (" +
                                                          std::to_string(c.reconnect_initial_ms) + "), got " +
                                                          std::to_string(c.reconnect_max_ms)));
-  c.reconnect_buffer_bytes = o.integer("reconnect_buffer_bytes");
-  c.stream = o.str("stream");
+  c.reconnect_buffer_bytes = opts.reconnect_buffer_bytes;
+  c.stream = opts.stream;
   if (c.stream.empty() || c.stream.find_first_of(" \t.*>/\\") != std::string::npos)
     return Status::error(o.error("stream", "must be a JetStream stream name (no spaces, dots, *, >, / or \\), got \"" +
                                                c.stream + "\""));
-  c.create_stream = o.boolean("create_stream");
-  static constexpr std::string_view kCreateOnly[] = {"stream_subjects", "replicas", "retention", "storage",
-                                                     "duplicate_window_ms"};
-  for (std::string_view k : kCreateOnly)
-    if (o.has(k) && !c.create_stream)
-      return Status::error(o.error(k, "applies only with create_stream: true"));
-  if (o.has("stream_subjects")) {
-    c.stream_subjects = o.strings("stream_subjects");
+  c.create_stream = opts.create_stream;
+  const std::pair<std::string_view, bool> create_only[] = {
+      {"stream_subjects", opts.stream_subjects.has_value()}, {"replicas", opts.replicas.given},
+      {"retention", opts.retention.given}, {"storage", opts.storage.given},
+      {"duplicate_window_ms", opts.duplicate_window_ms.given}};
+  for (auto [k, given] : create_only)
+    if (given && !c.create_stream) return Status::error(o.error(k, "applies only with create_stream: true"));
+  if (opts.stream_subjects) {
+    c.stream_subjects = *opts.stream_subjects;
     if (c.stream_subjects.empty()) return Status::error(o.error("stream_subjects", "must list at least one subject"));
   } else {
     std::string s(subject_template);
@@ -91,10 +92,10 @@ Status parse_connection(const OptionView& o, std::string_view subject_template, 
     if (at != std::string::npos) s.replace(at, 11, "*");
     c.stream_subjects = {s};
   }
-  c.replicas = static_cast<int>(o.integer("replicas"));
-  c.retention = o.str("retention");
-  c.storage = o.str("storage");
-  c.duplicate_window_ms = o.integer("duplicate_window_ms");
+  c.replicas = opts.replicas.value;
+  c.retention = opts.retention.value;
+  c.storage = opts.storage.value;
+  c.duplicate_window_ms = opts.duplicate_window_ms.value;
   return {};
 }
 

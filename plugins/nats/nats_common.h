@@ -5,6 +5,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -12,6 +13,7 @@
 
 #include <nats/nats.h>
 
+#include "core/option_binding.h"
 #include "core/options.h"
 #include "core/status.h"
 
@@ -99,9 +101,48 @@ struct ConnectionConfig {
   int64_t duplicate_window_ms = 120000;
 };
 
-// Reads and checks the connection and stream options; `subject_template` gives the default
-// stream_subjects.
-Status parse_connection(const OptionView& o, std::string_view subject_template, ConnectionConfig& out);
+// kConnectionOptions bound (core/option_binding.h); each plugin's options struct derives
+// from it and calls its bind first.
+struct ConnectionOptions {
+  std::optional<std::vector<std::string>> servers;  // unset: nats://127.0.0.1:4222
+  std::string connection_name;
+  Tracked<std::string> creds_file, user, password, token;
+  std::string tls_ca_file;
+  int connect_timeout_ms = 0, reconnect_initial_ms = 0, reconnect_max_ms = 0;
+  int64_t reconnect_buffer_bytes = 0;
+  std::string stream;
+  bool create_stream = false;
+  std::optional<std::vector<std::string>> stream_subjects;
+  Tracked<int> replicas;
+  Tracked<std::string> retention, storage;  // kept as text: the stream config takes them so
+  Tracked<int64_t> duplicate_window_ms;
+  template <class B>
+  static void bind(B& b) {
+    b.field("servers", &ConnectionOptions::servers);
+    b.field("connection_name", &ConnectionOptions::connection_name);
+    b.field("creds_file", &ConnectionOptions::creds_file);
+    b.field("user", &ConnectionOptions::user);
+    b.field("password", &ConnectionOptions::password);
+    b.field("token", &ConnectionOptions::token);
+    b.field("tls_ca_file", &ConnectionOptions::tls_ca_file);
+    b.field("connect_timeout_ms", &ConnectionOptions::connect_timeout_ms);
+    b.field("reconnect_initial_ms", &ConnectionOptions::reconnect_initial_ms);
+    b.field("reconnect_max_ms", &ConnectionOptions::reconnect_max_ms);
+    b.field("reconnect_buffer_bytes", &ConnectionOptions::reconnect_buffer_bytes);
+    b.field("stream", &ConnectionOptions::stream);
+    b.field("create_stream", &ConnectionOptions::create_stream);
+    b.field("stream_subjects", &ConnectionOptions::stream_subjects);
+    b.field("replicas", &ConnectionOptions::replicas);
+    b.field("retention", &ConnectionOptions::retention);
+    b.field("storage", &ConnectionOptions::storage);
+    b.field("duplicate_window_ms", &ConnectionOptions::duplicate_window_ms);
+  }
+};
+
+// Checks the connection and stream options (`o` positions the errors);
+// `subject_template` gives the default stream_subjects.
+Status parse_connection(const ConnectionOptions& opts, const OptionView& o, std::string_view subject_template,
+                        ConnectionConfig& out);
 
 // One connection and its JetStream context. Reconnects forever with bounded exponential
 // backoff; counts disconnects and reconnects for the stats.

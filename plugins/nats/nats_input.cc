@@ -290,10 +290,30 @@ class NatsInput : public Input {
   std::shared_ptr<InputStats> stats_;
 };
 
-Status make_nats_input(const OptionView& o, std::unique_ptr<Input>& out) {
+struct NatsInputOptions : ConnectionOptions {
+  std::string subject;
+  std::vector<std::string> partitions;  // checked as numbers below, with positioned errors
+  std::string durable;
+  int batch = 0, fetch_timeout_ms = 0;
+  int64_t max_ack_pending = 0, ack_wait_ms = 0, max_line_bytes = 0;
+  template <class B>
+  static void bind(B& b) {
+    b.field("subject", &NatsInputOptions::subject);
+    b.field("partitions", &NatsInputOptions::partitions);
+    b.field("durable", &NatsInputOptions::durable);
+    b.field("batch", &NatsInputOptions::batch);
+    b.field("max_ack_pending", &NatsInputOptions::max_ack_pending);
+    b.field("ack_wait_ms", &NatsInputOptions::ack_wait_ms);
+    b.field("fetch_timeout_ms", &NatsInputOptions::fetch_timeout_ms);
+    b.field("max_line_bytes", &NatsInputOptions::max_line_bytes);
+    ConnectionOptions::bind(b);
+  }
+};
+
+Status make_nats_input(const NatsInputOptions& opts, const OptionView& o, std::unique_ptr<Input>& out) {
   InputConfig c;
-  c.subject = o.str("subject");
-  std::vector<std::string> parts = o.strings("partitions");
+  c.subject = opts.subject;
+  const std::vector<std::string>& parts = opts.partitions;
   if (parts.empty()) return Status::error(o.error("partitions", "must list at least one partition number"));
   for (size_t i = 0; i < parts.size(); ++i) {
     char* end = nullptr;
@@ -307,16 +327,16 @@ Status make_nats_input(const OptionView& o, std::unique_ptr<Input>& out) {
   }
   if (std::string bad = check_subject_template(c.subject, c.partitions.size() > 1); !bad.empty())
     return Status::error(o.error("subject", bad + ", got \"" + c.subject + "\""));
-  c.durable = o.str("durable");
+  c.durable = opts.durable;
   if (c.durable.empty() || c.durable.find_first_of(" \t.*>/\\") != std::string::npos)
     return Status::error(o.error("durable", "must be a consumer name (no spaces, dots, *, >, / or \\), got \"" +
                                                 c.durable + "\""));
-  c.batch = static_cast<int>(o.integer("batch"));
-  c.max_ack_pending = o.integer("max_ack_pending");
-  c.ack_wait_ms = o.integer("ack_wait_ms");
-  c.fetch_timeout_ms = static_cast<int>(o.integer("fetch_timeout_ms"));
-  c.max_line_bytes = o.integer("max_line_bytes");
-  if (Status st = parse_connection(o, c.subject, c.conn); !st.ok()) return st;
+  c.batch = opts.batch;
+  c.max_ack_pending = opts.max_ack_pending;
+  c.ack_wait_ms = opts.ack_wait_ms;
+  c.fetch_timeout_ms = opts.fetch_timeout_ms;
+  c.max_line_bytes = opts.max_line_bytes;
+  if (Status st = parse_connection(opts, o, c.subject, c.conn); !st.ok()) return st;
   out = std::make_unique<NatsInput>(std::move(c));
   return {};
 }
@@ -324,9 +344,8 @@ Status make_nats_input(const OptionView& o, std::unique_ptr<Input>& out) {
 }  // namespace
 
 const PluginInfo& nats_input_plugin() {
-  static const PluginInfo info{"nats", PluginKind::Input,
-                               "consume records from NATS JetStream partitions (durable pull consumers, at-least-once)",
-                               kInputOptions, nullptr, make_nats_input, nullptr};
+  static const PluginInfo info = PluginInfo::input<make_nats_input>(
+      "nats", "consume records from NATS JetStream partitions (durable pull consumers, at-least-once)", kInputOptions);
   return info;
 }
 

@@ -346,17 +346,38 @@ class NatsOutput : public Output {
   uint64_t published_ = 0, resent_ = 0, too_large_ = 0, undelivered_ = 0, unkeyed_ = 0, stalls_ = 0;
 };
 
-Status make_nats_output(const OptionView& o, std::unique_ptr<Output>& out) {
+struct NatsOutputOptions : ConnectionOptions {
+  std::string subject;
+  uint32_t partitions = 0, unkeyed_partition = 0;
+  std::optional<std::vector<std::string>> partition_fields;  // unset: run_id
+  std::optional<std::string> msg_id_field;
+  int64_t max_pending = 0;
+  int ack_timeout_ms = 0, shutdown_grace_ms = 0;
+  template <class B>
+  static void bind(B& b) {
+    b.field("subject", &NatsOutputOptions::subject);
+    b.field("partitions", &NatsOutputOptions::partitions);
+    b.field("partition_fields", &NatsOutputOptions::partition_fields);
+    b.field("unkeyed_partition", &NatsOutputOptions::unkeyed_partition);
+    b.field("msg_id_field", &NatsOutputOptions::msg_id_field);
+    b.field("max_pending", &NatsOutputOptions::max_pending);
+    b.field("ack_timeout_ms", &NatsOutputOptions::ack_timeout_ms);
+    b.field("shutdown_grace_ms", &NatsOutputOptions::shutdown_grace_ms);
+    ConnectionOptions::bind(b);
+  }
+};
+
+Status make_nats_output(const NatsOutputOptions& opts, const OptionView& o, std::unique_ptr<Output>& out) {
   OutputConfig c;
-  c.subject = o.str("subject");
-  c.partitions = static_cast<uint32_t>(o.integer("partitions"));
+  c.subject = opts.subject;
+  c.partitions = opts.partitions;
   if (std::string bad = check_subject_template(c.subject, c.partitions > 1); !bad.empty())
     return Status::error(o.error("subject", bad + ", got \"" + c.subject + "\""));
-  c.unkeyed_partition = static_cast<uint32_t>(o.integer("unkeyed_partition"));
+  c.unkeyed_partition = opts.unkeyed_partition;
   if (c.unkeyed_partition >= c.partitions)
     return Status::error(o.error("unkeyed_partition", "must be below partitions (" + std::to_string(c.partitions) +
                                                           "), got " + std::to_string(c.unkeyed_partition)));
-  std::vector<std::string> fields = o.has("partition_fields") ? o.strings("partition_fields") : std::vector<std::string>{"run_id"};
+  std::vector<std::string> fields = opts.partition_fields.value_or(std::vector<std::string>{"run_id"});
   if (fields.empty()) return Status::error(o.error("partition_fields", "must list at least one field"));
   for (size_t i = 0; i < fields.size(); ++i) {
     FieldPath p;
@@ -366,16 +387,16 @@ Status make_nats_output(const OptionView& o, std::unique_ptr<Output>& out) {
                                       "invalid field path \"" + fields[i] + "\" (use a.b.c or a JSON Pointer such as /a/b)"));
     c.partition_fields.push_back(std::move(p));
   }
-  if (o.has("msg_id_field")) {
+  if (opts.msg_id_field) {
     c.msg_id_from_field = true;
-    if (!parse_field_path(o.str("msg_id_field"), c.msg_id_field))
-      return Status::error(o.error("msg_id_field", "invalid field path \"" + o.str("msg_id_field") +
+    if (!parse_field_path(*opts.msg_id_field, c.msg_id_field))
+      return Status::error(o.error("msg_id_field", "invalid field path \"" + *opts.msg_id_field +
                                                        "\" (use a.b.c or a JSON Pointer such as /a/b)"));
   }
-  c.max_pending = o.integer("max_pending");
-  c.ack_timeout_ms = static_cast<int>(o.integer("ack_timeout_ms"));
-  c.grace_ms = static_cast<int>(o.integer("shutdown_grace_ms"));
-  if (Status st = parse_connection(o, c.subject, c.conn); !st.ok()) return st;
+  c.max_pending = opts.max_pending;
+  c.ack_timeout_ms = opts.ack_timeout_ms;
+  c.grace_ms = opts.shutdown_grace_ms;
+  if (Status st = parse_connection(opts, o, c.subject, c.conn); !st.ok()) return st;
   out = std::make_unique<NatsOutput>(std::move(c));
   return {};
 }
@@ -383,9 +404,8 @@ Status make_nats_output(const OptionView& o, std::unique_ptr<Output>& out) {
 }  // namespace
 
 const PluginInfo& nats_output_plugin() {
-  static const PluginInfo info{"nats", PluginKind::Output,
-                               "publish records to NATS JetStream, partitioned by a key field (at-least-once)",
-                               kOutputOptions, nullptr, nullptr, make_nats_output};
+  static const PluginInfo info = PluginInfo::output<make_nats_output>(
+      "nats", "publish records to NATS JetStream, partitioned by a key field (at-least-once)", kOutputOptions);
   return info;
 }
 

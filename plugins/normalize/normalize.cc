@@ -262,11 +262,21 @@ class NormalizeStage : public BatchStage {
   uint64_t with_action_ = 0, no_action_ = 0, invalid_ = 0;
 };
 
-Status make_normalize(const OptionView& o, std::unique_ptr<Stage>& out) {
+struct NormalizeConfig {
+  std::string format;  // kept as text: the stage looks it up in kFormatTable and names it in stats
+  Tracked<std::string> run_id;
+  template <class B>
+  static void bind(B& b) {
+    b.field("format", &NormalizeConfig::format);
+    b.field("run_id", &NormalizeConfig::run_id);
+  }
+};
+
+Status make_normalize(const NormalizeConfig& cfg, const OptionView& o, std::unique_ptr<Stage>& out) {
   auto st = std::make_unique<NormalizeStage>();
-  st->run_id = o.str("run_id");
-  if (o.has("run_id") && st->run_id.empty()) return Status::error(o.error("run_id", "must not be empty"));
-  if (Status s = st->init(o.str("format")); !s.ok()) return s;
+  st->run_id = cfg.run_id.value;
+  if (cfg.run_id.given && st->run_id.empty()) return Status::error(o.error("run_id", "must not be empty"));
+  if (Status s = st->init(cfg.format); !s.ok()) return s;
   out = std::move(st);
   return {};
 }
@@ -274,11 +284,12 @@ Status make_normalize(const OptionView& o, std::unique_ptr<Stage>& out) {
 }  // namespace
 
 const PluginInfo& normalize_stage_plugin() {
-  static const PluginInfo info{"normalize", PluginKind::Stage,
-                               "turn agent logs (Claude Code transcripts and stream-json, Codex CLI rollouts, OpenHands "
-                               "events, SWE-agent trajectories; format auto tells them apart) into Agent Activity Log "
-                               "records (spec 002); content is hashed, never copied",
-                               kNormalizeOptions, make_normalize, nullptr, nullptr};
+  static const PluginInfo info = PluginInfo::stage<make_normalize>(
+      "normalize",
+      "turn agent logs (Claude Code transcripts and stream-json, Codex CLI rollouts, OpenHands events, SWE-agent "
+      "trajectories; format auto tells them apart) into Agent Activity Log records (spec 002); content is hashed, "
+      "never copied",
+      kNormalizeOptions);
   return info;
 }
 

@@ -63,36 +63,64 @@ Status parse_paths(const OptionView& o, std::string_view name, std::vector<std::
   return {};
 }
 
-Status make_redact(const OptionView& o, std::unique_ptr<Stage>& out) {
+struct RedactConfig {
+  std::optional<std::vector<std::string>> fields;      // unset: the defaults below
+  std::optional<std::vector<std::string>> ref_fields;  // unset: the defaults below
+  bool all_strings = false;
+  bool builtin_rules = true;
+  std::vector<std::string> rule_files;
+  std::optional<std::string> rules_file;
+  Mode replacement = Mode::Hmac;
+  std::string hmac_key_env;
+  std::optional<std::string> hmac_key_file;
+  std::string annotation_field;
+  int64_t max_regex_memory = 0;
+  template <class B>
+  static void bind(B& b) {
+    b.field("fields", &RedactConfig::fields);
+    b.field("ref_fields", &RedactConfig::ref_fields);
+    b.field("all_strings", &RedactConfig::all_strings);
+    b.field("builtin_rules", &RedactConfig::builtin_rules);
+    b.field("rule_files", &RedactConfig::rule_files);
+    b.field("rules_file", &RedactConfig::rules_file);
+    b.field("replacement", &RedactConfig::replacement);
+    b.field("hmac_key_env", &RedactConfig::hmac_key_env);
+    b.field("hmac_key_file", &RedactConfig::hmac_key_file);
+    b.field("annotation_field", &RedactConfig::annotation_field);
+    b.field("max_regex_memory", &RedactConfig::max_regex_memory);
+  }
+};
+
+Status make_redact(const RedactConfig& cfg, const OptionView& o, std::unique_ptr<Stage>& out) {
   auto st = std::make_unique<RedactStage>();
-  if (o.boolean("builtin_rules")) {
+  if (cfg.builtin_rules) {
     Status s = st->rules.add_yaml(find_embedded("rules/secrets.yaml"), "rules/secrets.yaml");
     if (!s.ok()) return Status::error(o.error("builtin_rules", s.message()));
   }
-  for (const auto& file : o.strings("rule_files")) {
+  for (const auto& file : cfg.rule_files) {
     std::string text;
     Status s = read_text(file, text);
     if (s.ok()) s = file.ends_with(".toml") ? st->rules.add_gitleaks_toml(text, file) : st->rules.add_yaml(text, file);
     if (!s.ok()) return Status::error(o.error("rule_files", s.message()));
   }
-  if (o.has("rules_file")) {
-    std::string file = o.str("rules_file"), text;
+  if (cfg.rules_file) {
+    const std::string& file = *cfg.rules_file;
+    std::string text;
     Status s = read_text(file, text);
     if (s.ok()) s = st->rules.add_gitleaks_toml(text, file);
     if (!s.ok()) return Status::error(o.error("rules_file", s.message()));
   }
-  if (Status s = st->rules.compile(o.integer("max_regex_memory")); !s.ok())
+  if (Status s = st->rules.compile(cfg.max_regex_memory); !s.ok())
     return Status::error(o.error("max_regex_memory", s.message()));
 
-  std::string mode = o.str("replacement");
-  st->mode = mode == "sha256" ? Mode::Sha256 : mode == "mask" ? Mode::Mask : Mode::Hmac;
+  st->mode = cfg.replacement;
   if (st->mode == Mode::Hmac) {
-    std::string env = o.str("hmac_key_env");
+    const std::string& env = cfg.hmac_key_env;
     const char* k = env.empty() ? nullptr : std::getenv(env.c_str());
     if (k != nullptr && *k != '\0') {
       st->key = k;
-    } else if (o.has("hmac_key_file")) {
-      if (Status s = read_text(o.str("hmac_key_file"), st->key); !s.ok())
+    } else if (cfg.hmac_key_file) {
+      if (Status s = read_text(*cfg.hmac_key_file, st->key); !s.ok())
         return Status::error(o.error("hmac_key_file", s.message()));
       while (!st->key.empty() && (st->key.back() == '\n' || st->key.back() == '\r')) st->key.pop_back();
     } else {
@@ -100,20 +128,17 @@ Status make_redact(const OptionView& o, std::unique_ptr<Stage>& out) {
                                                       " or hmac_key_file, or choose replacement: sha256 or mask"));
     }
     if (st->key.size() < 16)
-      return Status::error(o.error(o.has("hmac_key_file") && !(k && *k) ? "hmac_key_file" : "hmac_key_env",
+      return Status::error(o.error(cfg.hmac_key_file && !(k && *k) ? "hmac_key_file" : "hmac_key_env",
                                    "the HMAC key must be at least 16 bytes"));
     st->hmac = HmacSha256(st->key);
   }
-  std::vector<std::string> fields = o.has("fields")
-                                        ? o.strings("fields")
-                                        : std::vector<std::string>{"input_ref", "output_ref", "tool_target",
-                                                                   "error_code", "details"};
-  std::vector<std::string> refs =
-      o.has("ref_fields") ? o.strings("ref_fields") : std::vector<std::string>{"input_ref", "output_ref"};
+  std::vector<std::string> fields =
+      cfg.fields.value_or(std::vector<std::string>{"input_ref", "output_ref", "tool_target", "error_code", "details"});
+  std::vector<std::string> refs = cfg.ref_fields.value_or(std::vector<std::string>{"input_ref", "output_ref"});
   if (Status s = parse_paths(o, "fields", fields, st->fields); !s.ok()) return s;
   if (Status s = parse_paths(o, "ref_fields", refs, st->ref_fields); !s.ok()) return s;
-  st->all_strings = o.boolean("all_strings");
-  st->annotation_field = o.str("annotation_field");
+  st->all_strings = cfg.all_strings;
+  st->annotation_field = cfg.annotation_field;
   st->init();
   out = std::move(st);
   return {};
@@ -150,9 +175,8 @@ std::string RedactStage::stats_json() const {
 }  // namespace redact_stage
 
 const PluginInfo& redact_stage_plugin() {
-  static const PluginInfo info{"redact", PluginKind::Stage,
-                               "enforce the ref policy and replace secrets with keyed hashes or masks",
-                               kRedactOptions, make_redact, nullptr, nullptr};
+  static const PluginInfo info = PluginInfo::stage<make_redact>(
+      "redact", "enforce the ref policy and replace secrets with keyed hashes or masks", kRedactOptions);
   return info;
 }
 

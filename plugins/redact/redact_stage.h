@@ -28,7 +28,7 @@ using simdjson::dom::element_type;
 
 class RedactStage : public RecordStage, public RedactExplainer {
  public:
-  enum class Mode { Hmac, Sha256, Mask };
+  enum class Mode : uint8_t { Hmac, Sha256, Mask };  // in kModes' order: RedactConfig binds it
 
   redact::RuleSet rules;
   Mode mode = Mode::Hmac;

@@ -219,9 +219,79 @@ constexpr TransportOnly kTransportOnly[] = {
     {"connect_timeout_ms", true, true, true, false},
 };
 
-Status header_field(const OptionView& o, std::string_view name, size_t max, std::string_view rfc_name,
-                    std::string& out) {
-  out = o.str(name);
+struct SeverityRuleConfig {
+  std::string severity;  // a name of kSeverities: code_of gives its code
+  template <class B>
+  static void bind(B& b) {
+    b.by_hand("when");  // a list of mappings: build_conditions reads them
+    b.field("severity", &SeverityRuleConfig::severity);
+  }
+};
+
+struct SyslogConfig {
+  enum class Framing : uint8_t { OctetCounting, Newline };  // in kFramings' order
+  enum class Fallback : uint8_t { Nil, Now };               // in kFallbacks' order
+  std::string transport;  // kept as text: messages and the sender's label name it
+  std::string host;
+  int port = 0;
+  std::string path;
+  Format format = Format::Rfc5424;  // in kFormats' order
+  Framing framing = Framing::OctetCounting;
+  std::string facility;  // names of kFacilities and kSeverities: code_of gives the code
+  std::string severity;
+  std::optional<std::string> hostname;
+  std::string app_name;
+  std::string procid;
+  std::string msgid;
+  std::optional<std::string> msgid_field;
+  std::string sd_id;
+  std::optional<std::vector<std::string>> sd_fields;         // unset: the defaults in make_syslog
+  std::optional<std::vector<std::string>> timestamp_fields;  // unset: the defaults in make_syslog
+  Fallback timestamp_fallback = Fallback::Nil;
+  size_t datagram_max_bytes = 0;
+  std::string truncation_marker;
+  size_t stream_max_bytes = 0;
+  size_t buffer_bytes = 0;
+  size_t replay_bytes = 0;
+  int retry_initial_ms = 0;
+  int retry_max_ms = 0;
+  int connect_timeout_ms = 0;
+  int shutdown_grace_ms = 0;
+  template <class B>
+  static void bind(B& b) {
+    b.field("transport", &SyslogConfig::transport);
+    b.field("host", &SyslogConfig::host);
+    b.field("port", &SyslogConfig::port);
+    b.field("path", &SyslogConfig::path);
+    b.field("format", &SyslogConfig::format);
+    b.field("framing", &SyslogConfig::framing);
+    b.field("facility", &SyslogConfig::facility);
+    b.field("severity", &SyslogConfig::severity);
+    b.nested("severity_rules", config_of<SeverityRuleConfig>);
+    b.field("hostname", &SyslogConfig::hostname);
+    b.field("app_name", &SyslogConfig::app_name);
+    b.field("procid", &SyslogConfig::procid);
+    b.field("msgid", &SyslogConfig::msgid);
+    b.field("msgid_field", &SyslogConfig::msgid_field);
+    b.field("sd_id", &SyslogConfig::sd_id);
+    b.field("sd_fields", &SyslogConfig::sd_fields);
+    b.field("timestamp_fields", &SyslogConfig::timestamp_fields);
+    b.field("timestamp_fallback", &SyslogConfig::timestamp_fallback);
+    b.field("datagram_max_bytes", &SyslogConfig::datagram_max_bytes);
+    b.field("truncation_marker", &SyslogConfig::truncation_marker);
+    b.field("stream_max_bytes", &SyslogConfig::stream_max_bytes);
+    b.field("buffer_bytes", &SyslogConfig::buffer_bytes);
+    b.field("replay_bytes", &SyslogConfig::replay_bytes);
+    b.field("retry_initial_ms", &SyslogConfig::retry_initial_ms);
+    b.field("retry_max_ms", &SyslogConfig::retry_max_ms);
+    b.field("connect_timeout_ms", &SyslogConfig::connect_timeout_ms);
+    b.field("shutdown_grace_ms", &SyslogConfig::shutdown_grace_ms);
+  }
+};
+
+Status header_field(const OptionView& o, std::string_view name, const std::string& value, size_t max,
+                    std::string_view rfc_name, std::string& out) {
+  out = value;
   if (!printable_ascii(out, max))
     return Status::error(o.error(name, "must be 1 to " + std::to_string(max) +
                                            " printable US-ASCII characters without spaces (RFC 5424 " +
@@ -229,9 +299,10 @@ Status header_field(const OptionView& o, std::string_view name, size_t max, std:
   return {};
 }
 
-Status parse_paths(const OptionView& o, std::string_view name, std::vector<std::string> defaults, bool sd_names,
-                   std::vector<FieldPath>& out) {
-  std::vector<std::string> list = o.has(name) ? o.strings(name) : std::move(defaults);
+// `given`: the option's list, if the config sets it; errors point at its entries.
+Status parse_paths(const OptionView& o, std::string_view name, const std::optional<std::vector<std::string>>& given,
+                   std::vector<std::string> defaults, bool sd_names, std::vector<FieldPath>& out) {
+  std::vector<std::string> list = given.value_or(std::move(defaults));
   for (size_t i = 0; i < list.size(); ++i) {
     FieldPath p;
     auto fail = [&](const std::string& msg) {
@@ -246,8 +317,8 @@ Status parse_paths(const OptionView& o, std::string_view name, std::vector<std::
   return {};
 }
 
-Status make_syslog(const OptionView& o, std::unique_ptr<Output>& out) {
-  std::string transport = o.str("transport");
+Status make_syslog(const SyslogConfig& cfg, const OptionView& o, std::unique_ptr<Output>& out) {
+  const std::string& transport = cfg.transport;
   bool stream = transport == "tcp" || transport == "unix_stream";
   bool unix_socket = transport.rfind("unix", 0) == 0;
   for (const auto& t : kTransportOnly) {
@@ -265,9 +336,9 @@ Status make_syslog(const OptionView& o, std::unique_ptr<Output>& out) {
   s.transport = transport == "tcp" ? Transport::Tcp
               : transport == "udp" ? Transport::Udp
               : transport == "unix_dgram" ? Transport::UnixDgram : Transport::UnixStream;
-  s.host = o.str("host");
-  s.port = static_cast<int>(o.integer("port"));
-  s.path = o.str("path");
+  s.host = cfg.host;
+  s.port = cfg.port;
+  s.path = cfg.path;
   if (!unix_socket && s.host.empty()) return Status::error(o.error("host", "must not be empty"));
   if (unix_socket && (s.path.empty() || s.path.size() > 107))
     return Status::error(o.error("path", "must be 1 to 107 bytes (the Unix socket path limit), got " +
@@ -275,33 +346,35 @@ Status make_syslog(const OptionView& o, std::unique_ptr<Output>& out) {
   s.label = unix_socket ? transport + " " + s.path
                         : transport + " " + (s.host.find(':') != std::string::npos ? "[" + s.host + "]" : s.host) +
                               ":" + std::to_string(s.port);
-  s.datagram_max_bytes = static_cast<size_t>(o.integer("datagram_max_bytes"));
-  s.truncation_marker = o.str("truncation_marker");
+  s.datagram_max_bytes = cfg.datagram_max_bytes;
+  s.truncation_marker = cfg.truncation_marker;
   if (s.truncation_marker.size() > 64)
     return Status::error(o.error("truncation_marker", "must be at most 64 bytes, got " +
                                                           std::to_string(s.truncation_marker.size())));
-  s.buffer_bytes = static_cast<size_t>(o.integer("buffer_bytes"));
-  s.replay_bytes = static_cast<size_t>(o.integer("replay_bytes"));
-  s.retry_initial_ms = static_cast<int>(o.integer("retry_initial_ms"));
-  s.retry_max_ms = static_cast<int>(o.integer("retry_max_ms"));
+  s.buffer_bytes = cfg.buffer_bytes;
+  s.replay_bytes = cfg.replay_bytes;
+  s.retry_initial_ms = cfg.retry_initial_ms;
+  s.retry_max_ms = cfg.retry_max_ms;
   if (s.retry_max_ms < s.retry_initial_ms)
     return Status::error(o.error("retry_max_ms", "must be at least retry_initial_ms (" +
                                                      std::to_string(s.retry_initial_ms) + "), got " +
                                                      std::to_string(s.retry_max_ms)));
-  s.connect_timeout_ms = static_cast<int>(o.integer("connect_timeout_ms"));
-  s.grace_ms = static_cast<int>(o.integer("shutdown_grace_ms"));
+  s.connect_timeout_ms = cfg.connect_timeout_ms;
+  s.grace_ms = cfg.shutdown_grace_ms;
 
   FormatConfig f;
-  f.format = o.str("format") == "rfc3164" ? Format::Rfc3164 : Format::Rfc5424;
-  f.facility = code_of(kFacilities, o.str("facility"));
-  f.severity = code_of(kSeverities, o.str("severity"));
+  f.format = cfg.format;
+  f.facility = code_of(kFacilities, cfg.facility);
+  f.severity = code_of(kSeverities, cfg.severity);
   if (o.has("severity_rules")) {
     for (const OptionView& r : o.objects("severity_rules")) {
+      SeverityRuleConfig rc;
+      if (Status st = bind_options(r, rc); !st.ok()) return st;
       SeverityRule rule;
       auto when = r.objects("when");
       if (when.empty()) return Status::error(r.error("when", "must list at least one condition"));
       if (Status st = build_conditions(when, rule.when); !st.ok()) return st;
-      rule.severity = code_of(kSeverities, r.str("severity"));
+      rule.severity = code_of(kSeverities, rc.severity);
       f.rules.push_back(std::move(rule));
     }
   } else {
@@ -317,48 +390,50 @@ Status make_syslog(const OptionView& o, std::unique_ptr<Output>& out) {
       f.rules.push_back(std::move(rule));
     }
   }
-  if (o.has("hostname")) {
-    if (Status st = header_field(o, "hostname", 255, "HOSTNAME", f.hostname); !st.ok()) return st;
+  if (cfg.hostname) {
+    if (Status st = header_field(o, "hostname", *cfg.hostname, 255, "HOSTNAME", f.hostname); !st.ok()) return st;
   } else {
     char host[256] = {};
     f.hostname = gethostname(host, sizeof host - 1) == 0 && printable_ascii(host, 255) ? host : "-";
   }
   size_t app_max = f.format == Format::Rfc3164 ? 32 : 48;
-  if (Status st = header_field(o, "app_name", app_max, f.format == Format::Rfc3164 ? "APP-NAME; RFC 3164 TAG" : "APP-NAME",
-                               f.app_name);
+  if (Status st = header_field(o, "app_name", cfg.app_name, app_max,
+                               f.format == Format::Rfc3164 ? "APP-NAME; RFC 3164 TAG" : "APP-NAME", f.app_name);
       !st.ok())
     return st;
-  if (Status st = header_field(o, "procid", 128, "PROCID", f.procid); !st.ok()) return st;
-  if (Status st = header_field(o, "msgid", 32, "MSGID", f.msgid); !st.ok()) return st;
-  if (o.has("msgid_field")) {
+  if (Status st = header_field(o, "procid", cfg.procid, 128, "PROCID", f.procid); !st.ok()) return st;
+  if (Status st = header_field(o, "msgid", cfg.msgid, 32, "MSGID", f.msgid); !st.ok()) return st;
+  if (cfg.msgid_field) {
     f.msgid_from_field = true;
-    if (!parse_field_path(o.str("msgid_field"), f.msgid_field))
-      return Status::error(o.error("msgid_field", "invalid field path \"" + o.str("msgid_field") +
+    if (!parse_field_path(*cfg.msgid_field, f.msgid_field))
+      return Status::error(o.error("msgid_field", "invalid field path \"" + *cfg.msgid_field +
                                                       "\" (use a.b.c or a JSON Pointer such as /a/b)"));
   }
-  f.sd_id = o.str("sd_id");
+  f.sd_id = cfg.sd_id;
   if (!valid_sd_name(f.sd_id))
     return Status::error(o.error("sd_id", "must be an SD-ID: 1 to 32 printable US-ASCII characters except = ] \" and "
                                           "space, such as agentlog@32473, got " + json::quoted(f.sd_id)));
-  if (Status st = parse_paths(o, "sd_fields", {"agent_id", "run_id", "event_type", "decision"}, true, f.sd_fields);
+  if (Status st = parse_paths(o, "sd_fields", cfg.sd_fields, {"agent_id", "run_id", "event_type", "decision"}, true,
+                              f.sd_fields);
       !st.ok())
     return st;
   if (f.sd_fields.empty()) f.sd_id.clear();
-  if (Status st = parse_paths(o, "timestamp_fields", {"event_time", "timestamp"}, false, f.timestamp_fields); !st.ok())
+  if (Status st = parse_paths(o, "timestamp_fields", cfg.timestamp_fields, {"event_time", "timestamp"}, false,
+                              f.timestamp_fields);
+      !st.ok())
     return st;
-  f.timestamp_now = o.str("timestamp_fallback") == "now";
+  f.timestamp_now = cfg.timestamp_fallback == SyslogConfig::Fallback::Now;
 
-  out = std::make_unique<SyslogOutput>(std::move(f), std::move(s), static_cast<size_t>(o.integer("stream_max_bytes")),
-                                       o.str("framing") == "octet_counting");
+  out = std::make_unique<SyslogOutput>(std::move(f), std::move(s), cfg.stream_max_bytes,
+                                       cfg.framing == SyslogConfig::Framing::OctetCounting);
   return {};
 }
 
 }  // namespace
 
 const PluginInfo& syslog_output_plugin() {
-  static const PluginInfo info{"syslog", PluginKind::Output,
-                               "send records to a syslog receiver (RFC 5424/3164 over tcp, udp or a Unix socket)",
-                               kSyslogOptions, nullptr, nullptr, make_syslog};
+  static const PluginInfo info = PluginInfo::output<make_syslog>(
+      "syslog", "send records to a syslog receiver (RFC 5424/3164 over tcp, udp or a Unix socket)", kSyslogOptions);
   return info;
 }
 

@@ -13,7 +13,7 @@
 
 namespace agentlog::plugins::syslog {
 
-enum class Format : uint8_t { Rfc5424, Rfc3164 };
+enum class Format : uint8_t { Rfc5424, Rfc3164 };  // in the order of syslog.cc's kFormats: SyslogConfig binds it
 
 // Severity names (syslog(3) spelling) in code order 0..7, facility names in code order 0..23.
 inline constexpr std::string_view kSeverities[] = {"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"};

@@ -54,7 +54,7 @@ constexpr OptionSpec kValidateOptions[] = {
      .description = "auto: compiled checks, or valijson for keywords they do not cover", .allowed = kEngines},
 };
 
-enum class OnInvalid { DeadLetter, Drop, Tag, Keep };
+enum class OnInvalid : uint8_t { DeadLetter, Drop, Tag, Keep };  // in kOnInvalid's order
 
 // Keeps a schema document and the valijson schema built from it.
 struct ValijsonEngine {
@@ -264,8 +264,30 @@ bool duplicate_key(simdjson::dom::element e, std::string& key, std::string& poin
   return false;
 }
 
+struct ValidateConfig {
+  enum class Unclassified : uint8_t { DeadLetter, Pass };  // in kUnclassified's order
+  enum class Engine : uint8_t { Auto, Compiled, Valijson };  // in kEngines' order
+  std::string schema;
+  Tracked<Unclassified> unclassified;
+  OnInvalid on_invalid = OnInvalid::DeadLetter;  // in kOnInvalid's order
+  std::string errors_field;
+  size_t max_errors = 0;
+  Engine engine = Engine::Auto;
+  template <class B>
+  static void bind(B& b) {
+    b.field("schema", &ValidateConfig::schema);
+    b.field("unclassified", &ValidateConfig::unclassified);
+    b.field("on_invalid", &ValidateConfig::on_invalid);
+    b.field("errors_field", &ValidateConfig::errors_field);
+    b.field("max_errors", &ValidateConfig::max_errors);
+    b.by_hand("select");  // a list of mappings: build_conditions reads them
+    b.field("engine", &ValidateConfig::engine);
+  }
+};
+
 // Compiles `text` (the schema named `name`) into `check`, per the engine option.
-Status build_check(const OptionView& o, const std::string& name, const std::string& text, SchemaCheck& check) {
+Status build_check(const ValidateConfig& cfg, const OptionView& o, const std::string& name, const std::string& text,
+                   SchemaCheck& check) {
   check.label = name;
   auto engine = std::make_unique<ValijsonEngine>();
   simdjson::dom::element root;
@@ -275,10 +297,9 @@ Status build_check(const OptionView& o, const std::string& name, const std::stri
     return Status::error(o.error("schema", "\"" + name + "\" has the key \"" + key + "\" twice in the object at \"" +
                                                pointer + "\" (a schema with a duplicate key is ambiguous)"));
 
-  std::string engine_name = o.str("engine");
-  if (engine_name != "valijson") {
+  if (cfg.engine != ValidateConfig::Engine::Valijson) {
     Status cs = schema::CompiledSchema::compile(root, check.compiled);
-    if (!cs.ok() && engine_name == "compiled")
+    if (!cs.ok() && cfg.engine == ValidateConfig::Engine::Compiled)
       return Status::error(o.error("engine", "the compiled engine cannot run schema \"" + name + "\": " + cs.message() +
                                                  "; use engine: auto or valijson"));
   }
@@ -294,22 +315,22 @@ Status build_check(const OptionView& o, const std::string& name, const std::stri
   return {};
 }
 
-Status make_validate(const OptionView& o, std::unique_ptr<Stage>& out) {
+Status make_validate(const ValidateConfig& cfg, const OptionView& o, std::unique_ptr<Stage>& out) {
   auto st = std::make_unique<ValidateStage>();
   static constexpr std::string_view kJson[] = {".json"};
-  std::string name = o.str("schema");
+  const std::string& name = cfg.schema;
   if (name == "auto") {
     st->auto_family = true;
-    st->pass_unclassified = o.str("unclassified") == "pass";
+    st->pass_unclassified = cfg.unclassified.value == ValidateConfig::Unclassified::Pass;
     for (auto family : kFamilies) {
       std::string builtin(family);
       std::string text(find_embedded("schemas/" + builtin + ".schema.json"));
       st->checks.emplace_back();
-      if (Status s = build_check(o, builtin, text, st->checks.back()); !s.ok()) return s;
+      if (Status s = build_check(cfg, o, builtin, text, st->checks.back()); !s.ok()) return s;
     }
     st->init_families();
   } else {
-    if (o.has("unclassified"))
+    if (cfg.unclassified.given)
       return Status::error(o.error("unclassified", "applies only with schema: auto (records of no family)"));
     NamedFile file;
     if (Status s = load_named_file(o, "schema", "schema", "schemas", ".schema.json", kJson, file); !s.ok()) {
@@ -321,15 +342,13 @@ Status make_validate(const OptionView& o, std::unique_ptr<Stage>& out) {
                                                  ", or a path to a .json file"));
     }
     st->checks.emplace_back();
-    if (Status s = build_check(o, name, file.text, st->checks.back()); !s.ok()) return s;
+    if (Status s = build_check(cfg, o, name, file.text, st->checks.back()); !s.ok()) return s;
   }
 
-  std::string on = o.str("on_invalid");
-  st->on_invalid = on == "drop" ? OnInvalid::Drop : on == "tag" ? OnInvalid::Tag : on == "keep" ? OnInvalid::Keep
-                                                                                      : OnInvalid::DeadLetter;
-  st->errors_field = o.str("errors_field");
+  st->on_invalid = cfg.on_invalid;
+  st->errors_field = cfg.errors_field;
   if (st->errors_field.empty()) return Status::error(o.error("errors_field", "must not be empty"));
-  st->max_errors = static_cast<size_t>(o.integer("max_errors"));
+  st->max_errors = cfg.max_errors;
   if (Status s = build_conditions(o.objects("select"), st->select); !s.ok()) return s;
   out = std::move(st);
   return {};
@@ -338,9 +357,8 @@ Status make_validate(const OptionView& o, std::unique_ptr<Stage>& out) {
 }  // namespace
 
 const PluginInfo& validate_stage_plugin() {
-  static const PluginInfo info{"validate", PluginKind::Stage,
-                               "check records against a JSON Schema (draft 7); route the invalid ones",
-                               kValidateOptions, make_validate, nullptr, nullptr};
+  static const PluginInfo info = PluginInfo::stage<make_validate>(
+      "validate", "check records against a JSON Schema (draft 7); route the invalid ones", kValidateOptions);
   return info;
 }
 

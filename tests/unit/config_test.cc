@@ -198,8 +198,7 @@ TEST_CASE("option tables are well-formed", "[config]") {
   REQUIRE(all_plugins().size() >= 6);
   for (const PluginInfo* p : all_plugins()) {
     CHECK_FALSE(p->summary.empty());
-    bool one_factory = (p->make_stage != nullptr) + (p->make_input != nullptr) + (p->make_output != nullptr) == 1;
-    CHECK(one_factory);
+    CHECK(std::visit([](auto make) { return make != nullptr; }, p->factory()));
     check_table(p->name, p->options, check_table);
   }
 }
