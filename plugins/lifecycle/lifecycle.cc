@@ -95,19 +95,37 @@ constexpr OptionSpec kLifecycleOptions[] = {
      .description = "warn about every lifecycle still open at end of input"},
 };
 
-Status make_lifecycle(const OptionView& o, std::unique_ptr<Stage>& out) {
+struct LifecycleConfig {
+  std::string profile;  // loaded through load_named_file, which positions its errors
+  std::string annotation_field, skip_field;
+  size_t max_open = 0, closed_memory = 0;
+  int64_t timeout_ms = 0;
+  bool report_open_at_end = true;
+  template <class B>
+  static void bind(B& b) {
+    b.field("profile", &LifecycleConfig::profile);
+    b.field("annotation_field", &LifecycleConfig::annotation_field);
+    b.field("skip_field", &LifecycleConfig::skip_field);
+    b.field("max_open", &LifecycleConfig::max_open);
+    b.field("closed_memory", &LifecycleConfig::closed_memory);
+    b.field("timeout_ms", &LifecycleConfig::timeout_ms);
+    b.field("report_open_at_end", &LifecycleConfig::report_open_at_end);
+  }
+};
+
+Status make_lifecycle(const LifecycleConfig& cfg, const OptionView& o, std::unique_ptr<Stage>& out) {
   auto st = std::make_unique<LifecycleStage>();
   static constexpr std::string_view kYaml[] = {".yaml", ".yml"};
   NamedFile file;
   if (Status s = load_named_file(o, "profile", "profile", "lifecycles", ".yaml", kYaml, file); !s.ok()) return s;
   if (Status s = lifecycle::load_profile(file.text, file.origin, st->profile); !s.ok())
     return Status::error(o.error("profile", s.message()));
-  st->annotation_field = o.str("annotation_field");
-  st->skip_field = o.str("skip_field");
-  st->max_open = static_cast<size_t>(o.integer("max_open"));
-  st->closed_memory = static_cast<size_t>(o.integer("closed_memory"));
-  st->timeout_ms = o.integer("timeout_ms");
-  st->report_open_at_end = o.boolean("report_open_at_end");
+  st->annotation_field = cfg.annotation_field;
+  st->skip_field = cfg.skip_field;
+  st->max_open = cfg.max_open;
+  st->closed_memory = cfg.closed_memory;
+  st->timeout_ms = cfg.timeout_ms;
+  st->report_open_at_end = cfg.report_open_at_end;
   // Saved state holds key hashes: a probe of hash_key makes a changed hash a changed config.
   st->state_fingerprint =
       sha256_hex("lifecycle state 1\n" + std::to_string(hash_key("agentlog")) + "\n" + file.text);
@@ -119,10 +137,11 @@ Status make_lifecycle(const OptionView& o, std::unique_ptr<Stage>& out) {
 }  // namespace
 
 const PluginInfo& lifecycle_stage_plugin() {
-  static const PluginInfo info{"lifecycle", PluginKind::Stage,
-                               "correlate lifecycles (planned/started/completed, tool_call/tool_result, runs) and "
-                               "report violations as generated records",
-                               kLifecycleOptions, make_lifecycle, nullptr, nullptr};
+  static const PluginInfo info = PluginInfo::stage<make_lifecycle>(
+      "lifecycle",
+      "correlate lifecycles (planned/started/completed, tool_call/tool_result, runs) and report violations as "
+      "generated records",
+      kLifecycleOptions);
   return info;
 }
 
