@@ -243,27 +243,44 @@ class CollisionStage : public BatchStage {
   uint64_t collisions_ = 0, colliding_records_ = 0;
 };
 
-Status make_collision(const OptionView& o, std::unique_ptr<Stage>& out) {
+struct CollisionConfig {
+  std::string key_field, agent_field, target_field, mark_field;
+  std::vector<std::string> scope_fields;
+  std::optional<std::vector<std::string>> time_fields;  // unset: kDefaultTimeFields
+  size_t max_keys = 0;
+  template <class B>
+  static void bind(B& b) {
+    b.field("key_field", &CollisionConfig::key_field);
+    b.field("scope_fields", &CollisionConfig::scope_fields);
+    b.field("agent_field", &CollisionConfig::agent_field);
+    b.field("target_field", &CollisionConfig::target_field);
+    b.field("mark_field", &CollisionConfig::mark_field);
+    b.field("max_keys", &CollisionConfig::max_keys);
+    b.field("time_fields", &CollisionConfig::time_fields);
+  }
+};
+
+Status make_collision(const CollisionConfig& cfg, const OptionView& o, std::unique_ptr<Stage>& out) {
   auto st = std::make_unique<CollisionStage>();
-  for (auto [name, dst] : {std::pair{"key_field", &st->key_field}, {"agent_field", &st->agent_field},
-                           {"target_field", &st->target_field}})
-    if (!parse_field_path(o.str(name), *dst))
-      return Status::error(o.error(name, "invalid field path \"" + o.str(name) + "\""));
-  for (const auto& s : o.strings("scope_fields")) {
+  for (auto [name, text, dst] : {std::tuple{"key_field", &cfg.key_field, &st->key_field},
+                                 {"agent_field", &cfg.agent_field, &st->agent_field},
+                                 {"target_field", &cfg.target_field, &st->target_field}})
+    if (!parse_field_path(*text, *dst)) return Status::error(o.error(name, "invalid field path \"" + *text + "\""));
+  for (const auto& s : cfg.scope_fields) {
     FieldPath p;
     if (!parse_field_path(s, p)) return Status::error(o.error("scope_fields", "invalid field path \"" + s + "\""));
     st->scope.push_back(p);
   }
-  std::vector<std::string> times = o.strings("time_fields");
-  if (!o.has("time_fields")) times.assign(std::begin(kDefaultTimeFields), std::end(kDefaultTimeFields));
+  std::vector<std::string> times(std::begin(kDefaultTimeFields), std::end(kDefaultTimeFields));
+  if (cfg.time_fields) times = *cfg.time_fields;
   for (const auto& s : times) {
     FieldPath p;
     if (!parse_field_path(s, p)) return Status::error(o.error("time_fields", "invalid field path \"" + s + "\""));
     st->time_fields.push_back(p);
   }
-  st->mark_field = o.str("mark_field");
+  st->mark_field = cfg.mark_field;
   if (st->mark_field.empty()) return Status::error(o.error("mark_field", "must not be empty"));
-  st->max_keys = static_cast<size_t>(o.integer("max_keys"));
+  st->max_keys = cfg.max_keys;
   // Saved state holds key hashes: a probe of hash_key makes a changed hash a changed config.
   std::string fp = "collision state 1\n" + std::to_string(hash_key("agentlog"));
   for (const FieldPath* f : {&st->key_field, &st->agent_field, &st->target_field}) fp += "\n" + f->text;
@@ -277,9 +294,8 @@ Status make_collision(const OptionView& o, std::unique_ptr<Stage>& out) {
 }  // namespace
 
 const PluginInfo& collision_stage_plugin() {
-  static const PluginInfo info{"collision", PluginKind::Stage,
-                               "guard against an id reused by a different agent (spec 000's collision guard)",
-                               kCollisionOptions, make_collision, nullptr, nullptr};
+  static const PluginInfo info = PluginInfo::stage<make_collision>(
+      "collision", "guard against an id reused by a different agent (spec 000's collision guard)", kCollisionOptions);
   return info;
 }
 

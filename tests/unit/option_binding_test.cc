@@ -115,7 +115,7 @@ struct WrongTypesConfig {
 };
 
 // Plugins whose options are still read through OptionView only (being restructured).
-constexpr std::string_view kNotConvertedYet[] = {"collision", "enrich"};
+constexpr std::string_view kNotConvertedYet[] = {"enrich"};
 
 }  // namespace
 
