@@ -104,6 +104,77 @@ constexpr OptionSpec kEnrichOptions[] = {
      .description = "rewrite a time field as RFC 3339 UTC with milliseconds and Z", .children = kTimeOptions},
 };
 
+// Typed configs, one per option table. Options read by hand need their YAML node: a map
+// of field names, or a scalar whose YAML type is kept in the JSON it becomes.
+struct PipelineConfig {
+  std::string name, name_field, version_field;
+  std::optional<std::string> version;  // unset: no version field
+  template <class B>
+  static void bind(B& b) {
+    b.field("name", &PipelineConfig::name);
+    b.field("version", &PipelineConfig::version);
+    b.field("name_field", &PipelineConfig::name_field);
+    b.field("version_field", &PipelineConfig::version_field);
+  }
+};
+
+struct EventIdConfig {
+  std::string field, prefix;
+  template <class B>
+  static void bind(B& b) {
+    b.field("field", &EventIdConfig::field);
+    b.field("prefix", &EventIdConfig::prefix);
+  }
+};
+
+struct LookupConfig {
+  enum class Format : uint8_t { Auto, Csv, Yaml };  // in kFormats' order
+  std::string file, key, prefix;
+  std::optional<std::vector<std::string>> columns;  // unset: every column but the CSV key column
+  std::optional<std::string> key_column;
+  Format format = Format::Auto;
+  template <class B>
+  static void bind(B& b) {
+    b.field("file", &LookupConfig::file);
+    b.field("key", &LookupConfig::key);
+    b.field("columns", &LookupConfig::columns);
+    b.field("key_column", &LookupConfig::key_column);
+    b.field("prefix", &LookupConfig::prefix);
+    b.by_hand("default");  // a scalar: yaml_scalar_json keeps its YAML type
+    b.field("format", &LookupConfig::format);
+  }
+};
+
+struct TimeConfig {
+  std::string field, errors_field;
+  OnError on_error = OnError::DeadLetter;  // OnError is in kOnError's order
+  template <class B>
+  static void bind(B& b) {
+    b.field("field", &TimeConfig::field);
+    b.field("on_error", &TimeConfig::on_error);
+    b.field("errors_field", &TimeConfig::errors_field);
+  }
+};
+
+struct EnrichConfig {
+  bool overwrite = true, host = false, ingest_time = false;
+  std::string host_field, ingest_time_field;
+  template <class B>
+  static void bind(B& b) {
+    b.by_hand("fields");  // a map: its keys are positioned in errors
+    b.field("overwrite", &EnrichConfig::overwrite);
+    b.by_hand("overwrite_fields");  // a map, as fields
+    b.field("host", &EnrichConfig::host);
+    b.field("host_field", &EnrichConfig::host_field);
+    b.nested("add_pipeline", config_of<PipelineConfig>);
+    b.field("ingest_time", &EnrichConfig::ingest_time);
+    b.field("ingest_time_field", &EnrichConfig::ingest_time_field);
+    b.nested("event_id", config_of<EventIdConfig>);
+    b.nested("lookups", config_of<LookupConfig>);
+    b.nested("normalize_time", config_of<TimeConfig>);
+  }
+};
+
 // ---------------------------------------------------------------------------------------
 // Factory.
 // ---------------------------------------------------------------------------------------
@@ -157,25 +228,28 @@ class Builder {
 };
 
 Status build_lookup(const OptionView& lo, size_t index, Builder& b, EnrichStage& st) {
+  LookupConfig cfg;
+  if (Status s = bind_options(lo, cfg); !s.ok()) return s;
+  using Format = LookupConfig::Format;
   Lookup lk;
-  std::string file = lo.str("file");
+  const std::string& file = cfg.file;
   lk.file = file;
-  std::string format = lo.str("format");
-  if (format == "auto") {
-    if (file.ends_with(".csv")) format = "csv";
-    else if (file.ends_with(".yaml") || file.ends_with(".yml")) format = "yaml";
+  Format format = cfg.format;
+  if (format == Format::Auto) {
+    if (file.ends_with(".csv")) format = Format::Csv;
+    else if (file.ends_with(".yaml") || file.ends_with(".yml")) format = Format::Yaml;
     else
       return Status::error(lo.error("file", "cannot tell the format of \"" + file +
                                                 "\" from its name; set format: csv or format: yaml"));
   }
-  if (format == "yaml" && lo.has("key_column"))
+  if (format == Format::Yaml && cfg.key_column)
     return Status::error(lo.error("key_column", "is for CSV tables; a YAML table's keys are its mapping keys"));
   std::string text;
   if (!read_whole(file, text)) return Status::error(lo.error("file", "cannot read lookup file \"" + file + "\""));
   Table table;
   size_t key_index = SIZE_MAX;
   std::string err;
-  bool ok = format == "csv" ? load_csv(text, file, lo.str("key_column"), table, key_index, err)
+  bool ok = format == Format::Csv ? load_csv(text, file, cfg.key_column.value_or(""), table, key_index, err)
                             : load_yaml_table(text, file, table, err);
   if (!ok) {
     if (err.rfind("key column ", 0) == 0) return Status::error(lo.error("key_column", err));
@@ -183,8 +257,7 @@ Status build_lookup(const OptionView& lo, size_t index, Builder& b, EnrichStage&
   }
 
   FieldPath key;
-  if (!parse_field_path(lo.str("key"), key))
-    return Status::error(lo.error("key", "invalid field path \"" + lo.str("key") + "\""));
+  if (!parse_field_path(cfg.key, key)) return Status::error(lo.error("key", "invalid field path \"" + cfg.key + "\""));
   if (key.parts.size() == 1) lk.key_slot = st.keys.add(key.parts[0]);
   else st.nested_lookup_keys = true;
   lk.key_path = key;
@@ -192,12 +265,12 @@ Status build_lookup(const OptionView& lo, size_t index, Builder& b, EnrichStage&
   // Columns: the requested ones, or every column but the CSV key column.
   std::vector<size_t> cols;
   std::vector<YAML::Node> col_nodes;
-  if (lo.has("columns")) {
-    YAML::Node list = lo.raw("columns");
-    if (list.size() == 0) return Status::error(lo.error("columns", "must list at least one column"));
+  if (cfg.columns) {
+    YAML::Node list = lo.raw("columns");  // each column's node, to position its error
+    if (cfg.columns->empty()) return Status::error(lo.error("columns", "must list at least one column"));
     std::vector<std::string_view> names(table.columns.begin(), table.columns.end());
-    for (size_t i = 0; i < list.size(); ++i) {
-      const std::string& c = list[i].Scalar();
+    for (size_t i = 0; i < cfg.columns->size(); ++i) {
+      const std::string& c = (*cfg.columns)[i];
       auto it = std::find(table.columns.begin(), table.columns.end(), c);
       std::string path = lo.child_path("columns") + "[" + std::to_string(i) + "]";
       if (it == table.columns.end()) {
@@ -217,13 +290,13 @@ Status build_lookup(const OptionView& lo, size_t index, Builder& b, EnrichStage&
     if (cols.empty()) return Status::error(lo.error("file", file + " has no columns to add"));
   }
 
-  std::string prefix = lo.str("prefix");
+  const std::string& prefix = cfg.prefix;
   lk.default_json = lo.has("default") ? yaml_scalar_json(lo.raw("default")) : json::quoted("unknown");
   lk.ncols = cols.size();
   for (size_t i = 0; i < cols.size(); ++i) {
     const std::string& col = table.columns[cols[i]];
     std::string label = "lookups[" + std::to_string(index) + "] (column " + col + ")";
-    std::string path = lo.has("columns") ? lo.child_path("columns") + "[" + std::to_string(i) + "]" : lo.path();
+    std::string path = cfg.columns ? lo.child_path("columns") + "[" + std::to_string(i) + "]" : lo.path();
     size_t w;
     if (Status s = b.add(prefix + col, "", Origin{col_nodes[i], path, label}, &w); !s.ok()) return s;
     lk.writes.push_back(w);
@@ -243,18 +316,20 @@ Status build_lookup(const OptionView& lo, size_t index, Builder& b, EnrichStage&
   return {};
 }
 
-Status make_enrich(const OptionView& o, std::unique_ptr<Stage>& out) {
+Status make_enrich(const EnrichConfig& cfg, const OptionView& o, std::unique_ptr<Stage>& out) {
   auto st = std::make_unique<EnrichStage>();
   Builder b(o, *st);
-  b.global_overwrite = o.boolean("overwrite");
+  b.global_overwrite = cfg.overwrite;
   bool any = false;
 
   // normalize_time first: it claims its field so no other option writes it.
   if (o.has("normalize_time")) {
     any = true;
     OptionView t = o.object("normalize_time");
+    TimeConfig tc;
+    if (Status s = bind_options(t, tc); !s.ok()) return s;
     st->time_on = true;
-    st->time_field = t.str("field");
+    st->time_field = tc.field;
     if (st->time_field.empty()) return Status::error(t.error("field", "must not be empty"));
     if (Status s = b.claim(st->time_field, b.origin(t, "field", "normalize_time.field")); !s.ok()) return s;
     st->time_slot = st->keys.add(st->time_field);
@@ -264,9 +339,8 @@ Status make_enrich(const OptionView& o, std::unique_ptr<Stage>& out) {
       else if (c == '/') st->time_pointer += "~1";
       else st->time_pointer.push_back(c);
     }
-    std::string on = t.str("on_error");
-    st->on_error = on == "tag" ? OnError::Tag : on == "keep" ? OnError::Keep : OnError::DeadLetter;
-    st->errors_field = t.str("errors_field");
+    st->on_error = tc.on_error;
+    st->errors_field = tc.errors_field;
     if (st->on_error == OnError::Tag) {
       if (st->errors_field.empty()) return Status::error(t.error("errors_field", "must not be empty"));
       if (Status s = b.claim(st->errors_field, b.origin(t, "errors_field", "normalize_time.errors_field")); !s.ok())
@@ -285,24 +359,26 @@ Status make_enrich(const OptionView& o, std::unique_ptr<Stage>& out) {
         return s;
     }
   }
-  if (o.boolean("host")) {
+  if (cfg.host) {
     any = true;
     char host[256] = {};
     if (gethostname(host, sizeof host - 1) != 0)
       return Status::error(o.error("host", std::string("cannot read the host name: ") + std::strerror(errno)));
-    if (Status s = b.add(o.str("host_field"), json::quoted(host), b.origin(o, "host_field", "host_field"), nullptr);
+    if (Status s = b.add(cfg.host_field, json::quoted(host), b.origin(o, "host_field", "host_field"), nullptr);
         !s.ok())
       return s;
   }
   if (o.has("add_pipeline")) {
     any = true;
     OptionView p = o.object("add_pipeline");
-    if (Status s = b.add(p.str("name_field"), json::quoted(p.str("name")),
+    PipelineConfig pc;
+    if (Status s = bind_options(p, pc); !s.ok()) return s;
+    if (Status s = b.add(pc.name_field, json::quoted(pc.name),
                          b.origin(p, "name_field", "add_pipeline.name_field"), nullptr);
         !s.ok())
       return s;
-    if (p.has("version"))
-      if (Status s = b.add(p.str("version_field"), json::quoted(p.str("version")),
+    if (pc.version)
+      if (Status s = b.add(pc.version_field, json::quoted(*pc.version),
                            b.origin(p, "version_field", "add_pipeline.version_field"), nullptr);
           !s.ok())
         return s;
@@ -319,16 +395,18 @@ Status make_enrich(const OptionView& o, std::unique_ptr<Stage>& out) {
   if (o.has("event_id")) {
     any = true;
     OptionView e = o.object("event_id");
+    EventIdConfig ec;
+    if (Status s = bind_options(e, ec); !s.ok()) return s;
     size_t w;
-    if (Status s = b.add(e.str("field"), "", b.origin(e, "field", "event_id.field"), &w); !s.ok()) return s;
+    if (Status s = b.add(ec.field, "", b.origin(e, "field", "event_id.field"), &w); !s.ok()) return s;
     st->event_id_write = static_cast<int>(w);
-    st->id_prefix_json = json::quoted(e.str("prefix"));
+    st->id_prefix_json = json::quoted(ec.prefix);
     st->id_prefix_json.pop_back();
   }
-  if (o.boolean("ingest_time")) {
+  if (cfg.ingest_time) {
     any = true;
     size_t w;
-    if (Status s = b.add(o.str("ingest_time_field"), "", b.origin(o, "ingest_time_field", "ingest_time_field"), &w);
+    if (Status s = b.add(cfg.ingest_time_field, "", b.origin(o, "ingest_time_field", "ingest_time_field"), &w);
         !s.ok())
       return s;
     st->ingest_write = static_cast<int>(w);
@@ -363,10 +441,9 @@ Status make_enrich(const OptionView& o, std::unique_ptr<Stage>& out) {
 }  // namespace
 
 const PluginInfo& enrich_stage_plugin() {
-  static const PluginInfo info{"enrich", PluginKind::Stage,
-                               "add static fields, host, pipeline, event id, ingest time and lookup columns; "
-                               "normalise a time field",
-                               kEnrichOptions, make_enrich, nullptr, nullptr};
+  static const PluginInfo info = PluginInfo::stage<make_enrich>(
+      "enrich", "add static fields, host, pipeline, event id, ingest time and lookup columns; normalise a time field",
+      kEnrichOptions);
   return info;
 }
 

@@ -114,22 +114,15 @@ struct WrongTypesConfig {
   }
 };
 
-// Plugins whose options are still read through OptionView only (being restructured).
-constexpr std::string_view kNotConvertedYet[] = {"enrich"};
-
 }  // namespace
 
 TEST_CASE("option binding: every typed plugin config binds each option of its table exactly once") {
   for (const PluginInfo* p : all_plugins()) {
     INFO(kind_name(p->kind()) << " " << p->name);
-    bool pending = std::find(std::begin(kNotConvertedYet), std::end(kNotConvertedYet), p->name) !=
-                   std::end(kNotConvertedYet);
     if (p->binding == nullptr) {
-      // Every plugin with options has a typed config, but those not converted yet.
-      CHECK((p->options.empty() || pending));
+      CHECK(p->options.empty());  // every plugin with options has a typed config
       continue;
     }
-    CHECK_FALSE(pending);  // converted: take it off the list
     for (const std::string& problem : binding_problems(p->options, p->binding())) FAIL_CHECK(problem);
   }
 }
