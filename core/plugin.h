@@ -283,15 +283,6 @@ class PluginInfo {
     return typed<Make, Output>(name, summary, options);
   }
 
-  // Transitional: the positional form `{name, PluginKind::Stage, summary, options, make,
-  // nullptr, nullptr}` of stages not converted yet. Only a stage fits it, and a kind other
-  // than Stage does not compile. Remove once no plugin uses it.
-  consteval PluginInfo(std::string_view name, PluginKind kind, std::string_view summary,
-                       std::span<const OptionSpec> options, StageFactory make, std::nullptr_t, std::nullptr_t)
-      : PluginInfo(name, summary, options, make, nullptr) {
-    if (kind != PluginKind::Stage || make == nullptr) throw "a positional PluginInfo must be a stage with a factory";
-  }
-
   PluginKind kind() const { return static_cast<PluginKind>(factory_.index()); }
   const Factory& factory() const { return factory_; }
 
