@@ -1,6 +1,7 @@
 #include "plugins/nats/nats_common.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "core/input.h"
 #include "core/signals.h"
@@ -106,6 +107,10 @@ void Connection::close() {
   js = nullptr;
   if (nc) {
     natsConnection_Close(nc);
+    {
+      std::unique_lock<std::mutex> lock(closed_mu_);
+      closed_cv_.wait_for(lock, std::chrono::seconds(10), [&] { return closed_; });
+    }
     natsConnection_Destroy(nc);
   }
   nc = nullptr;
@@ -122,10 +127,17 @@ int64_t Connection::reconnect_delay(natsConnection*, int attempts, void* closure
 
 void Connection::on_disconnected(natsConnection*, void* closure) { ++static_cast<Connection*>(closure)->disconnects; }
 void Connection::on_reconnected(natsConnection*, void* closure) { ++static_cast<Connection*>(closure)->reconnects; }
+void Connection::on_closed(natsConnection*, void* closure) {
+  auto* self = static_cast<Connection*>(closure);
+  std::lock_guard<std::mutex> lock(self->closed_mu_);
+  self->closed_ = true;
+  self->closed_cv_.notify_all();
+}
 
 Status Connection::open(const ConnectionConfig& cfg, std::string_view what, jsOptions* js_options) {
   cfg_ = cfg;
   what_ = what;
+  closed_ = false;
   natsOptions* opts = nullptr;
   auto fail = [&](const std::string& step, natsStatus s) {
     if (opts) natsOptions_Destroy(opts);
@@ -144,6 +156,7 @@ Status Connection::open(const ConnectionConfig& cfg, std::string_view what, jsOp
   if (s == NATS_OK) s = natsOptions_SetReconnectBufSize(opts, static_cast<int>(cfg_.reconnect_buffer_bytes));
   if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(opts, &Connection::on_disconnected, this);
   if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts, &Connection::on_reconnected, this);
+  if (s == NATS_OK) s = natsOptions_SetClosedCB(opts, &Connection::on_closed, this);
   if (s != NATS_OK) return fail("options", s);
   if (!cfg_.creds_file.empty()) {
     s = natsOptions_SetUserCredentialsFromFiles(opts, cfg_.creds_file.c_str(), nullptr);

@@ -4,7 +4,9 @@
 #pragma once
 #include <array>
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -166,6 +168,12 @@ class Connection {
   static int64_t reconnect_delay(natsConnection*, int attempts, void* closure);
   static void on_disconnected(natsConnection*, void* closure);
   static void on_reconnected(natsConnection*, void* closure);
+  static void on_closed(natsConnection*, void* closure);
+  // The library calls back on its own thread, also after natsConnection_Close returns:
+  // close() waits for the closed callback, its last, before this object can go away.
+  std::mutex closed_mu_;
+  std::condition_variable closed_cv_;
+  bool closed_ = false;
   ConnectionConfig cfg_;
   std::string what_;
 };
