@@ -90,14 +90,13 @@ std::string_view Record::bytes() {
 }
 
 Record::BytePieces Record::byte_pieces() {
-  size_t close = appendix_.empty() || state_ == State::Tree ? std::string_view::npos : bytes_.rfind('}');
-  if (close == std::string_view::npos) return {bytes(), {}, {}};
+  if (appendix_.empty() || state_ == State::Tree) return {bytes(), {}, {}};
   // As join_appendix() would place them: before the closing brace, with no comma after `{`.
-  size_t k = close;
-  while (k > 0 && (bytes_[k - 1] == ' ' || bytes_[k - 1] == '\t' || bytes_[k - 1] == '\n' || bytes_[k - 1] == '\r')) --k;
+  ObjectEnd end = object_end(bytes_);
+  if (end.close == std::string_view::npos) return {bytes(), {}, {}};
   std::string_view held = appendix_.view();
-  if (k > 0 && bytes_[k - 1] == '{') held.remove_prefix(1);
-  return {bytes_.substr(0, close), held, bytes_.substr(close)};
+  if (end.empty) held.remove_prefix(1);
+  return {bytes_.substr(0, end.close), held, bytes_.substr(end.close)};
 }
 
 void Record::to_owned() {
@@ -178,11 +177,7 @@ void Record::join_appendix() {
   to_owned();
   parsed_ = false;
   top_valid_ = false;
-  size_t close = owned_.rfind('}');
-  if (close != std::string::npos) {
-    size_t k = close;
-    while (k > 0 && (owned_[k - 1] == ' ' || owned_[k - 1] == '\t' || owned_[k - 1] == '\n' || owned_[k - 1] == '\r')) --k;
-    bool empty = k > 0 && owned_[k - 1] == '{';
+  if (auto [close, empty] = object_end(owned_); close != std::string::npos) {
     std::string_view members = extra.view();
     if (empty) members.remove_prefix(1);  // no comma after `{`
     if (appended_only_ && append_from_ == std::string::npos) append_from_ = close;
@@ -273,12 +268,9 @@ void Record::add_appendix_to_cache() {
 }
 
 void Record::append_member(std::string_view key, std::string_view json_value) {
-  size_t close = owned_.rfind('}');
-  if (close == std::string::npos) return;
   // Empty object: no comma before the new member.
-  size_t k = close;
-  while (k > 0 && (owned_[k - 1] == ' ' || owned_[k - 1] == '\t' || owned_[k - 1] == '\n' || owned_[k - 1] == '\r')) --k;
-  bool empty = k > 0 && owned_[k - 1] == '{';
+  auto [close, empty] = object_end(owned_);
+  if (close == std::string::npos) return;
   // Cut the closing brace (and anything after it), append the member, put the tail back.
   char tail_buf[16];
   size_t tail_len = owned_.size() - close;

@@ -21,6 +21,20 @@ namespace agentlog {
 
 enum class Verdict : uint8_t { Keep, Drop, DeadLetter };
 
+// Where members are added to the text of a JSON object: at its last `}` (npos when there is
+// none), and whether the object is empty there (a new member then needs no comma).
+struct ObjectEnd {
+  size_t close;
+  bool empty;
+};
+inline ObjectEnd object_end(std::string_view text) {
+  size_t close = text.rfind('}');
+  if (close == std::string_view::npos) return {close, false};
+  size_t k = close;
+  while (k > 0 && (text[k - 1] == ' ' || text[k - 1] == '\t' || text[k - 1] == '\n' || text[k - 1] == '\r')) --k;
+  return {close, k > 0 && text[k - 1] == '{'};
+}
+
 // A top-level member name prepared at config time for Record::add_member_text: quoted once
 // and registered (TopFieldRegistry), for a stage that adds the same member to every record.
 struct PreparedName {

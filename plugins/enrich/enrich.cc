@@ -115,13 +115,9 @@ inline void EnrichStage::append_members(Record& r, std::string_view members) {
   // The line in pieces: members held aside by earlier stages are joined in this one copy.
   Record::BytePieces p = r.byte_pieces();
   std::string_view b = p.held.empty() ? p.head : p.tail;  // the piece with the closing brace
-  size_t close = b.rfind('}');
+  auto [close, empty] = object_end(b);
   if (close == std::string_view::npos) return;
-  if (p.held.empty()) {
-    size_t k = close;
-    while (k > 0 && (b[k - 1] == ' ' || b[k - 1] == '\t' || b[k - 1] == '\n' || b[k - 1] == '\r')) --k;
-    if (k > 0 && b[k - 1] == '{') members.remove_prefix(1);  // empty object: no comma
-  }
+  if (p.held.empty() && empty) members.remove_prefix(1);  // empty object: no comma
   std::string out;
   out.reserve(p.head.size() + p.held.size() + p.tail.size() + members.size() + simdjson::SIMDJSON_PADDING);
   if (!p.held.empty()) out.append(p.head).append(p.held);
