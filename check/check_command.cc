@@ -56,13 +56,7 @@ int run_check(const CheckOptions& opts) {
   if (Status s = check_reasons(policy, vocabulary); !s.ok()) return error("config error: " + s.message());
 
   std::vector<ReportTarget> targets;
-  for (const auto& arg : opts.reports) {
-    ReportTarget t;
-    if (Status s = parse_report_arg(arg, t); !s.ok()) return error("usage error: " + s.message());
-    targets.push_back(t);
-  }
-  if (targets.empty()) targets = policy.reports;
-  if (targets.empty()) targets.push_back({"text", "-"});
+  if (Status s = report_targets(opts.reports, policy, targets); !s.ok()) return error("usage error: " + s.message());
 
   // Open every report file before any input is read, so a bad path fails early.
   std::vector<Destination> dests;
@@ -115,10 +109,7 @@ int run_check(const CheckOptions& opts) {
   for (auto& d : dests) {
     const std::string& f = d.target.format;
     bool to_stdout = !d.file;
-    std::string doc = f == "json"    ? render_json(report)
-                      : f == "junit" ? render_junit(report)
-                      : f == "html"  ? render_html(report)
-                                     : render_text(report, to_stdout && colour);
+    std::string doc = render_report(report, f, to_stdout && colour);
     if (to_stdout) {
       if (std::fwrite(doc.data(), 1, doc.size(), stdout) != doc.size() || std::fflush(stdout) != 0)
         return error("error: stdout: cannot write the " + f + " report");

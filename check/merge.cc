@@ -327,13 +327,7 @@ int run_merge(const MergeOptions& opts) {
     policy.rules = default_policy_rules();
   }
   std::vector<ReportTarget> targets;
-  for (const auto& arg : opts.reports) {
-    ReportTarget t;
-    if (Status s = parse_report_arg(arg, t); !s.ok()) return error("usage error: " + s.message());
-    targets.push_back(t);
-  }
-  if (targets.empty()) targets = policy.reports;
-  if (targets.empty()) targets.push_back({"text", "-"});
+  if (Status s = report_targets(opts.reports, policy, targets); !s.ok()) return error("usage error: " + s.message());
 
   const std::string fingerprint = policy_fingerprint(policy);
   CheckReport out;
@@ -432,10 +426,7 @@ int run_merge(const MergeOptions& opts) {
   bool colour = isatty(1) && std::getenv("NO_COLOR") == nullptr;
   for (const auto& t : targets) {
     bool to_stdout = t.path == "-";
-    std::string doc = t.format == "json"    ? render_json(out)
-                      : t.format == "junit" ? render_junit(out)
-                      : t.format == "html"  ? render_html(out)
-                                            : render_text(out, to_stdout && colour);
+    std::string doc = render_report(out, t.format, to_stdout && colour);
     if (to_stdout) {
       if (std::fwrite(doc.data(), 1, doc.size(), stdout) != doc.size() || std::fflush(stdout) != 0)
         return error("error: stdout: cannot write the " + t.format + " report");

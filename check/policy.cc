@@ -440,4 +440,16 @@ Status parse_report_arg(const std::string& arg, ReportTarget& out) {
   return {};
 }
 
+Status report_targets(const std::vector<std::string>& args, const Policy& policy, std::vector<ReportTarget>& out) {
+  out.clear();
+  for (const auto& arg : args) {
+    ReportTarget t;
+    if (Status s = parse_report_arg(arg, t); !s.ok()) return s;
+    out.push_back(t);
+  }
+  if (out.empty()) out = policy.reports;
+  if (out.empty()) out.push_back({"text", "-"});
+  return {};
+}
+
 }  // namespace agentlog::check

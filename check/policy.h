@@ -77,6 +77,9 @@ Status load_policy_file(const std::string& path, bool required, Policy& out);
 Status load_policy_text(const std::string& yaml, const std::string& display_name, bool required, Policy& out);
 // Parses "FORMAT=PATH" from --report.
 Status parse_report_arg(const std::string& arg, ReportTarget& out);
+// The reports to write: the --report arguments, else the policy's `reports:`, else text on
+// stdout. Errors are those of parse_report_arg.
+Status report_targets(const std::vector<std::string>& args, const Policy& policy, std::vector<ReportTarget>& out);
 std::span<const std::string_view> report_formats();
 // The rules of the policy used when none is declared: no schema violation, no dead letter,
 // at least one record kept.

@@ -122,5 +122,7 @@ std::string render_json(const CheckReport& r);
 std::string render_junit(const CheckReport& r);
 std::string render_text(const CheckReport& r, bool colour);
 std::string render_html(const CheckReport& r);
+// The document of one report format (text | json | junit | html).
+std::string render_report(const CheckReport& r, std::string_view format, bool colour);
 
 }  // namespace agentlog::check

@@ -33,6 +33,13 @@ std::string top(const std::map<std::string, uint64_t>& m, size_t n = 8) {
 
 }  // namespace
 
+std::string render_report(const CheckReport& r, std::string_view format, bool colour) {
+  return format == "json"    ? render_json(r)
+         : format == "junit" ? render_junit(r)
+         : format == "html"  ? render_html(r)
+                             : render_text(r, colour);
+}
+
 std::string render_text(const CheckReport& r, bool colour) {
   Style s{colour};
   std::string o;
