@@ -13,10 +13,10 @@ import signal
 import subprocess
 import sys
 import tempfile
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from streaming_tests import BIN, DEADLINE, Fail, check, read_lines, start, stop, wait_until, write_config  # noqa: E402
+from streaming_tests import (DEADLINE, Fail, check, read_lines, run_checks, start, stop, wait_until,  # noqa: E402
+                             write_config)
 
 
 def config(stages, extra_input=""):
@@ -224,29 +224,7 @@ CHECKS = [
 
 
 def main():
-    if BIN is None or not os.access(BIN, os.X_OK):
-        print("usage: follow_state_tests.py /path/to/agentlog", file=sys.stderr)
-        return 2
-    passed = failed = 0
-    with tempfile.TemporaryDirectory(prefix="agentlog-state.") as tmp:
-        for fn in CHECKS:
-            name = fn.__name__[len("check_"):]
-            d = os.path.join(tmp, name)
-            os.makedirs(d)
-            os.chdir(d)
-            try:
-                fn()
-                passed += 1
-                print("ok - " + name, flush=True)
-            except Fail as e:
-                failed += 1
-                print("not ok - %s: %s" % (name, e), flush=True)
-            except Exception:
-                failed += 1
-                print("not ok - %s: %s" % (name, traceback.format_exc().replace("\n", " | ")), flush=True)
-            os.chdir(tmp)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return run_checks(CHECKS, "follow_state_tests.py", "agentlog-state.")
 
 
 if __name__ == "__main__":

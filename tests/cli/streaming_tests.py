@@ -613,15 +613,16 @@ CHECKS = [
 ]
 
 
-def main():
+def run_checks(checks, script, prefix):
+    """Runs each check in its own empty directory; prints ok / not ok lines and a count."""
     if BIN is None or not os.access(BIN, os.X_OK):
-        print("usage: streaming_tests.py /path/to/agentlog", file=sys.stderr)
+        print("usage: %s /path/to/agentlog" % script, file=sys.stderr)
         return 2
     passed = failed = 0
     # Checks a build cannot meet (timing under ASan): "name,name" (tests/CMakeLists.txt).
     skip = set(filter(None, os.environ.get("AGENTLOG_SKIP_CHECKS", "").split(",")))
-    with tempfile.TemporaryDirectory(prefix="agentlog-stream.") as tmp:
-        for fn in CHECKS:
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        for fn in checks:
             name = fn.__name__[len("check_"):]
             if name in skip:
                 print("skip - " + name, flush=True)
@@ -642,6 +643,10 @@ def main():
             os.chdir(tmp)
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
+
+
+def main():
+    return run_checks(CHECKS, "streaming_tests.py", "agentlog-stream.")
 
 
 if __name__ == "__main__":
