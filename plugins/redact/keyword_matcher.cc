@@ -53,81 +53,100 @@ Status KeywordMatcher::build(const std::vector<std::pair<std::string, size_t>>& 
       }
     }
   }
-  if (go.size() > 32767) return Status::error("the rule keywords are too many for the keyword matcher");
-  next_.assign(go.size() * classes_, 0);
-  out_.assign(go.size(), -1);
+  if (go.size() * classes_ > UINT32_MAX / 2) return Status::error("the rule keywords are too many for the keyword matcher");
+  // Renumbered so that the states where a keyword ends come last: "a keyword ended" is then
+  // "the next row's offset >= hit_from_", with no flag bit, and the offsets fit 16 bits for
+  // more keywords.
+  std::vector<uint32_t> order, id(go.size());
+  for (int pass = 0; pass < 2; ++pass)
+    for (size_t s = 0; s < go.size(); ++s) {
+      bool any = false;
+      for (uint64_t w : out[s]) any = any || w != 0;
+      if (any == (pass == 1)) {
+        id[s] = static_cast<uint32_t>(order.size());
+        order.push_back(static_cast<uint32_t>(s));
+      }
+    }
   outputs_.clear();
-  for (size_t s = 0; s < go.size(); ++s) {
+  hit_from_ = 0;
+  for (uint32_t s : order) {
     bool any = false;
     for (uint64_t w : out[s]) any = any || w != 0;
-    if (any) {
-      out_[s] = static_cast<int32_t>(outputs_.size());
-      outputs_.push_back(out[s]);
-    }
+    if (any) outputs_.push_back(out[s]);
+    else hit_from_ = (id[s] + 1) * classes_;
   }
+  // Premultiplied: each entry is the next row's offset, so the per-byte step is an add and a
+  // load. The root (0) never has an output, so it stays row 0.
+  next_.assign(go.size() * classes_, 0);
   for (size_t s = 0; s < go.size(); ++s)
-    for (size_t c = 0; c < classes_; ++c) {
-      int32_t t = go[s][c];
-      // Premultiplied: the next row's offset, so the per-byte step is an add and a load.
-      int32_t row = t * static_cast<int32_t>(classes_);
-      next_[s * classes_ + c] = out_[t] >= 0 ? -row : row;  // the root (0) never has an output
-    }
+    for (size_t c = 0; c < classes_; ++c) next_[id[s] * classes_ + c] = id[go[s][c]] * static_cast<uint32_t>(classes_);
   next16_.clear();
-  if (next_.size() <= 32767) next16_.assign(next_.begin(), next_.end());
+  if (next_.size() <= 65536) next16_.assign(next_.begin(), next_.end());
   return {};
 }
 
 namespace {
-// True when a keyword ends somewhere in a or b (see KeywordMatcher::any).
+// Does a keyword end somewhere in a or b? (Row offsets from `hit` on are states where one
+// ends.) Two walks side by side: each byte's step waits on the previous one's table load,
+// so two independent walks run in the time of one.
 template <class T>
-bool any_pair(const T* next, const uint8_t* cls, std::string_view a, std::string_view b) {
+bool any_pair(const T* next, uint32_t hit, const uint8_t* cls, std::string_view a, std::string_view b) {
   if (a.size() < b.size()) std::swap(a, b);
   const auto* pa = reinterpret_cast<const unsigned char*>(a.data());
   const auto* pb = reinterpret_cast<const unsigned char*>(b.data());
-  int64_t sa = 0, sb = 0;
+  size_t sa = 0, sb = 0;
   size_t i = 0;
   for (; i < b.size(); ++i) {
-    int64_t ta = next[sa + cls[pa[i]]], tb = next[sb + cls[pb[i]]];
-    if ((ta | tb) < 0) return true;
+    size_t ta = next[sa + cls[pa[i]]], tb = next[sb + cls[pb[i]]];
+    if ((ta >= hit) | (tb >= hit)) return true;
     sa = ta;
     sb = tb;
   }
   for (; i < a.size(); ++i) {
-    int64_t ta = next[sa + cls[pa[i]]];
-    if (ta < 0) return true;
+    size_t ta = next[sa + cls[pa[i]]];
+    if (ta >= hit) return true;
     sa = ta;
   }
   return false;
 }
-
-template <class T>
-bool any_of_texts(const T* next, const uint8_t* cls, const std::string_view* texts, size_t n) {
-  size_t i = 0;
-  for (; i + 1 < n; i += 2)
-    if (any_pair(next, cls, texts[i], texts[i + 1])) return true;
-  return i < n && any_pair(next, cls, texts[i], std::string_view());
-}
 }  // namespace
 
-bool KeywordMatcher::any(const std::string_view* texts, size_t n) const {
-  if (words_ == 0) return false;
-  if (!next16_.empty()) return any_of_texts(next16_.data(), cls_.data(), texts, n);
-  return any_of_texts(next_.data(), cls_.data(), texts, n);
+bool KeywordMatcher::pair(std::string_view a, std::string_view b) const {
+  return !next16_.empty() ? any_pair(next16_.data(), hit_from_, cls_.data(), a, b)
+                          : any_pair(next_.data(), hit_from_, cls_.data(), a, b);
 }
+
+bool KeywordMatcher::each(const std::string_view* texts, size_t n, std::vector<uint8_t>& hit) const {
+  hit.assign(n, 0);
+  if (words_ == 0) return false;
+  bool any_hit = false;
+  // Two texts side by side (as any() does); only a pair with a hit is looked at one by one.
+  size_t i = 0;
+  for (; i + 1 < n; i += 2) {
+    if (!pair(texts[i], texts[i + 1])) continue;
+    any_hit = true;
+    hit[i] = pair(texts[i], {});
+    hit[i + 1] = pair(texts[i + 1], {});
+  }
+  if (i < n && pair(texts[i], {})) {
+    hit[i] = 1;
+    any_hit = true;
+  }
+  return any_hit;
+}
+
 
 bool KeywordMatcher::scan(std::string_view text, std::vector<uint64_t>& rules) const {
   if (words_ == 0) return false;
   bool hit = false;
-  int32_t s = 0;
-  const int32_t* next = next_.data();
+  uint32_t s = 0;
+  const uint32_t* next = next_.data();
   const size_t classes = classes_;
-  // States with an output are stored negated in the table, so the hot loop reads one array.
   for (unsigned char c : text) {
-    int32_t t = next[s + cls_[c]];
-    if (t < 0) {
-      t = -t;
+    uint32_t t = next[s + cls_[c]];
+    if (t >= hit_from_) {
       if (!hit) rules.assign(rule_words_, 0);
-      const auto& o = outputs_[out_[t / classes]];
+      const auto& o = outputs_[(t - hit_from_) / classes];
       for (size_t w = 0; w < rule_words_; ++w) rules[w] |= o[w];
       hit = true;
     }

@@ -92,8 +92,8 @@ void RedactStage::find_secrets_uncached(std::string_view text, std::vector<Findi
   found.swap(merged);
 }
 
-// Would scrub_string change any of pass 1's strings? Hyperscan's one scan over all of them
-// picks the strings the rules then run on.
+// Would scrub_string change any of pass 1's strings? The keyword automaton and the gate pick
+// the strings Hyperscan scans (one scan over those), which picks the strings the rules run on.
 inline bool RedactStage::any_would_change() const {
   thread_local std::vector<uint8_t> may;
   rules.may_match_each(t_scan.data(), t_scan.size(), may);
@@ -163,7 +163,7 @@ StageVerdict RedactStage::process(Record& record) {
     // is parsed into a tree: prefiltered patterns and common keywords ("auth" in a path)
     // let many clean strings through, and the rules on one short string cost far less.
     t_memo.recording = true;
-    bool clean = !t_need && (!rules.may_match_any(t_scan.data(), t_scan.size()) || !any_would_change());
+    bool clean = !t_need && !any_would_change();
     t_memo.recording = false;
     if (clean) return StageVerdict::keep();
   }

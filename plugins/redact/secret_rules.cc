@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "plugins/redact/byte_run.h"
 #include "plugins/redact/hs_scanner.h"
 
 namespace agentlog::redact {
@@ -127,6 +128,17 @@ Status RuleSet::compile(int64_t max_mem) {
       any_unkeyed_ = true;
       unkeyed_min_length_ = std::min<size_t>(unkeyed_min_length_, std::max<size_t>(rules_[i].min_length, db_->min_width(i)));
     }
+  // The run gate: when every rule without keywords is a run of known bytes, a text without
+  // such a run is cleared without the Hyperscan gate.
+  std::vector<ByteRun> runs;
+  run_gate_ = any_unkeyed_;
+  for (size_t i = 0; run_gate_ && i < rules_.size(); ++i) {
+    if (!rules_[i].keywords.empty()) continue;
+    ByteRun run;
+    run_gate_ = byte_run_of(without_boundary_guards(rules_[i].pattern), run) && run.min_length > 0;
+    runs.push_back(run);
+  }
+  run_gate_ = run_gate_ && runs_.build(runs).ok();
   return st;
 }
 
@@ -241,12 +253,57 @@ void RuleSet::run_rule(size_t idx, std::string_view text, bool ascii, uint32_t f
   }
 }
 
+bool RuleSet::unkeyed_may_fire(std::string_view text) const {
+  if (!any_unkeyed_ || text.size() < unkeyed_min_length_) return false;
+  return !run_gate_ || has_non_ascii(text) || runs_.may_match(text);
+}
+
+bool RuleSet::direct_candidates(std::string_view text, std::vector<size_t>& cands) const {
+  // Only the keyword automaton's word counts here, so every rule that may fire must have
+  // keywords: no rule without keywords long enough for the text, none Hyperscan cannot
+  // take, none whose meaning differs on a non-ASCII text.
+  if (!keyword_gate_ || !unfiltered_.empty()) return false;
+  if (unkeyed_may_fire(text)) return false;
+  if (!sensitive_.empty() && has_non_ascii(text)) return false;
+  thread_local std::vector<uint64_t> bits;
+  bits.clear();
+  keywords_.scan(text, bits);
+  cands.clear();
+  for (size_t w = 0; w < bits.size(); ++w)
+    for (uint64_t b = bits[w]; b != 0; b &= b - 1) {
+      size_t idx = w * 64 + static_cast<size_t>(__builtin_ctzll(b));
+      if (text.size() < rules_[idx].min_length) continue;
+      if (cands.size() == direct_limit_) return false;
+      cands.push_back(idx);
+    }
+  return true;
+}
+
+namespace {
+// The Hyperscan hits of the last text may_match_each scanned alone, for find_all on the same
+// text (pass 1 names a text, then runs the rules on it): one scan instead of two.
+struct LastScan {
+  const void* owner = nullptr;
+  std::string text;
+  HsDatabase::Hits hits;
+};
+thread_local LastScan t_last_scan;
+}  // namespace
+
 void RuleSet::find_all(std::string_view text, std::vector<Finding>& out) const {
   out.clear();
   if (!db_ || rules_.empty()) return;
-  thread_local HsDatabase::Hits hits;
-  db_->scan(text, hits);
   thread_local std::vector<size_t> cands;
+  if (direct_candidates(text, cands)) {
+    const bool ascii = !has_non_ascii(text);
+    for (size_t idx : cands) run_rule(idx, text, ascii, UINT32_MAX, nullptr, nullptr, out);
+    return;
+  }
+  thread_local HsDatabase::Hits scanned;
+  const bool reuse = t_last_scan.owner == this && t_last_scan.text == text;
+  t_last_scan.owner = nullptr;  // one use: pass 1 asks once per text
+  HsDatabase::Hits& hits = reuse ? t_last_scan.hits : scanned;
+  if (!reuse) db_->scan(text, hits);
   cands.assign(hits.hit_rules.begin(), hits.hit_rules.end());
   const bool ascii = !has_non_ascii(text);
   const bool wide = !sensitive_.empty() && !ascii;
@@ -319,6 +376,50 @@ void RuleSet::may_match_each(const std::string_view* texts, size_t n, std::vecto
     may.assign(n, 1);
     return;
   }
+  // Narrow before the full scan: only a text that holds a keyword can fire a keyed rule, and
+  // a rule without keywords only a text long enough for it, once the gate says one may.
+  thread_local std::vector<uint8_t> pick;
+  if (keyword_gate_) {
+    keywords_.each(texts, n, pick);
+    if (any_unkeyed_) {
+      auto gated = [&](size_t i) { return !pick[i] && unkeyed_may_fire(texts[i]); };
+      thread_local std::string gate_text;
+      gate_text.clear();
+      bool some = false;
+      for (size_t i = 0; i < n; ++i)
+        if (gated(i)) {
+          if (some) gate_text += '\n';
+          gate_text.append(texts[i]);
+          some = true;
+        }
+      if (some && db_->any(gate_text))
+        for (size_t i = 0; i < n; ++i)
+          if (gated(i)) pick[i] = 1;
+    }
+  } else {
+    pick.assign(n, 1);
+  }
+  thread_local std::vector<std::string_view> picked;
+  thread_local std::vector<size_t> where, cands;
+  picked.clear();
+  where.clear();
+  for (size_t i = 0; i < n; ++i) {
+    if (!pick[i]) continue;
+    if (direct_candidates(texts[i], cands)) {  // find_all runs these rules without Hyperscan
+      may[i] = !cands.empty();
+      continue;
+    }
+    picked.push_back(texts[i]);
+    where.push_back(i);
+  }
+  if (picked.empty()) return;
+  thread_local std::vector<uint8_t> picked_may;
+  scan_each(picked.data(), picked.size(), picked_may);
+  for (size_t k = 0; k < picked.size(); ++k) may[where[k]] = picked_may[k];
+}
+
+void RuleSet::scan_each(const std::string_view* texts, size_t n, std::vector<uint8_t>& may) const {
+  may.assign(n, 0);
   // One scan over the texts joined by newlines (the database is compiled multi-line, so
   // anchors match at each text's ends); a match is put on the text its last byte is in.
   // Keywords and prefiltered patterns report their first match only: a keyword counts for
@@ -326,14 +427,17 @@ void RuleSet::may_match_each(const std::string_view* texts, size_t n, std::vecto
   thread_local std::string joined;
   thread_local std::vector<size_t> starts;
   joined.clear();
-  starts.clear();
-  for (size_t i = 0; i < n; ++i) {
-    starts.push_back(joined.size());
+  starts.assign(1, 0);
+  for (size_t i = 0; n > 1 && i < n; ++i) {
+    if (i > 0) starts.push_back(joined.size());
     joined.append(texts[i]);
     joined += '\n';
   }
-  thread_local HsDatabase::Hits hits;
-  db_->scan(joined, hits);
+  // One text alone is scanned as find_all scans it, and its hits are kept for find_all.
+  t_last_scan.owner = n == 1 ? this : nullptr;
+  HsDatabase::Hits& hits = t_last_scan.hits;
+  db_->scan(n == 1 ? texts[0] : std::string_view(joined), hits);
+  if (n == 1) t_last_scan.text.assign(texts[0]);
   auto keyed = [&](size_t r) { return rules_[r].keywords.empty() || hits.keyword[r]; };
   for (uint32_t r : hits.hit_rules)
     if (keyed(r) && (hits.overflow || db_->mode(r) != HsDatabase::Mode::Exact)) {
@@ -348,22 +452,6 @@ void RuleSet::may_match_each(const std::string_view* texts, size_t n, std::vecto
   if (sensitive_.empty() || std::none_of(sensitive_.begin(), sensitive_.end(), keyed)) return;
   for (size_t i = 0; i < n; ++i)
     if (!may[i] && has_non_ascii(texts[i])) may[i] = 1;
-}
-
-bool RuleSet::may_match_any(const std::string_view* texts, size_t n) const {
-  if (!db_ || rules_.empty()) return false;
-  if (!keyword_gate_ || keywords_.any(texts, n)) return true;
-  if (!any_unkeyed_) return false;
-  // The rules without keywords: one scan over the texts long enough for them, joined by
-  // newlines (the database is compiled multi-line, so anchors still match at each text).
-  thread_local std::string joined;
-  joined.clear();
-  for (size_t i = 0; i < n; ++i) {
-    if (texts[i].size() < unkeyed_min_length_) continue;
-    if (!joined.empty()) joined += '\n';
-    joined.append(texts[i]);
-  }
-  return !joined.empty() && db_->any(joined);
 }
 
 }  // namespace agentlog::redact

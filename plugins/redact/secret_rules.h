@@ -10,6 +10,7 @@
 #include <re2/re2.h>
 
 #include "core/status.h"
+#include "plugins/redact/byte_run.h"
 #include "plugins/redact/keyword_matcher.h"
 
 namespace agentlog::redact {
@@ -82,10 +83,10 @@ class RuleSet {
   // Could any rule match somewhere in `text`? Hyperscan's answer (no RE2): false only when
   // no rule can match; true may still find nothing.
   bool may_match(std::string_view text) const;
-  // Cheap, for many texts at once: false only when no rule can match any of them.
-  bool may_match_any(const std::string_view* texts, size_t n) const;
-  // may[i]: could a rule match in texts[i]? As may_match, for many texts in one scan (a
-  // superset of may_match's answers: false only when no rule can match there).
+  // may[i]: could a rule match in texts[i]? As may_match, for many texts at once (a superset
+  // of may_match's answers: false only when no rule can match there). The keyword automaton
+  // and the run gate clear most texts; one Hyperscan scan looks at the rest, except a text
+  // where at most a few keyed rules may fire, which find() gives to RE2 directly.
   void may_match_each(const std::string_view* texts, size_t n, std::vector<uint8_t>& may) const;
   // Every secret in `text`, sorted and without overlaps.
   void find(std::string_view text, std::vector<Finding>& out) const;
@@ -93,6 +94,10 @@ class RuleSet {
   void find_all(std::string_view text, std::vector<Finding>& out) const;
 
   const std::vector<SecretRule>& rules() const { return rules_; }
+  // How many keyed rules RE2 runs on a text directly, without a Hyperscan scan (0: never).
+  // A Hyperscan call over the whole rule set costs more than a few RE2 searches of a short
+  // text. The findings are the same either way (tests compare them).
+  void set_direct_limit(size_t rules) { direct_limit_ = rules; }
   // Rules Hyperscan takes exactly, as a prefilter, or not at all (RE2 runs on every text).
   size_t exact_rules() const;
   size_t prefilter_rules() const;
@@ -113,6 +118,14 @@ class RuleSet {
   // Returns where the next search may start.
   size_t take_match(size_t idx, std::string_view text, const re2::StringPiece* groups, int ngroups,
                     std::vector<Finding>& out) const;
+  // Could a rule without keywords fire in `text`? Its length, then the run gate; true
+  // means "ask Hyperscan".
+  bool unkeyed_may_fire(std::string_view text) const;
+  // Are the rules that may fire in `text` so few (and all keyed) that RE2 runs them without
+  // a Hyperscan scan? Then `cands` holds them.
+  bool direct_candidates(std::string_view text, std::vector<size_t>& cands) const;
+  // may_match_each's full scan over the texts it picked.
+  void scan_each(const std::string_view* texts, size_t n, std::vector<uint8_t>& may) const;
   bool allowed(const SecretRule& r, std::string_view text, size_t mb, size_t me, size_t sb, size_t se) const;
 
   std::vector<SecretRule> rules_;
@@ -122,6 +135,9 @@ class RuleSet {
   bool keyword_gate_ = false;       // keywords_ built (it has a state limit)
   bool any_unkeyed_ = false;        // some rule has no keywords
   size_t unkeyed_min_length_ = 0;   // the shortest text such a rule can match
+  size_t direct_limit_ = 4;
+  bool run_gate_ = false;           // every such rule's match is a run of known bytes:
+  RunGate runs_;                    // ... these
   std::vector<size_t> unfiltered_;  // rules Hyperscan cannot take: RE2 runs on every text
   std::vector<size_t> sensitive_;   // width-sensitive rules: RE2 runs on every non-ASCII text
 };

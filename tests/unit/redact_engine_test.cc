@@ -39,6 +39,13 @@ std::vector<std::string> secrets(const RuleSet& rs, std::string_view text) {
 
 using V = std::vector<std::string>;
 
+// Could a rule match in any of the texts?
+bool may_match_any(const RuleSet& rs, const std::string_view* texts, size_t n) {
+  std::vector<uint8_t> may;
+  rs.may_match_each(texts, n, may);
+  return std::find(may.begin(), may.end(), 1) != may.end();
+}
+
 }  // namespace
 
 TEST_CASE("RE2 decides: Hyperscan's candidates are confirmed, exact spans and groups come from RE2", "[redact][engine]") {
@@ -67,7 +74,7 @@ TEST_CASE("a pattern Hyperscan cannot take still runs, through RE2 alone", "[red
   // RE2 counts characters, Hyperscan bytes: six characters of two bytes each still match.
   CHECK(secrets(rs, "key=\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9!") == V{"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"});
   const std::string_view texts[] = {"nothing here", "key=\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9!"};
-  CHECK(rs.may_match_any(texts, 2));
+  CHECK(may_match_any(rs, texts, 2));
 }
 
 TEST_CASE("the gate: keywords and unkeyed patterns over many texts at once", "[redact][engine]") {
@@ -76,12 +83,12 @@ TEST_CASE("the gate: keywords and unkeyed patterns over many texts at once", "[r
       "  - {id: keyed, regex: 'abc_[0-9]{6}', keywords: [abc_]}\n"
       "  - {id: unkeyed, regex: '^zz[0-9]{10}$'}\n");
   const std::string_view clean[] = {"hello", "world"};
-  CHECK_FALSE(rs.may_match_any(clean, 2));
+  CHECK_FALSE(may_match_any(rs, clean, 2));
   const std::string_view keyed[] = {"hello", "xABC_123456"};
-  CHECK(rs.may_match_any(keyed, 2));
+  CHECK(may_match_any(rs, keyed, 2));
   // Anchors hold per text although the texts are scanned joined.
   const std::string_view anchored[] = {"hello there", "zz0123456789"};
-  CHECK(rs.may_match_any(anchored, 2));
+  CHECK(may_match_any(rs, anchored, 2));
   CHECK(secrets(rs, "zz0123456789") == V{"zz0123456789"});
   CHECK(secrets(rs, "a zz0123456789").empty());
 }
