@@ -7,6 +7,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -37,6 +38,8 @@ constexpr OptionSpec kInputOwnOptions[] = {
      .description = "messages fetched and not yet acked, per partition (backpressure)", .min = 1, .max = 1 << 20},
     {.name = "ack_wait_ms", .type = OptType::Int, .default_value = "30000",
      .description = "the server redelivers a message not acked within this", .min = 100, .max = 3600000},
+    {.name = "resume_in_order", .type = OptType::Bool, .default_value = "true",
+     .description = "after a crash, wait for the redelivery of what the dead process fetched (ack_wait_ms) before new messages, so each partition stays in stream order"},
     {.name = "fetch_timeout_ms", .type = OptType::Int, .default_value = "500",
      .description = "longest wait of one fetch (also the longest delay of a drain)", .min = 10, .max = 60000},
     {.name = "max_line_bytes", .type = OptType::Int, .default_value = "1048576",
@@ -50,10 +53,12 @@ struct InputConfig {
   std::vector<uint32_t> partitions;
   int batch = 256, fetch_timeout_ms = 500;
   int64_t max_ack_pending = 4096, ack_wait_ms = 30000, max_line_bytes = 1 << 20;
+  bool resume_in_order = true;
 };
 
 struct InputStats {
   std::atomic<uint64_t> fetched{0}, acked{0}, redelivered{0}, nacked{0}, fetch_errors{0};
+  std::atomic<uint64_t> resume_waits{0};  // partitions that waited for an earlier process's messages
   std::atomic<uint64_t> disconnects{0}, reconnects{0};
 };
 
@@ -110,8 +115,10 @@ class NatsSource : public ByteSource {
         return Status::error("nats input (" + conn_.label() + "): consumer " + durable + " on " + subject + ": " +
                              status_text(s));
       subs_.push_back(sub);
+      resume_at_.push_back(resume_time(durable));
     }
-    for (natsSubscription* sub : subs_) threads_.emplace_back([this, sub] { fetch_loop(sub); });
+    for (size_t i = 0; i < subs_.size(); ++i)
+      threads_.emplace_back([this, sub = subs_[i], at = resume_at_[i]] { fetch_loop(sub, at); });
     return {};
   }
 
@@ -182,7 +189,42 @@ class NatsSource : public ByteSource {
     ++stats_->nacked;
   }
 
-  void fetch_loop(natsSubscription* sub) {
+  // When the durable holds messages a process fetched and never acked or naked (it was
+  // killed), JetStream redelivers them only after ack_wait, but would hand out newer ones at
+  // once: a partition's records would then come out of order (a lifecycle's end before its
+  // start). Fetching from ack_wait on (with a margin for the server's timer) gets the
+  // redeliveries first, in stream order.
+  std::chrono::steady_clock::time_point resume_time(const std::string& durable) {
+    auto now = std::chrono::steady_clock::now();
+    if (!cfg_.resume_in_order) return now;
+    // Asked by name (the subscription's own query may not know its consumer yet); a cluster
+    // electing a leader answers late, so retry, and if it never answers assume messages wait.
+    const auto give_up = now + std::chrono::milliseconds(cfg_.ack_wait_ms);
+    bool pending = true;
+    for (int64_t pause = cfg_.conn.reconnect_initial_ms; !stop_requested();
+         pause = std::min<int64_t>(pause * 2, cfg_.conn.reconnect_max_ms)) {
+      jsConsumerInfo* info = nullptr;
+      jsErrCode jerr = static_cast<jsErrCode>(0);
+      natsStatus st = js_GetConsumerInfo(&info, conn_.js, cfg_.conn.stream.c_str(), durable.c_str(), nullptr, &jerr);
+      if (st == NATS_OK && info != nullptr) {
+        pending = info->NumAckPending > 0;
+        jsConsumerInfo_Destroy(info);
+        break;
+      }
+      if (std::chrono::steady_clock::now() >= give_up) break;
+      wait_readable(-1, static_cast<int>(pause));
+    }
+    if (!pending) return std::chrono::steady_clock::now();
+    ++stats_->resume_waits;
+    return now + std::chrono::milliseconds(cfg_.ack_wait_ms + cfg_.ack_wait_ms / 10 + 100);
+  }
+
+  void fetch_loop(natsSubscription* sub, std::chrono::steady_clock::time_point resume_at) {
+    {
+      std::unique_lock lock(mu_);
+      space_cv_.wait_until(lock, resume_at, [&] { return stopping_; });
+      if (stopping_) return;
+    }
     int pause_ms = 10;
     // One budget for the input: max_ack_pending per partition it consumes.
     const int64_t per_partition_limit = cfg_.max_ack_pending;
@@ -239,6 +281,7 @@ class NatsSource : public ByteSource {
   std::shared_ptr<InputStats> stats_;
   Connection conn_;
   std::vector<natsSubscription*> subs_;
+  std::vector<std::chrono::steady_clock::time_point> resume_at_;  // per partition: first fetch
   std::vector<std::thread> threads_;
   int event_fd_ = -1;
   std::mutex mu_;
@@ -280,6 +323,7 @@ class NatsInput : public Input {
     num("redelivered", stats_->redelivered);
     num("nacked", stats_->nacked);
     num("fetch_errors", stats_->fetch_errors);
+    num("resume_waits", stats_->resume_waits);
     num("disconnects", stats_->disconnects);
     num("reconnects", stats_->reconnects);
     return o;
@@ -296,6 +340,7 @@ struct NatsInputOptions : ConnectionOptions {
   std::string durable;
   int batch = 0, fetch_timeout_ms = 0;
   int64_t max_ack_pending = 0, ack_wait_ms = 0, max_line_bytes = 0;
+  bool resume_in_order = true;
   template <class B>
   static void bind(B& b) {
     b.field("subject", &NatsInputOptions::subject);
@@ -304,6 +349,7 @@ struct NatsInputOptions : ConnectionOptions {
     b.field("batch", &NatsInputOptions::batch);
     b.field("max_ack_pending", &NatsInputOptions::max_ack_pending);
     b.field("ack_wait_ms", &NatsInputOptions::ack_wait_ms);
+    b.field("resume_in_order", &NatsInputOptions::resume_in_order);
     b.field("fetch_timeout_ms", &NatsInputOptions::fetch_timeout_ms);
     b.field("max_line_bytes", &NatsInputOptions::max_line_bytes);
     ConnectionOptions::bind(b);
@@ -334,6 +380,7 @@ Status make_nats_input(const NatsInputOptions& opts, const OptionView& o, std::u
   c.batch = opts.batch;
   c.max_ack_pending = opts.max_ack_pending;
   c.ack_wait_ms = opts.ack_wait_ms;
+  c.resume_in_order = opts.resume_in_order;
   c.fetch_timeout_ms = opts.fetch_timeout_ms;
   c.max_line_bytes = opts.max_line_bytes;
   if (Status st = parse_connection(opts, o, c.subject, c.conn); !st.ok()) return st;

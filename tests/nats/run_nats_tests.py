@@ -17,6 +17,7 @@ Exits 77 (ctest: skipped) only when nats-server is not installed; 1 when a check
 import collections
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -248,6 +249,76 @@ def check_delivery(inp, edge_stats, edge_dl, workers, allow_duplicates):
     return sum(got.values()), dups
 
 
+CHECK_CONFIG = """pipeline:
+  stages:
+    - type: validate
+      schema: auto
+    - type: collision
+      scope_fields: [run_id]   # the edge partitions by run_id: a reuse across runs is in two checks
+    - type: lifecycle
+      name: lifecycle-activity
+      profile: agent-activity
+    - type: lifecycle
+      name: lifecycle-actions
+      profile: action-event
+"""
+
+
+def check_merged_equals_single(d, inp, edge_dl, workers):
+    # Each worker checks what it wrote (duplicates from a redelivery removed, as downstream
+    # would by event_id), the reports are merged, and the merged verdict and figures must be
+    # those of one check over the records the edge published.
+    cfg = write(os.path.join(d, "check.yaml"), CHECK_CONFIG)
+    dead_lines = {json.loads(l)["line"] for l in lines_of(edge_dl) if json.loads(l)["stage"] == "input"}
+    with open(inp, "rb") as f:
+        kept = [l for no, l in enumerate(f.read().split(b"\n")[:-1], 1) if no not in dead_lines and l.strip()]
+    whole_in = os.path.join(d, "published.jsonl")
+    with open(whole_in, "wb") as f:
+        f.write(b"".join(l + b"\n" for l in kept))
+
+    def check(report, files):
+        p = subprocess.run([BIN, "check", "-q", "-c", cfg, "--report", "json=" + report] + files,
+                           capture_output=True, text=True)
+        assert p.returncode in (0, 1), "check %s exited %d: %s" % (report, p.returncode, p.stderr)
+        return p.returncode
+    whole_rc = check(os.path.join(d, "whole.json"), [whole_in])
+    reports = []
+    for w in workers:
+        seen, unique = set(), []
+        with open(w.out, "rb") as f:
+            written = f.read().split(b"\n")[:-1]
+        for line in written:
+            if line not in seen:
+                seen.add(line)
+                unique.append(line)
+        part = w.out + ".unique"
+        with open(part, "wb") as f:
+            f.write(b"".join(l + b"\n" for l in unique))
+        reports.append(w.out + ".check.json")
+        check(reports[-1], [part])
+    merged = os.path.join(d, "merged.json")
+    p = subprocess.run([BIN, "check", "--merge", "-c", cfg, "--report", "json=" + merged] + reports,
+                       capture_output=True, text=True)
+    assert p.returncode == whole_rc, "merged check exited %d, the single check %d: %s" % (p.returncode, whole_rc, p.stderr)
+
+    def comparable(path):
+        with open(path) as f:
+            r = json.load(f)
+        for rule in r["rules"]:
+            rule.pop("examples", None)
+            # "... kept from 1 input" (the single check) or "from 2 inputs" (the workers').
+            rule["detail"] = re.sub(r" from \d+ inputs?$", "", rule.get("detail", ""))
+        r["collisions"].pop("examples", None)
+        r["runs"]["list"].sort(key=lambda x: x["id"])
+        # Inputs are named after each check's own files; everything else must be equal.
+        return {k: v for k, v in r.items() if k not in ("merge", "inputs", "config", "pipeline")}
+    whole, got = comparable(os.path.join(d, "whole.json")), comparable(merged)
+    for key in whole:
+        assert got.get(key) == whole[key], "merged check: %s differs:\n merged %s\n single %s" % (
+            key, json.dumps(got.get(key))[:600], json.dumps(whole[key])[:600])
+    return whole
+
+
 def workers_done(workers, total):
     # Distinct lines: after a kill, redelivered duplicates must not count as progress.
     def done():
@@ -297,16 +368,24 @@ def scenario(name, nodes, replicas, faults):
     for w in workers:
         w.stop()
     written, dups = check_delivery(inp, edge_stats, edge_dl, workers, allow_duplicates=faults)
+    merged = check_merged_equals_single(d, inp, edge_dl, workers)
     # The workers' own accounting, and the input acks of their last runs.
     for w in workers:
         with open("%s.%d.json" % (w.stats, w.runs)) as f:
             s = json.load(f)
         assert s["records_in"] == s["records_out"] + s["dead_lettered"], s
         assert s["inputs"][0]["acked"] == s["records_in"], s["inputs"]
+    if faults:
+        # The restarted worker found what the killed one had fetched and waited for its
+        # redelivery before new messages (the merged check above relies on that order).
+        with open("%s.%d.json" % (workers[0].stats, workers[0].runs)) as f:
+            assert json.load(f)["inputs"][0]["resume_waits"] >= 1
     for s in servers:
         s.stop()
-    print("ok  %s: %d records in, %d written by 2 workers, %d dead-lettered at the edge, %d duplicates" % (
-        name, edge_stats["records_in"], written, edge_stats["dead_lettered"], dups))
+    print("ok  %s: %d records in, %d written by 2 workers, %d dead-lettered at the edge, %d duplicates; "
+          "merged check = single check: verdict %s, %d collisions, %d lifecycle violations" % (
+              name, edge_stats["records_in"], written, edge_stats["dead_lettered"], dups, merged["verdict"],
+              merged["collisions"]["total"], sum(merged["lifecycles"]["violations"].values())))
 
 
 def edge_disconnect(name):
