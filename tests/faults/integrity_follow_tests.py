@@ -391,14 +391,18 @@ def check_sigkill_between_rename_and_sighup(workers):
     p = start(workers)
     try:
         wait_until(lambda: len(out_numbers()) == 49, "the first 50 lines")
-        wait_until(lambda: sizes()[-1:] == [0], "the opening checkpoint")
         # logrotate renamed the file; agentlog writes on into it until the SIGHUP, which a
-        # crash comes before.
+        # crash comes before (the torn write too).
         os.rename("out.jsonl", "out.jsonl.1")
         append(range(51, 61))
         wait_until(lambda: out_numbers("out.jsonl.1")[-1:] == [60], "lines in the renamed file")
         p.kill()
         p.wait()
+        replayed = sum(1 for n in out_numbers("out.jsonl.1") if n > checkpoint_line())
+        with open("out.jsonl.1", "ab") as f:
+            f.write(record(61)[:30])
+        rc, so, se = verify("out.jsonl.1", extra=("--checkpoints", "out.jsonl.checkpoints", "--allow-tail"))
+        check(rc == 1 and "ends with an incomplete line after line 59" in so, "verify of the torn file: " + so)
         p = start(workers, "err2.txt")
         append(range(61, 71))
         wait_until(lambda: out_numbers()[-1:] == [70], "the lines after the restart")
@@ -409,9 +413,54 @@ def check_sigkill_between_rename_and_sighup(workers):
             p.wait()
     err = read("err2.txt").decode()
     check(rc == 0, "exit %s: %s" % (rc, err))
+    warnings = [l for l in err.splitlines() if "warning" in l]
+    check(warnings == [
+        "agentlog: warning: out.jsonl.1: cut an incomplete last line of 30 bytes (an earlier write failed); new lines "
+        "follow the last whole line",
+        "agentlog: warning: out.jsonl: 59 lines after the last checkpoint (an earlier run stopped without one) are "
+        "covered by a new checkpoint; they are in out.jsonl.1, renamed before that run reopened the path",
+        "agentlog: warning: dead.jsonl: 1 lines after the last checkpoint (an earlier run stopped without one) are "
+        "covered by a new checkpoint"],
+        "warnings: %s" % warnings)
+    check(b'"n":61' not in read("out.jsonl.1"), "the torn line is still there")
     got = out_numbers("out.jsonl.1") + out_numbers()
+    # What followed the input checkpoint the kill left is written again.
     check(set(got) == set(n for n in range(1, 71) if n % 37), "records lost: %s" % got)
+    check(len(got) - 69 == replayed, "duplicates %d, want %d: %s" % (len(got) - 69, replayed, got))
+    s = sizes()
+    check(s[:2] == [0, 59] and s[-1] == len(got), "checkpoint sizes %s" % s)
     expect_verified("out.jsonl.1", "out.jsonl", extra=("--checkpoints", "out.jsonl.checkpoints"))
+
+
+def check_sigkill_renamed_file_gone(workers):
+    """The renamed file went elsewhere (logrotate's olddir) before the restart: the lines it held
+    after the last checkpoint cannot be covered, and the restart says so."""
+    keygen()
+    config(every_records=1000, every_ms=0)
+    append(range(1, 11))
+    p = start(workers)
+    try:
+        wait_until(lambda: len(out_numbers()) == 10, "the first 10 lines")
+        os.rename("out.jsonl", "out.jsonl.1")
+        p.kill()
+        p.wait()
+        ino = os.stat("out.jsonl.1").st_ino
+        os.mkdir("old")
+        os.rename("out.jsonl.1", "old/out.jsonl.1")
+        p = start(workers, "err2.txt")
+        append(range(11, 21))
+        wait_until(lambda: out_numbers() == list(range(11, 21)), "the lines after the restart")
+        rc = stop(p)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    err = read("err2.txt").decode()
+    check(rc == 0, "exit %s: %s" % (rc, err))
+    want = ("agentlog: warning: out.jsonl: the file the last checkpoint was written for (inode %d) is not beside it "
+            "under another name; lines written to it after tree size 0, if any, are not covered by a checkpoint" % ino)
+    check([l for l in err.splitlines() if "warning" in l] == [want], "warnings: %s" % err)
+    check(sizes() == [0, 10], "checkpoint sizes %s" % sizes())
 
 
 CHECKS = [
@@ -419,6 +468,7 @@ CHECKS = [
     check_sigkill_restarts,
     check_sighup_rotation,
     check_sigkill_between_rename_and_sighup,
+    check_sigkill_renamed_file_gone,
 ]
 
 
