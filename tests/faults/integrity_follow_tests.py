@@ -463,12 +463,46 @@ def check_sigkill_renamed_file_gone(workers):
     check(sizes() == [0, 10], "checkpoint sizes %s" % sizes())
 
 
+def check_rotated_while_stopped_then_sigkill(workers):
+    """logrotate renames the output while agentlog is stopped; the next run starts the new file
+    and is killed before it signs a checkpoint in it: the run after that continues the tree."""
+    keygen()
+    config(every_records=1000, every_ms=0)
+    append(range(1, 11))
+    p = start(workers)
+    try:
+        wait_until(lambda: len(out_numbers()) == 10, "the first 10 lines")
+        check(stop(p) == 0, "exit of the first run")
+        os.rename("out.jsonl", "out.jsonl.1")
+        p = start(workers, "err2.txt")
+        append(range(11, 21))
+        wait_until(lambda: out_numbers() == list(range(11, 21)), "the lines of the second run")
+        p.kill()
+        p.wait()
+        p = start(workers, "err3.txt")
+        append(range(21, 31))
+        wait_until(lambda: out_numbers()[-1:] == [30], "the lines of the third run")
+        rc = stop(p)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    err = read("err3.txt").decode()
+    check(rc == 0, "exit %s: %s" % (rc, err))
+    check("agentlog: warning: out.jsonl: 10 lines after the last checkpoint (an earlier run stopped without one) "
+          "are covered by a new checkpoint\n" in err, "stderr: " + err)
+    check(out_numbers("out.jsonl.1") + out_numbers() == list(range(1, 31)), "records")
+    check(sizes() == [0, 10, 20, 30], "checkpoint sizes %s" % sizes())
+    expect_verified("out.jsonl.1", "out.jsonl", extra=("--checkpoints", "out.jsonl.checkpoints"))
+
+
 CHECKS = [
     check_periodic_checkpoints_then_sigterm,
     check_sigkill_restarts,
     check_sighup_rotation,
     check_sigkill_between_rename_and_sighup,
     check_sigkill_renamed_file_gone,
+    check_rotated_while_stopped_then_sigkill,
 ]
 
 
