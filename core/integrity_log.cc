@@ -154,7 +154,25 @@ Status IntegrityLog::opened(int fd, int64_t file_end, bool reopen) {
     return Status::error(checkpoints_path_ + ": cannot read: " + std::strerror(errno));
   if (!read_file(state_path_, state_text, state_exists))
     return Status::error(state_path_ + ": cannot read: " + std::strerror(errno));
-  if (!cp_exists || cp_text.empty()) {
+  State state;
+  const bool state_valid = state_exists && parse_state(state_text, state);
+  // A checkpoint torn by a crash while it was appended (the state, written after it, is the
+  // one before) is cut, as a torn line of the log is: the start of one checkpoint of this log,
+  // and not after a clean close. Anything else is left for parse_notes to report.
+  const size_t whole = note::whole_notes_end(cp_text);
+  const std::string_view torn = std::string_view(cp_text).substr(whole);
+  const std::string first_line = settings_.origin + "\n";
+  if (!torn.empty() && torn.size() < first_line.size() + 1024 && !(state_valid && state.closed) &&
+      (torn.starts_with(first_line) || std::string_view(first_line).starts_with(torn))) {
+    if (::truncate(checkpoints_path_.c_str(), static_cast<off_t>(whole)) != 0)
+      return Status::error(checkpoints_path_ + ": cannot cut an incomplete last checkpoint: " + std::strerror(errno));
+    std::fprintf(stderr,
+                 "agentlog: warning: %s: cut an incomplete last checkpoint of %llu bytes (an earlier run stopped "
+                 "while writing it)\n",
+                 checkpoints_path_.c_str(), static_cast<unsigned long long>(cp_text.size() - whole));
+    cp_text.resize(whole);
+  }
+  if (cp_text.empty()) {
     if (state_exists)
       return Status::error(state_path_ + ": exists but " + checkpoints_path_ + " does not; restore it or move both away");
     // A new log: lines already in the file are its first leaves.
@@ -171,8 +189,7 @@ Status IntegrityLog::opened(int fd, int64_t file_end, bool reopen) {
   if (last.origin != settings_.origin)
     return Status::error(checkpoints_path_ + ": the last checkpoint's origin is \"" + last.origin +
                          "\", this output's is \"" + settings_.origin + "\"; set integrity.origin to continue that log");
-  State state;
-  if (!state_exists || !parse_state(state_text, state))
+  if (!state_valid)
     return Status::error(state_path_ + (state_exists ? ": is not an integrity state file" : ": is missing") +
                          "; the tree cannot be continued (move the log and its checkpoints away to start a new one)");
   if (!merkle::Frontier::restore(state.size, state.frontier, tree_) || state.size > last.size ||

@@ -496,6 +496,53 @@ def check_rotated_while_stopped_then_sigkill(workers):
     expect_verified("out.jsonl.1", "out.jsonl", extra=("--checkpoints", "out.jsonl.checkpoints"))
 
 
+def check_sigkill_mid_checkpoint(workers):
+    """A crash while a checkpoint was appended leaves part of it: verify reports it, the
+    restart cuts it with a warning and signs the tree again."""
+    keygen()
+    config(every_records=1000, every_ms=0)
+    append(range(1, 21))
+    p = start(workers)
+    try:
+        wait_until(lambda: len(out_numbers()) == 20, "the first 20 lines")
+        p.kill()
+        p.wait()
+        cps = read("out.jsonl.checkpoints")
+        torn = b"%s\n20\nq83" % ORIGIN.encode()  # the first bytes of the next checkpoint
+        with open("out.jsonl.checkpoints", "ab") as f:
+            f.write(torn)
+        rc, so, se = verify("out.jsonl", extra=("--allow-tail",))
+        check(rc != 0 and "out.jsonl.checkpoints:8: the last line has no newline (a torn write?)" in so + se,
+              "verify of a torn checkpoint: %d %s %s" % (rc, so, se))
+        p = start(workers, "err2.txt")
+        append(range(21, 31))
+        wait_until(lambda: out_numbers()[-1:] == [30], "the lines after the restart")
+        rc = stop(p)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    err = read("err2.txt").decode()
+    check(rc == 0, "exit %s: %s" % (rc, err))
+    warnings = [l for l in err.splitlines() if "warning" in l]
+    check(warnings == [
+        "agentlog: warning: out.jsonl.checkpoints: cut an incomplete last checkpoint of %d bytes (an earlier run "
+        "stopped while writing it)" % len(torn),
+        "agentlog: warning: out.jsonl: 20 lines after the last checkpoint (an earlier run stopped without one) are "
+        "covered by a new checkpoint"], "warnings: %s" % warnings)
+    check(read("out.jsonl.checkpoints").startswith(cps) and torn not in read("out.jsonl.checkpoints"),
+          "the torn checkpoint is still there")
+    check(sizes() == [0, 20, 30], "checkpoint sizes %s" % sizes())
+    expect_verified("out.jsonl")
+    # After a clean close nothing was being written: the same bytes are not cut but refused.
+    with open("out.jsonl.checkpoints", "ab") as f:
+        f.write(torn)
+    p = subprocess.run([BIN, "run", "-c", "cfg.yaml"], capture_output=True, timeout=DEADLINE)
+    check(p.returncode == 1 and p.stderr.startswith(
+        b"agentlog: error: out.jsonl.checkpoints:18: the last line has no newline (a torn write?)\n"),
+        "after a clean close: %d %r" % (p.returncode, p.stderr))
+
+
 CHECKS = [
     check_periodic_checkpoints_then_sigterm,
     check_sigkill_restarts,
@@ -503,6 +550,7 @@ CHECKS = [
     check_sigkill_between_rename_and_sighup,
     check_sigkill_renamed_file_gone,
     check_rotated_while_stopped_then_sigkill,
+    check_sigkill_mid_checkpoint,
 ]
 
 
