@@ -220,6 +220,7 @@ def check_periodic_checkpoints_then_sigterm(workers):
     check(out_numbers() == [n for n in range(1, 151) if n % 37], "records after the restart: %s" % out_numbers()[-20:])
     check(sizes() == before + [146], "SIGTERM's checkpoint: %s" % sizes())
     expect_verified("out.jsonl")
+    same_as_one_worker(workers, ["out.jsonl", "dead.jsonl"], every_checkpoint=False)
     print("    workers %d: checkpoint sizes %s" % (workers, sizes()))
 
 
@@ -343,6 +344,22 @@ def check_sigkill_restarts(workers):
           % (workers, len(kills), expected_dups, len(sizes())))
 
 
+def same_as_one_worker(workers, files, every_checkpoint=True):
+    """With 2 workers the files and the checkpoints' sizes and roots (every one, or the last
+    when some were signed by time) are those of the run with one (in ../NAME-1, run before;
+    the keys differ, so the signatures do)."""
+    if workers == 1:
+        return
+    one = os.path.join("..", os.path.basename(os.getcwd())[:-2] + "-1")
+    for f in files:
+        check(read(f) == read(os.path.join(one, f)), "%s differs from the one-worker run" % f)
+    for f in ("out.jsonl.checkpoints", "dead.jsonl.checkpoints"):
+        mine, theirs = notes(f), notes(os.path.join(one, f))
+        if not every_checkpoint:
+            mine, theirs = mine[-1:], theirs[-1:]
+        check(mine == theirs, "the checkpoints of %s differ from the one-worker run" % f)
+
+
 def rotate_outputs():
     for name in ("out.jsonl", "dead.jsonl"):
         if os.path.exists(name + ".1"):
@@ -382,6 +399,7 @@ def check_sighup_rotation(workers):
     expect_verified("dead.jsonl.2", "dead.jsonl.1", "dead.jsonl", extra=("--checkpoints", "dead.jsonl.checkpoints"))
     rc, so, se = verify("out.jsonl.1", "out.jsonl.2", "out.jsonl")
     check(rc == 1, "files out of order verified: " + so)
+    same_as_one_worker(workers, files + ["dead.jsonl.2", "dead.jsonl.1", "dead.jsonl"])
 
 
 def check_sigkill_between_rename_and_sighup(workers):
