@@ -72,7 +72,7 @@ std::string find_renamed(const std::string& path, uint64_t dev, uint64_t ino) {
   for (const auto& e : std::filesystem::directory_iterator(p.parent_path().empty() ? "." : p.parent_path(), ec)) {
     const std::filesystem::path name = p.parent_path() / e.path().filename();
     struct stat st{};
-    if (name != p && ::stat(name.c_str(), &st) == 0 && S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_dev) == dev &&
+    if (name != p && ::lstat(name.c_str(), &st) == 0 && S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_dev) == dev &&
         static_cast<uint64_t>(st.st_ino) == ino)
       return name.string();
   }

@@ -95,8 +95,8 @@ uint64_t cut_incomplete_last_line(const std::string& path, int write_fd) {
     return 0;
   }
   std::fprintf(stderr,
-               "agentlog: warning: %s: cut an incomplete last line of %llu bytes (an earlier write failed); "
-               "new lines follow the last whole line\n",
+               "agentlog: warning: %s: cut an incomplete last line of %llu bytes (an earlier write failed or was cut "
+               "short); new lines follow the last whole line\n",
                path.c_str(), static_cast<unsigned long long>(cut));
   return cut;
 }

@@ -433,8 +433,8 @@ def check_sigkill_between_rename_and_sighup(workers):
     check(rc == 0, "exit %s: %s" % (rc, err))
     warnings = [l for l in err.splitlines() if "warning" in l]
     check(warnings == [
-        "agentlog: warning: out.jsonl.1: cut an incomplete last line of 30 bytes (an earlier write failed); new lines "
-        "follow the last whole line",
+        "agentlog: warning: out.jsonl.1: cut an incomplete last line of 30 bytes (an earlier write failed or was cut "
+        "short); new lines follow the last whole line",
         "agentlog: warning: out.jsonl: 59 lines after the last checkpoint (an earlier run stopped without one) are "
         "covered by a new checkpoint; they are in out.jsonl.1, renamed before that run reopened the path",
         "agentlog: warning: dead.jsonl: 1 lines after the last checkpoint (an earlier run stopped without one) are "
