@@ -258,7 +258,7 @@ def check_sigkill_restarts(workers):
     kills = [(300, True), (1, False), (400, True), (0, False), (250, True), (500, False), (40, True)]
     torn_kill = 4
     expected_dups = 0
-    runs = 0
+    runs = real_torn = tails = 0
     p = None
     try:
         starts = (0, 0)  # whole lines of the outputs when the run started
@@ -282,12 +282,14 @@ def check_sigkill_restarts(workers):
             torn = b""
             if not data.endswith(b"\n") and data:
                 torn = data[data.rfind(b"\n") + 1:]  # SIGKILL tore a write itself
+            real_torn += bool(torn)
             if k == torn_kill and not torn:
                 torn = record(outs[-1] + 1)[:25]  # a write torn by the crash
                 with open("out.jsonl", "ab") as f:
                     f.write(torn)
             covered = sizes()[-1]
             tail = len(outs) - covered
+            tails += tail > 0
             if torn:
                 rc, so, se = verify("out.jsonl", extra=("--allow-tail",))
                 check(rc == 1 and "ends with an incomplete line after line %d" % len(outs) in so,
@@ -340,8 +342,9 @@ def check_sigkill_restarts(workers):
           "the last checkpoints do not cover every line")
     expect_verified("out.jsonl")
     expect_verified("dead.jsonl")
-    print("    workers %d: %d kills, %d duplicates as the input checkpoints predict, %d checkpoints"
-          % (workers, len(kills), expected_dups, len(sizes())))
+    print("    workers %d: %d kills (%d with lines after the last checkpoint, %d with a write torn by SIGKILL itself), "
+          "%d duplicates as the input checkpoints predict, %d checkpoints"
+          % (workers, len(kills), tails, real_torn, expected_dups, len(sizes())))
 
 
 def same_as_one_worker(workers, files, every_checkpoint=True):
