@@ -1,5 +1,7 @@
 #include "core/integrity_log.h"
 
+#include "core/output.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -62,6 +64,21 @@ bool parse_state(const std::string& text, State& s) {
   return true;
 }
 
+// The file with this identity in the directory of `path` under another name (logrotate's
+// PATH.1 or a dateext name), or "".
+std::string find_renamed(const std::string& path, uint64_t dev, uint64_t ino) {
+  const std::filesystem::path p(path);
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(p.parent_path().empty() ? "." : p.parent_path(), ec)) {
+    const std::filesystem::path name = p.parent_path() / e.path().filename();
+    struct stat st{};
+    if (name != p && ::lstat(name.c_str(), &st) == 0 && S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_dev) == dev &&
+        static_cast<uint64_t>(st.st_ino) == ino)
+      return name.string();
+  }
+  return {};
+}
+
 }  // namespace
 
 std::string default_origin(const std::string& path) {
@@ -78,10 +95,11 @@ IntegrityLog::IntegrityLog(std::string path, IntegritySettings settings)
   if (settings_.origin.empty()) settings_.origin = default_origin(path_);
 }
 
-Status IntegrityLog::cover_lines(int fd, int64_t from, int64_t to, const note::Checkpoint* last, uint64_t& covered) {
-  // Reads through a second descriptor: the output's is write-only.
-  int rfd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (rfd < 0) return Status::error(path_ + ": cannot read to continue the integrity tree: " + std::strerror(errno));
+Status IntegrityLog::cover_lines(const std::string& file, int64_t from, int64_t to, const note::Checkpoint* last,
+                                 uint64_t& covered) {
+  // Reads through a descriptor of its own: the output's is write-only.
+  int rfd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (rfd < 0) return Status::error(file + ": cannot read to continue the integrity tree: " + std::strerror(errno));
   std::string carry;
   std::vector<char> buf(1 << 20);
   covered = 0;
@@ -101,7 +119,7 @@ Status IntegrityLog::cover_lines(int fd, int64_t from, int64_t to, const note::C
       ++covered;
       if (last && tree_.size() == last->size && tree_.root() != last->root) {
         ::close(rfd);
-        return Status::error(path_ + ": line " + std::to_string(covered) +
+        return Status::error(file + ": line " + std::to_string(covered) +
                              " after the resume point does not give the last checkpoint's root (size " +
                              std::to_string(last->size) + "): the log was changed; run agentlog verify");
       }
@@ -136,11 +154,29 @@ Status IntegrityLog::opened(int fd, int64_t file_end, bool reopen) {
     return Status::error(checkpoints_path_ + ": cannot read: " + std::strerror(errno));
   if (!read_file(state_path_, state_text, state_exists))
     return Status::error(state_path_ + ": cannot read: " + std::strerror(errno));
-  if (!cp_exists || cp_text.empty()) {
+  State state;
+  const bool state_valid = state_exists && parse_state(state_text, state);
+  // A checkpoint torn by a crash while it was appended (the state, written after it, is the
+  // one before) is cut, as a torn line of the log is: the start of one checkpoint of this log,
+  // and not after a clean close. Anything else is left for parse_notes to report.
+  const size_t whole = note::whole_notes_end(cp_text);
+  const std::string_view torn = std::string_view(cp_text).substr(whole);
+  const std::string first_line = settings_.origin + "\n";
+  if (!torn.empty() && torn.size() < first_line.size() + 1024 && !(state_valid && state.closed) &&
+      (torn.starts_with(first_line) || std::string_view(first_line).starts_with(torn))) {
+    if (::truncate(checkpoints_path_.c_str(), static_cast<off_t>(whole)) != 0)
+      return Status::error(checkpoints_path_ + ": cannot cut an incomplete last checkpoint: " + std::strerror(errno));
+    std::fprintf(stderr,
+                 "agentlog: warning: %s: cut an incomplete last checkpoint of %llu bytes (an earlier run stopped "
+                 "while writing it)\n",
+                 checkpoints_path_.c_str(), static_cast<unsigned long long>(cp_text.size() - whole));
+    cp_text.resize(whole);
+  }
+  if (cp_text.empty()) {
     if (state_exists)
       return Status::error(state_path_ + ": exists but " + checkpoints_path_ + " does not; restore it or move both away");
     // A new log: lines already in the file are its first leaves.
-    Status s = cover_lines(fd, 0, file_end, nullptr, covered);
+    Status s = cover_lines(path_, 0, file_end, nullptr, covered);
     if (s.ok()) s = checkpoint();
     return s;
   }
@@ -153,8 +189,7 @@ Status IntegrityLog::opened(int fd, int64_t file_end, bool reopen) {
   if (last.origin != settings_.origin)
     return Status::error(checkpoints_path_ + ": the last checkpoint's origin is \"" + last.origin +
                          "\", this output's is \"" + settings_.origin + "\"; set integrity.origin to continue that log");
-  State state;
-  if (!state_exists || !parse_state(state_text, state))
+  if (!state_valid)
     return Status::error(state_path_ + (state_exists ? ": is not an integrity state file" : ": is missing") +
                          "; the tree cannot be continued (move the log and its checkpoints away to start a new one)");
   if (!merkle::Frontier::restore(state.size, state.frontier, tree_) || state.size > last.size ||
@@ -164,33 +199,61 @@ Status IntegrityLog::opened(int fd, int64_t file_end, bool reopen) {
   checkpointed_size_ = last.size;
   any_checkpoint_ = true;
   const bool same = static_cast<uint64_t>(st.st_dev) == state.dev && static_cast<uint64_t>(st.st_ino) == state.ino;
+  std::string renamed;  // where the lines after the state are, when not in this file
   if (!same) {
-    // Rotated while stopped: the new file starts where the tree is.
-    if (state.size < last.size || file_end > 0)
-      return Status::error(path_ + ": is not the file the last checkpoint was written for and " +
-                           (file_end > 0 ? std::string("is not empty") : "lines written after the state are lost") +
-                           "; the tree cannot be continued");
+    // Rotated while stopped, or renamed before the SIGHUP that a crash came before: the rest
+    // of the file the state was written for, found beside the path, is covered first; the
+    // new file starts where the tree then is.
+    if (file_end > 0)
+      return Status::error(path_ + ": is not the file the last checkpoint was written for and is not empty; "
+                           "the tree cannot be continued");
+    renamed = state.closed ? "" : find_renamed(path_, state.dev, state.ino);
+    if (!renamed.empty()) {
+      if (int wfd = ::open(renamed.c_str(), O_WRONLY | O_CLOEXEC); wfd >= 0) {
+        cut_incomplete_last_line(renamed, wfd);
+        ::close(wfd);
+      }
+      struct stat rst{};
+      if (::stat(renamed.c_str(), &rst) != 0)
+        return Status::error(renamed + ": cannot stat: " + std::strerror(errno));
+      if (rst.st_size < state.offset)
+        return Status::error(renamed + ": is " + std::to_string(state.offset - rst.st_size) +
+                             " bytes shorter than when the last checkpoint was written (truncated?); run agentlog verify");
+      if (Status s = cover_lines(renamed, state.offset, rst.st_size, &last, covered); !s.ok()) return s;
+    } else if (!state.closed) {
+      std::fprintf(stderr,
+                   "agentlog: warning: %s: the file the last checkpoint was written for (inode %llu) is not beside "
+                   "it under another name; lines written to it after tree size %llu, if any, are not covered by a "
+                   "checkpoint\n",
+                   path_.c_str(), static_cast<unsigned long long>(state.ino),
+                   static_cast<unsigned long long>(tree_.size()));
+    }
+    if (tree_.size() < last.size)
+      return Status::error(path_ + ": is not the file the last checkpoint was written for and lines written "
+                           "after the state are lost; the tree cannot be continued");
     file_offset_ = 0;
-    return {};
+  } else {
+    if (file_end < state.offset)
+      return Status::error(path_ + ": is " + std::to_string(state.offset - file_end) +
+                           " bytes shorter than when the last checkpoint was written (truncated?); run agentlog verify");
+    if (state.closed && file_end > state.offset)
+      return Status::error(path_ + ": " + std::to_string(file_end - state.offset) +
+                           " bytes follow the last checkpoint although the run that wrote it closed cleanly "
+                           "(written by someone else?); run agentlog verify");
+    if (Status s = cover_lines(path_, state.offset, file_end, &last, covered); !s.ok()) return s;
+    if (tree_.size() < last.size)
+      return Status::error(path_ + ": ends before the last checkpoint's size " + std::to_string(last.size) +
+                           " (lines were removed); run agentlog verify");
   }
-  if (file_end < state.offset)
-    return Status::error(path_ + ": is " + std::to_string(state.offset - file_end) +
-                         " bytes shorter than when the last checkpoint was written (truncated?); run agentlog verify");
-  if (state.closed && file_end > state.offset)
-    return Status::error(path_ + ": " + std::to_string(file_end - state.offset) +
-                         " bytes follow the last checkpoint although the run that wrote it closed cleanly "
-                         "(written by someone else?); run agentlog verify");
-  if (Status s = cover_lines(fd, state.offset, file_end, &last, covered); !s.ok()) return s;
-  if (tree_.size() < last.size)
-    return Status::error(path_ + ": ends before the last checkpoint's size " + std::to_string(last.size) +
-                         " (lines were removed); run agentlog verify");
   if (tree_.size() > last.size) {
     lines_recovered_ = tree_.size() - last.size;
     std::fprintf(stderr,
                  "agentlog: warning: %s: %llu lines after the last checkpoint (an earlier run stopped without "
-                 "one) are covered by a new checkpoint\n",
-                 path_.c_str(), static_cast<unsigned long long>(lines_recovered_));
+                 "one) are covered by a new checkpoint%s\n",
+                 path_.c_str(), static_cast<unsigned long long>(lines_recovered_),
+                 renamed.empty() ? "" : ("; they are in " + renamed + ", renamed before that run reopened the path").c_str());
   }
+  // Also when nothing is new: the state then names the file now open.
   return checkpoint();
 }
 

@@ -48,7 +48,10 @@ class IntegrityLog {
 
  private:
   Status write_state(bool closing);
-  Status cover_lines(int fd, int64_t from, int64_t to, const note::Checkpoint* last, uint64_t& covered);
+  // Appends the whole lines of `file` between the byte offsets to the tree; with `last`, the
+  // root at its size must be its root.
+  Status cover_lines(const std::string& file, int64_t from, int64_t to, const note::Checkpoint* last,
+                     uint64_t& covered);
   std::string path_, checkpoints_path_, state_path_;
   IntegritySettings settings_;
   merkle::Frontier tree_;

@@ -63,16 +63,16 @@ Status FdOutput::reopen() {
   return {};
 }
 
-void FdOutput::cut_partial_line() {
+uint64_t cut_incomplete_last_line(const std::string& path, int write_fd) {
   // The output fd is write-only: read the tail through a second descriptor (a file we may
   // not read is left as it is).
-  int rfd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (rfd < 0) return;
+  int rfd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (rfd < 0) return 0;
   struct stat st{};
   char last = '\n';
   if (::fstat(rfd, &st) != 0 || st.st_size == 0 || ::pread(rfd, &last, 1, st.st_size - 1) != 1 || last == '\n') {
     ::close(rfd);
-    return;
+    return 0;
   }
   off_t end = st.st_size, keep = 0;
   char chunk[65536];
@@ -89,17 +89,23 @@ void FdOutput::cut_partial_line() {
   }
   ::close(rfd);
   const uint64_t cut = static_cast<uint64_t>(st.st_size - keep);
-  if (::ftruncate(fd_, keep) != 0) {
+  if (::ftruncate(write_fd, keep) != 0) {
     std::fprintf(stderr, "agentlog: warning: %s: ends with an incomplete line of %llu bytes that could not be cut: %s\n",
-                 path_.c_str(), static_cast<unsigned long long>(cut), std::strerror(errno));
-    return;
+                 path.c_str(), static_cast<unsigned long long>(cut), std::strerror(errno));
+    return 0;
   }
-  ++partial_lines_cut_;
-  partial_bytes_cut_ += cut;
   std::fprintf(stderr,
-               "agentlog: warning: %s: cut an incomplete last line of %llu bytes (an earlier write failed); "
-               "new lines follow the last whole line\n",
-               path_.c_str(), static_cast<unsigned long long>(cut));
+               "agentlog: warning: %s: cut an incomplete last line of %llu bytes (an earlier write failed or was cut "
+               "short); new lines follow the last whole line\n",
+               path.c_str(), static_cast<unsigned long long>(cut));
+  return cut;
+}
+
+void FdOutput::cut_partial_line() {
+  if (const uint64_t cut = cut_incomplete_last_line(path_, fd_); cut > 0) {
+    ++partial_lines_cut_;
+    partial_bytes_cut_ += cut;
+  }
 }
 
 ssize_t FdOutput::write_some(const char* p, size_t n) {

@@ -13,6 +13,11 @@ class IntegrityLog;
 
 namespace agentlog {
 
+// A file whose last line is incomplete (a writer stopped mid-line: a failed write, a crash)
+// is cut back to its last newline through `write_fd`, with a warning on stderr naming
+// `path`, so the next line does not join it. Returns the bytes cut (0: none, or not cut).
+uint64_t cut_incomplete_last_line(const std::string& path, int write_fd);
+
 class FdOutput : public Output {
  public:
   // path empty: use `fd` (stdout/stderr). Otherwise open `path`.

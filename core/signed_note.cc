@@ -208,6 +208,13 @@ Status generate_key(std::string_view name, std::string& private_text, std::strin
   return {};
 }
 
+size_t whole_notes_end(std::string_view content) {
+  size_t end = 0;
+  for (size_t at = 0, nl; at < content.size() && (nl = content.find('\n', at)) != std::string_view::npos; at = nl + 1)
+    if (content.substr(at).starts_with(kDash)) end = nl + 1;
+  return end;
+}
+
 Status parse_notes(std::string_view content, std::string_view display_name, std::vector<Note>& out) {
   uint64_t line_no = 0;
   size_t at = 0;

@@ -68,6 +68,9 @@ struct Note {
   std::vector<SignatureLine> signatures;
   uint64_t first_line = 0;  // 1-based line of the origin in the file
 };
+// The length of `content` up to the end of its last signature line: what follows is a note
+// torn by a crash while it was appended (or not a note at all).
+size_t whole_notes_end(std::string_view content);
 // Splits concatenated notes; an error names the line.
 Status parse_notes(std::string_view content, std::string_view display_name, std::vector<Note>& out);
 

@@ -7,6 +7,7 @@
 
 #include "core/hashing.h"
 #include "core/merkle.h"
+#include "core/signed_note.h"
 
 using namespace agentlog::merkle;
 
@@ -134,4 +135,15 @@ TEST_CASE("base64 round trips and rejects bad text", "[merkle]") {
   CHECK_FALSE(from_base64("Zm8", out));
   CHECK_FALSE(from_base64("Zm=8", out));
   CHECK_FALSE(from_base64("Z!8=", out));
+}
+
+TEST_CASE("whole_notes_end stops after the last signature line", "[merkle]") {
+  using agentlog::note::whole_notes_end;
+  const std::string one = "o\n1\nroot=\n\n\xe2\x80\x94 k c2ln\n";
+  CHECK(whole_notes_end("") == 0);
+  CHECK(whole_notes_end(one) == one.size());
+  CHECK(whole_notes_end(one + one) == 2 * one.size());
+  // A torn second note, cut anywhere (also inside its signature line), ends at the first.
+  for (size_t n = 1; n < one.size(); ++n) CHECK(whole_notes_end(one + one.substr(0, n)) == one.size());
+  CHECK(whole_notes_end(one.substr(0, one.size() - 1)) == 0);
 }
