@@ -45,8 +45,8 @@ int run_check(const CheckOptions& opts) {
   if (Status status = load_pipeline_file(opts.config, spec, overrides); !status.ok())
     return error("config error: " + status.message());
   Policy policy;
-  Status loaded = opts.policy.empty() ? load_policy_file(opts.config, false, policy)
-                                  : load_policy_file(opts.policy, true, policy);
+  Status loaded =
+      opts.policy.empty() ? load_policy_file(opts.config, false, policy) : load_policy_file(opts.policy, true, policy);
   if (!loaded.ok()) return error("config error: " + loaded.message());
   DeadLetterVocabulary vocabulary;
   for (const auto& stage : spec.stages) {

@@ -326,7 +326,7 @@ int run_merge(const MergeOptions& opts) {
   Policy policy;
   if (!opts.policy.empty() || !opts.config.empty()) {
     Status loaded = opts.policy.empty() ? load_policy_file(opts.config, false, policy)
-                                    : load_policy_file(opts.policy, true, policy);
+                                        : load_policy_file(opts.policy, true, policy);
     if (!loaded.ok()) return error("config error: " + loaded.message());
   } else {
     policy.rules = default_policy_rules();

@@ -142,15 +142,17 @@ std::string default_message(const Rule& rule) {
     case RuleType::LifecyclesComplete: return "every lifecycle must be complete at end of input";
     case RuleType::MaxCollisions: return "an action id must not be reused by another agent";
     case RuleType::RequiredFields:
-      return "decisions " + [&] {
-        std::string list;
-        for (auto& decision : rule.decisions) list += (list.empty() ? "" : ", ") + decision;
-        return list;
-      }() + " need " + [&] {
-        std::string list;
-        for (auto& field : rule.fields) list += (list.empty() ? "" : " and ") + field;
-        return list;
-      }();
+      return "decisions " +
+             [&] {
+               std::string list;
+               for (auto& decision : rule.decisions) list += (list.empty() ? "" : ", ") + decision;
+               return list;
+             }() +
+             " need " + [&] {
+               std::string list;
+               for (auto& field : rule.fields) list += (list.empty() ? "" : " and ") + field;
+               return list;
+             }();
     case RuleType::Forbidden: return "forbidden agents and tools must not appear";
     case RuleType::MaxUnknownShare: return "the share of unknown decisions must stay low";
     case RuleType::EscalationsResolved: return "every escalation must be followed by a terminal event";
@@ -239,14 +241,15 @@ Status parse_rule(const ConfigSource& src, const YAML::Node& node, const std::st
     if (rule.fields.empty()) return Status::error(options.error("fields", "must not be empty"));
   }
   if (rule.type == RuleType::LifecyclesComplete) {
-    rule.violations = options.has("violations") ? options.strings("violations")
-                                       : std::vector<std::string>{"open_at_end", "timeout", "evicted", "orphan"};
+    rule.violations = options.has("violations")
+                          ? options.strings("violations")
+                          : std::vector<std::string>{"open_at_end", "timeout", "evicted", "orphan"};
     YAML::Node violations = options.raw("violations");
     for (size_t i = 0; i < rule.violations.size(); ++i)
       if (std::find(std::begin(kViolations), std::end(kViolations), rule.violations[i]) == std::end(kViolations))
-        return Status::error(format_error(src, violations[i], path + ".violations[" + std::to_string(i) + "]",
-                                          "invalid value \"" + rule.violations[i] + "\"" +
-                                              suggestion(rule.violations[i], kViolations)));
+        return Status::error(
+            format_error(src, violations[i], path + ".violations[" + std::to_string(i) + "]",
+                         "invalid value \"" + rule.violations[i] + "\"" + suggestion(rule.violations[i], kViolations)));
     rule.tracks = options.strings("tracks");
   }
   if (rule.type == RuleType::EscalationsResolved) {
@@ -308,8 +311,8 @@ Status build(const ConfigSource& src, const YAML::Node& root, bool required, Pol
       if (Status status = parse_rule(src, rules[i], path, rule); !status.ok()) return status;
       if (!ids.insert(rule.id).second) {
         YAML::Node where = rules[i]["id"] ? rules[i]["id"] : rules[i];
-        return Status::error(format_error(src, where, path + ".id", "duplicate rule id \"" + rule.id +
-                                                                     "\" (set a distinct id for each rule)"));
+        return Status::error(format_error(src, where, path + ".id",
+                                          "duplicate rule id \"" + rule.id + "\" (set a distinct id for each rule)"));
       }
       out.rules.push_back(std::move(rule));
     }

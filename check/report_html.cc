@@ -88,12 +88,12 @@ std::string durations_chart(const std::map<std::string, Durations>& by_tool) {
     int x99 = label + static_cast<int>(x.p99 * scale);
     html += "<text x=\"" + n(label - 6) + "\" y=\"" + n(y + 14) + "\" text-anchor=\"end\">" + esc(tool) + "</text>";
     html += "<line x1=\"" + n(label) + "\" x2=\"" + n(x99) + "\" y1=\"" + n(y + 10) + "\" y2=\"" + n(y + 10) +
-         "\" stroke=\"#90a4ae\"/>";
+            "\" stroke=\"#90a4ae\"/>";
     html += "<rect x=\"" + n(x50) + "\" y=\"" + n(y + 3) + "\" width=\"" + n(std::max(x90 - x50, 2)) +
-         "\" height=\"14\" fill=\"#00838f\"><title>" + esc(tool) + ": p50 " + n(x.p50) + ", p90 " + n(x.p90) +
-         ", p99 " + n(x.p99) + ", max " + n(x.max) + " (" + n(x.count) + ")</title></rect>";
+            "\" height=\"14\" fill=\"#00838f\"><title>" + esc(tool) + ": p50 " + n(x.p50) + ", p90 " + n(x.p90) +
+            ", p99 " + n(x.p99) + ", max " + n(x.max) + " (" + n(x.count) + ")</title></rect>";
     html += "<line x1=\"" + n(x99) + "\" x2=\"" + n(x99) + "\" y1=\"" + n(y + 2) + "\" y2=\"" + n(y + 18) +
-         "\" stroke=\"#37474f\" stroke-width=\"2\"/>";
+            "\" stroke=\"#37474f\" stroke-width=\"2\"/>";
     html += "<text x=\"" + n(width - 4) + "\" y=\"" + n(y + 14) + "\" text-anchor=\"end\">" + n(x.p50) + " / " +
             n(x.p90) + " / " + n(x.p99) + "</text>";
     y += row;
@@ -106,7 +106,7 @@ std::string durations_chart(const std::map<std::string, Durations>& by_tool) {
 std::string timeline_run(const RunSummary& run) {
   std::string html = "<section class=\"run\" data-run=\"" + esc(run.id) + "\"><h3>" + esc(run.id) + "</h3>";
   html += "<p class=\"muted\">" + n(run.records) + " records, " + esc(run.first_time) + " to " + esc(run.last_time) +
-       ", agents: ";
+          ", agents: ";
   for (size_t i = 0; i < run.agents.size(); ++i) html += (i ? ", " : "") + esc(run.agents[i]);
   html += "</p>";
   int64_t first = INT64_MAX, last = INT64_MIN;
@@ -134,8 +134,9 @@ std::string timeline_run(const RunSummary& run) {
             "</title></circle>";
   }
   html += "</svg>";
-  html += "<table class=\"events\"><thead><tr><th>time</th><th>event</th><th>by</th><th>tool / action</th>"
-       "<th>decision</th><th>lifecycle</th><th>target</th><th>line</th></tr></thead><tbody>";
+  html +=
+      "<table class=\"events\"><thead><tr><th>time</th><th>event</th><th>by</th><th>tool / action</th>"
+      "<th>decision</th><th>lifecycle</th><th>target</th><th>line</th></tr></thead><tbody>";
   for (const auto& event : run.timeline) {
     html += "<tr><td>" + esc(event.time) + "</td><td>" + esc(event.event) + "</td><td>" + esc(event.agent) +
             "</td><td>" + esc(event.tool) + (event.action.empty() ? "" : " / " + esc(event.action)) +
@@ -211,8 +212,9 @@ document.body.dataset.ok=(charts>0&&document.getElementById('timeline')&&window.
 
 std::string render_html(const CheckReport& report) {
   std::string html = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n";
-  html += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
-       "script-src 'unsafe-inline'; img-src data:\">\n";
+  html +=
+      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
+      "script-src 'unsafe-inline'; img-src data:\">\n";
   html += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
   html += "<title>agentlog check: " + esc(report.policy_name) + (report.passed ? " passed" : " failed") + "</title>\n";
   html += "<style>" + std::string(kStyle) + "</style>\n<script>" + kScript + "</script></head>\n<body>\n";
@@ -240,17 +242,17 @@ std::string render_html(const CheckReport& report) {
   kpi("unresolved escalations", report.escalations_unresolved);
   html += "</section>\n";
 
-  html += "<h2>Policy rules</h2><table id=\"rules\"><thead><tr><th>status</th><th>rule</th><th>severity</th>"
-       "<th>result</th><th>examples</th></tr></thead><tbody>";
+  html +=
+      "<h2>Policy rules</h2><table id=\"rules\"><thead><tr><th>status</th><th>rule</th><th>severity</th>"
+      "<th>result</th><th>examples</th></tr></thead><tbody>";
   for (const auto& res : report.rules) {
     const Rule& rule = *res.rule;
     std::string cls = res.passed ? "pass" : rule.severity == Severity::Error ? "fail" : "warn";
     std::string tag = res.passed ? "PASS" : rule.severity == Severity::Error ? "FAIL" : "WARN";
     html += "<tr><td class=\"" + cls + "\">" + tag + "</td><td><b>" + esc(rule.id) + "</b><br><span class=\"muted\">" +
-         esc(rule_type_name(rule.type)) + ": " + esc(rule.message) + "</span></td><td>" +
-         (rule.severity == Severity::Error ? "error" : "warning") + "</td><td>" + esc(res.detail) + " " +
-         esc(limit_phrase(res)) +
-         "</td><td><ul class=\"ex\">";
+            esc(rule_type_name(rule.type)) + ": " + esc(rule.message) + "</span></td><td>" +
+            (rule.severity == Severity::Error ? "error" : "warning") + "</td><td>" + esc(res.detail) + " " +
+            esc(limit_phrase(res)) + "</td><td><ul class=\"ex\">";
     for (const auto& example : res.examples) html += "<li>" + esc(example_text(example)) + "</li>";
     html += "</ul></td></tr>";
   }
@@ -282,8 +284,8 @@ std::string render_html(const CheckReport& report) {
   for (const auto& run : report.runs) shown += run.has_timeline;
   html += "<h2>Timeline: what was planned, what ran, by whom, with what decision and when</h2>";
   html += "<p class=\"muted\">The first " + n(shown) + " of " + n(report.runs_total) + " runs (limit " +
-       n(report.limits.timeline_runs) + " runs, " + n(report.limits.timeline_events) +
-       " events each). Dots: calls above the line, results below; colour is the decision.</p>";
+          n(report.limits.timeline_runs) + " runs, " + n(report.limits.timeline_events) +
+          " events each). Dots: calls above the line, results below; colour is the decision.</p>";
   html += "<div id=\"timeline\" class=\"paged\" data-page=\"10\">";
   for (const auto& run : report.runs)
     if (run.has_timeline) html += timeline_run(run);
@@ -292,11 +294,12 @@ std::string render_html(const CheckReport& report) {
   if (report.other_runs)
     html += "; " + n(report.other_runs) + " records of further runs are not listed (limit " +
             n(report.limits.max_runs) + ")";
-  html += ".</p><table id=\"runs\"><thead><tr><th>run</th><th>records</th><th>first</th><th>last</th><th>agents</th>"
-       "<th>decisions</th><th>violations</th></tr></thead><tbody class=\"paged\" data-page=\"50\">";
+  html +=
+      ".</p><table id=\"runs\"><thead><tr><th>run</th><th>records</th><th>first</th><th>last</th><th>agents</th>"
+      "<th>decisions</th><th>violations</th></tr></thead><tbody class=\"paged\" data-page=\"50\">";
   for (const auto& run : report.runs) {
     html += "<tr><td>" + esc(run.id) + "</td><td>" + n(run.records) + "</td><td>" + esc(run.first_time) + "</td><td>" +
-         esc(run.last_time) + "</td><td>";
+            esc(run.last_time) + "</td><td>";
     for (size_t i = 0; i < run.agents.size(); ++i) html += (i ? ", " : "") + esc(run.agents[i]);
     html += "</td><td>";
     bool first = true;

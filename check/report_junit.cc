@@ -41,9 +41,9 @@ std::string render_junit(const CheckReport& report) {
   std::string xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   std::string suite = "agentlog check: " + report.policy_name;
   xml += "<testsuites name=\"" + attr(suite) + "\" tests=\"" + std::to_string(report.rules.size()) + "\" failures=\"" +
-       std::to_string(failures) + "\" errors=\"0\">\n";
+         std::to_string(failures) + "\" errors=\"0\">\n";
   xml += "  <testsuite name=\"" + attr(suite) + "\" tests=\"" + std::to_string(report.rules.size()) + "\" failures=\"" +
-       std::to_string(failures) + "\" errors=\"0\" skipped=\"0\">\n";
+         std::to_string(failures) + "\" errors=\"0\" skipped=\"0\">\n";
   xml += "    <properties>\n";
   xml += "      <property name=\"config\" value=\"" + attr(report.config) + "\"/>\n";
   xml += "      <property name=\"pipeline\" value=\"" + attr(report.pipeline) + "\"/>\n";
@@ -55,7 +55,7 @@ std::string render_junit(const CheckReport& report) {
     const Rule& rule = *res.rule;
     std::string sev = rule.severity == Severity::Error ? "error" : "warning";
     xml += "    <testcase classname=\"agentlog.policy." + attr(rule_type_name(rule.type)) + "\" name=\"" +
-         attr(rule.id) + "\"";
+           attr(rule.id) + "\"";
     if (res.passed) {
       xml += "/>\n";
       continue;

@@ -76,8 +76,8 @@ std::string render_text(const CheckReport& report, bool colour) {
   for (size_t i = 0; i < inputs.size() && i < 8; ++i) {
     const auto& [name, in] = *inputs[i];
     text += "    " + name + std::string(name.size() < 22 ? 22 - name.size() : 2, ' ') + std::to_string(in.records) +
-         (in.records == 1 ? " record, " : " records, ") + std::to_string(in.dead_lettered) + " dead-lettered" +
-         (in.dead_lettered ? " (" + top(in.dead_letter_reasons, 4) + ")" : "") + "\n";
+            (in.records == 1 ? " record, " : " records, ") + std::to_string(in.dead_lettered) + " dead-lettered" +
+            (in.dead_lettered ? " (" + top(in.dead_letter_reasons, 4) + ")" : "") + "\n";
   }
   if (inputs.size() > 8) text += "    … (" + std::to_string(inputs.size() - 8) + " more)\n";
   line("event types", top(report.by_event_type));
@@ -94,8 +94,8 @@ std::string render_text(const CheckReport& report, bool colour) {
                          std::to_string(report.lifecycle.open) + " open");
   line("collisions", std::to_string(report.collisions));
   line("escalations", std::to_string(report.escalations) + " records, " +
-                          std::to_string(report.escalations_resolved + report.escalations_unresolved) + " requests: " +
-                          std::to_string(report.escalations_resolved) + " resolved, " +
+                          std::to_string(report.escalations_resolved + report.escalations_unresolved) +
+                          " requests: " + std::to_string(report.escalations_resolved) + " resolved, " +
                           std::to_string(report.escalations_unresolved) + " unresolved");
   if (!report.durations_by_tool.empty()) {
     text += "  " + style.bold("durations (ms)") + "  p50 / p90 / p99 / max\n";
