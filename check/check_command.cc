@@ -42,31 +42,33 @@ int run_check(const CheckOptions& opts) {
   PipelineSpec spec;
   LoadOverrides overrides;
   overrides.format = opts.format;
-  if (Status st = load_pipeline_file(opts.config, spec, overrides); !st.ok())
-    return error("config error: " + st.message());
+  if (Status status = load_pipeline_file(opts.config, spec, overrides); !status.ok())
+    return error("config error: " + status.message());
   Policy policy;
-  Status st = opts.policy.empty() ? load_policy_file(opts.config, false, policy)
-                                  : load_policy_file(opts.policy, true, policy);
-  if (!st.ok()) return error("config error: " + st.message());
+  Status loaded =
+      opts.policy.empty() ? load_policy_file(opts.config, false, policy) : load_policy_file(opts.policy, true, policy);
+  if (!loaded.ok()) return error("config error: " + loaded.message());
   DeadLetterVocabulary vocabulary;
-  for (const auto& s : spec.stages) {
-    vocabulary.stage_names.push_back(s.name);
-    vocabulary.stage_types.push_back(s.type);
+  for (const auto& stage : spec.stages) {
+    vocabulary.stage_names.push_back(stage.name);
+    vocabulary.stage_types.push_back(stage.type);
   }
-  if (Status s = check_reasons(policy, vocabulary); !s.ok()) return error("config error: " + s.message());
+  if (Status status = check_reasons(policy, vocabulary); !status.ok())
+    return error("config error: " + status.message());
 
   std::vector<ReportTarget> targets;
-  if (Status s = report_targets(opts.reports, policy, targets); !s.ok()) return error("usage error: " + s.message());
+  if (Status status = report_targets(opts.reports, policy, targets); !status.ok())
+    return error("usage error: " + status.message());
 
   // Open every report file before any input is read, so a bad path fails early.
   std::vector<Destination> dests;
-  for (const auto& t : targets) {
-    Destination d{t, nullptr};
-    if (t.path != "-") {
-      d.file = std::make_unique<std::ofstream>(t.path, std::ios::binary | std::ios::trunc);
-      if (!*d.file) return error("error: " + t.path + ": cannot write the " + t.format + " report");
+  for (const auto& target : targets) {
+    Destination dest{target, nullptr};
+    if (target.path != "-") {
+      dest.file = std::make_unique<std::ofstream>(target.path, std::ios::binary | std::ios::trunc);
+      if (!*dest.file) return error("error: " + target.path + ": cannot write the " + target.format + " report");
     }
-    dests.push_back(std::move(d));
+    dests.push_back(std::move(dest));
   }
 
   if (!opts.write_outputs) {
@@ -82,9 +84,9 @@ int run_check(const CheckOptions& opts) {
   std::vector<std::string> paths = opts.inputs;
   if (paths.empty()) {
     std::vector<SourceSpec> sources;
-    for (auto& in : spec.inputs)
-      if (!in->expand(sources).ok()) sources.push_back({"-"});
-    for (const auto& s : sources) paths.push_back(s.path.empty() ? "-" : s.path);
+    for (auto& input : spec.inputs)
+      if (!input->expand(sources).ok()) sources.push_back({"-"});
+    for (const auto& source : sources) paths.push_back(source.path.empty() ? "-" : source.path);
     if (spec.inputs.empty()) paths.push_back("-");
   }
   Progress progress(!opts.quiet && isatty(2), known_input_bytes(paths));
@@ -92,35 +94,35 @@ int run_check(const CheckOptions& opts) {
   ReportCollector collector(spec, policy);
   collector.progress_ = [&](const RunStats& s) { progress.update(s); };
   install_signal_handlers();
-  RunOptions ro;
-  ro.inputs = opts.inputs;
-  ro.framing = opts.framing;
-  ro.workers = opts.workers;
-  ro.quiet = true;
-  ro.observer = &collector;
+  RunOptions run_options;
+  run_options.inputs = opts.inputs;
+  run_options.framing = opts.framing;
+  run_options.workers = opts.workers;
+  run_options.quiet = true;
+  run_options.observer = &collector;
   RunStats stats;
   std::string run_error;
-  int rc = run_pipeline(spec, ro, stats, run_error);
+  int exit_code = run_pipeline(spec, run_options, stats, run_error);
   progress.done();
   if (!run_error.empty()) std::fprintf(stderr, "agentlog: error: %s\n", run_error.c_str());
 
   CheckReport report = collector.finish(stats, opts.config);
   bool colour = isatty(1) && std::getenv("NO_COLOR") == nullptr;
-  for (auto& d : dests) {
-    const std::string& f = d.target.format;
-    bool to_stdout = !d.file;
-    std::string doc = render_report(report, f, to_stdout && colour);
+  for (auto& dest : dests) {
+    const std::string& format = dest.target.format;
+    bool to_stdout = !dest.file;
+    std::string doc = render_report(report, format, to_stdout && colour);
     if (to_stdout) {
       if (std::fwrite(doc.data(), 1, doc.size(), stdout) != doc.size() || std::fflush(stdout) != 0)
-        return error("error: stdout: cannot write the " + f + " report");
+        return error("error: stdout: cannot write the " + format + " report");
     } else {
-      *d.file << doc;
-      d.file->flush();
-      if (!*d.file) return error("error: " + d.target.path + ": cannot write the " + f + " report");
+      *dest.file << doc;
+      dest.file->flush();
+      if (!*dest.file) return error("error: " + dest.target.path + ": cannot write the " + format + " report");
     }
   }
   // The check could not see every input (or write an output): it cannot pass.
-  if (rc != 0) return kExitError;
+  if (exit_code != 0) return kExitError;
   if (stats.interrupted) return error("error: interrupted; the check is incomplete");
   return report.passed ? kExitPass : kExitFail;
 }

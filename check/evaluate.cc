@@ -84,31 +84,32 @@ CheckReport ReportCollector::finish(const RunStats& stats, const std::string& co
   bool has_collision_stage = false;
   simdjson::dom::parser parser;
   for (size_t i = 0; i < spec_.stages.size(); ++i) {
-    const auto& s = spec_.stages[i];
-    std::string text = "{" + s.stage->stats_json() + "}";
-    simdjson::dom::object o;
-    if (parser.parse(text).get(o) != simdjson::SUCCESS) continue;
-    uint64_t v = 0;
-    if (s.type == "validate") {
+    const auto& stage = spec_.stages[i];
+    std::string text = "{" + stage.stage->stats_json() + "}";
+    simdjson::dom::object stats_obj;
+    if (parser.parse(text).get(stats_obj) != simdjson::SUCCESS) continue;
+    uint64_t count = 0;
+    if (stage.type == "validate") {
       // `invalid` counts every failed record whatever on_invalid does; the dead letters seen
       // are a floor, so a validate dead letter is never left out of the count.
-      if (o.at_key("invalid").get(v) != simdjson::SUCCESS) v = 0;
-      if (i < validate_dead_letters_.size()) v = std::max(v, validate_dead_letters_[i]);
-      out.schema_violations += v;
-      out.schema_violations_by_stage[s.name] += v;
-      uint64_t u = 0;
-      if (o.at_key("unclassified").get(u) == simdjson::SUCCESS) out.unclassified += u;
-    } else if (s.type == "redact") {
-      if (o.at_key("records_redacted").get(v) == simdjson::SUCCESS) out.records_redacted += v;
+      if (stats_obj.at_key("invalid").get(count) != simdjson::SUCCESS) count = 0;
+      if (i < validate_dead_letters_.size()) count = std::max(count, validate_dead_letters_[i]);
+      out.schema_violations += count;
+      out.schema_violations_by_stage[stage.name] += count;
+      uint64_t unclassified = 0;
+      if (stats_obj.at_key("unclassified").get(unclassified) == simdjson::SUCCESS) out.unclassified += unclassified;
+    } else if (stage.type == "redact") {
+      if (stats_obj.at_key("records_redacted").get(count) == simdjson::SUCCESS) out.records_redacted += count;
       simdjson::dom::object by_rule;
-      if (o.at_key("by_rule").get(by_rule) == simdjson::SUCCESS)
-        for (auto m : by_rule) {
-          uint64_t n = 0;
-          if (m.value.get(n) == simdjson::SUCCESS) out.redactions_by_rule[std::string(m.key)] += n;
+      if (stats_obj.at_key("by_rule").get(by_rule) == simdjson::SUCCESS)
+        for (auto entry : by_rule) {
+          uint64_t redactions = 0;
+          if (entry.value.get(redactions) == simdjson::SUCCESS)
+            out.redactions_by_rule[std::string(entry.key)] += redactions;
         }
-    } else if (s.type == "collision" && o.at_key("collisions").get(v) == simdjson::SUCCESS) {
+    } else if (stage.type == "collision" && stats_obj.at_key("collisions").get(count) == simdjson::SUCCESS) {
       has_collision_stage = true;
-      out.collisions += v;
+      out.collisions += count;
     }
   }
   out.unclassified = std::max(out.unclassified, unclassified_seen_);
@@ -120,9 +121,9 @@ CheckReport ReportCollector::finish(const RunStats& stats, const std::string& co
   out.by_tool = tools_.sorted();
   RuleData& data = out.data;
   for (uint32_t i = 0; i < durations_.size() && i < tools_.size(); ++i) {
-    Durations d = durations_[i].summary();
-    if (d.count) {
-      out.durations_by_tool[tools_.name(i)] = d;
+    Durations summary = durations_[i].summary();
+    if (summary.count) {
+      out.durations_by_tool[tools_.name(i)] = summary;
       data.durations[tools_.name(i)] = durations_[i];
     }
   }
@@ -138,31 +139,31 @@ CheckReport ReportCollector::finish(const RunStats& stats, const std::string& co
   data.lifecycle = lifecycle_warnings_;
 
   out.escalations = escalation_records_;
-  for (const auto& e : escalations_) {
-    ++(e.resolved ? out.escalations_resolved : out.escalations_unresolved);
-    if (!e.resolved && data.unresolved_escalations.size() < policy_.limits.examples)
-      data.unresolved_escalations.push_back({e.source, e.line, "unresolved escalation"});
+  for (const auto& escalation : escalations_) {
+    ++(escalation.resolved ? out.escalations_resolved : out.escalations_unresolved);
+    if (!escalation.resolved && data.unresolved_escalations.size() < policy_.limits.examples)
+      data.unresolved_escalations.push_back({escalation.source, escalation.line, "unresolved escalation"});
   }
 
   static constexpr std::string_view kDecisionNames[] = {"allow", "block", "needs_review", "unknown", "other"};
   out.runs_total = runs_.size();
   out.other_runs = other_runs_;
-  for (const auto& r : runs_) {
-    out.by_run[r.id] = r.records;
-    RunSummary s;
-    s.id = r.id;
-    s.records = r.records;
-    s.first_time = r.first_time;
-    s.last_time = r.last_time;
-    s.agents = r.agents;
-    std::sort(s.agents.begin(), s.agents.end());
-    for (size_t i = 0; i < r.decisions.size(); ++i)
-      if (r.decisions[i]) s.decisions[std::string(kDecisionNames[i])] = r.decisions[i];
-    s.violations = r.violations;
-    s.has_timeline = r.timeline;
-    s.timeline = r.events;
-    s.timeline_dropped = r.events_dropped;
-    out.runs.push_back(std::move(s));
+  for (const auto& run : runs_) {
+    out.by_run[run.id] = run.records;
+    RunSummary summary;
+    summary.id = run.id;
+    summary.records = run.records;
+    summary.first_time = run.first_time;
+    summary.last_time = run.last_time;
+    summary.agents = run.agents;
+    std::sort(summary.agents.begin(), summary.agents.end());
+    for (size_t i = 0; i < run.decisions.size(); ++i)
+      if (run.decisions[i]) summary.decisions[std::string(kDecisionNames[i])] = run.decisions[i];
+    summary.violations = run.violations;
+    summary.has_timeline = run.timeline;
+    summary.timeline = run.events;
+    summary.timeline_dropped = run.events_dropped;
+    out.runs.push_back(std::move(summary));
   }
   if (other_runs_) out.by_run["(other runs)"] = other_runs_;
 
@@ -170,10 +171,10 @@ CheckReport ReportCollector::finish(const RunStats& stats, const std::string& co
   for (uint32_t i = 0; i < kept_by_source_.size(); ++i)
     if (kept_by_source_[i]) source_acc(i).records += kept_by_source_[i];
   kept_by_source_.clear();
-  for (const auto& s : stats.sources) {
-    SourceAcc& a = source_acc(source_index(s.name));
-    a.input = true;
-    a.lines += s.lines;
+  for (const auto& source : stats.sources) {
+    SourceAcc& acc = source_acc(source_index(source.name));
+    acc.input = true;
+    acc.lines += source.lines;
   }
   for (uint32_t i = 0; i < source_accs_.size(); ++i) source_acc(i);  // every input sized to the classes
   data.sources = sources_;
@@ -193,65 +194,65 @@ CheckReport ReportCollector::finish(const RunStats& stats, const std::string& co
 }
 
 void evaluate_rules(const Policy& policy_, CheckReport& out) {
-  const RuleData& d = out.data;
-  for (const auto& e : d.collisions.examples) out.collision_examples.push_back(source_line(d, e));
+  const RuleData& data = out.data;
+  for (const auto& example : data.collisions.examples) out.collision_examples.push_back(source_line(data, example));
   for (size_t i = 0; i < policy_.rules.size(); ++i) {
     const Rule& rule = policy_.rules[i];
     RuleResult res;
     res.rule = &rule;
     uint64_t count = 0;
-    std::vector<Example> ex;
+    std::vector<Example> examples;
     switch (rule.type) {
       case RuleType::MaxSchemaViolations:
         count = out.schema_violations;
-        ex = d.schema.examples;
+        examples = data.schema.examples;
         res.detail = plural(count, "record", "records") + " failed schema validation";
         break;
       case RuleType::MaxRedactedRecords:
         count = out.records_redacted;
-        ex = d.redacted.examples;
+        examples = data.redacted.examples;
         res.detail = plural(count, "record", "records") + " needed redaction";
         break;
       case RuleType::MaxCollisions:
         count = out.collisions;
-        ex = d.collisions.examples;
+        examples = data.collisions.examples;
         res.detail = plural(count, "action id collision", "action id collisions");
         break;
       case RuleType::LifecyclesComplete:
-        for (const auto& [k, t] : d.lifecycle) {
+        for (const auto& [k, t] : data.lifecycle) {
           if (std::find(rule.violations.begin(), rule.violations.end(), k.second) == rule.violations.end()) continue;
           if (!rule.tracks.empty() && std::find(rule.tracks.begin(), rule.tracks.end(), k.first) == rule.tracks.end())
             continue;
           count += t.count;
-          ex.insert(ex.end(), t.examples.begin(), t.examples.end());
+          examples.insert(examples.end(), t.examples.begin(), t.examples.end());
         }
         res.detail = plural(count, "lifecycle", "lifecycles") + " not complete";
         break;
       case RuleType::RequiredFields:
-        count = i < d.rule_tallies.size() ? d.rule_tallies[i].count : 0;
-        if (i < d.rule_tallies.size()) ex = d.rule_tallies[i].examples;
+        count = i < data.rule_tallies.size() ? data.rule_tallies[i].count : 0;
+        if (i < data.rule_tallies.size()) examples = data.rule_tallies[i].examples;
         res.detail = plural(count, "record", "records") + " without the required fields";
         break;
       case RuleType::Forbidden:
-        count = i < d.rule_tallies.size() ? d.rule_tallies[i].count : 0;
-        if (i < d.rule_tallies.size()) ex = d.rule_tallies[i].examples;
+        count = i < data.rule_tallies.size() ? data.rule_tallies[i].count : 0;
+        if (i < data.rule_tallies.size()) examples = data.rule_tallies[i].examples;
         res.detail = plural(count, "record", "records") + " from forbidden agents or tools";
         break;
       case RuleType::MaxUnknownShare: {
-        double share = d.decided ? static_cast<double>(d.unknown) / static_cast<double>(d.decided) : 0.0;
+        double share = data.decided ? static_cast<double>(data.unknown) / static_cast<double>(data.decided) : 0.0;
         res.passed = share <= rule.max_share;
         res.actual = share_text(share);
         res.limit = share_text(rule.max_share);
-        res.detail = std::to_string(d.unknown) + " of " + plural(d.decided, "decision", "decisions") +
+        res.detail = std::to_string(data.unknown) + " of " + plural(data.decided, "decision", "decisions") +
                      " unknown (share " + res.actual + ")";
-        if (i < d.rule_tallies.size()) ex = d.rule_tallies[i].examples;
+        if (i < data.rule_tallies.size()) examples = data.rule_tallies[i].examples;
         break;
       }
-      case RuleType::MaxDeadLetters: evaluate_dead_letters(rule, out, res, ex); break;
-      case RuleType::MinRecords: evaluate_min_records(rule, d, res, ex); break;
+      case RuleType::MaxDeadLetters: evaluate_dead_letters(rule, out, res, examples); break;
+      case RuleType::MinRecords: evaluate_min_records(rule, data, res, examples); break;
       case RuleType::EscalationsResolved:
         count = out.escalations_unresolved;
-        ex = d.unresolved_escalations;
+        examples = data.unresolved_escalations;
         res.detail = plural(count, "escalation", "escalations") + " without a terminal event";
         break;
     }
@@ -261,12 +262,12 @@ void evaluate_rules(const Policy& policy_, CheckReport& out) {
       res.actual = std::to_string(count);
       res.limit = std::to_string(rule.max);
     }
-    std::sort(ex.begin(), ex.end(), [](const Example& a, const Example& b) {
+    std::sort(examples.begin(), examples.end(), [](const Example& a, const Example& b) {
       return a.source != b.source ? a.source < b.source : a.line < b.line;
     });
-    if (ex.size() > policy_.limits.examples) ex.resize(policy_.limits.examples);
+    if (examples.size() > policy_.limits.examples) examples.resize(policy_.limits.examples);
     if (!res.passed)
-      for (const auto& e : ex) res.examples.push_back(source_line(d, e));
+      for (const auto& example : examples) res.examples.push_back(source_line(data, example));
     if (!res.passed) {
       bool fails = rule.severity == Severity::Error || policy_.fail_on == Severity::Warning;
       ++(rule.severity == Severity::Error ? out.failed_errors : out.failed_warnings);
@@ -295,42 +296,42 @@ void summarise_inputs(const Policy& policy, CheckReport& out) {
 
 namespace {
 
-void evaluate_dead_letters(const Rule& rule, const CheckReport& out, RuleResult& res, std::vector<Example>& ex) {
-  const RuleData& d = out.data;
-  const auto& sources_ = d.sources;
-  const auto& source_accs_ = d.inputs;
-  std::vector<bool> match(d.classes.size());
-  for (size_t c = 0; c < d.classes.size(); ++c) match[c] = class_matches(rule, d.classes[c]);
-  auto count_of = [&](const InputTally& a) {
-    uint64_t n = 0;
-    for (size_t c = 0; c < a.by_class.size() && c < match.size(); ++c)
-      if (match[c]) n += a.by_class[c];
-    return n;
+void evaluate_dead_letters(const Rule& rule, const CheckReport& out, RuleResult& res, std::vector<Example>& examples) {
+  const RuleData& data = out.data;
+  const auto& sources_ = data.sources;
+  const auto& source_accs_ = data.inputs;
+  std::vector<bool> match(data.classes.size());
+  for (size_t c = 0; c < data.classes.size(); ++c) match[c] = class_matches(rule, data.classes[c]);
+  auto count_of = [&](const InputTally& tally) {
+    uint64_t count = 0;
+    for (size_t c = 0; c < tally.by_class.size() && c < match.size(); ++c)
+      if (match[c]) count += tally.by_class[c];
+    return count;
   };
-  auto examples_of = [&](const InputTally& a) {
-    for (size_t c = 0; c < a.examples.size() && c < match.size(); ++c)
-      if (match[c]) ex.insert(ex.end(), a.examples[c].begin(), a.examples[c].end());
+  auto examples_of = [&](const InputTally& tally) {
+    for (size_t c = 0; c < tally.examples.size() && c < match.size(); ++c)
+      if (match[c]) examples.insert(examples.end(), tally.examples[c].begin(), tally.examples[c].end());
   };
   std::string which = rule.reasons.empty() ? "" : " matching " + joined(rule.reasons);
   res.limit = rule.use_share ? share_text(rule.max_share) : std::to_string(rule.max);
   if (!rule.per_input) {
-    uint64_t n = 0;
-    for (const InputTally& a : source_accs_) {
-      n += count_of(a);
-      examples_of(a);
+    uint64_t count = 0;
+    for (const InputTally& tally : source_accs_) {
+      count += count_of(tally);
+      examples_of(tally);
     }
     // An output's dead letters (with --write-outputs) are known from the stats only.
     for (const auto& [key, v] : out.dead_letter_reasons)
-      if (key.starts_with("output:") && key_matches(rule, key)) n += v;
-    res.detail = plural(n, "dead letter", "dead letters") + which;
+      if (key.starts_with("output:") && key_matches(rule, key)) count += v;
+    res.detail = plural(count, "dead letter", "dead letters") + which;
     if (rule.use_share) {
-      double share = share_of(n, out.lines_read);
+      double share = share_of(count, out.lines_read);
       res.passed = share <= rule.max_share;
       res.actual = share_text(share);
       res.detail += " in " + plural(out.lines_read, "line", "lines") + " read (share " + res.actual + ")";
     } else {
-      res.passed = n <= rule.max;
-      res.actual = std::to_string(n);
+      res.passed = count <= rule.max;
+      res.actual = std::to_string(count);
     }
     return;
   }
@@ -339,17 +340,17 @@ void evaluate_dead_letters(const Rule& rule, const CheckReport& out, RuleResult&
   double worst = -1;
   uint32_t worst_i = 0;
   for (uint32_t i = 0; i < source_accs_.size() && i < sources_.size(); ++i) {
-    const InputTally& a = source_accs_[i];
-    if (!listed(a)) continue;
-    inputs += a.inputs;
-    uint64_t n = count_of(a);
-    double v = rule.use_share ? share_of(n, a.lines) : static_cast<double>(n);
-    bool fails = rule.use_share ? v > rule.max_share : n > rule.max;
+    const InputTally& tally = source_accs_[i];
+    if (!listed(tally)) continue;
+    inputs += tally.inputs;
+    uint64_t count = count_of(tally);
+    double figure = rule.use_share ? share_of(count, tally.lines) : static_cast<double>(count);
+    bool fails = rule.use_share ? figure > rule.max_share : count > rule.max;
     if (fails) {
       ++failing;
-      examples_of(a);
+      examples_of(tally);
     }
-    if (v > worst) worst = v, worst_n = n, worst_i = i;
+    if (figure > worst) worst = figure, worst_n = count, worst_i = i;
   }
   res.passed = failing == 0;
   res.actual = rule.use_share ? share_text(std::max(worst, 0.0)) : std::to_string(worst_n);
@@ -361,26 +362,26 @@ void evaluate_dead_letters(const Rule& rule, const CheckReport& out, RuleResult&
                                   : "");
 }
 
-void evaluate_min_records(const Rule& rule, const RuleData& d, RuleResult& res, std::vector<Example>& ex) {
-  const auto& sources_ = d.sources;
-  const auto& source_accs_ = d.inputs;
-  auto about = [&](uint32_t i, const InputTally& a) {
+void evaluate_min_records(const Rule& rule, const RuleData& data, RuleResult& res, std::vector<Example>& examples) {
+  const auto& sources_ = data.sources;
+  const auto& source_accs_ = data.inputs;
+  auto about = [&](uint32_t i, const InputTally& tally) {
     return Example{i, 0,
-                   plural(a.records, "record", "records") + " kept from " + plural(a.lines, "line", "lines") + ", " +
-                       std::to_string(a.dead) + " dead-lettered"};
+                   plural(tally.records, "record", "records") + " kept from " + plural(tally.lines, "line", "lines") +
+                       ", " + std::to_string(tally.dead) + " dead-lettered"};
   };
   res.limit = std::to_string(rule.min);
   uint64_t inputs = 0, failing = 0, total = 0, fewest = UINT64_MAX;
   uint32_t fewest_i = 0;
   for (uint32_t i = 0; i < source_accs_.size() && i < sources_.size(); ++i) {
-    const InputTally& a = source_accs_[i];
-    if (!listed(a)) continue;
-    inputs += a.inputs;
-    total += a.records;
-    if (a.records < fewest) fewest = a.records, fewest_i = i;
-    if (rule.per_input && a.records < rule.min) {
+    const InputTally& tally = source_accs_[i];
+    if (!listed(tally)) continue;
+    inputs += tally.inputs;
+    total += tally.records;
+    if (tally.records < fewest) fewest = tally.records, fewest_i = i;
+    if (rule.per_input && tally.records < rule.min) {
       ++failing;
-      ex.push_back(about(i, a));
+      examples.push_back(about(i, tally));
     }
   }
   if (!rule.per_input) {
@@ -389,7 +390,7 @@ void evaluate_min_records(const Rule& rule, const RuleData& d, RuleResult& res, 
     res.detail = plural(total, "record", "records") + " kept from " + plural(inputs, "input", "inputs");
     if (!res.passed)
       for (uint32_t i = 0; i < source_accs_.size() && i < sources_.size(); ++i)
-        if (listed(source_accs_[i])) ex.push_back(about(i, source_accs_[i]));
+        if (listed(source_accs_[i])) examples.push_back(about(i, source_accs_[i]));
     return;
   }
   res.passed = failing == 0;

@@ -87,8 +87,8 @@ class Merger {
  public:
   Merger(const Policy& policy, CheckReport& out) : policy_(policy), out_(out) {}
 
-  void add(const std::string& path, Obj r) {
-    Obj totals = obj(r, "totals");
+  void add(const std::string& path, Obj report) {
+    Obj totals = obj(report, "totals");
     add_to(out_.records_in, num(totals, "records_in"));
     add_to(out_.records_out, num(totals, "records_out"));
     add_to(out_.dropped, num(totals, "dropped"));
@@ -97,35 +97,35 @@ class Merger {
     add_to(out_.bytes_read, num(totals, "bytes_read"));
     add_to(out_.lines_read, num(totals, "lines_read"));
     add_to(out_.source_errors, num(totals, "source_errors"));
-    add_counts(out_.dead_letter_reasons, obj(r, "dead_letter_reasons"));
-    Obj counts = obj(r, "counts");
+    add_counts(out_.dead_letter_reasons, obj(report, "dead_letter_reasons"));
+    Obj counts = obj(report, "counts");
     add_counts(out_.by_event_type, obj(counts, "event_type"));
     add_counts(out_.by_decision, obj(counts, "decision"));
     add_counts(out_.by_agent, obj(counts, "agent"));
     add_counts(out_.by_tool, obj(counts, "tool"));
     add_counts(out_.by_run, obj(counts, "run"));
-    Obj schema = obj(r, "schema_violations");
+    Obj schema = obj(report, "schema_violations");
     add_to(out_.schema_violations, num(schema, "total"));
     add_counts(out_.schema_violations_by_stage, obj(schema, "by_stage"));
     add_to(out_.unclassified, num(schema, "unclassified"));
-    Obj red = obj(r, "redactions");
+    Obj red = obj(report, "redactions");
     add_to(out_.records_redacted, num(red, "records"));
     add_counts(out_.redactions_by_rule, obj(red, "by_rule"));
-    Obj lc = obj(r, "lifecycles");
-    add_outcomes(out_.lifecycle, lc);
-    for (auto m : obj(lc, "by_track")) {
-      Obj t;
-      if (m.value.get(t) != simdjson::SUCCESS) throw Bad{"lifecycles.by_track"};
-      add_outcomes(out_.lifecycle_by_track[std::string(m.key)], t);
+    Obj lifecycles = obj(report, "lifecycles");
+    add_outcomes(out_.lifecycle, lifecycles);
+    for (auto track : obj(lifecycles, "by_track")) {
+      Obj outcomes;
+      if (track.value.get(outcomes) != simdjson::SUCCESS) throw Bad{"lifecycles.by_track"};
+      add_outcomes(out_.lifecycle_by_track[std::string(track.key)], outcomes);
     }
-    add_counts(out_.lifecycle_violations, obj(lc, "violations"));
-    add_to(out_.collisions, num(obj(r, "collisions"), "total"));
-    Obj esc = obj(r, "escalations");
+    add_counts(out_.lifecycle_violations, obj(lifecycles, "violations"));
+    add_to(out_.collisions, num(obj(report, "collisions"), "total"));
+    Obj esc = obj(report, "escalations");
     add_to(out_.escalations, num(esc, "total"));
     add_to(out_.escalations_resolved, num(esc, "resolved"));
     add_to(out_.escalations_unresolved, num(esc, "unresolved"));
-    add_runs(path, obj(r, "runs"));
-    add_data(obj(r, "merge"));
+    add_runs(path, obj(report, "runs"));
+    add_data(obj(report, "merge"));
   }
 
   // A run listed in two reports: its lifecycles and escalations were judged in parts.
@@ -139,10 +139,10 @@ class Merger {
     uint64_t unlisted = num(runs, "records_in_other_runs");
     add_to(out_.other_runs, unlisted);
     if (unlisted && unlisted_runs.empty()) unlisted_runs = path;
-    for (auto e : arr(runs, "list")) {
-      Obj o;
-      if (e.get(o) != simdjson::SUCCESS) throw Bad{"runs.list"};
-      std::string id = str(o, "id");
+    for (auto item : arr(runs, "list")) {
+      Obj run_json;
+      if (item.get(run_json) != simdjson::SUCCESS) throw Bad{"runs.list"};
+      std::string id = str(run_json, "id");
       if (id.starts_with("(no run_id) ") && no_run_id.empty()) no_run_id = path;
       auto [it, fresh] = run_index_.emplace(id, out_.runs.size());
       if (fresh) {
@@ -153,20 +153,21 @@ class Merger {
         split_run = id;
         split_between = run_report_[it->second] + " and " + path;
       }
-      RunSummary& s = out_.runs[it->second];
-      add_to(s.records, num(o, "records"));
-      std::string first = str(o, "first_time"), last = str(o, "last_time");
-      if (!first.empty() && (s.first_time.empty() || first < s.first_time)) s.first_time = first;
-      if (last > s.last_time) s.last_time = last;
-      for (auto a : arr(o, "agents")) {
-        std::string_view v;
-        if (a.get(v) != simdjson::SUCCESS) throw Bad{"runs.list[].agents"};
-        if (s.agents.size() < 8 && std::find(s.agents.begin(), s.agents.end(), v) == s.agents.end())
-          s.agents.emplace_back(v);
+      RunSummary& summary = out_.runs[it->second];
+      add_to(summary.records, num(run_json, "records"));
+      std::string first = str(run_json, "first_time"), last = str(run_json, "last_time");
+      if (!first.empty() && (summary.first_time.empty() || first < summary.first_time)) summary.first_time = first;
+      if (last > summary.last_time) summary.last_time = last;
+      for (auto agent : arr(run_json, "agents")) {
+        std::string_view agent_id;
+        if (agent.get(agent_id) != simdjson::SUCCESS) throw Bad{"runs.list[].agents"};
+        if (summary.agents.size() < 8 &&
+            std::find(summary.agents.begin(), summary.agents.end(), agent_id) == summary.agents.end())
+          summary.agents.emplace_back(agent_id);
       }
-      std::sort(s.agents.begin(), s.agents.end());
-      add_counts(s.decisions, obj(o, "decisions"));
-      add_to(s.violations, num(o, "violations"));
+      std::sort(summary.agents.begin(), summary.agents.end());
+      add_counts(summary.decisions, obj(run_json, "decisions"));
+      add_to(summary.violations, num(run_json, "violations"));
     }
   }
 
@@ -186,105 +187,109 @@ class Merger {
       if (to.size() < policy_.limits.examples) to.push_back(std::move(e));
   }
 
-  void add_data(Obj m) {
-    RuleData& d = out_.data;
-    d.complete = d.complete && boolean(m, "complete");
-    d.inputs_folded = d.inputs_folded || boolean(m, "inputs_folded");
+  void add_data(Obj merge) {
+    RuleData& data = out_.data;
+    data.complete = data.complete && boolean(merge, "complete");
+    data.inputs_folded = data.inputs_folded || boolean(merge, "inputs_folded");
     std::vector<uint32_t> src;  // this report's source index -> merged
-    for (auto e : arr(m, "sources")) {
+    for (auto item : arr(merge, "sources")) {
       std::string_view name;
-      if (e.get(name) != simdjson::SUCCESS) throw Bad{"merge.sources"};
-      auto it = std::find(d.sources.begin(), d.sources.end(), name);
-      if (it == d.sources.end()) it = d.sources.insert(d.sources.end(), std::string(name));
-      src.push_back(static_cast<uint32_t>(it - d.sources.begin()));
+      if (item.get(name) != simdjson::SUCCESS) throw Bad{"merge.sources"};
+      auto it = std::find(data.sources.begin(), data.sources.end(), name);
+      if (it == data.sources.end()) it = data.sources.insert(data.sources.end(), std::string(name));
+      src.push_back(static_cast<uint32_t>(it - data.sources.begin()));
     }
     std::vector<size_t> cls;  // this report's class -> merged
-    for (auto e : arr(m, "dead_letter_classes")) {
-      Obj o;
-      if (e.get(o) != simdjson::SUCCESS) throw Bad{"merge.dead_letter_classes"};
-      DeadLetterClass c{str(o, "key"), str(o, "stage_type"), boolean(o, "unclassified")};
+    for (auto item : arr(merge, "dead_letter_classes")) {
+      Obj class_json;
+      if (item.get(class_json) != simdjson::SUCCESS) throw Bad{"merge.dead_letter_classes"};
+      DeadLetterClass dead_class{str(class_json, "key"), str(class_json, "stage_type"),
+                                 boolean(class_json, "unclassified")};
       size_t i = 0;
-      while (i < d.classes.size() && !(d.classes[i].key == c.key && d.classes[i].stage_type == c.stage_type &&
-                                       d.classes[i].unclassified == c.unclassified))
+      while (i < data.classes.size() &&
+             !(data.classes[i].key == dead_class.key && data.classes[i].stage_type == dead_class.stage_type &&
+               data.classes[i].unclassified == dead_class.unclassified))
         ++i;
-      if (i == d.classes.size()) d.classes.push_back(c);
+      if (i == data.classes.size()) data.classes.push_back(dead_class);
       cls.push_back(i);
     }
-    for (auto& in : d.inputs) {
-      in.by_class.resize(d.classes.size());
-      in.examples.resize(d.classes.size());
+    for (auto& input : data.inputs) {
+      input.by_class.resize(data.classes.size());
+      input.examples.resize(data.classes.size());
     }
-    for (auto e : arr(m, "inputs")) {
-      Obj o;
-      if (e.get(o) != simdjson::SUCCESS) throw Bad{"merge.inputs"};
-      uint64_t s = num(o, "source");
-      if (s >= src.size()) throw Bad{"merge.inputs[].source"};
-      if (d.inputs.size() <= src[s]) {
-        d.inputs.resize(src[s] + 1);
-        for (auto& in : d.inputs) {
-          in.by_class.resize(d.classes.size());
-          in.examples.resize(d.classes.size());
+    for (auto item : arr(merge, "inputs")) {
+      Obj input_json;
+      if (item.get(input_json) != simdjson::SUCCESS) throw Bad{"merge.inputs"};
+      uint64_t source = num(input_json, "source");
+      if (source >= src.size()) throw Bad{"merge.inputs[].source"};
+      if (data.inputs.size() <= src[source]) {
+        data.inputs.resize(src[source] + 1);
+        for (auto& input : data.inputs) {
+          input.by_class.resize(data.classes.size());
+          input.examples.resize(data.classes.size());
         }
       }
-      InputTally& a = d.inputs[src[s]];
+      InputTally& tally = data.inputs[src[source]];
       // One input read by several checks (a stream's partitions) is one input; "(other)"
       // stands for as many as each report summed there.
-      if (!listed(a) || d.sources[src[s]] == "(other)") a.inputs = (listed(a) ? a.inputs : 0) + num(o, "inputs");
-      a.input = a.input || boolean(o, "input");
-      add_to(a.lines, num(o, "lines"));
-      add_to(a.records, num(o, "records"));
-      add_to(a.dead, num(o, "dead_lettered"));
-      size_t c = 0;
-      for (auto v : arr(o, "by_class")) {
-        uint64_t n;
-        if (v.get(n) != simdjson::SUCCESS || c >= cls.size()) throw Bad{"merge.inputs[].by_class"};
-        add_to(a.by_class[cls[c++]], n);
+      if (!listed(tally) || data.sources[src[source]] == "(other)")
+        tally.inputs = (listed(tally) ? tally.inputs : 0) + num(input_json, "inputs");
+      tally.input = tally.input || boolean(input_json, "input");
+      add_to(tally.lines, num(input_json, "lines"));
+      add_to(tally.records, num(input_json, "records"));
+      add_to(tally.dead, num(input_json, "dead_lettered"));
+      size_t slot = 0;
+      for (auto count_item : arr(input_json, "by_class")) {
+        uint64_t count;
+        if (count_item.get(count) != simdjson::SUCCESS || slot >= cls.size()) throw Bad{"merge.inputs[].by_class"};
+        add_to(tally.by_class[cls[slot++]], count);
       }
-      c = 0;
-      for (auto v : arr(o, "examples")) {
-        Obj x;
-        if (v.get(x) != simdjson::SUCCESS || c >= cls.size()) throw Bad{"merge.inputs[].examples"};
-        append(a.examples[cls[c++]], examples(x, "list", src));
+      slot = 0;
+      for (auto example_item : arr(input_json, "examples")) {
+        Obj class_examples;
+        if (example_item.get(class_examples) != simdjson::SUCCESS || slot >= cls.size())
+          throw Bad{"merge.inputs[].examples"};
+        append(tally.examples[cls[slot++]], examples(class_examples, "list", src));
       }
     }
     size_t i = 0;
-    d.rule_tallies.resize(policy_.rules.size());
-    for (auto e : arr(m, "rule_tallies")) {
-      Obj o;
-      if (e.get(o) != simdjson::SUCCESS || i >= d.rule_tallies.size()) throw Bad{"merge.rule_tallies"};
-      add_to(d.rule_tallies[i].count, num(o, "count"));
-      append(d.rule_tallies[i++].examples, examples(o, "examples", src));
+    data.rule_tallies.resize(policy_.rules.size());
+    for (auto item : arr(merge, "rule_tallies")) {
+      Obj tally_json;
+      if (item.get(tally_json) != simdjson::SUCCESS || i >= data.rule_tallies.size()) throw Bad{"merge.rule_tallies"};
+      add_to(data.rule_tallies[i].count, num(tally_json, "count"));
+      append(data.rule_tallies[i++].examples, examples(tally_json, "examples", src));
     }
-    append(d.schema.examples, examples(m, "schema_examples", src));
-    append(d.redacted.examples, examples(m, "redacted_examples", src));
-    append(d.collisions.examples, examples(m, "collision_examples", src));
-    for (auto e : arr(m, "lifecycle_violations")) {
-      Obj o;
-      if (e.get(o) != simdjson::SUCCESS) throw Bad{"merge.lifecycle_violations"};
-      Tally& t = d.lifecycle[{str(o, "track"), str(o, "violation")}];
-      add_to(t.count, num(o, "count"));
-      append(t.examples, examples(o, "examples", src));
+    append(data.schema.examples, examples(merge, "schema_examples", src));
+    append(data.redacted.examples, examples(merge, "redacted_examples", src));
+    append(data.collisions.examples, examples(merge, "collision_examples", src));
+    for (auto item : arr(merge, "lifecycle_violations")) {
+      Obj violation;
+      if (item.get(violation) != simdjson::SUCCESS) throw Bad{"merge.lifecycle_violations"};
+      Tally& tally = data.lifecycle[{str(violation, "track"), str(violation, "violation")}];
+      add_to(tally.count, num(violation, "count"));
+      append(tally.examples, examples(violation, "examples", src));
     }
-    add_to(d.decided, num(m, "decided"));
-    add_to(d.unknown, num(m, "unknown"));
-    append(d.unresolved_escalations, examples(m, "unresolved_escalations", src));
-    for (auto e : obj(m, "durations")) {
-      Obj o;
-      if (e.value.get(o) != simdjson::SUCCESS) throw Bad{"merge.durations"};
-      Histogram& h = d.durations[std::string(e.key)];
+    add_to(data.decided, num(merge, "decided"));
+    add_to(data.unknown, num(merge, "unknown"));
+    append(data.unresolved_escalations, examples(merge, "unresolved_escalations", src));
+    for (auto entry : obj(merge, "durations")) {
+      Obj histogram_json;
+      if (entry.value.get(histogram_json) != simdjson::SUCCESS) throw Bad{"merge.durations"};
+      Histogram& histogram = data.durations[std::string(entry.key)];
       std::map<size_t, uint64_t> buckets;
-      for (auto b : obj(o, "buckets")) {
-        uint64_t n;
-        if (b.value.get(n) != simdjson::SUCCESS) throw Bad{"merge.durations.buckets"};
-        size_t i = std::strtoull(std::string(b.key).c_str(), nullptr, 10);
+      for (auto bucket : obj(histogram_json, "buckets")) {
+        uint64_t count;
+        if (bucket.value.get(count) != simdjson::SUCCESS) throw Bad{"merge.durations.buckets"};
+        size_t i = std::strtoull(std::string(bucket.key).c_str(), nullptr, 10);
         if (i >= kMaxBucket) throw Bad{"merge.durations.buckets"};
-        buckets[i] = n;
+        buckets[i] = count;
       }
-      h.add_buckets(buckets, num(o, "min"), num(o, "max"));
-      for (auto v : arr(o, "samples")) {
-        uint64_t n;
-        if (v.get(n) != simdjson::SUCCESS) throw Bad{"merge.durations.samples"};
-        h.add(n);
+      histogram.add_buckets(buckets, num(histogram_json, "min"), num(histogram_json, "max"));
+      for (auto item : arr(histogram_json, "samples")) {
+        uint64_t sample;
+        if (item.get(sample) != simdjson::SUCCESS) throw Bad{"merge.durations.samples"};
+        histogram.add(sample);
       }
     }
   }
@@ -320,14 +325,15 @@ int run_merge(const MergeOptions& opts) {
   if (opts.files.empty()) return error("usage error: --merge needs the JSON reports to merge");
   Policy policy;
   if (!opts.policy.empty() || !opts.config.empty()) {
-    Status st = opts.policy.empty() ? load_policy_file(opts.config, false, policy)
-                                    : load_policy_file(opts.policy, true, policy);
-    if (!st.ok()) return error("config error: " + st.message());
+    Status loaded = opts.policy.empty() ? load_policy_file(opts.config, false, policy)
+                                        : load_policy_file(opts.policy, true, policy);
+    if (!loaded.ok()) return error("config error: " + loaded.message());
   } else {
     policy.rules = default_policy_rules();
   }
   std::vector<ReportTarget> targets;
-  if (Status s = report_targets(opts.reports, policy, targets); !s.ok()) return error("usage error: " + s.message());
+  if (Status status = report_targets(opts.reports, policy, targets); !status.ok())
+    return error("usage error: " + status.message());
 
   const std::string fingerprint = policy_fingerprint(policy);
   CheckReport out;
@@ -343,36 +349,37 @@ int run_merge(const MergeOptions& opts) {
   // the same text are fine: two checks of equal parts write equal reports.
   std::map<std::string, std::string> seen;  // canonical path -> the path given
   for (const auto& path : opts.files) {
-    std::ifstream f(path, std::ios::binary);
-    if (!f) return error("error: " + path + ": cannot read the report: " + std::strerror(errno));
-    std::stringstream ss;
-    ss << f.rdbuf();
-    std::string text = ss.str();
-    std::error_code ec;
-    std::string canonical = std::filesystem::weakly_canonical(path, ec).string();
-    if (auto [it, fresh] = seen.emplace(ec ? path : canonical, path); !fresh)
+    std::ifstream file(path, std::ios::binary);
+    if (!file) return error("error: " + path + ": cannot read the report: " + std::strerror(errno));
+    std::stringstream contents;
+    contents << file.rdbuf();
+    std::string text = contents.str();
+    std::error_code canonical_error;
+    std::string canonical = std::filesystem::weakly_canonical(path, canonical_error).string();
+    if (auto [it, fresh] = seen.emplace(canonical_error ? path : canonical, path); !fresh)
       return error("error: " + path + ": the same report as " + it->second +
                    "; give each check's report once (its records would count twice)");
-    Obj r;
-    if (parser.parse(text).get(r) != simdjson::SUCCESS)
+    Obj report;
+    if (parser.parse(text).get(report) != simdjson::SUCCESS)
       return error("error: " + path + ": not a JSON report of agentlog check");
     try {
-      uint64_t rv = num(r, "report_version");
-      if (rv != kReportVersion)
-        return error("error: " + path + ": report_version " + std::to_string(rv) + "; --merge reads version " +
-                     std::to_string(kReportVersion) + " (check again with this agentlog, " AGENTLOG_VERSION ")");
-      std::string v = str(r, "agentlog_version");
-      if (version_from.empty()) version = v, version_from = path;
-      if (v != version)
-        return error("error: " + path + ": written by agentlog " + v + ", " + version_from + " by agentlog " +
-                     version + "; merge reports of one version");
-      Obj p = obj(r, "policy");
-      if (str(p, "fingerprint") != fingerprint)
-        return error("error: " + path + ": checked under another policy (\"" + str(p, "name") + "\" from \"" +
-                     str(p, "origin") + "\") than the one given (\"" + policy.name + "\" from \"" + policy.origin +
-                     "\"); give --merge the policy the checks used (--policy or -c)");
-      if (out.pipeline.empty()) out.pipeline = str(r, "pipeline"), out.config = str(r, "config");
-      merger.add(path, r);
+      uint64_t report_version = num(report, "report_version");
+      if (report_version != kReportVersion)
+        return error("error: " + path + ": report_version " + std::to_string(report_version) +
+                     "; --merge reads version " + std::to_string(kReportVersion) +
+                     " (check again with this agentlog, " AGENTLOG_VERSION ")");
+      std::string version_of_report = str(report, "agentlog_version");
+      if (version_from.empty()) version = version_of_report, version_from = path;
+      if (version_of_report != version)
+        return error("error: " + path + ": written by agentlog " + version_of_report + ", " + version_from +
+                     " by agentlog " + version + "; merge reports of one version");
+      Obj policy_json = obj(report, "policy");
+      if (str(policy_json, "fingerprint") != fingerprint)
+        return error("error: " + path + ": checked under another policy (\"" + str(policy_json, "name") + "\" from \"" +
+                     str(policy_json, "origin") + "\") than the one given (\"" + policy.name + "\" from \"" +
+                     policy.origin + "\"); give --merge the policy the checks used (--policy or -c)");
+      if (out.pipeline.empty()) out.pipeline = str(report, "pipeline"), out.config = str(report, "config");
+      merger.add(path, report);
     } catch (const Bad& b) {
       return error("error: " + path + ": not a JSON report of agentlog check (no valid \"" + b.what + "\")");
     } catch (const Overflow&) {
@@ -386,9 +393,9 @@ int run_merge(const MergeOptions& opts) {
       return error("error: rule \"" + rule.id + "\" (" + std::string(rule_type_name(rule.type)) +
                    ", per_input) cannot be merged exactly: a report lists only limits.max_values (" +
                    std::to_string(policy.limits.max_values) + ") inputs and sums the rest; raise limits.max_values");
-  for (RuleType t : {RuleType::LifecyclesComplete, RuleType::EscalationsResolved}) {
-    if (!has_rule(policy, t)) continue;
-    const std::string rule = std::string(rule_type_name(t));
+  for (RuleType type : {RuleType::LifecyclesComplete, RuleType::EscalationsResolved}) {
+    if (!has_rule(policy, type)) continue;
+    const std::string rule = std::string(rule_type_name(type));
     if (!merger.split_run.empty())
       return error("error: run \"" + merger.split_run + "\" is in " + merger.split_between + ": the " + rule +
                    " rule cannot be merged exactly when a run is split between reports; partition the "
@@ -416,26 +423,26 @@ int run_merge(const MergeOptions& opts) {
     out.runs_total = out.runs.size();
   }
   if (out.other_runs) out.by_run["(other runs)"] = out.other_runs;
-  for (auto* m : {&out.by_event_type, &out.by_decision, &out.by_agent, &out.by_tool})
-    cap(*m, policy.limits.max_values);
+  for (auto* counts : {&out.by_event_type, &out.by_decision, &out.by_agent, &out.by_tool})
+    cap(*counts, policy.limits.max_values);
   for (const auto& [tool, h] : out.data.durations) out.durations_by_tool[tool] = h.summary();
 
   summarise_inputs(policy, out);
   evaluate_rules(policy, out);
 
   bool colour = isatty(1) && std::getenv("NO_COLOR") == nullptr;
-  for (const auto& t : targets) {
-    bool to_stdout = t.path == "-";
-    std::string doc = render_report(out, t.format, to_stdout && colour);
+  for (const auto& target : targets) {
+    bool to_stdout = target.path == "-";
+    std::string doc = render_report(out, target.format, to_stdout && colour);
     if (to_stdout) {
       if (std::fwrite(doc.data(), 1, doc.size(), stdout) != doc.size() || std::fflush(stdout) != 0)
-        return error("error: stdout: cannot write the " + t.format + " report");
+        return error("error: stdout: cannot write the " + target.format + " report");
       continue;
     }
-    std::ofstream f(t.path, std::ios::binary | std::ios::trunc);
-    f << doc;
-    f.flush();
-    if (!f) return error("error: " + t.path + ": cannot write the " + t.format + " report");
+    std::ofstream file(target.path, std::ios::binary | std::ios::trunc);
+    file << doc;
+    file.flush();
+    if (!file) return error("error: " + target.path + ": cannot write the " + target.format + " report");
   }
   if (!out.data.complete)
     return error("error: a merged check was incomplete (it could not read every input, or was interrupted); "

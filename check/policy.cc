@@ -135,121 +135,130 @@ std::span<const OptionSpec> rule_options(RuleType t) {
   }
 }
 
-std::string default_message(const Rule& r) {
-  switch (r.type) {
+std::string default_message(const Rule& rule) {
+  switch (rule.type) {
     case RuleType::MaxSchemaViolations: return "records must match their schema";
     case RuleType::MaxRedactedRecords: return "records must not carry secrets that need redaction";
     case RuleType::LifecyclesComplete: return "every lifecycle must be complete at end of input";
     case RuleType::MaxCollisions: return "an action id must not be reused by another agent";
     case RuleType::RequiredFields:
-      return "decisions " + [&] {
-        std::string s;
-        for (auto& d : r.decisions) s += (s.empty() ? "" : ", ") + d;
-        return s;
-      }() + " need " + [&] {
-        std::string s;
-        for (auto& f : r.fields) s += (s.empty() ? "" : " and ") + f;
-        return s;
-      }();
+      return "decisions " +
+             [&] {
+               std::string list;
+               for (auto& decision : rule.decisions) list += (list.empty() ? "" : ", ") + decision;
+               return list;
+             }() +
+             " need " + [&] {
+               std::string list;
+               for (auto& field : rule.fields) list += (list.empty() ? "" : " and ") + field;
+               return list;
+             }();
     case RuleType::Forbidden: return "forbidden agents and tools must not appear";
     case RuleType::MaxUnknownShare: return "the share of unknown decisions must stay low";
     case RuleType::EscalationsResolved: return "every escalation must be followed by a terminal event";
     case RuleType::MaxDeadLetters:
-      return r.per_input ? "each input's dead letters (lines or records the pipeline could not use) must stay within the limit"
-                         : "dead letters (lines or records the pipeline could not use) must stay within the limit";
+      return rule.per_input
+                 ? "each input's dead letters (lines or records the pipeline could not use) must stay within the limit"
+                 : "dead letters (lines or records the pipeline could not use) must stay within the limit";
     case RuleType::MinRecords:
-      return r.per_input ? "every input must yield records to check" : "the input must yield records to check";
+      return rule.per_input ? "every input must yield records to check" : "the input must yield records to check";
   }
   return {};
 }
 
-Status parse_rule(const ConfigSource& src, const YAML::Node& n, const std::string& path, Rule& r) {
-  if (!n.IsMap()) return Status::error(format_error(src, n, path, "expected a mapping with a \"type\" key"));
-  YAML::Node type = n["type"];
+Status parse_rule(const ConfigSource& src, const YAML::Node& node, const std::string& path, Rule& rule) {
+  if (!node.IsMap()) return Status::error(format_error(src, node, path, "expected a mapping with a \"type\" key"));
+  YAML::Node type = node["type"];
   if (!type)
-    return Status::error(format_error(src, n, path + ".type",
+    return Status::error(format_error(src, node, path + ".type",
                                       "required option is missing (the rule type). Allowed: " + join(kRuleTypes)));
   if (!type.IsScalar()) return Status::error(format_error(src, type, path + ".type", "expected a string"));
   auto it = std::find(std::begin(kRuleTypes), std::end(kRuleTypes), type.Scalar());
   if (it == std::end(kRuleTypes))
     return Status::error(format_error(src, type, path + ".type",
                                       "unknown rule type \"" + type.Scalar() + "\"" + suggestion(type.Scalar(), kRuleTypes)));
-  r.type = static_cast<RuleType>(it - std::begin(kRuleTypes));
-  auto specs = rule_options(r.type);
-  if (Status st = check_options(src, n, path, specs); !st.ok()) return st;
-  OptionView o(&src, n, specs, path);
-  r.id = o.has("id") ? o.str("id") : std::string(*it);
-  if (r.id.empty()) return Status::error(o.error("id", "must not be empty"));
-  r.severity = o.str("severity") == "warning" ? Severity::Warning : Severity::Error;
-  switch (r.type) {
+  rule.type = static_cast<RuleType>(it - std::begin(kRuleTypes));
+  auto specs = rule_options(rule.type);
+  if (Status status = check_options(src, node, path, specs); !status.ok()) return status;
+  OptionView options(&src, node, specs, path);
+  rule.id = options.has("id") ? options.str("id") : std::string(*it);
+  if (rule.id.empty()) return Status::error(options.error("id", "must not be empty"));
+  rule.severity = options.str("severity") == "warning" ? Severity::Warning : Severity::Error;
+  switch (rule.type) {
     case RuleType::MaxUnknownShare:
-      r.max_share = o.number("max");
-      if (r.max_share < 0 || r.max_share > 1)
-        return Status::error(o.error("max", "must be a share between 0 and 1, got " + o.str("max")));
+      rule.max_share = options.number("max");
+      if (rule.max_share < 0 || rule.max_share > 1)
+        return Status::error(options.error("max", "must be a share between 0 and 1, got " + options.str("max")));
       break;
     case RuleType::Forbidden:
-      r.agents = o.strings("agents");
-      r.tools = o.strings("tools");
-      if (r.agents.empty() && r.tools.empty())
-        return Status::error(o.error("", "set agents, tools or both (a non-empty list)"));
+      rule.agents = options.strings("agents");
+      rule.tools = options.strings("tools");
+      if (rule.agents.empty() && rule.tools.empty())
+        return Status::error(options.error("", "set agents, tools or both (a non-empty list)"));
       break;
     case RuleType::MinRecords:
-      r.min = static_cast<uint64_t>(o.integer("min"));
-      r.per_input = o.boolean("per_input");
+      rule.min = static_cast<uint64_t>(options.integer("min"));
+      rule.per_input = options.boolean("per_input");
       break;
     case RuleType::MaxDeadLetters:
-      if (o.has("max") && o.has("max_share"))
-        return Status::error(o.error("max_share", "set max (a count) or max_share (a share of lines read), not both"));
-      r.max = static_cast<uint64_t>(o.integer("max"));
-      if (o.has("max_share")) {
-        r.use_share = true;
-        r.max_share = o.number("max_share");
-        if (r.max_share < 0 || r.max_share > 1)
-          return Status::error(o.error("max_share", "must be a share between 0 and 1, got " + o.str("max_share")));
+      if (options.has("max") && options.has("max_share"))
+        return Status::error(
+            options.error("max_share", "set max (a count) or max_share (a share of lines read), not both"));
+      rule.max = static_cast<uint64_t>(options.integer("max"));
+      if (options.has("max_share")) {
+        rule.use_share = true;
+        rule.max_share = options.number("max_share");
+        if (rule.max_share < 0 || rule.max_share > 1)
+          return Status::error(
+              options.error("max_share", "must be a share between 0 and 1, got " + options.str("max_share")));
       }
-      r.per_input = o.boolean("per_input");
-      if (o.has("reasons")) {
-        r.reasons = o.strings("reasons");
-        YAML::Node rs = o.raw("reasons");
-        if (r.reasons.empty()) return Status::error(o.error("reasons", "must not be empty (leave it out to count all)"));
-        for (size_t i = 0; i < r.reasons.size(); ++i) {
-          std::string at = path + ".reasons[" + std::to_string(i) + "]";
-          const std::string& v = r.reasons[i];
-          if (v.empty()) return Status::error(format_error(src, rs[i], at, "must not be empty"));
+      rule.per_input = options.boolean("per_input");
+      if (options.has("reasons")) {
+        rule.reasons = options.strings("reasons");
+        YAML::Node reasons = options.raw("reasons");
+        if (rule.reasons.empty())
+          return Status::error(options.error("reasons", "must not be empty (leave it out to count all)"));
+        for (size_t i = 0; i < rule.reasons.size(); ++i) {
+          std::string where = path + ".reasons[" + std::to_string(i) + "]";
+          const std::string& reason = rule.reasons[i];
+          if (reason.empty()) return Status::error(format_error(src, reasons[i], where, "must not be empty"));
           // The input's kinds are fixed: check them here; stage names need the pipeline (check_reasons).
-          if (v.starts_with("input.") &&
-              std::find(std::begin(kInputReasons), std::end(kInputReasons), v) == std::end(kInputReasons))
-            return Status::error(format_error(src, rs[i], at, "unknown input dead-letter reason \"" + v + "\"" +
-                                                                  suggestion(v, kInputReasons)));
-          r.reason_where.push_back(format_error(src, rs[i], at, ""));
+          if (reason.starts_with("input.") &&
+              std::find(std::begin(kInputReasons), std::end(kInputReasons), reason) == std::end(kInputReasons))
+            return Status::error(format_error(
+                src, reasons[i], where,
+                "unknown input dead-letter reason \"" + reason + "\"" + suggestion(reason, kInputReasons)));
+          rule.reason_where.push_back(format_error(src, reasons[i], where, ""));
         }
       }
       break;
-    default: r.max = static_cast<uint64_t>(o.integer("max")); break;
+    default: rule.max = static_cast<uint64_t>(options.integer("max")); break;
   }
-  if (r.type == RuleType::RequiredFields) {
-    r.decisions = o.strings("decisions");
-    if (r.decisions.empty()) return Status::error(o.error("decisions", "must not be empty"));
-    r.fields = o.has("fields") ? o.strings("fields") : std::vector<std::string>{"evidence_ref"};
-    if (r.fields.empty()) return Status::error(o.error("fields", "must not be empty"));
+  if (rule.type == RuleType::RequiredFields) {
+    rule.decisions = options.strings("decisions");
+    if (rule.decisions.empty()) return Status::error(options.error("decisions", "must not be empty"));
+    rule.fields = options.has("fields") ? options.strings("fields") : std::vector<std::string>{"evidence_ref"};
+    if (rule.fields.empty()) return Status::error(options.error("fields", "must not be empty"));
   }
-  if (r.type == RuleType::LifecyclesComplete) {
-    r.violations = o.has("violations") ? o.strings("violations")
-                                       : std::vector<std::string>{"open_at_end", "timeout", "evicted", "orphan"};
-    YAML::Node vs = o.raw("violations");
-    for (size_t i = 0; i < r.violations.size(); ++i)
-      if (std::find(std::begin(kViolations), std::end(kViolations), r.violations[i]) == std::end(kViolations))
-        return Status::error(format_error(src, vs[i], path + ".violations[" + std::to_string(i) + "]",
-                                          "invalid value \"" + r.violations[i] + "\"" +
-                                              suggestion(r.violations[i], kViolations)));
-    r.tracks = o.strings("tracks");
+  if (rule.type == RuleType::LifecyclesComplete) {
+    rule.violations = options.has("violations")
+                          ? options.strings("violations")
+                          : std::vector<std::string>{"open_at_end", "timeout", "evicted", "orphan"};
+    YAML::Node violations = options.raw("violations");
+    for (size_t i = 0; i < rule.violations.size(); ++i)
+      if (std::find(std::begin(kViolations), std::end(kViolations), rule.violations[i]) == std::end(kViolations))
+        return Status::error(
+            format_error(src, violations[i], path + ".violations[" + std::to_string(i) + "]",
+                         "invalid value \"" + rule.violations[i] + "\"" + suggestion(rule.violations[i], kViolations)));
+    rule.tracks = options.strings("tracks");
   }
-  if (r.type == RuleType::EscalationsResolved) {
-    r.terminal_events = o.has("terminal_events") ? o.strings("terminal_events") : std::vector<std::string>{"tool_result"};
-    r.terminal_decisions =
-        o.has("terminal_decisions") ? o.strings("terminal_decisions") : std::vector<std::string>{"allow", "block"};
+  if (rule.type == RuleType::EscalationsResolved) {
+    rule.terminal_events =
+        options.has("terminal_events") ? options.strings("terminal_events") : std::vector<std::string>{"tool_result"};
+    rule.terminal_decisions = options.has("terminal_decisions") ? options.strings("terminal_decisions")
+                                                                : std::vector<std::string>{"allow", "block"};
   }
-  r.message = o.has("message") ? o.str("message") : default_message(r);
+  rule.message = options.has("message") ? options.str("message") : default_message(rule);
   return {};
 }
 
@@ -279,56 +288,57 @@ Status check_reasons_in_file(const YAML::Node& root, const Policy& policy) {
 
 Status build(const ConfigSource& src, const YAML::Node& root, bool required, Policy& out) {
   if (!root.IsMap()) return Status::error(format_error(src, root, "", "expected a mapping with a \"policy\" key"));
-  if (Status st = check_options(src, root, "", {}, kRootPolicyKeys); !st.ok()) return st;
-  YAML::Node p = root["policy"];
-  if (!p) {
+  if (Status status = check_options(src, root, "", {}, kRootPolicyKeys); !status.ok()) return status;
+  YAML::Node policy_node = root["policy"];
+  if (!policy_node) {
     if (required) return Status::error(format_error(src, root, "policy", "required option is missing (the policy)"));
     out.rules = default_policy_rules();
   } else {
     out.origin = src.display_name;
-    if (Status st = check_options(src, p, "policy", kPolicyOptions, kPolicyExtraKeys); !st.ok()) return st;
-    OptionView o(&src, p, kPolicyOptions, "policy");
-    out.name = o.str("name");
-    out.fail_on = o.str("fail_on") == "warning" ? Severity::Warning : Severity::Error;
+    if (Status status = check_options(src, policy_node, "policy", kPolicyOptions, kPolicyExtraKeys); !status.ok())
+      return status;
+    OptionView options(&src, policy_node, kPolicyOptions, "policy");
+    out.name = options.str("name");
+    out.fail_on = options.str("fail_on") == "warning" ? Severity::Warning : Severity::Error;
     std::set<std::string> ids;
-    YAML::Node rules = p["rules"];
+    YAML::Node rules = policy_node["rules"];
     if (rules && !rules.IsSequence() && !rules.IsNull())
       return Status::error(format_error(src, rules, "policy.rules", "expected a list of mappings, got " +
                                                                        std::string(node_kind(rules))));
     for (size_t i = 0; rules && rules.IsSequence() && i < rules.size(); ++i) {
-      Rule r;
+      Rule rule;
       std::string path = "policy.rules[" + std::to_string(i) + "]";
-      if (Status st = parse_rule(src, rules[i], path, r); !st.ok()) return st;
-      if (!ids.insert(r.id).second) {
-        YAML::Node at = rules[i]["id"] ? rules[i]["id"] : rules[i];
-        return Status::error(format_error(src, at, path + ".id", "duplicate rule id \"" + r.id +
-                                                                     "\" (set a distinct id for each rule)"));
+      if (Status status = parse_rule(src, rules[i], path, rule); !status.ok()) return status;
+      if (!ids.insert(rule.id).second) {
+        YAML::Node where = rules[i]["id"] ? rules[i]["id"] : rules[i];
+        return Status::error(format_error(src, where, path + ".id",
+                                          "duplicate rule id \"" + rule.id + "\" (set a distinct id for each rule)"));
       }
-      out.rules.push_back(std::move(r));
+      out.rules.push_back(std::move(rule));
     }
-    if (o.has("limits")) {
-      OptionView l = o.object("limits");
-      out.limits.examples = l.integer("examples");
-      out.limits.max_runs = l.integer("max_runs");
-      out.limits.timeline_runs = l.integer("timeline_runs");
-      out.limits.timeline_events = l.integer("timeline_events");
-      out.limits.max_values = l.integer("max_values");
+    if (options.has("limits")) {
+      OptionView limits = options.object("limits");
+      out.limits.examples = limits.integer("examples");
+      out.limits.max_runs = limits.integer("max_runs");
+      out.limits.timeline_runs = limits.integer("timeline_runs");
+      out.limits.timeline_events = limits.integer("timeline_events");
+      out.limits.max_values = limits.integer("max_values");
     }
   }
   // A policy beside its pipeline: its reasons are checked against that pipeline's stages here
   // already, so check-config reports them too (run_check checks them again against the
   // pipeline actually run, which --policy may pair with any config).
-  if (Status st = check_reasons_in_file(root, out); !st.ok()) return st;
+  if (Status status = check_reasons_in_file(root, out); !status.ok()) return status;
   if (YAML::Node reps = root["reports"]) {
     if (!reps.IsSequence())
       return Status::error(format_error(src, reps, "reports", "expected a list of mappings, got " +
                                                                   std::string(node_kind(reps))));
     for (size_t i = 0; i < reps.size(); ++i) {
       std::string path = "reports[" + std::to_string(i) + "]";
-      if (Status st = check_options(src, reps[i], path, kReportOptions); !st.ok()) return st;
-      OptionView o(&src, reps[i], kReportOptions, path);
-      if (o.str("path").empty()) return Status::error(o.error("path", "must not be empty"));
-      out.reports.push_back({o.str("format"), o.str("path")});
+      if (Status status = check_options(src, reps[i], path, kReportOptions); !status.ok()) return status;
+      OptionView report_options(&src, reps[i], kReportOptions, path);
+      if (report_options.str("path").empty()) return Status::error(report_options.error("path", "must not be empty"));
+      out.reports.push_back({report_options.str("format"), report_options.str("path")});
     }
   }
   return {};
@@ -372,37 +382,39 @@ Status check_reasons(const Policy& policy, const DeadLetterVocabulary& vocabular
 }
 std::span<const std::string_view> report_formats() { return kFormats; }
 
-std::string policy_fingerprint(const Policy& p) {
+std::string policy_fingerprint(const Policy& policy) {
   // Every field, length-prefixed, so no two policies share a text.
-  std::string t;
-  auto put = [&](std::string_view s) { t += std::to_string(s.size()) + ":" + std::string(s) + ";"; };
+  std::string text;
+  auto put = [&](std::string_view s) { text += std::to_string(s.size()) + ":" + std::string(s) + ";"; };
   auto num = [&](uint64_t v) { put(std::to_string(v)); };
-  auto list = [&](const std::vector<std::string>& v) {
-    num(v.size());
-    for (const auto& s : v) put(s);
+  auto list = [&](const std::vector<std::string>& values) {
+    num(values.size());
+    for (const auto& value : values) put(value);
   };
-  put(p.name);
-  num(static_cast<uint64_t>(p.fail_on));
-  const ReportLimits& l = p.limits;
-  for (uint64_t v : {l.examples, l.max_runs, l.timeline_runs, l.timeline_events, l.max_values}) num(v);
-  num(p.rules.size());
-  for (const Rule& r : p.rules) {
-    put(r.id);
-    put(rule_type_name(r.type));
-    num(static_cast<uint64_t>(r.severity));
-    put(r.message);
-    num(r.max);
+  put(policy.name);
+  num(static_cast<uint64_t>(policy.fail_on));
+  const ReportLimits& limits = policy.limits;
+  for (uint64_t limit :
+       {limits.examples, limits.max_runs, limits.timeline_runs, limits.timeline_events, limits.max_values})
+    num(limit);
+  num(policy.rules.size());
+  for (const Rule& rule : policy.rules) {
+    put(rule.id);
+    put(rule_type_name(rule.type));
+    num(static_cast<uint64_t>(rule.severity));
+    put(rule.message);
+    num(rule.max);
     char share[40];
-    std::snprintf(share, sizeof share, "%.17g", r.max_share);
+    std::snprintf(share, sizeof share, "%.17g", rule.max_share);
     put(share);
-    num(r.use_share);
-    num(r.min);
-    num(r.per_input);
-    for (const auto* v : {&r.reasons, &r.decisions, &r.fields, &r.agents, &r.tools, &r.violations, &r.tracks,
-                          &r.terminal_events, &r.terminal_decisions})
-      list(*v);
+    num(rule.use_share);
+    num(rule.min);
+    num(rule.per_input);
+    for (const auto* strings : {&rule.reasons, &rule.decisions, &rule.fields, &rule.agents, &rule.tools,
+                                &rule.violations, &rule.tracks, &rule.terminal_events, &rule.terminal_decisions})
+      list(*strings);
   }
-  return sha256_hex(t);
+  return sha256_hex(text);
 }
 
 Status load_policy_text(const std::string& yaml, const std::string& display_name, bool required, Policy& out) {

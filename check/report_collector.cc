@@ -136,21 +136,21 @@ Durations Histogram::summary() const {
   return d;
 }
 
-uint32_t ValueCounter::add(std::string_view v) {
-  uint32_t& hot = recent_[quick_slot(v)];
-  if (hot != UINT32_MAX && names_[hot] == v) {
+uint32_t ValueCounter::add(std::string_view value) {
+  uint32_t& hot = recent_[quick_slot(value)];
+  if (hot != UINT32_MAX && names_[hot] == value) {
     ++counts_[hot];
     return hot;
   }
-  auto it = index_.find(v);
+  auto it = index_.find(value);
   uint32_t i;
   if (it != index_.end()) {
     i = it->second;
   } else if (names_.size() < cap_) {
     i = static_cast<uint32_t>(names_.size());
-    names_.emplace_back(v);
+    names_.emplace_back(value);
     counts_.push_back(0);
-    index_.emplace(std::string(v), i);
+    index_.emplace(std::string(value), i);
   } else {
     if (other_ == UINT32_MAX) {
       other_ = static_cast<uint32_t>(names_.size());
@@ -177,18 +177,18 @@ ReportCollector::ReportCollector(const PipelineSpec& spec, const Policy& policy)
     field_names_.emplace_back(name);
     uint16_t slot = static_cast<uint16_t>(field_names_.size() - 1);
     if (name.empty()) return slot;
-    FieldBucket& b = field_buckets_[field_bucket(name)];
-    if (b.n < b.slots.size()) b.slots[b.n++] = slot;
+    FieldBucket& bucket = field_buckets_[field_bucket(name)];
+    if (bucket.n < bucket.slots.size()) bucket.slots[bucket.n++] = slot;
     else overflow_.push_back(slot);
     return slot;
   };
   for (auto f : kFields) add(f);
   for (size_t i = 0; i < policy.rules.size(); ++i) {
-    const Rule& r = policy.rules[i];
-    if (r.type == RuleType::RequiredFields) {
+    const Rule& rule = policy.rules[i];
+    if (rule.type == RuleType::RequiredFields) {
       record_rules_.push_back({i, rule_field_slots_.size()});
-      for (const auto& f : r.fields) rule_field_slots_.push_back(add(f));
-    } else if (r.type == RuleType::Forbidden || r.type == RuleType::MaxUnknownShare) {
+      for (const auto& field : rule.fields) rule_field_slots_.push_back(add(field));
+    } else if (rule.type == RuleType::Forbidden || rule.type == RuleType::MaxUnknownShare) {
       record_rules_.push_back({i, 0});
     }
   }
@@ -202,10 +202,10 @@ ReportCollector::ReportCollector(const PipelineSpec& spec, const Policy& policy)
   for (ValueCounter* c : {&event_types_, &decisions_, &agents_, &tools_}) c->set_cap(policy.limits.max_values);
   terminal_events_ = {"tool_result"};
   terminal_decisions_ = {"allow", "block"};
-  for (const auto& r : policy.rules)
-    if (r.type == RuleType::EscalationsResolved) {
-      terminal_events_ = r.terminal_events;
-      terminal_decisions_ = r.terminal_decisions;
+  for (const auto& rule : policy.rules)
+    if (rule.type == RuleType::EscalationsResolved) {
+      terminal_events_ = rule.terminal_events;
+      terminal_decisions_ = rule.terminal_decisions;
       break;
     }
 }
@@ -263,7 +263,7 @@ uint32_t ReportCollector::dead_letter_class(int stage, std::string_view stage_na
   return *slot = static_cast<uint32_t>(dl_classes_.size() - 1);
 }
 
-void ReportCollector::on_dead_letter(const Record& r, std::string_view source_name, std::string_view stage,
+void ReportCollector::on_dead_letter(const Record& record, std::string_view source_name, std::string_view stage,
                                      std::string_view reason) {
   uint32_t source = source_index(source_name);
   // The stage by name; dead letters come in runs from one stage, so the last one is kept.
@@ -277,18 +277,18 @@ void ReportCollector::on_dead_letter(const Record& r, std::string_view source_na
     last_dl_stage_known_ = true;
   }
   uint32_t cls = dead_letter_class(stage_i, stage, reason);
-  SourceAcc& a = source_acc(source);
-  ++a.dead;
-  ++a.by_class[cls];
+  SourceAcc& acc = source_acc(source);
+  ++acc.dead;
+  ++acc.by_class[cls];
   // Examples for the dead-letter rules of the first max_values inputs (the others are summed).
-  if (source < policy_.limits.max_values && a.examples[cls].size() < policy_.limits.examples)
-    a.examples[cls].push_back({source, r.line, std::string(stage) + ": " + cut(reason, 200)});
+  if (source < policy_.limits.max_values && acc.examples[cls].size() < policy_.limits.examples)
+    acc.examples[cls].push_back({source, record.line, std::string(stage) + ": " + cut(reason, 200)});
   if (stage_i < 0 || !is_validate_[stage_i]) return;
   if (validate_dead_letters_.size() < spec_.stages.size()) validate_dead_letters_.resize(spec_.stages.size());
   ++validate_dead_letters_[stage_i];
   if (dl_classes_[cls].unclassified) ++unclassified_seen_;
   if (schema_.examples.size() < policy_.limits.examples)
-    schema_.examples.push_back({source, r.line, std::string(stage) + ": " + cut(reason, 200)});
+    schema_.examples.push_back({source, record.line, std::string(stage) + ": " + cut(reason, 200)});
 }
 
 LifecycleOutcomes& ReportCollector::outcomes(std::string_view track) {
@@ -394,8 +394,8 @@ void ReportCollector::on_warning(simdjson::dom::object obj, uint32_t source, uin
     simdjson::dom::object last;
     if (lines.at(lines.size() - 1).get(last) == simdjson::SUCCESS) {
       at_source = source_index(str_of(last, "source"));
-      uint64_t l = 0;
-      if (last.at_key("line").get(l) == simdjson::SUCCESS) at_line = l;
+      uint64_t line_no = 0;
+      if (last.at_key("line").get(line_no) == simdjson::SUCCESS) at_line = line_no;
     }
   }
   std::string_view run = str_of(obj, "run_id");
@@ -420,14 +420,14 @@ void ReportCollector::on_warning(simdjson::dom::object obj, uint32_t source, uin
 }
 
 void ReportCollector::on_activity(Record& rec, uint32_t source) {
-  const ReportCollector& f = *this;
-  std::string_view event = f.str(kEventType).value_or("");
-  std::string_view decision = f.str(kDecision).value_or("");
-  std::string_view agent = f.str(kAgent).value_or(f.str(kUser).value_or(""));
-  std::string_view tool = f.str(kTool).value_or("");
-  std::string_view run_id = f.str(kRun).value_or("");
-  std::string_view time = f.str(kTime).value_or(f.str(kTimestamp).value_or(""));
-  if (event.empty() && !f.field(kEventType) && f.field(kUser)) event = "action";  // spec 001 action log
+  const ReportCollector& fields = *this;
+  std::string_view event = fields.str(kEventType).value_or("");
+  std::string_view decision = fields.str(kDecision).value_or("");
+  std::string_view agent = fields.str(kAgent).value_or(fields.str(kUser).value_or(""));
+  std::string_view tool = fields.str(kTool).value_or("");
+  std::string_view run_id = fields.str(kRun).value_or("");
+  std::string_view time = fields.str(kTime).value_or(fields.str(kTimestamp).value_or(""));
+  if (event.empty() && !fields.field(kEventType) && fields.field(kUser)) event = "action";  // spec 001 action log
 
   event_types_.add(event.empty() ? "(none)" : event);
   if (!decision.empty()) decisions_.add(decision);
@@ -437,41 +437,43 @@ void ReportCollector::on_activity(Record& rec, uint32_t source) {
   // Lifecycle annotation: outcome and duration.
   int64_t duration = -1;
   std::string_view state;
-  simdjson::dom::object lc;
-  if (f.field(kLifecycle) && f.field(kLifecycle)->get(lc) == simdjson::SUCCESS) {
-    std::string_view track, ev;
-    for (auto m : lc) {
+  simdjson::dom::object lifecycle;
+  if (fields.field(kLifecycle) && fields.field(kLifecycle)->get(lifecycle) == simdjson::SUCCESS) {
+    std::string_view track, event_name;
+    for (auto member : lifecycle) {
       simdjson::error_code ignored;  // a wrong type leaves the value empty
-      if (m.key == "state") ignored = m.value.get(state);
-      else if (m.key == "track") ignored = m.value.get(track);
-      else if (m.key == "event") ignored = m.value.get(ev);
-      else if (m.key == "duration_ms") ignored = m.value.get(duration);
+      if (member.key == "state") ignored = member.value.get(state);
+      else if (member.key == "track") ignored = member.value.get(track);
+      else if (member.key == "event") ignored = member.value.get(event_name);
+      else if (member.key == "duration_ms") ignored = member.value.get(duration);
       (void)ignored;
     }
     if (state == "closed") {
-      bool failed = ev.find("fail") != std::string_view::npos || !f.str(kErrorCode).value_or("").empty();
-      auto& o = outcomes(track);
-      ++(failed ? o.failed : o.complete);
+      bool failed = event_name.find("fail") != std::string_view::npos || !fields.str(kErrorCode).value_or("").empty();
+      auto& track_outcomes = outcomes(track);
+      ++(failed ? track_outcomes.failed : track_outcomes.complete);
     } else {
       duration = -1;
     }
   }
-  if (duration < 0 && event == "tool_result" && f.field(kLatency)) {
-    double ms = 0;
-    if (f.field(kLatency)->get(ms) == simdjson::SUCCESS && ms >= 0) duration = static_cast<int64_t>(ms);
+  if (duration < 0 && event == "tool_result" && fields.field(kLatency)) {
+    double duration_ms = 0;
+    if (fields.field(kLatency)->get(duration_ms) == simdjson::SUCCESS && duration_ms >= 0)
+      duration = static_cast<int64_t>(duration_ms);
   }
   if (duration >= 0 && !tool.empty()) {
     if (tool_i >= durations_.size()) durations_.resize(tool_i + 1);
     durations_[tool_i].add(static_cast<uint64_t>(duration));
   }
 
-  if (f.field(kRedactions)) {
+  if (fields.field(kRedactions)) {
     std::string rules;
     simdjson::dom::array arr;
-    if (f.field(kRedactions)->get(arr) == simdjson::SUCCESS)
-      for (auto e : arr) {
-        simdjson::dom::object o;
-        if (e.get(o) == simdjson::SUCCESS && rules.size() < 160) rules += (rules.empty() ? "" : ", ") + std::string(str_of(o, "rule"));
+    if (fields.field(kRedactions)->get(arr) == simdjson::SUCCESS)
+      for (auto item : arr) {
+        simdjson::dom::object escalation_json;
+        if (item.get(escalation_json) == simdjson::SUCCESS && rules.size() < 160)
+          rules += (rules.empty() ? "" : ", ") + std::string(str_of(escalation_json, "rule"));
       }
     note(redacted_, source, rec.line, "redacted: " + rules);
   }
@@ -487,9 +489,9 @@ void ReportCollector::on_activity(Record& rec, uint32_t source) {
     if (rule.type == RuleType::RequiredFields) {
       if (!contains(rule.decisions, decision)) continue;
       for (size_t k = 0; k < rule.fields.size(); ++k) {
-        const auto& v = f.field(rule_field_slots_[first + k]);
-        std::string_view s;
-        bool empty = !v || v->is_null() || (v->get(s) == simdjson::SUCCESS && s.empty());
+        const auto& value = fields.field(rule_field_slots_[first + k]);
+        std::string_view text;
+        bool empty = !value || value->is_null() || (value->get(text) == simdjson::SUCCESS && text.empty());
         if (empty) {
           note(rule_tallies_[i], source, rec.line, "decision " + std::string(decision) + " without " + rule.fields[k]);
           break;
@@ -527,19 +529,20 @@ void ReportCollector::on_activity(Record& rec, uint32_t source) {
     ++run->events_dropped;
     return;
   }
-  TimelineEntry e;
-  e.time = cut(time, 40);
-  e.event = cut(event, 40);
-  e.agent = cut(agent, 60);
-  e.tool = cut(tool, 60);
-  e.action = cut(f.str(kAction).value_or(""), 40);
-  e.decision = cut(decision, 20);
-  e.state = cut(state, 20);
-  e.target = cut(f.str(kTarget).value_or(f.str(kDescription).value_or(f.str(kSummary).value_or(""))));
-  e.duration_ms = duration;
-  e.source = sources_[source];
-  e.line = rec.line;
-  run->events.push_back(std::move(e));
+  TimelineEntry entry;
+  entry.time = cut(time, 40);
+  entry.event = cut(event, 40);
+  entry.agent = cut(agent, 60);
+  entry.tool = cut(tool, 60);
+  entry.action = cut(fields.str(kAction).value_or(""), 40);
+  entry.decision = cut(decision, 20);
+  entry.state = cut(state, 20);
+  entry.target =
+      cut(fields.str(kTarget).value_or(fields.str(kDescription).value_or(fields.str(kSummary).value_or(""))));
+  entry.duration_ms = duration;
+  entry.source = sources_[source];
+  entry.line = rec.line;
+  run->events.push_back(std::move(entry));
 }
 
 // An escalation waits under its (run, escalation_id) and (run, action_id) keys, or (run, agent)

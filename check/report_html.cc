@@ -38,32 +38,32 @@ const char* decision_colour(std::string_view d) {
 }
 
 // A horizontal bar chart of the largest `max_bars` values.
-std::string bar_chart(std::string_view title, const std::map<std::string, uint64_t>& m, size_t max_bars = 12,
+std::string bar_chart(std::string_view title, const std::map<std::string, uint64_t>& counts, size_t max_bars = 12,
                       bool by_decision = false) {
-  std::vector<std::pair<std::string, uint64_t>> v(m.begin(), m.end());
-  std::stable_sort(v.begin(), v.end(), [](auto& a, auto& b) { return a.second > b.second; });
-  size_t more = v.size() > max_bars ? v.size() - max_bars : 0;
-  if (more) v.resize(max_bars);
-  uint64_t top = v.empty() ? 1 : std::max<uint64_t>(1, v.front().second);
-  const int w = 380, label = 170, bar_h = 16, gap = 5;
-  int h = static_cast<int>(v.size()) * (bar_h + gap) + 30;
-  std::string o = "<figure class=\"chart\"><figcaption>" + esc(title) + "</figcaption>";
-  o += "<svg class=\"chart\" role=\"img\" aria-label=\"" + esc(title) + "\" width=\"" + n(w) + "\" height=\"" + n(h) +
-       "\" viewBox=\"0 0 " + n(w) + " " + n(h) + "\">";
+  std::vector<std::pair<std::string, uint64_t>> bars(counts.begin(), counts.end());
+  std::stable_sort(bars.begin(), bars.end(), [](auto& a, auto& b) { return a.second > b.second; });
+  size_t more = bars.size() > max_bars ? bars.size() - max_bars : 0;
+  if (more) bars.resize(max_bars);
+  uint64_t top = bars.empty() ? 1 : std::max<uint64_t>(1, bars.front().second);
+  const int width = 380, label = 170, bar_h = 16, gap = 5;
+  int height = static_cast<int>(bars.size()) * (bar_h + gap) + 30;
+  std::string html = "<figure class=\"chart\"><figcaption>" + esc(title) + "</figcaption>";
+  html += "<svg class=\"chart\" role=\"img\" aria-label=\"" + esc(title) + "\" width=\"" + n(width) + "\" height=\"" +
+          n(height) + "\" viewBox=\"0 0 " + n(width) + " " + n(height) + "\">";
   int y = 4;
-  for (const auto& [name, count] : v) {
-    int bw = static_cast<int>((w - label - 50) * count / top);
+  for (const auto& [name, count] : bars) {
+    int bar_width = static_cast<int>((width - label - 50) * count / top);
     std::string shown = name.size() > 25 ? name.substr(0, 23) + "…" : name;
     const char* fill = by_decision ? decision_colour(name) : "#1565c0";
-    o += "<text x=\"" + n(label - 6) + "\" y=\"" + n(y + 12) + "\" text-anchor=\"end\">" + esc(shown) + "</text>";
-    o += "<rect x=\"" + n(label) + "\" y=\"" + n(y) + "\" width=\"" + n(std::max(bw, 1)) + "\" height=\"" + n(bar_h) +
-         "\" fill=\"" + fill + "\"><title>" + esc(name) + ": " + n(count) + "</title></rect>";
-    o += "<text x=\"" + n(label + bw + 4) + "\" y=\"" + n(y + 12) + "\">" + n(count) + "</text>";
+    html += "<text x=\"" + n(label - 6) + "\" y=\"" + n(y + 12) + "\" text-anchor=\"end\">" + esc(shown) + "</text>";
+    html += "<rect x=\"" + n(label) + "\" y=\"" + n(y) + "\" width=\"" + n(std::max(bar_width, 1)) + "\" height=\"" +
+            n(bar_h) + "\" fill=\"" + fill + "\"><title>" + esc(name) + ": " + n(count) + "</title></rect>";
+    html += "<text x=\"" + n(label + bar_width + 4) + "\" y=\"" + n(y + 12) + "\">" + n(count) + "</text>";
     y += bar_h + gap;
   }
-  if (v.empty()) o += "<text x=\"10\" y=\"20\">none</text>";
-  if (more) o += "<text x=\"10\" y=\"" + n(y + 14) + "\" class=\"muted\">and " + n(more) + " more</text>";
-  return o + "</svg></figure>";
+  if (bars.empty()) html += "<text x=\"10\" y=\"20\">none</text>";
+  if (more) html += "<text x=\"10\" y=\"" + n(y + 14) + "\" class=\"muted\">and " + n(more) + " more</text>";
+  return html + "</svg></figure>";
 }
 
 std::string outcome_chart(const LifecycleOutcomes& l) {
@@ -72,74 +72,82 @@ std::string outcome_chart(const LifecycleOutcomes& l) {
   return bar_chart("Lifecycle outcomes", m);
 }
 
-std::string durations_chart(const std::map<std::string, Durations>& d) {
+std::string durations_chart(const std::map<std::string, Durations>& by_tool) {
   uint64_t top = 1;
-  for (const auto& [t, x] : d) top = std::max(top, x.p99);
-  const int w = 520, label = 160, row = 26;
-  int h = static_cast<int>(d.size()) * row + 34;
-  std::string o = "<figure class=\"chart\"><figcaption>Duration per tool, ms (bar: p50 to p90, tick: p99)</figcaption>";
-  o += "<svg class=\"chart\" role=\"img\" aria-label=\"durations\" width=\"" + n(w) + "\" height=\"" + n(h) +
-       "\" viewBox=\"0 0 " + n(w) + " " + n(h) + "\">";
+  for (const auto& [t, x] : by_tool) top = std::max(top, x.p99);
+  const int width = 520, label = 160, row = 26;
+  int height = static_cast<int>(by_tool.size()) * row + 34;
+  std::string html =
+      "<figure class=\"chart\"><figcaption>Duration per tool, ms (bar: p50 to p90, tick: p99)</figcaption>";
+  html += "<svg class=\"chart\" role=\"img\" aria-label=\"durations\" width=\"" + n(width) + "\" height=\"" +
+          n(height) + "\" viewBox=\"0 0 " + n(width) + " " + n(height) + "\">";
   int y = 4;
-  double scale = static_cast<double>(w - label - 150) / static_cast<double>(top);
-  for (const auto& [tool, x] : d) {
+  double scale = static_cast<double>(width - label - 150) / static_cast<double>(top);
+  for (const auto& [tool, x] : by_tool) {
     int x50 = label + static_cast<int>(x.p50 * scale), x90 = label + static_cast<int>(x.p90 * scale);
     int x99 = label + static_cast<int>(x.p99 * scale);
-    o += "<text x=\"" + n(label - 6) + "\" y=\"" + n(y + 14) + "\" text-anchor=\"end\">" + esc(tool) + "</text>";
-    o += "<line x1=\"" + n(label) + "\" x2=\"" + n(x99) + "\" y1=\"" + n(y + 10) + "\" y2=\"" + n(y + 10) +
-         "\" stroke=\"#90a4ae\"/>";
-    o += "<rect x=\"" + n(x50) + "\" y=\"" + n(y + 3) + "\" width=\"" + n(std::max(x90 - x50, 2)) +
-         "\" height=\"14\" fill=\"#00838f\"><title>" + esc(tool) + ": p50 " + n(x.p50) + ", p90 " + n(x.p90) +
-         ", p99 " + n(x.p99) + ", max " + n(x.max) + " (" + n(x.count) + ")</title></rect>";
-    o += "<line x1=\"" + n(x99) + "\" x2=\"" + n(x99) + "\" y1=\"" + n(y + 2) + "\" y2=\"" + n(y + 18) +
-         "\" stroke=\"#37474f\" stroke-width=\"2\"/>";
-    o += "<text x=\"" + n(w - 4) + "\" y=\"" + n(y + 14) + "\" text-anchor=\"end\">" + n(x.p50) + " / " + n(x.p90) +
-         " / " + n(x.p99) + "</text>";
+    html += "<text x=\"" + n(label - 6) + "\" y=\"" + n(y + 14) + "\" text-anchor=\"end\">" + esc(tool) + "</text>";
+    html += "<line x1=\"" + n(label) + "\" x2=\"" + n(x99) + "\" y1=\"" + n(y + 10) + "\" y2=\"" + n(y + 10) +
+            "\" stroke=\"#90a4ae\"/>";
+    html += "<rect x=\"" + n(x50) + "\" y=\"" + n(y + 3) + "\" width=\"" + n(std::max(x90 - x50, 2)) +
+            "\" height=\"14\" fill=\"#00838f\"><title>" + esc(tool) + ": p50 " + n(x.p50) + ", p90 " + n(x.p90) +
+            ", p99 " + n(x.p99) + ", max " + n(x.max) + " (" + n(x.count) + ")</title></rect>";
+    html += "<line x1=\"" + n(x99) + "\" x2=\"" + n(x99) + "\" y1=\"" + n(y + 2) + "\" y2=\"" + n(y + 18) +
+            "\" stroke=\"#37474f\" stroke-width=\"2\"/>";
+    html += "<text x=\"" + n(width - 4) + "\" y=\"" + n(y + 14) + "\" text-anchor=\"end\">" + n(x.p50) + " / " +
+            n(x.p90) + " / " + n(x.p99) + "</text>";
     y += row;
   }
-  if (d.empty()) o += "<text x=\"10\" y=\"20\">no durations</text>";
-  return o + "</svg></figure>";
+  if (by_tool.empty()) html += "<text x=\"10\" y=\"20\">no durations</text>";
+  return html + "</svg></figure>";
 }
 
 // One run: a strip of events placed by time, then the table of what happened.
 std::string timeline_run(const RunSummary& run) {
-  std::string o = "<section class=\"run\" data-run=\"" + esc(run.id) + "\"><h3>" + esc(run.id) + "</h3>";
-  o += "<p class=\"muted\">" + n(run.records) + " records, " + esc(run.first_time) + " to " + esc(run.last_time) +
-       ", agents: ";
-  for (size_t i = 0; i < run.agents.size(); ++i) o += (i ? ", " : "") + esc(run.agents[i]);
-  o += "</p>";
-  int64_t lo = INT64_MAX, hi = INT64_MIN;
-  std::vector<int64_t> at;
-  for (const auto& e : run.timeline) {
-    auto t = parse_rfc3339_ms(e.time);
-    at.push_back(t ? *t : INT64_MIN);
-    if (t) lo = std::min(lo, *t), hi = std::max(hi, *t);
+  std::string html = "<section class=\"run\" data-run=\"" + esc(run.id) + "\"><h3>" + esc(run.id) + "</h3>";
+  html += "<p class=\"muted\">" + n(run.records) + " records, " + esc(run.first_time) + " to " + esc(run.last_time) +
+          ", agents: ";
+  for (size_t i = 0; i < run.agents.size(); ++i) html += (i ? ", " : "") + esc(run.agents[i]);
+  html += "</p>";
+  int64_t first = INT64_MAX, last = INT64_MIN;
+  std::vector<int64_t> times;
+  for (const auto& event : run.timeline) {
+    auto time = parse_rfc3339_ms(event.time);
+    times.push_back(time ? *time : INT64_MIN);
+    if (time) first = std::min(first, *time), last = std::max(last, *time);
   }
-  const int w = 900, h = 44;
-  o += "<svg class=\"strip\" width=\"" + n(w) + "\" height=\"" + n(h) + "\" viewBox=\"0 0 " + n(w) + " " + n(h) + "\">";
-  o += "<line x1=\"10\" x2=\"" + n(w - 10) + "\" y1=\"22\" y2=\"22\" stroke=\"#b0bec5\"/>";
+  const int width = 900, height = 44;
+  html += "<svg class=\"strip\" width=\"" + n(width) + "\" height=\"" + n(height) + "\" viewBox=\"0 0 " + n(width) +
+          " " + n(height) + "\">";
+  html += "<line x1=\"10\" x2=\"" + n(width - 10) + "\" y1=\"22\" y2=\"22\" stroke=\"#b0bec5\"/>";
   for (size_t i = 0; i < run.timeline.size(); ++i) {
-    const auto& e = run.timeline[i];
-    double f = (at[i] == INT64_MIN || hi == lo) ? static_cast<double>(i) / std::max<size_t>(1, run.timeline.size() - 1)
-                                                : static_cast<double>(at[i] - lo) / static_cast<double>(hi - lo);
-    int x = 10 + static_cast<int>(f * (w - 20));
-    int y = e.event.find("result") != std::string::npos || e.event.find("complet") != std::string::npos ? 30 : 14;
-    o += "<circle cx=\"" + n(x) + "\" cy=\"" + n(y) + "\" r=\"5\" fill=\"" + decision_colour(e.decision) + "\"><title>" +
-         esc(e.time + " " + e.event + " " + e.agent + " " + e.tool + " " + e.decision) + "</title></circle>";
+    const auto& event = run.timeline[i];
+    double fraction = (times[i] == INT64_MIN || last == first)
+                          ? static_cast<double>(i) / std::max<size_t>(1, run.timeline.size() - 1)
+                          : static_cast<double>(times[i] - first) / static_cast<double>(last - first);
+    int x = 10 + static_cast<int>(fraction * (width - 20));
+    int y =
+        event.event.find("result") != std::string::npos || event.event.find("complet") != std::string::npos ? 30 : 14;
+    html += "<circle cx=\"" + n(x) + "\" cy=\"" + n(y) + "\" r=\"5\" fill=\"" + decision_colour(event.decision) +
+            "\"><title>" +
+            esc(event.time + " " + event.event + " " + event.agent + " " + event.tool + " " + event.decision) +
+            "</title></circle>";
   }
-  o += "</svg>";
-  o += "<table class=\"events\"><thead><tr><th>time</th><th>event</th><th>by</th><th>tool / action</th>"
-       "<th>decision</th><th>lifecycle</th><th>target</th><th>line</th></tr></thead><tbody>";
-  for (const auto& e : run.timeline) {
-    o += "<tr><td>" + esc(e.time) + "</td><td>" + esc(e.event) + "</td><td>" + esc(e.agent) + "</td><td>" +
-         esc(e.tool) + (e.action.empty() ? "" : " / " + esc(e.action)) + "</td><td><span class=\"dec\" style=\"color:" +
-         decision_colour(e.decision) + "\">" + esc(e.decision) + "</span></td><td>" + esc(e.state) +
-         (e.duration_ms >= 0 ? " (" + n(static_cast<uint64_t>(e.duration_ms)) + " ms)" : "") + "</td><td>" +
-         esc(e.target) + "</td><td class=\"muted\">" + esc(e.source) + ":" + n(e.line) + "</td></tr>";
+  html += "</svg>";
+  html +=
+      "<table class=\"events\"><thead><tr><th>time</th><th>event</th><th>by</th><th>tool / action</th>"
+      "<th>decision</th><th>lifecycle</th><th>target</th><th>line</th></tr></thead><tbody>";
+  for (const auto& event : run.timeline) {
+    html += "<tr><td>" + esc(event.time) + "</td><td>" + esc(event.event) + "</td><td>" + esc(event.agent) +
+            "</td><td>" + esc(event.tool) + (event.action.empty() ? "" : " / " + esc(event.action)) +
+            "</td><td><span class=\"dec\" style=\"color:" + decision_colour(event.decision) + "\">" +
+            esc(event.decision) + "</span></td><td>" + esc(event.state) +
+            (event.duration_ms >= 0 ? " (" + n(static_cast<uint64_t>(event.duration_ms)) + " ms)" : "") + "</td><td>" +
+            esc(event.target) + "</td><td class=\"muted\">" + esc(event.source) + ":" + n(event.line) + "</td></tr>";
   }
-  o += "</tbody></table>";
-  if (run.timeline_dropped) o += "<p class=\"muted\">and " + n(run.timeline_dropped) + " more events not shown</p>";
-  return o + "</section>";
+  html += "</tbody></table>";
+  if (run.timeline_dropped) html += "<p class=\"muted\">and " + n(run.timeline_dropped) + " more events not shown</p>";
+  return html + "</section>";
 }
 
 // Per input file: lines, kept records and dead letters by reason; a chart of the inputs with
@@ -202,104 +210,110 @@ document.body.dataset.ok=(charts>0&&document.getElementById('timeline')&&window.
 
 }  // namespace
 
-std::string render_html(const CheckReport& r) {
-  std::string o = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n";
-  o += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
-       "script-src 'unsafe-inline'; img-src data:\">\n";
-  o += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
-  o += "<title>agentlog check: " + esc(r.policy_name) + (r.passed ? " passed" : " failed") + "</title>\n";
-  o += "<style>" + std::string(kStyle) + "</style>\n<script>" + kScript + "</script></head>\n<body>\n";
-  o += std::string("<header class=\"") + (r.passed ? "pass" : "fail") + "\"><h1>" + (r.passed ? "PASSED" : "FAILED") +
-       ": policy " + esc(r.policy_name) + "</h1><div>" + n(r.rules.size()) + " rules, " + n(r.failed_errors) +
-       " failed, " + n(r.failed_warnings) + " warnings &middot; config " + esc(r.config) + " &middot; pipeline " +
-       esc(r.pipeline) + "</div></header>\n<main>\n";
+std::string render_html(const CheckReport& report) {
+  std::string html = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n";
+  html +=
+      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
+      "script-src 'unsafe-inline'; img-src data:\">\n";
+  html += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
+  html += "<title>agentlog check: " + esc(report.policy_name) + (report.passed ? " passed" : " failed") + "</title>\n";
+  html += "<style>" + std::string(kStyle) + "</style>\n<script>" + kScript + "</script></head>\n<body>\n";
+  html += std::string("<header class=\"") + (report.passed ? "pass" : "fail") + "\"><h1>" +
+          (report.passed ? "PASSED" : "FAILED") + ": policy " + esc(report.policy_name) + "</h1><div>" +
+          n(report.rules.size()) + " rules, " + n(report.failed_errors) + " failed, " + n(report.failed_warnings) +
+          " warnings &middot; config " + esc(report.config) + " &middot; pipeline " + esc(report.pipeline) +
+          "</div></header>\n<main>\n";
 
-  o += "<section id=\"summary\">";
-  auto kpi = [&](std::string_view label, uint64_t v) {
-    o += "<span class=\"kpi\"><b>" + n(v) + "</b>" + esc(label) + "</span>";
+  html += "<section id=\"summary\">";
+  auto kpi = [&](std::string_view label, uint64_t value) {
+    html += "<span class=\"kpi\"><b>" + n(value) + "</b>" + esc(label) + "</span>";
   };
-  kpi("records in", r.records_in);
-  kpi("records out", r.records_out);
-  kpi("dead-lettered", r.dead_lettered);
-  kpi("generated records", r.generated);  // warnings, and records expanded by normalize
-  kpi("runs", r.runs_total);
-  kpi("inputs", r.inputs_total);
-  kpi("schema violations", r.schema_violations);
-  kpi("unclassified records", r.unclassified);
-  kpi("records redacted", r.records_redacted);
-  kpi("collisions", r.collisions);
-  kpi("escalations", r.escalations);
-  kpi("unresolved escalations", r.escalations_unresolved);
-  o += "</section>\n";
+  kpi("records in", report.records_in);
+  kpi("records out", report.records_out);
+  kpi("dead-lettered", report.dead_lettered);
+  kpi("generated records", report.generated);  // warnings, and records expanded by normalize
+  kpi("runs", report.runs_total);
+  kpi("inputs", report.inputs_total);
+  kpi("schema violations", report.schema_violations);
+  kpi("unclassified records", report.unclassified);
+  kpi("records redacted", report.records_redacted);
+  kpi("collisions", report.collisions);
+  kpi("escalations", report.escalations);
+  kpi("unresolved escalations", report.escalations_unresolved);
+  html += "</section>\n";
 
-  o += "<h2>Policy rules</h2><table id=\"rules\"><thead><tr><th>status</th><th>rule</th><th>severity</th>"
-       "<th>result</th><th>examples</th></tr></thead><tbody>";
-  for (const auto& res : r.rules) {
+  html +=
+      "<h2>Policy rules</h2><table id=\"rules\"><thead><tr><th>status</th><th>rule</th><th>severity</th>"
+      "<th>result</th><th>examples</th></tr></thead><tbody>";
+  for (const auto& res : report.rules) {
     const Rule& rule = *res.rule;
     std::string cls = res.passed ? "pass" : rule.severity == Severity::Error ? "fail" : "warn";
     std::string tag = res.passed ? "PASS" : rule.severity == Severity::Error ? "FAIL" : "WARN";
-    o += "<tr><td class=\"" + cls + "\">" + tag + "</td><td><b>" + esc(rule.id) + "</b><br><span class=\"muted\">" +
-         esc(rule_type_name(rule.type)) + ": " + esc(rule.message) + "</span></td><td>" +
-         (rule.severity == Severity::Error ? "error" : "warning") + "</td><td>" + esc(res.detail) + " " +
-         esc(limit_phrase(res)) +
-         "</td><td><ul class=\"ex\">";
-    for (const auto& e : res.examples) o += "<li>" + esc(example_text(e)) + "</li>";
-    o += "</ul></td></tr>";
+    html += "<tr><td class=\"" + cls + "\">" + tag + "</td><td><b>" + esc(rule.id) + "</b><br><span class=\"muted\">" +
+            esc(rule_type_name(rule.type)) + ": " + esc(rule.message) + "</span></td><td>" +
+            (rule.severity == Severity::Error ? "error" : "warning") + "</td><td>" + esc(res.detail) + " " +
+            esc(limit_phrase(res)) + "</td><td><ul class=\"ex\">";
+    for (const auto& example : res.examples) html += "<li>" + esc(example_text(example)) + "</li>";
+    html += "</ul></td></tr>";
   }
-  o += "</tbody></table>\n";
+  html += "</tbody></table>\n";
 
-  o += "<h2>Activity</h2><div class=\"charts\">";
-  o += bar_chart("Records by event type", r.by_event_type);
-  o += bar_chart("Records by decision", r.by_decision, 12, true);
-  o += bar_chart("Top agents", r.by_agent);
-  o += bar_chart("Top tools", r.by_tool);
-  o += "</div>\n<h2>Findings</h2><div class=\"charts\">";
-  o += outcome_chart(r.lifecycle);
-  o += bar_chart("Lifecycle violations", r.lifecycle_violations);
-  o += bar_chart("Secrets redacted, by rule", r.redactions_by_rule);
-  o += bar_chart("Dead letters, by reason", r.dead_letter_reasons);
-  o += "</div>\n";
-  o += "<p>Collisions: " + n(r.collisions) + ". Escalations: " + n(r.escalations) + " (" + n(r.escalations_resolved) +
-       " resolved, " + n(r.escalations_unresolved) + " unresolved).</p>";
-  if (!r.collision_examples.empty()) {
-    o += "<ul class=\"ex\">";
-    for (const auto& e : r.collision_examples) o += "<li>" + esc(e.source) + ":" + n(e.line) + ": " + esc(e.note) + "</li>";
-    o += "</ul>";
+  html += "<h2>Activity</h2><div class=\"charts\">";
+  html += bar_chart("Records by event type", report.by_event_type);
+  html += bar_chart("Records by decision", report.by_decision, 12, true);
+  html += bar_chart("Top agents", report.by_agent);
+  html += bar_chart("Top tools", report.by_tool);
+  html += "</div>\n<h2>Findings</h2><div class=\"charts\">";
+  html += outcome_chart(report.lifecycle);
+  html += bar_chart("Lifecycle violations", report.lifecycle_violations);
+  html += bar_chart("Secrets redacted, by rule", report.redactions_by_rule);
+  html += bar_chart("Dead letters, by reason", report.dead_letter_reasons);
+  html += "</div>\n";
+  html += "<p>Collisions: " + n(report.collisions) + ". Escalations: " + n(report.escalations) + " (" +
+          n(report.escalations_resolved) + " resolved, " + n(report.escalations_unresolved) + " unresolved).</p>";
+  if (!report.collision_examples.empty()) {
+    html += "<ul class=\"ex\">";
+    for (const auto& example : report.collision_examples)
+      html += "<li>" + esc(example.source) + ":" + n(example.line) + ": " + esc(example.note) + "</li>";
+    html += "</ul>";
   }
-  o += inputs_section(r);
-  o += "<h2>Durations</h2><div class=\"charts\">" + durations_chart(r.durations_by_tool) + "</div>\n";
+  html += inputs_section(report);
+  html += "<h2>Durations</h2><div class=\"charts\">" + durations_chart(report.durations_by_tool) + "</div>\n";
 
   size_t shown = 0;
-  for (const auto& run : r.runs) shown += run.has_timeline;
-  o += "<h2>Timeline: what was planned, what ran, by whom, with what decision and when</h2>";
-  o += "<p class=\"muted\">The first " + n(shown) + " of " + n(r.runs_total) + " runs (limit " +
-       n(r.limits.timeline_runs) + " runs, " + n(r.limits.timeline_events) +
-       " events each). Dots: calls above the line, results below; colour is the decision.</p>";
-  o += "<div id=\"timeline\" class=\"paged\" data-page=\"10\">";
-  for (const auto& run : r.runs)
-    if (run.has_timeline) o += timeline_run(run);
-  o += "</div>\n";
-  o += "<h2>Runs</h2><p class=\"muted\">" + n(r.runs_total) + " runs";
-  if (r.other_runs) o += "; " + n(r.other_runs) + " records of further runs are not listed (limit " + n(r.limits.max_runs) + ")";
-  o += ".</p><table id=\"runs\"><thead><tr><th>run</th><th>records</th><th>first</th><th>last</th><th>agents</th>"
-       "<th>decisions</th><th>violations</th></tr></thead><tbody class=\"paged\" data-page=\"50\">";
-  for (const auto& run : r.runs) {
-    o += "<tr><td>" + esc(run.id) + "</td><td>" + n(run.records) + "</td><td>" + esc(run.first_time) + "</td><td>" +
-         esc(run.last_time) + "</td><td>";
-    for (size_t i = 0; i < run.agents.size(); ++i) o += (i ? ", " : "") + esc(run.agents[i]);
-    o += "</td><td>";
+  for (const auto& run : report.runs) shown += run.has_timeline;
+  html += "<h2>Timeline: what was planned, what ran, by whom, with what decision and when</h2>";
+  html += "<p class=\"muted\">The first " + n(shown) + " of " + n(report.runs_total) + " runs (limit " +
+          n(report.limits.timeline_runs) + " runs, " + n(report.limits.timeline_events) +
+          " events each). Dots: calls above the line, results below; colour is the decision.</p>";
+  html += "<div id=\"timeline\" class=\"paged\" data-page=\"10\">";
+  for (const auto& run : report.runs)
+    if (run.has_timeline) html += timeline_run(run);
+  html += "</div>\n";
+  html += "<h2>Runs</h2><p class=\"muted\">" + n(report.runs_total) + " runs";
+  if (report.other_runs)
+    html += "; " + n(report.other_runs) + " records of further runs are not listed (limit " +
+            n(report.limits.max_runs) + ")";
+  html +=
+      ".</p><table id=\"runs\"><thead><tr><th>run</th><th>records</th><th>first</th><th>last</th><th>agents</th>"
+      "<th>decisions</th><th>violations</th></tr></thead><tbody class=\"paged\" data-page=\"50\">";
+  for (const auto& run : report.runs) {
+    html += "<tr><td>" + esc(run.id) + "</td><td>" + n(run.records) + "</td><td>" + esc(run.first_time) + "</td><td>" +
+            esc(run.last_time) + "</td><td>";
+    for (size_t i = 0; i < run.agents.size(); ++i) html += (i ? ", " : "") + esc(run.agents[i]);
+    html += "</td><td>";
     bool first = true;
     for (const auto& [d, c] : run.decisions) {
-      o += std::string(first ? "" : ", ") + "<span style=\"color:" + decision_colour(d) + "\">" + esc(d) + " " + n(c) +
-           "</span>";
+      html += std::string(first ? "" : ", ") + "<span style=\"color:" + decision_colour(d) + "\">" + esc(d) + " " +
+              n(c) + "</span>";
       first = false;
     }
-    o += "</td><td>" + n(run.violations) + "</td></tr>";
+    html += "</td><td>" + n(run.violations) + "</td></tr>";
   }
-  o += "</tbody></table>\n";
+  html += "</tbody></table>\n";
 
-  o += "</main>\n</body></html>\n";
-  return o;
+  html += "</main>\n</body></html>\n";
+  return html;
 }
 
 }  // namespace agentlog::check

@@ -109,17 +109,17 @@ void raw_tally(Writer& w, const Tally& t) {
 
 // The `merge` section: what the rules read besides the totals, for `check --merge`. Inputs
 // past limits.max_values are summed in one "(other)" entry (inputs_folded).
-void merge_section(Writer& w, const CheckReport& r) {
-  const RuleData& d = r.data;
-  std::vector<std::string> sources = d.sources;
+void merge_section(Writer& writer, const CheckReport& report) {
+  const RuleData& data = report.data;
+  std::vector<std::string> sources = data.sources;
   std::vector<std::pair<uint32_t, InputTally>> inputs;
-  uint64_t n = 0;
-  bool folded = d.inputs_folded;
-  for (uint32_t i = 0; i < d.inputs.size() && i < d.sources.size(); ++i) {
-    const InputTally& a = d.inputs[i];
-    if (!listed(a)) continue;
-    if (++n <= r.limits.max_values) {
-      inputs.emplace_back(i, a);
+  uint64_t listed_inputs = 0;
+  bool folded = data.inputs_folded;
+  for (uint32_t i = 0; i < data.inputs.size() && i < data.sources.size(); ++i) {
+    const InputTally& tally = data.inputs[i];
+    if (!listed(tally)) continue;
+    if (++listed_inputs <= report.limits.max_values) {
+      inputs.emplace_back(i, tally);
       continue;
     }
     if (!folded || inputs.back().first != sources.size() - 1) {
@@ -127,100 +127,101 @@ void merge_section(Writer& w, const CheckReport& r) {
       sources.push_back("(other)");
       InputTally other;
       other.inputs = 0;
-      other.by_class.resize(d.classes.size());
-      other.examples.resize(d.classes.size());
+      other.by_class.resize(data.classes.size());
+      other.examples.resize(data.classes.size());
       inputs.emplace_back(static_cast<uint32_t>(sources.size() - 1), other);
     }
-    InputTally& o = inputs.back().second;
-    o.inputs += a.inputs;
-    o.input = o.input || a.input;
-    o.lines += a.lines, o.records += a.records, o.dead += a.dead;
-    for (size_t c = 0; c < a.by_class.size() && c < o.by_class.size(); ++c) o.by_class[c] += a.by_class[c];
+    InputTally& merged = inputs.back().second;
+    merged.inputs += tally.inputs;
+    merged.input = merged.input || tally.input;
+    merged.lines += tally.lines, merged.records += tally.records, merged.dead += tally.dead;
+    for (size_t c = 0; c < tally.by_class.size() && c < merged.by_class.size(); ++c)
+      merged.by_class[c] += tally.by_class[c];
   }
-  w.key("merge");
-  w.open('{');
-  w.key("complete"), w.boolean(d.complete);
-  w.key("sources");
-  w.open('[');
-  for (const auto& s : sources) w.str(s);
-  w.close(']');
-  w.key("inputs_folded"), w.boolean(folded);
-  w.key("dead_letter_classes");
-  w.open('[');
-  for (const auto& c : d.classes) {
-    w.open('{');
-    w.kv("key", c.key);
-    w.kv("stage_type", c.stage_type);
-    w.key("unclassified"), w.boolean(c.unclassified);
-    w.close('}');
+  writer.key("merge");
+  writer.open('{');
+  writer.key("complete"), writer.boolean(data.complete);
+  writer.key("sources");
+  writer.open('[');
+  for (const auto& source : sources) writer.str(source);
+  writer.close(']');
+  writer.key("inputs_folded"), writer.boolean(folded);
+  writer.key("dead_letter_classes");
+  writer.open('[');
+  for (const auto& dead_class : data.classes) {
+    writer.open('{');
+    writer.kv("key", dead_class.key);
+    writer.kv("stage_type", dead_class.stage_type);
+    writer.key("unclassified"), writer.boolean(dead_class.unclassified);
+    writer.close('}');
   }
-  w.close(']');
-  w.key("inputs");
-  w.open('[');
+  writer.close(']');
+  writer.key("inputs");
+  writer.open('[');
   for (const auto& [i, a] : inputs) {
-    w.open('{');
-    w.kn("source", i);
-    w.kn("inputs", a.inputs);
-    w.key("input"), w.boolean(a.input);
-    w.kn("lines", a.lines);
-    w.kn("records", a.records);
-    w.kn("dead_lettered", a.dead);
-    w.key("by_class");
-    w.open('[');
-    for (uint64_t v : a.by_class) w.num(v);
-    w.close(']');
-    w.key("examples");
-    w.open('[');
-    for (const auto& ex : a.examples) {
-      w.open('{');
-      raw_examples(w, "list", ex);
-      w.close('}');
+    writer.open('{');
+    writer.kn("source", i);
+    writer.kn("inputs", a.inputs);
+    writer.key("input"), writer.boolean(a.input);
+    writer.kn("lines", a.lines);
+    writer.kn("records", a.records);
+    writer.kn("dead_lettered", a.dead);
+    writer.key("by_class");
+    writer.open('[');
+    for (uint64_t count : a.by_class) writer.num(count);
+    writer.close(']');
+    writer.key("examples");
+    writer.open('[');
+    for (const auto& example : a.examples) {
+      writer.open('{');
+      raw_examples(writer, "list", example);
+      writer.close('}');
     }
-    w.close(']');
-    w.close('}');
+    writer.close(']');
+    writer.close('}');
   }
-  w.close(']');
-  w.key("rule_tallies");
-  w.open('[');
-  for (const auto& t : d.rule_tallies) raw_tally(w, t);
-  w.close(']');
-  raw_examples(w, "schema_examples", d.schema.examples);
-  raw_examples(w, "redacted_examples", d.redacted.examples);
-  raw_examples(w, "collision_examples", d.collisions.examples);
-  w.key("lifecycle_violations");
-  w.open('[');
-  for (const auto& [k, t] : d.lifecycle) {
-    w.open('{');
-    w.kv("track", k.first);
-    w.kv("violation", k.second);
-    w.kn("count", t.count);
-    raw_examples(w, "examples", t.examples);
-    w.close('}');
+  writer.close(']');
+  writer.key("rule_tallies");
+  writer.open('[');
+  for (const auto& tally : data.rule_tallies) raw_tally(writer, tally);
+  writer.close(']');
+  raw_examples(writer, "schema_examples", data.schema.examples);
+  raw_examples(writer, "redacted_examples", data.redacted.examples);
+  raw_examples(writer, "collision_examples", data.collisions.examples);
+  writer.key("lifecycle_violations");
+  writer.open('[');
+  for (const auto& [k, tally] : data.lifecycle) {
+    writer.open('{');
+    writer.kv("track", k.first);
+    writer.kv("violation", k.second);
+    writer.kn("count", tally.count);
+    raw_examples(writer, "examples", tally.examples);
+    writer.close('}');
   }
-  w.close(']');
-  w.kn("decided", d.decided);
-  w.kn("unknown", d.unknown);
-  raw_examples(w, "unresolved_escalations", d.unresolved_escalations);
-  w.key("durations");
-  w.open('{');
-  for (const auto& [tool, h] : d.durations) {
-    w.key(tool);
-    w.open('{');
-    w.kn("count", h.count());
-    w.kn("min", h.count() ? h.min() : 0);
-    w.kn("max", h.max());
-    w.key("samples");
-    w.open('[');
-    for (uint64_t v : h.samples()) w.num(v);
-    w.close(']');
-    w.key("buckets");
-    w.open('{');
-    for (const auto& [b, c] : h.buckets()) w.kn(std::to_string(b), c);
-    w.close('}');
-    w.close('}');
+  writer.close(']');
+  writer.kn("decided", data.decided);
+  writer.kn("unknown", data.unknown);
+  raw_examples(writer, "unresolved_escalations", data.unresolved_escalations);
+  writer.key("durations");
+  writer.open('{');
+  for (const auto& [tool, h] : data.durations) {
+    writer.key(tool);
+    writer.open('{');
+    writer.kn("count", h.count());
+    writer.kn("min", h.count() ? h.min() : 0);
+    writer.kn("max", h.max());
+    writer.key("samples");
+    writer.open('[');
+    for (uint64_t sample : h.samples()) writer.num(sample);
+    writer.close(']');
+    writer.key("buckets");
+    writer.open('{');
+    for (const auto& [b, dead_class] : h.buckets()) writer.kn(std::to_string(b), dead_class);
+    writer.close('}');
+    writer.close('}');
   }
-  w.close('}');
-  w.close('}');
+  writer.close('}');
+  writer.close('}');
 }
 
 void outcomes(Writer& w, const LifecycleOutcomes& o) {
@@ -232,164 +233,164 @@ void outcomes(Writer& w, const LifecycleOutcomes& o) {
 
 }  // namespace
 
-std::string render_json(const CheckReport& r) {
-  Writer w;
-  w.open('{');
-  w.kn("report_version", kReportVersion);
-  w.kv("agentlog_version", AGENTLOG_VERSION);
-  w.kv("verdict", r.passed ? "pass" : "fail");
-  w.kv("pipeline", r.pipeline);
-  w.kv("config", r.config);
-  w.key("policy");
-  w.open('{');
-  w.kv("name", r.policy_name);
-  w.kv("origin", r.policy_origin);
-  w.kv("fingerprint", r.policy_fingerprint);
-  w.kn("rules", r.rules.size());
-  w.kn("failed_errors", r.failed_errors);
-  w.kn("failed_warnings", r.failed_warnings);
-  w.close('}');
+std::string render_json(const CheckReport& report) {
+  Writer writer;
+  writer.open('{');
+  writer.kn("report_version", kReportVersion);
+  writer.kv("agentlog_version", AGENTLOG_VERSION);
+  writer.kv("verdict", report.passed ? "pass" : "fail");
+  writer.kv("pipeline", report.pipeline);
+  writer.kv("config", report.config);
+  writer.key("policy");
+  writer.open('{');
+  writer.kv("name", report.policy_name);
+  writer.kv("origin", report.policy_origin);
+  writer.kv("fingerprint", report.policy_fingerprint);
+  writer.kn("rules", report.rules.size());
+  writer.kn("failed_errors", report.failed_errors);
+  writer.kn("failed_warnings", report.failed_warnings);
+  writer.close('}');
 
-  w.key("rules");
-  w.open('[');
-  for (const auto& res : r.rules) {
-    w.open('{');
-    w.kv("id", res.rule->id);
-    w.kv("type", rule_type_name(res.rule->type));
-    w.kv("severity", res.rule->severity == Severity::Error ? "error" : "warning");
-    w.kv("status", res.passed ? "pass" : "fail");
-    w.kv("message", res.rule->message);
-    w.key("actual"), w.raw(res.actual);
-    w.key("limit"), w.raw(res.limit);
-    w.kv("detail", res.detail);
-    examples(w, res.examples);
-    w.close('}');
+  writer.key("rules");
+  writer.open('[');
+  for (const auto& res : report.rules) {
+    writer.open('{');
+    writer.kv("id", res.rule->id);
+    writer.kv("type", rule_type_name(res.rule->type));
+    writer.kv("severity", res.rule->severity == Severity::Error ? "error" : "warning");
+    writer.kv("status", res.passed ? "pass" : "fail");
+    writer.kv("message", res.rule->message);
+    writer.key("actual"), writer.raw(res.actual);
+    writer.key("limit"), writer.raw(res.limit);
+    writer.kv("detail", res.detail);
+    examples(writer, res.examples);
+    writer.close('}');
   }
-  w.close(']');
+  writer.close(']');
 
-  w.key("totals");
-  w.open('{');
-  w.kn("records_in", r.records_in);
-  w.kn("records_out", r.records_out);
-  w.kn("dropped", r.dropped);
-  w.kn("dead_lettered", r.dead_lettered);
-  w.kn("generated", r.generated);
-  w.kn("bytes_read", r.bytes_read);
-  w.kn("lines_read", r.lines_read);
-  w.kn("source_errors", r.source_errors);
-  w.close('}');
-  w.counts("dead_letter_reasons", r.dead_letter_reasons);
+  writer.key("totals");
+  writer.open('{');
+  writer.kn("records_in", report.records_in);
+  writer.kn("records_out", report.records_out);
+  writer.kn("dropped", report.dropped);
+  writer.kn("dead_lettered", report.dead_lettered);
+  writer.kn("generated", report.generated);
+  writer.kn("bytes_read", report.bytes_read);
+  writer.kn("lines_read", report.lines_read);
+  writer.kn("source_errors", report.source_errors);
+  writer.close('}');
+  writer.counts("dead_letter_reasons", report.dead_letter_reasons);
 
-  w.key("inputs");
-  w.open('{');
-  w.kn("total", r.inputs_total);
-  w.key("capped"), w.boolean(r.inputs_total > r.limits.max_values);  // the rest summed as "(other)"
-  w.key("by_input");
-  w.open('{');
-  for (const auto& [name, in] : r.inputs) {
-    w.key(name);
-    w.open('{');
-    w.kn("lines", in.lines);
-    w.kn("records", in.records);
-    w.kn("dead_lettered", in.dead_lettered);
-    w.counts("dead_letter_reasons", in.dead_letter_reasons);
-    w.close('}');
+  writer.key("inputs");
+  writer.open('{');
+  writer.kn("total", report.inputs_total);
+  writer.key("capped"), writer.boolean(report.inputs_total > report.limits.max_values);  // the rest summed as "(other)"
+  writer.key("by_input");
+  writer.open('{');
+  for (const auto& [name, in] : report.inputs) {
+    writer.key(name);
+    writer.open('{');
+    writer.kn("lines", in.lines);
+    writer.kn("records", in.records);
+    writer.kn("dead_lettered", in.dead_lettered);
+    writer.counts("dead_letter_reasons", in.dead_letter_reasons);
+    writer.close('}');
   }
-  w.close('}');
-  w.close('}');
+  writer.close('}');
+  writer.close('}');
 
-  w.key("counts");
-  w.open('{');
-  w.counts("event_type", r.by_event_type);
-  w.counts("decision", r.by_decision);
-  w.counts("agent", r.by_agent);
-  w.counts("tool", r.by_tool);
-  w.counts("run", r.by_run);
-  w.close('}');
+  writer.key("counts");
+  writer.open('{');
+  writer.counts("event_type", report.by_event_type);
+  writer.counts("decision", report.by_decision);
+  writer.counts("agent", report.by_agent);
+  writer.counts("tool", report.by_tool);
+  writer.counts("run", report.by_run);
+  writer.close('}');
 
-  w.key("schema_violations");
-  w.open('{');
-  w.kn("total", r.schema_violations);
-  w.counts("by_stage", r.schema_violations_by_stage);
-  w.kn("unclassified", r.unclassified);
-  w.close('}');
+  writer.key("schema_violations");
+  writer.open('{');
+  writer.kn("total", report.schema_violations);
+  writer.counts("by_stage", report.schema_violations_by_stage);
+  writer.kn("unclassified", report.unclassified);
+  writer.close('}');
 
-  w.key("redactions");
-  w.open('{');
-  w.kn("records", r.records_redacted);
-  w.counts("by_rule", r.redactions_by_rule);
-  w.close('}');
+  writer.key("redactions");
+  writer.open('{');
+  writer.kn("records", report.records_redacted);
+  writer.counts("by_rule", report.redactions_by_rule);
+  writer.close('}');
 
-  w.key("lifecycles");
-  w.open('{');
-  outcomes(w, r.lifecycle);
-  w.key("by_track");
-  w.open('{');
-  for (const auto& [track, o] : r.lifecycle_by_track) {
-    w.key(track);
-    w.open('{');
-    outcomes(w, o);
-    w.close('}');
+  writer.key("lifecycles");
+  writer.open('{');
+  outcomes(writer, report.lifecycle);
+  writer.key("by_track");
+  writer.open('{');
+  for (const auto& [track, o] : report.lifecycle_by_track) {
+    writer.key(track);
+    writer.open('{');
+    outcomes(writer, o);
+    writer.close('}');
   }
-  w.close('}');
-  w.counts("violations", r.lifecycle_violations);
-  w.close('}');
+  writer.close('}');
+  writer.counts("violations", report.lifecycle_violations);
+  writer.close('}');
 
-  w.key("collisions");
-  w.open('{');
-  w.kn("total", r.collisions);
-  examples(w, r.collision_examples);
-  w.close('}');
+  writer.key("collisions");
+  writer.open('{');
+  writer.kn("total", report.collisions);
+  examples(writer, report.collision_examples);
+  writer.close('}');
 
-  w.key("escalations");
-  w.open('{');
-  w.kn("total", r.escalations);
-  w.kn("resolved", r.escalations_resolved);
-  w.kn("unresolved", r.escalations_unresolved);
-  w.close('}');
+  writer.key("escalations");
+  writer.open('{');
+  writer.kn("total", report.escalations);
+  writer.kn("resolved", report.escalations_resolved);
+  writer.kn("unresolved", report.escalations_unresolved);
+  writer.close('}');
 
-  w.key("durations_ms");
-  w.open('{');
-  for (const auto& [tool, d] : r.durations_by_tool) {
-    w.key(tool);
-    w.open('{');
-    w.kn("count", d.count);
-    w.kn("min", d.min);
-    w.kn("p50", d.p50);
-    w.kn("p90", d.p90);
-    w.kn("p99", d.p99);
-    w.kn("max", d.max);
-    w.close('}');
+  writer.key("durations_ms");
+  writer.open('{');
+  for (const auto& [tool, d] : report.durations_by_tool) {
+    writer.key(tool);
+    writer.open('{');
+    writer.kn("count", d.count);
+    writer.kn("min", d.min);
+    writer.kn("p50", d.p50);
+    writer.kn("p90", d.p90);
+    writer.kn("p99", d.p99);
+    writer.kn("max", d.max);
+    writer.close('}');
   }
-  w.close('}');
+  writer.close('}');
 
-  w.key("runs");
-  w.open('{');
-  w.kn("listed", r.runs.size());
-  w.key("capped"), w.boolean(r.other_runs > 0);  // more runs than limits.max_runs
-  w.kn("records_in_other_runs", r.other_runs);
-  w.key("list");
-  w.open('[');
-  for (const auto& run : r.runs) {
-    w.open('{');
-    w.kv("id", run.id);
-    w.kn("records", run.records);
-    w.kv("first_time", run.first_time);
-    w.kv("last_time", run.last_time);
-    w.key("agents");
-    w.open('[');
-    for (const auto& a : run.agents) w.str(a);
-    w.close(']');
-    w.counts("decisions", run.decisions);
-    w.kn("violations", run.violations);
-    w.close('}');
+  writer.key("runs");
+  writer.open('{');
+  writer.kn("listed", report.runs.size());
+  writer.key("capped"), writer.boolean(report.other_runs > 0);  // more runs than limits.max_runs
+  writer.kn("records_in_other_runs", report.other_runs);
+  writer.key("list");
+  writer.open('[');
+  for (const auto& run : report.runs) {
+    writer.open('{');
+    writer.kv("id", run.id);
+    writer.kn("records", run.records);
+    writer.kv("first_time", run.first_time);
+    writer.kv("last_time", run.last_time);
+    writer.key("agents");
+    writer.open('[');
+    for (const auto& agent : run.agents) writer.str(agent);
+    writer.close(']');
+    writer.counts("decisions", run.decisions);
+    writer.kn("violations", run.violations);
+    writer.close('}');
   }
-  w.close(']');
-  w.close('}');
-  merge_section(w, r);
-  w.close('}');
-  w.out.push_back('\n');
-  return w.out;
+  writer.close(']');
+  writer.close('}');
+  merge_section(writer, report);
+  writer.close('}');
+  writer.out.push_back('\n');
+  return writer.out;
 }
 
 }  // namespace agentlog::check

@@ -30,57 +30,57 @@ std::string attr(std::string_view s) {
 
 }  // namespace
 
-std::string render_junit(const CheckReport& r) {
+std::string render_junit(const CheckReport& report) {
   size_t failures = 0;
-  for (const auto& res : r.rules)
+  for (const auto& res : report.rules)
     if (!res.passed && res.rule->severity == Severity::Error) ++failures;
   // fail_on: warning turns failed warnings into failures too.
-  bool warn_fails = r.warnings_fail;
-  if (warn_fails) failures += r.failed_warnings;
+  bool warn_fails = report.warnings_fail;
+  if (warn_fails) failures += report.failed_warnings;
 
-  std::string o = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  std::string suite = "agentlog check: " + r.policy_name;
-  o += "<testsuites name=\"" + attr(suite) + "\" tests=\"" + std::to_string(r.rules.size()) + "\" failures=\"" +
-       std::to_string(failures) + "\" errors=\"0\">\n";
-  o += "  <testsuite name=\"" + attr(suite) + "\" tests=\"" + std::to_string(r.rules.size()) + "\" failures=\"" +
-       std::to_string(failures) + "\" errors=\"0\" skipped=\"0\">\n";
-  o += "    <properties>\n";
-  o += "      <property name=\"config\" value=\"" + attr(r.config) + "\"/>\n";
-  o += "      <property name=\"pipeline\" value=\"" + attr(r.pipeline) + "\"/>\n";
-  o += "      <property name=\"records_in\" value=\"" + std::to_string(r.records_in) + "\"/>\n";
-  o += "      <property name=\"records_out\" value=\"" + std::to_string(r.records_out) + "\"/>\n";
-  o += "      <property name=\"dead_lettered\" value=\"" + std::to_string(r.dead_lettered) + "\"/>\n";
-  o += "    </properties>\n";
-  for (const auto& res : r.rules) {
+  std::string xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  std::string suite = "agentlog check: " + report.policy_name;
+  xml += "<testsuites name=\"" + attr(suite) + "\" tests=\"" + std::to_string(report.rules.size()) + "\" failures=\"" +
+         std::to_string(failures) + "\" errors=\"0\">\n";
+  xml += "  <testsuite name=\"" + attr(suite) + "\" tests=\"" + std::to_string(report.rules.size()) + "\" failures=\"" +
+         std::to_string(failures) + "\" errors=\"0\" skipped=\"0\">\n";
+  xml += "    <properties>\n";
+  xml += "      <property name=\"config\" value=\"" + attr(report.config) + "\"/>\n";
+  xml += "      <property name=\"pipeline\" value=\"" + attr(report.pipeline) + "\"/>\n";
+  xml += "      <property name=\"records_in\" value=\"" + std::to_string(report.records_in) + "\"/>\n";
+  xml += "      <property name=\"records_out\" value=\"" + std::to_string(report.records_out) + "\"/>\n";
+  xml += "      <property name=\"dead_lettered\" value=\"" + std::to_string(report.dead_lettered) + "\"/>\n";
+  xml += "    </properties>\n";
+  for (const auto& res : report.rules) {
     const Rule& rule = *res.rule;
     std::string sev = rule.severity == Severity::Error ? "error" : "warning";
-    o += "    <testcase classname=\"agentlog.policy." + attr(rule_type_name(rule.type)) + "\" name=\"" +
-         attr(rule.id) + "\"";
+    xml += "    <testcase classname=\"agentlog.policy." + attr(rule_type_name(rule.type)) + "\" name=\"" +
+           attr(rule.id) + "\"";
     if (res.passed) {
-      o += "/>\n";
+      xml += "/>\n";
       continue;
     }
-    o += ">\n";
+    xml += ">\n";
     std::string body = res.detail + " " + limit_phrase(res) + "\n";
-    for (const auto& e : res.examples) body += example_text(e) + "\n";
+    for (const auto& example : res.examples) body += example_text(example) + "\n";
     bool failure = rule.severity == Severity::Error || warn_fails;
     if (failure) {
-      o += "      <failure type=\"" + sev + "\" message=\"" + attr(rule.message + ": " + res.detail) + "\">";
-      escape(o, body);
-      o += "</failure>\n";
+      xml += "      <failure type=\"" + sev + "\" message=\"" + attr(rule.message + ": " + res.detail) + "\">";
+      escape(xml, body);
+      xml += "</failure>\n";
     } else {
-      o += "      <system-out>WARNING: " + attr(rule.message + ": " + res.detail) + "\n";
-      escape(o, body);
-      o += "</system-out>\n";
+      xml += "      <system-out>WARNING: " + attr(rule.message + ": " + res.detail) + "\n";
+      escape(xml, body);
+      xml += "</system-out>\n";
     }
-    o += "    </testcase>\n";
+    xml += "    </testcase>\n";
   }
   // Where the dead letters came from: by reason, then per input (CI shows the suite's output).
-  if (r.dead_lettered) {
-    std::string out = "dead letters: " + std::to_string(r.dead_lettered) + "\n";
-    for (const auto& [reason, c] : r.dead_letter_reasons) out += "  " + reason + ": " + std::to_string(c) + "\n";
+  if (report.dead_lettered) {
+    std::string out = "dead letters: " + std::to_string(report.dead_lettered) + "\n";
+    for (const auto& [reason, c] : report.dead_letter_reasons) out += "  " + reason + ": " + std::to_string(c) + "\n";
     out += "by input:\n";
-    for (const auto& [name, in] : r.inputs) {
+    for (const auto& [name, in] : report.inputs) {
       if (!in.dead_lettered) continue;
       out += "  " + name + ": " + std::to_string(in.dead_lettered) + " of " + std::to_string(in.lines) + " lines (";
       bool first = true;
@@ -90,12 +90,12 @@ std::string render_junit(const CheckReport& r) {
       }
       out += ")\n";
     }
-    o += "    <system-out>";
-    escape(o, out);
-    o += "</system-out>\n";
+    xml += "    <system-out>";
+    escape(xml, out);
+    xml += "</system-out>\n";
   }
-  o += "  </testsuite>\n</testsuites>\n";
-  return o;
+  xml += "  </testsuite>\n</testsuites>\n";
+  return xml;
 }
 
 }  // namespace agentlog::check

@@ -40,70 +40,75 @@ std::string render_report(const CheckReport& r, std::string_view format, bool co
                              : render_text(r, colour);
 }
 
-std::string render_text(const CheckReport& r, bool colour) {
-  Style s{colour};
-  std::string o;
-  o += s.bold("agentlog check") + ": policy " + r.policy_name + ", " + std::to_string(r.records_in) + " records from " +
-       (r.config.empty() ? "-" : r.config) + "\n\n";
-  for (const auto& res : r.rules) {
+std::string render_text(const CheckReport& report, bool colour) {
+  Style style{colour};
+  std::string text;
+  text += style.bold("agentlog check") + ": policy " + report.policy_name + ", " + std::to_string(report.records_in) +
+          " records from " + (report.config.empty() ? "-" : report.config) + "\n\n";
+  for (const auto& res : report.rules) {
     const Rule& rule = *res.rule;
-    std::string tag = res.passed ? s.green("PASS") : rule.severity == Severity::Error ? s.red("FAIL") : s.yellow("WARN");
-    o += "  " + tag + "  " + rule.id + ": " + res.detail + " " + limit_phrase(res) + "\n";
+    std::string tag = res.passed                         ? style.green("PASS")
+                      : rule.severity == Severity::Error ? style.red("FAIL")
+                                                         : style.yellow("WARN");
+    text += "  " + tag + "  " + rule.id + ": " + res.detail + " " + limit_phrase(res) + "\n";
     if (res.passed) continue;
-    o += "        " + s.dim(rule.message) + "\n";
-    for (const auto& e : res.examples) o += "        " + example_text(e) + "\n";
+    text += "        " + style.dim(rule.message) + "\n";
+    for (const auto& example : res.examples) text += "        " + example_text(example) + "\n";
   }
-  o += "\n";
-  auto line = [&](std::string_view label, const std::string& v) {
-    o += "  " + s.bold(std::string(label)) + std::string(label.size() < 16 ? 16 - label.size() : 1, ' ') + v + "\n";
+  text += "\n";
+  auto line = [&](std::string_view label, const std::string& value) {
+    text += "  " + style.bold(std::string(label)) + std::string(label.size() < 16 ? 16 - label.size() : 1, ' ') +
+            value + "\n";
   };
-  line("records", std::to_string(r.records_in) + " in, " + std::to_string(r.records_out) + " out, " +
-                      std::to_string(r.dropped) + " dropped, " + std::to_string(r.dead_lettered) + " dead-lettered, " +
-                      std::to_string(r.generated) + " generated");
-  line("dead letters", std::to_string(r.dead_lettered) + (r.dead_lettered ? ": " + top(r.dead_letter_reasons) : ""));
+  line("records", std::to_string(report.records_in) + " in, " + std::to_string(report.records_out) + " out, " +
+                      std::to_string(report.dropped) + " dropped, " + std::to_string(report.dead_lettered) +
+                      " dead-lettered, " + std::to_string(report.generated) + " generated");
+  line("dead letters",
+       std::to_string(report.dead_lettered) + (report.dead_lettered ? ": " + top(report.dead_letter_reasons) : ""));
   // Inputs with dead letters first, then those with the fewest records: the ones to look at.
   std::vector<const std::pair<const std::string, InputSummary>*> inputs;
-  for (const auto& in : r.inputs) inputs.push_back(&in);
+  for (const auto& in : report.inputs) inputs.push_back(&in);
   std::stable_sort(inputs.begin(), inputs.end(), [](auto* a, auto* b) {
     if (a->second.dead_lettered != b->second.dead_lettered) return a->second.dead_lettered > b->second.dead_lettered;
     return a->second.records < b->second.records;
   });
-  line("inputs", std::to_string(r.inputs_total));
+  line("inputs", std::to_string(report.inputs_total));
   for (size_t i = 0; i < inputs.size() && i < 8; ++i) {
     const auto& [name, in] = *inputs[i];
-    o += "    " + name + std::string(name.size() < 22 ? 22 - name.size() : 2, ' ') + std::to_string(in.records) +
-         (in.records == 1 ? " record, " : " records, ") + std::to_string(in.dead_lettered) + " dead-lettered" +
-         (in.dead_lettered ? " (" + top(in.dead_letter_reasons, 4) + ")" : "") + "\n";
+    text += "    " + name + std::string(name.size() < 22 ? 22 - name.size() : 2, ' ') + std::to_string(in.records) +
+            (in.records == 1 ? " record, " : " records, ") + std::to_string(in.dead_lettered) + " dead-lettered" +
+            (in.dead_lettered ? " (" + top(in.dead_letter_reasons, 4) + ")" : "") + "\n";
   }
-  if (inputs.size() > 8) o += "    … (" + std::to_string(inputs.size() - 8) + " more)\n";
-  line("event types", top(r.by_event_type));
-  line("decisions", top(r.by_decision));
-  line("agents", top(r.by_agent));
-  line("tools", top(r.by_tool));
-  line("runs", std::to_string(r.runs_total) + (r.other_runs ? " (more not listed)" : ""));
-  line("schema", std::to_string(r.schema_violations) + " violations" +
-                     (r.unclassified ? " (" + std::to_string(r.unclassified) + " unclassified)" : ""));
-  line("redactions", std::to_string(r.records_redacted) + " records; " + top(r.redactions_by_rule));
-  line("lifecycles", std::to_string(r.lifecycle.complete) + " complete, " + std::to_string(r.lifecycle.failed) +
-                         " failed, " + std::to_string(r.lifecycle.orphaned) + " orphaned, " +
-                         std::to_string(r.lifecycle.open) + " open");
-  line("collisions", std::to_string(r.collisions));
-  line("escalations", std::to_string(r.escalations) + " records, " +
-                          std::to_string(r.escalations_resolved + r.escalations_unresolved) + " requests: " +
-                          std::to_string(r.escalations_resolved) + " resolved, " +
-                          std::to_string(r.escalations_unresolved) + " unresolved");
-  if (!r.durations_by_tool.empty()) {
-    o += "  " + s.bold("durations (ms)") + "  p50 / p90 / p99 / max\n";
-    for (const auto& [tool, d] : r.durations_by_tool)
-      o += "    " + tool + std::string(tool.size() < 22 ? 22 - tool.size() : 1, ' ') + std::to_string(d.p50) + " / " +
-           std::to_string(d.p90) + " / " + std::to_string(d.p99) + " / " + std::to_string(d.max) + "  (" +
-           std::to_string(d.count) + ")\n";
+  if (inputs.size() > 8) text += "    … (" + std::to_string(inputs.size() - 8) + " more)\n";
+  line("event types", top(report.by_event_type));
+  line("decisions", top(report.by_decision));
+  line("agents", top(report.by_agent));
+  line("tools", top(report.by_tool));
+  line("runs", std::to_string(report.runs_total) + (report.other_runs ? " (more not listed)" : ""));
+  line("schema", std::to_string(report.schema_violations) + " violations" +
+                     (report.unclassified ? " (" + std::to_string(report.unclassified) + " unclassified)" : ""));
+  line("redactions", std::to_string(report.records_redacted) + " records; " + top(report.redactions_by_rule));
+  line("lifecycles", std::to_string(report.lifecycle.complete) + " complete, " +
+                         std::to_string(report.lifecycle.failed) + " failed, " +
+                         std::to_string(report.lifecycle.orphaned) + " orphaned, " +
+                         std::to_string(report.lifecycle.open) + " open");
+  line("collisions", std::to_string(report.collisions));
+  line("escalations", std::to_string(report.escalations) + " records, " +
+                          std::to_string(report.escalations_resolved + report.escalations_unresolved) +
+                          " requests: " + std::to_string(report.escalations_resolved) + " resolved, " +
+                          std::to_string(report.escalations_unresolved) + " unresolved");
+  if (!report.durations_by_tool.empty()) {
+    text += "  " + style.bold("durations (ms)") + "  p50 / p90 / p99 / max\n";
+    for (const auto& [tool, d] : report.durations_by_tool)
+      text += "    " + tool + std::string(tool.size() < 22 ? 22 - tool.size() : 1, ' ') + std::to_string(d.p50) +
+              " / " + std::to_string(d.p90) + " / " + std::to_string(d.p99) + " / " + std::to_string(d.max) + "  (" +
+              std::to_string(d.count) + ")\n";
   }
-  o += "\n";
-  std::string verdict = r.passed ? s.green("PASSED") : s.red("FAILED");
-  o += verdict + ": " + std::to_string(r.rules.size()) + " rules, " + std::to_string(r.failed_errors) + " failed, " +
-       std::to_string(r.failed_warnings) + " warnings\n";
-  return o;
+  text += "\n";
+  std::string verdict = report.passed ? style.green("PASSED") : style.red("FAILED");
+  text += verdict + ": " + std::to_string(report.rules.size()) + " rules, " + std::to_string(report.failed_errors) +
+          " failed, " + std::to_string(report.failed_warnings) + " warnings\n";
+  return text;
 }
 
 }  // namespace agentlog::check

@@ -293,12 +293,12 @@ int main(int argc, char** argv) {
   PipelineSpec spec;
   LoadOverrides overrides;
   overrides.format = format;
-  if (int rc = load(config, spec, overrides); rc != kExitOk) return rc;
+  if (int exit_code = load(config, spec, overrides); exit_code != kExitOk) return exit_code;
 
   if (app.got_subcommand("check-config")) {
     check::Policy policy;
-    if (Status st = check::load_policy_file(config, false, policy); !st.ok()) {
-      std::fprintf(stderr, "agentlog: config error: %s\n", st.message().c_str());
+    if (Status status = check::load_policy_file(config, false, policy); !status.ok()) {
+      std::fprintf(stderr, "agentlog: config error: %s\n", status.message().c_str());
       return kExitUsage;
     }
     std::printf("%s: OK (%zu inputs, %zu stages, %zu outputs)\n", config.c_str(), spec.inputs.size(),
@@ -316,28 +316,28 @@ int main(int argc, char** argv) {
   opts.measure_steps = step_times;
   RunStats stats;
   std::string error;
-  int rc = run_pipeline(spec, opts, stats, error);
+  int exit_code = run_pipeline(spec, opts, stats, error);
   if (!error.empty()) std::fprintf(stderr, "agentlog: error: %s\n", error.c_str());
   if (!quiet) std::fprintf(stderr, "%s\n", stats_summary(stats).c_str());
   uint64_t total_ns = 0;
   const StepTime* busiest_serial = nullptr;
-  for (const StepTime& t : stats.step_times) {
-    std::fprintf(stderr, "agentlog: step %s (%s): %.3f s CPU\n", t.step.c_str(), t.parallel ? "parallel" : "serial",
-                 static_cast<double>(t.cpu_ns) / 1e9);
-    total_ns += t.cpu_ns;
-    if (!t.parallel && (!busiest_serial || t.cpu_ns > busiest_serial->cpu_ns)) busiest_serial = &t;
+  for (const StepTime& step : stats.step_times) {
+    std::fprintf(stderr, "agentlog: step %s (%s): %.3f s CPU\n", step.step.c_str(),
+                 step.parallel ? "parallel" : "serial", static_cast<double>(step.cpu_ns) / 1e9);
+    total_ns += step.cpu_ns;
+    if (!step.parallel && (!busiest_serial || step.cpu_ns > busiest_serial->cpu_ns)) busiest_serial = &step;
   }
   // A serial step runs on one core at a time: the run cannot take less than its time.
   if (busiest_serial && busiest_serial->cpu_ns > 0)
     std::fprintf(stderr, "agentlog: the serial step %s limits the speed-up to about %.1fx, whatever the cores\n",
                  busiest_serial->step.c_str(), static_cast<double>(total_ns) / static_cast<double>(busiest_serial->cpu_ns));
   if (!stats_path.empty()) {
-    std::ofstream f(stats_path, std::ios::binary | std::ios::trunc);
-    f << stats_to_json(spec, stats) << "\n";
-    if (!f) {
+    std::ofstream file(stats_path, std::ios::binary | std::ios::trunc);
+    file << stats_to_json(spec, stats) << "\n";
+    if (!file) {
       std::fprintf(stderr, "agentlog: error: %s: cannot write stats\n", stats_path.c_str());
-      rc = kExitRuntime;
+      exit_code = kExitRuntime;
     }
   }
-  return rc;
+  return exit_code;
 }

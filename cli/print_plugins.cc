@@ -40,26 +40,26 @@ void print_plugins_text() {
 static void append_options_json(std::string& out, std::span<const OptionSpec> opts) {
   out += '[';
   for (size_t i = 0; i < opts.size(); ++i) {
-    const OptionSpec& o = opts[i];
+    const OptionSpec& option = opts[i];
     if (i) out += ',';
     out += "{\"name\":";
-    json::append_quoted(out, o.name);
+    json::append_quoted(out, option.name);
     out += ",\"type\":";
-    json::append_quoted(out, type_name(o.type));
+    json::append_quoted(out, type_name(option.type));
     out += ",\"allowed\":[";
-    for (size_t a = 0; a < o.allowed.size(); ++a) {
+    for (size_t a = 0; a < option.allowed.size(); ++a) {
       if (a) out += ',';
-      json::append_quoted(out, o.allowed[a]);
+      json::append_quoted(out, option.allowed[a]);
     }
     out += "],\"required\":";
-    out += o.required ? "true" : "false";
+    out += option.required ? "true" : "false";
     out += ",\"default\":";
-    if (o.default_value.empty()) out += "null";
-    else json::append_quoted(out, o.default_value);
+    if (option.default_value.empty()) out += "null";
+    else json::append_quoted(out, option.default_value);
     out += ",\"description\":";
-    json::append_quoted(out, o.description);
+    json::append_quoted(out, option.description);
     out += ",\"options\":";
-    append_options_json(out, o.children);
+    append_options_json(out, option.children);
     out += '}';
   }
   out += ']';
@@ -74,16 +74,16 @@ void print_plugins_json() {
     json::append_quoted(out, std::string(kind_name(kind)) + "s");
     out += ":[";
     bool first = true;
-    for (const PluginInfo* p : all_plugins()) {
-      if (p->kind() != kind) continue;
+    for (const PluginInfo* plugin : all_plugins()) {
+      if (plugin->kind() != kind) continue;
       if (!first) out += ',';
       first = false;
       out += "{\"name\":";
-      json::append_quoted(out, p->name);
+      json::append_quoted(out, plugin->name);
       out += ",\"summary\":";
-      json::append_quoted(out, p->summary);
+      json::append_quoted(out, plugin->summary);
       out += ",\"options\":";
-      append_options_json(out, p->options);
+      append_options_json(out, plugin->options);
       out += '}';
     }
     out += ']';

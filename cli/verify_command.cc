@@ -140,10 +140,10 @@ std::string check_note(const note::Note& n, const note::Verifier& v, const std::
   return {};
 }
 
-int verify_record(const VerifyOptions& o, const note::Verifier& v, FILE* out, FILE* err) {
+int verify_record(const VerifyOptions& opts, const note::Verifier& verifier, FILE* out, FILE* err) {
   std::string text;
-  if (!read_text(o.proof, text)) {
-    std::fprintf(err, "agentlog verify: %s: cannot read: %s\n", o.proof.c_str(), std::strerror(errno));
+  if (!read_text(opts.proof, text)) {
+    std::fprintf(err, "agentlog verify: %s: cannot read: %s\n", opts.proof.c_str(), std::strerror(errno));
     return kUsage;
   }
   simdjson::dom::parser parser;
@@ -153,41 +153,45 @@ int verify_record(const VerifyOptions& o, const note::Verifier& v, FILE* out, FI
   simdjson::dom::array path;
   if (parser.parse(text).get(doc) || doc["checkpoint"].get(cp_text) || doc["leaf_index"].get(index) ||
       doc["tree_size"].get(size) || doc["proof"].get(path)) {
-    std::fprintf(err, "agentlog verify: %s: not a proof written by agentlog verify --prove\n", o.proof.c_str());
+    std::fprintf(err, "agentlog verify: %s: not a proof written by agentlog verify --prove\n", opts.proof.c_str());
     return kUsage;
   }
   std::vector<note::Note> notes;
-  if (Status st = note::parse_notes(cp_text, o.proof + " (checkpoint)", notes); !st.ok() || notes.size() != 1) {
-    std::fprintf(out, "FAIL: %s\n", st.ok() ? "the proof holds more than one checkpoint" : st.message().c_str());
+  if (Status status = note::parse_notes(cp_text, opts.proof + " (checkpoint)", notes);
+      !status.ok() || notes.size() != 1) {
+    std::fprintf(out, "FAIL: %s\n",
+                 status.ok() ? "the proof holds more than one checkpoint" : status.message().c_str());
     return kFail;
   }
-  note::Checkpoint cp;
-  if (std::string why = check_note(notes[0], v, o.origin, cp); !why.empty()) {
+  note::Checkpoint checkpoint;
+  if (std::string why = check_note(notes[0], verifier, opts.origin, checkpoint); !why.empty()) {
     std::fprintf(out, "FAIL: the proof's checkpoint: %s\n", why.c_str());
     return kFail;
   }
   std::vector<merkle::Hash> proof;
-  for (auto e : path) {
-    std::string_view s;
-    merkle::Hash h;
-    if (e.get(s) || !merkle::hash_from_base64(s, h)) {
+  for (auto item : path) {
+    std::string_view encoded;
+    merkle::Hash hash;
+    if (item.get(encoded) || !merkle::hash_from_base64(encoded, hash)) {
       std::fprintf(out, "FAIL: the proof holds a hash that is not 32 bytes of base64\n");
       return kFail;
     }
-    proof.push_back(h);
+    proof.push_back(hash);
   }
-  if (size != cp.size) {
+  if (size != checkpoint.size) {
     std::fprintf(out, "FAIL: the proof is for tree size %llu, its checkpoint states %llu\n",
-                 static_cast<unsigned long long>(size), static_cast<unsigned long long>(cp.size));
+                 static_cast<unsigned long long>(size), static_cast<unsigned long long>(checkpoint.size));
     return kFail;
   }
-  if (!merkle::verify_inclusion(index, cp.size, merkle::leaf_hash(o.record), proof, cp.root)) {
+  if (!merkle::verify_inclusion(index, checkpoint.size, merkle::leaf_hash(opts.record), proof, checkpoint.root)) {
     std::fprintf(out, "FAIL: the record is not line %llu of %s at tree size %llu (the record or the proof differs)\n",
-                 static_cast<unsigned long long>(index + 1), cp.origin.c_str(), static_cast<unsigned long long>(cp.size));
+                 static_cast<unsigned long long>(index + 1), checkpoint.origin.c_str(),
+                 static_cast<unsigned long long>(checkpoint.size));
     return kFail;
   }
   std::fprintf(out, "OK: the record is line %llu of %s, in the checkpoint of size %llu\n",
-               static_cast<unsigned long long>(index + 1), cp.origin.c_str(), static_cast<unsigned long long>(cp.size));
+               static_cast<unsigned long long>(index + 1), checkpoint.origin.c_str(),
+               static_cast<unsigned long long>(checkpoint.size));
   return kOk;
 }
 
@@ -211,24 +215,24 @@ int run_keygen(const KeygenOptions& o, FILE* out, FILE* err) {
   return kOk;
 }
 
-int run_verify(const VerifyOptions& o, FILE* out, FILE* err) {
-  note::Verifier v;
-  if (Status st = load_verifier(o, v); !st.ok()) {
-    std::fprintf(err, "agentlog verify: %s\n", st.message().c_str());
+int run_verify(const VerifyOptions& opts, FILE* out, FILE* err) {
+  note::Verifier verifier;
+  if (Status status = load_verifier(opts, verifier); !status.ok()) {
+    std::fprintf(err, "agentlog verify: %s\n", status.message().c_str());
     return kUsage;
   }
-  if (o.record_given) {
-    if (o.proof.empty()) {
+  if (opts.record_given) {
+    if (opts.proof.empty()) {
       std::fprintf(err, "agentlog verify: --record needs --proof FILE\n");
       return kUsage;
     }
-    return verify_record(o, v, out, err);
+    return verify_record(opts, verifier, out, err);
   }
-  if (o.logs.empty()) {
+  if (opts.logs.empty()) {
     std::fprintf(err, "agentlog verify: name the log file(s), oldest first\n");
     return kUsage;
   }
-  const std::string cp_path = o.checkpoints.empty() ? o.logs.back() + ".checkpoints" : o.checkpoints;
+  const std::string cp_path = opts.checkpoints.empty() ? opts.logs.back() + ".checkpoints" : opts.checkpoints;
   std::string cp_text;
   if (!read_text(cp_path, cp_text)) {
     std::fprintf(err, "agentlog verify: %s: cannot read: %s\n", cp_path.c_str(), std::strerror(errno));
@@ -239,16 +243,16 @@ int run_verify(const VerifyOptions& o, FILE* out, FILE* err) {
     return kFail;
   };
   std::vector<note::Note> notes;
-  if (Status st = note::parse_notes(cp_text, cp_path, notes); !st.ok()) return fail(st.message());
+  if (Status status = note::parse_notes(cp_text, cp_path, notes); !status.ok()) return fail(status.message());
   if (notes.empty()) return fail(cp_path + ": holds no checkpoint");
   // The log's origin: given, else the one most checkpoints state (a changed one stands out).
-  std::string origin = o.origin;
+  std::string origin = opts.origin;
   if (origin.empty()) {
     std::map<std::string, size_t> seen;
-    for (const auto& n : notes) {
-      note::Checkpoint c;
+    for (const auto& parsed : notes) {
+      note::Checkpoint checkpoint;
       std::string why;
-      if (note::parse_checkpoint(n.text, c, why)) ++seen[c.origin];
+      if (note::parse_checkpoint(parsed.text, checkpoint, why)) ++seen[checkpoint.origin];
     }
     size_t best = 0;
     for (const auto& [name, count] : seen)
@@ -256,91 +260,95 @@ int run_verify(const VerifyOptions& o, FILE* out, FILE* err) {
   }
   std::vector<Verified> cps;
   for (size_t i = 0; i < notes.size(); ++i) {
-    Verified c{notes[i], {}};
+    Verified verified{notes[i], {}};
     const std::string where = "checkpoint " + std::to_string(i + 1) + " (" + cp_path + ":" +
                               std::to_string(notes[i].first_line) + ")";
-    if (std::string why = check_note(notes[i], v, origin, c.cp); !why.empty()) return fail(where + ": " + why);
-    if (!cps.empty() && c.cp.size < cps.back().cp.size)
-      return fail(where + ": tree size " + std::to_string(c.cp.size) + " is smaller than the previous checkpoint's " +
-                  std::to_string(cps.back().cp.size) + " (an older checkpoint replayed?)");
-    cps.push_back(std::move(c));
+    if (std::string why = check_note(notes[i], verifier, origin, verified.cp); !why.empty())
+      return fail(where + ": " + why);
+    if (!cps.empty() && verified.cp.size < cps.back().cp.size)
+      return fail(where + ": tree size " + std::to_string(verified.cp.size) +
+                  " is smaller than the previous checkpoint's " + std::to_string(cps.back().cp.size) +
+                  " (an older checkpoint replayed?)");
+    cps.push_back(std::move(verified));
   }
 
   // Leaf hashes of every line, file by file; where each file starts.
   std::vector<merkle::Hash> leaves;
   std::vector<uint64_t> file_start;
   uint64_t bytes = 0;
-  for (const std::string& path : o.logs) {
-    Mapped m;
-    if (Status st = map_file(path, m); !st.ok()) {
-      std::fprintf(err, "agentlog verify: %s\n", st.message().c_str());
+  for (const std::string& path : opts.logs) {
+    Mapped mapped;
+    if (Status status = map_file(path, mapped); !status.ok()) {
+      std::fprintf(err, "agentlog verify: %s\n", status.message().c_str());
       return kUsage;
     }
     file_start.push_back(leaves.size());
-    hash_all(m.data, m.size, std::max(1, o.threads), leaves);
-    bytes += m.size;
-    if (m.size > 0 && m.data[m.size - 1] != '\n')
+    hash_all(mapped.data, mapped.size, std::max(1, opts.threads), leaves);
+    bytes += mapped.size;
+    if (mapped.size > 0 && mapped.data[mapped.size - 1] != '\n')
       return fail(path + ": ends with an incomplete line after line " +
                   std::to_string(leaves.size() - file_start.back()) + " (a torn write: the writer stopped mid-line)");
   }
   // "file:line" of a 0-based leaf index.
   auto where_line = [&](uint64_t index) {
-    size_t f = std::upper_bound(file_start.begin(), file_start.end(), index) - file_start.begin() - 1;
-    return o.logs[f] + ":" + std::to_string(index - file_start[f] + 1);
+    size_t file = std::upper_bound(file_start.begin(), file_start.end(), index) - file_start.begin() - 1;
+    return opts.logs[file] + ":" + std::to_string(index - file_start[file] + 1);
   };
   merkle::Frontier tree;
   uint64_t prev = 0;
   for (size_t i = 0; i < cps.size(); ++i) {
-    const note::Checkpoint& c = cps[i].cp;
+    const note::Checkpoint& checkpoint = cps[i].cp;
     const std::string where = "checkpoint " + std::to_string(i + 1) + " (" + cp_path + ":" +
-                              std::to_string(cps[i].note.first_line) + ", size " + std::to_string(c.size) + ")";
-    if (c.size > leaves.size())
+                              std::to_string(cps[i].note.first_line) + ", size " + std::to_string(checkpoint.size) +
+                              ")";
+    if (checkpoint.size > leaves.size())
       return fail("the log has " + std::to_string(leaves.size()) + " lines but " + where + " covers " +
-                  std::to_string(c.size) + ": lines were removed or the log was truncated" +
+                  std::to_string(checkpoint.size) + ": lines were removed or the log was truncated" +
                   (leaves.size() > prev ? "" : " after " + std::to_string(prev) + " lines"));
-    while (tree.size() < c.size) tree.append(leaves[tree.size()]);
-    if (tree.root() != c.root) {
-      if (c.size == prev)
+    while (tree.size() < checkpoint.size) tree.append(leaves[tree.size()]);
+    if (tree.root() != checkpoint.root) {
+      if (checkpoint.size == prev)
         return fail(where + ": its root differs from the previous checkpoint's at the same size (a forged checkpoint)");
-      return fail("lines " + std::to_string(prev + 1) + ".." + std::to_string(c.size) + " (" + where_line(prev) +
-                  " to " + where_line(c.size - 1) + ") do not match " + where +
+      return fail("lines " + std::to_string(prev + 1) + ".." + std::to_string(checkpoint.size) + " (" +
+                  where_line(prev) + " to " + where_line(checkpoint.size - 1) + ") do not match " + where +
                   ": a line in this range was changed, inserted, removed or moved");
     }
-    prev = c.size;
+    prev = checkpoint.size;
   }
-  if (leaves.size() > prev && !o.allow_tail)
+  if (leaves.size() > prev && !opts.allow_tail)
     return fail("lines " + std::to_string(prev + 1) + ".." + std::to_string(leaves.size()) + " (from " +
                 where_line(prev) + ") are not covered by any checkpoint (added after the last one; agentlog "
                 "signs one at every close)");
   const Verified& last = cps.back();
-  if (o.prove_line > 0) {
-    if (o.prove_line > last.cp.size)
-      return fail("line " + std::to_string(o.prove_line) + " is not covered by the last checkpoint (size " +
+  if (opts.prove_line > 0) {
+    if (opts.prove_line > last.cp.size)
+      return fail("line " + std::to_string(opts.prove_line) + " is not covered by the last checkpoint (size " +
                   std::to_string(last.cp.size) + ")");
-    const uint64_t index = o.prove_line - 1;
-    std::span<const merkle::Hash> d(leaves.data(), last.cp.size);
-    std::string j = "{\"origin\":";
-    json::append_quoted(j, last.cp.origin);
-    j += ",\"tree_size\":" + std::to_string(last.cp.size) + ",\"leaf_index\":" + std::to_string(index) +
-         ",\"line\":" + std::to_string(o.prove_line) + ",\"leaf_hash\":\"" + merkle::base64(d[index]) +
-         "\",\"root\":\"" + merkle::base64(last.cp.root) + "\",\"proof\":[";
-    const auto proof = merkle::inclusion_proof(d, index);
-    for (size_t i = 0; i < proof.size(); ++i) j += std::string(i ? "," : "") + "\"" + merkle::base64(proof[i]) + "\"";
+    const uint64_t index = opts.prove_line - 1;
+    std::span<const merkle::Hash> hashes(leaves.data(), last.cp.size);
+    std::string proof_json = "{\"origin\":";
+    json::append_quoted(proof_json, last.cp.origin);
+    proof_json += ",\"tree_size\":" + std::to_string(last.cp.size) + ",\"leaf_index\":" + std::to_string(index) +
+                  ",\"line\":" + std::to_string(opts.prove_line) + ",\"leaf_hash\":\"" + merkle::base64(hashes[index]) +
+                  "\",\"root\":\"" + merkle::base64(last.cp.root) + "\",\"proof\":[";
+    const auto proof = merkle::inclusion_proof(hashes, index);
+    for (size_t i = 0; i < proof.size(); ++i)
+      proof_json += std::string(i ? "," : "") + "\"" + merkle::base64(proof[i]) + "\"";
     std::string note_text = last.note.text + "\n";
     // The signature line as written, so the checkpoint verifies alone.
-    for (const auto& s : last.note.signatures) {
+    for (const auto& signature : last.note.signatures) {
       std::string raw;
-      for (int k = 0; k < 4; ++k) raw.push_back(static_cast<char>(s.id >> (24 - 8 * k)));
-      note_text += "\xe2\x80\x94 " + s.name + " " + merkle::base64(raw + s.signature) + "\n";
+      for (int k = 0; k < 4; ++k) raw.push_back(static_cast<char>(signature.id >> (24 - 8 * k)));
+      note_text += "\xe2\x80\x94 " + signature.name + " " + merkle::base64(raw + signature.signature) + "\n";
     }
-    j += "],\"checkpoint\":";
-    json::append_quoted(j, note_text);
-    j += "}\n";
-    std::fputs(j.c_str(), out);
+    proof_json += "],\"checkpoint\":";
+    json::append_quoted(proof_json, note_text);
+    proof_json += "}\n";
+    std::fputs(proof_json.c_str(), out);
     return kOk;
   }
   std::fprintf(out, "OK: %zu lines in %zu files (%llu bytes), %zu checkpoints of %s, last size %llu root %s\n",
-               leaves.size(), o.logs.size(), static_cast<unsigned long long>(bytes), cps.size(), origin.c_str(),
+               leaves.size(), opts.logs.size(), static_cast<unsigned long long>(bytes), cps.size(), origin.c_str(),
                static_cast<unsigned long long>(last.cp.size), merkle::base64(last.cp.root).c_str());
   return kOk;
 }

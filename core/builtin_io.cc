@@ -124,31 +124,33 @@ struct FileInputConfig {
   }
 };
 
-Status make_file_input(const FileInputConfig& cfg, const OptionView& o, std::unique_ptr<Input>& out) {
-  if (cfg.paths.empty()) return Status::error(o.error("paths", "must list at least one path"));
-  FollowSettings f;
-  f.follow = cfg.follow;
-  f.checkpoint = cfg.checkpoint.value;
-  f.start_at_end = cfg.start_at.value == FileInputConfig::StartAt::End;
-  f.poll_interval_ms = cfg.poll_interval_ms.value;
-  if (f.follow) {
+Status make_file_input(const FileInputConfig& cfg, const OptionView& options, std::unique_ptr<Input>& out) {
+  if (cfg.paths.empty()) return Status::error(options.error("paths", "must list at least one path"));
+  FollowSettings follow;
+  follow.follow = cfg.follow;
+  follow.checkpoint = cfg.checkpoint.value;
+  follow.start_at_end = cfg.start_at.value == FileInputConfig::StartAt::End;
+  follow.poll_interval_ms = cfg.poll_interval_ms.value;
+  if (follow.follow) {
     if (cfg.compression == "gzip" || cfg.compression == "zstd")
-      return Status::error(o.error("compression", "follow mode reads plain text only; use auto or none"));
-    for (const auto& p : cfg.paths)
-      if (p == "-") return Status::error(o.error("paths", "follow mode reads files; \"-\" (stdin) is not allowed, use the stdin input"));
-    if (cfg.checkpoint.given && f.checkpoint.empty())
-      return Status::error(o.error("checkpoint", "must not be empty"));
+      return Status::error(options.error("compression", "follow mode reads plain text only; use auto or none"));
+    for (const auto& path : cfg.paths)
+      if (path == "-")
+        return Status::error(
+            options.error("paths", "follow mode reads files; \"-\" (stdin) is not allowed, use the stdin input"));
+    if (cfg.checkpoint.given && follow.checkpoint.empty())
+      return Status::error(options.error("checkpoint", "must not be empty"));
     // json-array needs the whole source and auto may too; a followed file never ends.
     if (cfg.framing.given && cfg.framing.value != "lines")
-      return Status::error(o.error("framing", "follow mode reads JSON lines; use framing: lines"));
+      return Status::error(options.error("framing", "follow mode reads JSON lines; use framing: lines"));
   } else {
-    if (cfg.checkpoint.given) return Status::error(o.error("checkpoint", "only applies with follow: true"));
-    if (cfg.start_at.given) return Status::error(o.error("start_at", "only applies with follow: true"));
+    if (cfg.checkpoint.given) return Status::error(options.error("checkpoint", "only applies with follow: true"));
+    if (cfg.start_at.given) return Status::error(options.error("start_at", "only applies with follow: true"));
     if (cfg.poll_interval_ms.given)
-      return Status::error(o.error("poll_interval_ms", "only applies with follow: true"));
+      return Status::error(options.error("poll_interval_ms", "only applies with follow: true"));
   }
   out = std::make_unique<FileInput>(cfg.paths, cfg.compression, cfg.max_line_bytes,
-                                    f.follow ? std::string("lines") : cfg.framing.value, std::move(f));
+                                    follow.follow ? std::string("lines") : cfg.framing.value, std::move(follow));
   return {};
 }
 
@@ -211,27 +213,27 @@ struct IntegrityConfig {
   }
 };
 
-Status make_integrity(const OptionView& o, const std::string& path, IntegritySettings& out) {
+Status make_integrity(const OptionView& options, const std::string& path, IntegritySettings& out) {
   IntegrityConfig cfg;
-  if (Status st = bind_options(o, cfg); !st.ok()) return st;
+  if (Status status = bind_options(options, cfg); !status.ok()) return status;
   if (cfg.key_file.has_value() == cfg.key_env.has_value())
-    return Status::error(o.error("", "needs exactly one of key_file and key_env"));
+    return Status::error(options.error("", "needs exactly one of key_file and key_env"));
   auto signer = std::make_shared<note::Signer>();
   if (cfg.key_file) {
-    if (Status st = note::Signer::from_file(*cfg.key_file, *signer); !st.ok())
-      return Status::error(o.error("key_file", st.message()));
+    if (Status status = note::Signer::from_file(*cfg.key_file, *signer); !status.ok())
+      return Status::error(options.error("key_file", status.message()));
   } else {
     const std::string& var = *cfg.key_env;
     const char* text = std::getenv(var.c_str());
     if (text == nullptr || *text == '\0')
-      return Status::error(o.error("key_env", "environment variable \"" + var + "\" is not set"));
-    if (Status st = note::Signer::from_text(text, "$" + var, *signer); !st.ok())
-      return Status::error(o.error("key_env", st.message()));
+      return Status::error(options.error("key_env", "environment variable \"" + var + "\" is not set"));
+    if (Status status = note::Signer::from_text(text, "$" + var, *signer); !status.ok())
+      return Status::error(options.error("key_env", status.message()));
   }
   if (cfg.origin) {
     out.origin = *cfg.origin;
     if (out.origin.empty() || out.origin.find('\n') != std::string::npos)
-      return Status::error(o.error("origin", "must be one non-empty line"));
+      return Status::error(options.error("origin", "must be one non-empty line"));
   }
   out.every_records = cfg.checkpoint_every_records;
   out.every_ms = cfg.checkpoint_every_ms;

@@ -17,37 +17,38 @@ bool Condition::Scalar::matches(simdjson::dom::element e) const {
   }
 }
 
-Status Condition::build(const OptionView& c, Condition& cond) {
-  if (!parse_field_path(c.str("field"), cond.path_))
-    return Status::error(c.error("field", "invalid field path \"" + c.str("field") +
-                                              "\" (use a.b.c or a JSON Pointer such as /a/b)"));
-  int n = c.has("equals") + c.has("in") + c.has("exists") + c.has("regex");
-  if (n != 1)
-    return Status::error(c.error("", "exactly one of equals, in, exists, regex must be set, found " + std::to_string(n)));
-  auto scalar = [](std::string t) {
-    Scalar s{std::move(t)};
+Status Condition::build(const OptionView& options, Condition& cond) {
+  if (!parse_field_path(options.str("field"), cond.path_))
+    return Status::error(options.error(
+        "field", "invalid field path \"" + options.str("field") + "\" (use a.b.c or a JSON Pointer such as /a/b)"));
+  int tests = options.has("equals") + options.has("in") + options.has("exists") + options.has("regex");
+  if (tests != 1)
+    return Status::error(
+        options.error("", "exactly one of equals, in, exists, regex must be set, found " + std::to_string(tests)));
+  auto scalar = [](std::string text) {
+    Scalar scalar_value{std::move(text)};
     char* end = nullptr;
-    s.number = std::strtod(s.text.c_str(), &end);
-    s.is_number = !s.text.empty() && end == s.text.c_str() + s.text.size();
-    return s;
+    scalar_value.number = std::strtod(scalar_value.text.c_str(), &end);
+    scalar_value.is_number = !scalar_value.text.empty() && end == scalar_value.text.c_str() + scalar_value.text.size();
+    return scalar_value;
   };
-  if (c.has("equals")) {
+  if (options.has("equals")) {
     cond.op_ = Op::Equals;
-    cond.values_.push_back(scalar(c.str("equals")));
-  } else if (c.has("in")) {
+    cond.values_.push_back(scalar(options.str("equals")));
+  } else if (options.has("in")) {
     cond.op_ = Op::In;
-    for (auto& v : c.strings("in")) cond.values_.push_back(scalar(v));
-  } else if (c.has("exists")) {
+    for (auto& value : options.strings("in")) cond.values_.push_back(scalar(value));
+  } else if (options.has("exists")) {
     cond.op_ = Op::Exists;
-    cond.exists_ = c.boolean("exists");
+    cond.exists_ = options.boolean("exists");
   } else {
     cond.op_ = Op::Regex;
-    RE2::Options ro;
-    ro.set_log_errors(false);
-    cond.re_ = std::make_shared<RE2>(c.str("regex"), ro);
-    if (!cond.re_->ok()) return Status::error(c.error("regex", "invalid RE2 pattern: " + cond.re_->error()));
+    RE2::Options re_options;
+    re_options.set_log_errors(false);
+    cond.re_ = std::make_shared<RE2>(options.str("regex"), re_options);
+    if (!cond.re_->ok()) return Status::error(options.error("regex", "invalid RE2 pattern: " + cond.re_->error()));
   }
-  cond.negate_ = c.boolean("negate");
+  cond.negate_ = options.boolean("negate");
   return {};
 }
 

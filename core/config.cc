@@ -27,30 +27,30 @@ constexpr OptionSpec kPipelineOptions[] = {
 
 Status substitute_env(const ConfigSource& src, YAML::Node node, const std::string& path) {
   if (node.IsScalar()) {
-    const std::string& v = node.Scalar();
-    if (v.find('$') == std::string::npos) return {};
+    const std::string& text = node.Scalar();
+    if (text.find('$') == std::string::npos) return {};
     std::string out, missing;
-    if (!expand_env(v, out, missing, src.dir))
+    if (!expand_env(text, out, missing, src.dir))
       return Status::error(format_error(src, node, path, "environment variable \"" + missing +
                                                              "\" is not set (use ${" + missing +
                                                              ":-default} to give a default)"));
     // A path built from ${CONFIG_DIR} ("configs/../samples/*.jsonl") reads as the user
     // would write it ("samples/*.jsonl"): the dot-dot is folded away.
-    if (!src.dir.empty() && v.find("${CONFIG_DIR}") != std::string::npos && out.find("://") == std::string::npos)
+    if (!src.dir.empty() && text.find("${CONFIG_DIR}") != std::string::npos && out.find("://") == std::string::npos)
       out = std::filesystem::path(out).lexically_normal().string();
     node = out;  // keeps the node's mark
     return {};
   }
   if (node.IsSequence()) {
     for (size_t i = 0; i < node.size(); ++i) {
-      Status st = substitute_env(src, node[i], path + "[" + std::to_string(i) + "]");
-      if (!st.ok()) return st;
+      Status status = substitute_env(src, node[i], path + "[" + std::to_string(i) + "]");
+      if (!status.ok()) return status;
     }
   } else if (node.IsMap()) {
     for (auto it = node.begin(); it != node.end(); ++it) {
       std::string key = it->first.Scalar();
-      Status st = substitute_env(src, it->second, path.empty() ? key : path + "." + key);
-      if (!st.ok()) return st;
+      Status status = substitute_env(src, it->second, path.empty() ? key : path + "." + key);
+      if (!status.ok()) return status;
     }
   }
   return {};
@@ -81,12 +81,12 @@ Status build_entry(const ConfigSource& src, const YAML::Node& entry, const std::
   static constexpr std::string_view kOtherExtra[] = {"type"};
   std::span<const std::string_view> extra = kind == PluginKind::Stage ? std::span<const std::string_view>(kStageExtra)
                                                                        : std::span<const std::string_view>(kOtherExtra);
-  Status st = check_options(src, entry, path, info->options, extra);
-  if (!st.ok()) return st;
+  Status status = check_options(src, entry, path, info->options, extra);
+  if (!status.ok()) return status;
   if (name_out) {
-    YAML::Node n = entry["name"];
-    if (n && !n.IsScalar()) return Status::error(format_error(src, n, path + ".name", "expected a string"));
-    *name_out = n ? n.Scalar() : type;
+    YAML::Node name = entry["name"];
+    if (name && !name.IsScalar()) return Status::error(format_error(src, name, path + ".name", "expected a string"));
+    *name_out = name ? name.Scalar() : type;
   }
   if (type_out) *type_out = type;
   OptionView view(&src, entry, info->options, path);
@@ -102,7 +102,7 @@ Status check_list(const ConfigSource& src, const YAML::Node& n, const std::strin
 
 // Two file outputs on one path would interleave their buffers and truncate each other:
 // every `file` output (records, warnings, dead letters) needs its own path.
-Status check_distinct_paths(const ConfigSource& src, const YAML::Node& p) {
+Status check_distinct_paths(const ConfigSource& src, const YAML::Node& pipeline) {
   struct Seen {
     std::string key, where;
     int line;
@@ -128,59 +128,62 @@ Status check_distinct_paths(const ConfigSource& src, const YAML::Node& p) {
     struct stat st{};
     const bool exists = ::stat(path.Scalar().c_str(), &st) == 0;
     const ino_t ino = exists ? st.st_ino : 0;
-    for (const Seen& s : seen)
-      if (s.key == key || (ino != 0 && s.ino == ino && s.dev == st.st_dev))
+    for (const Seen& other : seen)
+      if (other.key == key || (ino != 0 && other.ino == ino && other.dev == st.st_dev))
         return Status::error(format_error(src, path, where + ".path",
-                                          "\"" + path.Scalar() + "\" is the same file as " + s.where + " (line " +
-                                              std::to_string(s.line) + "); every file output needs its own path"));
+                                          "\"" + path.Scalar() + "\" is the same file as " + other.where + " (line " +
+                                              std::to_string(other.line) + "); every file output needs its own path"));
     seen.push_back({key, where + ".path \"" + path.Scalar() + "\"", path.Mark().line + 1, st.st_dev, ino});
     return {};
   };
-  auto visit_list = [&](const YAML::Node& n, const std::string& where) -> Status {
-    if (n && n.IsSequence()) {
-      for (size_t i = 0; i < n.size(); ++i)
-        if (Status st = visit(n[i], where + "[" + std::to_string(i) + "]"); !st.ok()) return st;
-    } else if (n && n.IsMap()) {
-      return visit(n, where);
+  auto visit_list = [&](const YAML::Node& list, const std::string& where) -> Status {
+    if (list && list.IsSequence()) {
+      for (size_t i = 0; i < list.size(); ++i)
+        if (Status status = visit(list[i], where + "[" + std::to_string(i) + "]"); !status.ok()) return status;
+    } else if (list && list.IsMap()) {
+      return visit(list, where);
     }
     return {};
   };
-  if (Status st = visit_list(p["outputs"], "pipeline.outputs"); !st.ok()) return st;
-  if (Status st = visit_list(p["warnings"], "pipeline.warnings"); !st.ok()) return st;
-  return visit_list(p["dead_letter"], "pipeline.dead_letter");
+  if (Status status = visit_list(pipeline["outputs"], "pipeline.outputs"); !status.ok()) return status;
+  if (Status status = visit_list(pipeline["warnings"], "pipeline.warnings"); !status.ok()) return status;
+  return visit_list(pipeline["dead_letter"], "pipeline.dead_letter");
 }
 
-Status build(YAML::Node root, const LoadOverrides& ov, PipelineSpec& out) {
+Status build(YAML::Node root, const LoadOverrides& overrides, PipelineSpec& out) {
   const ConfigSource& src = out.source;
   if (!root.IsMap())
     return Status::error(format_error(src, root, "", "expected a mapping with a \"pipeline\" key"));
-  Status st = check_options(src, root, "", {}, kRootKeys);
-  if (!st.ok()) return st;
-  YAML::Node p = root["pipeline"];
-  if (!p) return Status::error(format_error(src, root, "pipeline", "required option is missing"));
-  st = substitute_env(src, p, "pipeline");
-  if (!st.ok()) return st;
-  st = check_options(src, p, "pipeline", kPipelineOptions, kPipelineKeys);
-  if (!st.ok()) return st;
-  out.flush_interval_ms = static_cast<int>(OptionView(&src, p, kPipelineOptions, "pipeline").integer("flush_interval_ms"));
-  if (YAML::Node w = p["workers"]; w && !parse_workers(w.Scalar(), out.workers))
-    return Status::error(format_error(src, w, "pipeline.workers", workers_error(w.Scalar())));
+  Status status = check_options(src, root, "", {}, kRootKeys);
+  if (!status.ok()) return status;
+  YAML::Node pipeline = root["pipeline"];
+  if (!pipeline) return Status::error(format_error(src, root, "pipeline", "required option is missing"));
+  status = substitute_env(src, pipeline, "pipeline");
+  if (!status.ok()) return status;
+  status = check_options(src, pipeline, "pipeline", kPipelineOptions, kPipelineKeys);
+  if (!status.ok()) return status;
+  out.flush_interval_ms =
+      static_cast<int>(OptionView(&src, pipeline, kPipelineOptions, "pipeline").integer("flush_interval_ms"));
+  if (YAML::Node workers = pipeline["workers"]; workers && !parse_workers(workers.Scalar(), out.workers))
+    return Status::error(format_error(src, workers, "pipeline.workers", workers_error(workers.Scalar())));
 
-  if (YAML::Node n = p["name"]) {
-    if (!n.IsScalar()) return Status::error(format_error(src, n, "pipeline.name", "expected a string"));
-    out.name = n.Scalar();
+  if (YAML::Node pipeline_name = pipeline["name"]) {
+    if (!pipeline_name.IsScalar())
+      return Status::error(format_error(src, pipeline_name, "pipeline.name", "expected a string"));
+    out.name = pipeline_name.Scalar();
   }
-  YAML::Node inputs = p["inputs"], stages = p["stages"], outputs = p["outputs"];
+  YAML::Node inputs = pipeline["inputs"], stages = pipeline["stages"], outputs = pipeline["outputs"];
   for (auto& [node, name] : {std::pair{inputs, "pipeline.inputs"}, {stages, "pipeline.stages"}, {outputs, "pipeline.outputs"}}) {
-    st = check_list(src, node, name);
-    if (!st.ok()) return st;
+    status = check_list(src, node, name);
+    if (!status.ok()) return status;
   }
   if (inputs && inputs.IsSequence()) {
     for (size_t i = 0; i < inputs.size(); ++i) {
-      std::unique_ptr<Input> in;
-      st = build_entry(src, inputs[i], "pipeline.inputs[" + std::to_string(i) + "]", PluginKind::Input, in, nullptr, nullptr);
-      if (!st.ok()) return st;
-      out.inputs.push_back(std::move(in));
+      std::unique_ptr<Input> input;
+      status = build_entry(src, inputs[i], "pipeline.inputs[" + std::to_string(i) + "]", PluginKind::Input, input,
+                           nullptr, nullptr);
+      if (!status.ok()) return status;
+      out.inputs.push_back(std::move(input));
     }
   }
   // `format:` on inputs puts a normalize stage with that format first (all inputs must agree).
@@ -188,28 +191,28 @@ Status build(YAML::Node root, const LoadOverrides& ov, PipelineSpec& out) {
   YAML::Node format_node;
   if (inputs && inputs.IsSequence()) {
     for (size_t i = 0; i < inputs.size(); ++i) {
-      YAML::Node f = inputs[i]["format"];
-      std::string here = f ? f.Scalar() : "";
+      YAML::Node format_of = inputs[i]["format"];
+      std::string here = format_of ? format_of.Scalar() : "";
       if (i > 0 && here != format)
-        return Status::error(format_error(src, f ? f : inputs[i], "pipeline.inputs[" + std::to_string(i) + "].format",
-                                          "every input must have the same format (inputs[0] has " +
-                                              (format.empty() ? std::string("none") : "\"" + format + "\"") +
-                                              "); use one pipeline per format"));
-      if (i == 0) format = here, format_node = f;
+        return Status::error(format_error(
+            src, format_of ? format_of : inputs[i], "pipeline.inputs[" + std::to_string(i) + "].format",
+            "every input must have the same format (inputs[0] has " +
+                (format.empty() ? std::string("none") : "\"" + format + "\"") + "); use one pipeline per format"));
+      if (i == 0) format = here, format_node = format_of;
     }
   }
   // --format: sets the format of the chain's normalize stage (the inputs' or the first
   // configured one), or puts one first when the chain has none.
-  if (!ov.format.empty()) {
+  if (!overrides.format.empty()) {
     bool configured = false;
     if (format.empty() && stages && stages.IsSequence())
       for (size_t i = 0; i < stages.size() && !configured; ++i)
         if (stages[i].IsMap() && stages[i]["type"] && stages[i]["type"].IsScalar() &&
             stages[i]["type"].Scalar() == "normalize") {
-          stages[i]["format"] = ov.format;
+          stages[i]["format"] = overrides.format;
           configured = true;
         }
-    if (!configured) format = ov.format;
+    if (!configured) format = overrides.format;
   }
   if (!format.empty()) {
     YAML::Node entry;
@@ -218,17 +221,17 @@ Status build(YAML::Node root, const LoadOverrides& ov, PipelineSpec& out) {
     const PluginInfo* info = find_plugin(PluginKind::Stage, "normalize");
     StageSlot slot{"normalize", "normalize", nullptr};
     OptionView view(&src, entry, info->options, "pipeline.inputs[0].format");
-    st = info->make(view, slot.stage);
-    if (!st.ok()) return st;
+    status = info->make(view, slot.stage);
+    if (!status.ok()) return status;
     out.stages.push_back(std::move(slot));
   }
   if (stages && stages.IsSequence()) {
     for (size_t i = 0; i < stages.size(); ++i) {
       StageSlot slot;
       const std::string path = "pipeline.stages[" + std::to_string(i) + "]";
-      st = build_entry(src, stages[i], "pipeline.stages[" + std::to_string(i) + "]", PluginKind::Stage, slot.stage,
-                       &slot.type, &slot.name);
-      if (!st.ok()) return st;
+      status = build_entry(src, stages[i], "pipeline.stages[" + std::to_string(i) + "]", PluginKind::Stage, slot.stage,
+                           &slot.type, &slot.name);
+      if (!status.ok()) return status;
       if (!format.empty() && slot.type == "normalize")
         return Status::error(format_error(src, stages[i]["type"], "pipeline.stages[" + std::to_string(i) + "].type",
                                           "the inputs' format already puts a normalize stage first; remove this "
@@ -240,8 +243,9 @@ Status build(YAML::Node root, const LoadOverrides& ov, PipelineSpec& out) {
         auto name_node = [&](size_t k) { return stages[k]["name"] ? stages[k]["name"] : stages[k]; };
         std::string first;
         if (format.empty() || j > 0) {
-          const size_t k = format.empty() ? j : j - 1;  // the inputs' format put a normalize stage first
-          first = "pipeline.stages[" + std::to_string(k) + "] (" + format_error(src, name_node(k), "", "");
+          const size_t stage_index = format.empty() ? j : j - 1;  // the inputs' format put a normalize stage first
+          first = "pipeline.stages[" + std::to_string(stage_index) + "] (" +
+                  format_error(src, name_node(stage_index), "", "");
           first.resize(first.size() - 2);  // format_error's trailing ": "
           first += ")";
         } else {
@@ -256,34 +260,38 @@ Status build(YAML::Node root, const LoadOverrides& ov, PipelineSpec& out) {
   }
   if (outputs && outputs.IsSequence()) {
     for (size_t i = 0; i < outputs.size(); ++i) {
-      std::unique_ptr<Output> o;
-      st = build_entry(src, outputs[i], "pipeline.outputs[" + std::to_string(i) + "]", PluginKind::Output, o, nullptr, nullptr);
-      if (!st.ok()) return st;
-      out.outputs.push_back(std::move(o));
+      std::unique_ptr<Output> output;
+      status = build_entry(src, outputs[i], "pipeline.outputs[" + std::to_string(i) + "]", PluginKind::Output, output,
+                           nullptr, nullptr);
+      if (!status.ok()) return status;
+      out.outputs.push_back(std::move(output));
     }
   }
-  if (YAML::Node w = p["warnings"]) {
+  if (YAML::Node warnings = pipeline["warnings"]) {
     // One output (a mapping) or a list of them, like `outputs:`.
-    if (w.IsSequence() && w.size() == 0)
-      return Status::error(format_error(src, w, "pipeline.warnings",
-                                        "must name at least one output; without `warnings:` warnings go to the outputs"));
-    if (!w.IsSequence() && !w.IsMap())
-      return Status::error(format_error(src, w, "pipeline.warnings",
+    if (warnings.IsSequence() && warnings.size() == 0)
+      return Status::error(
+          format_error(src, warnings, "pipeline.warnings",
+                       "must name at least one output; without `warnings:` warnings go to the outputs"));
+    if (!warnings.IsSequence() && !warnings.IsMap())
+      return Status::error(format_error(src, warnings, "pipeline.warnings",
                                         "expected an output (a mapping with a \"type\" key) or a list of outputs"));
-    const bool one = w.IsMap();
-    for (size_t i = 0; i < (one ? 1 : w.size()); ++i) {
-      std::unique_ptr<Output> o;
-      st = build_entry(src, one ? w : w[i], one ? "pipeline.warnings" : "pipeline.warnings[" + std::to_string(i) + "]",
-                       PluginKind::Output, o, nullptr, nullptr);
-      if (!st.ok()) return st;
-      out.warnings.push_back(std::move(o));
+    const bool one = warnings.IsMap();
+    for (size_t i = 0; i < (one ? 1 : warnings.size()); ++i) {
+      std::unique_ptr<Output> output;
+      status = build_entry(src, one ? warnings : warnings[i],
+                           one ? "pipeline.warnings" : "pipeline.warnings[" + std::to_string(i) + "]",
+                           PluginKind::Output, output, nullptr, nullptr);
+      if (!status.ok()) return status;
+      out.warnings.push_back(std::move(output));
     }
   }
-  if (YAML::Node dl = p["dead_letter"]) {
-    st = build_entry(src, dl, "pipeline.dead_letter", PluginKind::Output, out.dead_letter, nullptr, nullptr);
-    if (!st.ok()) return st;
+  if (YAML::Node dead_letter = pipeline["dead_letter"]) {
+    status =
+        build_entry(src, dead_letter, "pipeline.dead_letter", PluginKind::Output, out.dead_letter, nullptr, nullptr);
+    if (!status.ok()) return status;
   }
-  return check_distinct_paths(src, p);
+  return check_distinct_paths(src, pipeline);
 }
 
 }  // namespace
@@ -318,9 +326,9 @@ bool expand_env(const std::string& in, std::string& out, std::string& missing, s
     std::string body = in.substr(i + 2, close - i - 2);
     std::string name = body, def;
     bool has_def = false;
-    if (size_t d = body.find(":-"); d != std::string::npos) {
-      name = body.substr(0, d);
-      def = body.substr(d + 2);
+    if (size_t default_at = body.find(":-"); default_at != std::string::npos) {
+      name = body.substr(0, default_at);
+      def = body.substr(default_at + 2);
       has_def = true;
     }
     if (name == "CONFIG_DIR" && !config_dir.empty()) {
@@ -328,8 +336,8 @@ bool expand_env(const std::string& in, std::string& out, std::string& missing, s
       i = close;
       continue;
     }
-    const char* v = std::getenv(name.c_str());
-    if (v != nullptr && (*v != '\0' || !has_def)) out.append(v);
+    const char* value = std::getenv(name.c_str());
+    if (value != nullptr && (*value != '\0' || !has_def)) out.append(value);
     else if (has_def) {
       std::string inner;
       if (!expand_env(def, inner, missing, config_dir)) return false;

@@ -177,12 +177,12 @@ class FieldSet {
 
 // Runs a stateful stage over a batch with its records prepared a few ahead of handling:
 // each kept, non-diagnostic record gets its fields extracted and saved and a stage-defined
-// `Prep` filled (a key hash, say, whose index bucket `prepare` prefetches), so the random
+// `Prepared` filled (a key hash, say, whose index bucket `prepare` prefetches), so the random
 // probes of a large state index overlap instead of each waiting on memory in turn.
 // `prepare(record, prep)` runs kAhead records ahead of `handle(index, prep)`, which finds
 // the record's fields restored in `fields`. Eight ahead measured a little faster than 16
 // (and than 4) for collision + lifecycle: at ~0.3 µs a record that is still 2 µs ahead.
-template <class Prep, size_t kAhead = 8>
+template <class Prepared, size_t kAhead = 8>
 class PrepareAhead {
  public:
   template <class PrepareFn, class HandleFn>
@@ -208,7 +208,7 @@ class PrepareAhead {
   }
 
  private:
-  Prep preps_[kAhead];
+  Prepared preps_[kAhead];
   bool used_[kAhead] = {};
   std::vector<FieldSet::Saved> saved_;
 };

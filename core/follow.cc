@@ -66,86 +66,87 @@ Status Checkpoint::load() {
   int64_t version = 0;
   if (root["version"].get(version) || (version != 1 && version != 2)) return bad("\"version\" must be 1 or 2");
   if (root["files"].get(files)) return bad("\"files\" must be a list");
-  for (simdjson::dom::element e : files) {
-    CheckpointEntry c;
+  for (simdjson::dom::element item : files) {
+    CheckpointEntry entry;
     std::string_view path, head;
-    if (e["path"].get(path) || e["dev"].get(c.dev) || e["inode"].get(c.inode) || e["offset"].get(c.offset) ||
-        e["line"].get(c.line) || e["head_bytes"].get(c.head_bytes) || e["head_sha256"].get(head))
+    if (item["path"].get(path) || item["dev"].get(entry.dev) || item["inode"].get(entry.inode) ||
+        item["offset"].get(entry.offset) || item["line"].get(entry.line) || item["head_bytes"].get(entry.head_bytes) ||
+        item["head_sha256"].get(head))
       return bad("each file needs path, dev, inode, offset, line, head_bytes and head_sha256");
     bool skip = false;
-    if (e["in_long_line"].get(skip) == simdjson::INCORRECT_TYPE) return bad("\"in_long_line\" must be a boolean");
-    c.path = path;
-    c.head_sha256 = head;
-    c.in_long_line = skip;
-    entries_[c.path] = std::move(c);
+    if (item["in_long_line"].get(skip) == simdjson::INCORRECT_TYPE) return bad("\"in_long_line\" must be a boolean");
+    entry.path = path;
+    entry.head_sha256 = head;
+    entry.in_long_line = skip;
+    entries_[entry.path] = std::move(entry);
   }
   simdjson::dom::element stages;
   if (root["stages"].get(stages) == simdjson::SUCCESS) {
     simdjson::dom::object obj;
     if (version != 2 || stages.get(obj)) return bad("\"stages\" must be an object, in version 2");
-    for (auto [name, e] : obj) {
-      SavedStageState s;
+    for (auto [name, item] : obj) {
+      SavedStageState saved;
       std::string_view type, config;
       simdjson::dom::element state;
-      if (e["type"].get(type) || e["config"].get(config) || e["state"].get(state))
+      if (item["type"].get(type) || item["config"].get(config) || item["state"].get(state))
         return bad("each stage needs type, config and state");
-      s.type = type;
-      s.config = config;
-      s.state = simdjson::minify(state);
-      stages_[std::string(name)] = std::move(s);
+      saved.type = type;
+      saved.config = config;
+      saved.state = simdjson::minify(state);
+      stages_[std::string(name)] = std::move(saved);
     }
   }
   return {};
 }
 
 Status Checkpoint::save() {
-  std::string o = stages_.empty() ? "{\"version\":1,\"files\":[" : "{\"version\":2,\"files\":[";
+  std::string contents = stages_.empty() ? "{\"version\":1,\"files\":[" : "{\"version\":2,\"files\":[";
   bool first = true;
   for (auto& [path, e] : entries_) {
-    if (!first) o += ",";
+    if (!first) contents += ",";
     first = false;
-    o += "\n{\"path\":";
-    json::append_quoted(o, e.path);
-    o += ",\"dev\":" + std::to_string(e.dev) + ",\"inode\":" + std::to_string(e.inode) +
-         ",\"offset\":" + std::to_string(e.offset) + ",\"line\":" + std::to_string(e.line) +
-         ",\"head_bytes\":" + std::to_string(e.head_bytes) + ",\"head_sha256\":\"" + e.head_sha256 + "\"";
-    if (e.in_long_line) o += ",\"in_long_line\":true";
-    o += "}";
+    contents += "\n{\"path\":";
+    json::append_quoted(contents, e.path);
+    contents += ",\"dev\":" + std::to_string(e.dev) + ",\"inode\":" + std::to_string(e.inode) +
+                ",\"offset\":" + std::to_string(e.offset) + ",\"line\":" + std::to_string(e.line) +
+                ",\"head_bytes\":" + std::to_string(e.head_bytes) + ",\"head_sha256\":\"" + e.head_sha256 + "\"";
+    if (e.in_long_line) contents += ",\"in_long_line\":true";
+    contents += "}";
   }
-  o += "]";
+  contents += "]";
   if (!stages_.empty()) {
-    o += ",\n\"stages\":{";
+    contents += ",\n\"stages\":{";
     first = true;
     for (auto& [name, st] : stages_) {
-      o += first ? "\n" : ",\n";
+      contents += first ? "\n" : ",\n";
       first = false;
-      json::append_quoted(o, name);
-      o += ":{\"type\":";
-      json::append_quoted(o, st.type);
-      o += ",\"config\":";
-      json::append_quoted(o, st.config);
-      o += ",\"state\":" + st.state + "}";
+      json::append_quoted(contents, name);
+      contents += ":{\"type\":";
+      json::append_quoted(contents, st.type);
+      contents += ",\"config\":";
+      json::append_quoted(contents, st.config);
+      contents += ",\"state\":" + st.state + "}";
     }
-    o += "}";
+    contents += "}";
   }
-  o += "}\n";
+  contents += "}\n";
   // Write a temporary file next to it, then rename: a reader (or a restart after a kill)
   // sees the old checkpoint or the new one, never a partial one.
   std::string tmp = path_ + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return Status::error("checkpoint " + tmp + ": cannot open for writing: " + std::strerror(errno));
-  const char* p = o.data();
-  size_t n = o.size();
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) {
+  const char* next = contents.data();
+  size_t left = contents.size();
+  while (left > 0) {
+    ssize_t written = ::write(fd, next, left);
+    if (written < 0 && errno == EINTR) continue;
+    if (written < 0) {
       std::string msg = "checkpoint " + tmp + ": write failed: " + std::strerror(errno);
       ::close(fd);
       return Status::error(msg);
     }
-    p += w;
-    n -= static_cast<size_t>(w);
+    next += written;
+    left -= static_cast<size_t>(written);
   }
   ::close(fd);
   if (::rename(tmp.c_str(), path_.c_str()) != 0)
@@ -284,14 +285,16 @@ Status FollowedFile::try_open(bool first) {
     }
     const bool found = find_rotated_after(last->dev, last->inode, live_fd >= 0 ? live.st_ino : exists ? now.st_ino : 0);
     if (found && live_fd >= 0) {
-      Rotated r{live_fd, static_cast<uint64_t>(live.st_dev), static_cast<uint64_t>(live.st_ino), 0, 0, false, true};
-      const CheckpointEntry* e = checkpoint_->find(r.dev, r.inode);
-      if (e && e->offset <= static_cast<uint64_t>(live.st_size) && head_hash(live_fd, e->head_bytes) == e->head_sha256) {
-        r.offset = e->offset;
-        r.line = e->line;
-        r.in_long_line = e->in_long_line;
+      Rotated rotated{live_fd, static_cast<uint64_t>(live.st_dev), static_cast<uint64_t>(live.st_ino), 0, 0, false,
+                      true};
+      const CheckpointEntry* entry = checkpoint_->find(rotated.dev, rotated.inode);
+      if (entry && entry->offset <= static_cast<uint64_t>(live.st_size) &&
+          head_hash(live_fd, entry->head_bytes) == entry->head_sha256) {
+        rotated.offset = entry->offset;
+        rotated.line = entry->line;
+        rotated.in_long_line = entry->in_long_line;
       }
-      rotated_.push_back(r);
+      rotated_.push_back(rotated);
     } else if (live_fd >= 0) {
       ::close(live_fd);  // opened again below, with the first-open rules (start_at)
     }
@@ -299,9 +302,9 @@ Status FollowedFile::try_open(bool first) {
       // The checkpoint's file itself goes first, from its offset, if it is still the same file.
       std::string name;
       for (int k = 1; k <= 64 && name.empty(); ++k) {
-        std::string n = spec_.path + "." + std::to_string(k);
+        std::string candidate = spec_.path + "." + std::to_string(k);
         struct stat st{};
-        if (::stat(n.c_str(), &st) == 0 && st.st_dev == last->dev && st.st_ino == last->inode) name = n;
+        if (::stat(candidate.c_str(), &st) == 0 && st.st_dev == last->dev && st.st_ino == last->inode) name = candidate;
       }
       int fd = name.empty() ? -1 : ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
       struct stat st{};
@@ -335,23 +338,23 @@ Status FollowedFile::try_open(bool first) {
   dev_ = st.st_dev;
   inode_ = st.st_ino;
   uint64_t size = static_cast<uint64_t>(st.st_size);
-  const CheckpointEntry* e = checkpoint_ ? checkpoint_->find(dev_, inode_) : nullptr;
-  if (e && e->offset <= size && head_hash(fd_, e->head_bytes) == e->head_sha256) {
-    start_reader(e->offset, e->line, e->in_long_line);
-  } else if (first && spec_.start_at_end && !e) {
+  const CheckpointEntry* entry = checkpoint_ ? checkpoint_->find(dev_, inode_) : nullptr;
+  if (entry && entry->offset <= size && head_hash(fd_, entry->head_bytes) == entry->head_sha256) {
+    start_reader(entry->offset, entry->line, entry->in_long_line);
+  } else if (first && spec_.start_at_end && !entry) {
     // Start after the last complete line, counting lines so that numbers stay real.
     uint64_t lines = 0, after_nl = 0, pos = 0;
     std::string buf(1 << 20, '\0');
     for (;;) {
-      ssize_t r = ::pread(fd_, buf.data(), buf.size(), static_cast<off_t>(pos));
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) break;
-      for (ssize_t i = 0; i < r; ++i)
+      ssize_t got = ::pread(fd_, buf.data(), buf.size(), static_cast<off_t>(pos));
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) break;
+      for (ssize_t i = 0; i < got; ++i)
         if (buf[i] == '\n') {
           ++lines;
           after_nl = pos + i + 1;
         }
-      pos += static_cast<uint64_t>(r);
+      pos += static_cast<uint64_t>(got);
     }
     start_reader(after_nl, lines, false);
   } else {

@@ -38,10 +38,10 @@ class FdSource : public ByteSource {
 
   long read(char* buf, size_t n) override {
     if (!peeked.empty()) {
-      size_t k = std::min(n, peeked.size());
-      std::memcpy(buf, peeked.data(), k);
-      peeked.erase(0, k);
-      return static_cast<long>(k);
+      size_t served = std::min(n, peeked.size());
+      std::memcpy(buf, peeked.data(), served);
+      peeked.erase(0, served);
+      return static_cast<long>(served);
     }
     if (poll_fd >= 0) {
       // Streaming: never block here, so that the pipeline can flush and serve signals
@@ -51,10 +51,10 @@ class FdSource : public ByteSource {
       if (::poll(&p, 1, 0) <= 0) return kWouldBlock;
     }
     for (;;) {
-      ssize_t r = ::read(fd_, buf, n);
-      if (r >= 0) {
-        raw_bytes += r;
-        return r;
+      ssize_t got = ::read(fd_, buf, n);
+      if (got >= 0) {
+        raw_bytes += got;
+        return got;
       }
       if (errno == EINTR) {
         if (stop_requested()) return 0;  // drain: treat as end of input
@@ -102,13 +102,19 @@ class GzipSource : public ByteSource {
           }
           return 0;
         }
-        long r = in_->read(reinterpret_cast<char*>(inbuf_.data()), inbuf_.size());
-        if (r == kWouldBlock) return kWouldBlock;  // nothing was produced in this call
-        if (r < 0) { error_ = in_->error(); return -1; }
+        long got = in_->read(reinterpret_cast<char*>(inbuf_.data()), inbuf_.size());
+        if (got == kWouldBlock) return kWouldBlock;  // nothing was produced in this call
+        if (got < 0) {
+          error_ = in_->error();
+          return -1;
+        }
         raw_bytes = in_->raw_bytes;
-        if (r == 0) { in_eof_ = true; continue; }
+        if (got == 0) {
+          in_eof_ = true;
+          continue;
+        }
         zs_.next_in = inbuf_.data();
-        zs_.avail_in = static_cast<uInt>(r);
+        zs_.avail_in = static_cast<uInt>(got);
       }
       if (stream_end_) {  // concatenated members
         inflateReset(&zs_);
@@ -153,12 +159,18 @@ class ZstdSource : public ByteSource {
           }
           return 0;
         }
-        long r = src_->read(inbuf_.data(), inbuf_.size());
-        if (r == kWouldBlock) return kWouldBlock;  // nothing was produced in this call
-        if (r < 0) { error_ = src_->error(); return -1; }
+        long got = src_->read(inbuf_.data(), inbuf_.size());
+        if (got == kWouldBlock) return kWouldBlock;  // nothing was produced in this call
+        if (got < 0) {
+          error_ = src_->error();
+          return -1;
+        }
         raw_bytes = src_->raw_bytes;
-        if (r == 0) { in_eof_ = true; continue; }
-        zin_ = ZSTD_inBuffer{inbuf_.data(), static_cast<size_t>(r), 0};
+        if (got == 0) {
+          in_eof_ = true;
+          continue;
+        }
+        zin_ = ZSTD_inBuffer{inbuf_.data(), static_cast<size_t>(got), 0};
       }
       size_t rc = ZSTD_decompressStream(dctx_, &out, &zin_);
       if (ZSTD_isError(rc)) {
@@ -202,11 +214,11 @@ Status open_byte_source(const SourceSpec& spec, std::unique_ptr<ByteSource>& out
   std::string mode = spec.compression.empty() ? "auto" : spec.compression;
   if (mode == "auto") {
     fds->peek(4);
-    const std::string& m = fds->peeked;
-    if (m.size() >= 2 && static_cast<unsigned char>(m[0]) == 0x1f && static_cast<unsigned char>(m[1]) == 0x8b)
+    const std::string& magic = fds->peeked;
+    if (magic.size() >= 2 && static_cast<unsigned char>(magic[0]) == 0x1f &&
+        static_cast<unsigned char>(magic[1]) == 0x8b)
       mode = "gzip";
-    else if (m.size() >= 4 && std::memcmp(m.data(), "\x28\xb5\x2f\xfd", 4) == 0)
-      mode = "zstd";
+    else if (magic.size() >= 4 && std::memcmp(magic.data(), "\x28\xb5\x2f\xfd", 4) == 0) mode = "zstd";
     else
       mode = "none";
   }
@@ -312,20 +324,20 @@ Status read_for_framing(ByteSource& src, bool whole, size_t max_document_bytes, 
     const size_t chunk = std::clamp(buf.size(), size_t{64} << 10, kChunk);
     size_t old = buf.size();
     buf.resize(old + chunk);
-    long r = src.read(buf.data() + old, chunk);
-    if (r == kWouldBlock) {
+    long got = src.read(buf.data() + old, chunk);
+    if (got == kWouldBlock) {
       // A pipe with nothing yet: the framing is not known before its first bytes. A stop
       // request makes the next read answer the end.
       buf.resize(old);
       wait_readable(src.poll_fd, 250);
       continue;
     }
-    if (r < 0) {
+    if (got < 0) {
       buf.resize(old);
       return Status::error(src.error());
     }
-    buf.resize(old + static_cast<size_t>(r));
-    if (r == 0) {
+    buf.resize(old + static_cast<size_t>(got));
+    if (got == 0) {
       // A source of one line that starts with `{`: a document when it is longer than a line
       // may be (the runner still reads it as lines when it is not one JSON value).
       if (phase == Phase::FirstLine && buf.size() - line_start > max_line_bytes) found = SniffedFraming::Document;
@@ -359,40 +371,40 @@ void files_under(const std::string& dir, bool log_files_only, std::vector<std::s
 }
 }  // namespace
 
-bool expand_input_path(const std::string& p, std::vector<std::string>& out) {
+bool expand_input_path(const std::string& pattern, std::vector<std::string>& out) {
   std::error_code ec;
-  if (p != "-" && std::filesystem::is_directory(p, ec)) {
+  if (pattern != "-" && std::filesystem::is_directory(pattern, ec)) {
     size_t before = out.size();
-    files_under(p, true, out);
+    files_under(pattern, true, out);
     return out.size() > before;
   }
-  if (p.find_first_of("*?[") == std::string::npos) {
-    out.push_back(p);
+  if (pattern.find_first_of("*?[") == std::string::npos) {
+    out.push_back(pattern);
     return true;
   }
-  if (size_t star2 = p.find("**"); star2 != std::string::npos) {
+  if (size_t star2 = pattern.find("**"); star2 != std::string::npos) {
     // Walk from the last directory before the first wildcard; `*` may then span directories
     // (fnmatch without FNM_PATHNAME), and `**/` also matches no directory at all.
-    size_t wild = p.find_first_of("*?[");
-    size_t slash = p.rfind('/', wild);
-    std::string root = slash == std::string::npos ? "." : p.substr(0, slash == 0 ? 1 : slash);
-    std::string zero_dirs = p;
+    size_t wild = pattern.find_first_of("*?[");
+    size_t slash = pattern.rfind('/', wild);
+    std::string root = slash == std::string::npos ? "." : pattern.substr(0, slash == 0 ? 1 : slash);
+    std::string zero_dirs = pattern;
     for (size_t at; (at = zero_dirs.find("**/")) != std::string::npos;) zero_dirs.erase(at, 3);
     std::vector<std::string> all;
     if (std::filesystem::is_directory(root, ec)) files_under(root, false, all);
     size_t before = out.size();
-    for (auto& f : all) {
-      std::string path = slash == std::string::npos && f.rfind("./", 0) == 0 ? f.substr(2) : f;
-      if (fnmatch(p.c_str(), path.c_str(), 0) == 0 || fnmatch(zero_dirs.c_str(), path.c_str(), 0) == 0)
+    for (auto& file : all) {
+      std::string path = slash == std::string::npos && file.rfind("./", 0) == 0 ? file.substr(2) : file;
+      if (fnmatch(pattern.c_str(), path.c_str(), 0) == 0 || fnmatch(zero_dirs.c_str(), path.c_str(), 0) == 0)
         out.push_back(std::move(path));
     }
     return out.size() > before;
   }
-  glob_t g{};
-  int rc = ::glob(p.c_str(), 0, nullptr, &g);
-  bool any = rc == 0 && g.gl_pathc > 0;
-  for (size_t i = 0; any && i < g.gl_pathc; ++i) out.push_back(g.gl_pathv[i]);
-  globfree(&g);  // glob(3) sorts its matches, so the order is deterministic
+  glob_t matches{};
+  int rc = ::glob(pattern.c_str(), 0, nullptr, &matches);
+  bool any = rc == 0 && matches.gl_pathc > 0;
+  for (size_t i = 0; any && i < matches.gl_pathc; ++i) out.push_back(matches.gl_pathv[i]);
+  globfree(&matches);  // glob(3) sorts its matches, so the order is deterministic
   return any;
 }
 
@@ -441,26 +453,26 @@ LineReader::Next LineReader::next(LineEvent& ev) {
     } else {
       return Next::NeedRefill;
     }
-    const char* p = base + start_;
+    const char* line = base + start_;
     start_ = next_start;
     ev.line_no = ++line_no_;
     if (first_line_) {
       first_line_ = false;
-      if (len >= 3 && std::memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
-        p += 3;
+      if (len >= 3 && std::memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
+        line += 3;
         len -= 3;
       }
     }
-    if (len > 0 && p[len - 1] == '\r') --len;
+    if (len > 0 && line[len - 1] == '\r') --len;
     if (len > max_line_) {
       ev.kind = LineEvent::Kind::TooLong;
-      ev.text = std::string_view(p, max_line_);
+      ev.text = std::string_view(line, max_line_);
       return Next::Line;
     }
     size_t k = 0;
-    while (k < len && (p[k] == ' ' || p[k] == '\t')) ++k;
+    while (k < len && (line[k] == ' ' || line[k] == '\t')) ++k;
     ev.kind = k == len ? LineEvent::Kind::Blank : LineEvent::Kind::Line;
-    ev.text = std::string_view(p, len);
+    ev.text = std::string_view(line, len);
     return Next::Line;
   }
 }
@@ -476,22 +488,22 @@ Status LineReader::refill() {
   if (cap_ - end_ < kChunk / 2) {
     // Grow for a long line; it is reported as too long before the buffer passes max + chunk.
     size_t ncap = std::max(cap_ * 2, end_ + kChunk);
-    std::unique_ptr<char[]> nb(new char[ncap + kPad]);
-    std::memcpy(nb.get(), buf_.get(), end_);
-    std::memset(nb.get() + ncap, ' ', kPad);
-    buf_ = std::move(nb);
+    std::unique_ptr<char[]> grown(new char[ncap + kPad]);
+    std::memcpy(grown.get(), buf_.get(), end_);
+    std::memset(grown.get() + ncap, ' ', kPad);
+    buf_ = std::move(grown);
     cap_ = ncap;
   }
-  long r = src_->read(buf_.get() + end_, cap_ - end_);
-  starved_ = r == kWouldBlock;
-  if (starved_) r = 0;
-  if (r < 0) {
+  long got = src_->read(buf_.get() + end_, cap_ - end_);
+  starved_ = got == kWouldBlock;
+  if (starved_) got = 0;
+  if (got < 0) {
     failed_ = true;
     return Status::error(src_->error());
   }
-  if (r == 0 && !starved_) eof_ = true;
-  end_ += r;
-  bytes_read_ += r;
+  if (got == 0 && !starved_) eof_ = true;
+  end_ += got;
+  bytes_read_ += got;
   std::memset(buf_.get() + end_, ' ', std::min(kPad, cap_ + kPad - end_));
   return {};
 }

@@ -95,7 +95,7 @@ IntegrityLog::IntegrityLog(std::string path, IntegritySettings settings)
   if (settings_.origin.empty()) settings_.origin = default_origin(path_);
 }
 
-Status IntegrityLog::cover_lines(const std::string& file, int64_t from, int64_t to, const note::Checkpoint* last,
+Status IntegrityLog::cover_lines(const std::string& file, int64_t from, int64_t end, const note::Checkpoint* last,
                                  uint64_t& covered) {
   // Reads through a descriptor of its own: the output's is write-only.
   int rfd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
@@ -103,8 +103,8 @@ Status IntegrityLog::cover_lines(const std::string& file, int64_t from, int64_t 
   std::string carry;
   std::vector<char> buf(1 << 20);
   covered = 0;
-  for (int64_t at = from; at < to;) {
-    ssize_t got = ::pread(rfd, buf.data(), static_cast<size_t>(std::min<int64_t>(buf.size(), to - at)), at);
+  for (int64_t at = from; at < end;) {
+    ssize_t got = ::pread(rfd, buf.data(), static_cast<size_t>(std::min<int64_t>(buf.size(), end - at)), at);
     if (got <= 0) break;
     at += got;
     std::string_view chunk(buf.data(), static_cast<size_t>(got));
@@ -127,7 +127,7 @@ Status IntegrityLog::cover_lines(const std::string& file, int64_t from, int64_t 
     carry.append(chunk);
   }
   ::close(rfd);
-  file_offset_ = to;
+  file_offset_ = end;
   return {};
 }
 
@@ -176,12 +176,12 @@ Status IntegrityLog::opened(int fd, int64_t file_end, bool reopen) {
     if (state_exists)
       return Status::error(state_path_ + ": exists but " + checkpoints_path_ + " does not; restore it or move both away");
     // A new log: lines already in the file are its first leaves.
-    Status s = cover_lines(path_, 0, file_end, nullptr, covered);
-    if (s.ok()) s = checkpoint();
-    return s;
+    Status status = cover_lines(path_, 0, file_end, nullptr, covered);
+    if (status.ok()) status = checkpoint();
+    return status;
   }
   std::vector<note::Note> notes;
-  if (Status s = note::parse_notes(cp_text, checkpoints_path_, notes); !s.ok()) return s;
+  if (Status status = note::parse_notes(cp_text, checkpoints_path_, notes); !status.ok()) return status;
   note::Checkpoint last;
   std::string why;
   if (!note::parse_checkpoint(notes.back().text, last, why))
@@ -219,7 +219,7 @@ Status IntegrityLog::opened(int fd, int64_t file_end, bool reopen) {
       if (rst.st_size < state.offset)
         return Status::error(renamed + ": is " + std::to_string(state.offset - rst.st_size) +
                              " bytes shorter than when the last checkpoint was written (truncated?); run agentlog verify");
-      if (Status s = cover_lines(renamed, state.offset, rst.st_size, &last, covered); !s.ok()) return s;
+      if (Status status = cover_lines(renamed, state.offset, rst.st_size, &last, covered); !status.ok()) return status;
     } else if (!state.closed) {
       std::fprintf(stderr,
                    "agentlog: warning: %s: the file the last checkpoint was written for (inode %llu) is not beside "
@@ -240,7 +240,7 @@ Status IntegrityLog::opened(int fd, int64_t file_end, bool reopen) {
       return Status::error(path_ + ": " + std::to_string(file_end - state.offset) +
                            " bytes follow the last checkpoint although the run that wrote it closed cleanly "
                            "(written by someone else?); run agentlog verify");
-    if (Status s = cover_lines(path_, state.offset, file_end, &last, covered); !s.ok()) return s;
+    if (Status status = cover_lines(path_, state.offset, file_end, &last, covered); !status.ok()) return status;
     if (tree_.size() < last.size)
       return Status::error(path_ + ": ends before the last checkpoint's size " + std::to_string(last.size) +
                            " (lines were removed); run agentlog verify");

@@ -50,7 +50,7 @@ class IntegrityLog {
   Status write_state(bool closing);
   // Appends the whole lines of `file` between the byte offsets to the tree; with `last`, the
   // root at its size must be its root.
-  Status cover_lines(const std::string& file, int64_t from, int64_t to, const note::Checkpoint* last,
+  Status cover_lines(const std::string& file, int64_t from, int64_t end, const note::Checkpoint* last,
                      uint64_t& covered);
   std::string path_, checkpoints_path_, state_path_;
   IntegritySettings settings_;

@@ -38,42 +38,40 @@ size_t edit_distance(std::string_view a, std::string_view b) {
   return prev[b.size()];
 }
 
-Status check_scalar(const ConfigSource& src, const YAML::Node& n, const std::string& path,
-                    const OptionSpec& s) {
-  if (s.type == OptType::Scalar && n.IsNull()) return {};  // `equals: null`
-  if (!n.IsScalar())
-    return Status::error(format_error(src, n, path,
-                                      "expected " + std::string(type_name(s.type)) + ", got " +
-                                          std::string(node_kind(n))));
-  const std::string& v = n.Scalar();
-  switch (s.type) {
+Status check_scalar(const ConfigSource& src, const YAML::Node& node, const std::string& path, const OptionSpec& spec) {
+  if (spec.type == OptType::Scalar && node.IsNull()) return {};  // `equals: null`
+  if (!node.IsScalar())
+    return Status::error(format_error(
+        src, node, path, "expected " + std::string(type_name(spec.type)) + ", got " + std::string(node_kind(node))));
+  const std::string& text = node.Scalar();
+  switch (spec.type) {
     case OptType::Int: {
-      int64_t x;
-      if (!parse_int(v, x))
-        return Status::error(format_error(src, n, path, "expected an integer, got " + described(v)));
-      if (x < s.min)
-        return Status::error(format_error(
-            src, n, path, "must be at least " + std::to_string(s.min) + ", got " + v));
-      if (x > s.max)
-        return Status::error(format_error(
-            src, n, path, "must be at most " + std::to_string(s.max) + ", got " + v));
+      int64_t integer;
+      if (!parse_int(text, integer))
+        return Status::error(format_error(src, node, path, "expected an integer, got " + described(text)));
+      if (integer < spec.min)
+        return Status::error(
+            format_error(src, node, path, "must be at least " + std::to_string(spec.min) + ", got " + text));
+      if (integer > spec.max)
+        return Status::error(
+            format_error(src, node, path, "must be at most " + std::to_string(spec.max) + ", got " + text));
       break;
     }
     case OptType::Double: {
-      double d;
-      if (!parse_double(v, d))
-        return Status::error(format_error(src, n, path, "expected a number, got " + described(v)));
+      double number;
+      if (!parse_double(text, number))
+        return Status::error(format_error(src, node, path, "expected a number, got " + described(text)));
       break;
     }
     case OptType::Bool:
-      if (v != "true" && v != "false")
-        return Status::error(format_error(src, n, path, "expected true or false, got " + described(v)));
+      if (text != "true" && text != "false")
+        return Status::error(format_error(src, node, path, "expected true or false, got " + described(text)));
       break;
     case OptType::Enum:
-      if (std::find(s.allowed.begin(), s.allowed.end(), v) == s.allowed.end()) {
-        std::string msg = "invalid value " + described(v);
-        msg += suggestion(v, s.allowed);
-        return Status::error(format_error(src, n, path, msg));
+      if (std::find(spec.allowed.begin(), spec.allowed.end(), text) == spec.allowed.end()) {
+        std::string msg = "invalid value " + described(text);
+        msg += suggestion(text, spec.allowed);
+        return Status::error(format_error(src, node, path, msg));
       }
       break;
     default: break;
@@ -81,42 +79,38 @@ Status check_scalar(const ConfigSource& src, const YAML::Node& n, const std::str
   return {};
 }
 
-Status check_value(const ConfigSource& src, const YAML::Node& n, const std::string& path,
-                   const OptionSpec& s) {
-  switch (s.type) {
+Status check_value(const ConfigSource& src, const YAML::Node& node, const std::string& path, const OptionSpec& spec) {
+  switch (spec.type) {
     case OptType::String:
     case OptType::Int:
     case OptType::Bool:
     case OptType::Double:
     case OptType::Enum:
-    case OptType::Scalar:
-      return check_scalar(src, n, path, s);
+    case OptType::Scalar: return check_scalar(src, node, path, spec);
     case OptType::StringList:
     case OptType::ScalarList:
-      if (!n.IsSequence())
-        return Status::error(format_error(src, n, path, "expected a list of scalars, got " +
-                                                            std::string(node_kind(n))));
-      for (size_t i = 0; i < n.size(); ++i)
-        if (!n[i].IsScalar())
-          return Status::error(format_error(src, n[i], path + "[" + std::to_string(i) + "]",
-                                            "expected a scalar, got " + std::string(node_kind(n[i]))));
+      if (!node.IsSequence())
+        return Status::error(
+            format_error(src, node, path, "expected a list of scalars, got " + std::string(node_kind(node))));
+      for (size_t i = 0; i < node.size(); ++i)
+        if (!node[i].IsScalar())
+          return Status::error(format_error(src, node[i], path + "[" + std::to_string(i) + "]",
+                                            "expected a scalar, got " + std::string(node_kind(node[i]))));
       return {};
-    case OptType::Object:
-      return check_options(src, n, path, s.children);
+    case OptType::Object: return check_options(src, node, path, spec.children);
     case OptType::ObjectList:
-      if (!n.IsSequence())
-        return Status::error(format_error(src, n, path, "expected a list of mappings, got " +
-                                                            std::string(node_kind(n))));
-      for (size_t i = 0; i < n.size(); ++i) {
-        Status st = check_options(src, n[i], path + "[" + std::to_string(i) + "]", s.children);
-        if (!st.ok()) return st;
+      if (!node.IsSequence())
+        return Status::error(
+            format_error(src, node, path, "expected a list of mappings, got " + std::string(node_kind(node))));
+      for (size_t i = 0; i < node.size(); ++i) {
+        Status status = check_options(src, node[i], path + "[" + std::to_string(i) + "]", spec.children);
+        if (!status.ok()) return status;
       }
       return {};
     case OptType::Map:
-      if (!n.IsMap())
-        return Status::error(format_error(src, n, path, "expected a mapping, got " +
-                                                            std::string(node_kind(n))));
-      for (auto it = n.begin(); it != n.end(); ++it)
+      if (!node.IsMap())
+        return Status::error(format_error(src, node, path, "expected a mapping, got " + std::string(node_kind(node))));
+      for (auto it = node.begin(); it != node.end(); ++it)
         if (!it->second.IsScalar())
           return Status::error(format_error(src, it->second, path + "." + it->first.Scalar(),
                                             "expected a scalar, got " + std::string(node_kind(it->second))));
@@ -257,13 +251,13 @@ Status check_options(const ConfigSource& src, const YAML::Node& node, std::strin
       msg += suggestion(key, names);
       return Status::error(format_error(src, it->first, kpath, msg));
     }
-    Status st = check_value(src, it->second, kpath, *spec);
-    if (!st.ok()) return st;
+    Status status = check_value(src, it->second, kpath, *spec);
+    if (!status.ok()) return status;
   }
-  for (auto& s : specs) {
-    if (s.required && !node[std::string(s.name)])
-      return Status::error(format_error(src, node, prefix + std::string(s.name),
-                                        "required option is missing (" + std::string(s.description) + ")"));
+  for (auto& option_spec : specs) {
+    if (option_spec.required && !node[std::string(option_spec.name)])
+      return Status::error(format_error(src, node, prefix + std::string(option_spec.name),
+                                        "required option is missing (" + std::string(option_spec.description) + ")"));
   }
   return {};
 }

@@ -125,13 +125,13 @@ Status FdOutput::write_buffer() {
   size_t done = 0;
   int err = 0;
   while (done < buf_.size()) {
-    ssize_t w = write_some(buf_.data() + done, buf_.size() - done);
-    if (w < 0) {
+    ssize_t written = write_some(buf_.data() + done, buf_.size() - done);
+    if (written < 0) {
       if (errno == EINTR) continue;
       err = errno;
       break;
     }
-    done += static_cast<size_t>(w);
+    done += static_cast<size_t>(written);
   }
   if (err == 0) {
     whole_end_ += static_cast<int64_t>(buf_.size());

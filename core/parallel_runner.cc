@@ -124,12 +124,13 @@ ParallelLineRunner::ParallelLineRunner(const std::vector<StageSlot>& stages, uns
     impl_->step_parallel.push_back(parallel);
   };
   add_step("read", false);
-  size_t k = 0;
+  size_t stage = 0;
   if (!segments_.empty() && segments_[0].parallel)
-    add_step("parse + " + stage_names(segments_[0].first, segments_[0].last), true), k = 1;
+    add_step("parse + " + stage_names(segments_[0].first, segments_[0].last), true), stage = 1;
   else
     add_step("parse", true);
-  for (; k < segments_.size(); ++k) add_step(stage_names(segments_[k].first, segments_[k].last), segments_[k].parallel);
+  for (; stage < segments_.size(); ++stage)
+    add_step(stage_names(segments_[stage].first, segments_[stage].last), segments_[stage].parallel);
   if (leaf_hashes_) add_step("leaf hashes", true);
   add_step(tail_first_ < stages.size() ? stage_names(tail_first_, stages.size()) + " + write" : "write", false);
   impl_->step_ns = std::make_unique<std::atomic<uint64_t>[]>(impl_->step_names.size());
@@ -150,27 +151,27 @@ Status ParallelLineRunner::run(LineReader& reader, uint32_t source, const Tail& 
   std::string read_error;
 
   auto take_batch = [&]() {
-    LineBatch* b = nullptr;
-    if (!impl_->free.try_pop(b)) {
+    LineBatch* line_batch = nullptr;
+    if (!impl_->free.try_pop(line_batch)) {
       impl_->batches.push_back(std::make_unique<LineBatch>());
-      b = impl_->batches.back().get();
-      b->batch.source_names = source_names_;
+      line_batch = impl_->batches.back().get();
+      line_batch->batch.source_names = source_names_;
     }
-    if (b->text.capacity() > kKeepTextCapacity) std::string().swap(b->text);
-    b->text.clear();
-    b->lines.clear();
-    b->blank_lines = 0;
-    b->at_refill = false;
-    b->stage_counts.assign(stages_.size(), StageCounters{});
-    b->dead_letter_reasons.clear();
-    b->records_generated = 0;
-    return b;
+    if (line_batch->text.capacity() > kKeepTextCapacity) std::string().swap(line_batch->text);
+    line_batch->text.clear();
+    line_batch->lines.clear();
+    line_batch->blank_lines = 0;
+    line_batch->at_refill = false;
+    line_batch->stage_counts.assign(stages_.size(), StageCounters{});
+    line_batch->dead_letter_reasons.clear();
+    line_batch->records_generated = 0;
+    return line_batch;
   };
-  auto seal = [&](LineBatch* b) {
-    b->text.append(simdjson::SIMDJSON_PADDING, '\0');  // the last line's padding
-    b->reader_lines = reader.lines();
-    b->reader_bytes = reader.bytes_read();
-    return b;
+  auto seal = [&](LineBatch* line_batch) {
+    line_batch->text.append(simdjson::SIMDJSON_PADDING, '\0');  // the last line's padding
+    line_batch->reader_lines = reader.lines();
+    line_batch->reader_bytes = reader.bytes_read();
+    return line_batch;
   };
 
   // Cuts batches where the single-thread runner does: after batch_records records, and
@@ -185,67 +186,69 @@ Status ParallelLineRunner::run(LineReader& reader, uint32_t source, const Tail& 
       fc.stop();
       return nullptr;
     }
-    LineBatch* b = take_batch();
-    LineEvent ev;
+    LineBatch* line_batch = take_batch();
+    LineEvent event;
     for (;;) {
-      LineReader::Next n = reader.next(ev);
-      if (n == LineReader::Next::Line) {
-        if (ev.kind == LineEvent::Kind::Blank) {
-          ++b->blank_lines;
+      LineReader::Next next = reader.next(event);
+      if (next == LineReader::Next::Line) {
+        if (event.kind == LineEvent::Kind::Blank) {
+          ++line_batch->blank_lines;
           continue;
         }
-        b->lines.push_back({b->text.size(), ev.text.size(), ev.line_no, ev.kind == LineEvent::Kind::TooLong});
-        b->text.append(ev.text);
-        if (b->lines.size() >= batch_records_) return seal(b);
+        line_batch->lines.push_back(
+            {line_batch->text.size(), event.text.size(), event.line_no, event.kind == LineEvent::Kind::TooLong});
+        line_batch->text.append(event.text);
+        if (line_batch->lines.size() >= batch_records_) return seal(line_batch);
         continue;
       }
-      b->at_refill = true;
-      seal(b);  // before the refill moves the reader on
-      if (n == LineReader::Next::End) {
+      line_batch->at_refill = true;
+      seal(line_batch);  // before the refill moves the reader on
+      if (next == LineReader::Next::End) {
         done = true;
-      } else if (n == LineReader::Next::Error) {
+      } else if (next == LineReader::Next::Error) {
         done = true;
         read_error = reader.error();
       } else if (stop_requested()) {
         done = true;
         interrupted = true;
-      } else if (Status st = reader.refill(); !st.ok()) {
+      } else if (Status status = reader.refill(); !status.ok()) {
         done = true;
-        read_error = st.message();
+        read_error = status.message();
       }
-      return b;
+      return line_batch;
     }
   };
 
-  auto parse = [&, source](LineBatch* b) -> LineBatch* {
+  auto parse = [&, source](LineBatch* line_batch) -> LineBatch* {
     enter_slot();
-    if (abandoned.load(std::memory_order_relaxed)) return b;
-    for (const LineBatch::Line& line : b->lines) {
-      Record* r = b->pool.acquire();
-      b->batch.records.push_back(r);
-      LineEvent ev;
-      ev.kind = line.too_long ? LineEvent::Kind::TooLong : LineEvent::Kind::Line;
-      ev.text = std::string_view(b->text).substr(line.offset, line.size);
-      ev.line_no = line.line_no;
-      std::string_view kind = parse_input_record(*r, ev, source);
-      if (!kind.empty()) ++b->dead_letter_reasons["input." + std::string(kind)];
+    if (abandoned.load(std::memory_order_relaxed)) return line_batch;
+    for (const LineBatch::Line& line : line_batch->lines) {
+      Record* record = line_batch->pool.acquire();
+      line_batch->batch.records.push_back(record);
+      LineEvent event;
+      event.kind = line.too_long ? LineEvent::Kind::TooLong : LineEvent::Kind::Line;
+      event.text = std::string_view(line_batch->text).substr(line.offset, line.size);
+      event.line_no = line.line_no;
+      std::string_view kind = parse_input_record(*record, event, source);
+      if (!kind.empty()) ++line_batch->dead_letter_reasons["input." + std::string(kind)];
     }
-    return b;
+    return line_batch;
   };
 
-  auto run_segment = [&](LineBatch* b, const Segment& seg) {
-    run_stage_range(stages_, b->batch, seg.first, seg.last,
-                    {b->stage_counts, b->dead_letter_reasons, b->records_generated});
+  auto run_segment = [&](LineBatch* line_batch, const Segment& seg) {
+    run_stage_range(stages_, line_batch->batch, seg.first, seg.last,
+                    {line_batch->stage_counts, line_batch->dead_letter_reasons, line_batch->records_generated});
   };
 
-  auto write = [&](LineBatch* b) {
+  auto write = [&](LineBatch* line_batch) {
     enter_slot();
     StepClock clock(measure_, step_ns[last_step]);
-    if (!abandoned.load(std::memory_order_relaxed) && !tail(*b)) abandoned.store(true, std::memory_order_relaxed);
-    b->batch.records.clear();
-    b->batch.pending.clear();
-    b->pool.release_all();
-    impl_->free.push(b);
+    if (!abandoned.load(std::memory_order_relaxed) && !tail(*line_batch))
+      abandoned.store(true, std::memory_order_relaxed);
+    line_batch->batch.records.clear();
+    line_batch->batch.pending.clear();
+    line_batch->pool.release_all();
+    impl_->free.push(line_batch);
   };
 
   using tbb::filter_mode;
@@ -255,43 +258,45 @@ Status ParallelLineRunner::run(LineReader& reader, uint32_t source, const Tail& 
   if (!segments_.empty() && segments_[0].parallel) {
     // Parsing and the leading stateless stages in one step: the records are still in cache.
     const Segment seg = segments_[0];
-    chain = chain & tbb::make_filter<LineBatch*, LineBatch*>(filter_mode::parallel, [&, seg](LineBatch* b) {
+    chain = chain & tbb::make_filter<LineBatch*, LineBatch*>(filter_mode::parallel, [&, seg](LineBatch* line_batch) {
               StepClock clock(measure_, step_ns[1]);
-              parse(b);
-              if (!abandoned.load(std::memory_order_relaxed)) run_segment(b, seg);
-              return b;
+              parse(line_batch);
+              if (!abandoned.load(std::memory_order_relaxed)) run_segment(line_batch, seg);
+              return line_batch;
             });
     first_segment = 1;
   } else {
-    chain = chain & tbb::make_filter<LineBatch*, LineBatch*>(filter_mode::parallel, [&](LineBatch* b) {
+    chain = chain & tbb::make_filter<LineBatch*, LineBatch*>(filter_mode::parallel, [&](LineBatch* line_batch) {
               StepClock clock(measure_, step_ns[1]);
-              return parse(b);
+              return parse(line_batch);
             });
   }
   for (size_t i = first_segment; i < segments_.size(); ++i) {
     const Segment seg = segments_[i];
-    std::atomic<uint64_t>* ns = &step_ns[i + 2 - first_segment];
+    std::atomic<uint64_t>* step_time = &step_ns[i + 2 - first_segment];
     chain = chain & tbb::make_filter<LineBatch*, LineBatch*>(
-                        seg.parallel ? filter_mode::parallel : filter_mode::serial_in_order, [&, seg, ns](LineBatch* b) {
+                        seg.parallel ? filter_mode::parallel : filter_mode::serial_in_order,
+                        [&, seg, step_time](LineBatch* line_batch) {
                           enter_slot();
-                          StepClock clock(measure_, *ns);
-                          if (!abandoned.load(std::memory_order_relaxed)) run_segment(b, seg);
-                          return b;
+                          StepClock clock(measure_, *step_time);
+                          if (!abandoned.load(std::memory_order_relaxed)) run_segment(line_batch, seg);
+                          return line_batch;
                         });
   }
   if (leaf_hashes_) {
-    std::atomic<uint64_t>* ns = &step_ns[last_step - 1];
-    chain = chain & tbb::make_filter<LineBatch*, LineBatch*>(filter_mode::parallel, [&, ns](LineBatch* b) {
-              enter_slot();
-              StepClock clock(measure_, *ns);
-              if (abandoned.load(std::memory_order_relaxed)) return b;
-              for (Record* r : b->batch.records) {
-                if (r->verdict != Verdict::Keep) continue;
-                Record::BytePieces p = r->byte_pieces();
-                r->set_leaf_hash(merkle::leaf_hash_of_pieces(p.head, p.held, p.tail));
-              }
-              return b;
-            });
+    std::atomic<uint64_t>* step_time = &step_ns[last_step - 1];
+    chain =
+        chain & tbb::make_filter<LineBatch*, LineBatch*>(filter_mode::parallel, [&, step_time](LineBatch* line_batch) {
+          enter_slot();
+          StepClock clock(measure_, *step_time);
+          if (abandoned.load(std::memory_order_relaxed)) return line_batch;
+          for (Record* record : line_batch->batch.records) {
+            if (record->verdict != Verdict::Keep) continue;
+            Record::BytePieces pieces = record->byte_pieces();
+            record->set_leaf_hash(merkle::leaf_hash_of_pieces(pieces.head, pieces.held, pieces.tail));
+          }
+          return line_batch;
+        });
   }
   impl_->arena.execute([&] {
     tbb::parallel_pipeline(workers_ * kBatchesPerWorker,

@@ -41,48 +41,52 @@ inline void Runner::run_stages(size_t first_stage) {
 // identity holds on this exit path too.
 Status Runner::write_batch() {
   Status failure = output_failure_;
-  for (Record* r : batch_.records) {
-    if (!failure.ok() && r->verdict != Verdict::Drop) {
-      ++(r->generated ? stats_.generated_failed : stats_.failed);
+  for (Record* record : batch_.records) {
+    if (!failure.ok() && record->verdict != Verdict::Drop) {
+      ++(record->generated ? stats_.generated_failed : stats_.failed);
       continue;
     }
-    switch (r->verdict) {
+    switch (record->verdict) {
       case Verdict::Keep: {
-        const bool warning = r->diagnostic();
+        const bool warning = record->diagnostic();
         const uint64_t id = next_record_++;
-        for (Output* o : warning ? warning_outputs_ : outputs_) {
-          ledger_.wrote(o, id, warning ? WriteLedger::Warning : r->generated ? WriteLedger::GeneratedOut : WriteLedger::Out);
-          Status st = o->write_record(*r);
-          if (!st.ok()) {
-            failure = st;
+        for (Output* output : warning ? warning_outputs_ : outputs_) {
+          ledger_.wrote(output, id,
+                        warning             ? WriteLedger::Warning
+                        : record->generated ? WriteLedger::GeneratedOut
+                                            : WriteLedger::Out);
+          Status status = output->write_record(*record);
+          if (!status.ok()) {
+            failure = status;
             break;
           }
         }
-        ++(r->generated ? stats_.generated_out : stats_.records_out);
+        ++(record->generated ? stats_.generated_out : stats_.records_out);
         if (warning) ++stats_.warnings_out;
         if (opts_.observer && failure.ok())
-          opts_.observer->on_record(*r, r->source < source_names_.size() ? std::string_view(source_names_[r->source]) : "");
+          opts_.observer->on_record(
+              *record, record->source < source_names_.size() ? std::string_view(source_names_[record->source]) : "");
         break;
       }
-      case Verdict::Drop:
-        ++(r->generated ? stats_.generated_dropped : stats_.dropped);
-        break;
+      case Verdict::Drop: ++(record->generated ? stats_.generated_dropped : stats_.dropped); break;
       case Verdict::DeadLetter: {
-        std::string_view stage = r->decided_by >= 0 ? std::string_view(spec_.stages[r->decided_by].name) : "input";
-        std::string_view src = r->source < source_names_.size() ? std::string_view(source_names_[r->source]) : "";
-        std::string raw(r->bytes());
+        std::string_view stage =
+            record->decided_by >= 0 ? std::string_view(spec_.stages[record->decided_by].name) : "input";
+        std::string_view src =
+            record->source < source_names_.size() ? std::string_view(source_names_[record->source]) : "";
+        std::string raw(record->bytes());
         // Every stage may scrub secrets from dead letters, wherever the line was stopped.
-        for (auto& s : spec_.stages) {
-          s.stage->scrub(raw);
-          s.stage->scrub(r->reason);
+        for (auto& stage_spec : spec_.stages) {
+          stage_spec.stage->scrub(raw);
+          stage_spec.stage->scrub(record->reason);
         }
         ledger_.wrote(&dead_letter_output(), next_record_++,
-                      r->generated ? WriteLedger::GeneratedDeadLetter : WriteLedger::DeadLetter);
-        Status st = dead_letter_output().write_line(
-            dead_letter_line(src, r->line, stage, r->reason, raw, r->generated));
-        if (!st.ok()) failure = st;
-        ++(r->generated ? stats_.generated_dead_lettered : stats_.dead_lettered);
-        if (opts_.observer && st.ok()) opts_.observer->on_dead_letter(*r, src, stage, r->reason);
+                      record->generated ? WriteLedger::GeneratedDeadLetter : WriteLedger::DeadLetter);
+        Status status = dead_letter_output().write_line(
+            dead_letter_line(src, record->line, stage, record->reason, raw, record->generated));
+        if (!status.ok()) failure = status;
+        ++(record->generated ? stats_.generated_dead_lettered : stats_.dead_lettered);
+        if (opts_.observer && status.ok()) opts_.observer->on_dead_letter(*record, src, stage, record->reason);
         break;
       }
     }
@@ -120,33 +124,33 @@ Status Runner::process_batch(size_t first_stage) {
 // Flushes every output, reopens them after a SIGHUP, then (follow mode) saves the
 // checkpoints: only now is every record read so far in the outputs.
 Status Runner::flush_outputs() {
-  auto fail = [&](Status st) {
+  auto fail = [&](Status status) {
     output_failed_ = true;
-    if (output_failure_.ok()) output_failure_ = st;
-    return st;
+    if (output_failure_.ok()) output_failure_ = status;
+    return status;
   };
-  for (Output* o : all_outputs_) {
-    if (Status st = o->flush(); !st.ok()) return fail(st);
-    if (o->lines_lost() == 0) ledger_.written(o);
+  for (Output* output : all_outputs_) {
+    if (Status status = output->flush(); !status.ok()) return fail(status);
+    if (output->lines_lost() == 0) ledger_.written(output);
     // e.g. syslog messages over the TCP size limit
-    if (Status st = write_undelivered(*o); !st.ok()) return fail(st);
+    if (Status status = write_undelivered(*output); !status.ok()) return fail(status);
   }
-  if (Status st = dead_letter_output().flush(); !st.ok()) return fail(st);
+  if (Status status = dead_letter_output().flush(); !status.ok()) return fail(status);
   if (dead_letter_output().lines_lost() == 0) ledger_.written(&dead_letter_output());
   unflushed_ = false;
   if (take_reopen_request()) {
-    for (Output* o : all_outputs_) {
-      if (Status st = o->reopen(); !st.ok()) return fail(st);
+    for (Output* output : all_outputs_) {
+      if (Status status = output->reopen(); !status.ok()) return fail(status);
     }
-    if (Status st = dead_letter_output().reopen(); !st.ok()) return fail(st);
+    if (Status status = dead_letter_output().reopen(); !status.ok()) return fail(status);
   }
   // Checkpoints move only past records that have left the process (a syslog buffer may
   // still hold some); they are saved on a later flush, or at close.
-  for (Output* o : all_outputs_)
-    if (!o->delivered()) return {};
+  for (Output* output : all_outputs_)
+    if (!output->delivered()) return {};
   if (!dead_letter_output().delivered()) return {};
   if (streaming_reader_) streaming_reader_->confirm_delivered();
-  if (Status st = save_checkpoints(); !st.ok()) return fail(st);
+  if (Status status = save_checkpoints(); !status.ok()) return fail(status);
   return {};
 }
 
@@ -189,15 +193,15 @@ Status Runner::finish_stages() {
 int Runner::run(std::string& error) {
   std::vector<SourceSpec> sources;
   if (!opts_.inputs.empty()) {
-    for (const auto& p : opts_.inputs) {
+    for (const auto& path : opts_.inputs) {
       // A directory is read recursively (its log files); a quoted glob is expanded here.
       std::vector<std::string> files;
-      if (!expand_input_path(p, files)) {
-        sources.push_back({p, p, "auto", 1 << 20, true, p + ": no file matches this pattern"});
+      if (!expand_input_path(path, files)) {
+        sources.push_back({path, path, "auto", 1 << 20, true, path + ": no file matches this pattern"});
         continue;
       }
-      for (const auto& f : files) {
-        sources.push_back({f, f == "-" ? "" : f, "auto", 1 << 20, files.size() != 1 || f != p});
+      for (const auto& file : files) {
+        sources.push_back({file, file == "-" ? "" : file, "auto", 1 << 20, files.size() != 1 || file != path});
         sources.back().framing = "auto";  // a JSON array or one document works however it is named
       }
     }
@@ -205,10 +209,10 @@ int Runner::run(std::string& error) {
     sources.push_back({"-", "", "auto", 1 << 20, false});
     sources.back().framing = "auto";
   } else {
-    for (auto& in : spec_.inputs) {
-      Status st = in->expand(sources);
-      if (!st.ok()) {
-        error = st.message();
+    for (auto& input : spec_.inputs) {
+      Status status = input->expand(sources);
+      if (!status.ok()) {
+        error = status.message();
         return 1;
       }
     }
@@ -219,41 +223,41 @@ int Runner::run(std::string& error) {
   if (unsigned workers = resolve_workers(opts_.workers ? opts_.workers : spec_.workers); workers > 1) {
     bool leaf_hashes = false;
     for (auto* list : {&spec_.outputs, &spec_.warnings})
-      for (auto& o : *list) leaf_hashes |= o->wants_leaf_hashes();
+      for (auto& output : *list) leaf_hashes |= output->wants_leaf_hashes();
     parallel_ = std::make_unique<ParallelLineRunner>(spec_.stages, workers, opts_.batch_records, &source_names_,
                                                      leaf_hashes);
     parallel_->measure_steps(opts_.measure_steps);
   }
   if (spec_.outputs.empty()) default_output_ = std::make_unique<FdOutput>("stdout", 1, "", true);
   if (!spec_.dead_letter) default_dead_letter_ = std::make_unique<FdOutput>("stderr", 2, "", true);
-  for (auto& o : spec_.outputs) outputs_.push_back(o.get());
+  for (auto& output : spec_.outputs) outputs_.push_back(output.get());
   if (default_output_) outputs_.push_back(default_output_.get());
   all_outputs_ = outputs_;
-  for (Output* o : outputs_) o->bind_source_names(&source_names_);
-  for (auto& o : spec_.warnings) {
-    warning_outputs_.push_back(o.get());
-    all_outputs_.push_back(o.get());
+  for (Output* output : outputs_) output->bind_source_names(&source_names_);
+  for (auto& output : spec_.warnings) {
+    warning_outputs_.push_back(output.get());
+    all_outputs_.push_back(output.get());
   }
   if (warning_outputs_.empty()) warning_outputs_ = outputs_;
-  for (Output* o : all_outputs_) {
-    Status st = o->open();
-    if (!st.ok()) {
-      error = st.message();
+  for (Output* output : all_outputs_) {
+    Status status = output->open();
+    if (!status.ok()) {
+      error = status.message();
       return 1;
     }
   }
-  if (Status st = dead_letter_output().open(); !st.ok()) {
-    error = st.message();
+  if (Status status = dead_letter_output().open(); !status.ok()) {
+    error = status.message();
     return 1;
   }
 
   for (const SourceSpec& src : sources) source_names_.push_back(src.name);
-  if (Status st = open_checkpoints(sources); !st.ok()) {
+  if (Status status = open_checkpoints(sources); !status.ok()) {
     output_failed_ = true;
-    error = st.message();
+    error = status.message();
     return failure_exit_code();
   }
-  int rc = 0;
+  int exit_code = 0;
   std::vector<uint32_t> follow;  // follow-mode sources run together after the others
   for (uint32_t i = 0; i < sources.size() && !stop_requested(); ++i) {
     stats_.sources.push_back({sources[i].name, 0, 0, {}});
@@ -261,40 +265,40 @@ int Runner::run(std::string& error) {
       follow.push_back(i);
       continue;
     }
-    Status st = run_source(sources[i], i);
+    Status status = run_source(sources[i], i);
     stats_.lines_read += stats_.sources.back().lines;
     stats_.bytes_read += stats_.sources.back().bytes;
-    if (!st.ok()) {
+    if (!status.ok()) {
       // An unreadable source is reported and the run goes on with the next one.
       if (output_failed_) {
-        error += (error.empty() ? "" : "\n") + st.message();
+        error += (error.empty() ? "" : "\n") + status.message();
         return failure_exit_code();
       }
-      stats_.sources.back().error = st.message();
+      stats_.sources.back().error = status.message();
       ++stats_.source_errors;
-      error += (error.empty() ? "" : "\n") + st.message();
-      rc = 1;
+      error += (error.empty() ? "" : "\n") + status.message();
+      exit_code = 1;
     }
   }
   if (!follow.empty() && !stop_requested()) {
-    Status st = run_follow(sources, follow);
+    Status status = run_follow(sources, follow);
     for (uint32_t i : follow) {
       stats_.lines_read += stats_.sources[i].lines;
       stats_.bytes_read += stats_.sources[i].bytes;
     }
-    if (!st.ok()) {
-      error += (error.empty() ? "" : "\n") + st.message();
+    if (!status.ok()) {
+      error += (error.empty() ? "" : "\n") + status.message();
       if (output_failed_) return failure_exit_code();
-      rc = 1;
+      exit_code = 1;
     }
   }
   if (stop_requested()) stats_.interrupted = true;
   if (parallel_ && opts_.measure_steps) stats_.step_times = parallel_->step_times();
-  if (Status st = finish_stages(); !st.ok()) {
-    error = st.message();
+  if (Status status = finish_stages(); !status.ok()) {
+    error = status.message();
     return failure_exit_code();
   }
-  return rc;
+  return exit_code;
 }
 
 // Records an output gave up on become dead letters, scrubbed like any other. Each is handed

@@ -28,14 +28,14 @@ Status Runner::save_checkpoints(bool final) {
       dirty.push_back(state_checkpoint_);
     }
   }
-  for (auto& f : followed_) {
-    if (f->store_checkpoint()) {
-      Checkpoint* cp = checkpoints_[f->spec().checkpoint].get();
-      if (std::find(dirty.begin(), dirty.end(), cp) == dirty.end()) dirty.push_back(cp);
+  for (auto& file : followed_) {
+    if (file->store_checkpoint()) {
+      Checkpoint* checkpoint = checkpoints_[file->spec().checkpoint].get();
+      if (std::find(dirty.begin(), dirty.end(), checkpoint) == dirty.end()) dirty.push_back(checkpoint);
     }
   }
-  for (Checkpoint* cp : dirty) {
-    if (Status st = cp->save(); !st.ok()) return st;
+  for (Checkpoint* checkpoint : dirty) {
+    if (Status status = checkpoint->save(); !status.ok()) return status;
   }
   if (with_state) next_state_save_ = Clock::now() + 9 * (Clock::now() - began);
   return {};
@@ -67,19 +67,19 @@ Status Runner::run_follow(const std::vector<SourceSpec>& sources, const std::vec
   int poll_ms = 60000;
   for (uint32_t i : indices) {
     const SourceSpec& spec = sources[i];
-    Checkpoint* cp = nullptr;
-    if (!spec.checkpoint.empty()) cp = checkpoints_[spec.checkpoint].get();  // open_checkpoints
-    followed_.push_back(std::make_unique<FollowedFile>(spec, cp));
+    Checkpoint* checkpoint = nullptr;
+    if (!spec.checkpoint.empty()) checkpoint = checkpoints_[spec.checkpoint].get();  // open_checkpoints
+    followed_.push_back(std::make_unique<FollowedFile>(spec, checkpoint));
     poll_ms = std::min(poll_ms, spec.poll_interval_ms);
   }
   std::vector<bool> failed(indices.size(), false);
   Status result;
-  auto fail_source = [&](size_t k, const Status& st) {
-    failed[k] = true;
-    SourceCounters& c = stats_.sources[indices[k]];
-    c.error = st.message();
+  auto fail_source = [&](size_t slot, const Status& status) {
+    failed[slot] = true;
+    SourceCounters& counters = stats_.sources[indices[slot]];
+    counters.error = status.message();
     ++stats_.source_errors;
-    result = Status::error(result.ok() ? st.message() : result.message() + "\n" + st.message());
+    result = Status::error(result.ok() ? status.message() : result.message() + "\n" + status.message());
   };
   // Every exit, an output failure included, reports what was read.
   struct CountRead {
@@ -97,75 +97,76 @@ Status Runner::run_follow(const std::vector<SourceSpec>& sources, const std::vec
     bool progressed = false;
     for (size_t k = 0; k < followed_.size() && !stop_requested(); ++k) {
       if (failed[k]) continue;
-      FollowedFile& f = *followed_[k];
-      if (!f.reader()) {
-        if (Status st = f.try_open(first); !st.ok()) {
-          fail_source(k, st);
+      FollowedFile& file = *followed_[k];
+      if (!file.reader()) {
+        if (Status status = file.try_open(first); !status.ok()) {
+          fail_source(k, status);
           continue;
         }
-        if (!f.reader()) continue;  // not there yet
+        if (!file.reader()) continue;  // not there yet
       }
-      if (Status st = pump_follow(f, indices[k], progressed); !st.ok()) {
-        if (output_failed_) return st;
-        fail_source(k, st);
+      if (Status status = pump_follow(file, indices[k], progressed); !status.ok()) {
+        if (output_failed_) return status;
+        fail_source(k, status);
       }
     }
     if (std::all_of(failed.begin(), failed.end(), [](bool b) { return b; })) break;
     if (progressed) {
-      if (Status st = maybe_timed_flush(); !st.ok()) return st;
+      if (Status status = maybe_timed_flush(); !status.ok()) return status;
       continue;
     }
-    if (Status st = flush_outputs(); !st.ok()) return st;
+    if (Status status = flush_outputs(); !status.ok()) return status;
     wait_readable(-1, poll_ms);
   }
   if (stop_requested()) stats_.interrupted = true;
-  if (Status st = flush_outputs(); !st.ok()) return st;  // also saves the final checkpoints
+  if (Status status = flush_outputs(); !status.ok()) return status;  // also saves the final checkpoints
   return result;
 }
 
 // Reads one followed file until it has nothing more for now (or its turn is over).
-Status Runner::pump_follow(FollowedFile& f, uint32_t index, bool& progressed) {
+Status Runner::pump_follow(FollowedFile& file, uint32_t index, bool& progressed) {
   // A file that was idle may have been rotated or truncated meanwhile: look before
   // reading, so that a truncated file that grew again is not read from the old offset.
-  if (f.idle) {
-    f.idle = false;
-    FollowedFile::Change c = f.check();
-    if (c == FollowedFile::Change::Truncated) f.cut();
-    else if (c == FollowedFile::Change::Rotated) f.drain();
+  if (file.idle) {
+    file.idle = false;
+    FollowedFile::Change change = file.check();
+    if (change == FollowedFile::Change::Truncated) file.cut();
+    else if (change == FollowedFile::Change::Rotated) file.drain();
   }
-  LineReader* reader = f.reader();
-  LineEvent ev;
+  LineReader* reader = file.reader();
+  LineEvent event;
   for (int refills = 0;;) {
-    LineReader::Next n = reader->next(ev);
-    if (n == LineReader::Next::Line) {
-      if (ev.kind == LineEvent::Kind::Blank) {
+    LineReader::Next next = reader->next(event);
+    if (next == LineReader::Next::Line) {
+      if (event.kind == LineEvent::Kind::Blank) {
         ++stats_.blank_lines;
         continue;
       }
-      add_line(ev, index);
+      add_line(event, index);
       if (batch_.records.size() >= opts_.batch_records) {
-        Status st = process_batch(0);
-        if (st.ok()) st = maybe_timed_flush();
-        if (!st.ok()) return st;
+        Status status = process_batch(0);
+        if (status.ok()) status = maybe_timed_flush();
+        if (!status.ok()) return status;
       }
       continue;
     }
-    if (Status st = process_batch(0); !st.ok()) return st;  // views end at refill
-    if (n == LineReader::Next::Error) {
-      Status st = Status::error(f.spec().name + ": " + reader->error());
-      f.reader_ended(FollowedFile::Change::Rotated);  // closes it
-      return st;
+    if (Status status = process_batch(0); !status.ok()) return status;  // views end at refill
+    if (next == LineReader::Next::Error) {
+      Status status = Status::error(file.spec().name + ": " + reader->error());
+      file.reader_ended(FollowedFile::Change::Rotated);  // closes it
+      return status;
     }
-    if (n == LineReader::Next::End) {
+    if (next == LineReader::Next::End) {
       // Only a drain (rotation) or a cut (truncation) ends a followed file's reader.
-      f.reader_ended(f.pending_change());
+      file.reader_ended(file.pending_change());
       progressed = true;
       return {};
     }
     if (stop_requested() || ++refills > kFollowRefillsPerTurn) return {};
-    if (Status st = reader->refill(); !st.ok()) return Status::error(f.spec().name + ": " + st.message());
+    if (Status status = reader->refill(); !status.ok())
+      return Status::error(file.spec().name + ": " + status.message());
     if (reader->starved()) {
-      f.idle = true;  // checked for rotation at its next turn
+      file.idle = true;  // checked for rotation at its next turn
       return {};
     }
     progressed = true;

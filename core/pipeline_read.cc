@@ -36,17 +36,17 @@ Status Runner::run_source(const SourceSpec& src, uint32_t index) {
   SourceCounters& counters = stats_.sources.back();
   if (!src.error.empty()) return Status::error(src.error);
   std::unique_ptr<ByteSource> bytes;
-  Status st = open_byte_source(src, bytes);
-  if (!st.ok()) return st;
+  Status status = open_byte_source(src, bytes);
+  if (!status.ok()) return status;
   if (src.framing != "lines") {
     std::string head;
     SniffedFraming found;
-    st = read_for_framing(*bytes, src.framing == "json-array", kMaxDocumentBytes, src.max_line_bytes, head, found);
-    if (!st.ok()) return Status::error(src.name + ": " + st.message());
+    status = read_for_framing(*bytes, src.framing == "json-array", kMaxDocumentBytes, src.max_line_bytes, head, found);
+    if (!status.ok()) return Status::error(src.name + ": " + status.message());
     if (found == SniffedFraming::Document) {
       bool handled = false;
-      st = run_array(src, index, head, src.framing == "json-array", handled);
-      if (handled || !st.ok()) return st;
+      status = run_array(src, index, head, src.framing == "json-array", handled);
+      if (handled || !status.ok()) return status;
     }
     bytes = prefixed_source(std::move(head), std::move(bytes));
   }
@@ -68,40 +68,40 @@ Status Runner::run_source(const SourceSpec& src, uint32_t index) {
       streaming = nullptr;
     }
   } count_read{counters, reader, streaming_reader_};
-  LineEvent ev;
+  LineEvent event;
   for (;;) {
-    LineReader::Next n = reader.next(ev);
-    if (n == LineReader::Next::Line) {
-      if (ev.kind == LineEvent::Kind::Blank) {
+    LineReader::Next next = reader.next(event);
+    if (next == LineReader::Next::Line) {
+      if (event.kind == LineEvent::Kind::Blank) {
         ++stats_.blank_lines;
         continue;
       }
-      add_line(ev, index);
+      add_line(event, index);
       if (batch_.records.size() >= opts_.batch_records) {
-        st = process_batch(0);
-        if (st.ok() && streaming) st = maybe_timed_flush();
-        if (!st.ok()) return st;
+        status = process_batch(0);
+        if (status.ok() && streaming) status = maybe_timed_flush();
+        if (!status.ok()) return status;
       }
       continue;
     }
     // The views into the reader's buffer end at refill: finish the batch first.
-    st = process_batch(0);
-    if (st.ok() && !streaming && unflushed_) st = flush_outputs();
-    if (!st.ok()) return st;
+    status = process_batch(0);
+    if (status.ok() && !streaming && unflushed_) status = flush_outputs();
+    if (!status.ok()) return status;
     counters.lines = reader.lines();
     counters.bytes = reader.bytes_read();
-    if (n == LineReader::Next::End) break;
-    if (n == LineReader::Next::Error) return Status::error(src.name + ": " + reader.error());
+    if (next == LineReader::Next::End) break;
+    if (next == LineReader::Next::Error) return Status::error(src.name + ": " + reader.error());
     // A streaming source ends itself on a stop request (after its partial last line).
     if (!streaming && stop_requested()) {
       stats_.interrupted = true;
       break;
     }
-    st = reader.refill();
-    if (!st.ok()) return Status::error(src.name + ": " + st.message());
+    status = reader.refill();
+    if (!status.ok()) return Status::error(src.name + ": " + status.message());
     if (streaming) {
-      st = after_refill(reader.starved(), reader.poll_fd());
-      if (!st.ok()) return st;
+      status = after_refill(reader.starved(), reader.poll_fd());
+      if (!status.ok()) return status;
     }
   }
   counters.lines = reader.lines();
@@ -168,45 +168,46 @@ Status Runner::run_array(const SourceSpec& src, uint32_t index, std::string& tex
   handled = true;
   counters.bytes = text.size();
   std::deque<std::string> held;  // element texts of the batch in flight (records borrow them)
-  Status st;
+  Status status;
   auto flush = [&](bool outputs) {
     // After an output failure the batch is still processed, to count its records as failed.
-    Status now = outputs && st.ok() ? flush_batch(0) : process_batch(0);
-    if (st.ok()) st = now;
+    Status now = outputs && status.ok() ? flush_batch(0) : process_batch(0);
+    if (status.ok()) status = now;
     held.clear();
   };
-  auto add = [&](simdjson::dom::element e, uint64_t line_no, size_t max_bytes) {
-    held.emplace_back(simdjson::minify(e));
+  auto add = [&](simdjson::dom::element element, uint64_t line_no, size_t max_bytes) {
+    held.emplace_back(simdjson::minify(element));
     held.back().reserve(held.back().size() + simdjson::SIMDJSON_PADDING);
-    std::string_view t = held.back();
-    LineEvent ev;
-    ev.line_no = line_no;
-    ev.kind = t.size() > max_bytes ? LineEvent::Kind::TooLong : LineEvent::Kind::Line;
-    ev.text = ev.kind == LineEvent::Kind::TooLong ? t.substr(0, max_bytes) : t;
-    add_line(ev, index);
+    std::string_view held_text = held.back();
+    LineEvent event;
+    event.line_no = line_no;
+    event.kind = held_text.size() > max_bytes ? LineEvent::Kind::TooLong : LineEvent::Kind::Line;
+    event.text = event.kind == LineEvent::Kind::TooLong ? held_text.substr(0, max_bytes) : held_text;
+    add_line(event, index);
     counters.lines = line_no;
     if (batch_.records.size() >= opts_.batch_records) flush(false);
   };
   if (err != simdjson::SUCCESS) {
     // One dead letter for the whole source, holding its first max_line_bytes bytes.
     std::string_view prefix = body.substr(0, std::min(body.size(), src.max_line_bytes));
-    Record* r = pool_.acquire();
-    r->reset_borrowed(prefix);
-    r->source = index;
-    r->line = 1;
+    Record* record = pool_.acquire();
+    record->reset_borrowed(prefix);
+    record->source = index;
+    record->line = 1;
     ++stats_.records_in;
-    batch_.records.push_back(r);
-    dead_letter_input(r, std::string("malformed JSON array (framing json-array): ") + simdjson::error_message(err) +
-                             "; raw holds the first " + std::to_string(prefix.size()) + " bytes of the source",
+    batch_.records.push_back(record);
+    dead_letter_input(record,
+                      std::string("malformed JSON array (framing json-array): ") + simdjson::error_message(err) +
+                          "; raw holds the first " + std::to_string(prefix.size()) + " bytes of the source",
                       "malformed_json");
     counters.lines = 1;
   } else if (root.type() != simdjson::dom::element_type::ARRAY) {
     add(root, 1, kMaxDocumentBytes);  // a single value (one object): it is one record
   } else {
-    uint64_t n = 0;
-    for (simdjson::dom::element e : simdjson::dom::array(root)) {
-      add(e, ++n, src.max_line_bytes);
-      if (!st.ok()) break;
+    uint64_t count = 0;
+    for (simdjson::dom::element element : simdjson::dom::array(root)) {
+      add(element, ++count, src.max_line_bytes);
+      if (!status.ok()) break;
       if (stop_requested()) {
         stats_.interrupted = true;
         break;
@@ -214,7 +215,7 @@ Status Runner::run_array(const SourceSpec& src, uint32_t index, std::string& tex
     }
   }
   flush(true);
-  return st;
+  return status;
 }
 
 }  // namespace agentlog::runner

@@ -17,113 +17,113 @@ std::string stats_summary(const RunStats& s) {
   return out;
 }
 
-std::string stats_to_json(const PipelineSpec& spec, const RunStats& s) {
-  std::string o = "{";
-  auto num = [&](std::string_view k, uint64_t v, bool comma = true) {
-    json::append_quoted(o, k);
-    o += ":" + std::to_string(v);
-    if (comma) o += ",";
+std::string stats_to_json(const PipelineSpec& spec, const RunStats& stats) {
+  std::string text = "{";
+  auto num = [&](std::string_view key, uint64_t value, bool comma = true) {
+    json::append_quoted(text, key);
+    text += ":" + std::to_string(value);
+    if (comma) text += ",";
   };
-  o += "\"pipeline\":";
-  json::append_quoted(o, spec.name);
-  o += ",";
-  num("records_in", s.records_in);
-  num("records_out", s.records_out);
-  num("dropped", s.dropped);
-  num("dead_lettered", s.dead_lettered);
-  num("records_generated", s.records_generated);
-  num("generated_out", s.generated_out);
-  num("generated_dropped", s.generated_dropped);
-  num("generated_dead_lettered", s.generated_dead_lettered);
-  num("warnings_out", s.warnings_out);
-  num("blank_lines", s.blank_lines);
-  num("lines_read", s.lines_read);
-  num("bytes_read", s.bytes_read);
-  num("source_errors", s.source_errors);
-  num("output_dead_lettered", s.output_dead_lettered);
-  num("failed", s.failed);
-  num("generated_failed", s.generated_failed);
-  o += "\"interrupted\":";
-  o += s.interrupted ? "true," : "false,";
-  o += "\"dead_letter_reasons\":{";
+  text += "\"pipeline\":";
+  json::append_quoted(text, spec.name);
+  text += ",";
+  num("records_in", stats.records_in);
+  num("records_out", stats.records_out);
+  num("dropped", stats.dropped);
+  num("dead_lettered", stats.dead_lettered);
+  num("records_generated", stats.records_generated);
+  num("generated_out", stats.generated_out);
+  num("generated_dropped", stats.generated_dropped);
+  num("generated_dead_lettered", stats.generated_dead_lettered);
+  num("warnings_out", stats.warnings_out);
+  num("blank_lines", stats.blank_lines);
+  num("lines_read", stats.lines_read);
+  num("bytes_read", stats.bytes_read);
+  num("source_errors", stats.source_errors);
+  num("output_dead_lettered", stats.output_dead_lettered);
+  num("failed", stats.failed);
+  num("generated_failed", stats.generated_failed);
+  text += "\"interrupted\":";
+  text += stats.interrupted ? "true," : "false,";
+  text += "\"dead_letter_reasons\":{";
   bool first = true;
-  for (auto& [k, v] : s.dead_letter_reasons) {
-    if (!first) o += ",";
+  for (auto& [k, v] : stats.dead_letter_reasons) {
+    if (!first) text += ",";
     first = false;
     num(k, v, false);
   }
-  o += "},\"sources\":[";
-  for (size_t i = 0; i < s.sources.size(); ++i) {
-    if (i) o += ",";
-    o += "{\"name\":";
-    json::append_quoted(o, s.sources[i].name);
-    o += ",";
-    num("lines", s.sources[i].lines);
-    num("bytes", s.sources[i].bytes);
-    o += "\"error\":";
-    if (s.sources[i].error.empty()) o += "null";
-    else json::append_quoted(o, s.sources[i].error);
-    o += "}";
+  text += "},\"sources\":[";
+  for (size_t i = 0; i < stats.sources.size(); ++i) {
+    if (i) text += ",";
+    text += "{\"name\":";
+    json::append_quoted(text, stats.sources[i].name);
+    text += ",";
+    num("lines", stats.sources[i].lines);
+    num("bytes", stats.sources[i].bytes);
+    text += "\"error\":";
+    if (stats.sources[i].error.empty()) text += "null";
+    else json::append_quoted(text, stats.sources[i].error);
+    text += "}";
   }
-  o += "],\"stages\":[";
-  for (size_t i = 0; i < s.stages.size() && i < spec.stages.size(); ++i) {
-    if (i) o += ",";
-    const StageCounters& c = s.stages[i];
-    o += "{\"name\":";
-    json::append_quoted(o, spec.stages[i].name);
-    o += ",\"type\":";
-    json::append_quoted(o, spec.stages[i].type);
-    o += ",";
-    num("in", c.in);
-    num("dropped", c.dropped);
-    num("dead_lettered", c.dead_lettered);
-    num("generated", c.generated, false);
+  text += "],\"stages\":[";
+  for (size_t i = 0; i < stats.stages.size() && i < spec.stages.size(); ++i) {
+    if (i) text += ",";
+    const StageCounters& counters = stats.stages[i];
+    text += "{\"name\":";
+    json::append_quoted(text, spec.stages[i].name);
+    text += ",\"type\":";
+    json::append_quoted(text, spec.stages[i].type);
+    text += ",";
+    num("in", counters.in);
+    num("dropped", counters.dropped);
+    num("dead_lettered", counters.dead_lettered);
+    num("generated", counters.generated, false);
     std::string extra = spec.stages[i].stage->stats_json();
-    if (!extra.empty()) o += "," + extra;
-    o += "}";
+    if (!extra.empty()) text += "," + extra;
+    text += "}";
   }
   // Outputs that keep their own counters (syslog: sent, retries, reconnects, ...).
   // Inputs that keep their own counters (nats: fetched, redelivered, acked, ...); the
   // member is there only when one does.
   std::string inputs;
-  for (const auto& in : spec.inputs) {
-    std::string extra = in->stats_json();
+  for (const auto& input : spec.inputs) {
+    std::string extra = input->stats_json();
     if (!extra.empty()) inputs += (inputs.empty() ? "{" : ",{") + extra + "}";
   }
-  if (!inputs.empty()) o += "],\"inputs\":[" + inputs;
-  o += "],\"outputs\":[";
+  if (!inputs.empty()) text += "],\"inputs\":[" + inputs;
+  text += "],\"outputs\":[";
   for (size_t i = 0; i < spec.outputs.size(); ++i) {
-    if (i) o += ",";
-    o += "{\"output\":";
-    json::append_quoted(o, spec.outputs[i]->describe());
+    if (i) text += ",";
+    text += "{\"output\":";
+    json::append_quoted(text, spec.outputs[i]->describe());
     std::string extra = spec.outputs[i]->stats_json();
-    if (!extra.empty()) o += "," + extra;
-    o += "}";
+    if (!extra.empty()) text += "," + extra;
+    text += "}";
   }
   // The `warnings:` outputs, in the same form.
-  o += "],\"warnings_outputs\":[";
+  text += "],\"warnings_outputs\":[";
   for (size_t i = 0; i < spec.warnings.size(); ++i) {
-    if (i) o += ",";
-    o += "{\"output\":";
-    json::append_quoted(o, spec.warnings[i]->describe());
+    if (i) text += ",";
+    text += "{\"output\":";
+    json::append_quoted(text, spec.warnings[i]->describe());
     std::string extra = spec.warnings[i]->stats_json();
-    if (!extra.empty()) o += "," + extra;
-    o += "}";
+    if (!extra.empty()) text += "," + extra;
+    text += "}";
   }
-  o += "]";
+  text += "]";
   // The configured dead-letter output, in the same form (null: the default, stderr).
-  o += ",\"dead_letter_output\":";
+  text += ",\"dead_letter_output\":";
   if (spec.dead_letter) {
-    o += "{\"output\":";
-    json::append_quoted(o, spec.dead_letter->describe());
+    text += "{\"output\":";
+    json::append_quoted(text, spec.dead_letter->describe());
     std::string extra = spec.dead_letter->stats_json();
-    if (!extra.empty()) o += "," + extra;
-    o += "}";
+    if (!extra.empty()) text += "," + extra;
+    text += "}";
   } else {
-    o += "null";
+    text += "null";
   }
-  o += "}";
-  return o;
+  text += "}";
+  return text;
 }
 
 }  // namespace agentlog

@@ -236,8 +236,8 @@ Status parse_notes(std::string_view content, std::string_view display_name, std:
   };
   std::string_view line;
   while (at < content.size()) {
-    Note n;
-    n.first_line = line_no + 1;
+    Note note;
+    note.first_line = line_no + 1;
     // The text: lines up to a blank line.
     bool ended = false;
     while (next_line(line)) {
@@ -246,29 +246,29 @@ Status parse_notes(std::string_view content, std::string_view display_name, std:
         ended = true;
         break;
       }
-      n.text.append(line);
-      n.text.push_back('\n');
+      note.text.append(line);
+      note.text.push_back('\n');
     }
     if (!ended) return err("a note ends without its blank line and signature");
-    if (n.text.empty()) return err("an empty note text (two blank lines?)");
+    if (note.text.empty()) return err("an empty note text (two blank lines?)");
     // Signature lines, up to the next note or the end.
     while (at < content.size() && content.substr(at).starts_with(kDash)) {
       next_line(line);
       if (at > content.size()) return err("the last line has no newline (a torn write?)");
       std::string_view rest = line.substr(kDash.size());
-      const size_t sp = rest.find(' ');
+      const size_t space = rest.find(' ');
       std::string raw;
-      if (sp == std::string_view::npos || !valid_key_name(rest.substr(0, sp)) ||
-          !merkle::from_base64(rest.substr(sp + 1), raw) || raw.size() < 5)
+      if (space == std::string_view::npos || !valid_key_name(rest.substr(0, space)) ||
+          !merkle::from_base64(rest.substr(space + 1), raw) || raw.size() < 5)
         return err("a malformed signature line");
-      SignatureLine s;
-      s.name = std::string(rest.substr(0, sp));
-      for (int i = 0; i < 4; ++i) s.id = (s.id << 8) | static_cast<unsigned char>(raw[i]);
-      s.signature = raw.substr(4);
-      n.signatures.push_back(std::move(s));
+      SignatureLine signature;
+      signature.name = std::string(rest.substr(0, space));
+      for (int i = 0; i < 4; ++i) signature.id = (signature.id << 8) | static_cast<unsigned char>(raw[i]);
+      signature.signature = raw.substr(4);
+      note.signatures.push_back(std::move(signature));
     }
-    if (n.signatures.empty()) return err("a note without a signature line");
-    out.push_back(std::move(n));
+    if (note.signatures.empty()) return err("a note without a signature line");
+    out.push_back(std::move(note));
   }
   return {};
 }

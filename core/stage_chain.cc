@@ -83,23 +83,23 @@ void Batch::merge_pending() {
   std::vector<Record*> at_end;
   // Emits mostly come in record order: search from the last origin found, then wrap.
   size_t hint = 0;
-  const size_t n = records.size();
-  for (auto& p : pending) {
-    size_t at = n;
-    if (p.after) {
-      for (size_t k = hint; k < n && at == n; ++k)
-        if (records[k] == p.after) at = k;
-      for (size_t k = 0; k < hint && at == n; ++k)
-        if (records[k] == p.after) at = k;
+  const size_t count = records.size();
+  for (auto& generated : pending) {
+    size_t slot = count;
+    if (generated.after) {
+      for (size_t k = hint; k < count && slot == count; ++k)
+        if (records[k] == generated.after) slot = k;
+      for (size_t k = 0; k < hint && slot == count; ++k)
+        if (records[k] == generated.after) slot = k;
     }
-    if (at == n) at_end.push_back(p.record);
-    else after[hint = at].push_back(p.record);
+    if (slot == count) at_end.push_back(generated.record);
+    else after[hint = slot].push_back(generated.record);
   }
   for (size_t k = 0; k < records.size(); ++k) {
     merged.push_back(records[k]);
-    for (Record* g : after[k]) merged.push_back(g);
+    for (Record* record : after[k]) merged.push_back(record);
   }
-  for (Record* g : at_end) merged.push_back(g);
+  for (Record* record : at_end) merged.push_back(record);
   records.swap(merged);
   pending.clear();
 }

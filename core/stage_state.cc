@@ -18,39 +18,41 @@ std::map<std::string, SavedStageState> collect_stage_state(const std::vector<Sta
   return out;
 }
 
-Status restore_stage_state(const Checkpoint& cp, std::vector<StageSlot>& stages,
+Status restore_stage_state(const Checkpoint& checkpoint, std::vector<StageSlot>& stages,
                            std::vector<std::string>& source_names) {
-  std::map<std::string, SavedStageState> saved = cp.stages();
+  std::map<std::string, SavedStageState> saved = checkpoint.stages();
   StateSources sources(source_names);
   for (StageSlot& slot : stages) {
     const std::string config = slot.stage->state_config();
     auto it = saved.find(slot.name);
     if (config.empty() || it == saved.end()) continue;
-    const SavedStageState& s = it->second;
+    const SavedStageState& saved_state = it->second;
     // Dropped, not fatal: a config change is deliberate, and refusing to start would leave
     // only removing the checkpoint, which reads every followed file again.
-    if (s.type != slot.type || s.config != config) {
-      std::string by = s.type != slot.type ? "by a " + s.type + " stage" : "under another config of the stage";
-      std::fprintf(stderr, "agentlog: warning: checkpoint %s: the state of stage \"%s\" was saved %s; it starts empty\n",
-                   cp.path().c_str(), slot.name.c_str(), by.c_str());
+    if (saved_state.type != slot.type || saved_state.config != config) {
+      std::string by =
+          saved_state.type != slot.type ? "by a " + saved_state.type + " stage" : "under another config of the stage";
+      std::fprintf(stderr,
+                   "agentlog: warning: checkpoint %s: the state of stage \"%s\" was saved %s; it starts empty\n",
+                   checkpoint.path().c_str(), slot.name.c_str(), by.c_str());
       saved.erase(it);
       continue;
     }
     std::string note;
-    if (Status st = slot.stage->restore_state(s.state, sources, note); !st.ok())
-      return Status::error("checkpoint " + cp.path() + ": the state of stage \"" + slot.name + "\" is not valid (" +
-                           st.message() + "); remove \"" + slot.name +
+    if (Status status = slot.stage->restore_state(saved_state.state, sources, note); !status.ok())
+      return Status::error("checkpoint " + checkpoint.path() + ": the state of stage \"" + slot.name +
+                           "\" is not valid (" + status.message() + "); remove \"" + slot.name +
                            "\" from the checkpoint's \"stages\" to start that stage empty");
     if (!note.empty())
-      std::fprintf(stderr, "agentlog: warning: checkpoint %s: stage \"%s\": %s\n", cp.path().c_str(), slot.name.c_str(),
-                   note.c_str());
+      std::fprintf(stderr, "agentlog: warning: checkpoint %s: stage \"%s\": %s\n", checkpoint.path().c_str(),
+                   slot.name.c_str(), note.c_str());
     saved.erase(it);
   }
   for (const auto& [name, s] : saved)
     std::fprintf(stderr,
                  "agentlog: warning: checkpoint %s: stage \"%s\" (%s) is not in the pipeline; its saved state is "
                  "dropped\n",
-                 cp.path().c_str(), name.c_str(), s.type.c_str());
+                 checkpoint.path().c_str(), name.c_str(), s.type.c_str());
   return {};
 }
 

@@ -168,13 +168,15 @@ class ZeroedArray {
         // Over-mapped by one huge page so the array can start on a 2 MiB boundary; the
         // unaligned ends are unmapped at once.
         size_t len = huge_bytes + kHugePage;
-        void* m = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (m == MAP_FAILED) throw std::bad_alloc();
-        auto a = (reinterpret_cast<uintptr_t>(m) + kHugePage - 1) & ~(kHugePage - 1);
-        auto m_end = reinterpret_cast<uintptr_t>(m) + len;
-        if (a > reinterpret_cast<uintptr_t>(m)) ::munmap(m, a - reinterpret_cast<uintptr_t>(m));
-        if (m_end > a + huge_bytes) ::munmap(reinterpret_cast<void*>(a + huge_bytes), m_end - (a + huge_bytes));
-        at = reinterpret_cast<void*>(a);
+        void* mapped = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (mapped == MAP_FAILED) throw std::bad_alloc();
+        auto aligned = (reinterpret_cast<uintptr_t>(mapped) + kHugePage - 1) & ~(kHugePage - 1);
+        auto m_end = reinterpret_cast<uintptr_t>(mapped) + len;
+        if (aligned > reinterpret_cast<uintptr_t>(mapped))
+          ::munmap(mapped, aligned - reinterpret_cast<uintptr_t>(mapped));
+        if (m_end > aligned + huge_bytes)
+          ::munmap(reinterpret_cast<void*>(aligned + huge_bytes), m_end - (aligned + huge_bytes));
+        at = reinterpret_cast<void*>(aligned);
 #ifdef MADV_HUGEPAGE
         ::madvise(at, huge_bytes, MADV_HUGEPAGE);  // a hint: failure is harmless
 #endif

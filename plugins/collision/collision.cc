@@ -60,11 +60,11 @@ class CollisionStage : public BatchStage {
   void process_batch(Batch& batch) override {
     const auto& recs = batch.records;
     window_.run(
-        recs, fields_, [this](Record&, Prep& p) { prepare(p); },
+        recs, fields_, [this](Record&, Prepared& p) { prepare(p); },
         // Only the index bucket is prefetched (in prepare): an owner is read when its id comes
         // back, mostly soon after it was written (a call's result), and the ring fills in order.
         // Prefetching those too measured no faster.
-        [&](size_t i, const Prep& p) {
+        [&](size_t i, const Prepared& p) {
           if (p.keyed) handle(batch, *recs[i], p);
         });
   }
@@ -100,13 +100,14 @@ class CollisionStage : public BatchStage {
 
   Status restore_state(std::string_view json, StateSources& sources, std::string& note) override {
     simdjson::dom::parser parser;
-    simdjson::dom::element root, a, n;
+    simdjson::dom::element root, agents_json, sources_json;
     simdjson::dom::object obj;
     if (parser.parse(json.data(), json.size()).get(root) || root.get(obj)) return Status::error("the state must be an object");
     int64_t format = 0;
     if (root["format"].get(format) || format != 1) return Status::error("\"format\" must be 1");
     std::vector<std::string> agents, names;
-    if (root["agents"].get(a) || root["sources"].get(n) || !state::read_strings(a, agents) || !state::read_strings(n, names))
+    if (root["agents"].get(agents_json) || root["sources"].get(sources_json) ||
+        !state::read_strings(agents_json, agents) || !state::read_strings(sources_json, names))
       return Status::error("\"agents\" and \"sources\" must be lists of strings");
     simdjson::dom::array owners;
     if (root["owners"].get(owners)) return Status::error("\"owners\" must be a list");
@@ -114,10 +115,10 @@ class CollisionStage : public BatchStage {
     for (const std::string& name : names) source_of.push_back(sources.index(name));
     // Within this run's max_keys: the newest ids.
     const size_t total = owners.size(), skip = total > max_keys ? total - max_keys : 0;
-    size_t k = 0;
-    for (simdjson::dom::element e : owners) {
-      if (k++ < skip) continue;
-      state::Row row(e, "an owner");
+    size_t slot = 0;
+    for (simdjson::dom::element owner_json : owners) {
+      if (slot++ < skip) continue;
+      state::Row row(owner_json, "an owner");
       const uint64_t hash = row.u64();
       const uint32_t agent = row.index(agents.size()), src = row.index(names.size());
       const uint64_t line = row.u64();
@@ -127,9 +128,9 @@ class CollisionStage : public BatchStage {
         simdjson::dom::array list;
         if (row.element().get(list)) row.fail("has a warned list that is not a list");
         else
-          for (simdjson::dom::element w : list) {
+          for (simdjson::dom::element target_json : list) {
             uint64_t i = 0;
-            if (w.get(i) || i >= agents.size()) row.fail("has a warned agent that does not exist");
+            if (target_json.get(i) || i >= agents.size()) row.fail("has a warned agent that does not exist");
             else warned.push_back(agents_.id(agents[i]));
           }
         if (row.error().empty() && !row.at_end()) row.fail("is too long");
@@ -160,13 +161,13 @@ class CollisionStage : public BatchStage {
   }
 
   // A record's key hash, before it is handled: scope fields and the id joined by \x1f.
-  struct Prep {
+  struct Prepared {
     bool keyed = false;
     uint64_t hash = 0;
   };
 
   // Runs ahead of handle(), with the record's fields extracted.
-  void prepare(Prep& p) {
+  void prepare(Prepared& p) {
     p.keyed = join_key(buffer_);
     if (!p.keyed) return;
     if (buffer_.fits()) {
@@ -187,55 +188,58 @@ class CollisionStage : public BatchStage {
     return fields_.append_text(key_slot_, key);
   }
 
-  void handle(Batch& batch, Record& r, const Prep& p) {
-    const uint64_t hash = p.hash;
+  void handle(Batch& batch, Record& record, const Prepared& prepared) {
+    const uint64_t hash = prepared.hash;
     std::string_view agent = fields_.str(agent_slot_).value_or("");
-    Line here{r.source, r.line};
+    Line here{record.source, record.line};
     const uint32_t slot = owners_.find(hash);
     if (slot == OwnerTable::kNone) {
       owners_.establish(hash, agents_.id(agent), here.source, here.line, fields_.text(target_slot_, scratch_).value_or(""));
       return;
     }
-    const Owner& o = owners_.owner(slot);
-    if (equal_text(agents_.str(o.agent), agent)) return;  // the owner re-sending its own id is no collision
+    const Owner& owner = owners_.owner(slot);
+    if (equal_text(agents_.str(owner.agent), agent)) return;  // the owner re-sending its own id is no collision
     const uint32_t agent_id = agents_.id(agent);
-    const Line first{o.source, o.line};
+    const Line first{owner.source, owner.line};
     ++colliding_records_;
     std::string id = text(key_slot_);
     std::string mark = "{\"action_id\":" + json::quoted(id) + key_field_note +
-                       ",\"established_by\":" + json::quoted(agents_.str(o.agent)) +
+                       ",\"established_by\":" + json::quoted(agents_.str(owner.agent)) +
                        ",\"reused_by\":" + json::quoted(agent) + ",\"threaded\":false}";
-    r.set_member_raw(mark_field, mark);
+    record.set_member_raw(mark_field, mark);
     // One warning per id and reusing agent.
     if (!owners_.first_warning(slot, agent_id)) return;
     ++collisions_;
-    std::string w = "{\"event_type\":\"instrumentation_warning\",\"warning\":\"action_id_collision\",\"action_id\":" +
-                    json::quoted(id) + key_field_note;
-    for (size_t i = 0; i < scope.size(); ++i) w += "," + json::quoted(scope[i].text) + ":" + json::quoted(text(scope_slots_[i]));
-    w += ",\"established_by\":" + json::quoted(agents_.str(o.agent)) + ",\"reused_by\":" + json::quoted(agent) +
-         ",\"frontier_item_id\":" + json::quoted(text(target_slot_)) +
-         ",\"established_frontier_item_id\":" + json::quoted(owners_.target_of(slot)) + target_field_note +
-         ",\"lines\":[{\"source\":" + json::quoted(batch.source_name(first.source)) +
-         ",\"line\":" + std::to_string(first.line) + "},{\"source\":" + json::quoted(batch.source_name(here.source)) +
-         ",\"line\":" + std::to_string(here.line) + "}]";
+    std::string warning =
+        "{\"event_type\":\"instrumentation_warning\",\"warning\":\"action_id_collision\",\"action_id\":" +
+        json::quoted(id) + key_field_note;
+    for (size_t i = 0; i < scope.size(); ++i)
+      warning += "," + json::quoted(scope[i].text) + ":" + json::quoted(text(scope_slots_[i]));
+    warning += ",\"established_by\":" + json::quoted(agents_.str(owner.agent)) +
+               ",\"reused_by\":" + json::quoted(agent) + ",\"frontier_item_id\":" + json::quoted(text(target_slot_)) +
+               ",\"established_frontier_item_id\":" + json::quoted(owners_.target_of(slot)) + target_field_note +
+               ",\"lines\":[{\"source\":" + json::quoted(batch.source_name(first.source)) +
+               ",\"line\":" + std::to_string(first.line) +
+               "},{\"source\":" + json::quoted(batch.source_name(here.source)) +
+               ",\"line\":" + std::to_string(here.line) + "}]";
     // Read from the record's view only here, for a warning: registering the time fields in
     // fields_ would cost every record a lookup per field.
-    simdjson::dom::element root = r.root();
-    for (const FieldPath& f : time_fields) {
-      std::string_view t;
-      if (auto e = lookup(root, f); e && e->get(t) == simdjson::SUCCESS) {
-        w += ",\"event_time\":" + json::quoted(t);
+    simdjson::dom::element root = record.root();
+    for (const FieldPath& field : time_fields) {
+      std::string_view time;
+      if (auto found = lookup(root, field); found && found->get(time) == simdjson::SUCCESS) {
+        warning += ",\"event_time\":" + json::quoted(time);
         break;
       }
     }
-    batch.emit(w + "}", &r);
+    batch.emit(warning + "}", &record);
   }
 
   FieldSet fields_;
   std::string scratch_;  // a number field's text
   KeyBuffer buffer_;     // prepare()'s key, usually
   std::string key_;      // prepare()'s key when longer
-  PrepareAhead<Prep> window_;
+  PrepareAhead<Prepared> window_;
   std::vector<size_t> scope_slots_;
   size_t key_slot_ = 0, agent_slot_ = 0, target_slot_ = 0;
   OwnerTable owners_;
@@ -260,34 +264,38 @@ struct CollisionConfig {
   }
 };
 
-Status make_collision(const CollisionConfig& cfg, const OptionView& o, std::unique_ptr<Stage>& out) {
-  auto st = std::make_unique<CollisionStage>();
-  for (auto [name, text, dst] : {std::tuple{"key_field", &cfg.key_field, &st->key_field},
-                                 {"agent_field", &cfg.agent_field, &st->agent_field},
-                                 {"target_field", &cfg.target_field, &st->target_field}})
-    if (!parse_field_path(*text, *dst)) return Status::error(o.error(name, "invalid field path \"" + *text + "\""));
-  for (const auto& s : cfg.scope_fields) {
-    FieldPath p;
-    if (!parse_field_path(s, p)) return Status::error(o.error("scope_fields", "invalid field path \"" + s + "\""));
-    st->scope.push_back(p);
+Status make_collision(const CollisionConfig& cfg, const OptionView& options, std::unique_ptr<Stage>& out) {
+  auto stage = std::make_unique<CollisionStage>();
+  for (auto [name, text, dst] : {std::tuple{"key_field", &cfg.key_field, &stage->key_field},
+                                 {"agent_field", &cfg.agent_field, &stage->agent_field},
+                                 {"target_field", &cfg.target_field, &stage->target_field}})
+    if (!parse_field_path(*text, *dst))
+      return Status::error(options.error(name, "invalid field path \"" + *text + "\""));
+  for (const auto& scope_field : cfg.scope_fields) {
+    FieldPath path;
+    if (!parse_field_path(scope_field, path))
+      return Status::error(options.error("scope_fields", "invalid field path \"" + scope_field + "\""));
+    stage->scope.push_back(path);
   }
   std::vector<std::string> times(std::begin(kDefaultTimeFields), std::end(kDefaultTimeFields));
   if (cfg.time_fields) times = *cfg.time_fields;
-  for (const auto& s : times) {
-    FieldPath p;
-    if (!parse_field_path(s, p)) return Status::error(o.error("time_fields", "invalid field path \"" + s + "\""));
-    st->time_fields.push_back(p);
+  for (const auto& time_field : times) {
+    FieldPath path;
+    if (!parse_field_path(time_field, path))
+      return Status::error(options.error("time_fields", "invalid field path \"" + time_field + "\""));
+    stage->time_fields.push_back(path);
   }
-  st->mark_field = cfg.mark_field;
-  if (st->mark_field.empty()) return Status::error(o.error("mark_field", "must not be empty"));
-  st->max_keys = cfg.max_keys;
+  stage->mark_field = cfg.mark_field;
+  if (stage->mark_field.empty()) return Status::error(options.error("mark_field", "must not be empty"));
+  stage->max_keys = cfg.max_keys;
   // Saved state holds key hashes: a probe of hash_key makes a changed hash a changed config.
-  std::string fp = "collision state 1\n" + std::to_string(hash_key("agentlog"));
-  for (const FieldPath* f : {&st->key_field, &st->agent_field, &st->target_field}) fp += "\n" + f->text;
-  for (const FieldPath& f : st->scope) fp += "\nscope " + f.text;
-  st->state_fingerprint = sha256_hex(fp);
-  st->init();
-  out = std::move(st);
+  std::string fingerprint = "collision state 1\n" + std::to_string(hash_key("agentlog"));
+  for (const FieldPath* field : {&stage->key_field, &stage->agent_field, &stage->target_field})
+    fingerprint += "\n" + field->text;
+  for (const FieldPath& field : stage->scope) fingerprint += "\nscope " + field.text;
+  stage->state_fingerprint = sha256_hex(fingerprint);
+  stage->init();
+  out = std::move(stage);
   return {};
 }
 

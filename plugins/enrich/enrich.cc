@@ -45,41 +45,45 @@ const char* type_word(simdjson::dom::element e) {
 
 // Reads the time field; on success sets `json` to the canonical text when it differs.
 // Called before any edit, so the parsed view and the bytes agree.
-inline bool EnrichStage::normalize(Record& r, EnrichCounts& n, const TopKeys::Found& found, std::string& json, std::string& error) {
-  const auto& v = found[time_slot];
-  std::optional<int64_t> ms;
-  std::string_view s;
+inline bool EnrichStage::normalize(Record& record, EnrichCounts& local_counts, const TopKeys::Found& found,
+                                   std::string& json, std::string& error) {
+  const auto& time_value = found[time_slot];
+  std::optional<int64_t> epoch_ms;
+  std::string_view time_text;
   bool is_string = false;
-  if (!v) {
+  if (!time_value) {
     error = "field is missing";
-  } else if (v->get(s) == simdjson::SUCCESS) {
+  } else if (time_value->get(time_text) == simdjson::SUCCESS) {
     is_string = true;
-    ms = enrich::parse_time_value(s, true, &error);
-  } else if (v->is_number()) {
+    epoch_ms = enrich::parse_time_value(time_text, true, &error);
+  } else if (time_value->is_number()) {
     char buf[40];
     std::string_view text;
     int64_t i;
-    uint64_t u;
-    double d;
-    if (v->get(i) == simdjson::SUCCESS) text = std::string_view(buf, std::to_chars(buf, buf + sizeof buf, i).ptr - buf);
-    else if (v->get(u) == simdjson::SUCCESS) text = std::string_view(buf, std::to_chars(buf, buf + sizeof buf, u).ptr - buf);
-    else if (v->get(d) == simdjson::SUCCESS) {
+    uint64_t unsigned_value;
+    double double_value;
+    if (time_value->get(i) == simdjson::SUCCESS)
+      text = std::string_view(buf, std::to_chars(buf, buf + sizeof buf, i).ptr - buf);
+    else if (time_value->get(unsigned_value) == simdjson::SUCCESS)
+      text = std::string_view(buf, std::to_chars(buf, buf + sizeof buf, unsigned_value).ptr - buf);
+    else if (time_value->get(double_value) == simdjson::SUCCESS) {
       // A fraction or exponent: read the literal itself (a double may not hold all its digits).
-      std::string_view b = r.bytes();
-      if (auto span = json::find_top_level_member(b, time_field)) text = b.substr(span->begin, span->end - span->begin);
-      else text = std::string_view(buf, std::to_chars(buf, buf + sizeof buf, d).ptr - buf);
+      std::string_view bytes = record.bytes();
+      if (auto span = json::find_top_level_member(bytes, time_field))
+        text = bytes.substr(span->begin, span->end - span->begin);
+      else text = std::string_view(buf, std::to_chars(buf, buf + sizeof buf, double_value).ptr - buf);
     }
-    ms = enrich::parse_time_value(text, false, &error);
+    epoch_ms = enrich::parse_time_value(text, false, &error);
   } else {
-    error = std::string("expected a string or a number, got ") + type_word(*v);
+    error = std::string("expected a string or a number, got ") + type_word(*time_value);
   }
-  if (!ms) {
-    ++n.time_errors;
+  if (!epoch_ms) {
+    ++local_counts.time_errors;
     return false;
   }
-  ++n.time_normalized;
-  std::string canon = format_rfc3339_ms(*ms);
-  if (!(is_string && s == canon)) json = json::quoted(canon);
+  ++local_counts.time_normalized;
+  std::string canon = format_rfc3339_ms(*epoch_ms);
+  if (!(is_string && time_text == canon)) json = json::quoted(canon);
   return true;
 }
 
@@ -137,42 +141,43 @@ inline void EnrichStage::put(Record& r, EnrichCounts& n, const TopKeys::Found& f
   }
 }
 
-StageVerdict EnrichStage::process(Record& r) {
-  EnrichCounts& n = counts.local();
+StageVerdict EnrichStage::process(Record& record) {
+  EnrichCounts& local_counts = counts.local();
   std::string id_json;
   if (event_id_write >= 0) {  // hash the bytes before this stage edits anything
-    Record::BytePieces b = r.byte_pieces();
+    Record::BytePieces pieces = record.byte_pieces();
     id_json.reserve(id_prefix_json.size() + 66);
     id_json.append(id_prefix_json);
-    append_sha256_hex(id_json, {b.head, b.held, b.tail});
+    append_sha256_hex(id_json, {pieces.head, pieces.held, pieces.tail});
     id_json.resize(id_prefix_json.size() + 32);
     id_json.push_back('"');
   }
   // A lookup key below the top level reads the whole record, which joins the members held
   // aside and parses again: before the top-level reads, whose views that would invalidate.
   simdjson::dom::element root;
-  if (nested_lookup_keys) root = r.root();
+  if (nested_lookup_keys) root = record.root();
   TopKeys::Found& found = t_found;
-  keys.scan(r, found);
+  keys.scan(record, found);
 
   // Everything is read before the first edit: the parsed view is stale afterwards.
   std::string time_json, time_error;
-  if (time_on && !normalize(r, n, found, time_json, time_error) && on_error == OnError::DeadLetter)
+  if (time_on && !normalize(record, local_counts, found, time_json, time_error) && on_error == OnError::DeadLetter)
     return StageVerdict::dead_letter(time_field + ": " + time_error);
   t_rows.resize(lookups.size());
-  if (n.hits.size() < lookups.size()) n.hits.resize(lookups.size()), n.misses.resize(lookups.size());
+  if (local_counts.hits.size() < lookups.size())
+    local_counts.hits.resize(lookups.size()), local_counts.misses.resize(lookups.size());
   for (size_t i = 0; i < lookups.size(); ++i) {
     t_rows[i] = find_row(lookups[i], root, found);
-    ++(t_rows[i] >= 0 ? n.hits : n.misses)[i];
+    ++(t_rows[i] >= 0 ? local_counts.hits : local_counts.misses)[i];
   }
   bool any_present = false;
-  for (const Write& w : writes) any_present |= found[w.slot].has_value();
+  for (const Write& write : writes) any_present |= found[write.slot].has_value();
 
   // Edits.
-  if (!time_json.empty()) r.set_member_raw(time_field, time_json);
+  if (!time_json.empty()) record.set_member_raw(time_field, time_json);
   if (!time_error.empty() && on_error == OnError::Tag) {
     std::string tag = "[{\"pointer\":" + json::quoted(time_pointer) + ",\"message\":" + json::quoted(time_error) + "}]";
-    r.set_member_raw(errors_field, tag);
+    record.set_member_raw(errors_field, tag);
   }
   std::string ingest_json;
   if (ingest_write >= 0) {
@@ -190,19 +195,19 @@ StageVerdict EnrichStage::process(Record& r) {
       app += t_rows[i] >= 0 ? lookups[i].rows[static_cast<size_t>(t_rows[i])] : lookups[i].default_row;
     if (event_id_write >= 0) app.append(writes[event_id_write].member).append(id_json);
     if (ingest_write >= 0) app.append(writes[ingest_write].member).append(ingest_json);
-    append_members(r, app);
+    append_members(record, app);
     return StageVerdict::keep();
   }
-  for (size_t i = 0; i < n_static; ++i) put(r, n, found, writes[i], writes[i].json);
+  for (size_t i = 0; i < n_static; ++i) put(record, local_counts, found, writes[i], writes[i].json);
   for (size_t i = 0; i < lookups.size(); ++i) {
-    const Lookup& lk = lookups[i];
-    for (size_t c = 0; c < lk.ncols; ++c)
-      put(r, n, found, writes[lk.writes[c]],
-          t_rows[i] >= 0 ? std::string_view(lk.cells[static_cast<size_t>(t_rows[i]) * lk.ncols + c])
-                         : std::string_view(lk.default_json));
+    const Lookup& lookup = lookups[i];
+    for (size_t c = 0; c < lookup.ncols; ++c)
+      put(record, local_counts, found, writes[lookup.writes[c]],
+          t_rows[i] >= 0 ? std::string_view(lookup.cells[static_cast<size_t>(t_rows[i]) * lookup.ncols + c])
+                         : std::string_view(lookup.default_json));
   }
-  if (event_id_write >= 0) put(r, n, found, writes[event_id_write], id_json);
-  if (ingest_write >= 0) put(r, n, found, writes[ingest_write], ingest_json);
+  if (event_id_write >= 0) put(record, local_counts, found, writes[event_id_write], id_json);
+  if (ingest_write >= 0) put(record, local_counts, found, writes[ingest_write], ingest_json);
   return StageVerdict::keep();
 }
 

@@ -227,56 +227,59 @@ class Builder {
   std::vector<std::pair<std::string, std::string>> claimed_;
 };
 
-Status build_lookup(const OptionView& lo, size_t index, Builder& b, EnrichStage& st) {
+Status build_lookup(const OptionView& lookup_options, size_t index, Builder& builder, EnrichStage& stage) {
   LookupConfig cfg;
-  if (Status s = bind_options(lo, cfg); !s.ok()) return s;
+  if (Status status = bind_options(lookup_options, cfg); !status.ok()) return status;
   using Format = LookupConfig::Format;
-  Lookup lk;
+  Lookup lookup;
   const std::string& file = cfg.file;
-  lk.file = file;
+  lookup.file = file;
   Format format = cfg.format;
   if (format == Format::Auto) {
     if (file.ends_with(".csv")) format = Format::Csv;
     else if (file.ends_with(".yaml") || file.ends_with(".yml")) format = Format::Yaml;
     else
-      return Status::error(lo.error("file", "cannot tell the format of \"" + file +
-                                                "\" from its name; set format: csv or format: yaml"));
+      return Status::error(lookup_options.error(
+          "file", "cannot tell the format of \"" + file + "\" from its name; set format: csv or format: yaml"));
   }
   if (format == Format::Yaml && cfg.key_column)
-    return Status::error(lo.error("key_column", "is for CSV tables; a YAML table's keys are its mapping keys"));
+    return Status::error(
+        lookup_options.error("key_column", "is for CSV tables; a YAML table's keys are its mapping keys"));
   std::string text;
-  if (!read_whole(file, text)) return Status::error(lo.error("file", "cannot read lookup file \"" + file + "\""));
+  if (!read_whole(file, text))
+    return Status::error(lookup_options.error("file", "cannot read lookup file \"" + file + "\""));
   Table table;
   size_t key_index = SIZE_MAX;
   std::string err;
   bool ok = format == Format::Csv ? load_csv(text, file, cfg.key_column.value_or(""), table, key_index, err)
                             : load_yaml_table(text, file, table, err);
   if (!ok) {
-    if (err.rfind("key column ", 0) == 0) return Status::error(lo.error("key_column", err));
-    return Status::error(lo.error("file", err));
+    if (err.rfind("key column ", 0) == 0) return Status::error(lookup_options.error("key_column", err));
+    return Status::error(lookup_options.error("file", err));
   }
 
   FieldPath key;
-  if (!parse_field_path(cfg.key, key)) return Status::error(lo.error("key", "invalid field path \"" + cfg.key + "\""));
-  if (key.parts.size() == 1) lk.key_slot = st.keys.add(key.parts[0]);
-  else st.nested_lookup_keys = true;
-  lk.key_path = key;
+  if (!parse_field_path(cfg.key, key))
+    return Status::error(lookup_options.error("key", "invalid field path \"" + cfg.key + "\""));
+  if (key.parts.size() == 1) lookup.key_slot = stage.keys.add(key.parts[0]);
+  else stage.nested_lookup_keys = true;
+  lookup.key_path = key;
 
   // Columns: the requested ones, or every column but the CSV key column.
   std::vector<size_t> cols;
   std::vector<YAML::Node> col_nodes;
   if (cfg.columns) {
-    YAML::Node list = lo.raw("columns");  // each column's node, to position its error
-    if (cfg.columns->empty()) return Status::error(lo.error("columns", "must list at least one column"));
+    YAML::Node list = lookup_options.raw("columns");  // each column's node, to position its error
+    if (cfg.columns->empty()) return Status::error(lookup_options.error("columns", "must list at least one column"));
     std::vector<std::string_view> names(table.columns.begin(), table.columns.end());
     for (size_t i = 0; i < cfg.columns->size(); ++i) {
-      const std::string& c = (*cfg.columns)[i];
-      auto it = std::find(table.columns.begin(), table.columns.end(), c);
-      std::string path = lo.child_path("columns") + "[" + std::to_string(i) + "]";
+      const std::string& column = (*cfg.columns)[i];
+      auto it = std::find(table.columns.begin(), table.columns.end(), column);
+      std::string path = lookup_options.child_path("columns") + "[" + std::to_string(i) + "]";
       if (it == table.columns.end()) {
-        std::string msg = "column \"" + c + "\" is not in " + file;
-        msg += names.empty() ? std::string(" (the table has no columns)") : suggestion(c, names);
-        return Status::error(lo.error_at(list[i], path, msg));
+        std::string msg = "column \"" + column + "\" is not in " + file;
+        msg += names.empty() ? std::string(" (the table has no columns)") : suggestion(column, names);
+        return Status::error(lookup_options.error_at(list[i], path, msg));
       }
       cols.push_back(static_cast<size_t>(it - table.columns.begin()));
       col_nodes.push_back(list[i]);
@@ -285,156 +288,175 @@ Status build_lookup(const OptionView& lo, size_t index, Builder& b, EnrichStage&
     for (size_t c = 0; c < table.columns.size(); ++c)
       if (c != key_index) {
         cols.push_back(c);
-        col_nodes.push_back(lo.node());
+        col_nodes.push_back(lookup_options.node());
       }
-    if (cols.empty()) return Status::error(lo.error("file", file + " has no columns to add"));
+    if (cols.empty()) return Status::error(lookup_options.error("file", file + " has no columns to add"));
   }
 
   const std::string& prefix = cfg.prefix;
-  lk.default_json = lo.has("default") ? yaml_scalar_json(lo.raw("default")) : json::quoted("unknown");
-  lk.ncols = cols.size();
+  lookup.default_json =
+      lookup_options.has("default") ? yaml_scalar_json(lookup_options.raw("default")) : json::quoted("unknown");
+  lookup.ncols = cols.size();
   for (size_t i = 0; i < cols.size(); ++i) {
     const std::string& col = table.columns[cols[i]];
     std::string label = "lookups[" + std::to_string(index) + "] (column " + col + ")";
-    std::string path = cfg.columns ? lo.child_path("columns") + "[" + std::to_string(i) + "]" : lo.path();
-    size_t w;
-    if (Status s = b.add(prefix + col, "", Origin{col_nodes[i], path, label}, &w); !s.ok()) return s;
-    lk.writes.push_back(w);
+    std::string path =
+        cfg.columns ? lookup_options.child_path("columns") + "[" + std::to_string(i) + "]" : lookup_options.path();
+    size_t slot;
+    if (Status status = builder.add(prefix + col, "", Origin{col_nodes[i], path, label}, &slot); !status.ok())
+      return status;
+    lookup.writes.push_back(slot);
   }
   for (size_t r = 0; r < table.keys.size(); ++r) {
-    lk.index.insert(hash_key(table.keys[r]), static_cast<uint32_t>(r));  // keys are unique (the table loader checks)
-    lk.keys.push_back(table.keys[r]);
+    lookup.index.insert(hash_key(table.keys[r]),
+                        static_cast<uint32_t>(r));  // keys are unique (the table loader checks)
+    lookup.keys.push_back(table.keys[r]);
     std::string row;
     for (size_t i = 0; i < cols.size(); ++i) {
-      lk.cells.push_back(table.cells[r][cols[i]]);
-      row += st.writes[lk.writes[i]].member + table.cells[r][cols[i]];
+      lookup.cells.push_back(table.cells[r][cols[i]]);
+      row += stage.writes[lookup.writes[i]].member + table.cells[r][cols[i]];
     }
-    lk.rows.push_back(std::move(row));
+    lookup.rows.push_back(std::move(row));
   }
-  for (size_t i = 0; i < cols.size(); ++i) lk.default_row += st.writes[lk.writes[i]].member + lk.default_json;
-  st.lookups.push_back(std::move(lk));
+  for (size_t i = 0; i < cols.size(); ++i)
+    lookup.default_row += stage.writes[lookup.writes[i]].member + lookup.default_json;
+  stage.lookups.push_back(std::move(lookup));
   return {};
 }
 
-Status make_enrich(const EnrichConfig& cfg, const OptionView& o, std::unique_ptr<Stage>& out) {
-  auto st = std::make_unique<EnrichStage>();
-  Builder b(o, *st);
-  b.global_overwrite = cfg.overwrite;
+Status make_enrich(const EnrichConfig& cfg, const OptionView& options, std::unique_ptr<Stage>& out) {
+  auto stage = std::make_unique<EnrichStage>();
+  Builder builder(options, *stage);
+  builder.global_overwrite = cfg.overwrite;
   bool any = false;
 
   // normalize_time first: it claims its field so no other option writes it.
-  if (o.has("normalize_time")) {
+  if (options.has("normalize_time")) {
     any = true;
-    OptionView t = o.object("normalize_time");
-    TimeConfig tc;
-    if (Status s = bind_options(t, tc); !s.ok()) return s;
-    st->time_on = true;
-    st->time_field = tc.field;
-    if (st->time_field.empty()) return Status::error(t.error("field", "must not be empty"));
-    if (Status s = b.claim(st->time_field, b.origin(t, "field", "normalize_time.field")); !s.ok()) return s;
-    st->time_slot = st->keys.add(st->time_field);
-    st->time_pointer = "/";
-    for (char c : st->time_field) {
-      if (c == '~') st->time_pointer += "~0";
-      else if (c == '/') st->time_pointer += "~1";
-      else st->time_pointer.push_back(c);
+    OptionView time_options = options.object("normalize_time");
+    TimeConfig time_config;
+    if (Status status = bind_options(time_options, time_config); !status.ok()) return status;
+    stage->time_on = true;
+    stage->time_field = time_config.field;
+    if (stage->time_field.empty()) return Status::error(time_options.error("field", "must not be empty"));
+    if (Status status = builder.claim(stage->time_field, builder.origin(time_options, "field", "normalize_time.field"));
+        !status.ok())
+      return status;
+    stage->time_slot = stage->keys.add(stage->time_field);
+    stage->time_pointer = "/";
+    for (char c : stage->time_field) {
+      if (c == '~') stage->time_pointer += "~0";
+      else if (c == '/') stage->time_pointer += "~1";
+      else stage->time_pointer.push_back(c);
     }
-    st->on_error = tc.on_error;
-    st->errors_field = tc.errors_field;
-    if (st->on_error == OnError::Tag) {
-      if (st->errors_field.empty()) return Status::error(t.error("errors_field", "must not be empty"));
-      if (Status s = b.claim(st->errors_field, b.origin(t, "errors_field", "normalize_time.errors_field")); !s.ok())
-        return s;
+    stage->on_error = time_config.on_error;
+    stage->errors_field = time_config.errors_field;
+    if (stage->on_error == OnError::Tag) {
+      if (stage->errors_field.empty()) return Status::error(time_options.error("errors_field", "must not be empty"));
+      if (Status status = builder.claim(stage->errors_field,
+                                        builder.origin(time_options, "errors_field", "normalize_time.errors_field"));
+          !status.ok())
+        return status;
     }
   }
 
-  if (o.has("fields")) {
-    YAML::Node m = o.raw("fields");
-    for (auto it = m.begin(); it != m.end(); ++it) {
+  if (options.has("fields")) {
+    YAML::Node fields = options.raw("fields");
+    for (auto it = fields.begin(); it != fields.end(); ++it) {
       any = true;
       std::string name = it->first.Scalar();
-      std::string path = o.child_path("fields") + "." + name;
-      if (Status s = b.add(name, yaml_scalar_json(it->second), Origin{it->first, path, "fields." + name}, nullptr);
-          !s.ok())
-        return s;
+      std::string path = options.child_path("fields") + "." + name;
+      if (Status status =
+              builder.add(name, yaml_scalar_json(it->second), Origin{it->first, path, "fields." + name}, nullptr);
+          !status.ok())
+        return status;
     }
   }
   if (cfg.host) {
     any = true;
     char host[256] = {};
     if (gethostname(host, sizeof host - 1) != 0)
-      return Status::error(o.error("host", std::string("cannot read the host name: ") + std::strerror(errno)));
-    if (Status s = b.add(cfg.host_field, json::quoted(host), b.origin(o, "host_field", "host_field"), nullptr);
-        !s.ok())
-      return s;
+      return Status::error(options.error("host", std::string("cannot read the host name: ") + std::strerror(errno)));
+    if (Status status = builder.add(cfg.host_field, json::quoted(host),
+                                    builder.origin(options, "host_field", "host_field"), nullptr);
+        !status.ok())
+      return status;
   }
-  if (o.has("add_pipeline")) {
+  if (options.has("add_pipeline")) {
     any = true;
-    OptionView p = o.object("add_pipeline");
-    PipelineConfig pc;
-    if (Status s = bind_options(p, pc); !s.ok()) return s;
-    if (Status s = b.add(pc.name_field, json::quoted(pc.name),
-                         b.origin(p, "name_field", "add_pipeline.name_field"), nullptr);
-        !s.ok())
-      return s;
-    if (pc.version)
-      if (Status s = b.add(pc.version_field, json::quoted(*pc.version),
-                           b.origin(p, "version_field", "add_pipeline.version_field"), nullptr);
-          !s.ok())
-        return s;
+    OptionView pipeline_options = options.object("add_pipeline");
+    PipelineConfig pipeline_config;
+    if (Status status = bind_options(pipeline_options, pipeline_config); !status.ok()) return status;
+    if (Status status = builder.add(pipeline_config.name_field, json::quoted(pipeline_config.name),
+                                    builder.origin(pipeline_options, "name_field", "add_pipeline.name_field"), nullptr);
+        !status.ok())
+      return status;
+    if (pipeline_config.version)
+      if (Status status =
+              builder.add(pipeline_config.version_field, json::quoted(*pipeline_config.version),
+                          builder.origin(pipeline_options, "version_field", "add_pipeline.version_field"), nullptr);
+          !status.ok())
+        return status;
   }
-  st->n_static = st->writes.size();
-  for (const Write& w : st->writes) st->static_block += w.member + w.json;
+  stage->n_static = stage->writes.size();
+  for (const Write& write : stage->writes) stage->static_block += write.member + write.json;
 
-  auto lookups = o.objects("lookups");
-  if (o.has("lookups") && lookups.empty()) return Status::error(o.error("lookups", "must list at least one lookup"));
+  auto lookups = options.objects("lookups");
+  if (options.has("lookups") && lookups.empty())
+    return Status::error(options.error("lookups", "must list at least one lookup"));
   for (size_t i = 0; i < lookups.size(); ++i) {
     any = true;
-    if (Status s = build_lookup(lookups[i], i, b, *st); !s.ok()) return s;
+    if (Status status = build_lookup(lookups[i], i, builder, *stage); !status.ok()) return status;
   }
-  if (o.has("event_id")) {
+  if (options.has("event_id")) {
     any = true;
-    OptionView e = o.object("event_id");
-    EventIdConfig ec;
-    if (Status s = bind_options(e, ec); !s.ok()) return s;
-    size_t w;
-    if (Status s = b.add(ec.field, "", b.origin(e, "field", "event_id.field"), &w); !s.ok()) return s;
-    st->event_id_write = static_cast<int>(w);
-    st->id_prefix_json = json::quoted(ec.prefix);
-    st->id_prefix_json.pop_back();
+    OptionView event_id_options = options.object("event_id");
+    EventIdConfig event_id_config;
+    if (Status status = bind_options(event_id_options, event_id_config); !status.ok()) return status;
+    size_t slot;
+    if (Status status =
+            builder.add(event_id_config.field, "", builder.origin(event_id_options, "field", "event_id.field"), &slot);
+        !status.ok())
+      return status;
+    stage->event_id_write = static_cast<int>(slot);
+    stage->id_prefix_json = json::quoted(event_id_config.prefix);
+    stage->id_prefix_json.pop_back();
   }
   if (cfg.ingest_time) {
     any = true;
-    size_t w;
-    if (Status s = b.add(cfg.ingest_time_field, "", b.origin(o, "ingest_time_field", "ingest_time_field"), &w);
-        !s.ok())
-      return s;
-    st->ingest_write = static_cast<int>(w);
+    size_t slot;
+    if (Status status = builder.add(cfg.ingest_time_field, "",
+                                    builder.origin(options, "ingest_time_field", "ingest_time_field"), &slot);
+        !status.ok())
+      return status;
+    stage->ingest_write = static_cast<int>(slot);
   }
   if (!any)
-    return Status::error(o.error("", "nothing to do: set at least one of fields, host, add_pipeline, lookups, "
-                                     "event_id, ingest_time, normalize_time"));
+    return Status::error(options.error("",
+                                       "nothing to do: set at least one of fields, host, add_pipeline, lookups, "
+                                       "event_id, ingest_time, normalize_time"));
 
-  if (o.has("overwrite_fields")) {
-    YAML::Node m = o.raw("overwrite_fields");
-    for (auto it = m.begin(); it != m.end(); ++it) {
+  if (options.has("overwrite_fields")) {
+    YAML::Node overwrite = options.raw("overwrite_fields");
+    for (auto it = overwrite.begin(); it != overwrite.end(); ++it) {
       std::string name = it->first.Scalar();
-      std::string path = o.child_path("overwrite_fields") + "." + name;
-      const std::string& v = it->second.Scalar();
-      if (v != "true" && v != "false")
-        return Status::error(o.error_at(it->second, path, "expected true or false, got \"" + v + "\""));
-      auto w = std::find_if(st->writes.begin(), st->writes.end(), [&](const Write& x) { return x.name == name; });
-      if (w == st->writes.end()) {
+      std::string path = options.child_path("overwrite_fields") + "." + name;
+      const std::string& mode = it->second.Scalar();
+      if (mode != "true" && mode != "false")
+        return Status::error(options.error_at(it->second, path, "expected true or false, got \"" + mode + "\""));
+      auto existing =
+          std::find_if(stage->writes.begin(), stage->writes.end(), [&](const Write& x) { return x.name == name; });
+      if (existing == stage->writes.end()) {
         std::vector<std::string_view> names;
-        for (const auto& x : st->writes) names.push_back(x.name);
+        for (const auto& x : stage->writes) names.push_back(x.name);
         std::string msg = "\"" + name + "\" is not a field this stage adds";
         msg += names.empty() ? std::string(" (it adds none)") : suggestion(name, names);
-        return Status::error(o.error_at(it->first, path, msg));
+        return Status::error(options.error_at(it->first, path, msg));
       }
-      w->overwrite = v == "true";
+      existing->overwrite = mode == "true";
     }
   }
-  out = std::move(st);
+  out = std::move(stage);
   return {};
 }
 

@@ -159,8 +159,8 @@ static std::string mark_of(const std::string& name, const YAML::Node& n) {
 // YAML: a mapping of key -> mapping of column -> scalar; every row has the same columns.
 bool load_yaml_table(const std::string& text, const std::string& name, Table& out, std::string& err) {
   YAML::Node root;
-  if (Status st = parse_yaml(text, name, root); !st.ok()) {
-    err = st.message();
+  if (Status status = parse_yaml(text, name, root); !status.ok()) {
+    err = status.message();
     return false;
   }
   if (!root.IsMap()) {

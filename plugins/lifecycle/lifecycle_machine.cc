@@ -10,7 +10,7 @@
 namespace agentlog::plugins::lifecycle_stage {
 
 // Runs ahead of handle(), with the record's fields extracted.
-void LifecycleStage::prepare(Prep& p) {
+void LifecycleStage::prepare(Prepared& p) {
   p.keyed = false;
   p.ev = nullptr;
   p.suppressed = !skip_field.empty() && fields_[skip_slot_];
@@ -59,41 +59,43 @@ inline Role LifecycleStage::role_of(const EventSpec& ev, size_t t) const {
 
 // The key: each field, or its first present fallback, or a generated id; prepare() built it
 // up to the first absent part. False when a part is missing (reported, annotated unkeyed).
-inline bool LifecycleStage::resolve_key(const Prep& p, Event& e) {
-  e.key = p.key.view();
-  e.hash = p.hash;
-  if (p.keyed) return true;
-  const Track& tr = profile.tracks[e.t];
+inline bool LifecycleStage::resolve_key(const Prepared& prepared, Event& event) {
+  event.key = prepared.key.view();
+  event.hash = prepared.hash;
+  if (prepared.keyed) return true;
+  const Track& track = profile.tracks[event.t];
   thread_local std::string slow_key;
   std::string& key = slow_key;
-  size_t missing = p.missing;
-  if (p.long_key) {
+  size_t missing = prepared.missing;
+  if (prepared.long_key) {
     key.clear();
-    missing = append_key_parts(e.t, 0, key);
+    missing = append_key_parts(event.t, 0, key);
   } else {
-    key.assign(p.key.view());
+    key.assign(prepared.key.view());
   }
-  for (size_t k = missing; k < tr.key.size(); k = append_key_parts(e.t, k + 1, key)) {
-    if (tr.generate.event == e.type && tr.key[k].text == tr.generate.field) {
-      Record& r = e.r;
-      std::string id = tr.generate.prefix + sha256_hex(std::string(batch_->source_name(r.source)) + ":" +
-                                                       std::to_string(r.line) + ":" + std::string(r.bytes()))
-                                                .substr(0, 16);
+  for (size_t k = missing; k < track.key.size(); k = append_key_parts(event.t, k + 1, key)) {
+    if (track.generate.event == event.type && track.key[k].text == track.generate.field) {
+      Record& record = event.r;
+      std::string id =
+          track.generate.prefix + sha256_hex(std::string(batch_->source_name(record.source)) + ":" +
+                                             std::to_string(record.line) + ":" + std::string(record.bytes()))
+                                      .substr(0, 16);
       key += id;
-      r.set_member_string(tr.generate.field, id);
+      record.set_member_string(track.generate.field, id);
       ++generated_ids_;
       continue;
     }
     if (!key.empty() && key.back() == '\x1f') key.pop_back();
     std::string shown;
     append_shown_key(shown, key);
-    warn("missing_key", e.t, shown, e.agent, e.type, {}, {e.here}, e.time_text, &e.r);
-    annotate(e.r, "{\"track\":" + json::quoted(tr.name) + ",\"state\":\"unkeyed\",\"event\":" + json::quoted(e.type) + "}");
+    warn("missing_key", event.t, shown, event.agent, event.type, {}, {event.here}, event.time_text, &event.r);
+    annotate(event.r, "{\"track\":" + json::quoted(track.name) +
+                          ",\"state\":\"unkeyed\",\"event\":" + json::quoted(event.type) + "}");
     return false;
   }
-  append_optional_parts(e.t, key);
-  e.hash = track_hash(key, e.t);
-  e.key = key;
+  append_optional_parts(event.t, key);
+  event.hash = track_hash(key, event.t);
+  event.key = key;
   return true;
 }
 
@@ -173,7 +175,7 @@ inline void LifecycleStage::advance(Event& e, uint32_t slot, Role role) {
   }
 }
 
-void LifecycleStage::handle(Record& r, const Prep& p) {
+void LifecycleStage::handle(Record& r, const Prepared& p) {
   if (p.suppressed) {
     annotate(r, "{\"state\":\"suppressed\",\"reason\":" + json::quoted(skip_field) + "}");
     return;
@@ -203,8 +205,8 @@ void LifecycleStage::process_batch(Batch& batch) {
   batch_ = &batch;
   const auto& recs = batch.records;
   window_.run(
-      recs, fields_, [this](Record&, Prep& p) { prepare(p); },
-      [&](size_t i, const Prep& p) {
+      recs, fields_, [this](Record&, Prepared& p) { prepare(p); },
+      [&](size_t i, const Prepared& p) {
         handle(*recs[i], p);
         // Checked after every record, not every batch, so the warnings do not depend on how
         // the input was cut into batches; each follows the record that moved time past it.
@@ -222,43 +224,43 @@ void LifecycleStage::expire_idle(const Record* after) {
 }
 
 // `now` is `time_text` parsed (kNoTime when it did not parse).
-uint32_t LifecycleStage::open_new(uint64_t hash, std::string_view key, size_t t, uint32_t agent, int64_t now,
-                                  std::string_view time_text, Line here, const Record* r) {
+uint32_t LifecycleStage::open_new(uint64_t hash, std::string_view key, size_t track, uint32_t agent, int64_t now,
+                                  std::string_view time_text, Line here, const Record* record) {
   while (index_.size() >= max_open && head_ != kNil) {
-    warn_about(head_, "evicted", r);
+    warn_about(head_, "evicted", record);
     release(head_);
   }
-  uint32_t s;
+  uint32_t slot;
   if (!free_.empty()) {
-    s = free_.back();
+    slot = free_.back();
     free_.pop_back();
   } else {
-    s = static_cast<uint32_t>(slab_.size());
+    slot = static_cast<uint32_t>(slab_.size());
     slab_.emplace_back();
   }
-  Life& l = slab_[s];
+  Life& life = slab_[slot];
   // Field by field: the slot's key buffer is reused.
-  l.shown.clear();
-  append_shown_key(l.shown, key);
-  l.state = -1;
-  l.seen = 0;
-  l.seq = 0;
-  l.last_ms = kNoTime;
-  l.last = {};
-  l.prev = l.next = kNil;
-  l.hash = hash;
-  l.track = static_cast<uint32_t>(t);
-  l.opened_by = agent;
-  l.open_ms = now;
+  life.shown.clear();
+  append_shown_key(life.shown, key);
+  life.state = -1;
+  life.seen = 0;
+  life.seq = 0;
+  life.last_ms = kNoTime;
+  life.last = {};
+  life.prev = life.next = kNil;
+  life.hash = hash;
+  life.track = static_cast<uint32_t>(track);
+  life.opened_by = agent;
+  life.open_ms = now;
   if (now != kNoTime) {
-    if (in_written_form_rfc3339_ms(time_text)) std::memcpy(l.started_at, time_text.data(), sizeof l.started_at);
-    else write_rfc3339_ms(l.started_at, now);
+    if (in_written_form_rfc3339_ms(time_text)) std::memcpy(life.started_at, time_text.data(), sizeof life.started_at);
+    else write_rfc3339_ms(life.started_at, now);
   }
-  l.first = here;
-  index_.insert(hash, s);
-  link_tail(s);
+  life.first = here;
+  index_.insert(hash, slot);
+  link_tail(slot);
   max_open_seen_ = std::max(max_open_seen_, index_.size());
-  return s;
+  return slot;
 }
 
 void LifecycleStage::remember_closed(uint64_t hash, int state, Line line) {

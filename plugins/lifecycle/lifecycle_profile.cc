@@ -55,118 +55,140 @@ const EventSpec* Track::find(std::string_view event) const {
 
 Status load_profile(const std::string& text, const std::string& origin, Profile& out) {
   YAML::Node root;
-  if (Status st = parse_yaml(text, origin, root); !st.ok()) return st;
+  if (Status status = parse_yaml(text, origin, root); !status.ok()) return status;
   try {
-    if (Status st = check_keys(origin, root, "profile", {"name", "type_field", "agent_field", "time_field", "tracks"});
-        !st.ok())
-      return st;
+    if (Status status =
+            check_keys(origin, root, "profile", {"name", "type_field", "agent_field", "time_field", "tracks"});
+        !status.ok())
+      return status;
     out.name = root["name"] ? root["name"].as<std::string>() : origin;
     for (auto [key, dflt, dst] : {std::tuple{"type_field", "event_type", &out.type_field},
                                   std::tuple{"agent_field", "agent_id", &out.agent_field}}) {
       if (root[key]) {
-        if (Status st = path_of(origin, root[key], key, *dst); !st.ok()) return st;
+        if (Status status = path_of(origin, root[key], key, *dst); !status.ok()) return status;
       } else {
         parse_field_path(dflt, *dst);
       }
     }
     // time_field: one field path or a list of them (producers name the time differently).
     out.time_fields.clear();
-    if (YAML::Node tf = root["time_field"]; tf && tf.IsSequence()) {
-      if (tf.size() == 0) return Status::error(at(origin, tf, "time_field") + "expected a field path or a non-empty list of them");
-      for (size_t i = 0; i < tf.size(); ++i) {
-        FieldPath p;
-        if (Status st = path_of(origin, tf[i], "time_field[" + std::to_string(i) + "]", p); !st.ok()) return st;
-        out.time_fields.push_back(std::move(p));
+    if (YAML::Node time_fields = root["time_field"]; time_fields && time_fields.IsSequence()) {
+      if (time_fields.size() == 0)
+        return Status::error(at(origin, time_fields, "time_field") +
+                             "expected a field path or a non-empty list of them");
+      for (size_t i = 0; i < time_fields.size(); ++i) {
+        FieldPath path;
+        if (Status status = path_of(origin, time_fields[i], "time_field[" + std::to_string(i) + "]", path);
+            !status.ok())
+          return status;
+        out.time_fields.push_back(std::move(path));
       }
-    } else if (tf) {
-      FieldPath p;
-      if (!tf.IsScalar() || !parse_field_path(tf.Scalar(), p))
-        return Status::error(at(origin, tf, "time_field") + "expected a field path or a non-empty list of them");
-      out.time_fields.push_back(std::move(p));
+    } else if (time_fields) {
+      FieldPath path;
+      if (!time_fields.IsScalar() || !parse_field_path(time_fields.Scalar(), path))
+        return Status::error(at(origin, time_fields, "time_field") +
+                             "expected a field path or a non-empty list of them");
+      out.time_fields.push_back(std::move(path));
     } else {
-      FieldPath p;
-      parse_field_path("event_time", p);
-      out.time_fields.push_back(std::move(p));
+      FieldPath path;
+      parse_field_path("event_time", path);
+      out.time_fields.push_back(std::move(path));
     }
     YAML::Node tracks = root["tracks"];
     if (!tracks || !tracks.IsSequence() || tracks.size() == 0)
       return Status::error(at(origin, root, "tracks") + "a profile needs a non-empty list of tracks");
     for (size_t t = 0; t < tracks.size(); ++t) {
-      const YAML::Node tn = tracks[t];
-      std::string tp = "tracks[" + std::to_string(t) + "]";
-      if (Status st = check_keys(origin, tn, tp, {"name", "key", "optional_key", "fallbacks", "generate_key", "events"}); !st.ok())
-        return st;
-      Track tr;
-      tr.name = tn["name"] ? tn["name"].as<std::string>() : "track" + std::to_string(t);
-      if (!tn["key"] || !tn["key"].IsSequence() || tn["key"].size() == 0)
-        return Status::error(at(origin, tn, tp + ".key") + "expected a non-empty list of field paths");
-      for (size_t k = 0; k < tn["key"].size(); ++k) {
-        FieldPath p;
-        if (Status st = path_of(origin, tn["key"][k], tp + ".key", p); !st.ok()) return st;
-        tr.key.push_back(p);
+      const YAML::Node track_node = tracks[t];
+      std::string track_path = "tracks[" + std::to_string(t) + "]";
+      if (Status status = check_keys(origin, track_node, track_path,
+                                     {"name", "key", "optional_key", "fallbacks", "generate_key", "events"});
+          !status.ok())
+        return status;
+      Track track;
+      track.name = track_node["name"] ? track_node["name"].as<std::string>() : "track" + std::to_string(t);
+      if (!track_node["key"] || !track_node["key"].IsSequence() || track_node["key"].size() == 0)
+        return Status::error(at(origin, track_node, track_path + ".key") + "expected a non-empty list of field paths");
+      for (size_t k = 0; k < track_node["key"].size(); ++k) {
+        FieldPath path;
+        if (Status status = path_of(origin, track_node["key"][k], track_path + ".key", path); !status.ok())
+          return status;
+        track.key.push_back(path);
         std::vector<FieldPath> alts;
-        if (YAML::Node fb = tn["fallbacks"]; fb && fb[p.text]) {
-          for (const auto& a : fb[p.text]) {
-            FieldPath ap;
-            if (Status st = path_of(origin, a, tp + ".fallbacks." + p.text, ap); !st.ok()) return st;
-            alts.push_back(ap);
+        if (YAML::Node fallbacks = track_node["fallbacks"]; fallbacks && fallbacks[path.text]) {
+          for (const auto& fallback : fallbacks[path.text]) {
+            FieldPath fallback_path;
+            if (Status status = path_of(origin, fallback, track_path + ".fallbacks." + path.text, fallback_path);
+                !status.ok())
+              return status;
+            alts.push_back(fallback_path);
           }
         }
-        tr.fallbacks.push_back(std::move(alts));
+        track.fallbacks.push_back(std::move(alts));
       }
-      if (YAML::Node ok = tn["optional_key"]) {
-        if (!ok.IsSequence()) return Status::error(at(origin, ok, tp + ".optional_key") + "expected a list of field paths");
-        for (const auto& n : ok) {
-          FieldPath p;
-          if (Status st = path_of(origin, n, tp + ".optional_key", p); !st.ok()) return st;
-          tr.optional_key.push_back(p);
+      if (YAML::Node ok = track_node["optional_key"]) {
+        if (!ok.IsSequence())
+          return Status::error(at(origin, ok, track_path + ".optional_key") + "expected a list of field paths");
+        for (const auto& key_name : ok) {
+          FieldPath path;
+          if (Status status = path_of(origin, key_name, track_path + ".optional_key", path); !status.ok())
+            return status;
+          track.optional_key.push_back(path);
         }
       }
-      if (YAML::Node g = tn["generate_key"]) {
-        if (Status st = check_keys(origin, g, tp + ".generate_key", {"event", "field", "prefix"}); !st.ok()) return st;
-        tr.generate.event = g["event"].as<std::string>("");
-        tr.generate.field = g["field"].as<std::string>("");
-        tr.generate.prefix = g["prefix"].as<std::string>("");
+      if (YAML::Node generate = track_node["generate_key"]) {
+        if (Status status = check_keys(origin, generate, track_path + ".generate_key", {"event", "field", "prefix"});
+            !status.ok())
+          return status;
+        track.generate.event = generate["event"].as<std::string>("");
+        track.generate.field = generate["field"].as<std::string>("");
+        track.generate.prefix = generate["prefix"].as<std::string>("");
       }
-      YAML::Node evs = tn["events"];
+      YAML::Node evs = track_node["events"];
       if (!evs || !evs.IsMap() || evs.size() == 0)
-        return Status::error(at(origin, tn, tp + ".events") + "expected a mapping of event names");
+        return Status::error(at(origin, track_node, track_path + ".events") + "expected a mapping of event names");
       for (auto it = evs.begin(); it != evs.end(); ++it) {
-        EventSpec e;
-        e.name = it->first.Scalar();
-        e.id = static_cast<int>(tr.events.size());
-        std::string ep = tp + ".events." + e.name;
-        const YAML::Node en = it->second;
-        if (Status st = check_keys(origin, en, ep, {"role", "after", "phase_field", "phases", "toggle"}); !st.ok())
-          return st;
-        if (en["role"] && !role_of(en["role"].as<std::string>(), e.role))
-          return Status::error(at(origin, en["role"], ep + ".role") + "invalid value \"" + en["role"].as<std::string>() +
-                               "\". Allowed: open, advance, close, attach");
-        if (en["after"])
-          for (const auto& a : en["after"]) e.after_names.push_back(a.as<std::string>());
-        if (en["phase_field"]) {
-          if (Status st = path_of(origin, en["phase_field"], ep + ".phase_field", e.phase_field); !st.ok()) return st;
-          for (auto ph = en["phases"].begin(); en["phases"] && ph != en["phases"].end(); ++ph) {
-            Role r;
-            if (!role_of(ph->second.as<std::string>(), r) || r == Role::Attach)
-              return Status::error(at(origin, ph->second, ep + ".phases." + ph->first.Scalar()) +
+        EventSpec event;
+        event.name = it->first.Scalar();
+        event.id = static_cast<int>(track.events.size());
+        std::string event_path = track_path + ".events." + event.name;
+        const YAML::Node event_node = it->second;
+        if (Status status =
+                check_keys(origin, event_node, event_path, {"role", "after", "phase_field", "phases", "toggle"});
+            !status.ok())
+          return status;
+        if (event_node["role"] && !role_of(event_node["role"].as<std::string>(), event.role))
+          return Status::error(at(origin, event_node["role"], event_path + ".role") + "invalid value \"" +
+                               event_node["role"].as<std::string>() + "\". Allowed: open, advance, close, attach");
+        if (event_node["after"])
+          for (const auto& after : event_node["after"]) event.after_names.push_back(after.as<std::string>());
+        if (event_node["phase_field"]) {
+          if (Status status =
+                  path_of(origin, event_node["phase_field"], event_path + ".phase_field", event.phase_field);
+              !status.ok())
+            return status;
+          for (auto ph = event_node["phases"].begin(); event_node["phases"] && ph != event_node["phases"].end(); ++ph) {
+            Role role;
+            if (!role_of(ph->second.as<std::string>(), role) || role == Role::Attach)
+              return Status::error(at(origin, ph->second, event_path + ".phases." + ph->first.Scalar()) +
                                    "invalid value. Allowed: open, advance, close");
-            e.phases[ph->first.Scalar()] = r;
+            event.phases[ph->first.Scalar()] = role;
           }
         }
-        e.toggle = en["toggle"].as<bool>(false);
-        if (!en["role"] && (e.toggle || !e.phases.empty())) e.role = Role::Toggle;
-        tr.events.push_back(std::move(e));
+        event.toggle = event_node["toggle"].as<bool>(false);
+        if (!event_node["role"] && (event.toggle || !event.phases.empty())) event.role = Role::Toggle;
+        track.events.push_back(std::move(event));
       }
-      if (tr.events.size() > 64)
-        return Status::error(at(origin, evs, tp + ".events") + "at most 64 events per track");
-      for (auto& e : tr.events)
-        for (const auto& name : e.after_names) {
-          const EventSpec* a = tr.find(name);
-          if (!a) return Status::error(at(origin, evs, tp + ".events." + e.name + ".after") + "unknown event \"" + name + "\"");
-          e.after.push_back(a->id);
+      if (track.events.size() > 64)
+        return Status::error(at(origin, evs, track_path + ".events") + "at most 64 events per track");
+      for (auto& event : track.events)
+        for (const auto& name : event.after_names) {
+          const EventSpec* after = track.find(name);
+          if (!after)
+            return Status::error(at(origin, evs, track_path + ".events." + event.name + ".after") + "unknown event \"" +
+                                 name + "\"");
+          event.after.push_back(after->id);
         }
-      out.tracks.push_back(std::move(tr));
+      out.tracks.push_back(std::move(track));
     }
   } catch (const YAML::Exception& e) {
     return Status::error(origin + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) + ": " +

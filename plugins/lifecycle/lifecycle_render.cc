@@ -47,30 +47,30 @@ std::vector<std::string> LifecycleStage::expected_after(size_t t, int state) con
 }
 
 // `shown` is the key's display form (append_shown_key).
-void LifecycleStage::warn(std::string_view violation, size_t t, std::string_view shown, std::string_view agent,
+void LifecycleStage::warn(std::string_view violation, size_t track, std::string_view shown, std::string_view agent,
                           std::string_view event, const std::vector<std::string>& expected, std::vector<Line> lines,
                           std::string_view event_time, const Record* after) {
   ++violations_[std::string(violation)];
-  std::string o = "{\"event_type\":\"lifecycle_violation\",\"violation\":" + json::quoted(violation) +
-                  ",\"profile\":" + json::quoted(profile.name) + ",\"track\":" +
-                  json::quoted(profile.tracks[t].name) + ",\"key\":\"" + std::string(shown) + "\"" +
-                  ",\"agent_id\":" + json::quoted(agent);
-  if (!event.empty()) o += ",\"event\":" + json::quoted(event);
-  o += ",\"expected\":[";
-  for (size_t i = 0; i < expected.size(); ++i) o += (i ? "," : "") + json::quoted(expected[i]);
-  o += "],\"lines\":[";
+  std::string warning = "{\"event_type\":\"lifecycle_violation\",\"violation\":" + json::quoted(violation) +
+                        ",\"profile\":" + json::quoted(profile.name) +
+                        ",\"track\":" + json::quoted(profile.tracks[track].name) + ",\"key\":\"" + std::string(shown) +
+                        "\"" + ",\"agent_id\":" + json::quoted(agent);
+  if (!event.empty()) warning += ",\"event\":" + json::quoted(event);
+  warning += ",\"expected\":[";
+  for (size_t i = 0; i < expected.size(); ++i) warning += (i ? "," : "") + json::quoted(expected[i]);
+  warning += "],\"lines\":[";
   for (size_t i = 0; i < lines.size(); ++i) {
     if (i && lines[i].line == lines[i - 1].line && lines[i].source == lines[i - 1].source) continue;
-    if (o.back() == '}') o += ",";
-    o += "{\"source\":" + json::quoted(batch_->source_name(lines[i].source)) +
-         ",\"line\":" + std::to_string(lines[i].line) + "}";
+    if (warning.back() == '}') warning += ",";
+    warning += "{\"source\":" + json::quoted(batch_->source_name(lines[i].source)) +
+               ",\"line\":" + std::to_string(lines[i].line) + "}";
   }
-  o += "]";
-  if (!event_time.empty()) o += ",\"event_time\":" + json::quoted(event_time);
-  Record& g = batch_->emit(o + "}", after);
+  warning += "]";
+  if (!event_time.empty()) warning += ",\"event_time\":" + json::quoted(event_time);
+  Record& generated = batch_->emit(warning + "}", after);
   if (!after && !lines.empty()) {  // end of input: the warning belongs to the lifecycle's last line
-    g.source = lines.back().source;
-    g.line = lines.back().line;
+    generated.source = lines.back().source;
+    generated.line = lines.back().line;
   }
 }
 
@@ -96,48 +96,48 @@ const std::string& LifecycleStage::opened_by(uint32_t agent) {
 // correlated record, so everything but the key, the numbers and the time is prepared:
 // `,"<annotation>":{"track":...,"key":"` per track, `","state":...,"event":...` per track,
 // event and state, `,"opened_by":...}` per agent.
-void LifecycleStage::annotate_state(Record& r, size_t t, std::string_view shown, const Life* l, AnnState state,
-                                    const EventSpec& ev, int64_t now_ms) {
+void LifecycleStage::annotate_state(Record& record, size_t track, std::string_view shown, const Life* life,
+                                    AnnState state, const EventSpec& event, int64_t now_ms) {
   if (!annotation_) return;
-  const std::string& head = ann_head_[t];
-  const std::string& mid = ann_mid_[t][ev.id * kAnnStates + state];
-  const std::string* tail = l ? &opened_by(l->opened_by) : nullptr;
+  const std::string& head = ann_head_[track];
+  const std::string& mid = ann_mid_[track][event.id * kAnnStates + state];
+  const std::string* tail = life ? &opened_by(life->opened_by) : nullptr;
   // Besides the pieces: seq, started_at, duration_ms and their names take at most 102 bytes.
   const size_t max = head.size() + shown.size() + mid.size() + (tail ? tail->size() : 0) + 128;
   // Written straight into the record when it can hold the member aside and has none of that
   // name yet (the usual case), else into a buffer for put_annotation.
-  char* const room = r.top_member(annotation_->id) ? nullptr : r.member_text_room(max);
+  char* const room = record.top_member(annotation_->id) ? nullptr : record.member_text_room(max);
   char stack[512];
   thread_local std::string big;  // for a long key or agent
   if (!room && max > sizeof stack) big.resize(max);
   char* const begin = room ? room : max > sizeof stack ? big.data() : stack;
-  char* p = begin;
-  auto put = [&p](std::string_view s) {
-    std::memcpy(p, s.data(), s.size());
-    p += s.size();
+  char* cursor = begin;
+  auto put = [&cursor](std::string_view s) {
+    std::memcpy(cursor, s.data(), s.size());
+    cursor += s.size();
   };
-  p = put_piece(p, head);
-  p = put_piece(p, shown);
-  p = put_piece(p, mid);
-  if (l) {
+  cursor = put_piece(cursor, head);
+  cursor = put_piece(cursor, shown);
+  cursor = put_piece(cursor, mid);
+  if (life) {
     put(R"(,"seq":)");
-    p = std::to_chars(p, p + 24, l->seq).ptr;
-    if (l->open_ms != kNoTime) {
+    cursor = std::to_chars(cursor, cursor + 24, life->seq).ptr;
+    if (life->open_ms != kNoTime) {
       put(R"(,"started_at":")");
-      std::memcpy(p, l->started_at, sizeof l->started_at);
-      p += sizeof l->started_at;
-      *p++ = '"';
+      std::memcpy(cursor, life->started_at, sizeof life->started_at);
+      cursor += sizeof life->started_at;
+      *cursor++ = '"';
       if (now_ms != kNoTime) {
         put(R"(,"duration_ms":)");
-        p = std::to_chars(p, p + 24, now_ms - l->open_ms).ptr;
+        cursor = std::to_chars(cursor, cursor + 24, now_ms - life->open_ms).ptr;
       }
     }
-    p = put_piece(p, *tail);
+    cursor = put_piece(cursor, *tail);
   } else {
-    *p++ = '}';
+    *cursor++ = '}';
   }
-  if (room) r.commit_member_text(*annotation_, static_cast<size_t>(p - begin));
-  else put_annotation(r, std::string_view(begin, static_cast<size_t>(p - begin)));
+  if (room) record.commit_member_text(*annotation_, static_cast<size_t>(cursor - begin));
+  else put_annotation(record, std::string_view(begin, static_cast<size_t>(cursor - begin)));
 }
 
 }  // namespace agentlog::plugins::lifecycle_stage

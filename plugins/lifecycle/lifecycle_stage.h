@@ -85,7 +85,7 @@ class LifecycleStage : public BatchStage {
   // event, and its key with the key's hash when every key part is present (else the parts
   // before the first absent one, `missing`, which handle() generates or reports; or, for a
   // key past the KeyBuffer's 256 bytes, nothing: handle() builds it again in a string).
-  struct Prep {
+  struct Prepared {
     bool suppressed = false;
     const EventSpec* ev = nullptr;  // null: no tracked event
     size_t t = 0;
@@ -116,11 +116,11 @@ class LifecycleStage : public BatchStage {
   void expire_idle(const Record* after);
 
   // lifecycle_machine.cc: the state machine, step by step.
-  void prepare(Prep& p);
-  void handle(Record& r, const Prep& p);
+  void prepare(Prepared& p);
+  void handle(Record& r, const Prepared& p);
   void read_time(Event& e);
   Role role_of(const EventSpec& ev, size_t t) const;
-  bool resolve_key(const Prep& p, Event& e);
+  bool resolve_key(const Prepared& p, Event& e);
   void on_attach(Event& e, uint32_t slot);
   uint32_t on_open(Event& e, uint32_t slot);
   uint32_t on_untracked(Event& e, Role role);
@@ -215,7 +215,7 @@ class LifecycleStage : public BatchStage {
   }
 
   FieldSet fields_;
-  PrepareAhead<Prep> window_;
+  PrepareAhead<Prepared> window_;
   size_t skip_slot_ = 0, type_slot_ = 0, agent_slot_ = 0, time_slot_ = 0;
   // profile.time_fields after the first: not registered with the shared member pass (each
   // name there costs every record), looked up in the record only when the first is absent.

@@ -114,7 +114,7 @@ class MapStage : public RecordStage {
 
   StageVerdict process(Record& record) override {
     // Kept to restore on failure: a dead letter shows the record as this stage received it.
-    Counts& n = counts.local();
+    Counts& local_counts = counts.local();
     std::string before(record.bytes());
     std::string why;
     V& root = record.tree();
@@ -123,16 +123,16 @@ class MapStage : public RecordStage {
       map::Outcome outcome = map::apply_profile(profile, profile_options, root, before, why);
       ok = outcome != map::Outcome::Failed;
       changed = outcome == map::Outcome::Mapped;
-      if (outcome == map::Outcome::Unchanged) ++n.other_events;
+      if (outcome == map::Outcome::Unchanged) ++local_counts.other_events;
       if (!ok) why = "profile " + std::string(kProfiles[profile == Profile::ActionEvent ? 0 : 1]) + ": " + why;
     }
     for (size_t i = 0; ok && i < ops.size(); ++i) {
-      std::string w;
-      ok = map::apply_op(ops[i], root, w, changed, n.skipped_missing);
-      if (!ok) why = ops[i].label + ": " + w;
+      std::string op_why;
+      ok = map::apply_op(ops[i], root, op_why, changed, local_counts.skipped_missing);
+      if (!ok) why = ops[i].label + ": " + op_why;
     }
     if (ok && changed) {
-      ++n.mapped;
+      ++local_counts.mapped;
       return StageVerdict::keep();
     }
     // Failed, or nothing to change: the record goes on as this stage received it (a dead
@@ -142,10 +142,10 @@ class MapStage : public RecordStage {
     record.generated = generated;
     record.expanded = expanded;
     if (ok) {
-      ++n.unchanged;
+      ++local_counts.unchanged;
       return StageVerdict::keep();
     }
-    ++n.failed;
+    ++local_counts.failed;
     return StageVerdict::dead_letter(std::move(why));
   }
 
@@ -176,47 +176,49 @@ Status build_op(const OptionView& entry, size_t index, Op& op) {
   op.label = "operations[" + std::to_string(index) + "] (" + std::string(name) + ")";
   op.kind = static_cast<OpKind>(std::find(std::begin(kOpNames), std::end(kOpNames), name) - std::begin(kOpNames));
   if (op.kind == OpKind::Delete) return parse_path(entry, "delete", op.from);
-  OptionView o = entry.object(name);
+  OptionView options = entry.object(name);
   switch (op.kind) {
     case OpKind::Rename:
     case OpKind::Copy:
     case OpKind::Move: {
-      if (Status s = parse_path(o, "from", op.from); !s.ok()) return s;
-      op.overwrite = o.boolean("overwrite");
-      op.required = o.boolean("required");
-      std::string to = o.str("to");
+      if (Status status = parse_path(options, "from", op.from); !status.ok()) return status;
+      op.overwrite = options.boolean("overwrite");
+      op.required = options.boolean("required");
+      std::string target = options.str("to");
       if (op.kind == OpKind::Rename) {
-        if (to.empty()) return Status::error(o.error("to", "must not be empty"));
-        if (to.find('.') != std::string::npos || to[0] == '/')
-          return Status::error(o.error("to", "is a key name, not a path; use move to change a field's parent"));
-        op.to.text = to;
-        op.to.parts = {to};
-        if (to == op.from.parts.back()) return Status::error(o.error("to", "is the field's current name"));
+        if (target.empty()) return Status::error(options.error("to", "must not be empty"));
+        if (target.find('.') != std::string::npos || target[0] == '/')
+          return Status::error(options.error("to", "is a key name, not a path; use move to change a field's parent"));
+        op.to.text = target;
+        op.to.parts = {target};
+        if (target == op.from.parts.back()) return Status::error(options.error("to", "is the field's current name"));
         return {};
       }
-      if (Status s = parse_path(o, "to", op.to); !s.ok()) return s;
-      if (op.to.parts == op.from.parts) return Status::error(o.error("to", "is the same path as from"));
+      if (Status status = parse_path(options, "to", op.to); !status.ok()) return status;
+      if (op.to.parts == op.from.parts) return Status::error(options.error("to", "is the same path as from"));
       return {};
     }
     case OpKind::Default:
     case OpKind::Set: {
-      if (Status s = parse_path(o, "field", op.from); !s.ok()) return s;
-      op.value = *json::parse(enrich::yaml_scalar_json(o.raw("value")));
+      if (Status status = parse_path(options, "field", op.from); !status.ok()) return status;
+      op.value = *json::parse(enrich::yaml_scalar_json(options.raw("value")));
       return {};
     }
     case OpKind::Coerce: {
-      if (Status s = parse_path(o, "field", op.from); !s.ok()) return s;
-      std::string to = o.str("to");
-      op.coerce = to == "integer" ? CoerceTo::Integer : to == "number" ? CoerceTo::Number
-                                                       : to == "boolean" ? CoerceTo::Boolean : CoerceTo::String;
-      op.required = o.boolean("required");
+      if (Status status = parse_path(options, "field", op.from); !status.ok()) return status;
+      std::string target = options.str("to");
+      op.coerce = target == "integer"   ? CoerceTo::Integer
+                  : target == "number"  ? CoerceTo::Number
+                  : target == "boolean" ? CoerceTo::Boolean
+                                        : CoerceTo::String;
+      op.required = options.boolean("required");
       return {};
     }
     case OpKind::Hash: {
-      if (Status s = parse_path(o, "field", op.from); !s.ok()) return s;
-      if (o.has("to"))
-        if (Status s = parse_path(o, "to", op.to); !s.ok()) return s;
-      op.required = o.boolean("required");
+      if (Status status = parse_path(options, "field", op.from); !status.ok()) return status;
+      if (options.has("to"))
+        if (Status status = parse_path(options, "to", op.to); !status.ok()) return status;
+      op.required = options.boolean("required");
       return {};
     }
     case OpKind::Delete: break;
@@ -241,32 +243,33 @@ struct MapConfig {
   }
 };
 
-Status make_map(const MapConfig& cfg, const OptionView& o, std::unique_ptr<Stage>& out) {
-  auto st = std::make_unique<MapStage>();
+Status make_map(const MapConfig& cfg, const OptionView& options, std::unique_ptr<Stage>& out) {
+  auto stage = std::make_unique<MapStage>();
   if (cfg.profile)
-    st->profile = *cfg.profile == MapConfig::ProfileName::ActionEvent ? Profile::ActionEvent : Profile::ActionLog;
+    stage->profile = *cfg.profile == MapConfig::ProfileName::ActionEvent ? Profile::ActionEvent : Profile::ActionLog;
   if (cfg.time_fields) {
-    if (st->profile == Profile::None) return Status::error(o.error("time_fields", "applies only with a profile"));
-    st->profile_options.time_fields = *cfg.time_fields;
-    if (st->profile_options.time_fields.empty())
-      return Status::error(o.error("time_fields", "must list at least one field"));
-    for (const auto& f : st->profile_options.time_fields)
-      if (f.empty()) return Status::error(o.error("time_fields", "field names must not be empty"));
+    if (stage->profile == Profile::None)
+      return Status::error(options.error("time_fields", "applies only with a profile"));
+    stage->profile_options.time_fields = *cfg.time_fields;
+    if (stage->profile_options.time_fields.empty())
+      return Status::error(options.error("time_fields", "must list at least one field"));
+    for (const auto& field : stage->profile_options.time_fields)
+      if (field.empty()) return Status::error(options.error("time_fields", "field names must not be empty"));
   }
-  if (cfg.other_events.given && st->profile != Profile::ActionEvent)
-    return Status::error(o.error("other_events", "applies only with profile: action-event"));
-  st->profile_options.pass_other_events = cfg.other_events.value == MapConfig::OtherEvents::Pass;
-  auto entries = o.objects("operations");
-  if (o.has("operations") && entries.empty())
-    return Status::error(o.error("operations", "must list at least one operation"));
+  if (cfg.other_events.given && stage->profile != Profile::ActionEvent)
+    return Status::error(options.error("other_events", "applies only with profile: action-event"));
+  stage->profile_options.pass_other_events = cfg.other_events.value == MapConfig::OtherEvents::Pass;
+  auto entries = options.objects("operations");
+  if (options.has("operations") && entries.empty())
+    return Status::error(options.error("operations", "must list at least one operation"));
   for (size_t i = 0; i < entries.size(); ++i) {
     Op op;
-    if (Status s = build_op(entries[i], i, op); !s.ok()) return s;
-    st->ops.push_back(std::move(op));
+    if (Status status = build_op(entries[i], i, op); !status.ok()) return status;
+    stage->ops.push_back(std::move(op));
   }
-  if (st->profile == Profile::None && st->ops.empty())
-    return Status::error(o.error("", "nothing to do: set profile, operations, or both"));
-  out = std::move(st);
+  if (stage->profile == Profile::None && stage->ops.empty())
+    return Status::error(options.error("", "nothing to do: set profile, operations, or both"));
+  out = std::move(stage);
   return {};
 }
 

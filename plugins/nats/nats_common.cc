@@ -42,61 +42,64 @@ std::string status_text(natsStatus s) {
   return out;
 }
 
-Status parse_connection(const ConnectionOptions& opts, const OptionView& o, std::string_view subject_template,
-                        ConnectionConfig& c) {
-  c.servers = opts.servers.value_or(std::vector<std::string>{"nats://127.0.0.1:4222"});
-  if (c.servers.empty()) return Status::error(o.error("servers", "must list at least one server URL"));
-  for (size_t i = 0; i < c.servers.size(); ++i) {
-    const std::string& u = c.servers[i];
-    if (u.rfind("nats://", 0) != 0 && u.rfind("tls://", 0) != 0)
-      return Status::error(o.error_at(o.raw("servers")[i], o.child_path("servers") + "[" + std::to_string(i) + "]",
-                                      "\"" + u + "\" is not a NATS server URL (nats://host:port or tls://host:port)"));
+Status parse_connection(const ConnectionOptions& opts, const OptionView& options, std::string_view subject_template,
+                        ConnectionConfig& config) {
+  config.servers = opts.servers.value_or(std::vector<std::string>{"nats://127.0.0.1:4222"});
+  if (config.servers.empty()) return Status::error(options.error("servers", "must list at least one server URL"));
+  for (size_t i = 0; i < config.servers.size(); ++i) {
+    const std::string& url = config.servers[i];
+    if (url.rfind("nats://", 0) != 0 && url.rfind("tls://", 0) != 0)
+      return Status::error(
+          options.error_at(options.raw("servers")[i], options.child_path("servers") + "[" + std::to_string(i) + "]",
+                           "\"" + url + "\" is not a NATS server URL (nats://host:port or tls://host:port)"));
   }
-  c.name = opts.connection_name;
-  c.creds_file = opts.creds_file.value;
-  c.user = opts.user.value;
-  c.password = opts.password.value;
-  c.token = opts.token.value;
-  c.tls_ca_file = opts.tls_ca_file;
+  config.name = opts.connection_name;
+  config.creds_file = opts.creds_file.value;
+  config.user = opts.user.value;
+  config.password = opts.password.value;
+  config.token = opts.token.value;
+  config.tls_ca_file = opts.tls_ca_file;
   if (opts.user.given != opts.password.given)
-    return Status::error(opts.user.given ? o.error("user", "needs password") : o.error("password", "needs user"));
+    return Status::error(opts.user.given ? options.error("user", "needs password")
+                                         : options.error("password", "needs user"));
   int methods = (opts.creds_file.given ? 1 : 0) + (opts.user.given ? 1 : 0) + (opts.token.given ? 1 : 0);
   if (methods > 1) {
     std::string_view later = opts.token.given ? "token" : "user";
-    return Status::error(o.error(later, "choose one of creds_file, user/password and token"));
+    return Status::error(options.error(later, "choose one of creds_file, user/password and token"));
   }
-  c.connect_timeout_ms = opts.connect_timeout_ms;
-  c.reconnect_initial_ms = opts.reconnect_initial_ms;
-  c.reconnect_max_ms = opts.reconnect_max_ms;
-  if (c.reconnect_max_ms < c.reconnect_initial_ms)
-    return Status::error(o.error("reconnect_max_ms", "must be at least reconnect_initial_ms (" +
-                                                         std::to_string(c.reconnect_initial_ms) + "), got " +
-                                                         std::to_string(c.reconnect_max_ms)));
-  c.reconnect_buffer_bytes = opts.reconnect_buffer_bytes;
-  c.stream = opts.stream;
-  if (c.stream.empty() || c.stream.find_first_of(" \t.*>/\\") != std::string::npos)
-    return Status::error(o.error("stream", "must be a JetStream stream name (no spaces, dots, *, >, / or \\), got \"" +
-                                               c.stream + "\""));
-  c.create_stream = opts.create_stream;
+  config.connect_timeout_ms = opts.connect_timeout_ms;
+  config.reconnect_initial_ms = opts.reconnect_initial_ms;
+  config.reconnect_max_ms = opts.reconnect_max_ms;
+  if (config.reconnect_max_ms < config.reconnect_initial_ms)
+    return Status::error(options.error("reconnect_max_ms", "must be at least reconnect_initial_ms (" +
+                                                               std::to_string(config.reconnect_initial_ms) + "), got " +
+                                                               std::to_string(config.reconnect_max_ms)));
+  config.reconnect_buffer_bytes = opts.reconnect_buffer_bytes;
+  config.stream = opts.stream;
+  if (config.stream.empty() || config.stream.find_first_of(" \t.*>/\\") != std::string::npos)
+    return Status::error(options.error(
+        "stream", "must be a JetStream stream name (no spaces, dots, *, >, / or \\), got \"" + config.stream + "\""));
+  config.create_stream = opts.create_stream;
   const std::pair<std::string_view, bool> create_only[] = {
       {"stream_subjects", opts.stream_subjects.has_value()}, {"replicas", opts.replicas.given},
       {"retention", opts.retention.given}, {"storage", opts.storage.given},
       {"duplicate_window_ms", opts.duplicate_window_ms.given}};
   for (auto [k, given] : create_only)
-    if (given && !c.create_stream) return Status::error(o.error(k, "applies only with create_stream: true"));
+    if (given && !config.create_stream) return Status::error(options.error(k, "applies only with create_stream: true"));
   if (opts.stream_subjects) {
-    c.stream_subjects = *opts.stream_subjects;
-    if (c.stream_subjects.empty()) return Status::error(o.error("stream_subjects", "must list at least one subject"));
+    config.stream_subjects = *opts.stream_subjects;
+    if (config.stream_subjects.empty())
+      return Status::error(options.error("stream_subjects", "must list at least one subject"));
   } else {
-    std::string s(subject_template);
-    size_t at = s.find("{partition}");
-    if (at != std::string::npos) s.replace(at, 11, "*");
-    c.stream_subjects = {s};
+    std::string subject(subject_template);
+    size_t at = subject.find("{partition}");
+    if (at != std::string::npos) subject.replace(at, 11, "*");
+    config.stream_subjects = {subject};
   }
-  c.replicas = opts.replicas.value;
-  c.retention = opts.retention.value;
-  c.storage = opts.storage.value;
-  c.duplicate_window_ms = opts.duplicate_window_ms.value;
+  config.replicas = opts.replicas.value;
+  config.retention = opts.retention.value;
+  config.storage = opts.storage.value;
+  config.duplicate_window_ms = opts.duplicate_window_ms.value;
   return {};
 }
 
@@ -139,80 +142,86 @@ Status Connection::open(const ConnectionConfig& cfg, std::string_view what, jsOp
   what_ = what;
   closed_ = false;
   natsOptions* opts = nullptr;
-  auto fail = [&](const std::string& step, natsStatus s) {
+  auto fail = [&](const std::string& step, natsStatus nats_status) {
     if (opts) natsOptions_Destroy(opts);
     close();
-    return Status::error(what_ + " (" + label() + "): " + step + ": " + status_text(s));
+    return Status::error(what_ + " (" + label() + "): " + step + ": " + status_text(nats_status));
   };
-  natsStatus s = natsOptions_Create(&opts);
-  if (s != NATS_OK) return fail("options", s);
+  natsStatus nats_status = natsOptions_Create(&opts);
+  if (nats_status != NATS_OK) return fail("options", nats_status);
   std::vector<const char*> urls;
-  for (const auto& u : cfg_.servers) urls.push_back(u.c_str());
-  s = natsOptions_SetServers(opts, urls.data(), static_cast<int>(urls.size()));
-  if (s == NATS_OK) s = natsOptions_SetName(opts, cfg_.name.c_str());
-  if (s == NATS_OK) s = natsOptions_SetTimeout(opts, cfg_.connect_timeout_ms);
-  if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, -1);  // forever: the edge must not give up
-  if (s == NATS_OK) s = natsOptions_SetCustomReconnectDelay(opts, &Connection::reconnect_delay, this);
-  if (s == NATS_OK) s = natsOptions_SetReconnectBufSize(opts, static_cast<int>(cfg_.reconnect_buffer_bytes));
-  if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(opts, &Connection::on_disconnected, this);
-  if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts, &Connection::on_reconnected, this);
-  if (s == NATS_OK) s = natsOptions_SetClosedCB(opts, &Connection::on_closed, this);
-  if (s != NATS_OK) return fail("options", s);
+  for (const auto& url : cfg_.servers) urls.push_back(url.c_str());
+  nats_status = natsOptions_SetServers(opts, urls.data(), static_cast<int>(urls.size()));
+  if (nats_status == NATS_OK) nats_status = natsOptions_SetName(opts, cfg_.name.c_str());
+  if (nats_status == NATS_OK) nats_status = natsOptions_SetTimeout(opts, cfg_.connect_timeout_ms);
+  if (nats_status == NATS_OK)
+    nats_status = natsOptions_SetMaxReconnect(opts, -1);  // forever: the edge must not give up
+  if (nats_status == NATS_OK)
+    nats_status = natsOptions_SetCustomReconnectDelay(opts, &Connection::reconnect_delay, this);
+  if (nats_status == NATS_OK)
+    nats_status = natsOptions_SetReconnectBufSize(opts, static_cast<int>(cfg_.reconnect_buffer_bytes));
+  if (nats_status == NATS_OK) nats_status = natsOptions_SetDisconnectedCB(opts, &Connection::on_disconnected, this);
+  if (nats_status == NATS_OK) nats_status = natsOptions_SetReconnectedCB(opts, &Connection::on_reconnected, this);
+  if (nats_status == NATS_OK) nats_status = natsOptions_SetClosedCB(opts, &Connection::on_closed, this);
+  if (nats_status != NATS_OK) return fail("options", nats_status);
   if (!cfg_.creds_file.empty()) {
-    s = natsOptions_SetUserCredentialsFromFiles(opts, cfg_.creds_file.c_str(), nullptr);
-    if (s != NATS_OK) return fail("creds_file " + cfg_.creds_file, s);
+    nats_status = natsOptions_SetUserCredentialsFromFiles(opts, cfg_.creds_file.c_str(), nullptr);
+    if (nats_status != NATS_OK) return fail("creds_file " + cfg_.creds_file, nats_status);
   }
-  if (!cfg_.user.empty() || !cfg_.password.empty()) s = natsOptions_SetUserInfo(opts, cfg_.user.c_str(), cfg_.password.c_str());
-  if (s == NATS_OK && !cfg_.token.empty()) s = natsOptions_SetToken(opts, cfg_.token.c_str());
-  if (s != NATS_OK) return fail("credentials", s);
+  if (!cfg_.user.empty() || !cfg_.password.empty())
+    nats_status = natsOptions_SetUserInfo(opts, cfg_.user.c_str(), cfg_.password.c_str());
+  if (nats_status == NATS_OK && !cfg_.token.empty()) nats_status = natsOptions_SetToken(opts, cfg_.token.c_str());
+  if (nats_status != NATS_OK) return fail("credentials", nats_status);
   if (!cfg_.tls_ca_file.empty()) {
-    s = natsOptions_SetSecure(opts, true);
-    if (s == NATS_OK) s = natsOptions_LoadCATrustedCertificates(opts, cfg_.tls_ca_file.c_str());
-    if (s != NATS_OK) return fail("tls_ca_file " + cfg_.tls_ca_file, s);
+    nats_status = natsOptions_SetSecure(opts, true);
+    if (nats_status == NATS_OK) nats_status = natsOptions_LoadCATrustedCertificates(opts, cfg_.tls_ca_file.c_str());
+    if (nats_status != NATS_OK) return fail("tls_ca_file " + cfg_.tls_ca_file, nats_status);
   }
-  s = natsConnection_Connect(&nc, opts);
-  if (s != NATS_OK) return fail("cannot connect", s);
+  nats_status = natsConnection_Connect(&nc, opts);
+  if (nats_status != NATS_OK) return fail("cannot connect", nats_status);
   natsOptions_Destroy(opts);
   opts = nullptr;
-  s = natsConnection_JetStream(&js, nc, js_options);
-  if (s != NATS_OK) return fail("JetStream context", s);
+  nats_status = natsConnection_JetStream(&js, nc, js_options);
+  if (nats_status != NATS_OK) return fail("JetStream context", nats_status);
   return {};
 }
 
 Status Connection::ensure_stream() {
-  jsStreamInfo* si = nullptr;
+  jsStreamInfo* info = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
-  natsStatus s;
+  natsStatus nats_status;
   // Transient (a node down, a leader election): retried with backoff until SIGTERM.
   for (int64_t pause = cfg_.reconnect_initial_ms;; pause = std::min<int64_t>(pause * 2, cfg_.reconnect_max_ms)) {
-    s = js_GetStreamInfo(&si, js, cfg_.stream.c_str(), nullptr, &jerr);
-    if ((s != NATS_TIMEOUT && s != NATS_NO_RESPONDERS) || stop_requested()) break;
+    nats_status = js_GetStreamInfo(&info, js, cfg_.stream.c_str(), nullptr, &jerr);
+    if ((nats_status != NATS_TIMEOUT && nats_status != NATS_NO_RESPONDERS) || stop_requested()) break;
     wait_readable(-1, static_cast<int>(pause));
   }
-  if (s == NATS_OK) {
-    jsStreamInfo_Destroy(si);
+  if (nats_status == NATS_OK) {
+    jsStreamInfo_Destroy(info);
     return {};
   }
   std::string prefix = what_ + " (" + label() + "): stream " + cfg_.stream + ": ";
-  if (s != NATS_NOT_FOUND) return Status::error(prefix + status_text(s));
+  if (nats_status != NATS_NOT_FOUND) return Status::error(prefix + status_text(nats_status));
   if (!cfg_.create_stream)
     return Status::error(prefix + "not found (create it, or set create_stream: true for development)");
-  jsStreamConfig sc;
-  jsStreamConfig_Init(&sc);
-  sc.Name = cfg_.stream.c_str();
+  jsStreamConfig stream_config;
+  jsStreamConfig_Init(&stream_config);
+  stream_config.Name = cfg_.stream.c_str();
   std::vector<const char*> subjects;
-  for (const auto& x : cfg_.stream_subjects) subjects.push_back(x.c_str());
-  sc.Subjects = subjects.data();
-  sc.SubjectsLen = static_cast<int>(subjects.size());
-  sc.Retention = cfg_.retention == "interest" ? js_InterestPolicy
-               : cfg_.retention == "workqueue" ? js_WorkQueuePolicy : js_LimitsPolicy;
-  sc.Storage = cfg_.storage == "memory" ? js_MemoryStorage : js_FileStorage;
-  sc.Replicas = cfg_.replicas;
-  sc.Duplicates = cfg_.duplicate_window_ms * 1000000;  // nanoseconds
-  s = js_AddStream(&si, js, &sc, nullptr, &jerr);
-  if (s != NATS_OK && jerr == JSStreamNameExistErr) s = NATS_OK;  // another process created it meanwhile
-  if (s != NATS_OK) return Status::error(prefix + "cannot create: " + status_text(s));
-  if (si) jsStreamInfo_Destroy(si);
+  for (const auto& subject : cfg_.stream_subjects) subjects.push_back(subject.c_str());
+  stream_config.Subjects = subjects.data();
+  stream_config.SubjectsLen = static_cast<int>(subjects.size());
+  stream_config.Retention = cfg_.retention == "interest"    ? js_InterestPolicy
+                            : cfg_.retention == "workqueue" ? js_WorkQueuePolicy
+                                                            : js_LimitsPolicy;
+  stream_config.Storage = cfg_.storage == "memory" ? js_MemoryStorage : js_FileStorage;
+  stream_config.Replicas = cfg_.replicas;
+  stream_config.Duplicates = cfg_.duplicate_window_ms * 1000000;  // nanoseconds
+  nats_status = js_AddStream(&info, js, &stream_config, nullptr, &jerr);
+  if (nats_status != NATS_OK && jerr == JSStreamNameExistErr)
+    nats_status = NATS_OK;  // another process created it meanwhile
+  if (nats_status != NATS_OK) return Status::error(prefix + "cannot create: " + status_text(nats_status));
+  if (info) jsStreamInfo_Destroy(info);
   return {};
 }
 

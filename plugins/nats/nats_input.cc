@@ -88,32 +88,33 @@ class NatsSource : public ByteSource {
     event_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (event_fd_ < 0) return Status::error("nats input: eventfd: " + std::string(std::strerror(errno)));
     poll_fd = event_fd_;
-    if (Status st = conn_.open(cfg_.conn, "nats input", nullptr); !st.ok()) return st;
-    if (Status st = conn_.ensure_stream(); !st.ok()) return st;
-    for (uint32_t p : cfg_.partitions) {
-      std::string subject = subject_for(cfg_.subject, p), durable = cfg_.durable + "-" + std::to_string(p);
-      jsSubOptions so;
-      jsSubOptions_Init(&so);
-      so.Stream = cfg_.conn.stream.c_str();
-      so.Config.AckPolicy = js_AckExplicit;
-      so.Config.DeliverPolicy = js_DeliverAll;
-      so.Config.AckWait = cfg_.ack_wait_ms * 1000000;
-      so.Config.MaxAckPending = cfg_.max_ack_pending;
-      so.Config.MaxDeliver = -1;
+    if (Status status = conn_.open(cfg_.conn, "nats input", nullptr); !status.ok()) return status;
+    if (Status status = conn_.ensure_stream(); !status.ok()) return status;
+    for (uint32_t partition : cfg_.partitions) {
+      std::string subject = subject_for(cfg_.subject, partition),
+                  durable = cfg_.durable + "-" + std::to_string(partition);
+      jsSubOptions sub_options;
+      jsSubOptions_Init(&sub_options);
+      sub_options.Stream = cfg_.conn.stream.c_str();
+      sub_options.Config.AckPolicy = js_AckExplicit;
+      sub_options.Config.DeliverPolicy = js_DeliverAll;
+      sub_options.Config.AckWait = cfg_.ack_wait_ms * 1000000;
+      sub_options.Config.MaxAckPending = cfg_.max_ack_pending;
+      sub_options.Config.MaxDeliver = -1;
       natsSubscription* sub = nullptr;
       jsErrCode jerr = static_cast<jsErrCode>(0);
-      natsStatus s;
+      natsStatus nats_status;
       // A cluster that lost a node or is electing a leader answers late: retry transient
       // failures with backoff until SIGTERM, as a worker must outlive a node restart.
       for (int64_t pause = cfg_.conn.reconnect_initial_ms;; pause = std::min<int64_t>(pause * 2, cfg_.conn.reconnect_max_ms)) {
-        s = js_PullSubscribe(&sub, conn_.js, subject.c_str(), durable.c_str(), nullptr, &so, &jerr);
-        if ((s != NATS_TIMEOUT && s != NATS_NO_RESPONDERS) || stop_requested()) break;
+        nats_status = js_PullSubscribe(&sub, conn_.js, subject.c_str(), durable.c_str(), nullptr, &sub_options, &jerr);
+        if ((nats_status != NATS_TIMEOUT && nats_status != NATS_NO_RESPONDERS) || stop_requested()) break;
         ++stats_->fetch_errors;
         wait_readable(-1, static_cast<int>(pause));
       }
-      if (s != NATS_OK)
+      if (nats_status != NATS_OK)
         return Status::error("nats input (" + conn_.label() + "): consumer " + durable + " on " + subject + ": " +
-                             status_text(s));
+                             status_text(nats_status));
       subs_.push_back(sub);
       resume_at_.push_back(resume_time(durable));
     }
@@ -242,8 +243,8 @@ class NatsSource : public ByteSource {
       if (stop_requested()) return;
       natsMsgList list{};
       jsErrCode jerr = static_cast<jsErrCode>(0);
-      natsStatus s = natsSubscription_Fetch(&list, sub, want, cfg_.fetch_timeout_ms, &jerr);
-      if (s != NATS_OK && s != NATS_TIMEOUT) {
+      natsStatus nats_status = natsSubscription_Fetch(&list, sub, want, cfg_.fetch_timeout_ms, &jerr);
+      if (nats_status != NATS_OK && nats_status != NATS_TIMEOUT) {
         ++stats_->fetch_errors;
         std::unique_lock lock(mu_);
         space_cv_.wait_for(lock, std::chrono::milliseconds(pause_ms), [&] { return stopping_; });
@@ -356,35 +357,37 @@ struct NatsInputOptions : ConnectionOptions {
   }
 };
 
-Status make_nats_input(const NatsInputOptions& opts, const OptionView& o, std::unique_ptr<Input>& out) {
-  InputConfig c;
-  c.subject = opts.subject;
+Status make_nats_input(const NatsInputOptions& opts, const OptionView& options, std::unique_ptr<Input>& out) {
+  InputConfig config;
+  config.subject = opts.subject;
   const std::vector<std::string>& parts = opts.partitions;
-  if (parts.empty()) return Status::error(o.error("partitions", "must list at least one partition number"));
+  if (parts.empty()) return Status::error(options.error("partitions", "must list at least one partition number"));
   for (size_t i = 0; i < parts.size(); ++i) {
     char* end = nullptr;
-    unsigned long v = std::strtoul(parts[i].c_str(), &end, 10);
-    bool ok = !parts[i].empty() && std::isdigit(static_cast<unsigned char>(parts[i][0])) && *end == 0 && v < 4096;
-    for (uint32_t seen : c.partitions) ok = ok && seen != v;
+    unsigned long partition = std::strtoul(parts[i].c_str(), &end, 10);
+    bool ok =
+        !parts[i].empty() && std::isdigit(static_cast<unsigned char>(parts[i][0])) && *end == 0 && partition < 4096;
+    for (uint32_t seen : config.partitions) ok = ok && seen != partition;
     if (!ok)
-      return Status::error(o.error_at(o.raw("partitions")[i], o.child_path("partitions") + "[" + std::to_string(i) + "]",
-                                      "must be a partition number from 0 to 4095, listed once, got \"" + parts[i] + "\""));
-    c.partitions.push_back(static_cast<uint32_t>(v));
+      return Status::error(options.error_at(
+          options.raw("partitions")[i], options.child_path("partitions") + "[" + std::to_string(i) + "]",
+          "must be a partition number from 0 to 4095, listed once, got \"" + parts[i] + "\""));
+    config.partitions.push_back(static_cast<uint32_t>(partition));
   }
-  if (std::string bad = check_subject_template(c.subject, c.partitions.size() > 1); !bad.empty())
-    return Status::error(o.error("subject", bad + ", got \"" + c.subject + "\""));
-  c.durable = opts.durable;
-  if (c.durable.empty() || c.durable.find_first_of(" \t.*>/\\") != std::string::npos)
-    return Status::error(o.error("durable", "must be a consumer name (no spaces, dots, *, >, / or \\), got \"" +
-                                                c.durable + "\""));
-  c.batch = opts.batch;
-  c.max_ack_pending = opts.max_ack_pending;
-  c.ack_wait_ms = opts.ack_wait_ms;
-  c.resume_in_order = opts.resume_in_order;
-  c.fetch_timeout_ms = opts.fetch_timeout_ms;
-  c.max_line_bytes = opts.max_line_bytes;
-  if (Status st = parse_connection(opts, o, c.subject, c.conn); !st.ok()) return st;
-  out = std::make_unique<NatsInput>(std::move(c));
+  if (std::string bad = check_subject_template(config.subject, config.partitions.size() > 1); !bad.empty())
+    return Status::error(options.error("subject", bad + ", got \"" + config.subject + "\""));
+  config.durable = opts.durable;
+  if (config.durable.empty() || config.durable.find_first_of(" \t.*>/\\") != std::string::npos)
+    return Status::error(options.error(
+        "durable", "must be a consumer name (no spaces, dots, *, >, / or \\), got \"" + config.durable + "\""));
+  config.batch = opts.batch;
+  config.max_ack_pending = opts.max_ack_pending;
+  config.ack_wait_ms = opts.ack_wait_ms;
+  config.resume_in_order = opts.resume_in_order;
+  config.fetch_timeout_ms = opts.fetch_timeout_ms;
+  config.max_line_bytes = opts.max_line_bytes;
+  if (Status status = parse_connection(opts, options, config.subject, config.conn); !status.ok()) return status;
+  out = std::make_unique<NatsInput>(std::move(config));
   return {};
 }
 

@@ -127,11 +127,12 @@ class NatsOutput : public Output {
     for (;;) {
       resend_failed(true, deadline);
       if (delivered() || Clock::now() >= deadline) break;
-      jsPubOptions po;
-      jsPubOptions_Init(&po);
-      po.MaxWait = std::max<int64_t>(1, std::min<int64_t>(
-          100, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count()));
-      js_PublishAsyncComplete(conn_.js, &po);
+      jsPubOptions pub_options;
+      jsPubOptions_Init(&pub_options);
+      pub_options.MaxWait = std::max<int64_t>(
+          1, std::min<int64_t>(100,
+                               std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count()));
+      js_PublishAsyncComplete(conn_.js, &pub_options);
     }
     // What is still unacked is given up: taken back from the library, then dead-lettered.
     // (libnats 3.4 crashes in this call when nothing was ever published asynchronously.)
@@ -143,7 +144,7 @@ class NatsOutput : public Output {
       std::lock_guard lock(mu_);
       for (auto& [msg, f] : in_flight_) lost.push_back(std::move(f));
       in_flight_.clear();
-      for (auto& f : failed_) lost.push_back(std::move(f));
+      for (auto& failed : failed_) lost.push_back(std::move(failed));
       failed_.clear();
       why = last_error_.empty() ? "" : "; last error: " + last_error_;
     }
@@ -154,11 +155,11 @@ class NatsOutput : public Output {
       return std::tie(a.source, a.line) < std::tie(b.source, b.line);
     });
     undelivered_ += lost.size();
-    for (auto& f : lost)
-      rejected_.push_back({std::move(f.raw), f.source, f.line, f.generated, "output:nats",
-                           "not acked by JetStream (" + conn_.label() + ", " + f.subject +
-                               ") within shutdown_grace_ms" + why,
-                           "unacked"});
+    for (auto& message : lost)
+      rejected_.push_back(
+          {std::move(message.raw), message.source, message.line, message.generated, "output:nats",
+           "not acked by JetStream (" + conn_.label() + ", " + message.subject + ") within shutdown_grace_ms" + why,
+           "unacked"});
     return Status::error(describe() + ": " + std::to_string(lost.size()) +
                          " records not acked within shutdown_grace_ms (dead-lettered)" + why);
   }
@@ -227,20 +228,20 @@ class NatsOutput : public Output {
   }
 
   // Publishes one record; waits while the window of unacked records is full.
-  Status send(InFlight&& f) {
-    if (f.raw.size() + f.subject.size() + f.msg_id.size() + 64 > max_payload_) {
+  Status send(InFlight&& message) {
+    if (message.raw.size() + message.subject.size() + message.msg_id.size() + 64 > max_payload_) {
       ++too_large_;
-      rejected_.push_back({std::move(f.raw), f.source, f.line, f.generated, "output:nats",
-                           "record is " + std::to_string(f.raw.size()) + " bytes, over the server's max_payload (" +
-                               std::to_string(max_payload_) + ")",
+      rejected_.push_back({std::move(message.raw), message.source, message.line, message.generated, "output:nats",
+                           "record is " + std::to_string(message.raw.size()) +
+                               " bytes, over the server's max_payload (" + std::to_string(max_payload_) + ")",
                            "too_large"});
       return {};
     }
     resend_failed(false);
     int pause_ms = 1;
     for (;;) {
-      natsStatus s = publish(f);
-      if (s == NATS_OK) {
+      natsStatus nats_status = publish(message);
+      if (nats_status == NATS_OK) {
         ++published_;
         return {};
       }
@@ -249,10 +250,10 @@ class NatsOutput : public Output {
       ++stalls_;
       if (stop_requested()) {
         std::lock_guard lock(mu_);
-        failed_.push_back(std::move(f));
+        failed_.push_back(std::move(message));
         return {};
       }
-      if (s != NATS_TIMEOUT) std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
+      if (nats_status != NATS_TIMEOUT) std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
       pause_ms = std::min(pause_ms * 2, 100);
       resend_failed(false);
     }
@@ -367,37 +368,38 @@ struct NatsOutputOptions : ConnectionOptions {
   }
 };
 
-Status make_nats_output(const NatsOutputOptions& opts, const OptionView& o, std::unique_ptr<Output>& out) {
-  OutputConfig c;
-  c.subject = opts.subject;
-  c.partitions = opts.partitions;
-  if (std::string bad = check_subject_template(c.subject, c.partitions > 1); !bad.empty())
-    return Status::error(o.error("subject", bad + ", got \"" + c.subject + "\""));
-  c.unkeyed_partition = opts.unkeyed_partition;
-  if (c.unkeyed_partition >= c.partitions)
-    return Status::error(o.error("unkeyed_partition", "must be below partitions (" + std::to_string(c.partitions) +
-                                                          "), got " + std::to_string(c.unkeyed_partition)));
+Status make_nats_output(const NatsOutputOptions& opts, const OptionView& options, std::unique_ptr<Output>& out) {
+  OutputConfig config;
+  config.subject = opts.subject;
+  config.partitions = opts.partitions;
+  if (std::string bad = check_subject_template(config.subject, config.partitions > 1); !bad.empty())
+    return Status::error(options.error("subject", bad + ", got \"" + config.subject + "\""));
+  config.unkeyed_partition = opts.unkeyed_partition;
+  if (config.unkeyed_partition >= config.partitions)
+    return Status::error(options.error("unkeyed_partition", "must be below partitions (" +
+                                                                std::to_string(config.partitions) + "), got " +
+                                                                std::to_string(config.unkeyed_partition)));
   std::vector<std::string> fields = opts.partition_fields.value_or(std::vector<std::string>{"run_id"});
-  if (fields.empty()) return Status::error(o.error("partition_fields", "must list at least one field"));
+  if (fields.empty()) return Status::error(options.error("partition_fields", "must list at least one field"));
   for (size_t i = 0; i < fields.size(); ++i) {
-    FieldPath p;
-    if (!parse_field_path(fields[i], p))
-      return Status::error(o.error_at(o.raw("partition_fields")[i],
-                                      o.child_path("partition_fields") + "[" + std::to_string(i) + "]",
-                                      "invalid field path \"" + fields[i] + "\" (use a.b.c or a JSON Pointer such as /a/b)"));
-    c.partition_fields.push_back(std::move(p));
+    FieldPath path;
+    if (!parse_field_path(fields[i], path))
+      return Status::error(options.error_at(
+          options.raw("partition_fields")[i], options.child_path("partition_fields") + "[" + std::to_string(i) + "]",
+          "invalid field path \"" + fields[i] + "\" (use a.b.c or a JSON Pointer such as /a/b)"));
+    config.partition_fields.push_back(std::move(path));
   }
   if (opts.msg_id_field) {
-    c.msg_id_from_field = true;
-    if (!parse_field_path(*opts.msg_id_field, c.msg_id_field))
-      return Status::error(o.error("msg_id_field", "invalid field path \"" + *opts.msg_id_field +
-                                                       "\" (use a.b.c or a JSON Pointer such as /a/b)"));
+    config.msg_id_from_field = true;
+    if (!parse_field_path(*opts.msg_id_field, config.msg_id_field))
+      return Status::error(options.error("msg_id_field", "invalid field path \"" + *opts.msg_id_field +
+                                                             "\" (use a.b.c or a JSON Pointer such as /a/b)"));
   }
-  c.max_pending = opts.max_pending;
-  c.ack_timeout_ms = opts.ack_timeout_ms;
-  c.grace_ms = opts.shutdown_grace_ms;
-  if (Status st = parse_connection(opts, o, c.subject, c.conn); !st.ok()) return st;
-  out = std::make_unique<NatsOutput>(std::move(c));
+  config.max_pending = opts.max_pending;
+  config.ack_timeout_ms = opts.ack_timeout_ms;
+  config.grace_ms = opts.shutdown_grace_ms;
+  if (Status status = parse_connection(opts, options, config.subject, config.conn); !status.ok()) return status;
+  out = std::make_unique<NatsOutput>(std::move(config));
   return {};
 }
 

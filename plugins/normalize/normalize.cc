@@ -85,58 +85,58 @@ class NormalizeStage : public BatchStage {
 
   void process_batch(Batch& batch) override {
     const auto& recs = batch.records;
-    const size_t n = recs.size();  // emitted records are merged after the stage returns
-    for (size_t i = 0; i < n; ++i) {
-      Record* r = recs[i];
-      if (r->verdict != Verdict::Keep || r->generated) continue;
-      SourceState& src = source(r->source);
-      std::string_view name = batch.source_name(r->source);
-      if (src.format == kUndecided) choose(src, r->object(), name);
+    const size_t count = recs.size();  // emitted records are merged after the stage returns
+    for (size_t i = 0; i < count; ++i) {
+      Record* record = recs[i];
+      if (record->verdict != Verdict::Keep || record->generated) continue;
+      SourceState& src = source(record->source);
+      std::string_view name = batch.source_name(record->source);
+      if (src.format == kUndecided) choose(src, record->object(), name);
       if (src.format == kPassThrough) continue;  // already a spec format
       if (src.format == kUnrecognised) {
         ++invalid_;
-        r->verdict = Verdict::DeadLetter;
-        r->reason = "format auto: not a known agent log format; its first record is none of " + expected_formats();
+        record->verdict = Verdict::DeadLetter;
+        record->reason = "format auto: not a known agent log format; its first record is none of " + expected_formats();
         continue;
       }
       ++src.lines;
-      LineRef ref{name, r->source, r->line, run_id, r->bytes()};
+      LineRef ref{name, record->source, record->line, run_id, record->bytes()};
       conv_.type.clear();
       conv_.known_type = true;
       conv_.records.clear();
       conv_.released.clear();
       conv_.origins.clear();
       conv_.why.clear();
-      converter(src.format).convert(r->object(), ref, conv_);
+      converter(src.format).convert(record->object(), ref, conv_);
       lines_by_type_.add(conv_.type);
       if (!conv_.known_type) {
         unknown_types_.add(conv_.type);
         ++src.unknown;
       }
       for (auto& held : conv_.released) {
-        Record& g = batch.emit_expanded(std::move(held.record), *r);
-        g.source = held.source_index;  // placed here, but it belongs to its own line
-        g.line = held.line;
-        count_event_type(g.bytes());
+        Record& generated = batch.emit_expanded(std::move(held.record), *record);
+        generated.source = held.source_index;  // placed here, but it belongs to its own line
+        generated.line = held.line;
+        count_event_type(generated.bytes());
       }
       if (!conv_.why.empty()) {
         ++invalid_;
-        r->verdict = Verdict::DeadLetter;
-        r->reason = std::move(conv_.why);
+        record->verdict = Verdict::DeadLetter;
+        record->reason = std::move(conv_.why);
         continue;
       }
       if (conv_.records.empty()) ++no_action_;
       else ++with_action_;
       bool own_origins = conv_.origins.size() == conv_.records.size();
       for (size_t k = 0; k < conv_.records.size(); ++k) {
-        Record& g = batch.emit_expanded(std::move(conv_.records[k]), *r);
+        Record& generated = batch.emit_expanded(std::move(conv_.records[k]), *record);
         if (own_origins) {
-          g.source = conv_.origins[k].source_index;
-          g.line = conv_.origins[k].line;
+          generated.source = conv_.origins[k].source_index;
+          generated.line = conv_.origins[k].line;
         }
-        count_event_type(g.bytes());
+        count_event_type(generated.bytes());
       }
-      r->verdict = Verdict::Drop;  // consumed: its actions continue as the records emitted after it
+      record->verdict = Verdict::Drop;  // consumed: its actions continue as the records emitted after it
     }
   }
 

@@ -317,114 +317,127 @@ Status parse_paths(const OptionView& o, std::string_view name, const std::option
   return {};
 }
 
-Status make_syslog(const SyslogConfig& cfg, const OptionView& o, std::unique_ptr<Output>& out) {
+Status make_syslog(const SyslogConfig& cfg, const OptionView& options, std::unique_ptr<Output>& out) {
   const std::string& transport = cfg.transport;
   bool stream = transport == "tcp" || transport == "unix_stream";
   bool unix_socket = transport.rfind("unix", 0) == 0;
-  for (const auto& t : kTransportOnly) {
-    if (!o.has(t.option)) continue;
-    auto applies = [&](bool str, bool uni) { return (str ? t.stream : t.datagram) && (uni ? t.unix_socket : t.inet); };
+  for (const auto& option : kTransportOnly) {
+    if (!options.has(option.option)) continue;
+    auto applies = [&](bool str, bool uni) {
+      return (str ? option.stream : option.datagram) && (uni ? option.unix_socket : option.inet);
+    };
     if (applies(stream, unix_socket)) continue;
-    std::string to;
+    std::string transport_name;
     for (auto [name, str, uni] : {std::tuple{"tcp", true, false}, {"udp", false, false}, {"unix_dgram", false, true},
                                   {"unix_stream", true, true}})
-      if (applies(str, uni)) to += std::string(to.empty() ? "" : ", ") + name;
-    return Status::error(o.error(t.option, "does not apply to transport " + transport + " (only to " + to + ")"));
+      if (applies(str, uni)) transport_name += std::string(transport_name.empty() ? "" : ", ") + name;
+    return Status::error(
+        options.error(option.option, "does not apply to transport " + transport + " (only to " + transport_name + ")"));
   }
 
-  SenderConfig s;
-  s.transport = transport == "tcp" ? Transport::Tcp
-              : transport == "udp" ? Transport::Udp
-              : transport == "unix_dgram" ? Transport::UnixDgram : Transport::UnixStream;
-  s.host = cfg.host;
-  s.port = cfg.port;
-  s.path = cfg.path;
-  if (!unix_socket && s.host.empty()) return Status::error(o.error("host", "must not be empty"));
-  if (unix_socket && (s.path.empty() || s.path.size() > 107))
-    return Status::error(o.error("path", "must be 1 to 107 bytes (the Unix socket path limit), got " +
-                                             std::to_string(s.path.size())));
-  s.label = unix_socket ? transport + " " + s.path
-                        : transport + " " + (s.host.find(':') != std::string::npos ? "[" + s.host + "]" : s.host) +
-                              ":" + std::to_string(s.port);
-  s.datagram_max_bytes = cfg.datagram_max_bytes;
-  s.truncation_marker = cfg.truncation_marker;
-  if (s.truncation_marker.size() > 64)
-    return Status::error(o.error("truncation_marker", "must be at most 64 bytes, got " +
-                                                          std::to_string(s.truncation_marker.size())));
-  s.buffer_bytes = cfg.buffer_bytes;
-  s.replay_bytes = cfg.replay_bytes;
-  s.retry_initial_ms = cfg.retry_initial_ms;
-  s.retry_max_ms = cfg.retry_max_ms;
-  if (s.retry_max_ms < s.retry_initial_ms)
-    return Status::error(o.error("retry_max_ms", "must be at least retry_initial_ms (" +
-                                                     std::to_string(s.retry_initial_ms) + "), got " +
-                                                     std::to_string(s.retry_max_ms)));
-  s.connect_timeout_ms = cfg.connect_timeout_ms;
-  s.grace_ms = cfg.shutdown_grace_ms;
+  SenderConfig sender;
+  sender.transport = transport == "tcp"          ? Transport::Tcp
+                     : transport == "udp"        ? Transport::Udp
+                     : transport == "unix_dgram" ? Transport::UnixDgram
+                                                 : Transport::UnixStream;
+  sender.host = cfg.host;
+  sender.port = cfg.port;
+  sender.path = cfg.path;
+  if (!unix_socket && sender.host.empty()) return Status::error(options.error("host", "must not be empty"));
+  if (unix_socket && (sender.path.empty() || sender.path.size() > 107))
+    return Status::error(options.error(
+        "path", "must be 1 to 107 bytes (the Unix socket path limit), got " + std::to_string(sender.path.size())));
+  sender.label = unix_socket
+                     ? transport + " " + sender.path
+                     : transport + " " +
+                           (sender.host.find(':') != std::string::npos ? "[" + sender.host + "]" : sender.host) + ":" +
+                           std::to_string(sender.port);
+  sender.datagram_max_bytes = cfg.datagram_max_bytes;
+  sender.truncation_marker = cfg.truncation_marker;
+  if (sender.truncation_marker.size() > 64)
+    return Status::error(options.error(
+        "truncation_marker", "must be at most 64 bytes, got " + std::to_string(sender.truncation_marker.size())));
+  sender.buffer_bytes = cfg.buffer_bytes;
+  sender.replay_bytes = cfg.replay_bytes;
+  sender.retry_initial_ms = cfg.retry_initial_ms;
+  sender.retry_max_ms = cfg.retry_max_ms;
+  if (sender.retry_max_ms < sender.retry_initial_ms)
+    return Status::error(options.error("retry_max_ms", "must be at least retry_initial_ms (" +
+                                                           std::to_string(sender.retry_initial_ms) + "), got " +
+                                                           std::to_string(sender.retry_max_ms)));
+  sender.connect_timeout_ms = cfg.connect_timeout_ms;
+  sender.grace_ms = cfg.shutdown_grace_ms;
 
-  FormatConfig f;
-  f.format = cfg.format;
-  f.facility = code_of(kFacilities, cfg.facility);
-  f.severity = code_of(kSeverities, cfg.severity);
-  if (o.has("severity_rules")) {
-    for (const OptionView& r : o.objects("severity_rules")) {
-      SeverityRuleConfig rc;
-      if (Status st = bind_options(r, rc); !st.ok()) return st;
+  FormatConfig format;
+  format.format = cfg.format;
+  format.facility = code_of(kFacilities, cfg.facility);
+  format.severity = code_of(kSeverities, cfg.severity);
+  if (options.has("severity_rules")) {
+    for (const OptionView& rule_options : options.objects("severity_rules")) {
+      SeverityRuleConfig rule_config;
+      if (Status status = bind_options(rule_options, rule_config); !status.ok()) return status;
       SeverityRule rule;
-      auto when = r.objects("when");
-      if (when.empty()) return Status::error(r.error("when", "must list at least one condition"));
-      if (Status st = build_conditions(when, rule.when); !st.ok()) return st;
-      rule.severity = code_of(kSeverities, rc.severity);
-      f.rules.push_back(std::move(rule));
+      auto when = rule_options.objects("when");
+      if (when.empty()) return Status::error(rule_options.error("when", "must list at least one condition"));
+      if (Status status = build_conditions(when, rule.when); !status.ok()) return status;
+      rule.severity = code_of(kSeverities, rule_config.severity);
+      format.rules.push_back(std::move(rule));
     }
   } else {
     // The default mapping, built through the same condition code as configured rules.
     static const ConfigSource kDefaults{"(syslog default severity_rules)"};
     for (auto [value, sev] : {std::pair{"block", "warning"}, std::pair{"needs_review", "notice"}}) {
       SeverityRule rule;
-      YAML::Node n = YAML::Load(std::string("{field: decision, equals: ") + value + "}");
+      YAML::Node condition = YAML::Load(std::string("{field: decision, equals: ") + value + "}");
       rule.when.emplace_back();
-      if (Status st = Condition::build(OptionView(&kDefaults, n, kConditionOptions, ""), rule.when.back()); !st.ok())
-        return st;
+      if (Status status = Condition::build(OptionView(&kDefaults, condition, kConditionOptions, ""), rule.when.back());
+          !status.ok())
+        return status;
       rule.severity = code_of(kSeverities, sev);
-      f.rules.push_back(std::move(rule));
+      format.rules.push_back(std::move(rule));
     }
   }
   if (cfg.hostname) {
-    if (Status st = header_field(o, "hostname", *cfg.hostname, 255, "HOSTNAME", f.hostname); !st.ok()) return st;
+    if (Status status = header_field(options, "hostname", *cfg.hostname, 255, "HOSTNAME", format.hostname);
+        !status.ok())
+      return status;
   } else {
     char host[256] = {};
-    f.hostname = gethostname(host, sizeof host - 1) == 0 && printable_ascii(host, 255) ? host : "-";
+    format.hostname = gethostname(host, sizeof host - 1) == 0 && printable_ascii(host, 255) ? host : "-";
   }
-  size_t app_max = f.format == Format::Rfc3164 ? 32 : 48;
-  if (Status st = header_field(o, "app_name", cfg.app_name, app_max,
-                               f.format == Format::Rfc3164 ? "APP-NAME; RFC 3164 TAG" : "APP-NAME", f.app_name);
-      !st.ok())
-    return st;
-  if (Status st = header_field(o, "procid", cfg.procid, 128, "PROCID", f.procid); !st.ok()) return st;
-  if (Status st = header_field(o, "msgid", cfg.msgid, 32, "MSGID", f.msgid); !st.ok()) return st;
+  size_t app_max = format.format == Format::Rfc3164 ? 32 : 48;
+  if (Status status =
+          header_field(options, "app_name", cfg.app_name, app_max,
+                       format.format == Format::Rfc3164 ? "APP-NAME; RFC 3164 TAG" : "APP-NAME", format.app_name);
+      !status.ok())
+    return status;
+  if (Status status = header_field(options, "procid", cfg.procid, 128, "PROCID", format.procid); !status.ok())
+    return status;
+  if (Status status = header_field(options, "msgid", cfg.msgid, 32, "MSGID", format.msgid); !status.ok()) return status;
   if (cfg.msgid_field) {
-    f.msgid_from_field = true;
-    if (!parse_field_path(*cfg.msgid_field, f.msgid_field))
-      return Status::error(o.error("msgid_field", "invalid field path \"" + *cfg.msgid_field +
-                                                      "\" (use a.b.c or a JSON Pointer such as /a/b)"));
+    format.msgid_from_field = true;
+    if (!parse_field_path(*cfg.msgid_field, format.msgid_field))
+      return Status::error(options.error(
+          "msgid_field", "invalid field path \"" + *cfg.msgid_field + "\" (use a.b.c or a JSON Pointer such as /a/b)"));
   }
-  f.sd_id = cfg.sd_id;
-  if (!valid_sd_name(f.sd_id))
-    return Status::error(o.error("sd_id", "must be an SD-ID: 1 to 32 printable US-ASCII characters except = ] \" and "
-                                          "space, such as agentlog@32473, got " + json::quoted(f.sd_id)));
-  if (Status st = parse_paths(o, "sd_fields", cfg.sd_fields, {"agent_id", "run_id", "event_type", "decision"}, true,
-                              f.sd_fields);
-      !st.ok())
-    return st;
-  if (f.sd_fields.empty()) f.sd_id.clear();
-  if (Status st = parse_paths(o, "timestamp_fields", cfg.timestamp_fields, {"event_time", "timestamp"}, false,
-                              f.timestamp_fields);
-      !st.ok())
-    return st;
-  f.timestamp_now = cfg.timestamp_fallback == SyslogConfig::Fallback::Now;
+  format.sd_id = cfg.sd_id;
+  if (!valid_sd_name(format.sd_id))
+    return Status::error(options.error("sd_id",
+                                       "must be an SD-ID: 1 to 32 printable US-ASCII characters except = ] \" and "
+                                       "space, such as agentlog@32473, got " +
+                                           json::quoted(format.sd_id)));
+  if (Status status = parse_paths(options, "sd_fields", cfg.sd_fields, {"agent_id", "run_id", "event_type", "decision"},
+                                  true, format.sd_fields);
+      !status.ok())
+    return status;
+  if (format.sd_fields.empty()) format.sd_id.clear();
+  if (Status status = parse_paths(options, "timestamp_fields", cfg.timestamp_fields, {"event_time", "timestamp"}, false,
+                                  format.timestamp_fields);
+      !status.ok())
+    return status;
+  format.timestamp_now = cfg.timestamp_fallback == SyslogConfig::Fallback::Now;
 
-  out = std::make_unique<SyslogOutput>(std::move(f), std::move(s), cfg.stream_max_bytes,
+  out = std::make_unique<SyslogOutput>(std::move(format), std::move(sender), cfg.stream_max_bytes,
                                        cfg.framing == SyslogConfig::Framing::OctetCounting);
   return {};
 }

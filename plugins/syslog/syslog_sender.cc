@@ -95,16 +95,16 @@ void Sender::backoff() {
 bool Sender::connect_once() {
   int type = cfg_.transport == Transport::Udp || cfg_.transport == Transport::UnixDgram ? SOCK_DGRAM : SOCK_STREAM;
   if (cfg_.transport == Transport::UnixDgram || cfg_.transport == Transport::UnixStream) {
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    std::memcpy(a.sun_path, cfg_.path.data(), std::min(cfg_.path.size(), sizeof a.sun_path - 1));
-    int s = ::socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (s < 0 || ::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path, cfg_.path.data(), std::min(cfg_.path.size(), sizeof address.sun_path - 1));
+    int sock = ::socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (sock < 0 || ::connect(sock, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
       set_error(cfg_.label + ": connect: " + std::strerror(errno));
-      if (s >= 0) ::close(s);
+      if (sock >= 0) ::close(sock);
       return false;
     }
-    fd_ = s;
+    fd_ = sock;
     return true;
   }
   addrinfo hints{}, *res = nullptr;
@@ -117,33 +117,33 @@ bool Sender::connect_once() {
   }
   std::string err = "no address";
   for (addrinfo* ai = res; ai && fd_ < 0; ai = ai->ai_next) {
-    int s = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
-    if (s < 0) {
+    int sock = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    if (sock < 0) {
       err = std::strerror(errno);
       continue;
     }
-    int rc = ::connect(s, ai->ai_addr, ai->ai_addrlen);
-    if (rc != 0 && errno == EINPROGRESS) {
-      pollfd p{s, POLLOUT, 0};
+    int connected = ::connect(sock, ai->ai_addr, ai->ai_addrlen);
+    if (connected != 0 && errno == EINPROGRESS) {
+      pollfd p{sock, POLLOUT, 0};
       int64_t wait = std::min<int64_t>(cfg_.connect_timeout_ms, std::max<int64_t>(deadline_ms_.load() - now_ms(), 0));
-      int pr = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(wait, INT32_MAX)));
-      int so = ETIMEDOUT;
-      socklen_t len = sizeof so;
-      if (pr > 0) ::getsockopt(s, SOL_SOCKET, SO_ERROR, &so, &len);
-      rc = so == 0 ? 0 : -1;
-      errno = so;
+      int ready = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(wait, INT32_MAX)));
+      int error = ETIMEDOUT;
+      socklen_t len = sizeof error;
+      if (ready > 0) ::getsockopt(sock, SOL_SOCKET, SO_ERROR, &error, &len);
+      connected = error == 0 ? 0 : -1;
+      errno = error;
     }
-    if (rc != 0) {
+    if (connected != 0) {
       err = std::strerror(errno);
-      ::close(s);
+      ::close(sock);
       continue;
     }
     if (type == SOCK_STREAM) {
       int one = 1;
-      ::setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      ::setsockopt(s, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+      ::setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      ::setsockopt(sock, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
     }
-    fd_ = s;
+    fd_ = sock;
   }
   ::freeaddrinfo(res);
   if (fd_ < 0) set_error(cfg_.label + ": connect: " + err);
@@ -257,28 +257,29 @@ bool Sender::send_stream_chunk(Chunk& c) {
   }
 }
 
-bool Sender::send_datagrams(Chunk& c, size_t& next) {
+bool Sender::send_datagrams(Chunk& chunk, size_t& next) {
   const std::string& marker = cfg_.truncation_marker;
-  while (next < c.messages.size()) {
+  while (next < chunk.messages.size()) {
     if (fd_ < 0 && !ensure_ready()) return false;
-    const MessageMeta& m = c.messages[next];
+    const MessageMeta& meta = chunk.messages[next];
     iovec iov[2];
-    iov[0] = {c.data.data() + m.off, m.len};
+    iov[0] = {chunk.data.data() + meta.off, meta.len};
     int parts = 1;
-    bool cut = m.len > cfg_.datagram_max_bytes;
+    bool cut = meta.len > cfg_.datagram_max_bytes;
     if (cut) {
       // Cut on a UTF-8 boundary and end with the marker, within the datagram limit.
-      iov[0].iov_len = utf8_prefix(std::string_view(c.data.data() + m.off, m.len), cfg_.datagram_max_bytes - marker.size());
+      iov[0].iov_len = utf8_prefix(std::string_view(chunk.data.data() + meta.off, meta.len),
+                                   cfg_.datagram_max_bytes - marker.size());
       iov[1] = {const_cast<char*>(marker.data()), marker.size()};
       parts = 2;
     }
-    msghdr h{};
-    h.msg_iov = iov;
-    h.msg_iovlen = parts;
-    ssize_t w = ::sendmsg(fd_, &h, MSG_NOSIGNAL);
-    if (w >= 0) {
+    msghdr header{};
+    header.msg_iov = iov;
+    header.msg_iovlen = parts;
+    ssize_t sent = ::sendmsg(fd_, &header, MSG_NOSIGNAL);
+    if (sent >= 0) {
       ++stats_.sent;
-      stats_.bytes_sent += static_cast<uint64_t>(w);
+      stats_.bytes_sent += static_cast<uint64_t>(sent);
       if (cut) ++stats_.truncated;
       ++next;
       continue;
@@ -361,15 +362,15 @@ void Sender::run() {
       }
       continue;
     }
-    Chunk& c = queue_.front();  // deque::push_back keeps references valid
+    Chunk& chunk = queue_.front();  // deque::push_back keeps references valid
     lk.unlock();
-    bool ok = cfg_.stream() ? send_stream_chunk(c) : send_datagrams(c, front_next_);
+    bool ok = cfg_.stream() ? send_stream_chunk(chunk) : send_datagrams(chunk, front_next_);
     lk.lock();
     if (!ok) break;  // the grace period is over
-    queued_bytes_ -= c.data.size();
+    queued_bytes_ -= chunk.data.size();
     if (cfg_.stream()) {
-      replay_total_ += c.data.size();
-      replay_.push_back(std::move(c));
+      replay_total_ += chunk.data.size();
+      replay_.push_back(std::move(chunk));
       trim_replay();
     }
     queue_.pop_front();

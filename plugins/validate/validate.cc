@@ -108,14 +108,14 @@ class ValidateStage : public RecordStage {
     size_t which = 0;
     if (auto_family) {
       std::string_view why;
-      uint8_t f = family_of(record, why);
-      if (f == kNoFamily) {
+      uint8_t family = family_of(record, why);
+      if (family == kNoFamily) {
         ++counts.unclassified;
         if (pass_unclassified) return StageVerdict::keep();
         ++counts.unclassified_invalid;
         return StageVerdict::dead_letter(std::string(why));
       }
-      which = f;
+      which = family;
     }
     const SchemaCheck* check = &checks[which];
     if (check->compiled ? check->compiled->validate(root, nullptr, 0) : run_valijson(*check, root, nullptr)) {
@@ -139,11 +139,11 @@ class ValidateStage : public RecordStage {
       return StageVerdict::keep();
     }
     std::string reason;
-    for (const auto& e : errors) {
+    for (const auto& error : errors) {
       if (!reason.empty()) reason += "; ";
-      reason += e.pointer.empty() ? "(root)" : e.pointer;
+      reason += error.pointer.empty() ? "(root)" : error.pointer;
       reason += ": ";
-      reason += e.message;
+      reason += error.message;
     }
     return StageVerdict::dead_letter(std::move(reason));
   }
@@ -196,11 +196,11 @@ class ValidateStage : public RecordStage {
 
   bool run_valijson(const SchemaCheck& check, simdjson::dom::element root,
                     std::vector<schema::ValidationError>* errors) const {
-    valijson::Validator v(valijson::Validator::kStrongTypes);
+    valijson::Validator validator(valijson::Validator::kStrongTypes);
     valijson::ValidationResults results;
     bool ok;
     try {
-      ok = v.validate(check.valijson->schema, schema::SimdjsonAdapter(root), errors ? &results : nullptr);
+      ok = validator.validate(check.valijson->schema, schema::SimdjsonAdapter(root), errors ? &results : nullptr);
     } catch (const std::exception& e) {
       if (errors) errors->push_back({"", std::string("validator error: ") + e.what()});
       return false;
@@ -286,71 +286,74 @@ struct ValidateConfig {
 };
 
 // Compiles `text` (the schema named `name`) into `check`, per the engine option.
-Status build_check(const ValidateConfig& cfg, const OptionView& o, const std::string& name, const std::string& text,
-                   SchemaCheck& check) {
+Status build_check(const ValidateConfig& cfg, const OptionView& options, const std::string& name,
+                   const std::string& text, SchemaCheck& check) {
   check.label = name;
   auto engine = std::make_unique<ValijsonEngine>();
   simdjson::dom::element root;
   if (auto err = engine->parser.parse_into_document(engine->doc, text).get(root); err != simdjson::SUCCESS)
-    return Status::error(o.error("schema", "\"" + name + "\" is not valid JSON: " + simdjson::error_message(err)));
+    return Status::error(
+        options.error("schema", "\"" + name + "\" is not valid JSON: " + simdjson::error_message(err)));
   if (std::string key, pointer; duplicate_key(root, key, pointer))
-    return Status::error(o.error("schema", "\"" + name + "\" has the key \"" + key + "\" twice in the object at \"" +
-                                               pointer + "\" (a schema with a duplicate key is ambiguous)"));
+    return Status::error(options.error("schema", "\"" + name + "\" has the key \"" + key +
+                                                     "\" twice in the object at \"" + pointer +
+                                                     "\" (a schema with a duplicate key is ambiguous)"));
 
   if (cfg.engine != ValidateConfig::Engine::Valijson) {
-    Status cs = schema::CompiledSchema::compile(root, check.compiled);
-    if (!cs.ok() && cfg.engine == ValidateConfig::Engine::Compiled)
-      return Status::error(o.error("engine", "the compiled engine cannot run schema \"" + name + "\": " + cs.message() +
-                                                 "; use engine: auto or valijson"));
+    Status compiled = schema::CompiledSchema::compile(root, check.compiled);
+    if (!compiled.ok() && cfg.engine == ValidateConfig::Engine::Compiled)
+      return Status::error(options.error("engine", "the compiled engine cannot run schema \"" + name +
+                                                       "\": " + compiled.message() + "; use engine: auto or valijson"));
   }
   if (!check.compiled) {
     try {
       valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
       parser.populateSchema(schema::SimdjsonAdapter(root), engine->schema);
     } catch (const std::exception& e) {
-      return Status::error(o.error("schema", "\"" + name + "\" is not a usable JSON Schema: " + e.what()));
+      return Status::error(options.error("schema", "\"" + name + "\" is not a usable JSON Schema: " + e.what()));
     }
     check.valijson = std::move(engine);
   }
   return {};
 }
 
-Status make_validate(const ValidateConfig& cfg, const OptionView& o, std::unique_ptr<Stage>& out) {
-  auto st = std::make_unique<ValidateStage>();
+Status make_validate(const ValidateConfig& cfg, const OptionView& options, std::unique_ptr<Stage>& out) {
+  auto stage = std::make_unique<ValidateStage>();
   static constexpr std::string_view kJson[] = {".json"};
   const std::string& name = cfg.schema;
   if (name == "auto") {
-    st->auto_family = true;
-    st->pass_unclassified = cfg.unclassified.value == ValidateConfig::Unclassified::Pass;
+    stage->auto_family = true;
+    stage->pass_unclassified = cfg.unclassified.value == ValidateConfig::Unclassified::Pass;
     for (auto family : kFamilies) {
       std::string builtin(family);
       std::string text(find_embedded("schemas/" + builtin + ".schema.json"));
-      st->checks.emplace_back();
-      if (Status s = build_check(cfg, o, builtin, text, st->checks.back()); !s.ok()) return s;
+      stage->checks.emplace_back();
+      if (Status status = build_check(cfg, options, builtin, text, stage->checks.back()); !status.ok()) return status;
     }
-    st->init_families();
+    stage->init_families();
   } else {
     if (cfg.unclassified.given)
-      return Status::error(o.error("unclassified", "applies only with schema: auto (records of no family)"));
+      return Status::error(options.error("unclassified", "applies only with schema: auto (records of no family)"));
     NamedFile file;
-    if (Status s = load_named_file(o, "schema", "schema", "schemas", ".schema.json", kJson, file); !s.ok()) {
-      if (file.is_path) return s;
+    if (Status status = load_named_file(options, "schema", "schema", "schemas", ".schema.json", kJson, file);
+        !status.ok()) {
+      if (file.is_path) return status;
       // The built-in names, with auto among them.
       std::vector<std::string_view> names = embedded_names("schemas", ".schema.json");
       names.insert(names.begin(), "auto");
-      return Status::error(o.error("schema", "unknown schema \"" + name + "\"" + suggestion(name, names) +
-                                                 ", or a path to a .json file"));
+      return Status::error(options.error(
+          "schema", "unknown schema \"" + name + "\"" + suggestion(name, names) + ", or a path to a .json file"));
     }
-    st->checks.emplace_back();
-    if (Status s = build_check(cfg, o, name, file.text, st->checks.back()); !s.ok()) return s;
+    stage->checks.emplace_back();
+    if (Status status = build_check(cfg, options, name, file.text, stage->checks.back()); !status.ok()) return status;
   }
 
-  st->on_invalid = cfg.on_invalid;
-  st->errors_field = cfg.errors_field;
-  if (st->errors_field.empty()) return Status::error(o.error("errors_field", "must not be empty"));
-  st->max_errors = cfg.max_errors;
-  if (Status s = build_conditions(o.objects("select"), st->select); !s.ok()) return s;
-  out = std::move(st);
+  stage->on_invalid = cfg.on_invalid;
+  stage->errors_field = cfg.errors_field;
+  if (stage->errors_field.empty()) return Status::error(options.error("errors_field", "must not be empty"));
+  stage->max_errors = cfg.max_errors;
+  if (Status s = build_conditions(options.objects("select"), stage->select); !s.ok()) return s;
+  out = std::move(stage);
   return {};
 }
 
