@@ -39,7 +39,7 @@ constexpr OptionSpec kInputOwnOptions[] = {
     {.name = "ack_wait_ms", .type = OptType::Int, .default_value = "30000",
      .description = "the server redelivers a message not acked within this", .min = 100, .max = 3600000},
     {.name = "resume_in_order", .type = OptType::Bool, .default_value = "true",
-     .description = "after a crash, wait for the redelivery of what the dead process fetched (ack_wait_ms) before new messages, so each partition stays in stream order"},
+     .description = "after a crash, recreate the durable from its ack floor so the partition is delivered again in stream order (not the unacked messages after newer ones)"},
     {.name = "fetch_timeout_ms", .type = OptType::Int, .default_value = "500",
      .description = "longest wait of one fetch (also the longest delay of a drain)", .min = 10, .max = 60000},
     {.name = "max_line_bytes", .type = OptType::Int, .default_value = "1048576",
@@ -58,7 +58,7 @@ struct InputConfig {
 
 struct InputStats {
   std::atomic<uint64_t> fetched{0}, acked{0}, redelivered{0}, nacked{0}, fetch_errors{0};
-  std::atomic<uint64_t> resume_waits{0};  // partitions that waited for an earlier process's messages
+  std::atomic<uint64_t> resumed_from_ack_floor{0};  // durables recreated after a crash (resume_in_order)
   std::atomic<uint64_t> disconnects{0}, reconnects{0};
 };
 
@@ -101,6 +101,7 @@ class NatsSource : public ByteSource {
       sub_options.Config.AckWait = cfg_.ack_wait_ms * 1000000;
       sub_options.Config.MaxAckPending = cfg_.max_ack_pending;
       sub_options.Config.MaxDeliver = -1;
+      if (Status status = prepare_durable(durable, sub_options.Config); !status.ok()) return status;
       natsSubscription* sub = nullptr;
       jsErrCode jerr = static_cast<jsErrCode>(0);
       natsStatus nats_status;
@@ -116,10 +117,8 @@ class NatsSource : public ByteSource {
         return Status::error("nats input (" + conn_.label() + "): consumer " + durable + " on " + subject + ": " +
                              status_text(nats_status));
       subs_.push_back(sub);
-      resume_at_.push_back(resume_time(durable));
     }
-    for (size_t i = 0; i < subs_.size(); ++i)
-      threads_.emplace_back([this, sub = subs_[i], at = resume_at_[i]] { fetch_loop(sub, at); });
+    for (natsSubscription* sub : subs_) threads_.emplace_back([this, sub] { fetch_loop(sub); });
     return {};
   }
 
@@ -190,42 +189,61 @@ class NatsSource : public ByteSource {
     ++stats_->nacked;
   }
 
-  // When the durable holds messages a process fetched and never acked or naked (it was
-  // killed), JetStream redelivers them only after ack_wait, but would hand out newer ones at
-  // once: a partition's records would then come out of order (a lifecycle's end before its
-  // start). Fetching from ack_wait on (with a margin for the server's timer) gets the
-  // redeliveries first, in stream order.
-  std::chrono::steady_clock::time_point resume_time(const std::string& durable) {
-    auto now = std::chrono::steady_clock::now();
-    if (!cfg_.resume_in_order) return now;
-    // Asked by name (the subscription's own query may not know its consumer yet); a cluster
-    // electing a leader answers late, so retry, and if it never answers assume messages wait.
-    const auto give_up = now + std::chrono::milliseconds(cfg_.ack_wait_ms);
-    bool pending = true;
-    for (int64_t pause = cfg_.conn.reconnect_initial_ms; !stop_requested();
-         pause = std::min<int64_t>(pause * 2, cfg_.conn.reconnect_max_ms)) {
+  // A process killed with messages fetched and not acked leaves them pending on the durable;
+  // JetStream redelivers them after ack_wait, but hands out newer ones at once, so the
+  // partition would come out of order (a lifecycle's end before its start). Instead, as a
+  // Kafka consumer resumes from its committed offset, the durable is recreated from its ack
+  // floor (acks are sent in order, so everything after the floor is what was not acked):
+  // the partition is delivered again in stream order from the first message not acked.
+  // Sets where `config` delivers from: an existing durable's own start (a bind must repeat
+  // it), or the ack floor after a crash.
+  Status prepare_durable(const std::string& durable, jsConsumerConfig& config) {
+    uint64_t from = 0;
+    int64_t pending = 0;
+    natsStatus nats_status = NATS_OK;
+    for (int64_t pause = cfg_.conn.reconnect_initial_ms;; pause = std::min<int64_t>(pause * 2, cfg_.conn.reconnect_max_ms)) {
       jsConsumerInfo* info = nullptr;
       jsErrCode jerr = static_cast<jsErrCode>(0);
-      natsStatus st = js_GetConsumerInfo(&info, conn_.js, cfg_.conn.stream.c_str(), durable.c_str(), nullptr, &jerr);
-      if (st == NATS_OK && info != nullptr) {
-        pending = info->NumAckPending > 0;
+      nats_status = js_GetConsumerInfo(&info, conn_.js, cfg_.conn.stream.c_str(), durable.c_str(), nullptr, &jerr);
+      if (nats_status == NATS_OK && info != nullptr) {
+        pending = info->NumAckPending;
+        from = info->AckFloor.Stream + 1;
+        if (info->Config != nullptr) {
+          config.DeliverPolicy = info->Config->DeliverPolicy;
+          config.OptStartSeq = info->Config->OptStartSeq;
+        }
         jsConsumerInfo_Destroy(info);
         break;
       }
-      if (std::chrono::steady_clock::now() >= give_up) break;
+      if (nats_status == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr) return {};  // a new durable
+      if ((nats_status != NATS_TIMEOUT && nats_status != NATS_NO_RESPONDERS) || stop_requested()) break;
+      ++stats_->fetch_errors;
       wait_readable(-1, static_cast<int>(pause));
     }
-    if (!pending) return std::chrono::steady_clock::now();
-    ++stats_->resume_waits;
-    return now + std::chrono::milliseconds(cfg_.ack_wait_ms + cfg_.ack_wait_ms / 10 + 100);
+    if (nats_status != NATS_OK)
+      return Status::error("nats input (" + conn_.label() + "): consumer " + durable + ": " + status_text(nats_status));
+    if (pending == 0 || !cfg_.resume_in_order) return {};
+    for (int64_t pause = cfg_.conn.reconnect_initial_ms;; pause = std::min<int64_t>(pause * 2, cfg_.conn.reconnect_max_ms)) {
+      jsErrCode jerr = static_cast<jsErrCode>(0);
+      nats_status = js_DeleteConsumer(conn_.js, cfg_.conn.stream.c_str(), durable.c_str(), nullptr, &jerr);
+      if (nats_status == NATS_OK || nats_status == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr) break;
+      if ((nats_status != NATS_TIMEOUT && nats_status != NATS_NO_RESPONDERS) || stop_requested())
+        return Status::error("nats input (" + conn_.label() + "): consumer " + durable +
+                             ": cannot recreate it from its ack floor: " + status_text(nats_status));
+      ++stats_->fetch_errors;
+      wait_readable(-1, static_cast<int>(pause));
+    }
+    ++stats_->resumed_from_ack_floor;
+    std::fprintf(stderr,
+                 "agentlog: warning: nats input: consumer %s had %lld messages fetched and not acked by an earlier "
+                 "process; delivering the partition again in order from stream sequence %llu\n",
+                 durable.c_str(), static_cast<long long>(pending), static_cast<unsigned long long>(from));
+    config.DeliverPolicy = js_DeliverByStartSequence;
+    config.OptStartSeq = from;
+    return {};
   }
 
-  void fetch_loop(natsSubscription* sub, std::chrono::steady_clock::time_point resume_at) {
-    {
-      std::unique_lock lock(mu_);
-      space_cv_.wait_until(lock, resume_at, [&] { return stopping_; });
-      if (stopping_) return;
-    }
+  void fetch_loop(natsSubscription* sub) {
     int pause_ms = 10;
     // One budget for the input: max_ack_pending per partition it consumes.
     const int64_t per_partition_limit = cfg_.max_ack_pending;
@@ -282,7 +300,6 @@ class NatsSource : public ByteSource {
   std::shared_ptr<InputStats> stats_;
   Connection conn_;
   std::vector<natsSubscription*> subs_;
-  std::vector<std::chrono::steady_clock::time_point> resume_at_;  // per partition: first fetch
   std::vector<std::thread> threads_;
   int event_fd_ = -1;
   std::mutex mu_;
@@ -324,7 +341,7 @@ class NatsInput : public Input {
     num("redelivered", stats_->redelivered);
     num("nacked", stats_->nacked);
     num("fetch_errors", stats_->fetch_errors);
-    num("resume_waits", stats_->resume_waits);
+    num("resumed_from_ack_floor", stats_->resumed_from_ack_floor);
     num("disconnects", stats_->disconnects);
     num("reconnects", stats_->reconnects);
     return o;

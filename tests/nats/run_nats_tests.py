@@ -124,13 +124,13 @@ def edge_config(servers, replicas, path):
     return cfg
 
 
-def worker_config(servers, parts, out, dl):
+def worker_config(servers, parts, out, dl, durable="worker"):
     return """pipeline:
   inputs:
     - type: nats
       servers: %s
       partitions: %s
-      durable: worker
+      durable: %s
       ack_wait_ms: 3000
       reconnect_initial_ms: 20
       reconnect_max_ms: 500
@@ -140,7 +140,7 @@ def worker_config(servers, parts, out, dl):
   dead_letter:
     type: file
     path: %s
-""" % (yaml_list(servers), yaml_list(str(p) for p in parts), out, dl)
+""" % (yaml_list(servers), yaml_list(str(p) for p in parts), durable, out, dl)
 
 
 def write(path, text):
@@ -164,9 +164,10 @@ def count_lines(path):
 
 
 class Worker:
-    def __init__(self, d, name, servers, parts):
+    def __init__(self, d, name, servers, parts, durable="worker"):
+        self.name = name
         self.out, self.dl = os.path.join(d, name + ".out.jsonl"), os.path.join(d, name + ".dl.jsonl")
-        self.cfg = write(os.path.join(d, name + ".yaml"), worker_config(servers, parts, self.out, self.dl))
+        self.cfg = write(os.path.join(d, name + ".yaml"), worker_config(servers, parts, self.out, self.dl, durable))
         self.stats, self.runs, self.proc = os.path.join(d, name + ".stats"), 0, None
 
     def start(self):
@@ -264,17 +265,53 @@ CHECK_CONFIG = """pipeline:
 """
 
 
-def check_merged_equals_single(d, inp, edge_dl, workers):
+def by_run(lines):
+    runs = collections.defaultdict(list)
+    for line in lines:
+        runs[json.loads(line).get("run_id")].append(line)
+    return runs
+
+
+def dump_stream(d, urls, total):
+    # Every record the stream holds, each partition in stream order: a fresh durable over all
+    # partitions, stopped once it has written them all.
+    reader = Worker(d, "stream", urls, [0, 1, 2, 3], durable="stream-dump")
+    reader.start()
+    wait_for("the stream dump to hold %d records" % total, lambda: count_lines(reader.out) >= total)
+    reader.stop()
+    with open(reader.out, "rb") as f:
+        return f.read().split(b"\n")[:-1]
+
+
+def unique_lines(path):
+    seen, unique = set(), []
+    with open(path, "rb") as f:
+        for line in f.read().split(b"\n")[:-1]:
+            if line not in seen:
+                seen.add(line)
+                unique.append(line)
+    return unique
+
+
+def check_merged_equals_single(d, inp, edge_dl, workers, stream, resent):
     # Each worker checks what it wrote (duplicates from a redelivery removed, as downstream
     # would by event_id), the reports are merged, and the merged verdict and figures must be
-    # those of one check over the records the edge published.
+    # those of one check over the same records: the records the edge published, in its order,
+    # or (when the edge resent records after a fault, which JetStream then stores after newer
+    # ones) in the order the stream holds them. Each run must come out of the workers in the
+    # order the stream holds it, duplicates aside (a worker killed mid-run resumes in order).
     cfg = write(os.path.join(d, "check.yaml"), CHECK_CONFIG)
     dead_lines = {json.loads(l)["line"] for l in lines_of(edge_dl) if json.loads(l)["stage"] == "input"}
     with open(inp, "rb") as f:
         kept = [l for no, l in enumerate(f.read().split(b"\n")[:-1], 1) if no not in dead_lines and l.strip()]
+    stream_runs, kept_runs = by_run(stream), by_run(kept)
+    assert sorted(stream) == sorted(kept), "the stream does not hold exactly the published records"
+    reordered = sum(1 for run in kept_runs if kept_runs[run] != stream_runs[run])
+    if not resent:
+        assert reordered == 0, "%d runs are in another order in the stream than in the input" % reordered
     whole_in = os.path.join(d, "published.jsonl")
     with open(whole_in, "wb") as f:
-        f.write(b"".join(l + b"\n" for l in kept))
+        f.write(b"".join(l + b"\n" for l in (stream if resent else kept)))
 
     def check(report, files):
         p = subprocess.run([BIN, "check", "-q", "-c", cfg, "--report", "json=" + report] + files,
@@ -284,13 +321,9 @@ def check_merged_equals_single(d, inp, edge_dl, workers):
     whole_rc = check(os.path.join(d, "whole.json"), [whole_in])
     reports = []
     for w in workers:
-        seen, unique = set(), []
-        with open(w.out, "rb") as f:
-            written = f.read().split(b"\n")[:-1]
-        for line in written:
-            if line not in seen:
-                seen.add(line)
-                unique.append(line)
+        unique = unique_lines(w.out)
+        for run, lines in by_run(unique).items():
+            assert lines == stream_runs[run], "%s wrote run %s in another order than the stream holds it" % (w.name, run)
         part = w.out + ".unique"
         with open(part, "wb") as f:
             f.write(b"".join(l + b"\n" for l in unique))
@@ -316,7 +349,7 @@ def check_merged_equals_single(d, inp, edge_dl, workers):
     for key in whole:
         assert got.get(key) == whole[key], "merged check: %s differs:\n merged %s\n single %s" % (
             key, json.dumps(got.get(key))[:600], json.dumps(whole[key])[:600])
-    return whole
+    return whole, reordered
 
 
 def workers_done(workers, total):
@@ -368,7 +401,9 @@ def scenario(name, nodes, replicas, faults):
     for w in workers:
         w.stop()
     written, dups = check_delivery(inp, edge_stats, edge_dl, workers, allow_duplicates=faults)
-    merged = check_merged_equals_single(d, inp, edge_dl, workers)
+    stream = dump_stream(d, urls, expected_total)
+    resent = edge_stats["outputs"][0]["resent"] > 0
+    merged, reordered = check_merged_equals_single(d, inp, edge_dl, workers, stream, resent)
     # The workers' own accounting, and the input acks of their last runs.
     for w in workers:
         with open("%s.%d.json" % (w.stats, w.runs)) as f:
@@ -376,16 +411,18 @@ def scenario(name, nodes, replicas, faults):
         assert s["records_in"] == s["records_out"] + s["dead_lettered"], s
         assert s["inputs"][0]["acked"] == s["records_in"], s["inputs"]
     if faults:
-        # The restarted worker found what the killed one had fetched and waited for its
-        # redelivery before new messages (the merged check above relies on that order).
+        # The restarted worker found what the killed one had fetched and not acked, and
+        # recreated the durable from its ack floor (the merged check above relies on the order).
         with open("%s.%d.json" % (workers[0].stats, workers[0].runs)) as f:
-            assert json.load(f)["inputs"][0]["resume_waits"] >= 1
+            assert json.load(f)["inputs"][0]["resumed_from_ack_floor"] >= 1
     for s in servers:
         s.stop()
-    print("ok  %s: %d records in, %d written by 2 workers, %d dead-lettered at the edge, %d duplicates; "
-          "merged check = single check: verdict %s, %d collisions, %d lifecycle violations" % (
-              name, edge_stats["records_in"], written, edge_stats["dead_lettered"], dups, merged["verdict"],
-              merged["collisions"]["total"], sum(merged["lifecycles"]["violations"].values())))
+    print("ok  %s: %d records in, %d written by 2 workers, %d dead-lettered at the edge, %d duplicates, %d resent "
+          "by the edge (%d runs stored in another order); merged check = single check: verdict %s, %d collisions, "
+          "%d lifecycle violations" % (
+              name, edge_stats["records_in"], written, edge_stats["dead_lettered"], dups,
+              edge_stats["outputs"][0]["resent"], reordered, merged["verdict"], merged["collisions"]["total"],
+              sum(merged["lifecycles"]["violations"].values())))
 
 
 def edge_disconnect(name):
