@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/zeroed_array.h"
@@ -173,6 +174,9 @@ class HashIndex {
     while (over_full(n + 1, cap)) cap *= 2;
     if (cap > slots_.size()) grow_to(cap);
   }
+  // reserve(n) once the first, smallest table is full: a run of a few keys stays in that
+  // table, and a large one skips the tables between.
+  void reserve_when_full(size_t n) { reserve_when_full_ = n; }
 
  private:
   // More than 3/4 full: linear probing stays short below that.
@@ -195,7 +199,13 @@ class HashIndex {
     uint32_t value = 0;
   };
 
-  void grow() { grow_to(slots_.empty() ? 1024 : slots_.size() * 2); }
+  void grow() {
+    if (!slots_.empty() && reserve_when_full_ != 0) {
+      reserve(std::exchange(reserve_when_full_, 0));
+      if (!over_full(size_ + 1, slots_.size())) return;
+    }
+    grow_to(slots_.empty() ? 1024 : slots_.size() * 2);
+  }
   void grow_to(size_t cap) {
     ZeroedArray<Slot> old = std::move(slots_);
     slots_ = ZeroedArray<Slot>(cap);
@@ -208,6 +218,7 @@ class HashIndex {
   ZeroedArray<Slot> slots_;  // zero tag: an empty bucket
   size_t mask_ = 0;
   size_t size_ = 0;
+  size_t reserve_when_full_ = 0;
 };
 
 }  // namespace agentlog

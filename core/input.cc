@@ -224,7 +224,10 @@ Status open_byte_source(const SourceSpec& spec, std::unique_ptr<ByteSource>& out
   }
   if (mode == "gzip") out = std::make_unique<GzipSource>(std::move(fds));
   else if (mode == "zstd") out = std::make_unique<ZstdSource>(std::move(fds));
-  else out = std::move(fds);
+  else {
+    if (S_ISREG(st.st_mode)) fds->size_hint = static_cast<uint64_t>(st.st_size);
+    out = std::move(fds);
+  }
   return {};
 }
 
@@ -233,6 +236,7 @@ class PrefixedSource : public ByteSource {
  public:
   PrefixedSource(std::string prefix, std::unique_ptr<ByteSource> rest) : prefix_(std::move(prefix)), rest_(std::move(rest)) {
     poll_fd = rest_->poll_fd;  // a streaming source stays one
+    size_hint = rest_->size_hint;  // the prefix was read from `rest`: the total is the same
   }
   long read(char* buf, size_t n) override {
     if (pos_ < prefix_.size()) {
@@ -411,6 +415,11 @@ bool expand_input_path(const std::string& pattern, std::vector<std::string>& out
 LineReader::LineReader(std::unique_ptr<ByteSource> src, size_t max_line_bytes)
     : src_(std::move(src)), max_line_(max_line_bytes) {
   cap_ = std::max(kChunk, std::min(max_line_ + 1, kChunk * 4));
+  // A source known to be small gets twice its size, so it is read whole without growing
+  // (see refill). Under ASan a 1 MiB buffer is mapped, and its shadow mapped afresh, for
+  // every source: that was most of a sanitizer run over a file of a few lines.
+  if (src_->size_hint > 0 && src_->size_hint < kChunk / 4)
+    cap_ = std::max<size_t>(size_t{4} << 10, 2 * src_->size_hint + 2);
   buf_.reset(new char[cap_ + kPad]);
   std::memset(buf_.get() + cap_, ' ', kPad);
 }
@@ -485,8 +494,9 @@ Status LineReader::refill() {
     start_ = 0;
     end_ = tail;
   }
-  if (cap_ - end_ < kChunk / 2) {
-    // Grow for a long line; it is reported as too long before the buffer passes max + chunk.
+  if (cap_ - end_ < std::min(kChunk, cap_) / 2) {
+    // Grow for a long line (or a small file that grew since it was opened); a line is
+    // reported as too long before the buffer passes max + chunk.
     size_t ncap = std::max(cap_ * 2, end_ + kChunk);
     std::unique_ptr<char[]> grown(new char[ncap + kPad]);
     std::memcpy(grown.get(), buf_.get(), end_);

@@ -30,6 +30,9 @@ class ByteSource {
   // A pipe, FIFO, socket or terminal: read() never blocks (it answers kWouldBlock) and
   // the caller waits on this descriptor with wait_readable(). -1 for regular files.
   int poll_fd = -1;
+  // The bytes read() delivers in all when known at open (a plain regular file's size), else
+  // 0. A hint: LineReader sizes its buffer by it, and still grows when the file did.
+  uint64_t size_hint = 0;
 
  protected:
   std::string error_;
@@ -122,6 +125,7 @@ class LineReader {
   uint64_t bytes_read() const { return bytes_read_; }
   uint64_t lines() const { return line_no_; }
   const std::string& error() const { return src_->error(); }
+  size_t buffer_bytes() const { return cap_; }
   // Tells the source that every line returned so far has been delivered.
   void confirm_delivered() { src_->delivered(bytes_read_ - unconsumed()); }
 

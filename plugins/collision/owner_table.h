@@ -37,8 +37,9 @@ class OwnerTable {
   void set_max_keys(size_t max_keys) {
     max_keys_ = max_keys;
     // From 2 MiB (131,072 keys of 8-byte buckets) on, index growth maps untouched huge pages;
-    // skip the small tables before it, which fault in 4 KiB at a time.
-    index_.reserve(std::min<size_t>(max_keys, size_t{1} << 17));
+    // skip the small tables before it, which fault in 4 KiB at a time. Not before the first
+    // table fills: a run of a few ids needs no 2 MiB.
+    index_.reserve_when_full(std::min<size_t>(max_keys, size_t{1} << 17));
   }
 
   void prefetch(uint64_t hash) const { index_.prefetch(hash); }

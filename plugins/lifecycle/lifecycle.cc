@@ -43,12 +43,14 @@ void LifecycleStage::init() {
   init_annotation_pieces();
 }
 
-// The closed-lifecycle index at its full size once the first lifecycle closes: growing
-// through every smaller table cost about 1,000 page faults per 100,000 remembered. Capped
-// at 131,072 keys (2 MiB of 8-byte buckets), since random inserts soon touch every huge
-// page of the index; a larger closed_memory grows from there as it fills. The ring grows
-// by whole huge pages.
-void LifecycleStage::presize_closed_index() { closed_index_.reserve(std::min<size_t>(closed_memory, size_t{1} << 17)); }
+// The closed-lifecycle index at its full size once its first table fills: growing through
+// every smaller table cost about 1,000 page faults per 100,000 remembered, and a run of a
+// few lifecycles needs no 2 MiB. Capped at 131,072 keys (2 MiB of 8-byte buckets), since
+// random inserts soon touch every huge page of the index; a larger closed_memory grows from
+// there as it fills. The ring grows by whole huge pages.
+void LifecycleStage::presize_closed_index() {
+  closed_index_.reserve_when_full(std::min<size_t>(closed_memory, size_t{1} << 17));
+}
 
 bool LifecycleStage::finish(Batch& batch) {
   batch_ = &batch;

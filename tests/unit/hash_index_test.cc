@@ -121,6 +121,22 @@ TEST_CASE("HashIndex reserve keeps the keys and makes room without growing", "[h
   CHECK(idx.bytes() == bytes);
 }
 
+TEST_CASE("HashIndex reserve_when_full keeps the first table until it fills, then skips to the reserved size", "[hash_index]") {
+  HashIndex idx;
+  idx.reserve_when_full(200000);
+  CHECK(idx.bytes() == 0);
+  Keys keys{{0}};
+  for (uint64_t k = 1; k <= 200000; ++k) keys.of.push_back(spread(k));
+  for (uint64_t k = 1; k <= 700; ++k) idx.insert(spread(k), static_cast<uint32_t>(k));
+  CHECK(idx.bytes() == 1024 * 8);  // a few keys: the smallest table
+  for (uint64_t k = 701; k <= 800; ++k) idx.insert(spread(k), static_cast<uint32_t>(k));
+  const size_t bytes = idx.bytes();
+  CHECK(bytes >= size_t{200000} * 8 * 4 / 3);  // straight to the reserved size
+  for (uint64_t k = 801; k <= 200000; ++k) idx.insert(spread(k), static_cast<uint32_t>(k));
+  CHECK(idx.bytes() == bytes);
+  for (uint64_t k = 1; k <= 200000; k += 997) REQUIRE(idx.find(spread(k), keys.is(spread(k))) == k);
+}
+
 TEST_CASE("HashIndex insert_or_assign adds new keys and overwrites present ones", "[hash_index]") {
   HashIndex idx;
   // Value v stands for key spread(v % 4000): values 4001.. are second entries of old keys.

@@ -148,3 +148,32 @@ TEST_CASE("a line exactly at the limit with a BOM or CRLF is never too long, wha
     CHECK(s.kinds[2] == LineEvent::Kind::TooLong);
   }
 }
+
+TEST_CASE("a small file gets a buffer of its size, and one that grew since it was opened is still read whole", "[input]") {
+  auto p = std::filesystem::temp_directory_path() / "agentlog-input-test" / "small.jsonl";
+  std::filesystem::create_directories(p.parent_path());
+  std::ofstream(p, std::ios::binary) << "{\"a\":1}\n{\"b\":2}\n";
+  std::unique_ptr<ByteSource> src;
+  REQUIRE(open_byte_source({"small", p.string(), "auto", size_t{1} << 20, false}, src).ok());
+  CHECK(src->size_hint == 16);
+  // Through the framing sniffer's prefix too: the total is still the file's.
+  auto prefixed = prefixed_source("{\"a\"", std::move(src));
+  CHECK(prefixed->size_hint == 16);
+  LineReader small(std::move(prefixed), size_t{1} << 20);
+  CHECK(small.buffer_bytes() < (size_t{64} << 10));  // not the 1 MiB of a large file
+
+  // The file grows to many times the size seen at open: the buffer grows as for any source.
+  REQUIRE(open_byte_source({"small", p.string(), "auto", size_t{1} << 20, false}, src).ok());
+  std::string more;
+  for (int i = 0; i < 100000; ++i) more += "{\"n\":" + std::to_string(i) + "}\n";
+  std::ofstream(p, std::ios::binary | std::ios::app) << more;
+  LineReader grown(std::move(src), size_t{1} << 20);
+  Seen s = read_all(grown);
+  REQUIRE(s.lines.size() == 100002);
+  CHECK(s.lines[1] == "{\"b\":2}");
+  CHECK(s.lines.back() == "{\"n\":99999}");
+
+  // A source of unknown size (a pipe, a decompressor) keeps the full buffer.
+  LineReader unknown(std::make_unique<PieceSource>("{}\n", 3), size_t{1} << 20);
+  CHECK(unknown.buffer_bytes() >= (size_t{1} << 20));
+}
