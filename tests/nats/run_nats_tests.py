@@ -277,7 +277,8 @@ def dump_stream(d, urls, total):
     # partitions, stopped once it has written them all.
     reader = Worker(d, "stream", urls, [0, 1, 2, 3], durable="stream-dump")
     reader.start()
-    wait_for("the stream dump to hold %d records" % total, lambda: count_lines(reader.out) >= total)
+    wait_for("the stream dump to hold %d records" % total, lambda: count_lines(reader.out) >= total,
+             DEADLINE_S + total // 4000)  # --records 1000000 on a loaded 2-core machine
     reader.stop()
     with open(reader.out, "rb") as f:
         return f.read().split(b"\n")[:-1]
