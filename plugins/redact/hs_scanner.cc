@@ -2,7 +2,9 @@
 
 #include "plugins/redact/hs_disk_cache.h"
 
+#include <algorithm>
 #include <atomic>
+#include <deque>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -39,6 +41,9 @@ struct ThreadScratch {
     for (uint64_t r : ready)
       if (r == id) return scratch;
     if (hs_alloc_scratch(db, &scratch) != HS_SUCCESS) return nullptr;
+    // A few ids: a database forgotten here only costs another hs_alloc_scratch (which keeps
+    // a scratch that is large enough), and the search stays short.
+    if (ready.size() == 16) ready.erase(ready.begin());
     ready.push_back(id);
     return scratch;
   }
@@ -218,15 +223,27 @@ Status HsDatabase::build(const std::vector<std::string>& patterns,
   keyword_rule_.clear();
   for (const auto& [kw, r] : keywords) keyword_rule_.push_back(static_cast<uint32_t>(r));
 
-  // Compiling takes a while and stages are built often with the same rules: keep each
-  // distinct rule set's database for the life of the process.
+  // Compiling takes a while and stages are built often with the same rules: keep the last
+  // few distinct rule sets' databases (stages hold theirs as long as they live). Bounded, so
+  // a process that builds many rule sets (a config fuzzer) does not keep them all.
   const std::string key = cache_key(patterns, keywords, byte_rules);
+  constexpr size_t kCachedRuleSets = 8;
   static std::mutex mu;
   static std::map<std::string, std::shared_ptr<Compiled>> cache;
+  static std::deque<std::string> recent;  // the cache's keys, least recently used first
+  auto touch = [&](const std::string& k) {
+    recent.erase(std::remove(recent.begin(), recent.end(), k), recent.end());
+    recent.push_back(k);
+    while (recent.size() > kCachedRuleSets) {
+      cache.erase(recent.front());
+      recent.pop_front();
+    }
+  };
   {
     std::lock_guard<std::mutex> lock(mu);
     auto it = cache.find(key);
     if (it != cache.end()) {
+      touch(key);
       db_ = it->second;
       modes_ = db_->modes;
       max_width_ = db_->max_width;
@@ -247,6 +264,7 @@ Status HsDatabase::build(const std::vector<std::string>& patterns,
     sensitive_ = c->sensitive;
     std::lock_guard<std::mutex> lock(mu);
     cache.emplace(key, c);
+    touch(key);
   };
   // Compiled by an earlier run (same rules, same Hyperscan): a few milliseconds to load.
   CachedDatabases disk;
