@@ -19,6 +19,7 @@
 Output is awaited by polling with a deadline, never by sleeping; only the writer sleeps, to
 pace input. Prints "ok - NAME" / "not ok - NAME: REASON", then a count.
 """
+import contextlib
 import json
 import os
 import re
@@ -168,14 +169,62 @@ def closed_state(path="out.jsonl"):
     return re.search(rb"^closed 1$", read(path + ".checkpoints.state"), re.M) is not None
 
 
+def kill(p):
+    """SIGKILL (nothing once it has exited), then reap."""
+    p.kill()
+    p.wait()
+
+
+@contextlib.contextmanager
+def running(workers, err="err.txt"):
+    """A run of agentlog, killed on the way out unless it was stopped (a check failed)."""
+    p = start(workers, err)
+    try:
+        yield p
+    finally:
+        kill(p)
+
+
+@contextlib.contextmanager
+def following_first_lines(workers, count):
+    """Keys, a config signing checkpoints only at open and close, input lines 1..count and a run
+    that has written them out."""
+    keygen()
+    config(every_records=1000, every_ms=0)
+    append(range(1, count + 1))
+    with running(workers) as p:
+        wait_until(lambda: len(out_numbers()) == count - count // 37, "the first %d lines" % count)
+        yield p
+
+
+def warnings_of_exit_0(rc, err):
+    """The warning lines of a run that must have exited 0 (its stderr is in the file `err`)."""
+    text = read(err).decode()
+    check(rc == 0, "exit %s: %s" % (rc, text))
+    return [l for l in text.splitlines() if "warning" in l]
+
+
+def follow_then_sigterm(workers, err, lines, until=None, what="the lines after the restart", before_stop=None):
+    """A run that follows `lines` appended to the input until they are out (`until`; by default
+    the last record of them ends out.jsonl), runs the checks `before_stop`, then stops on
+    SIGTERM; returns its warnings."""
+    last = [n for n in lines if n % 37][-1]
+    with running(workers, err) as p:
+        append(lines)
+        wait_until(until or (lambda: out_numbers()[-1:] == [last]), what)
+        if before_stop:
+            before_stop()
+        rc = stop(p)
+    return warnings_of_exit_0(rc, err)
+
+
 # ---------------------------------------------------------------------------
 
 def check_periodic_checkpoints_then_sigterm(workers):
     keygen()
     config(every_records=50, every_ms=200)
     append(range(1, 121))
-    p = start(workers)
-    try:
+    with running(workers) as p:
         # By count: 117 records (3 dead letters) are more than 50 since the opening checkpoint.
         wait_until(lambda: len(whole("out.jsonl")) == 117, "the first 120 input lines")
         wait_until(lambda: sizes() == [0, 117], "a checkpoint by count while following")
@@ -188,13 +237,8 @@ def check_periodic_checkpoints_then_sigterm(workers):
         append(range(131, 141))
         wait_until(lambda: len(whole("out.jsonl")) == 137, "10 more lines")
         rc = stop(p)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    err = read("err.txt").decode()
-    check(rc == 0, "exit %s: %s" % (rc, err))
-    check("warning" not in err, "warnings: " + err)
+    warnings = warnings_of_exit_0(rc, "err.txt")
+    check(not warnings, "warnings: %s" % warnings)
     check(out_numbers() == [n for n in range(1, 141) if n % 37], "records: %s" % out_numbers())
     check(dead_numbers() == [37, 74, 111], "dead letters: %s" % dead_numbers())
     check(sizes()[-1] == 137, "the last checkpoint (by time or SIGTERM) covers %d of 137 lines" % sizes()[-1])
@@ -206,17 +250,10 @@ def check_periodic_checkpoints_then_sigterm(workers):
     # checkpoint was exact: the restart repeats nothing.
     config(every_records=1000, every_ms=0)
     before = sizes()
-    p = start(workers, "err2.txt")
-    try:
-        append(range(141, 151))
-        wait_until(lambda: out_numbers()[-1:] == [150], "the lines after the restart")
-        check(sizes() == before, "a checkpoint before SIGTERM: %s" % sizes())
-        rc = stop(p)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    check(rc == 0 and b"warning" not in read("err2.txt"), "restart exit %s: %s" % (rc, read("err2.txt")))
+    warnings = follow_then_sigterm(
+        workers, "err2.txt", range(141, 151),
+        before_stop=lambda: check(sizes() == before, "a checkpoint before SIGTERM: %s" % sizes()))
+    check(not warnings, "restart warnings: %s" % warnings)
     check(out_numbers() == [n for n in range(1, 151) if n % 37], "records after the restart: %s" % out_numbers()[-20:])
     check(sizes() == before + [146], "SIGTERM's checkpoint: %s" % sizes())
     expect_verified("out.jsonl")
@@ -271,8 +308,7 @@ def check_sigkill_restarts(workers):
                 size, end = os.stat("out.jsonl").st_size, time.monotonic() + DEADLINE
                 while os.stat("out.jsonl").st_size == size and time.monotonic() < end:
                     pass
-            p.kill()
-            p.wait()
+            kill(p)
             cp = checkpoint_line()
             outs, deads = out_numbers(), dead_numbers()
             # What the restart repeats: the lines this run wrote after the checkpoint it left
@@ -324,9 +360,8 @@ def check_sigkill_restarts(workers):
         rc = stop(p)
     finally:
         t.join()
-        if p is not None and p.poll() is None:
-            p.kill()
-            p.wait()
+        if p is not None:
+            kill(p)
     check(rc == 0, "exit code of the last run: %s %s" % (rc, read("err%d.txt" % runs)))
     data = read("out.jsonl")
     check(data.endswith(b"\n"), "the output ends with a partial line")
@@ -371,12 +406,7 @@ def rotate_outputs():
 
 
 def check_sighup_rotation(workers):
-    keygen()
-    config(every_records=1000, every_ms=0)
-    append(range(1, 101))
-    p = start(workers)
-    try:
-        wait_until(lambda: len(out_numbers()) == 98, "the first 100 lines")
+    with following_first_lines(workers, 100) as p:
         last = 100
         for k in (1, 2):
             rotate_outputs()
@@ -386,12 +416,8 @@ def check_sighup_rotation(workers):
             last += 80
             wait_until(lambda: out_numbers()[-1:] == [last - (last % 37 == 0)], "the lines after rotation %d" % k)
         rc = stop(p)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    err = read("err.txt").decode()
-    check(rc == 0 and "warning" not in err, "exit %s: %s" % (rc, err))
+    warnings = warnings_of_exit_0(rc, "err.txt")
+    check(not warnings, "warnings: %s" % warnings)
     files = ["out.jsonl.2", "out.jsonl.1", "out.jsonl"]
     got = sum((out_numbers(f) for f in files), [])
     check(got == [n for n in range(1, 261) if n % 37], "records over the rotated files: %s" % got)
@@ -406,35 +432,19 @@ def check_sighup_rotation(workers):
 
 
 def check_sigkill_between_rename_and_sighup(workers):
-    keygen()
-    config(every_records=1000, every_ms=0)
-    append(range(1, 51))
-    p = start(workers)
-    try:
-        wait_until(lambda: len(out_numbers()) == 49, "the first 50 lines")
+    with following_first_lines(workers, 50) as p:
         # logrotate renamed the file; agentlog writes on into it until the SIGHUP, which a
         # crash comes before (the torn write too).
         os.rename("out.jsonl", "out.jsonl.1")
         append(range(51, 61))
         wait_until(lambda: out_numbers("out.jsonl.1")[-1:] == [60], "lines in the renamed file")
-        p.kill()
-        p.wait()
-        replayed = sum(1 for n in out_numbers("out.jsonl.1") if n > checkpoint_line())
-        with open("out.jsonl.1", "ab") as f:
-            f.write(record(61)[:30])
-        rc, so, se = verify("out.jsonl.1", extra=("--checkpoints", "out.jsonl.checkpoints", "--allow-tail"))
-        check(rc == 1 and "ends with an incomplete line after line 59" in so, "verify of the torn file: " + so)
-        p = start(workers, "err2.txt")
-        append(range(61, 71))
-        wait_until(lambda: out_numbers()[-1:] == [70], "the lines after the restart")
-        rc = stop(p)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    err = read("err2.txt").decode()
-    check(rc == 0, "exit %s: %s" % (rc, err))
-    warnings = [l for l in err.splitlines() if "warning" in l]
+        kill(p)
+    replayed = sum(1 for n in out_numbers("out.jsonl.1") if n > checkpoint_line())
+    with open("out.jsonl.1", "ab") as f:
+        f.write(record(61)[:30])
+    rc, so, se = verify("out.jsonl.1", extra=("--checkpoints", "out.jsonl.checkpoints", "--allow-tail"))
+    check(rc == 1 and "ends with an incomplete line after line 59" in so, "verify of the torn file: " + so)
+    warnings = follow_then_sigterm(workers, "err2.txt", range(61, 71))
     check(warnings == [
         "agentlog: warning: out.jsonl.1: cut an incomplete last line of 30 bytes (an earlier write failed or was cut "
         "short); new lines follow the last whole line",
@@ -456,62 +466,33 @@ def check_sigkill_between_rename_and_sighup(workers):
 def check_sigkill_renamed_file_gone(workers):
     """The renamed file went elsewhere (logrotate's olddir) before the restart: the lines it held
     after the last checkpoint cannot be covered, and the restart says so."""
-    keygen()
-    config(every_records=1000, every_ms=0)
-    append(range(1, 11))
-    p = start(workers)
-    try:
-        wait_until(lambda: len(out_numbers()) == 10, "the first 10 lines")
+    with following_first_lines(workers, 10) as p:
         os.rename("out.jsonl", "out.jsonl.1")
-        p.kill()
-        p.wait()
-        ino = os.stat("out.jsonl.1").st_ino
-        os.mkdir("old")
-        os.rename("out.jsonl.1", "old/out.jsonl.1")
-        p = start(workers, "err2.txt")
-        append(range(11, 21))
-        wait_until(lambda: out_numbers() == list(range(11, 21)), "the lines after the restart")
-        rc = stop(p)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    err = read("err2.txt").decode()
-    check(rc == 0, "exit %s: %s" % (rc, err))
+        kill(p)
+    ino = os.stat("out.jsonl.1").st_ino
+    os.mkdir("old")
+    os.rename("out.jsonl.1", "old/out.jsonl.1")
+    warnings = follow_then_sigterm(workers, "err2.txt", range(11, 21),
+                                   until=lambda: out_numbers() == list(range(11, 21)))
     want = ("agentlog: warning: out.jsonl: the file the last checkpoint was written for (inode %d) is not beside it "
             "under another name; lines written to it after tree size 0, if any, are not covered by a checkpoint" % ino)
-    check([l for l in err.splitlines() if "warning" in l] == [want], "warnings: %s" % err)
+    check(warnings == [want], "warnings: %s" % warnings)
     check(sizes() == [0, 10], "checkpoint sizes %s" % sizes())
 
 
 def check_rotated_while_stopped_then_sigkill(workers):
     """logrotate renames the output while agentlog is stopped; the next run starts the new file
     and is killed before it signs a checkpoint in it: the run after that continues the tree."""
-    keygen()
-    config(every_records=1000, every_ms=0)
-    append(range(1, 11))
-    p = start(workers)
-    try:
-        wait_until(lambda: len(out_numbers()) == 10, "the first 10 lines")
+    with following_first_lines(workers, 10) as p:
         check(stop(p) == 0, "exit of the first run")
-        os.rename("out.jsonl", "out.jsonl.1")
-        p = start(workers, "err2.txt")
+    os.rename("out.jsonl", "out.jsonl.1")
+    with running(workers, "err2.txt") as p:
         append(range(11, 21))
         wait_until(lambda: out_numbers() == list(range(11, 21)), "the lines of the second run")
-        p.kill()
-        p.wait()
-        p = start(workers, "err3.txt")
-        append(range(21, 31))
-        wait_until(lambda: out_numbers()[-1:] == [30], "the lines of the third run")
-        rc = stop(p)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    err = read("err3.txt").decode()
-    check(rc == 0, "exit %s: %s" % (rc, err))
+        kill(p)
+    warnings = follow_then_sigterm(workers, "err3.txt", range(21, 31), what="the lines of the third run")
     check("agentlog: warning: out.jsonl: 10 lines after the last checkpoint (an earlier run stopped without one) "
-          "are covered by a new checkpoint\n" in err, "stderr: " + err)
+          "are covered by a new checkpoint" in warnings, "warnings: %s" % warnings)
     check(out_numbers("out.jsonl.1") + out_numbers() == list(range(1, 31)), "records")
     check(sizes() == [0, 10, 20, 30], "checkpoint sizes %s" % sizes())
     expect_verified("out.jsonl.1", "out.jsonl", extra=("--checkpoints", "out.jsonl.checkpoints"))
@@ -520,32 +501,16 @@ def check_rotated_while_stopped_then_sigkill(workers):
 def check_sigkill_mid_checkpoint(workers):
     """A crash while a checkpoint was appended leaves part of it: verify reports it, the
     restart cuts it with a warning and signs the tree again."""
-    keygen()
-    config(every_records=1000, every_ms=0)
-    append(range(1, 21))
-    p = start(workers)
-    try:
-        wait_until(lambda: len(out_numbers()) == 20, "the first 20 lines")
-        p.kill()
-        p.wait()
-        cps = read("out.jsonl.checkpoints")
-        torn = b"%s\n20\nq83" % ORIGIN.encode()  # the first bytes of the next checkpoint
-        with open("out.jsonl.checkpoints", "ab") as f:
-            f.write(torn)
-        rc, so, se = verify("out.jsonl", extra=("--allow-tail",))
-        check(rc != 0 and "out.jsonl.checkpoints:8: the last line has no newline (a torn write?)" in so + se,
-              "verify of a torn checkpoint: %d %s %s" % (rc, so, se))
-        p = start(workers, "err2.txt")
-        append(range(21, 31))
-        wait_until(lambda: out_numbers()[-1:] == [30], "the lines after the restart")
-        rc = stop(p)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    err = read("err2.txt").decode()
-    check(rc == 0, "exit %s: %s" % (rc, err))
-    warnings = [l for l in err.splitlines() if "warning" in l]
+    with following_first_lines(workers, 20) as p:
+        kill(p)
+    cps = read("out.jsonl.checkpoints")
+    torn = b"%s\n20\nq83" % ORIGIN.encode()  # the first bytes of the next checkpoint
+    with open("out.jsonl.checkpoints", "ab") as f:
+        f.write(torn)
+    rc, so, se = verify("out.jsonl", extra=("--allow-tail",))
+    check(rc != 0 and "out.jsonl.checkpoints:8: the last line has no newline (a torn write?)" in so + se,
+          "verify of a torn checkpoint: %d %s %s" % (rc, so, se))
+    warnings = follow_then_sigterm(workers, "err2.txt", range(21, 31))
     check(warnings == [
         "agentlog: warning: out.jsonl.checkpoints: cut an incomplete last checkpoint of %d bytes (an earlier run "
         "stopped while writing it)" % len(torn),
