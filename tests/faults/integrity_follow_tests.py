@@ -29,42 +29,15 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from test_util import (DEADLINE, check, read_bytes, read_lines, run_check, stop, wait_until,  # noqa: E402
+                       write_follow_config)
 
 BIN = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else None
-DEADLINE = 20.0  # seconds; generous for a loaded CI machine
 ORIGIN = "example.com/follow"
 DEAD_ORIGIN = "example.com/follow-dead"
 CUT_RE = re.compile(r"agentlog: warning: out\.jsonl: cut an incomplete last line of (\d+) bytes")
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Fail(msg)
-
-
-def wait_until(pred, what, deadline=DEADLINE):
-    end = time.monotonic() + deadline
-    while not pred():
-        if time.monotonic() >= end:
-            raise Fail("timed out waiting for " + what)
-        time.sleep(0.01)
-
-
-def read(path):
-    if not os.path.exists(path):
-        return b""
-    with open(path, "rb") as f:
-        return f.read()
-
-
-def whole(path):
-    """The whole lines of a file (a torn last line is left out)."""
-    return read(path).split(b"\n")[:-1]
 
 
 def record(n):
@@ -77,17 +50,17 @@ def input_line(n):
 
 
 def out_numbers(path="out.jsonl"):
-    return [json.loads(l)["n"] for l in whole(path)]
+    return [json.loads(l)["n"] for l in read_lines(path)]
 
 
 def dead_numbers(path="dead.jsonl"):
-    return [json.loads(l)["line"] for l in whole(path)]
+    return [json.loads(l)["line"] for l in read_lines(path)]
 
 
 def notes(path="out.jsonl.checkpoints"):
     """(size, root) of every whole checkpoint in the file (origin, size, root, blank, signature)."""
     out, cur = [], []
-    for line in read(path).decode().split("\n")[:-1]:
+    for line in read_bytes(path).decode().split("\n")[:-1]:
         cur.append(line)
         if line.startswith("\u2014 "):
             out.append((int(cur[1]), cur[2]))
@@ -106,15 +79,7 @@ def keygen():
 
 def config(every_records=50, every_ms=100):
     integ = "{key_file: k, origin: %s, checkpoint_every_records: %d, checkpoint_every_ms: %d}"
-    with open("cfg.yaml", "w") as f:
-        f.write("""pipeline:
-  inputs:
-    - type: file
-      paths: [app.log]
-      follow: true
-      checkpoint: state/checkpoint.json
-      poll_interval_ms: 20
-  outputs:
+    write_follow_config("""  outputs:
     - type: file
       path: out.jsonl
       integrity: %s
@@ -123,22 +88,11 @@ def config(every_records=50, every_ms=100):
     path: dead.jsonl
     integrity: %s
 """ % (integ % (ORIGIN, every_records, every_ms), integ % (DEAD_ORIGIN, every_records, every_ms)))
-    os.makedirs("state", exist_ok=True)
 
 
 def start(workers, err="err.txt"):
     return subprocess.Popen([BIN, "run", "-c", "cfg.yaml", "--workers", str(workers)], stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=open(err, "wb"))
-
-
-def stop(p, sig=signal.SIGTERM):
-    p.send_signal(sig)
-    try:
-        return p.wait(timeout=DEADLINE)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
-        raise Fail("agentlog did not exit after " + signal.Signals(sig).name)
 
 
 def verify(*logs, extra=()):
@@ -166,7 +120,7 @@ def append(lines):
 
 
 def closed_state(path="out.jsonl"):
-    return re.search(rb"^closed 1$", read(path + ".checkpoints.state"), re.M) is not None
+    return re.search(rb"^closed 1$", read_bytes(path + ".checkpoints.state"), re.M) is not None
 
 
 def kill(p):
@@ -199,7 +153,7 @@ def following_first_lines(workers, count):
 
 def warnings_of_exit_0(rc, err):
     """The warning lines of a run that must have exited 0 (its stderr is in the file `err`)."""
-    text = read(err).decode()
+    text = read_bytes(err).decode()
     check(rc == 0, "exit %s: %s" % (rc, text))
     return [l for l in text.splitlines() if "warning" in l]
 
@@ -226,7 +180,7 @@ def check_periodic_checkpoints_then_sigterm(workers):
     append(range(1, 121))
     with running(workers) as p:
         # By count: 117 records (3 dead letters) are more than 50 since the opening checkpoint.
-        wait_until(lambda: len(whole("out.jsonl")) == 117, "the first 120 input lines")
+        wait_until(lambda: len(read_lines("out.jsonl")) == 117, "the first 120 input lines")
         wait_until(lambda: sizes() == [0, 117], "a checkpoint by count while following")
         # By time: 10 lines are fewer than 50; the quiet input still gets them signed.
         append(range(121, 131))
@@ -235,7 +189,7 @@ def check_periodic_checkpoints_then_sigterm(workers):
         check(not closed_state(), "the state says closed while running")
         expect_verified("out.jsonl")
         append(range(131, 141))
-        wait_until(lambda: len(whole("out.jsonl")) == 137, "10 more lines")
+        wait_until(lambda: len(read_lines("out.jsonl")) == 137, "10 more lines")
         rc = stop(p)
     warnings = warnings_of_exit_0(rc, "err.txt")
     check(not warnings, "warnings: %s" % warnings)
@@ -302,7 +256,7 @@ def check_sigkill_restarts(workers):
         p = start(workers, "err0.txt")
         for k, (new_lines, on_growth) in enumerate(kills):
             if new_lines:
-                wait_until(lambda: len(whole("out.jsonl")) >= starts[0] + new_lines,
+                wait_until(lambda: len(read_lines("out.jsonl")) >= starts[0] + new_lines,
                            "%d new lines before kill %d" % (new_lines, k))
             if on_growth:
                 size, end = os.stat("out.jsonl").st_size, time.monotonic() + DEADLINE
@@ -314,7 +268,7 @@ def check_sigkill_restarts(workers):
             # What the restart repeats: the lines this run wrote after the checkpoint it left
             # (those of earlier runs were counted at their kill).
             expected_dups += sum(1 for n in outs[starts[0]:] if n > cp) + sum(1 for n in deads[starts[1]:] if n > cp)
-            data = read("out.jsonl")
+            data = read_bytes("out.jsonl")
             torn = b""
             if not data.endswith(b"\n") and data:
                 torn = data[data.rfind(b"\n") + 1:]  # SIGKILL tore a write itself
@@ -345,7 +299,7 @@ def check_sigkill_restarts(workers):
             at = len(before) - 1 + (tail > 0)
             check(at < len(now) and now[at] == len(outs),
                   "restart %d signed no checkpoint over the %d lines kill %d left: %s" % (runs, len(outs), k, now[-3:]))
-            err = read("err%d.txt" % runs).decode()
+            err = read_bytes("err%d.txt" % runs).decode()
             cuts = CUT_RE.findall(err)
             if torn:
                 check(cuts == [str(len(torn))], "torn line of %d bytes not reported: %r" % (len(torn), err))
@@ -362,11 +316,11 @@ def check_sigkill_restarts(workers):
         t.join()
         if p is not None:
             kill(p)
-    check(rc == 0, "exit code of the last run: %s %s" % (rc, read("err%d.txt" % runs)))
-    data = read("out.jsonl")
+    check(rc == 0, "exit code of the last run: %s %s" % (rc, read_bytes("err%d.txt" % runs)))
+    data = read_bytes("out.jsonl")
     check(data.endswith(b"\n"), "the output ends with a partial line")
     outs, deads = out_numbers(), dead_numbers()  # json.loads: a fragment joined to a record fails here
-    check(all(l.count(b'{"n":') == 1 for l in whole("out.jsonl")), "a fragment was absorbed into a record")
+    check(all(l.count(b'{"n":') == 1 for l in read_lines("out.jsonl")), "a fragment was absorbed into a record")
     got = outs + deads
     missing = sorted(set(range(1, total + 1)) - set(got))
     check(not missing, "lost: %r (of %d)" % (missing[:20], len(missing)))
@@ -390,7 +344,7 @@ def same_as_one_worker(workers, files, every_checkpoint=True):
         return
     one = os.path.join("..", os.path.basename(os.getcwd())[:-2] + "-1")
     for f in files:
-        check(read(f) == read(os.path.join(one, f)), "%s differs from the one-worker run" % f)
+        check(read_bytes(f) == read_bytes(os.path.join(one, f)), "%s differs from the one-worker run" % f)
     for f in ("out.jsonl.checkpoints", "dead.jsonl.checkpoints"):
         mine, theirs = notes(f), notes(os.path.join(one, f))
         if not every_checkpoint:
@@ -453,7 +407,7 @@ def check_sigkill_between_rename_and_sighup(workers):
         "agentlog: warning: dead.jsonl: 1 lines after the last checkpoint (an earlier run stopped without one) are "
         "covered by a new checkpoint"],
         "warnings: %s" % warnings)
-    check(b'"n":61' not in read("out.jsonl.1"), "the torn line is still there")
+    check(b'"n":61' not in read_bytes("out.jsonl.1"), "the torn line is still there")
     got = out_numbers("out.jsonl.1") + out_numbers()
     # What followed the input checkpoint the kill left is written again.
     check(set(got) == set(n for n in range(1, 71) if n % 37), "records lost: %s" % got)
@@ -503,7 +457,7 @@ def check_sigkill_mid_checkpoint(workers):
     restart cuts it with a warning and signs the tree again."""
     with following_first_lines(workers, 20) as p:
         kill(p)
-    cps = read("out.jsonl.checkpoints")
+    cps = read_bytes("out.jsonl.checkpoints")
     torn = b"%s\n20\nq83" % ORIGIN.encode()  # the first bytes of the next checkpoint
     with open("out.jsonl.checkpoints", "ab") as f:
         f.write(torn)
@@ -516,7 +470,7 @@ def check_sigkill_mid_checkpoint(workers):
         "stopped while writing it)" % len(torn),
         "agentlog: warning: out.jsonl: 20 lines after the last checkpoint (an earlier run stopped without one) are "
         "covered by a new checkpoint"], "warnings: %s" % warnings)
-    check(read("out.jsonl.checkpoints").startswith(cps) and torn not in read("out.jsonl.checkpoints"),
+    check(read_bytes("out.jsonl.checkpoints").startswith(cps) and torn not in read_bytes("out.jsonl.checkpoints"),
           "the torn checkpoint is still there")
     check(sizes() == [0, 20, 30], "checkpoint sizes %s" % sizes())
     expect_verified("out.jsonl")
@@ -545,31 +499,18 @@ def main():
         print("usage: integrity_follow_tests.py /path/to/agentlog [CHECK[:WORKERS]...]", file=sys.stderr)
         return 2
     only = sys.argv[2:]
-    passed = failed = 0
+    outcomes = []
     with tempfile.TemporaryDirectory(prefix="agentlog-integrity-follow.") as tmp:
         for fn in CHECKS:
             for workers in (1, 2):
                 name = fn.__name__[len("check_"):]
                 if only and name not in only and "%s:%d" % (name, workers) not in only:
                     continue
-                d = os.path.join(tmp, "%s-%d" % (name, workers))
-                os.makedirs(d)
-                os.chdir(d)
-                t0 = time.monotonic()
-                label = "%s (workers %d)" % (name, workers)
-                try:
-                    fn(workers)
-                    passed += 1
-                    print("ok - %s (%.1fs)" % (label, time.monotonic() - t0), flush=True)
-                except Fail as e:
-                    failed += 1
-                    print("not ok - %s: %s" % (label, e), flush=True)
-                except Exception:
-                    failed += 1
-                    print("not ok - %s: %s" % (label, traceback.format_exc().replace("\n", " | ")), flush=True)
-                os.chdir(tmp)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+                # same_as_one_worker finds the one-worker run in NAME-1.
+                outcomes.append(run_check(tmp, "%s-%d" % (name, workers), "%s (workers %d)" % (name, workers),
+                                          fn, workers))
+    print("%d passed, %d failed" % (outcomes.count("passed"), outcomes.count("failed")))
+    return 1 if "failed" in outcomes else 0
 
 
 if __name__ == "__main__":
