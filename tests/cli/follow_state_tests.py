@@ -4,8 +4,8 @@ lifecycles and `collision`'s id owners are saved in the checkpoint with the offs
 
     python3 tests/cli/follow_state_tests.py /path/to/agentlog
 
-Same conventions as streaming_tests.py (whose helpers it uses): each check in its own empty
-directory, output waited for by polling with a deadline, never by sleeping.
+Same conventions as streaming_tests.py (whose helpers it uses, with tests/test_util.py's): each
+check in its own empty directory, output waited for by polling with a deadline, never by sleeping.
 """
 import json
 import os
@@ -15,24 +15,17 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from streaming_tests import (DEADLINE, Fail, check, read_lines, run_checks, start, stop, wait_until,  # noqa: E402
-                             write_config)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from streaming_tests import DEADLINE, run_checks, start, stop, wait_until  # noqa: E402
+from test_util import Fail, check, read_lines, write_follow_config  # noqa: E402
 
 
 def config(stages, extra_input=""):
-    write_config("cfg.yaml", """pipeline:
-  inputs:
-    - type: file
-      paths: [app.log]
-      follow: true
-      checkpoint: state/checkpoint.json
-      poll_interval_ms: 20
-%s  stages:
+    write_follow_config("""%s  stages:
 %s  outputs: [{type: file, path: out.jsonl}]
   warnings: {type: file, path: warnings.jsonl}
   dead_letter: {type: file, path: dead.jsonl}
 """ % (extra_input, stages))
-    os.makedirs("state", exist_ok=True)
 
 
 LIFECYCLE = "    - type: lifecycle\n"

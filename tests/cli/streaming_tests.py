@@ -7,6 +7,7 @@ Each check runs in its own empty directory under a temporary directory. Output i
 for by polling with a deadline, never by sleeping; only writers sleep, to pace input.
 Prints "ok - NAME" or "not ok - NAME: REASON" per check, then "N passed, M failed".
 """
+import functools
 import json
 import os
 import select
@@ -16,48 +17,17 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import test_util  # noqa: E402
+from test_util import Fail, check, numbers, read_lines, run_check, write_follow_config  # noqa: E402
 
 BIN = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else None
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEADLINE = 10.0  # seconds; generous for a loaded CI machine
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Fail(msg)
-
-
-def wait_until(pred, what, deadline=DEADLINE):
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        if pred():
-            return
-        time.sleep(0.01)
-    raise Fail("timed out waiting for " + what)
-
-
-def read_lines(path):
-    if not os.path.exists(path):
-        return []
-    with open(path, "rb") as f:
-        data = f.read()
-    return data.split(b"\n")[:-1]  # complete lines only
-
-
-def numbers(path):
-    """The "n" of every complete, parseable output line, in order."""
-    out = []
-    for line in read_lines(path):
-        try:
-            out.append(json.loads(line)["n"])
-        except (ValueError, KeyError):
-            pass  # a line torn by SIGKILL; its record is re-read after the restart
-    return out
+# test_util's, with this script's deadline (follow_state_tests.py uses them too).
+wait_until = functools.partial(test_util.wait_until, deadline=DEADLINE)
+stop = functools.partial(test_util.stop, deadline=DEADLINE)
 
 
 def write_config(name, text):
@@ -69,16 +39,6 @@ def start(config, stdin=subprocess.DEVNULL, stdout=None):
     err = open("err.txt", "ab")
     return subprocess.Popen([BIN, "run", "-c", config], stdin=stdin,
                             stdout=stdout if stdout is not None else subprocess.DEVNULL, stderr=err)
-
-
-def stop(proc, sig=signal.SIGTERM):
-    proc.send_signal(sig)
-    try:
-        return proc.wait(timeout=DEADLINE)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-        raise Fail("agentlog did not exit after " + signal.Signals(sig).name)
 
 
 def holds_open(pid, path):
@@ -256,17 +216,9 @@ def check_closed_stdout_pipe_exit_3():
 # follow mode
 
 def follow_config(extra=""):
-    write_config("cfg.yaml", """pipeline:
-  inputs:
-    - type: file
-      paths: [app.log]
-      follow: true
-      checkpoint: state/checkpoint.json
-      poll_interval_ms: 20
-%s  outputs: [{type: file, path: out.jsonl}]
+    write_follow_config("""%s  outputs: [{type: file, path: out.jsonl}]
   dead_letter: {type: file, path: dead.jsonl}
 """ % extra)
-    os.makedirs("state", exist_ok=True)
 
 
 def check_follow_waits_for_missing_file():
@@ -618,7 +570,7 @@ def run_checks(checks, script, prefix):
     if BIN is None or not os.access(BIN, os.X_OK):
         print("usage: %s /path/to/agentlog" % script, file=sys.stderr)
         return 2
-    passed = failed = 0
+    outcomes = []
     # Checks a build cannot meet (timing under ASan): "name,name" (tests/CMakeLists.txt).
     skip = set(filter(None, os.environ.get("AGENTLOG_SKIP_CHECKS", "").split(",")))
     with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
@@ -627,22 +579,9 @@ def run_checks(checks, script, prefix):
             if name in skip:
                 print("skip - " + name, flush=True)
                 continue
-            d = os.path.join(tmp, name)
-            os.makedirs(d)
-            os.chdir(d)
-            try:
-                fn()
-                passed += 1
-                print("ok - " + name, flush=True)
-            except Fail as e:
-                failed += 1
-                print("not ok - %s: %s" % (name, e), flush=True)
-            except Exception:
-                failed += 1
-                print("not ok - %s: %s" % (name, traceback.format_exc().replace("\n", " | ")), flush=True)
-            os.chdir(tmp)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+            outcomes.append(run_check(tmp, name, name, fn))
+    print("%d passed, %d failed" % (outcomes.count("passed"), outcomes.count("failed")))
+    return 1 if "failed" in outcomes else 0
 
 
 def main():

@@ -19,6 +19,7 @@
 Output is awaited by polling with a deadline, never by sleeping; only the writer sleeps, to
 pace input. Prints "ok - NAME" / "not ok - NAME: REASON", then a count.
 """
+import contextlib
 import json
 import os
 import re
@@ -28,42 +29,15 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from test_util import (DEADLINE, check, read_bytes, read_lines, run_check, stop, wait_until,  # noqa: E402
+                       write_follow_config)
 
 BIN = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else None
-DEADLINE = 20.0  # seconds; generous for a loaded CI machine
 ORIGIN = "example.com/follow"
 DEAD_ORIGIN = "example.com/follow-dead"
 CUT_RE = re.compile(r"agentlog: warning: out\.jsonl: cut an incomplete last line of (\d+) bytes")
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Fail(msg)
-
-
-def wait_until(pred, what, deadline=DEADLINE):
-    end = time.monotonic() + deadline
-    while not pred():
-        if time.monotonic() >= end:
-            raise Fail("timed out waiting for " + what)
-        time.sleep(0.01)
-
-
-def read(path):
-    if not os.path.exists(path):
-        return b""
-    with open(path, "rb") as f:
-        return f.read()
-
-
-def whole(path):
-    """The whole lines of a file (a torn last line is left out)."""
-    return read(path).split(b"\n")[:-1]
 
 
 def record(n):
@@ -76,17 +50,17 @@ def input_line(n):
 
 
 def out_numbers(path="out.jsonl"):
-    return [json.loads(l)["n"] for l in whole(path)]
+    return [json.loads(l)["n"] for l in read_lines(path)]
 
 
 def dead_numbers(path="dead.jsonl"):
-    return [json.loads(l)["line"] for l in whole(path)]
+    return [json.loads(l)["line"] for l in read_lines(path)]
 
 
 def notes(path="out.jsonl.checkpoints"):
     """(size, root) of every whole checkpoint in the file (origin, size, root, blank, signature)."""
     out, cur = [], []
-    for line in read(path).decode().split("\n")[:-1]:
+    for line in read_bytes(path).decode().split("\n")[:-1]:
         cur.append(line)
         if line.startswith("\u2014 "):
             out.append((int(cur[1]), cur[2]))
@@ -105,15 +79,7 @@ def keygen():
 
 def config(every_records=50, every_ms=100):
     integ = "{key_file: k, origin: %s, checkpoint_every_records: %d, checkpoint_every_ms: %d}"
-    with open("cfg.yaml", "w") as f:
-        f.write("""pipeline:
-  inputs:
-    - type: file
-      paths: [app.log]
-      follow: true
-      checkpoint: state/checkpoint.json
-      poll_interval_ms: 20
-  outputs:
+    write_follow_config("""  outputs:
     - type: file
       path: out.jsonl
       integrity: %s
@@ -122,22 +88,11 @@ def config(every_records=50, every_ms=100):
     path: dead.jsonl
     integrity: %s
 """ % (integ % (ORIGIN, every_records, every_ms), integ % (DEAD_ORIGIN, every_records, every_ms)))
-    os.makedirs("state", exist_ok=True)
 
 
 def start(workers, err="err.txt"):
     return subprocess.Popen([BIN, "run", "-c", "cfg.yaml", "--workers", str(workers)], stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=open(err, "wb"))
-
-
-def stop(p, sig=signal.SIGTERM):
-    p.send_signal(sig)
-    try:
-        return p.wait(timeout=DEADLINE)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
-        raise Fail("agentlog did not exit after " + signal.Signals(sig).name)
 
 
 def verify(*logs, extra=()):
@@ -165,7 +120,56 @@ def append(lines):
 
 
 def closed_state(path="out.jsonl"):
-    return re.search(rb"^closed 1$", read(path + ".checkpoints.state"), re.M) is not None
+    return re.search(rb"^closed 1$", read_bytes(path + ".checkpoints.state"), re.M) is not None
+
+
+def kill(p):
+    """SIGKILL (nothing once it has exited), then reap."""
+    p.kill()
+    p.wait()
+
+
+@contextlib.contextmanager
+def running(workers, err="err.txt"):
+    """A run of agentlog, killed on the way out unless it was stopped (a check failed)."""
+    p = start(workers, err)
+    try:
+        yield p
+    finally:
+        kill(p)
+
+
+@contextlib.contextmanager
+def following_first_lines(workers, count):
+    """Keys, a config signing checkpoints only at open and close, input lines 1..count and a run
+    that has written them out."""
+    keygen()
+    config(every_records=1000, every_ms=0)
+    append(range(1, count + 1))
+    with running(workers) as p:
+        wait_until(lambda: len(out_numbers()) == count - count // 37, "the first %d lines" % count)
+        yield p
+
+
+def warnings_of_exit_0(rc, err):
+    """The warning lines of a run that must have exited 0 (its stderr is in the file `err`)."""
+    text = read_bytes(err).decode()
+    check(rc == 0, "exit %s: %s" % (rc, text))
+    return [l for l in text.splitlines() if "warning" in l]
+
+
+def follow_then_sigterm(workers, err, lines, until=None, what="the lines after the restart", before_stop=None):
+    """A run that follows `lines` appended to the input until they are out (`until`; by default
+    the last record of them ends out.jsonl), runs the checks `before_stop`, then stops on
+    SIGTERM; returns its warnings."""
+    last = [n for n in lines if n % 37][-1]
+    with running(workers, err) as p:
+        append(lines)
+        wait_until(until or (lambda: out_numbers()[-1:] == [last]), what)
+        if before_stop:
+            before_stop()
+        rc = stop(p)
+    return warnings_of_exit_0(rc, err)
 
 
 # ---------------------------------------------------------------------------
@@ -174,10 +178,9 @@ def check_periodic_checkpoints_then_sigterm(workers):
     keygen()
     config(every_records=50, every_ms=200)
     append(range(1, 121))
-    p = start(workers)
-    try:
+    with running(workers) as p:
         # By count: 117 records (3 dead letters) are more than 50 since the opening checkpoint.
-        wait_until(lambda: len(whole("out.jsonl")) == 117, "the first 120 input lines")
+        wait_until(lambda: len(read_lines("out.jsonl")) == 117, "the first 120 input lines")
         wait_until(lambda: sizes() == [0, 117], "a checkpoint by count while following")
         # By time: 10 lines are fewer than 50; the quiet input still gets them signed.
         append(range(121, 131))
@@ -186,15 +189,10 @@ def check_periodic_checkpoints_then_sigterm(workers):
         check(not closed_state(), "the state says closed while running")
         expect_verified("out.jsonl")
         append(range(131, 141))
-        wait_until(lambda: len(whole("out.jsonl")) == 137, "10 more lines")
+        wait_until(lambda: len(read_lines("out.jsonl")) == 137, "10 more lines")
         rc = stop(p)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    err = read("err.txt").decode()
-    check(rc == 0, "exit %s: %s" % (rc, err))
-    check("warning" not in err, "warnings: " + err)
+    warnings = warnings_of_exit_0(rc, "err.txt")
+    check(not warnings, "warnings: %s" % warnings)
     check(out_numbers() == [n for n in range(1, 141) if n % 37], "records: %s" % out_numbers())
     check(dead_numbers() == [37, 74, 111], "dead letters: %s" % dead_numbers())
     check(sizes()[-1] == 137, "the last checkpoint (by time or SIGTERM) covers %d of 137 lines" % sizes()[-1])
@@ -206,17 +204,10 @@ def check_periodic_checkpoints_then_sigterm(workers):
     # checkpoint was exact: the restart repeats nothing.
     config(every_records=1000, every_ms=0)
     before = sizes()
-    p = start(workers, "err2.txt")
-    try:
-        append(range(141, 151))
-        wait_until(lambda: out_numbers()[-1:] == [150], "the lines after the restart")
-        check(sizes() == before, "a checkpoint before SIGTERM: %s" % sizes())
-        rc = stop(p)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    check(rc == 0 and b"warning" not in read("err2.txt"), "restart exit %s: %s" % (rc, read("err2.txt")))
+    warnings = follow_then_sigterm(
+        workers, "err2.txt", range(141, 151),
+        before_stop=lambda: check(sizes() == before, "a checkpoint before SIGTERM: %s" % sizes()))
+    check(not warnings, "restart warnings: %s" % warnings)
     check(out_numbers() == [n for n in range(1, 151) if n % 37], "records after the restart: %s" % out_numbers()[-20:])
     check(sizes() == before + [146], "SIGTERM's checkpoint: %s" % sizes())
     expect_verified("out.jsonl")
@@ -265,20 +256,19 @@ def check_sigkill_restarts(workers):
         p = start(workers, "err0.txt")
         for k, (new_lines, on_growth) in enumerate(kills):
             if new_lines:
-                wait_until(lambda: len(whole("out.jsonl")) >= starts[0] + new_lines,
+                wait_until(lambda: len(read_lines("out.jsonl")) >= starts[0] + new_lines,
                            "%d new lines before kill %d" % (new_lines, k))
             if on_growth:
                 size, end = os.stat("out.jsonl").st_size, time.monotonic() + DEADLINE
                 while os.stat("out.jsonl").st_size == size and time.monotonic() < end:
                     pass
-            p.kill()
-            p.wait()
+            kill(p)
             cp = checkpoint_line()
             outs, deads = out_numbers(), dead_numbers()
             # What the restart repeats: the lines this run wrote after the checkpoint it left
             # (those of earlier runs were counted at their kill).
             expected_dups += sum(1 for n in outs[starts[0]:] if n > cp) + sum(1 for n in deads[starts[1]:] if n > cp)
-            data = read("out.jsonl")
+            data = read_bytes("out.jsonl")
             torn = b""
             if not data.endswith(b"\n") and data:
                 torn = data[data.rfind(b"\n") + 1:]  # SIGKILL tore a write itself
@@ -309,7 +299,7 @@ def check_sigkill_restarts(workers):
             at = len(before) - 1 + (tail > 0)
             check(at < len(now) and now[at] == len(outs),
                   "restart %d signed no checkpoint over the %d lines kill %d left: %s" % (runs, len(outs), k, now[-3:]))
-            err = read("err%d.txt" % runs).decode()
+            err = read_bytes("err%d.txt" % runs).decode()
             cuts = CUT_RE.findall(err)
             if torn:
                 check(cuts == [str(len(torn))], "torn line of %d bytes not reported: %r" % (len(torn), err))
@@ -324,14 +314,13 @@ def check_sigkill_restarts(workers):
         rc = stop(p)
     finally:
         t.join()
-        if p is not None and p.poll() is None:
-            p.kill()
-            p.wait()
-    check(rc == 0, "exit code of the last run: %s %s" % (rc, read("err%d.txt" % runs)))
-    data = read("out.jsonl")
+        if p is not None:
+            kill(p)
+    check(rc == 0, "exit code of the last run: %s %s" % (rc, read_bytes("err%d.txt" % runs)))
+    data = read_bytes("out.jsonl")
     check(data.endswith(b"\n"), "the output ends with a partial line")
     outs, deads = out_numbers(), dead_numbers()  # json.loads: a fragment joined to a record fails here
-    check(all(l.count(b'{"n":') == 1 for l in whole("out.jsonl")), "a fragment was absorbed into a record")
+    check(all(l.count(b'{"n":') == 1 for l in read_lines("out.jsonl")), "a fragment was absorbed into a record")
     got = outs + deads
     missing = sorted(set(range(1, total + 1)) - set(got))
     check(not missing, "lost: %r (of %d)" % (missing[:20], len(missing)))
@@ -355,7 +344,7 @@ def same_as_one_worker(workers, files, every_checkpoint=True):
         return
     one = os.path.join("..", os.path.basename(os.getcwd())[:-2] + "-1")
     for f in files:
-        check(read(f) == read(os.path.join(one, f)), "%s differs from the one-worker run" % f)
+        check(read_bytes(f) == read_bytes(os.path.join(one, f)), "%s differs from the one-worker run" % f)
     for f in ("out.jsonl.checkpoints", "dead.jsonl.checkpoints"):
         mine, theirs = notes(f), notes(os.path.join(one, f))
         if not every_checkpoint:
@@ -371,12 +360,7 @@ def rotate_outputs():
 
 
 def check_sighup_rotation(workers):
-    keygen()
-    config(every_records=1000, every_ms=0)
-    append(range(1, 101))
-    p = start(workers)
-    try:
-        wait_until(lambda: len(out_numbers()) == 98, "the first 100 lines")
+    with following_first_lines(workers, 100) as p:
         last = 100
         for k in (1, 2):
             rotate_outputs()
@@ -386,12 +370,8 @@ def check_sighup_rotation(workers):
             last += 80
             wait_until(lambda: out_numbers()[-1:] == [last - (last % 37 == 0)], "the lines after rotation %d" % k)
         rc = stop(p)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    err = read("err.txt").decode()
-    check(rc == 0 and "warning" not in err, "exit %s: %s" % (rc, err))
+    warnings = warnings_of_exit_0(rc, "err.txt")
+    check(not warnings, "warnings: %s" % warnings)
     files = ["out.jsonl.2", "out.jsonl.1", "out.jsonl"]
     got = sum((out_numbers(f) for f in files), [])
     check(got == [n for n in range(1, 261) if n % 37], "records over the rotated files: %s" % got)
@@ -406,35 +386,19 @@ def check_sighup_rotation(workers):
 
 
 def check_sigkill_between_rename_and_sighup(workers):
-    keygen()
-    config(every_records=1000, every_ms=0)
-    append(range(1, 51))
-    p = start(workers)
-    try:
-        wait_until(lambda: len(out_numbers()) == 49, "the first 50 lines")
+    with following_first_lines(workers, 50) as p:
         # logrotate renamed the file; agentlog writes on into it until the SIGHUP, which a
         # crash comes before (the torn write too).
         os.rename("out.jsonl", "out.jsonl.1")
         append(range(51, 61))
         wait_until(lambda: out_numbers("out.jsonl.1")[-1:] == [60], "lines in the renamed file")
-        p.kill()
-        p.wait()
-        replayed = sum(1 for n in out_numbers("out.jsonl.1") if n > checkpoint_line())
-        with open("out.jsonl.1", "ab") as f:
-            f.write(record(61)[:30])
-        rc, so, se = verify("out.jsonl.1", extra=("--checkpoints", "out.jsonl.checkpoints", "--allow-tail"))
-        check(rc == 1 and "ends with an incomplete line after line 59" in so, "verify of the torn file: " + so)
-        p = start(workers, "err2.txt")
-        append(range(61, 71))
-        wait_until(lambda: out_numbers()[-1:] == [70], "the lines after the restart")
-        rc = stop(p)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    err = read("err2.txt").decode()
-    check(rc == 0, "exit %s: %s" % (rc, err))
-    warnings = [l for l in err.splitlines() if "warning" in l]
+        kill(p)
+    replayed = sum(1 for n in out_numbers("out.jsonl.1") if n > checkpoint_line())
+    with open("out.jsonl.1", "ab") as f:
+        f.write(record(61)[:30])
+    rc, so, se = verify("out.jsonl.1", extra=("--checkpoints", "out.jsonl.checkpoints", "--allow-tail"))
+    check(rc == 1 and "ends with an incomplete line after line 59" in so, "verify of the torn file: " + so)
+    warnings = follow_then_sigterm(workers, "err2.txt", range(61, 71))
     check(warnings == [
         "agentlog: warning: out.jsonl.1: cut an incomplete last line of 30 bytes (an earlier write failed or was cut "
         "short); new lines follow the last whole line",
@@ -443,7 +407,7 @@ def check_sigkill_between_rename_and_sighup(workers):
         "agentlog: warning: dead.jsonl: 1 lines after the last checkpoint (an earlier run stopped without one) are "
         "covered by a new checkpoint"],
         "warnings: %s" % warnings)
-    check(b'"n":61' not in read("out.jsonl.1"), "the torn line is still there")
+    check(b'"n":61' not in read_bytes("out.jsonl.1"), "the torn line is still there")
     got = out_numbers("out.jsonl.1") + out_numbers()
     # What followed the input checkpoint the kill left is written again.
     check(set(got) == set(n for n in range(1, 71) if n % 37), "records lost: %s" % got)
@@ -456,62 +420,33 @@ def check_sigkill_between_rename_and_sighup(workers):
 def check_sigkill_renamed_file_gone(workers):
     """The renamed file went elsewhere (logrotate's olddir) before the restart: the lines it held
     after the last checkpoint cannot be covered, and the restart says so."""
-    keygen()
-    config(every_records=1000, every_ms=0)
-    append(range(1, 11))
-    p = start(workers)
-    try:
-        wait_until(lambda: len(out_numbers()) == 10, "the first 10 lines")
+    with following_first_lines(workers, 10) as p:
         os.rename("out.jsonl", "out.jsonl.1")
-        p.kill()
-        p.wait()
-        ino = os.stat("out.jsonl.1").st_ino
-        os.mkdir("old")
-        os.rename("out.jsonl.1", "old/out.jsonl.1")
-        p = start(workers, "err2.txt")
-        append(range(11, 21))
-        wait_until(lambda: out_numbers() == list(range(11, 21)), "the lines after the restart")
-        rc = stop(p)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    err = read("err2.txt").decode()
-    check(rc == 0, "exit %s: %s" % (rc, err))
+        kill(p)
+    ino = os.stat("out.jsonl.1").st_ino
+    os.mkdir("old")
+    os.rename("out.jsonl.1", "old/out.jsonl.1")
+    warnings = follow_then_sigterm(workers, "err2.txt", range(11, 21),
+                                   until=lambda: out_numbers() == list(range(11, 21)))
     want = ("agentlog: warning: out.jsonl: the file the last checkpoint was written for (inode %d) is not beside it "
             "under another name; lines written to it after tree size 0, if any, are not covered by a checkpoint" % ino)
-    check([l for l in err.splitlines() if "warning" in l] == [want], "warnings: %s" % err)
+    check(warnings == [want], "warnings: %s" % warnings)
     check(sizes() == [0, 10], "checkpoint sizes %s" % sizes())
 
 
 def check_rotated_while_stopped_then_sigkill(workers):
     """logrotate renames the output while agentlog is stopped; the next run starts the new file
     and is killed before it signs a checkpoint in it: the run after that continues the tree."""
-    keygen()
-    config(every_records=1000, every_ms=0)
-    append(range(1, 11))
-    p = start(workers)
-    try:
-        wait_until(lambda: len(out_numbers()) == 10, "the first 10 lines")
+    with following_first_lines(workers, 10) as p:
         check(stop(p) == 0, "exit of the first run")
-        os.rename("out.jsonl", "out.jsonl.1")
-        p = start(workers, "err2.txt")
+    os.rename("out.jsonl", "out.jsonl.1")
+    with running(workers, "err2.txt") as p:
         append(range(11, 21))
         wait_until(lambda: out_numbers() == list(range(11, 21)), "the lines of the second run")
-        p.kill()
-        p.wait()
-        p = start(workers, "err3.txt")
-        append(range(21, 31))
-        wait_until(lambda: out_numbers()[-1:] == [30], "the lines of the third run")
-        rc = stop(p)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    err = read("err3.txt").decode()
-    check(rc == 0, "exit %s: %s" % (rc, err))
+        kill(p)
+    warnings = follow_then_sigterm(workers, "err3.txt", range(21, 31), what="the lines of the third run")
     check("agentlog: warning: out.jsonl: 10 lines after the last checkpoint (an earlier run stopped without one) "
-          "are covered by a new checkpoint\n" in err, "stderr: " + err)
+          "are covered by a new checkpoint" in warnings, "warnings: %s" % warnings)
     check(out_numbers("out.jsonl.1") + out_numbers() == list(range(1, 31)), "records")
     check(sizes() == [0, 10, 20, 30], "checkpoint sizes %s" % sizes())
     expect_verified("out.jsonl.1", "out.jsonl", extra=("--checkpoints", "out.jsonl.checkpoints"))
@@ -520,38 +455,22 @@ def check_rotated_while_stopped_then_sigkill(workers):
 def check_sigkill_mid_checkpoint(workers):
     """A crash while a checkpoint was appended leaves part of it: verify reports it, the
     restart cuts it with a warning and signs the tree again."""
-    keygen()
-    config(every_records=1000, every_ms=0)
-    append(range(1, 21))
-    p = start(workers)
-    try:
-        wait_until(lambda: len(out_numbers()) == 20, "the first 20 lines")
-        p.kill()
-        p.wait()
-        cps = read("out.jsonl.checkpoints")
-        torn = b"%s\n20\nq83" % ORIGIN.encode()  # the first bytes of the next checkpoint
-        with open("out.jsonl.checkpoints", "ab") as f:
-            f.write(torn)
-        rc, so, se = verify("out.jsonl", extra=("--allow-tail",))
-        check(rc != 0 and "out.jsonl.checkpoints:8: the last line has no newline (a torn write?)" in so + se,
-              "verify of a torn checkpoint: %d %s %s" % (rc, so, se))
-        p = start(workers, "err2.txt")
-        append(range(21, 31))
-        wait_until(lambda: out_numbers()[-1:] == [30], "the lines after the restart")
-        rc = stop(p)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    err = read("err2.txt").decode()
-    check(rc == 0, "exit %s: %s" % (rc, err))
-    warnings = [l for l in err.splitlines() if "warning" in l]
+    with following_first_lines(workers, 20) as p:
+        kill(p)
+    cps = read_bytes("out.jsonl.checkpoints")
+    torn = b"%s\n20\nq83" % ORIGIN.encode()  # the first bytes of the next checkpoint
+    with open("out.jsonl.checkpoints", "ab") as f:
+        f.write(torn)
+    rc, so, se = verify("out.jsonl", extra=("--allow-tail",))
+    check(rc != 0 and "out.jsonl.checkpoints:8: the last line has no newline (a torn write?)" in so + se,
+          "verify of a torn checkpoint: %d %s %s" % (rc, so, se))
+    warnings = follow_then_sigterm(workers, "err2.txt", range(21, 31))
     check(warnings == [
         "agentlog: warning: out.jsonl.checkpoints: cut an incomplete last checkpoint of %d bytes (an earlier run "
         "stopped while writing it)" % len(torn),
         "agentlog: warning: out.jsonl: 20 lines after the last checkpoint (an earlier run stopped without one) are "
         "covered by a new checkpoint"], "warnings: %s" % warnings)
-    check(read("out.jsonl.checkpoints").startswith(cps) and torn not in read("out.jsonl.checkpoints"),
+    check(read_bytes("out.jsonl.checkpoints").startswith(cps) and torn not in read_bytes("out.jsonl.checkpoints"),
           "the torn checkpoint is still there")
     check(sizes() == [0, 20, 30], "checkpoint sizes %s" % sizes())
     expect_verified("out.jsonl")
@@ -580,31 +499,18 @@ def main():
         print("usage: integrity_follow_tests.py /path/to/agentlog [CHECK[:WORKERS]...]", file=sys.stderr)
         return 2
     only = sys.argv[2:]
-    passed = failed = 0
+    outcomes = []
     with tempfile.TemporaryDirectory(prefix="agentlog-integrity-follow.") as tmp:
         for fn in CHECKS:
             for workers in (1, 2):
                 name = fn.__name__[len("check_"):]
                 if only and name not in only and "%s:%d" % (name, workers) not in only:
                     continue
-                d = os.path.join(tmp, "%s-%d" % (name, workers))
-                os.makedirs(d)
-                os.chdir(d)
-                t0 = time.monotonic()
-                label = "%s (workers %d)" % (name, workers)
-                try:
-                    fn(workers)
-                    passed += 1
-                    print("ok - %s (%.1fs)" % (label, time.monotonic() - t0), flush=True)
-                except Fail as e:
-                    failed += 1
-                    print("not ok - %s: %s" % (label, e), flush=True)
-                except Exception:
-                    failed += 1
-                    print("not ok - %s: %s" % (label, traceback.format_exc().replace("\n", " | ")), flush=True)
-                os.chdir(tmp)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+                # same_as_one_worker finds the one-worker run in NAME-1.
+                outcomes.append(run_check(tmp, "%s-%d" % (name, workers), "%s (workers %d)" % (name, workers),
+                                          fn, workers))
+    print("%d passed, %d failed" % (outcomes.count("passed"), outcomes.count("failed")))
+    return 1 if "failed" in outcomes else 0
 
 
 if __name__ == "__main__":

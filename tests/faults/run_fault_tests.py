@@ -26,39 +26,26 @@ pace input. Exits 0 when every check passed or was skipped (77 when all were ski
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import test_util  # noqa: E402
+from test_util import DEADLINE, Fail, Skip, check, numbers, run_check, stop, write_follow_config  # noqa: E402
 
 BIN = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else None
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DEADLINE = 20.0  # seconds; generous for a loaded CI machine
-
-
-class Fail(Exception):
-    pass
-
-
-class Skip(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Fail(msg)
 
 
 def wait_until(pred, what, deadline=DEADLINE):
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        if pred():
-            return
-        time.sleep(0.01)
-    raise Fail("timed out waiting for " + what + (" (have %d)" % len(numbers("out.jsonl")) if os.path.exists("out.jsonl") else ""))
+    """test_util.wait_until; a time-out also says how many records out.jsonl holds."""
+    try:
+        test_util.wait_until(pred, what, deadline)
+    except Fail as e:
+        raise Fail(str(e) + (" (have %d)" % len(numbers("out.jsonl")) if os.path.exists("out.jsonl") else ""))
 
 
 def whole_lines(path):
@@ -76,51 +63,19 @@ def whole_lines(path):
     return out
 
 
-def numbers(path):
-    """The "n" of every parseable line (a line torn by SIGKILL is skipped)."""
-    out = []
-    if not os.path.exists(path):
-        return out
-    for line in open(path, "rb").read().split(b"\n")[:-1]:
-        try:
-            out.append(json.loads(line)["n"])
-        except (ValueError, KeyError):
-            pass
-    return out
-
-
 def record(n):
     return '{"n":%d,"pad":"%s"}\n' % (n, "x" * 40)
 
 
 def follow_config(output, poll_ms=20):
-    with open("cfg.yaml", "w") as f:
-        f.write("""pipeline:
-  inputs:
-    - type: file
-      paths: [app.log]
-      follow: true
-      checkpoint: state/checkpoint.json
-      poll_interval_ms: %d
-  outputs: [{type: file, path: %s}]
+    write_follow_config("""  outputs: [{type: file, path: %s}]
   dead_letter: {type: file, path: dead.jsonl}
-""" % (poll_ms, output))
-    os.makedirs("state", exist_ok=True)
+""" % output, poll_ms)
 
 
 def start(stats=None):
     args = [BIN, "run", "-c", "cfg.yaml"] + (["--stats-json", stats] if stats else [])
     return subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=open("err.txt", "ab"))
-
-
-def stop(p, sig=signal.SIGTERM):
-    p.send_signal(sig)
-    try:
-        return p.wait(timeout=DEADLINE)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
-        raise Fail("agentlog did not exit after " + signal.Signals(sig).name)
 
 
 def checkpoint_line():
@@ -343,30 +298,13 @@ def main():
         print("usage: run_fault_tests.py /path/to/agentlog [CHECK...]", file=sys.stderr)
         return 2
     only = sys.argv[2:]
-    passed = failed = skipped = 0
+    outcomes = []
     with tempfile.TemporaryDirectory(prefix="agentlog-faults.") as tmp:
         for fn in CHECKS:
             name = fn.__name__[len("check_"):]
-            if only and name not in only:
-                continue
-            d = os.path.join(tmp, name)
-            os.makedirs(d)
-            os.chdir(d)
-            t0 = time.monotonic()
-            try:
-                fn()
-                passed += 1
-                print("ok - %s (%.1fs)" % (name, time.monotonic() - t0), flush=True)
-            except Skip as e:
-                skipped += 1
-                print("ok - %s # SKIP %s" % (name, e), flush=True)
-            except Fail as e:
-                failed += 1
-                print("not ok - %s: %s" % (name, e), flush=True)
-            except Exception:
-                failed += 1
-                print("not ok - %s: %s" % (name, traceback.format_exc().replace("\n", " | ")), flush=True)
-            os.chdir(tmp)
+            if not only or name in only:
+                outcomes.append(run_check(tmp, name, name, fn))
+    passed, failed, skipped = (outcomes.count(o) for o in ("passed", "failed", "skipped"))
     print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
     if failed:
         return 1
