@@ -197,7 +197,7 @@ Status open_byte_source(const SourceSpec& spec, std::unique_ptr<ByteSource>& out
   if (spec.open) return spec.open(out);
   int fd = 0;
   bool owned = false;
-  struct stat st;
+  struct stat st{};
   if (!spec.path.empty() && spec.path != "-") {
     fd = ::open(spec.path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return Status::error(spec.path + ": cannot open: " + std::strerror(errno));

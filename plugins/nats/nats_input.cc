@@ -101,15 +101,20 @@ class NatsSource : public ByteSource {
       sub_options.Config.AckWait = cfg_.ack_wait_ms * 1000000;
       sub_options.Config.MaxAckPending = cfg_.max_ack_pending;
       sub_options.Config.MaxDeliver = -1;
-      if (Status status = prepare_durable(durable, sub_options.Config); !status.ok()) return status;
+      bool recreating = false;
+      if (Status status = prepare_durable(durable, sub_options.Config, recreating); !status.ok()) return status;
       natsSubscription* sub = nullptr;
       jsErrCode jerr = static_cast<jsErrCode>(0);
       natsStatus nats_status;
       // A cluster that lost a node or is electing a leader answers late: retry transient
-      // failures with backoff until SIGTERM, as a worker must outlive a node restart.
+      // failures with backoff until SIGTERM, as a worker must outlive a node restart. A
+      // deleted durable is created again even past a SIGTERM, for up to a minute.
+      const auto recreate_until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
       for (int64_t pause = cfg_.conn.reconnect_initial_ms;; pause = std::min<int64_t>(pause * 2, cfg_.conn.reconnect_max_ms)) {
+        jerr = static_cast<jsErrCode>(0);
         nats_status = js_PullSubscribe(&sub, conn_.js, subject.c_str(), durable.c_str(), nullptr, &sub_options, &jerr);
-        if ((nats_status != NATS_TIMEOUT && nats_status != NATS_NO_RESPONDERS) || stop_requested()) break;
+        if (!transient(nats_status, jerr)) break;
+        if (stop_requested() && !(recreating && std::chrono::steady_clock::now() < recreate_until)) break;
         ++stats_->fetch_errors;
         wait_readable(-1, static_cast<int>(pause));
       }
@@ -183,6 +188,12 @@ class NatsSource : public ByteSource {
     natsMsg* msg;
   };
 
+  // Worth another try: no answer yet, or a cluster without a leader for the moment.
+  static bool transient(natsStatus status, jsErrCode jerr) {
+    return status == NATS_TIMEOUT || status == NATS_NO_RESPONDERS ||
+           (status != NATS_OK && jerr == JSClusterNotAvailErr);
+  }
+
   void nak(natsMsg* m) {
     natsMsg_Nak(m, nullptr);
     natsMsg_Destroy(m);
@@ -196,10 +207,13 @@ class NatsSource : public ByteSource {
   // floor (acks are sent in order, so everything after the floor is what was not acked):
   // the partition is delivered again in stream order from the first message not acked.
   // Sets where `config` delivers from: an existing durable's own start (a bind must repeat
-  // it), or the ack floor after a crash.
-  Status prepare_durable(const std::string& durable, jsConsumerConfig& config) {
+  // it), or the ack floor after a crash. `recreating`: the durable was deleted, so the
+  // subscribe that creates it again must not give up early (a durable that is not there
+  // would be created from the stream's start: every message again).
+  Status prepare_durable(const std::string& durable, jsConsumerConfig& config, bool& recreating) {
+    recreating = false;
     uint64_t from = 0;
-    int64_t pending = 0;
+    int64_t pending = 0, waiting = 0;
     natsStatus nats_status = NATS_OK;
     for (int64_t pause = cfg_.conn.reconnect_initial_ms;; pause = std::min<int64_t>(pause * 2, cfg_.conn.reconnect_max_ms)) {
       jsConsumerInfo* info = nullptr;
@@ -207,6 +221,7 @@ class NatsSource : public ByteSource {
       nats_status = js_GetConsumerInfo(&info, conn_.js, cfg_.conn.stream.c_str(), durable.c_str(), nullptr, &jerr);
       if (nats_status == NATS_OK && info != nullptr) {
         pending = info->NumAckPending;
+        waiting = info->NumWaiting;
         from = info->AckFloor.Stream + 1;
         if (info->Config != nullptr) {
           config.DeliverPolicy = info->Config->DeliverPolicy;
@@ -216,27 +231,36 @@ class NatsSource : public ByteSource {
         break;
       }
       if (nats_status == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr) return {};  // a new durable
-      if ((nats_status != NATS_TIMEOUT && nats_status != NATS_NO_RESPONDERS) || stop_requested()) break;
-      ++stats_->fetch_errors;
+      if (!transient(nats_status, jerr) || stop_requested()) break;
       wait_readable(-1, static_cast<int>(pause));
     }
     if (nats_status != NATS_OK)
       return Status::error("nats input (" + conn_.label() + "): consumer " + durable + ": " + status_text(nats_status));
     if (pending == 0 || !cfg_.resume_in_order) return {};
+    if (waiting > 0) {
+      // A pull request is open: another process consumes this durable now. Recreating it
+      // would cut that process off; its messages stay where they are.
+      std::fprintf(stderr,
+                   "agentlog: warning: nats input: consumer %s is being consumed by another process; not recreated "
+                   "from its ack floor (set resume_in_order: false where processes share a partition)\n",
+                   durable.c_str());
+      return {};
+    }
     for (int64_t pause = cfg_.conn.reconnect_initial_ms;; pause = std::min<int64_t>(pause * 2, cfg_.conn.reconnect_max_ms)) {
       jsErrCode jerr = static_cast<jsErrCode>(0);
       nats_status = js_DeleteConsumer(conn_.js, cfg_.conn.stream.c_str(), durable.c_str(), nullptr, &jerr);
       if (nats_status == NATS_OK || nats_status == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr) break;
-      if ((nats_status != NATS_TIMEOUT && nats_status != NATS_NO_RESPONDERS) || stop_requested())
+      if (!transient(nats_status, jerr) || stop_requested())
         return Status::error("nats input (" + conn_.label() + "): consumer " + durable +
                              ": cannot recreate it from its ack floor: " + status_text(nats_status));
-      ++stats_->fetch_errors;
       wait_readable(-1, static_cast<int>(pause));
     }
+    recreating = true;
     ++stats_->resumed_from_ack_floor;
     std::fprintf(stderr,
-                 "agentlog: warning: nats input: consumer %s had %lld messages fetched and not acked by an earlier "
-                 "process; delivering the partition again in order from stream sequence %llu\n",
+                 "agentlog: warning: nats input: consumer %s had %lld messages fetched and not acked (an earlier "
+                 "process was killed, or gave them back at its stop); delivering the partition again in order from "
+                 "stream sequence %llu\n",
                  durable.c_str(), static_cast<long long>(pending), static_cast<unsigned long long>(from));
     config.DeliverPolicy = js_DeliverByStartSequence;
     config.OptStartSeq = from;

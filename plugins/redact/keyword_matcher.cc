@@ -16,6 +16,12 @@ Status KeywordMatcher::build(const std::vector<std::pair<std::string, size_t>>& 
     for (unsigned char c : kw)
       if (cls_[c] == 0) cls_[c] = static_cast<uint8_t>(classes_++);
   for (int c = 'A'; c <= 'Z'; ++c) cls_[c] = cls_[c - 'A' + 'a'];
+  // Past these the tables take tens of MB (or a class number would not fit its byte): the
+  // caller then does without the keyword gate.
+  size_t keyword_bytes = 0;
+  for (const auto& [kw, r] : keyword_rule) keyword_bytes += kw.size();
+  if (keyword_bytes > (size_t{1} << 18) || classes_ > 255)
+    return Status::error("the rule keywords are too many for the keyword matcher");
   // The trie, then failure links breadth-first, folded into a full transition table.
   std::vector<std::vector<int32_t>> go(1, std::vector<int32_t>(classes_, -1));
   std::vector<std::vector<uint64_t>> out(1, std::vector<uint64_t>(rule_words_, 0));
@@ -53,7 +59,6 @@ Status KeywordMatcher::build(const std::vector<std::pair<std::string, size_t>>& 
       }
     }
   }
-  if (go.size() * classes_ > UINT32_MAX / 2) return Status::error("the rule keywords are too many for the keyword matcher");
   // Renumbered so that the states where a keyword ends come last: "a keyword ended" is then
   // "the next row's offset >= hit_from_", with no flag bit, and the offsets fit 16 bits for
   // more keywords.

@@ -1,6 +1,7 @@
 #include "plugins/redact/secret_rules.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 
 #include "plugins/redact/byte_run.h"
@@ -83,6 +84,8 @@ Status RuleSet::add_rule(SecretRule rule, const std::string& where, const std::s
 }
 
 Status RuleSet::compile(int64_t max_mem) {
+  static std::atomic<uint64_t> next_serial{1};
+  serial_ = next_serial++;
   std::vector<std::string> patterns;
   std::vector<std::pair<std::string, size_t>> keywords;
   for (size_t i = 0; i < rules_.size(); ++i) {
@@ -281,9 +284,11 @@ bool RuleSet::direct_candidates(std::string_view text, std::vector<size_t>& cand
 
 namespace {
 // The Hyperscan hits of the last text may_match_each scanned alone, for find_all on the same
-// text (pass 1 names a text, then runs the rules on it): one scan instead of two.
+// text (pass 1 names a text, then runs the rules on it): one scan instead of two. Keyed by
+// the compiled rule set's serial, not its address: a rule set built where a freed one was
+// must not read the other's hits.
 struct LastScan {
-  const void* owner = nullptr;
+  uint64_t owner = 0;
   std::string text;
   HsDatabase::Hits hits;
 };
@@ -300,8 +305,8 @@ void RuleSet::find_all(std::string_view text, std::vector<Finding>& out) const {
     return;
   }
   thread_local HsDatabase::Hits scanned;
-  const bool reuse = t_last_scan.owner == this && t_last_scan.text == text;
-  t_last_scan.owner = nullptr;  // one use: pass 1 asks once per text
+  const bool reuse = t_last_scan.owner == serial_ && t_last_scan.text == text;
+  t_last_scan.owner = 0;  // one use: pass 1 asks once per text
   HsDatabase::Hits& hits = reuse ? t_last_scan.hits : scanned;
   if (!reuse) db_->scan(text, hits);
   cands.assign(hits.hit_rules.begin(), hits.hit_rules.end());
@@ -434,7 +439,7 @@ void RuleSet::scan_each(const std::string_view* texts, size_t n, std::vector<uin
     joined += '\n';
   }
   // One text alone is scanned as find_all scans it, and its hits are kept for find_all.
-  t_last_scan.owner = n == 1 ? this : nullptr;
+  t_last_scan.owner = n == 1 ? serial_ : 0;
   HsDatabase::Hits& hits = t_last_scan.hits;
   db_->scan(n == 1 ? texts[0] : std::string_view(joined), hits);
   if (n == 1) t_last_scan.text.assign(texts[0]);

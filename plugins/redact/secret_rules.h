@@ -136,6 +136,7 @@ class RuleSet {
   bool any_unkeyed_ = false;        // some rule has no keywords
   size_t unkeyed_min_length_ = 0;   // the shortest text such a rule can match
   size_t direct_limit_ = 4;
+  uint64_t serial_ = 0;             // this compilation's number, unique in the process
   bool run_gate_ = false;           // every such rule's match is a run of known bytes:
   RunGate runs_;                    // ... these
   std::vector<size_t> unfiltered_;  // rules Hyperscan cannot take: RE2 runs on every text

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <optional>
 #include <random>
 
 #include <simdjson.h>
@@ -147,4 +148,41 @@ TEST_CASE("RE2 run directly and after a Hyperscan scan find the same secrets in 
   }
   CHECK(texts > 40000);
   CHECK(found > 2000);
+}
+
+TEST_CASE("a rule set built where a freed one was does not read its Hyperscan hits", "[redact][narrowing]") {
+  // may_match_each keeps the hits of a text it scanned alone for find_all on that text; a
+  // rule set at the same address with other rules must scan for itself (with the old key,
+  // its address, it read the freed set's rule numbers past its own rules).
+  std::string many = "rules:\n";
+  for (int i = 0; i < 40; ++i)
+    many += "  - {id: r" + std::to_string(i) + ", regex: 'tok" + std::to_string(i) + "_[a-z]{6}', keywords: [tok" +
+            std::to_string(i) + "_]}\n";
+  const std::string one = "rules:\n  - {id: only, regex: 'tok3_[a-z]{6}', keywords: [tok3_]}\n";
+  auto compiled = [](const std::string& yaml) {
+    RuleSet rs;
+    REQUIRE(rs.add_yaml(yaml, "t.yaml").ok());
+    REQUIRE(rs.compile(64ll << 20).ok());
+    rs.set_direct_limit(0);  // always the Hyperscan route, where the kept hits are used
+    return rs;
+  };
+  const std::string_view text = "tok39_abcdef and tok3_ghijkl";
+  std::optional<RuleSet> slot;
+  slot.emplace(compiled(many));
+  std::vector<uint8_t> may;
+  slot->may_match_each(&text, 1, may);
+  REQUIRE(may == std::vector<uint8_t>{1});
+  const RuleSet* where = &*slot;
+  slot.reset();
+  slot.emplace(compiled(one));
+  REQUIRE(&*slot == where);
+  std::vector<Finding> got, want;
+  slot->find(text, got);
+  RuleSet fresh = compiled(one);
+  fresh.find(text, want);
+  REQUIRE(want.size() == 1);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].begin == want[0].begin);
+  CHECK(got[0].end == want[0].end);
+  CHECK(got[0].rule == 0);
 }
