@@ -65,32 +65,32 @@ void ClaudeCode::touch() {
 }
 
 void ClaudeCode::start_turn() {
-  Stream& s = *stream_;
-  if (s.open) {
+  Stream& stream = *stream_;
+  if (stream.open) {
     held_.release_stream(turn_key_, *this);
-    end_at_last_activity(s, "");
+    end_at_last_activity(stream, "");
   }
-  if (s.subagent && s.parent_action_id.empty()) link_by_prompt(s);
-  base_.parent_action_id = s.parent_action_id;
-  s.open = true;
-  s.ending = false;
-  s.answered = false;
-  s.turn_id = entry_id_;
-  s.start_ms = s.last_ms = now_ms_;
-  s.last_pos = pos_;
-  s.last_evidence = base_.evidence_ref;
-  s.base = base_;
-  s.base.tool_target = cwd_;
-  Canon c = base_;
-  c.turn_id = s.turn_id;
-  c.event_type = "agent_run";
-  c.phase = "start";
-  c.tool_name = "turn";
-  c.tool_action = "start";
-  c.tool_target = cwd_;
-  c.input_ref = content_ref(content_);
-  c.output_ref = std::string(kNoRef);
-  emit(c);
+  if (stream.subagent && stream.parent_action_id.empty()) link_by_prompt(stream);
+  base_.parent_action_id = stream.parent_action_id;
+  stream.open = true;
+  stream.ending = false;
+  stream.answered = false;
+  stream.turn_id = entry_id_;
+  stream.start_ms = stream.last_ms = now_ms_;
+  stream.last_pos = pos_;
+  stream.last_evidence = base_.evidence_ref;
+  stream.base = base_;
+  stream.base.tool_target = cwd_;
+  Canon event = base_;
+  event.turn_id = stream.turn_id;
+  event.event_type = "agent_run";
+  event.phase = "start";
+  event.tool_name = "turn";
+  event.tool_action = "start";
+  event.tool_target = cwd_;
+  event.input_ref = content_ref(content_);
+  event.output_ref = std::string(kNoRef);
+  emit(event);
 }
 
 void ClaudeCode::link_by_prompt(Stream& s) {

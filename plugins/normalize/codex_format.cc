@@ -315,33 +315,33 @@ class Codex : public Format {
   }
 
   void tool_call(std::string_view sub, std::string_view id, const LineRef& ref, Converted& out) {
-    Canon c = base_;
-    c.event_type = "tool_call";
-    c.action_id = std::string(id);
-    c.output_ref = std::string(kNoRef);
-    c.decision = approval_ == "never" ? "allow" : "unknown";
-    c.tool_action = "execute";
+    Canon event = base_;
+    event.event_type = "tool_call";
+    event.action_id = std::string(id);
+    event.output_ref = std::string(kNoRef);
+    event.decision = approval_ == "never" ? "allow" : "unknown";
+    event.tool_action = "execute";
     escalation_asked_ = false;
     if (sub == "local_shell_call") {
-      c.tool_name = "local_shell";
+      event.tool_name = "local_shell";
       element action;
       simdjson::dom::array argv;
       if ((*payload_)["action"].get(action) == simdjson::SUCCESS) {
-        if (action["command"].get(argv) == simdjson::SUCCESS) c.tool_target = argv_program(argv);
-        c.input_ref = json_ref(action);
+        if (action["command"].get(argv) == simdjson::SUCCESS) event.tool_target = argv_program(argv);
+        event.input_ref = json_ref(action);
       }
     } else {
       std::string_view name = str_at(*payload_, "name").value_or("");
-      c.tool_name = std::string(ident_or(name, kUnknown));
+      event.tool_name = std::string(ident_or(name, kUnknown));
       // function_call: arguments is a JSON text; custom_tool_call: input is free text.
       std::string_view args = str_at(*payload_, sub == "function_call" ? "arguments" : "input").value_or("");
-      c.input_ref = sha256_ref(args);
-      escalation_asked_ = describe_codex_tool(name, args, sub == "custom_tool_call", cwd_, c);
+      event.input_ref = sha256_ref(args);
+      escalation_asked_ = describe_codex_tool(name, args, sub == "custom_tool_call", cwd_, event);
     }
-    calls_.put(c.action_id, {c.tool_name, c.tool_action, c.tool_target, c.input_ref, now_ms_});
-    if (escalation_asked_) c.decision = "needs_review";
-    emit(c, ref, out);
-    if (escalation_asked_) open_escalation(std::move(c), ref, out);
+    calls_.put(event.action_id, {event.tool_name, event.tool_action, event.tool_target, event.input_ref, now_ms_});
+    if (escalation_asked_) event.decision = "needs_review";
+    emit(event, ref, out);
+    if (escalation_asked_) open_escalation(std::move(event), ref, out);
   }
 
   // An escalation (needs_review) for call `c`, resolved by its output or by the turn's abort.
@@ -383,29 +383,29 @@ class Codex : public Format {
 
   void escalation(std::string_view id, const LineRef& ref, Converted& out) {
     if (find_escalation(id) != escalated_.end()) return;  // its call already asked: one escalation
-    Canon c = base_;
-    c.event_type = "escalation";
-    c.turn_id = turn_;
-    c.action_id = std::string(id);
-    c.decision = "needs_review";
-    c.output_ref = std::string(kNoRef);
+    Canon event = base_;
+    event.event_type = "escalation";
+    event.turn_id = turn_;
+    event.action_id = std::string(id);
+    event.decision = "needs_review";
+    event.output_ref = std::string(kNoRef);
     if (const CallInfo* call = calls_.find(id)) {
-      c.tool_name = call->tool_name;
-      c.tool_action = call->tool_action;
-      c.tool_target = call->tool_target;
-      c.input_ref = call->input_ref;
+      event.tool_name = call->tool_name;
+      event.tool_action = call->tool_action;
+      event.tool_target = call->tool_target;
+      event.input_ref = call->input_ref;
     } else {
       simdjson::dom::array argv;
       if ((*payload_)["command"].get(argv) == simdjson::SUCCESS) {
-        c.tool_name = "shell";
-        c.tool_action = "execute";
-        c.tool_target = argv_program(argv);
+        event.tool_name = "shell";
+        event.tool_action = "execute";
+        event.tool_target = argv_program(argv);
       } else {
-        c.tool_name = "apply_patch";
-        c.tool_action = "update";
+        event.tool_name = "apply_patch";
+        event.tool_action = "update";
       }
     }
-    open_escalation(std::move(c), ref, out);
+    open_escalation(std::move(event), ref, out);
   }
 
   void turn(std::string_view sub, const LineRef& ref, Converted& out) {
@@ -421,31 +421,32 @@ class Codex : public Format {
       open_turn(tid.empty() ? "line-" + std::to_string(ref.line) : std::string(tid), true, now_ms_, ref, out.type);
       return;
     }
-    Canon c = base_;
-    c.event_type = "agent_run";
-    c.phase = "end";
-    c.turn_id = open_ ? turn_ : tid.empty() ? "line-" + std::to_string(ref.line) : std::string(tid);
-    c.tool_name = "turn";
-    c.tool_action = "end";
-    c.tool_target = cwd_;
-    c.output_ref = std::string(kNoRef);
+    Canon event = base_;
+    event.event_type = "agent_run";
+    event.phase = "end";
+    event.turn_id = open_ ? turn_ : tid.empty() ? "line-" + std::to_string(ref.line) : std::string(tid);
+    event.tool_name = "turn";
+    event.tool_action = "end";
+    event.tool_target = cwd_;
+    event.output_ref = std::string(kNoRef);
     if (sub == "turn_aborted") {
-      c.error_code = "turn_aborted:" + std::string(ident_or(str_at(*payload_, "reason").value_or(""), kUnknown));
+      event.error_code = "turn_aborted:" + std::string(ident_or(str_at(*payload_, "reason").value_or(""), kUnknown));
       // An approval answered with "abort" ends the turn: its open requests are refused.
       for (Canon& esc : escalated_) {
         esc.decision = "block";
-        esc.error_code = c.error_code;
+        esc.error_code = event.error_code;
         esc.event_time = base_.event_time;
         esc.evidence_ref = base_.evidence_ref;
         emit(esc, ref, out);
       }
       escalated_.clear();
     }
-    int64_t ms = 0;
-    if ((*payload_)["duration_ms"].get(ms) == simdjson::SUCCESS && ms >= 0) c.latency_ms = ms;
+    int64_t duration_ms = 0;
+    if ((*payload_)["duration_ms"].get(duration_ms) == simdjson::SUCCESS && duration_ms >= 0)
+      event.latency_ms = duration_ms;
     open_ = false;
     turn_.clear();
-    emit(c, ref, out);
+    emit(event, ref, out);
   }
 
   bool started_ = false;

@@ -157,10 +157,10 @@ class SweAgent : public Format {
     start.input_ref = std::string(kUnknownRef);
     size_t index = 0;
     for (element item : history) {
-      object m;
-      if (item.get(m) == simdjson::SUCCESS && !bool_at(m, "is_demo") && str_at(m, "role") == "user") {
+      object message;
+      if (item.get(message) == simdjson::SUCCESS && !bool_at(message, "is_demo") && str_at(message, "role") == "user") {
         element content;
-        if (m["content"].get(content) == simdjson::SUCCESS) start.input_ref = minified_content_ref(content);
+        if (message["content"].get(content) == simdjson::SUCCESS) start.input_ref = minified_content_ref(content);
         break;
       }
       ++index;
@@ -170,16 +170,14 @@ class SweAgent : public Format {
     size_t step = 0;
     index = 0;
     for (element item : history) {
-      object m;
-      if (item.get(m) != simdjson::SUCCESS || bool_at(m, "is_demo")) {
+      object message;
+      if (item.get(message) != simdjson::SUCCESS || bool_at(message, "is_demo")) {
         ++index;
         continue;
       }
-      std::string_view role = str_at(m, "role").value_or("");
-      if (role == "assistant")
-        assistant(m, index, step);
-      else if ((role == "user" || role == "tool") && !pending_.empty())
-        observation(m, index);
+      std::string_view role = str_at(message, "role").value_or("");
+      if (role == "assistant") assistant(message, index, step);
+      else if ((role == "user" || role == "tool") && !pending_.empty()) observation(message, index);
       ++index;
     }
     // 0.x ends its loop before the last observation reaches `history`: the
@@ -205,16 +203,15 @@ class SweAgent : public Format {
   void read_identity(object traj, std::optional<object> info, const LineRef &ref) {
     std::string id;
     object config;
-    element rc;
+    element replay_config;
     // replay_config: a JSON text (1.x: model_dump_json; 0.x: the run's
     // arguments) or an object.
     std::string_view text;
     thread_local simdjson::dom::parser parser;
     bool have = false;
-    if (traj["replay_config"].get(rc) == simdjson::SUCCESS) {
-      if (rc.get(config) == simdjson::SUCCESS)
-        have = true;
-      else if (rc.get(text) == simdjson::SUCCESS &&
+    if (traj["replay_config"].get(replay_config) == simdjson::SUCCESS) {
+      if (replay_config.get(config) == simdjson::SUCCESS) have = true;
+      else if (replay_config.get(text) == simdjson::SUCCESS &&
                parser.parse(text.data(), text.size()).get(config) == simdjson::SUCCESS)
         have = true;
     }
@@ -226,14 +223,14 @@ class SweAgent : public Format {
         if (!name) name = str_at(model, "model_name");
         if (name) base_.model = std::string(ident_or(*name, ""));
       }
-      object ps;
-      if (config["problem_statement"].get(ps) == simdjson::SUCCESS)
-        id = std::string(ident_or(str_at(ps, "id").value_or(""), ""));
+      object problem;
+      if (config["problem_statement"].get(problem) == simdjson::SUCCESS)
+        id = std::string(ident_or(str_at(problem, "id").value_or(""), ""));
     }
     if (info) {
       base_.agent_version = std::string(ident_or(str_at(*info, "swe_agent_version").value_or(""), kUnknown));
       if (base_.model.empty())
-        if (auto m = str_at(*info, "model_name")) base_.model = std::string(ident_or(*m, ""));
+        if (auto model_name = str_at(*info, "model_name")) base_.model = std::string(ident_or(*model_name, ""));
     }
     if (id.empty()) {
       id = ref.run_id_option.empty() ? source_stem(ref.source) : std::string(ref.run_id_option);
@@ -272,47 +269,48 @@ class SweAgent : public Format {
     render(c, *ref_, "trajectory", out_->records.back());
   }
 
-  void assistant(object m, size_t index, size_t &step) {
-    const Step *st = step < steps_.size() ? &steps_[step] : nullptr;
+  void assistant(object message, size_t index, size_t &step) {
+    const Step *step_info = step < steps_.size() ? &steps_[step] : nullptr;
     simdjson::dom::array calls;
-    bool function_calling = m["tool_calls"].get(calls) == simdjson::SUCCESS && calls.size() > 0;
-    std::string_view action = str_at(m, "action").value_or("");
+    bool function_calling = message["tool_calls"].get(calls) == simdjson::SUCCESS && calls.size() > 0;
+    std::string_view action = str_at(message, "action").value_or("");
     if (!function_calling && action.find_first_not_of(" \t\r\n") == std::string_view::npos) return;
     ++step;
     if (function_calling) {
-      for (element tc : calls) {
+      for (element tool_call : calls) {
         object call;
-        if (tc.get(call) != simdjson::SUCCESS) continue;
+        if (tool_call.get(call) != simdjson::SUCCESS) continue;
         std::string id(ident_or(str_at(call, "id").value_or(""), ""));
         if (id.empty()) id = "swe-step-" + std::to_string(index);
-        auto fn = obj_at(call, "function");
-        std::string_view name = fn ? str_at(*fn, "name").value_or("") : std::string_view();
-        Canon c = base_;
+        auto function = obj_at(call, "function");
+        std::string_view name = function ? str_at(*function, "name").value_or("") : std::string_view();
+        Canon event = base_;
         element args;
-        object a;
+        object parsed_args;
         std::string_view args_text;
         std::optional<object> parsed;
         thread_local simdjson::dom::parser parser;
-        if (fn && (*fn)["arguments"].get(args) == simdjson::SUCCESS) {
+        if (function && (*function)["arguments"].get(args) == simdjson::SUCCESS) {
           if (args.get(args_text) == simdjson::SUCCESS) {
-            c.input_ref = sha256_ref(args_text);
-            if (parser.parse(args_text.data(), args_text.size()).get(a) == simdjson::SUCCESS) parsed = a;
+            event.input_ref = sha256_ref(args_text);
+            if (parser.parse(args_text.data(), args_text.size()).get(parsed_args) == simdjson::SUCCESS)
+              parsed = parsed_args;
           } else {
-            c.input_ref = json_ref(args);
-            if (args.get(a) == simdjson::SUCCESS) parsed = a;
+            event.input_ref = json_ref(args);
+            if (args.get(parsed_args) == simdjson::SUCCESS) parsed = parsed_args;
           }
         }
-        describe_function(name, parsed, st, c);
-        call_record(c, std::move(id), st, step - 1, index);
+        describe_function(name, parsed, step_info, event);
+        call_record(event, std::move(id), step_info, step - 1, index);
       }
       return;
     }
     // Thought/action shape (0.x): the action is a command line; its observation
     // is the next user message.
-    Canon c = base_;
-    c.input_ref = sha256_ref(action);
-    describe_command(action, st, c);
-    call_record(c, "swe-step-" + std::to_string(index), st, step - 1, index);
+    Canon event = base_;
+    event.input_ref = sha256_ref(action);
+    describe_command(action, step_info, event);
+    call_record(event, "swe-step-" + std::to_string(index), step_info, step - 1, index);
   }
 
   void describe_function(std::string_view name, std::optional<object> args, const Step *st, Canon &c) {
@@ -422,27 +420,28 @@ class SweAgent : public Format {
     bool has_status = info["exit_status"].get(status) == simdjson::SUCCESS && !status.is_null();
     bool has_submission = info["submission"].get(submission) == simdjson::SUCCESS && !submission.is_null();
     if (!has_status && !has_submission) return;  // still running when saved: the run stays open
-    Canon c = base_;
-    c.event_type = "agent_run";
-    c.phase = "end";
-    c.tool_name = "agent";
-    c.tool_action = "end";
-    c.tool_target =
+    Canon event = base_;
+    event.event_type = "agent_run";
+    event.phase = "end";
+    event.tool_name = "agent";
+    event.tool_action = "end";
+    event.tool_target =
         steps_.empty() || steps_.back().working_dir.empty() ? std::string(kUnknown) : steps_.back().working_dir;
-    c.input_ref = std::string(kNoRef);
+    event.input_ref = std::string(kNoRef);
     std::string_view text;
-    c.output_ref = has_submission && !(submission.get(text) == simdjson::SUCCESS && text.empty())
-                       ? minified_content_ref(submission)
-                       : std::string(kNoRef);
-    std::string_view s;
-    if (has_status) c.error_code = status.get(s) == simdjson::SUCCESS ? exit_error(s) : "exit_status:unknown";
+    event.output_ref = has_submission && !(submission.get(text) == simdjson::SUCCESS && text.empty())
+                           ? minified_content_ref(submission)
+                           : std::string(kNoRef);
+    std::string_view status_text;
+    if (has_status)
+      event.error_code = status.get(status_text) == simdjson::SUCCESS ? exit_error(status_text) : "exit_status:unknown";
     double cost = 0;
     object stats;
     if (info["model_stats"].get(stats) == simdjson::SUCCESS && stats["instance_cost"].get(cost) == simdjson::SUCCESS &&
         cost >= 0 && std::isfinite(cost))
-      c.cost_estimate = cost;
+      event.cost_estimate = cost;
     clock_ms_ += 1;
-    emit(c, "info", 0);
+    emit(event, "info", 0);
   }
 
   const LineRef *ref_ = nullptr;
