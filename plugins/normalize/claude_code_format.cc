@@ -181,24 +181,24 @@ bool ClaudeCode::fail(Converted& out, std::string why) {
   return false;
 }
 
-void ClaudeCode::emit(const Canon& c) {
+void ClaudeCode::emit(const Canon& event) {
   out_->records.emplace_back();
   foreign_.push_back(false);
   out_->origins.push_back({ref_->source_index, ref_->line});
-  render(c, *ref_, out_->type, out_->records.back());
+  render(event, *ref_, out_->type, out_->records.back());
 }
 
-void ClaudeCode::emit_at(const Canon& c, const Pos& pos) {
+void ClaudeCode::emit_at(const Canon& event, const Pos& pos) {
   std::string_view source = pos.source < source_names_.size() ? std::string_view(source_names_[pos.source]) : "";
   LineRef ref{source, pos.source, pos.line, {}, {}};
   if (fin_) {
     fin_->push_back({{}, pos.source, pos.line});
-    render(c, ref, pos.entry, fin_->back().record);
+    render(event, ref, pos.entry, fin_->back().record);
   } else {
     out_->records.emplace_back();
     foreign_.push_back(true);
     out_->origins.push_back({pos.source, pos.line});
-    render(c, ref, pos.entry, out_->records.back());
+    render(event, ref, pos.entry, out_->records.back());
   }
 }
 

@@ -31,21 +31,21 @@ void ClaudeCode::end_source(uint32_t src) {
 }
 
 void ClaudeCode::end_turn(Stream& s, std::string error_code, int64_t end_ms, const Pos& pos, std::string_view evidence) {
-  Canon c = s.base;
-  c.turn_id = s.turn_id;
-  c.event_type = "agent_run";
-  c.phase = "end";
-  c.tool_name = "turn";
-  c.tool_action = "end";
-  c.input_ref = std::string(kNoRef);
-  c.output_ref = std::string(kNoRef);
-  c.error_code = std::move(error_code);
+  Canon event = s.base;
+  event.turn_id = s.turn_id;
+  event.event_type = "agent_run";
+  event.phase = "end";
+  event.tool_name = "turn";
+  event.tool_action = "end";
+  event.input_ref = std::string(kNoRef);
+  event.output_ref = std::string(kNoRef);
+  event.error_code = std::move(error_code);
   end_ms = std::max(end_ms, s.start_ms);  // a line stamped early never makes a negative duration
-  c.event_time = format_rfc3339_ms(end_ms);
-  c.latency_ms = end_ms - s.start_ms;
-  c.evidence_ref = std::string(evidence);
-  c.parent_action_id = s.parent_action_id;
-  emit_at(c, pos);
+  event.event_time = format_rfc3339_ms(end_ms);
+  event.latency_ms = end_ms - s.start_ms;
+  event.evidence_ref = std::string(evidence);
+  event.parent_action_id = s.parent_action_id;
+  emit_at(event, pos);
   s.open = false;
   s.ending = false;
 }

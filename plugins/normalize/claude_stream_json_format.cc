@@ -101,32 +101,32 @@ class ClaudeStreamJson : public Format {
     if (!s_->mode.empty()) base_.auth_context = "permission_mode:" + s_->mode;
   }
 
-  void emit(const Canon& c) {
+  void emit(const Canon& event) {
     out_->records.emplace_back();
-    render(c, *ref_, out_->type, out_->records.back());
+    render(event, *ref_, out_->type, out_->records.back());
   }
 
   Canon run_record(std::string_view phase, std::string turn_id) {
-    Canon c = base_;
-    c.event_type = "agent_run";
-    c.phase = phase;
-    c.turn_id = std::move(turn_id);
-    c.tool_name = "turn";
-    c.tool_action = phase;
-    c.tool_target = s_->cwd;
-    c.input_ref = std::string(kNoRef);
-    c.output_ref = std::string(kNoRef);
-    return c;
+    Canon event = base_;
+    event.event_type = "agent_run";
+    event.phase = phase;
+    event.turn_id = std::move(turn_id);
+    event.tool_name = "turn";
+    event.tool_action = phase;
+    event.tool_target = s_->cwd;
+    event.input_ref = std::string(kNoRef);
+    event.output_ref = std::string(kNoRef);
+    return event;
   }
 
   void start_run() {
     s_->open = true;
     s_->turn_id = entry_id_;
     s_->start_ms = s_->now_ms;
-    Canon c = run_record("start", s_->turn_id);
-    c.input_ref = std::string(kUnknownRef);  // the prompt is not in the stream
-    c.model = s_->model;
-    emit(c);
+    Canon event = run_record("start", s_->turn_id);
+    event.input_ref = std::string(kUnknownRef);  // the prompt is not in the stream
+    event.model = s_->model;
+    emit(event);
   }
 
   void on_init(object line) {
@@ -149,14 +149,14 @@ class ClaudeStreamJson : public Format {
 
   void end_run(int64_t end_ms, std::string error_code, double cost, std::string output_ref) {
     end_subagents(end_ms);
-    Canon c = run_record("end", s_->turn_id);
-    c.event_time = format_rfc3339_ms(end_ms);
-    c.latency_ms = end_ms - s_->start_ms;
-    c.error_code = std::move(error_code);
-    c.cost_estimate = cost;
-    c.output_ref = std::move(output_ref);
-    c.model = s_->model;
-    emit(c);
+    Canon event = run_record("end", s_->turn_id);
+    event.event_time = format_rfc3339_ms(end_ms);
+    event.latency_ms = end_ms - s_->start_ms;
+    event.error_code = std::move(error_code);
+    event.cost_estimate = cost;
+    event.output_ref = std::move(output_ref);
+    event.model = s_->model;
+    emit(event);
     s_->open = false;
   }
 
@@ -203,12 +203,12 @@ class ClaudeStreamJson : public Format {
     if (sub.agent_id.empty()) {
       auto type = s_->subagent_types.find(id);
       sub.agent_id = "claude-code/" + (type == s_->subagent_types.end() ? std::string("subagent") : type->second);
-      Canon c = run_record("start", id);
-      c.agent_id = sub.agent_id;
-      c.recursion_depth = 1;
-      c.parent_action_id = id;
-      c.input_ref = content.is_string() ? content_ref(content) : std::string(kUnknownRef);
-      emit(c);
+      Canon event = run_record("start", id);
+      event.agent_id = sub.agent_id;
+      event.recursion_depth = 1;
+      event.parent_action_id = id;
+      event.input_ref = content.is_string() ? content_ref(content) : std::string(kUnknownRef);
+      emit(event);
       sub.open = true;
       sub.start_ms = s_->now_ms;
     }
@@ -220,14 +220,14 @@ class ClaudeStreamJson : public Format {
   void end_subagent(const std::string& id, int64_t end_ms) {
     auto it = s_->subagents.find(id);
     if (it == s_->subagents.end() || !it->second.open) return;
-    Canon c = run_record("end", id);
-    c.agent_id = it->second.agent_id;
-    c.recursion_depth = 1;
-    c.parent_action_id = id;
+    Canon event = run_record("end", id);
+    event.agent_id = it->second.agent_id;
+    event.recursion_depth = 1;
+    event.parent_action_id = id;
     end_ms = std::max(end_ms, it->second.start_ms);
-    c.event_time = format_rfc3339_ms(end_ms);
-    c.latency_ms = end_ms - it->second.start_ms;
-    emit(c);
+    event.event_time = format_rfc3339_ms(end_ms);
+    event.latency_ms = end_ms - it->second.start_ms;
+    emit(event);
     it->second.open = false;
   }
 

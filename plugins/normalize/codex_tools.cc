@@ -11,7 +11,7 @@ bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.
 }  // namespace
 
 // apply_patch input: "*** Add File: p", "*** Update File: p", "*** Delete File: p" headers.
-void describe_patch(std::string_view patch, Canon& c) {
+void describe_patch(std::string_view patch, Canon& event) {
   std::vector<std::string_view> paths;
   std::string_view action;
   for (size_t at = 0; at < patch.size();) {
@@ -26,12 +26,12 @@ void describe_patch(std::string_view patch, Canon& c) {
         else if (action != act) action = "update";
       }
   }
-  c.tool_action = std::string(action.empty() ? "update" : action);
+  event.tool_action = std::string(action.empty() ? "update" : action);
   if (paths.empty()) return;
   std::string_view p = paths[0];
   while (!p.empty() && (p.back() == '\r' || p.back() == ' ')) p.remove_suffix(1);
-  c.tool_target = std::string(p);
-  if (paths.size() > 1) c.tool_target += ",+" + std::to_string(paths.size() - 1) + " more";
+  event.tool_target = std::string(p);
+  if (paths.size() > 1) event.tool_target += ",+" + std::to_string(paths.size() - 1) + " more";
 }
 
 // The exit code a tool output reports: {"output":...,"metadata":{"exit_code":N,...}} or

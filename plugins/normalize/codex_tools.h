@@ -9,7 +9,7 @@
 namespace agentlog::plugins::normalize {
 
 // apply_patch input: tool_action and tool_target from the "*** Add/Update/Delete File:" headers.
-void describe_patch(std::string_view patch, Canon& c);
+void describe_patch(std::string_view patch, Canon& event);
 // The exit code a tool output reports, if any.
 std::optional<int64_t> exit_code(std::string_view output);
 // Sets event's tool_action and tool_target for the tool `name` with `args` (a JSON text, or free

@@ -199,8 +199,8 @@ class OpenHands : public Format {
     if (!open_ && !run_seen_) {
       run_seen_ = open_ = implicit_ = true;
       turn_ = "event-" + id;
-      Canon c = run_record("start");
-      emit(c, ref, out, type);
+      Canon event = run_record("start");
+      emit(event, ref, out, type);
     }
     if (!open_) return;
     last_time_ = base_.event_time;
@@ -211,27 +211,27 @@ class OpenHands : public Format {
   }
 
   Canon run_record(std::string_view phase) {
-    Canon c = base_;
-    c.turn_id = turn_;
-    c.event_type = "agent_run";
-    c.phase = phase;
-    c.tool_name = "agent";
-    c.tool_action = std::string(phase);
-    c.tool_target = "conversation";
-    c.output_ref = std::string(kNoRef);
-    return c;
+    Canon event = base_;
+    event.turn_id = turn_;
+    event.event_type = "agent_run";
+    event.phase = phase;
+    event.tool_name = "agent";
+    event.tool_action = std::string(phase);
+    event.tool_target = "conversation";
+    event.output_ref = std::string(kNoRef);
+    return event;
   }
 
   // The end of a source: the implicit run ends at its last event.
   void close_implicit(std::vector<HeldRecord>& out, std::string_view error_code = {}) {
     if (!open_ || !implicit_) return;
-    Canon c = run_record("end");
-    c.error_code = std::string(error_code);
-    c.event_time = last_time_;
-    c.evidence_ref = last_evidence_;
+    Canon event = run_record("end");
+    event.error_code = std::string(error_code);
+    event.event_time = last_time_;
+    event.evidence_ref = last_evidence_;
     LineRef at{last_source_, source_, last_line_, {}, {}};
     out.push_back({{}, source_, last_line_});
-    render(c, at, last_type_, out.back().record);
+    render(event, at, last_type_, out.back().record);
     open_ = implicit_ = false;
   }
 
@@ -255,9 +255,9 @@ class OpenHands : public Format {
     return id && calls_.find(*id);
   }
 
-  void emit(const Canon& c, const LineRef& ref, Converted& out, std::string_view type) {
+  void emit(const Canon& event, const LineRef& ref, Converted& out, std::string_view type) {
     out.records.emplace_back();
-    render(c, ref, type, out.records.back());
+    render(event, ref, type, out.records.back());
   }
 
   void run_event(std::string_view kind, bool action, const std::string& id, std::optional<object> args,
@@ -269,9 +269,9 @@ class OpenHands : public Format {
     open_ = start;
     implicit_ = false;
     if (start) turn_ = "event-" + id;
-    Canon c = run_record(start ? "start" : "end");
-    if (state == "error" || state == "stopped" || state == "rejected") c.error_code = std::string(state);
-    emit(c, ref, out, std::string(action ? "action." : "observation.") + std::string(kind));
+    Canon event = run_record(start ? "start" : "end");
+    if (state == "error" || state == "stopped" || state == "rejected") event.error_code = std::string(state);
+    emit(event, ref, out, std::string(action ? "action." : "observation.") + std::string(kind));
   }
 
   void tool_call(object source_event, const ActionRule& rule, const std::string& id, std::optional<object> args,

@@ -261,12 +261,12 @@ class SweAgent : public Format {
     }
   }
 
-  void emit(Canon &c, std::string_view part, size_t index) {
-    c.event_time = format_rfc3339_ms(clock_ms_);
-    c.evidence_ref = part == "info" ? evidence_urn(kFormat, {base_.run_id, part})
-                                    : evidence_urn(kFormat, {base_.run_id, part, std::to_string(index)});
+  void emit(Canon &event, std::string_view part, size_t index) {
+    event.event_time = format_rfc3339_ms(clock_ms_);
+    event.evidence_ref = part == "info" ? evidence_urn(kFormat, {base_.run_id, part})
+                                        : evidence_urn(kFormat, {base_.run_id, part, std::to_string(index)});
     out_->records.emplace_back();
-    render(c, *ref_, "trajectory", out_->records.back());
+    render(event, *ref_, "trajectory", out_->records.back());
   }
 
   void assistant(object message, size_t index, size_t &step) {
@@ -313,70 +313,62 @@ class SweAgent : public Format {
     call_record(event, "swe-step-" + std::to_string(index), step_info, step - 1, index);
   }
 
-  void describe_function(std::string_view name, std::optional<object> args, const Step *st, Canon &c) {
-    c.tool_name = std::string(ident_or(name, kUnknown));
-    c.tool_action = "execute";
+  void describe_function(std::string_view name, std::optional<object> args, const Step *st, Canon &event) {
+    event.tool_name = std::string(ident_or(name, kUnknown));
+    event.tool_action = "execute";
     if (name == "bash") {
-      c.tool_target = args ? program_name(str_at(*args, "command").value_or("")) : std::string(kUnknown);
+      event.tool_target = args ? program_name(str_at(*args, "command").value_or("")) : std::string(kUnknown);
       return;
     }
     const ToolRule *rule = tool_rule(name);
     if (!rule) return;
-    c.tool_action = std::string(rule->action);
+    event.tool_action = std::string(rule->action);
     if (name == "str_replace_editor" && args)
-      c.tool_action = std::string(editor_action(str_at(*args, "command").value_or("")));
+      event.tool_action = std::string(editor_action(str_at(*args, "command").value_or("")));
     std::optional<std::string_view> path;
     if (args)
       for (std::string_view key : {"path", "filename", "file_path", "file_name", "dir"})
         if ((path = str_at(*args, key))) break;
-    target(*rule, path.value_or(""), st, c);
+    target(*rule, path.value_or(""), st, event);
   }
 
-  void describe_command(std::string_view action, const Step *st, Canon &c) {
+  void describe_command(std::string_view action, const Step *st, Canon &event) {
     std::string word = program_name(action);
     const ToolRule *rule = tool_rule(word);
-    c.tool_action = "execute";
+    event.tool_action = "execute";
     if (!rule) {
-      c.tool_name = "bash";
-      c.tool_target = word;
+      event.tool_name = "bash";
+      event.tool_target = word;
       return;
     }
-    c.tool_name = word;
-    c.tool_action = std::string(rule->action);
-    target(*rule, rule->target == Arg::Path ? second_word(action) : std::string_view(), st, c);
+    event.tool_name = word;
+    event.tool_action = std::string(rule->action);
+    target(*rule, rule->target == Arg::Path ? second_word(action) : std::string_view(), st, event);
   }
 
-  static void target(const ToolRule &rule, std::string_view path, const Step *st, Canon &c) {
+  static void target(const ToolRule &rule, std::string_view path, const Step *st, Canon &event) {
     switch (rule.target) {
-      case Arg::Path:
-        c.tool_target = std::string(path);
-        break;
-      case Arg::OpenFile:
-        c.tool_target = st ? st->open_file : std::string();
-        break;
-      case Arg::Fixed:
-        c.tool_target = std::string(rule.fixed);
-        break;
-      case Arg::None:
-        c.tool_target = st ? st->working_dir : std::string();
-        break;
+      case Arg::Path: event.tool_target = std::string(path); break;
+      case Arg::OpenFile: event.tool_target = st ? st->open_file : std::string(); break;
+      case Arg::Fixed: event.tool_target = std::string(rule.fixed); break;
+      case Arg::None: event.tool_target = st ? st->working_dir : std::string(); break;
     }
-    if (c.tool_target.find('\n') != std::string::npos || c.tool_target.size() > 1024) c.tool_target.clear();
+    if (event.tool_target.find('\n') != std::string::npos || event.tool_target.size() > 1024) event.tool_target.clear();
   }
 
-  void call_record(Canon &c, std::string id, const Step *st, size_t step, size_t index) {
-    c.event_type = "tool_call";
-    c.action_id = id;
-    c.output_ref = std::string(kNoRef);
-    c.decision = "allow";  // SWE-agent runs every action it parses: there is no
-                           // approval step
+  void call_record(Canon &event, std::string id, const Step *st, size_t step, size_t index) {
+    event.event_type = "tool_call";
+    event.action_id = id;
+    event.output_ref = std::string(kNoRef);
+    event.decision = "allow";  // SWE-agent runs every action it parses: there is no
+                               // approval step
     clock_ms_ += 1;
     int64_t exec_ms = st ? st->exec_ms : 0;
     pending_.push_back({std::move(id),
-                        {c.tool_name, c.tool_action, c.tool_target, c.input_ref, clock_ms_},
+                        {event.tool_name, event.tool_action, event.tool_target, event.input_ref, clock_ms_},
                         exec_ms,
                         st ? step : SIZE_MAX});
-    emit(c, "history", index);
+    emit(event, "history", index);
   }
 
   void observation(object m, size_t index) {
@@ -400,19 +392,19 @@ class SweAgent : public Format {
   }
 
   void answer(std::vector<Pending>::iterator it, const std::string &output, std::string_view part, size_t index) {
-    Canon c = base_;
-    c.event_type = "tool_result";
-    c.action_id = it->id;
-    c.tool_name = it->call.tool_name;
-    c.tool_action = it->call.tool_action;
-    c.tool_target = it->call.tool_target;
-    c.input_ref = it->call.input_ref;
-    c.output_ref = output;
-    c.decision = "allow";
-    c.latency_ms = it->exec_ms;
+    Canon event = base_;
+    event.event_type = "tool_result";
+    event.action_id = it->id;
+    event.tool_name = it->call.tool_name;
+    event.tool_action = it->call.tool_action;
+    event.tool_target = it->call.tool_target;
+    event.input_ref = it->call.input_ref;
+    event.output_ref = output;
+    event.decision = "allow";
+    event.latency_ms = it->exec_ms;
     clock_ms_ = std::max(clock_ms_, it->call.time_ms + it->exec_ms);
     pending_.erase(it);
-    emit(c, part, index);
+    emit(event, part, index);
   }
 
   void run_end(object info) {
