@@ -47,14 +47,14 @@ std::string read_head(int fd, uint64_t n) {
 }  // namespace
 
 Status Checkpoint::load() {
-  std::ifstream f(path_, std::ios::binary);
-  if (!f) {
+  std::ifstream file(path_, std::ios::binary);
+  if (!file) {
     if (errno == ENOENT) return {};
     return Status::error("checkpoint " + path_ + ": cannot read: " + std::strerror(errno));
   }
-  std::stringstream ss;
-  ss << f.rdbuf();
-  std::string text = ss.str();
+  std::stringstream text_stream;
+  text_stream << file.rdbuf();
+  std::string text = text_stream.str();
   auto bad = [&](std::string why) {
     return Status::error("checkpoint " + path_ + ": not a valid checkpoint file (" + why +
                          "); remove it to read the followed files from the start");
@@ -173,13 +173,14 @@ bool FollowedFile::find_rotated_after(uint64_t dev, uint64_t inode, uint64_t ski
   // agree, then open those files and check they are still the ones seen.
   auto look = [&](std::vector<uint64_t>& inodes) {
     inodes.clear();
-    for (int k = 1; k <= kMaxRotated; ++k) {
-      struct stat st{};
-      const std::string name = spec_.path + "." + std::to_string(k);
-      const bool file = ::stat(name.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-      if (file && static_cast<uint64_t>(st.st_dev) == dev && static_cast<uint64_t>(st.st_ino) == inode) return true;
-      inodes.push_back(file ? static_cast<uint64_t>(st.st_ino) : 0);
-      if (k > 1 && inodes[k - 1] == 0 && inodes[k - 2] == 0) return false;  // two gaps: the chain ended
+    for (int suffix = 1; suffix <= kMaxRotated; ++suffix) {
+      struct stat file_info {};
+      const std::string name = spec_.path + "." + std::to_string(suffix);
+      const bool file = ::stat(name.c_str(), &file_info) == 0 && S_ISREG(file_info.st_mode);
+      if (file && static_cast<uint64_t>(file_info.st_dev) == dev && static_cast<uint64_t>(file_info.st_ino) == inode)
+        return true;
+      inodes.push_back(file ? static_cast<uint64_t>(file_info.st_ino) : 0);
+      if (suffix > 1 && inodes[suffix - 1] == 0 && inodes[suffix - 2] == 0) return false;  // two gaps: the chain ended
     }
     return false;
   };
@@ -199,18 +200,18 @@ bool FollowedFile::find_rotated_after(uint64_t dev, uint64_t inode, uint64_t ski
     bool moved = false;
     std::vector<uint64_t> queued;
     std::vector<std::string> vanished;
-    for (int k = static_cast<int>(seen.size()); k >= 1 && !moved; --k) {  // oldest first
-      const uint64_t ino = seen[k - 1];
-      const std::string name = spec_.path + "." + std::to_string(k);
+    for (int suffix = static_cast<int>(seen.size()); suffix >= 1 && !moved; --suffix) {  // oldest first
+      const uint64_t ino = seen[suffix - 1];
+      const std::string name = spec_.path + "." + std::to_string(suffix);
       if (ino == 0) {
         vanished.push_back(name);
         continue;
       }
       if (ino == skip_inode || std::find(queued.begin(), queued.end(), ino) != queued.end()) continue;
       int fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
-      struct stat st{};
-      if (fd >= 0 && ::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_ino) == ino) {
-        rotated_.push_back({fd, static_cast<uint64_t>(st.st_dev), ino});
+      struct stat file_info {};
+      if (fd >= 0 && ::fstat(fd, &file_info) == 0 && static_cast<uint64_t>(file_info.st_ino) == ino) {
+        rotated_.push_back({fd, static_cast<uint64_t>(file_info.st_dev), ino});
         queued.push_back(ino);
       } else {
         if (fd >= 0) ::close(fd);
@@ -301,15 +302,18 @@ Status FollowedFile::try_open(bool first) {
     if (found) {
       // The checkpoint's file itself goes first, from its offset, if it is still the same file.
       std::string name;
-      for (int k = 1; k <= 64 && name.empty(); ++k) {
-        std::string candidate = spec_.path + "." + std::to_string(k);
-        struct stat st{};
-        if (::stat(candidate.c_str(), &st) == 0 && st.st_dev == last->dev && st.st_ino == last->inode) name = candidate;
+      for (int suffix = 1; suffix <= 64 && name.empty(); ++suffix) {
+        std::string candidate = spec_.path + "." + std::to_string(suffix);
+        struct stat file_info {};
+        if (::stat(candidate.c_str(), &file_info) == 0 && file_info.st_dev == last->dev &&
+            file_info.st_ino == last->inode)
+          name = candidate;
       }
       int fd = name.empty() ? -1 : ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
-      struct stat st{};
-      if (fd >= 0 && ::fstat(fd, &st) == 0 && st.st_ino == last->inode &&
-          static_cast<uint64_t>(st.st_size) >= last->offset && head_hash(fd, last->head_bytes) == last->head_sha256) {
+      struct stat file_info {};
+      if (fd >= 0 && ::fstat(fd, &file_info) == 0 && file_info.st_ino == last->inode &&
+          static_cast<uint64_t>(file_info.st_size) >= last->offset &&
+          head_hash(fd, last->head_bytes) == last->head_sha256) {
         rotated_.insert(rotated_.begin() + static_cast<std::ptrdiff_t>(before),
                         Rotated{fd, last->dev, last->inode, last->offset, last->line, last->in_long_line});
       } else if (fd >= 0) {
@@ -329,15 +333,15 @@ Status FollowedFile::try_open(bool first) {
     if (errno == ENOENT) return {};  // waited for: tried again at every poll
     return Status::error(spec_.path + ": cannot open: " + std::strerror(errno));
   }
-  struct stat st;
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  struct stat file_info;
+  if (::fstat(fd, &file_info) != 0 || !S_ISREG(file_info.st_mode)) {
     ::close(fd);
     return Status::error(spec_.path + ": follow mode reads regular files only");
   }
   fd_ = fd;
-  dev_ = st.st_dev;
-  inode_ = st.st_ino;
-  uint64_t size = static_cast<uint64_t>(st.st_size);
+  dev_ = file_info.st_dev;
+  inode_ = file_info.st_ino;
+  uint64_t size = static_cast<uint64_t>(file_info.st_size);
   const CheckpointEntry* entry = checkpoint_ ? checkpoint_->find(dev_, inode_) : nullptr;
   if (entry && entry->offset <= size && head_hash(fd_, entry->head_bytes) == entry->head_sha256) {
     start_reader(entry->offset, entry->line, entry->in_long_line);
@@ -366,8 +370,8 @@ Status FollowedFile::try_open(bool first) {
 FollowedFile::Change FollowedFile::check() {
   if (!reader_) return Change::None;
   uint64_t pos = base_offset_ + reader_->bytes_read();
-  struct stat st;
-  if (::fstat(fd_, &st) == 0 && static_cast<uint64_t>(st.st_size) < pos) return Change::Truncated;
+  struct stat file_info;
+  if (::fstat(fd_, &file_info) == 0 && static_cast<uint64_t>(file_info.st_size) < pos) return Change::Truncated;
   // A truncated file that grew past our position again before this check: its first
   // bytes are not the ones we read (kept in memory only, never in the checkpoint).
   if (pos > 0) {
@@ -375,7 +379,7 @@ FollowedFile::Change FollowedFile::check() {
     if (now.compare(0, head_.size(), head_) != 0) return Change::Truncated;
     head_ = std::move(now);
   }
-  if (::stat(spec_.path.c_str(), &st) == 0 && (st.st_dev != dev_ || st.st_ino != inode_)) {
+  if (::stat(spec_.path.c_str(), &file_info) == 0 && (file_info.st_dev != dev_ || file_info.st_ino != inode_)) {
     if (!rotated_.empty()) return Change::Rotated;
     int fd = ::open(spec_.path.c_str(), O_RDONLY | O_CLOEXEC);
     struct stat now{};
@@ -383,7 +387,7 @@ FollowedFile::Change FollowedFile::check() {
       ::close(fd);
       fd = -1;
     }
-    find_rotated_after(dev_, inode_, fd >= 0 ? now.st_ino : st.st_ino);
+    find_rotated_after(dev_, inode_, fd >= 0 ? now.st_ino : file_info.st_ino);
     if (fd >= 0) rotated_.push_back({fd, static_cast<uint64_t>(now.st_dev), static_cast<uint64_t>(now.st_ino), 0, 0, false, true});
     return Change::Rotated;
   }

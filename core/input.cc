@@ -36,9 +36,9 @@ class FdSource : public ByteSource {
   // Bytes read ahead for magic-number detection are served first.
   std::string peeked;
 
-  long read(char* buf, size_t n) override {
+  long read(char* buf, size_t capacity) override {
     if (!peeked.empty()) {
-      size_t served = std::min(n, peeked.size());
+      size_t served = std::min(capacity, peeked.size());
       std::memcpy(buf, peeked.data(), served);
       peeked.erase(0, served);
       return static_cast<long>(served);
@@ -47,11 +47,11 @@ class FdSource : public ByteSource {
       // Streaming: never block here, so that the pipeline can flush and serve signals
       // while the writer is quiet. A stop request ends the input (drain).
       if (stop_requested()) return 0;
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 0) <= 0) return kWouldBlock;
+      pollfd poll_entry{fd_, POLLIN, 0};
+      if (::poll(&poll_entry, 1, 0) <= 0) return kWouldBlock;
     }
     for (;;) {
-      ssize_t got = ::read(fd_, buf, n);
+      ssize_t got = ::read(fd_, buf, capacity);
       if (got >= 0) {
         raw_bytes += got;
         return got;
@@ -90,10 +90,10 @@ class GzipSource : public ByteSource {
     inflateInit2(&zs_, 15 + 32);  // gzip or zlib header
   }
   ~GzipSource() override { inflateEnd(&zs_); }
-  long read(char* buf, size_t n) override {
+  long read(char* buf, size_t capacity) override {
     zs_.next_out = reinterpret_cast<Bytef*>(buf);
-    zs_.avail_out = static_cast<uInt>(n);
-    while (zs_.avail_out == n) {
+    zs_.avail_out = static_cast<uInt>(capacity);
+    while (zs_.avail_out == capacity) {
       if (zs_.avail_in == 0) {
         if (in_eof_) {
           if (!stream_end_ && saw_data_) {
@@ -121,15 +121,15 @@ class GzipSource : public ByteSource {
         stream_end_ = false;
       }
       saw_data_ = true;
-      int rc = inflate(&zs_, Z_NO_FLUSH);
-      if (rc == Z_STREAM_END) {
+      int inflate_status = inflate(&zs_, Z_NO_FLUSH);
+      if (inflate_status == Z_STREAM_END) {
         stream_end_ = true;
-      } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+      } else if (inflate_status != Z_OK && inflate_status != Z_BUF_ERROR) {
         error_ = std::string("gzip data is corrupt: ") + (zs_.msg ? zs_.msg : "inflate failed");
         return -1;
       }
     }
-    return static_cast<long>(n - zs_.avail_out);
+    return static_cast<long>(capacity - zs_.avail_out);
   }
 
  private:
@@ -148,8 +148,8 @@ class ZstdSource : public ByteSource {
     poll_fd = src_->poll_fd;
   }
   ~ZstdSource() override { ZSTD_freeDCtx(dctx_); }
-  long read(char* buf, size_t n) override {
-    ZSTD_outBuffer out{buf, n, 0};
+  long read(char* buf, size_t capacity) override {
+    ZSTD_outBuffer out{buf, capacity, 0};
     while (out.pos == 0) {
       if (zin_.pos == zin_.size) {
         if (in_eof_) {
@@ -172,12 +172,12 @@ class ZstdSource : public ByteSource {
         }
         zin_ = ZSTD_inBuffer{inbuf_.data(), static_cast<size_t>(got), 0};
       }
-      size_t rc = ZSTD_decompressStream(dctx_, &out, &zin_);
-      if (ZSTD_isError(rc)) {
-        error_ = std::string("zstd data is corrupt: ") + ZSTD_getErrorName(rc);
+      size_t zstd_result = ZSTD_decompressStream(dctx_, &out, &zin_);
+      if (ZSTD_isError(zstd_result)) {
+        error_ = std::string("zstd data is corrupt: ") + ZSTD_getErrorName(zstd_result);
         return -1;
       }
-      frame_open_ = rc != 0;
+      frame_open_ = zstd_result != 0;
     }
     return static_cast<long>(out.pos);
   }
@@ -197,11 +197,11 @@ Status open_byte_source(const SourceSpec& spec, std::unique_ptr<ByteSource>& out
   if (spec.open) return spec.open(out);
   int fd = 0;
   bool owned = false;
-  struct stat st{};
+  struct stat file_info{};
   if (!spec.path.empty() && spec.path != "-") {
     fd = ::open(spec.path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return Status::error(spec.path + ": cannot open: " + std::strerror(errno));
-    if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (::fstat(fd, &file_info) == 0 && S_ISDIR(file_info.st_mode)) {
       ::close(fd);
       return Status::error(spec.path + ": is a directory");
     }
@@ -209,7 +209,7 @@ Status open_byte_source(const SourceSpec& spec, std::unique_ptr<ByteSource>& out
     owned = true;
   }
   // Pipes, FIFOs, sockets and terminals stream; regular files keep the blocking fast path.
-  bool streaming = ::fstat(fd, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode);
+  bool streaming = ::fstat(fd, &file_info) == 0 && !S_ISREG(file_info.st_mode) && !S_ISBLK(file_info.st_mode);
   auto fds = std::make_unique<FdSource>(fd, owned, streaming);
   std::string mode = spec.compression.empty() ? "auto" : spec.compression;
   if (mode == "auto") {
@@ -225,7 +225,7 @@ Status open_byte_source(const SourceSpec& spec, std::unique_ptr<ByteSource>& out
   if (mode == "gzip") out = std::make_unique<GzipSource>(std::move(fds));
   else if (mode == "zstd") out = std::make_unique<ZstdSource>(std::move(fds));
   else {
-    if (S_ISREG(st.st_mode)) fds->size_hint = static_cast<uint64_t>(st.st_size);
+    if (S_ISREG(file_info.st_mode)) fds->size_hint = static_cast<uint64_t>(file_info.st_size);
     out = std::move(fds);
   }
   return {};
@@ -238,15 +238,15 @@ class PrefixedSource : public ByteSource {
     poll_fd = rest_->poll_fd;  // a streaming source stays one
     size_hint = rest_->size_hint;  // the prefix was read from `rest`: the total is the same
   }
-  long read(char* buf, size_t n) override {
+  long read(char* buf, size_t capacity) override {
     if (pos_ < prefix_.size()) {
-      size_t k = std::min(n, prefix_.size() - pos_);
+      size_t k = std::min(capacity, prefix_.size() - pos_);
       std::memcpy(buf, prefix_.data() + pos_, k);
       pos_ += k;
       if (pos_ == prefix_.size()) std::string().swap(prefix_), pos_ = 0;
       return static_cast<long>(k);
     }
-    long r = rest_->read(buf, n);
+    long r = rest_->read(buf, capacity);
     if (r < 0 && r != kWouldBlock) error_ = rest_->error();
     raw_bytes = rest_->raw_bytes;
     return r;
@@ -307,9 +307,9 @@ Status read_for_framing(ByteSource& src, bool whole, size_t max_document_bytes, 
       }
     }
     if (phase == Phase::FirstLine) {
-      size_t nl = buf.find('\n', line_start);
-      if (nl != std::string::npos) {
-        std::string_view line(buf.data() + line_start, nl - line_start);
+      size_t newline = buf.find('\n', line_start);
+      if (newline != std::string::npos) {
+        std::string_view line(buf.data() + line_start, newline - line_start);
         // JSON lines, unless the first line is only the start of a pretty-printed object, or
         // one object too long for a line (a compact document such as an SWE-agent .traj).
         if (line.size() <= max_line_bytes && whole_json_value(line)) return {};
@@ -405,8 +405,8 @@ bool expand_input_path(const std::string& pattern, std::vector<std::string>& out
     return out.size() > before;
   }
   glob_t matches{};
-  int rc = ::glob(pattern.c_str(), 0, nullptr, &matches);
-  bool any = rc == 0 && matches.gl_pathc > 0;
+  int glob_status = ::glob(pattern.c_str(), 0, nullptr, &matches);
+  bool any = glob_status == 0 && matches.gl_pathc > 0;
   for (size_t i = 0; any && i < matches.gl_pathc; ++i) out.push_back(matches.gl_pathv[i]);
   globfree(&matches);  // glob(3) sorts its matches, so the order is deterministic
   return any;
@@ -424,7 +424,7 @@ LineReader::LineReader(std::unique_ptr<ByteSource> src, size_t max_line_bytes)
   std::memset(buf_.get() + cap_, ' ', kPad);
 }
 
-LineReader::Next LineReader::next(LineEvent& ev) {
+LineReader::Next LineReader::next(LineEvent& event) {
   for (;;) {
     if (failed_) return Next::Error;
     char* base = buf_.get();
@@ -448,9 +448,9 @@ LineReader::Next LineReader::next(LineEvent& ev) {
       // Over-long and still growing: report it now, then skip to its newline. The slack is a
       // CR and a first line's BOM, which do not count, so the verdict never depends on where
       // a read happened to end.
-      ev.kind = LineEvent::Kind::TooLong;
-      ev.text = std::string_view(base + start_, max_line_);
-      ev.line_no = ++line_no_;
+      event.kind = LineEvent::Kind::TooLong;
+      event.text = std::string_view(base + start_, max_line_);
+      event.line_no = ++line_no_;
       first_line_ = false;
       skipping_ = true;
       start_ = end_;
@@ -464,7 +464,7 @@ LineReader::Next LineReader::next(LineEvent& ev) {
     }
     const char* line = base + start_;
     start_ = next_start;
-    ev.line_no = ++line_no_;
+    event.line_no = ++line_no_;
     if (first_line_) {
       first_line_ = false;
       if (len >= 3 && std::memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
@@ -474,14 +474,14 @@ LineReader::Next LineReader::next(LineEvent& ev) {
     }
     if (len > 0 && line[len - 1] == '\r') --len;
     if (len > max_line_) {
-      ev.kind = LineEvent::Kind::TooLong;
-      ev.text = std::string_view(line, max_line_);
+      event.kind = LineEvent::Kind::TooLong;
+      event.text = std::string_view(line, max_line_);
       return Next::Line;
     }
     size_t k = 0;
     while (k < len && (line[k] == ' ' || line[k] == '\t')) ++k;
-    ev.kind = k == len ? LineEvent::Kind::Blank : LineEvent::Kind::Line;
-    ev.text = std::string_view(line, len);
+    event.kind = k == len ? LineEvent::Kind::Blank : LineEvent::Kind::Line;
+    event.text = std::string_view(line, len);
     return Next::Line;
   }
 }
@@ -518,10 +518,10 @@ Status LineReader::refill() {
   return {};
 }
 
-long FollowFileSource::read(char* buf, size_t n) {
+long FollowFileSource::read(char* buf, size_t capacity) {
   if (closed_) return 0;
   for (;;) {
-    ssize_t r = ::read(fd_, buf, n);
+    ssize_t r = ::read(fd_, buf, capacity);
     if (r > 0) {
       raw_bytes += r;
       return r;

@@ -18,9 +18,9 @@ constexpr long kWouldBlock = -2;
 class ByteSource {
  public:
   virtual ~ByteSource() = default;
-  // Reads up to n bytes. Returns 0 at end, -1 on error (see error()), kWouldBlock when a
+  // Reads up to capacity bytes. Returns 0 at end, -1 on error (see error()), kWouldBlock when a
   // streaming source has nothing to read now.
-  virtual long read(char* buf, size_t n) = 0;
+  virtual long read(char* buf, size_t capacity) = 0;
   const std::string& error() const { return error_; }
   // Every line that ended at or before byte `consumed` of this source's output has reached
   // every output (or was dead-lettered or dropped): a queue source may acknowledge it.
@@ -78,7 +78,7 @@ Status read_for_framing(ByteSource& src, bool whole, size_t max_document_bytes, 
 class FollowFileSource : public ByteSource {
  public:
   explicit FollowFileSource(int fd) : fd_(fd) {}
-  long read(char* buf, size_t n) override;
+  long read(char* buf, size_t capacity) override;
   // Rotation by rename: read what is left, then report the end.
   void drain() { draining_ = true; }
   // Truncation: report the end now; the bytes after the truncation point are not ours.
@@ -105,7 +105,7 @@ class LineReader {
 
   LineReader(std::unique_ptr<ByteSource> src, size_t max_line_bytes);
   // A view stays valid until the next refill().
-  Next next(LineEvent& ev);
+  Next next(LineEvent& event);
   // Moves the unread tail to the front and reads more. Invalidates earlier views.
   Status refill();
   // True when the last refill found no bytes on a streaming source (not the end).

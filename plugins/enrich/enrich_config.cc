@@ -285,9 +285,9 @@ Status build_lookup(const OptionView& lookup_options, size_t index, Builder& bui
       col_nodes.push_back(list[i]);
     }
   } else {
-    for (size_t c = 0; c < table.columns.size(); ++c)
-      if (c != key_index) {
-        cols.push_back(c);
+    for (size_t column_index = 0; column_index < table.columns.size(); ++column_index)
+      if (column_index != key_index) {
+        cols.push_back(column_index);
         col_nodes.push_back(lookup_options.node());
       }
     if (cols.empty()) return Status::error(lookup_options.error("file", file + " has no columns to add"));
@@ -307,14 +307,14 @@ Status build_lookup(const OptionView& lookup_options, size_t index, Builder& bui
       return status;
     lookup.writes.push_back(slot);
   }
-  for (size_t r = 0; r < table.keys.size(); ++r) {
-    lookup.index.insert(hash_key(table.keys[r]),
-                        static_cast<uint32_t>(r));  // keys are unique (the table loader checks)
-    lookup.keys.push_back(table.keys[r]);
+  for (size_t key_row = 0; key_row < table.keys.size(); ++key_row) {
+    lookup.index.insert(hash_key(table.keys[key_row]),
+                        static_cast<uint32_t>(key_row));  // keys are unique (the table loader checks)
+    lookup.keys.push_back(table.keys[key_row]);
     std::string row;
     for (size_t i = 0; i < cols.size(); ++i) {
-      lookup.cells.push_back(table.cells[r][cols[i]]);
-      row += stage.writes[lookup.writes[i]].member + table.cells[r][cols[i]];
+      lookup.cells.push_back(table.cells[key_row][cols[i]]);
+      row += stage.writes[lookup.writes[i]].member + table.cells[key_row][cols[i]];
     }
     lookup.rows.push_back(std::move(row));
   }
@@ -444,11 +444,11 @@ Status make_enrich(const EnrichConfig& cfg, const OptionView& options, std::uniq
       const std::string& mode = it->second.Scalar();
       if (mode != "true" && mode != "false")
         return Status::error(options.error_at(it->second, path, "expected true or false, got \"" + mode + "\""));
-      auto existing =
-          std::find_if(stage->writes.begin(), stage->writes.end(), [&](const Write& x) { return x.name == name; });
+      auto existing = std::find_if(stage->writes.begin(), stage->writes.end(),
+                                   [&](const Write& candidate) { return candidate.name == name; });
       if (existing == stage->writes.end()) {
         std::vector<std::string_view> names;
-        for (const auto& x : stage->writes) names.push_back(x.name);
+        for (const auto& added : stage->writes) names.push_back(added.name);
         std::string msg = "\"" + name + "\" is not a field this stage adds";
         msg += names.empty() ? std::string(" (it adds none)") : suggestion(name, names);
         return Status::error(options.error_at(it->first, path, msg));

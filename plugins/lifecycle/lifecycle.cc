@@ -9,10 +9,10 @@ namespace lifecycle_stage {
 // Registers every field the stage reads, so one pass over a record finds them all.
 void LifecycleStage::init() {
   auto top = [](const std::string& name) {
-    FieldPath p;
-    p.text = name;
-    p.parts = {name};
-    return p;
+    FieldPath path;
+    path.text = name;
+    path.parts = {name};
+    return path;
   };
   if (!skip_field.empty()) skip_slot_ = fields_.add(top(skip_field));
   // Looked up only when annotating: an earlier stage's annotation is parsed only if needed.
@@ -23,22 +23,24 @@ void LifecycleStage::init() {
   // every record (also records of other profiles); the rest are looked up when it is absent.
   time_slot_ = fields_.add(profile.time_fields[0]);
   time_fallbacks_.assign(profile.time_fields.begin() + 1, profile.time_fields.end());
-  for (const auto& tr : profile.tracks) {
+  for (const auto& track : profile.tracks) {
     std::vector<std::vector<size_t>> slots;
-    for (size_t k = 0; k < tr.key.size(); ++k) {
-      std::vector<size_t> alts{fields_.add(tr.key[k])};
-      for (const auto& f : tr.fallbacks[k]) alts.push_back(fields_.add(f));
+    for (size_t part = 0; part < track.key.size(); ++part) {
+      std::vector<size_t> alts{fields_.add(track.key[part])};
+      for (const auto& fallback : track.fallbacks[part]) alts.push_back(fields_.add(fallback));
       slots.push_back(std::move(alts));
     }
     key_slots_.push_back(std::move(slots));
     std::vector<size_t> optional;
-    for (const auto& f : tr.optional_key) optional.push_back(fields_.add(f));
+    for (const auto& field : track.optional_key) optional.push_back(fields_.add(field));
     optional_slots_.push_back(std::move(optional));
     std::vector<size_t> phase;
-    for (const auto& e : tr.events) phase.push_back(e.phase_field.parts.empty() ? SIZE_MAX : fields_.add(e.phase_field));
+    for (const auto& event : track.events)
+      phase.push_back(event.phase_field.parts.empty() ? SIZE_MAX : fields_.add(event.phase_field));
     phase_slots_.push_back(std::move(phase));
-    for (const auto& e : tr.events)
-      events_.push_back({head_word(e.name), tail_word(e.name), e.name.size(), static_cast<size_t>(&tr - profile.tracks.data()), &e});
+    for (const auto& event : track.events)
+      events_.push_back({head_word(event.name), tail_word(event.name), event.name.size(),
+                         static_cast<size_t>(&track - profile.tracks.data()), &event});
   }
   init_annotation_pieces();
 }

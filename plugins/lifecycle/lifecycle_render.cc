@@ -112,9 +112,9 @@ void LifecycleStage::annotate_state(Record& record, size_t track, std::string_vi
   if (!room && max > sizeof stack) big.resize(max);
   char* const begin = room ? room : max > sizeof stack ? big.data() : stack;
   char* cursor = begin;
-  auto put = [&cursor](std::string_view s) {
-    std::memcpy(cursor, s.data(), s.size());
-    cursor += s.size();
+  auto put = [&cursor](std::string_view text) {
+    std::memcpy(cursor, text.data(), text.size());
+    cursor += text.size();
   };
   cursor = put_piece(cursor, head);
   cursor = put_piece(cursor, shown);

@@ -127,9 +127,9 @@ class NatsSource : public ByteSource {
     return {};
   }
 
-  long read(char* buf, size_t n) override {
+  long read(char* buf, size_t capacity) override {
     size_t done = 0;
-    while (done < n) {
+    while (done < capacity) {
       if (!current_) {
         if (stop_requested()) break;  // drain: what is still queued goes back (nak)
         std::lock_guard lock(mu_);
@@ -140,7 +140,7 @@ class NatsSource : public ByteSource {
       }
       const char* data = natsMsg_GetData(current_);
       size_t len = static_cast<size_t>(natsMsg_GetDataLength(current_));
-      size_t take = std::min(n - done, len + 1 - current_at_);  // the data, then its newline
+      size_t take = std::min(capacity - done, len + 1 - current_at_);  // the data, then its newline
       size_t from_data = current_at_ < len ? std::min(take, len - current_at_) : 0;
       if (from_data) std::memcpy(buf + done, data + current_at_, from_data);
       if (take > from_data) buf[done + from_data] = '\n';

@@ -107,8 +107,8 @@ void ClaudeCode::read_top(object line) {
         break;
       default: break;
     }
-    std::string_view v;
-    if (slot && !*slot && value.get(v) == simdjson::SUCCESS) *slot = v;
+    std::string_view text;
+    if (slot && !*slot && value.get(text) == simdjson::SUCCESS) *slot = text;
   }
 }
 
@@ -150,8 +150,8 @@ bool ClaudeCode::setup(const LineRef& ref, Converted& out) {
   bool sub = top_.sidechain || top_.agent;
   base_.recursion_depth = sub ? 1 : 0;
   base_.agent_version = std::string(ident_or(top_.version.value_or(""), kUnknown));
-  if (auto ut = top_.user_type) base_.actor_id = "user:" + std::string(ident_or(*ut, kUnknown));
-  if (auto pm = top_.permission_mode) set_mode(base_.run_id, *pm);
+  if (auto user_type = top_.user_type) base_.actor_id = "user:" + std::string(ident_or(*user_type, kUnknown));
+  if (auto permission_mode = top_.permission_mode) set_mode(base_.run_id, *permission_mode);
   auto mode = modes_.empty() ? modes_.end() : modes_.find(base_.run_id);
   if (mode != modes_.end()) base_.auth_context = "permission_mode:" + mode->second;
   bypass_ = mode != modes_.end() && mode->second == "bypassPermissions";
@@ -181,24 +181,24 @@ bool ClaudeCode::fail(Converted& out, std::string why) {
   return false;
 }
 
-void ClaudeCode::emit(const Canon& c) {
+void ClaudeCode::emit(const Canon& event) {
   out_->records.emplace_back();
   foreign_.push_back(false);
   out_->origins.push_back({ref_->source_index, ref_->line});
-  render(c, *ref_, out_->type, out_->records.back());
+  render(event, *ref_, out_->type, out_->records.back());
 }
 
-void ClaudeCode::emit_at(const Canon& c, const Pos& pos) {
+void ClaudeCode::emit_at(const Canon& event, const Pos& pos) {
   std::string_view source = pos.source < source_names_.size() ? std::string_view(source_names_[pos.source]) : "";
   LineRef ref{source, pos.source, pos.line, {}, {}};
   if (fin_) {
     fin_->push_back({{}, pos.source, pos.line});
-    render(c, ref, pos.entry, fin_->back().record);
+    render(event, ref, pos.entry, fin_->back().record);
   } else {
     out_->records.emplace_back();
     foreign_.push_back(true);
     out_->origins.push_back({pos.source, pos.line});
-    render(c, ref, pos.entry, out_->records.back());
+    render(event, ref, pos.entry, out_->records.back());
   }
 }
 
@@ -210,29 +210,30 @@ void ClaudeCode::convert_assistant(const LineRef& ref) {
   bool text = content_.is_string(), calls = false;
   if (content_.get(blocks) == simdjson::SUCCESS) {
     size_t i = 0;
-    for (element b : blocks) {
+    for (element item : blocks) {
       object block;
-      std::string_view bt = b.get(block) == simdjson::SUCCESS ? str_at(block, "type").value_or("") : "";
-      if (bt != "tool_use") {
-        text = text || bt == "text";
+      std::string_view block_type = item.get(block) == simdjson::SUCCESS ? str_at(block, "type").value_or("") : "";
+      if (block_type != "tool_use") {
+        text = text || block_type == "text";
         ++i;
         continue;
       }
       calls = true;
-      Canon c;
+      Canon event;
       claude::ToolKind kind;
-      if (!claude::tool_call_of_block(block, i, base_, model, cwd_, ref.bytes, cursor, c, kind, out_->why)) return;
+      if (!claude::tool_call_of_block(block, i, base_, model, cwd_, ref.bytes, cursor, event, kind, out_->why)) return;
       object input;
       bool input_object = block["input"].get(input) == simdjson::SUCCESS;
-      c.decision = bypass_ ? "allow" : "unknown";
-      calls_.put(c.action_id, {c.tool_name, c.tool_action, c.tool_target, c.input_ref, now_ms_});
+      event.decision = bypass_ ? "allow" : "unknown";
+      calls_.put(event.action_id, {event.tool_name, event.tool_action, event.tool_target, event.input_ref, now_ms_});
       if (kind.subagent && input_object) {
         if (auto prompt = str_at(input, "prompt")) {
           if (prompt_links_.size() >= kMaxLinks) prompt_links_.pop_front();
-          prompt_links_.emplace_back(sha256_ref(*prompt), c.action_id);
+          prompt_links_.emplace_back(sha256_ref(*prompt), event.action_id);
         }
       }
-      held_.hold(std::move(c), pos_, turn_key_, stream_->open ? stream_->turn_id : std::string(), kind.asks_user, *this);
+      held_.hold(std::move(event), pos_, turn_key_, stream_->open ? stream_->turn_id : std::string(), kind.asks_user,
+                 *this);
       ++i;
     }
   }
@@ -243,9 +244,9 @@ void ClaudeCode::convert_assistant(const LineRef& ref) {
 }
 
 void ClaudeCode::convert_user() {
-  Stream& s = *stream_;
-  bool after_compact = s.after_compact;
-  s.after_compact = false;
+  Stream& stream = *stream_;
+  bool after_compact = stream.after_compact;
+  stream.after_compact = false;
   std::string_view text = claude::leading_text(content_);
   // A compaction summary is stamped when the summary was written, not when it was asked for.
   if (top_.compact_summary || (after_compact && starts_with(text, kCompactOpening))) return;
@@ -253,12 +254,12 @@ void ClaudeCode::convert_user() {
   bool prompt = false, results = false, image = false;
   if (content_.get(blocks) == simdjson::SUCCESS) {
     size_t i = 0;
-    for (element b : blocks) {
+    for (element item : blocks) {
       object block;
-      std::string_view bt = b.get(block) == simdjson::SUCCESS ? str_at(block, "type").value_or("") : "";
-      if (bt == "text" || bt == "image") prompt = true;
-      if (bt == "image") image = true;
-      if (bt != "tool_result") {
+      std::string_view block_type = item.get(block) == simdjson::SUCCESS ? str_at(block, "type").value_or("") : "";
+      if (block_type == "text" || block_type == "image") prompt = true;
+      if (block_type == "image") image = true;
+      if (block_type != "tool_result") {
         ++i;
         continue;
       }
@@ -274,51 +275,53 @@ void ClaudeCode::convert_user() {
   if (results) {
     prompt = false;  // text next to results is the harness talking, not a prompt
     touch();
-    s.answered = false;
+    stream.answered = false;
   }
   if (starts_with(text, "[Request interrupted by user")) {
-    if (s.open) {
+    if (stream.open) {
       held_.release_stream(turn_key_, *this);
-      end_turn(s, "interrupted", now_ms_, pos_, base_.evidence_ref);
+      end_turn(stream, "interrupted", now_ms_, pos_, base_.evidence_ref);
     }
     return;
   }
   bool blank = text.find_first_not_of(" \t\r\n") == std::string_view::npos;
-  if (prompt && !top_.meta && !blank && is_echo(text) && s.open && (s.ending || s.answered)) {
+  if (prompt && !top_.meta && !blank && is_echo(text) && stream.open && (stream.ending || stream.answered)) {
     // The user typed a command after the answer: the turn is over.
     held_.release_stream(turn_key_, *this);
-    end_at_last_activity(s, "");
+    end_at_last_activity(stream, "");
   }
   if (!prompt || top_.meta || (is_echo(text) && !(image && blank))) return;
   start_turn();
 }
 
 void ClaudeCode::tool_result(object block, std::string_view id) {
-  Canon c = base_;
-  c.event_type = "tool_result";
-  c.action_id = std::string(id);
+  Canon event = base_;
+  event.event_type = "tool_result";
+  event.action_id = std::string(id);
   const CallInfo* call = calls_.find(id);
   bool subagent_call = call && (call->tool_name == "Task" || call->tool_name == "Agent");
-  calls_.answer(id, now_ms_, c);
+  calls_.answer(id, now_ms_, event);
   element content;
   bool has = block["content"].get(content) == simdjson::SUCCESS && !content.is_null();
-  c.output_ref = has ? content_ref(content) : std::string(kNoRef);
+  event.output_ref = has ? content_ref(content) : std::string(kNoRef);
   bool error = bool_at(block, "is_error");
   bool denied = error && has && claude::is_denial(content);
   std::string_view hook_block = error && has && !denied ? claude::hook_block_name(content) : std::string_view();
-  if (!hook_block.empty() && claude::hook_tool(hook_block) != c.tool_name) hook_block = {};  // only the call's own tool's hook
-  HeldCall* h = held_.find(c.action_id);
-  std::string hook = h ? h->hook : std::string();
-  if (error && !denied && hook_block.empty() && h && h->hook_decision == "deny") hook_block = hook;  // the hook said deny
-  bool asks = h && (h->asks_user || h->hook_decision == "ask");
+  if (!hook_block.empty() && claude::hook_tool(hook_block) != event.tool_name)
+    hook_block = {};  // only the call's own tool's hook
+  HeldCall* held = held_.find(event.action_id);
+  std::string hook = held ? held->hook : std::string();
+  if (error && !denied && hook_block.empty() && held && held->hook_decision == "deny")
+    hook_block = hook;  // the hook said deny
+  bool asks = held && (held->asks_user || held->hook_decision == "ask");
   std::string_view call_decision;
   if (denied || !hook_block.empty()) call_decision = "block";
-  else if (!hook.empty()) call_decision = h->hook_decision == "deny" ? "block" : "allow";
+  else if (!hook.empty()) call_decision = held->hook_decision == "deny" ? "block" : "allow";
   std::string policy = !hook_block.empty() ? std::string(hook_block) : hook;
-  held_.release(c.action_id, call_decision, policy, *this);
-  c.decision = denied || !hook_block.empty() ? "block" : "allow";
-  if (error) c.error_code = denied ? "permission_denied" : !hook_block.empty() ? "hook_blocked" : "tool_error";
-  c.policy_id = policy;
+  held_.release(event.action_id, call_decision, policy, *this);
+  event.decision = denied || !hook_block.empty() ? "block" : "allow";
+  if (error) event.error_code = denied ? "permission_denied" : !hook_block.empty() ? "hook_blocked" : "tool_error";
+  event.policy_id = policy;
   if (subagent_call && has && !error) {
     std::string_view agent, status;
     object tur;
@@ -328,15 +331,15 @@ void ClaudeCode::tool_result(object block, std::string_view id) {
     }
     if (agent.empty()) agent = claude::agent_id_in_text(content);
     // A background subagent is launched, not finished, when its call returns.
-    subagent_linked(base_.run_id, agent, c.action_id, status != "async_launched");
+    subagent_linked(base_.run_id, agent, event.action_id, status != "async_launched");
   }
-  emit(c);
+  emit(event);
   if (denied || (asks && !error)) {
     // The user's answer to a permission prompt, a question or a plan.
-    Canon e = c;
-    e.event_type = "escalation";
-    e.turn_id = stream_->open ? stream_->turn_id : std::string();
-    emit(e);
+    Canon escalation = event;
+    escalation.event_type = "escalation";
+    escalation.turn_id = stream_->open ? stream_->turn_id : std::string();
+    emit(escalation);
   }
 }
 

@@ -4,12 +4,12 @@
 
 namespace agentlog::plugins::normalize::claude {
 
-void HeldCalls::hold(Canon c, const Pos& pos, const std::string& stream, std::string turn, bool asks_user,
+void HeldCalls::hold(Canon event, const Pos& pos, const std::string& stream, std::string turn, bool asks_user,
                      RecordSink& sink) {
-  std::string id = c.action_id;
+  std::string id = event.action_id;
   if (held_.size() >= kMaxHeld) release(std::string(order_.front()), {}, {}, sink);
   auto [it, fresh] = held_.try_emplace(id);
-  it->second = HeldCall{std::move(c), pos, stream, {}, std::move(turn), {}, asks_user};
+  it->second = HeldCall{std::move(event), pos, stream, {}, std::move(turn), {}, asks_user};
   if (fresh) order_.push_back(std::move(id));
 }
 
@@ -21,12 +21,12 @@ void HeldCalls::release(const std::string& id, std::string_view decision, std::s
     if (!policy.empty()) h.call.policy_id = std::string(policy);
     sink.emit_at(h.call, h.pos);
     if (h.asks_user || h.hook_decision == "ask") {
-      Canon e = h.call;
-      e.event_type = "escalation";
-      e.decision = "needs_review";
-      e.policy_id.clear();
-      e.turn_id = h.turn;
-      sink.emit_at(e, h.pos);
+      Canon escalation = h.call;
+      escalation.event_type = "escalation";
+      escalation.decision = "needs_review";
+      escalation.policy_id.clear();
+      escalation.turn_id = h.turn;
+      sink.emit_at(escalation, h.pos);
     }
     held_.erase(it);
   }

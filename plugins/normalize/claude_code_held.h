@@ -22,7 +22,7 @@ struct Pos {
 class RecordSink {
  public:
   virtual ~RecordSink() = default;
-  virtual void emit_at(const Canon& c, const Pos& pos) = 0;
+  virtual void emit_at(const Canon& event, const Pos& pos) = 0;
 };
 
 struct HeldCall {
@@ -37,8 +37,8 @@ class HeldCalls {
  public:
   static constexpr size_t kMaxHeld = 10000;
 
-  // Holds `c`; beyond kMaxHeld the oldest held call is written as it is.
-  void hold(Canon c, const Pos& pos, const std::string& stream, std::string turn, bool asks_user, RecordSink& sink);
+  // Holds `event`; beyond kMaxHeld the oldest held call is written as it is.
+  void hold(Canon event, const Pos& pos, const std::string& stream, std::string turn, bool asks_user, RecordSink& sink);
   HeldCall* find(const std::string& id) {
     auto it = held_.find(id);
     return it == held_.end() ? nullptr : &it->second;

@@ -95,10 +95,10 @@ class ClaudeCode : public Format, private claude::RecordSink {
 
   // ---- emitting ------------------------------------------------------------------------------
 
-  void emit(const Canon& c);
+  void emit(const Canon& event);
 
   // A record for an earlier line (`pos`), written now.
-  void emit_at(const Canon& c, const Pos& pos) override;
+  void emit_at(const Canon& event, const Pos& pos) override;
 
   // ---- sources -------------------------------------------------------------------------------
 

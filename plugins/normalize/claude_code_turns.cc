@@ -31,21 +31,21 @@ void ClaudeCode::end_source(uint32_t src) {
 }
 
 void ClaudeCode::end_turn(Stream& s, std::string error_code, int64_t end_ms, const Pos& pos, std::string_view evidence) {
-  Canon c = s.base;
-  c.turn_id = s.turn_id;
-  c.event_type = "agent_run";
-  c.phase = "end";
-  c.tool_name = "turn";
-  c.tool_action = "end";
-  c.input_ref = std::string(kNoRef);
-  c.output_ref = std::string(kNoRef);
-  c.error_code = std::move(error_code);
+  Canon event = s.base;
+  event.turn_id = s.turn_id;
+  event.event_type = "agent_run";
+  event.phase = "end";
+  event.tool_name = "turn";
+  event.tool_action = "end";
+  event.input_ref = std::string(kNoRef);
+  event.output_ref = std::string(kNoRef);
+  event.error_code = std::move(error_code);
   end_ms = std::max(end_ms, s.start_ms);  // a line stamped early never makes a negative duration
-  c.event_time = format_rfc3339_ms(end_ms);
-  c.latency_ms = end_ms - s.start_ms;
-  c.evidence_ref = std::string(evidence);
-  c.parent_action_id = s.parent_action_id;
-  emit_at(c, pos);
+  event.event_time = format_rfc3339_ms(end_ms);
+  event.latency_ms = end_ms - s.start_ms;
+  event.evidence_ref = std::string(evidence);
+  event.parent_action_id = s.parent_action_id;
+  emit_at(event, pos);
   s.open = false;
   s.ending = false;
 }
@@ -65,32 +65,32 @@ void ClaudeCode::touch() {
 }
 
 void ClaudeCode::start_turn() {
-  Stream& s = *stream_;
-  if (s.open) {
+  Stream& stream = *stream_;
+  if (stream.open) {
     held_.release_stream(turn_key_, *this);
-    end_at_last_activity(s, "");
+    end_at_last_activity(stream, "");
   }
-  if (s.subagent && s.parent_action_id.empty()) link_by_prompt(s);
-  base_.parent_action_id = s.parent_action_id;
-  s.open = true;
-  s.ending = false;
-  s.answered = false;
-  s.turn_id = entry_id_;
-  s.start_ms = s.last_ms = now_ms_;
-  s.last_pos = pos_;
-  s.last_evidence = base_.evidence_ref;
-  s.base = base_;
-  s.base.tool_target = cwd_;
-  Canon c = base_;
-  c.turn_id = s.turn_id;
-  c.event_type = "agent_run";
-  c.phase = "start";
-  c.tool_name = "turn";
-  c.tool_action = "start";
-  c.tool_target = cwd_;
-  c.input_ref = content_ref(content_);
-  c.output_ref = std::string(kNoRef);
-  emit(c);
+  if (stream.subagent && stream.parent_action_id.empty()) link_by_prompt(stream);
+  base_.parent_action_id = stream.parent_action_id;
+  stream.open = true;
+  stream.ending = false;
+  stream.answered = false;
+  stream.turn_id = entry_id_;
+  stream.start_ms = stream.last_ms = now_ms_;
+  stream.last_pos = pos_;
+  stream.last_evidence = base_.evidence_ref;
+  stream.base = base_;
+  stream.base.tool_target = cwd_;
+  Canon event = base_;
+  event.turn_id = stream.turn_id;
+  event.event_type = "agent_run";
+  event.phase = "start";
+  event.tool_name = "turn";
+  event.tool_action = "start";
+  event.tool_target = cwd_;
+  event.input_ref = content_ref(content_);
+  event.output_ref = std::string(kNoRef);
+  emit(event);
 }
 
 void ClaudeCode::link_by_prompt(Stream& s) {

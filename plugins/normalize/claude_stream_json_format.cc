@@ -56,8 +56,8 @@ class ClaudeStreamJson : public Format {
     if (sessions_.size() >= kMaxSessions && !sessions_.count(std::string(*session))) sessions_.clear();
     s_ = &sessions_[std::string(*session)];
     // Most lines carry no clock: a line's `timestamp` moves the run's clock, the others keep it.
-    if (auto ts = str_at(line, "timestamp")) {
-      if (auto t = normalize_time(*ts)) s_->now_ms = std::max(s_->now_ms, t->second);
+    if (auto time_text = str_at(line, "timestamp")) {
+      if (auto parsed = normalize_time(*time_text)) s_->now_ms = std::max(s_->now_ms, parsed->second);
     }
     base_ = Canon{};
     base_.run_id = std::string(*session);
@@ -101,32 +101,32 @@ class ClaudeStreamJson : public Format {
     if (!s_->mode.empty()) base_.auth_context = "permission_mode:" + s_->mode;
   }
 
-  void emit(const Canon& c) {
+  void emit(const Canon& event) {
     out_->records.emplace_back();
-    render(c, *ref_, out_->type, out_->records.back());
+    render(event, *ref_, out_->type, out_->records.back());
   }
 
   Canon run_record(std::string_view phase, std::string turn_id) {
-    Canon c = base_;
-    c.event_type = "agent_run";
-    c.phase = phase;
-    c.turn_id = std::move(turn_id);
-    c.tool_name = "turn";
-    c.tool_action = phase;
-    c.tool_target = s_->cwd;
-    c.input_ref = std::string(kNoRef);
-    c.output_ref = std::string(kNoRef);
-    return c;
+    Canon event = base_;
+    event.event_type = "agent_run";
+    event.phase = phase;
+    event.turn_id = std::move(turn_id);
+    event.tool_name = "turn";
+    event.tool_action = phase;
+    event.tool_target = s_->cwd;
+    event.input_ref = std::string(kNoRef);
+    event.output_ref = std::string(kNoRef);
+    return event;
   }
 
   void start_run() {
     s_->open = true;
     s_->turn_id = entry_id_;
     s_->start_ms = s_->now_ms;
-    Canon c = run_record("start", s_->turn_id);
-    c.input_ref = std::string(kUnknownRef);  // the prompt is not in the stream
-    c.model = s_->model;
-    emit(c);
+    Canon event = run_record("start", s_->turn_id);
+    event.input_ref = std::string(kUnknownRef);  // the prompt is not in the stream
+    event.model = s_->model;
+    emit(event);
   }
 
   void on_init(object line) {
@@ -149,36 +149,39 @@ class ClaudeStreamJson : public Format {
 
   void end_run(int64_t end_ms, std::string error_code, double cost, std::string output_ref) {
     end_subagents(end_ms);
-    Canon c = run_record("end", s_->turn_id);
-    c.event_time = format_rfc3339_ms(end_ms);
-    c.latency_ms = end_ms - s_->start_ms;
-    c.error_code = std::move(error_code);
-    c.cost_estimate = cost;
-    c.output_ref = std::move(output_ref);
-    c.model = s_->model;
-    emit(c);
+    Canon event = run_record("end", s_->turn_id);
+    event.event_time = format_rfc3339_ms(end_ms);
+    event.latency_ms = end_ms - s_->start_ms;
+    event.error_code = std::move(error_code);
+    event.cost_estimate = cost;
+    event.output_ref = std::move(output_ref);
+    event.model = s_->model;
+    emit(event);
     s_->open = false;
   }
 
   // The result message ends the run: Claude Code's duration_ms, cost and error.
   void on_result(object line) {
     if (!s_->open) start_run();  // --output-format json: the result is all there is
-    int64_t d = -1;
-    element dv;
-    if (line["duration_ms"].get(dv) == simdjson::SUCCESS) {
-      if (dv.is_int64()) d = dv.get_int64().value_unsafe();
-      else if (dv.is_uint64()) d = static_cast<int64_t>(std::min<uint64_t>(dv.get_uint64().value_unsafe(), INT64_MAX / 4));
-      else if (dv.is_double()) d = static_cast<int64_t>(dv.get_double().value_unsafe() + 0.5);
+    int64_t duration_ms = -1;
+    element duration;
+    if (line["duration_ms"].get(duration) == simdjson::SUCCESS) {
+      if (duration.is_int64()) duration_ms = duration.get_int64().value_unsafe();
+      else if (duration.is_uint64())
+        duration_ms = static_cast<int64_t>(std::min<uint64_t>(duration.get_uint64().value_unsafe(), INT64_MAX / 4));
+      else if (duration.is_double()) duration_ms = static_cast<int64_t>(duration.get_double().value_unsafe() + 0.5);
     }
-    int64_t end_ms = d >= 0 && d < int64_t(400) * 24 * 3600 * 1000 ? s_->start_ms + d : s_->now_ms;
+    int64_t end_ms =
+        duration_ms >= 0 && duration_ms < int64_t(400) * 24 * 3600 * 1000 ? s_->start_ms + duration_ms : s_->now_ms;
     double cost = -1;
-    element cv;
-    if ((line["total_cost_usd"].get(cv) == simdjson::SUCCESS || line["cost_usd"].get(cv) == simdjson::SUCCESS) &&
-        cv.is_number()) {
-      double v = cv.is_double() ? cv.get_double().value_unsafe()
-                 : cv.is_int64() ? static_cast<double>(cv.get_int64().value_unsafe())
-                                 : static_cast<double>(cv.get_uint64().value_unsafe());
-      if (v >= 0) cost = v;
+    element cost_value;
+    if ((line["total_cost_usd"].get(cost_value) == simdjson::SUCCESS ||
+         line["cost_usd"].get(cost_value) == simdjson::SUCCESS) &&
+        cost_value.is_number()) {
+      double usd = cost_value.is_double()  ? cost_value.get_double().value_unsafe()
+                   : cost_value.is_int64() ? static_cast<double>(cost_value.get_int64().value_unsafe())
+                                           : static_cast<double>(cost_value.get_uint64().value_unsafe());
+      if (usd >= 0) cost = usd;
     }
     std::string error;
     if (bool_at(line, "is_error")) {
@@ -200,12 +203,12 @@ class ClaudeStreamJson : public Format {
     if (sub.agent_id.empty()) {
       auto type = s_->subagent_types.find(id);
       sub.agent_id = "claude-code/" + (type == s_->subagent_types.end() ? std::string("subagent") : type->second);
-      Canon c = run_record("start", id);
-      c.agent_id = sub.agent_id;
-      c.recursion_depth = 1;
-      c.parent_action_id = id;
-      c.input_ref = content.is_string() ? content_ref(content) : std::string(kUnknownRef);
-      emit(c);
+      Canon event = run_record("start", id);
+      event.agent_id = sub.agent_id;
+      event.recursion_depth = 1;
+      event.parent_action_id = id;
+      event.input_ref = content.is_string() ? content_ref(content) : std::string(kUnknownRef);
+      emit(event);
       sub.open = true;
       sub.start_ms = s_->now_ms;
     }
@@ -217,14 +220,14 @@ class ClaudeStreamJson : public Format {
   void end_subagent(const std::string& id, int64_t end_ms) {
     auto it = s_->subagents.find(id);
     if (it == s_->subagents.end() || !it->second.open) return;
-    Canon c = run_record("end", id);
-    c.agent_id = it->second.agent_id;
-    c.recursion_depth = 1;
-    c.parent_action_id = id;
+    Canon event = run_record("end", id);
+    event.agent_id = it->second.agent_id;
+    event.recursion_depth = 1;
+    event.parent_action_id = id;
     end_ms = std::max(end_ms, it->second.start_ms);
-    c.event_time = format_rfc3339_ms(end_ms);
-    c.latency_ms = end_ms - it->second.start_ms;
-    emit(c);
+    event.event_time = format_rfc3339_ms(end_ms);
+    event.latency_ms = end_ms - it->second.start_ms;
+    emit(event);
     it->second.open = false;
   }
 
@@ -235,30 +238,31 @@ class ClaudeStreamJson : public Format {
     simdjson::dom::array blocks;
     if (content.get(blocks) != simdjson::SUCCESS) return;
     size_t i = 0, cursor = 0;
-    for (element b : blocks) {
+    for (element item : blocks) {
       object block;
-      if (b.get(block) != simdjson::SUCCESS || str_at(block, "type").value_or("") != "tool_use") {
+      if (item.get(block) != simdjson::SUCCESS || str_at(block, "type").value_or("") != "tool_use") {
         ++i;
         continue;
       }
-      Canon c;
+      Canon event;
       claude::ToolKind kind;
-      if (!claude::tool_call_of_block(block, i, base_, model, s_->cwd, ref_->bytes, cursor, c, kind, out_->why)) return;
+      if (!claude::tool_call_of_block(block, i, base_, model, s_->cwd, ref_->bytes, cursor, event, kind, out_->why))
+        return;
       object input;
       bool input_object = block["input"].get(input) == simdjson::SUCCESS;
-      c.decision = s_->mode == "bypassPermissions" ? "allow" : "unknown";
-      calls_.put(c.action_id, {c.tool_name, c.tool_action, c.tool_target, c.input_ref, s_->now_ms});
+      event.decision = s_->mode == "bypassPermissions" ? "allow" : "unknown";
+      calls_.put(event.action_id, {event.tool_name, event.tool_action, event.tool_target, event.input_ref, s_->now_ms});
       if (kind.subagent) {
         std::string type(ident_or(input_object ? str_at(input, "subagent_type").value_or("") : "", "subagent"));
         if (s_->subagent_types.size() >= kMaxSubagents) s_->subagent_types.clear();
-        s_->subagent_types[c.action_id] = std::move(type);
+        s_->subagent_types[event.action_id] = std::move(type);
       }
-      emit(c);
+      emit(event);
       if (kind.asks_user) {
-        c.event_type = "escalation";
-        c.decision = "needs_review";
-        c.turn_id = base_.parent_action_id.empty() ? s_->turn_id : base_.parent_action_id;
-        emit(c);
+        event.event_type = "escalation";
+        event.decision = "needs_review";
+        event.turn_id = base_.parent_action_id.empty() ? s_->turn_id : base_.parent_action_id;
+        emit(event);
       }
       ++i;
     }
@@ -287,30 +291,30 @@ class ClaudeStreamJson : public Format {
   }
 
   void tool_result(object block, std::string_view id) {
-    Canon c = base_;
-    c.event_type = "tool_result";
-    c.action_id = std::string(id);
+    Canon event = base_;
+    event.event_type = "tool_result";
+    event.action_id = std::string(id);
     const CallInfo* call = calls_.find(id);
     bool asks = call && (call->tool_name == "AskUserQuestion" || call->tool_name == "ExitPlanMode");
-    calls_.answer(id, s_->now_ms, c);
+    calls_.answer(id, s_->now_ms, event);
     element content;
     bool has = block["content"].get(content) == simdjson::SUCCESS && !content.is_null();
-    c.output_ref = has ? content_ref(content) : std::string(kNoRef);
+    event.output_ref = has ? content_ref(content) : std::string(kNoRef);
     bool error = bool_at(block, "is_error");
     bool denied = error && has && claude::is_denial(content);
     std::string_view hook = error && has && !denied ? claude::hook_block_name(content) : std::string_view();
-    if (!hook.empty() && claude::hook_tool(hook) != c.tool_name) hook = {};  // only the call's own tool's hook
-    c.decision = denied || !hook.empty() ? "block" : "allow";
-    if (error) c.error_code = denied ? "permission_denied" : !hook.empty() ? "hook_blocked" : "tool_error";
-    c.policy_id = std::string(hook);
+    if (!hook.empty() && claude::hook_tool(hook) != event.tool_name) hook = {};  // only the call's own tool's hook
+    event.decision = denied || !hook.empty() ? "block" : "allow";
+    if (error) event.error_code = denied ? "permission_denied" : !hook.empty() ? "hook_blocked" : "tool_error";
+    event.policy_id = std::string(hook);
     // The call that started a subagent returned: the subagent's run is over.
-    end_subagent(c.action_id, s_->now_ms);
-    emit(c);
+    end_subagent(event.action_id, s_->now_ms);
+    emit(event);
     if (denied || (asks && !error)) {
-      Canon e = c;
-      e.event_type = "escalation";
-      e.turn_id = base_.parent_action_id.empty() ? s_->turn_id : base_.parent_action_id;
-      emit(e);
+      Canon escalation = event;
+      escalation.event_type = "escalation";
+      escalation.turn_id = base_.parent_action_id.empty() ? s_->turn_id : base_.parent_action_id;
+      emit(escalation);
     }
   }
 

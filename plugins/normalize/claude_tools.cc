@@ -55,26 +55,26 @@ bool ident_char(char c) {
 
 }  // namespace
 
-ToolKind describe_tool(std::string_view name, std::optional<object> input, std::string_view cwd, Canon& c) {
+ToolKind describe_tool(std::string_view name, std::optional<object> input, std::string_view cwd, Canon& event) {
   const ToolRule* rule = nullptr;
   for (const auto& r : kTools)
     if (r.tool == name) rule = &r;
   if (!rule) {
-    c.tool_action = "execute";
+    event.tool_action = "execute";
     if (starts_with(name, "mcp__")) {  // mcp__<server>__<tool>
       std::string_view rest = name.substr(5);
-      c.tool_target = "mcp:" + std::string(ident_or(rest.substr(0, rest.find("__")), kUnknown));
+      event.tool_target = "mcp:" + std::string(ident_or(rest.substr(0, rest.find("__")), kUnknown));
     }
     return {};
   }
-  c.tool_action = std::string(rule->action);
+  event.tool_action = std::string(rule->action);
   std::string_view v = input ? str_at(*input, rule->key).value_or("") : std::string_view();
   switch (rule->target) {
-    case Target::Path: c.tool_target = std::string(v.empty() ? cwd : v); break;
-    case Target::Command: c.tool_target = program_name(v); break;
-    case Target::Url: c.tool_target = url_host(v); break;
-    case Target::Ident: c.tool_target = std::string(rule->prefix) + std::string(ident_or(v, kUnknown)); break;
-    case Target::Fixed: c.tool_target = std::string(rule->key); break;
+    case Target::Path: event.tool_target = std::string(v.empty() ? cwd : v); break;
+    case Target::Command: event.tool_target = program_name(v); break;
+    case Target::Url: event.tool_target = url_host(v); break;
+    case Target::Ident: event.tool_target = std::string(rule->prefix) + std::string(ident_or(v, kUnknown)); break;
+    case Target::Fixed: event.tool_target = std::string(rule->key); break;
   }
   return rule->kind;
 }
@@ -167,7 +167,7 @@ std::string_view hook_permission_decision(std::string_view out) {
 }
 
 bool tool_call_of_block(object block, size_t index, const Canon& base, std::string_view model, std::string_view cwd,
-                        std::string_view line_bytes, size_t& cursor, Canon& c, ToolKind& kind, std::string& why) {
+                        std::string_view line_bytes, size_t& cursor, Canon& event, ToolKind& kind, std::string& why) {
   auto id = str_at(block, "id");
   auto name = str_at(block, "name");
   if (!id || id->empty() || !name || name->empty()) {
@@ -178,14 +178,14 @@ bool tool_call_of_block(object block, size_t index, const Canon& base, std::stri
   object input;
   bool has_input = block["input"].get(input_el) == simdjson::SUCCESS;
   bool input_object = has_input && input_el.get(input) == simdjson::SUCCESS;
-  c = base;
-  c.event_type = "tool_call";
-  c.action_id = std::string(*id);
-  c.model = std::string(model);
-  c.tool_name = std::string(ident_or(*name, "(other)"));
-  kind = describe_tool(*name, input_object ? std::optional<object>(input) : std::nullopt, cwd, c);
-  c.input_ref = has_input ? input_hash(line_bytes, *id, input_el, cursor) : std::string(kUnknownRef);
-  c.output_ref = std::string(kNoRef);
+  event = base;
+  event.event_type = "tool_call";
+  event.action_id = std::string(*id);
+  event.model = std::string(model);
+  event.tool_name = std::string(ident_or(*name, "(other)"));
+  kind = describe_tool(*name, input_object ? std::optional<object>(input) : std::nullopt, cwd, event);
+  event.input_ref = has_input ? input_hash(line_bytes, *id, input_el, cursor) : std::string(kUnknownRef);
+  event.output_ref = std::string(kNoRef);
   return true;
 }
 

@@ -18,9 +18,9 @@ struct ToolKind {
   bool subagent = false;   // starts a subagent (Task, Agent)
 };
 
-// Fills c.tool_action and c.tool_target for tool `name` with input `input` (`cwd` stands in
+// Fills event.tool_action and event.tool_target for tool `name` with input `input` (`cwd` stands in
 // for a missing path).
-ToolKind describe_tool(std::string_view name, std::optional<object> input, std::string_view cwd, Canon& c);
+ToolKind describe_tool(std::string_view name, std::optional<object> input, std::string_view cwd, Canon& event);
 
 // The text a content value starts with: the string, or the first text block of an array.
 std::string_view leading_text(element content);
@@ -57,7 +57,7 @@ std::string_view hook_permission_decision(std::string_view stdout_text);
 // record made from `base`: action_id, model, tool name, action and target, input_ref,
 // output_ref. False with `why` set when the block has no string id or name.
 bool tool_call_of_block(object block, size_t index, const Canon& base, std::string_view model, std::string_view cwd,
-                        std::string_view line_bytes, size_t& cursor, Canon& c, ToolKind& kind, std::string& why);
+                        std::string_view line_bytes, size_t& cursor, Canon& event, ToolKind& kind, std::string& why);
 
 // The `tool_use_id` of a `tool_result` content block (block `index`); nullopt with `why` set
 // when it has none.

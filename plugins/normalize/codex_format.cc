@@ -149,30 +149,30 @@ class Codex : public Format {
   // Emits the held turn start with the context now known.
   void release(std::vector<HeldRecord>& out) {
     held_ = false;
-    Canon& c = held_start_;
-    c.auth_context = base_.auth_context;
-    c.model = base_.model;
-    c.tool_target = cwd_;
+    Canon& start = held_start_;
+    start.auth_context = base_.auth_context;
+    start.model = base_.model;
+    start.tool_target = cwd_;
     LineRef at{held_source_, source_, held_line_, {}, {}};
     out.push_back({{}, source_, held_line_});
-    render(c, at, held_type_, out.back().record);
+    render(start, at, held_type_, out.back().record);
   }
 
   void end_at_last_activity(std::vector<HeldRecord>& out) {
-    Canon c = base_;
-    c.event_type = "agent_run";
-    c.phase = "end";
-    c.turn_id = turn_;
-    c.tool_name = "turn";
-    c.tool_action = "end";
-    c.tool_target = cwd_;
-    c.output_ref = std::string(kNoRef);
-    c.event_time = last_time_;
-    c.evidence_ref = evidence_urn(kFormat, {base_.run_id, "line", std::to_string(last_line_)});
-    if (last_ms_ >= start_ms_) c.latency_ms = last_ms_ - start_ms_;
+    Canon event = base_;
+    event.event_type = "agent_run";
+    event.phase = "end";
+    event.turn_id = turn_;
+    event.tool_name = "turn";
+    event.tool_action = "end";
+    event.tool_target = cwd_;
+    event.output_ref = std::string(kNoRef);
+    event.event_time = last_time_;
+    event.evidence_ref = evidence_urn(kFormat, {base_.run_id, "line", std::to_string(last_line_)});
+    if (last_ms_ >= start_ms_) event.latency_ms = last_ms_ - start_ms_;
     LineRef at{held_source_, source_, last_line_, {}, {}};
     out.push_back({{}, source_, last_line_});
-    render(c, at, last_type_, out.back().record);
+    render(event, at, last_type_, out.back().record);
     open_ = false;
     turn_.clear();
   }
@@ -180,13 +180,13 @@ class Codex : public Format {
   // Opens a turn. Its start is held until the turn's context (turn_context) or first record.
   void open_turn(std::string id, bool by_task, int64_t ms, const LineRef& ref, std::string_view type) {
     held_start_ = base_;
-    Canon& c = held_start_;
-    c.event_type = "agent_run";
-    c.phase = "start";
-    c.turn_id = id;
-    c.tool_name = "turn";
-    c.tool_action = "start";
-    c.output_ref = std::string(kNoRef);
+    Canon& start = held_start_;
+    start.event_type = "agent_run";
+    start.phase = "start";
+    start.turn_id = id;
+    start.tool_name = "turn";
+    start.tool_action = "start";
+    start.output_ref = std::string(kNoRef);
     turn_ = std::move(id);
     open_ = held_ = true;
     acted_ = false;
@@ -309,103 +309,103 @@ class Codex : public Format {
     if (!sandbox_.empty()) base_.auth_context += (base_.auth_context.empty() ? "" : ",") + ("sandbox:" + sandbox_);
   }
 
-  void emit(const Canon& c, const LineRef& ref, Converted& out) {
+  void emit(const Canon& event, const LineRef& ref, Converted& out) {
     out.records.emplace_back();
-    render(c, ref, out.type, out.records.back());
+    render(event, ref, out.type, out.records.back());
   }
 
   void tool_call(std::string_view sub, std::string_view id, const LineRef& ref, Converted& out) {
-    Canon c = base_;
-    c.event_type = "tool_call";
-    c.action_id = std::string(id);
-    c.output_ref = std::string(kNoRef);
-    c.decision = approval_ == "never" ? "allow" : "unknown";
-    c.tool_action = "execute";
+    Canon event = base_;
+    event.event_type = "tool_call";
+    event.action_id = std::string(id);
+    event.output_ref = std::string(kNoRef);
+    event.decision = approval_ == "never" ? "allow" : "unknown";
+    event.tool_action = "execute";
     escalation_asked_ = false;
     if (sub == "local_shell_call") {
-      c.tool_name = "local_shell";
+      event.tool_name = "local_shell";
       element action;
       simdjson::dom::array argv;
       if ((*payload_)["action"].get(action) == simdjson::SUCCESS) {
-        if (action["command"].get(argv) == simdjson::SUCCESS) c.tool_target = argv_program(argv);
-        c.input_ref = json_ref(action);
+        if (action["command"].get(argv) == simdjson::SUCCESS) event.tool_target = argv_program(argv);
+        event.input_ref = json_ref(action);
       }
     } else {
       std::string_view name = str_at(*payload_, "name").value_or("");
-      c.tool_name = std::string(ident_or(name, kUnknown));
+      event.tool_name = std::string(ident_or(name, kUnknown));
       // function_call: arguments is a JSON text; custom_tool_call: input is free text.
       std::string_view args = str_at(*payload_, sub == "function_call" ? "arguments" : "input").value_or("");
-      c.input_ref = sha256_ref(args);
-      escalation_asked_ = describe_codex_tool(name, args, sub == "custom_tool_call", cwd_, c);
+      event.input_ref = sha256_ref(args);
+      escalation_asked_ = describe_codex_tool(name, args, sub == "custom_tool_call", cwd_, event);
     }
-    calls_.put(c.action_id, {c.tool_name, c.tool_action, c.tool_target, c.input_ref, now_ms_});
-    if (escalation_asked_) c.decision = "needs_review";
-    emit(c, ref, out);
-    if (escalation_asked_) open_escalation(std::move(c), ref, out);
+    calls_.put(event.action_id, {event.tool_name, event.tool_action, event.tool_target, event.input_ref, now_ms_});
+    if (escalation_asked_) event.decision = "needs_review";
+    emit(event, ref, out);
+    if (escalation_asked_) open_escalation(std::move(event), ref, out);
   }
 
-  // An escalation (needs_review) for call `c`, resolved by its output or by the turn's abort.
-  void open_escalation(Canon c, const LineRef& ref, Converted& out) {
-    c.event_type = "escalation";
-    c.turn_id = turn_;
-    c.decision = "needs_review";
-    c.output_ref = std::string(kNoRef);
-    c.error_code.clear();
-    emit(c, ref, out);
-    if (auto it = find_escalation(c.action_id); it != escalated_.end()) escalated_.erase(it);
+  // An escalation (needs_review) for the call `event`, resolved by its output or by the turn's abort.
+  void open_escalation(Canon event, const LineRef& ref, Converted& out) {
+    event.event_type = "escalation";
+    event.turn_id = turn_;
+    event.decision = "needs_review";
+    event.output_ref = std::string(kNoRef);
+    event.error_code.clear();
+    emit(event, ref, out);
+    if (auto it = find_escalation(event.action_id); it != escalated_.end()) escalated_.erase(it);
     if (escalated_.size() >= kMaxEscalations) escalated_.erase(escalated_.begin());  // bounded
-    escalated_.push_back(std::move(c));
+    escalated_.push_back(std::move(event));
   }
 
   void tool_result(std::string_view id, const LineRef& ref, Converted& out) {
-    Canon c = base_;
-    c.event_type = "tool_result";
-    c.action_id = std::string(id);
-    calls_.answer(id, now_ms_, c);
+    Canon event = base_;
+    event.event_type = "tool_result";
+    event.action_id = std::string(id);
+    calls_.answer(id, now_ms_, event);
     element output;
     std::string_view text;
     bool has = (*payload_)["output"].get(output) == simdjson::SUCCESS && !output.is_null();
-    c.output_ref = has ? content_ref(output) : std::string(kNoRef);
+    event.output_ref = has ? content_ref(output) : std::string(kNoRef);
     if (has && output.get(text) != simdjson::SUCCESS) text = {};
     bool denied = starts_with(text, "exec command rejected by user") || starts_with(text, "patch rejected by user");
-    c.decision = denied ? "block" : "allow";
-    if (denied) c.error_code = "permission_denied";
-    else if (auto code = exit_code(text); code && *code != 0) c.error_code = "exit_code:" + std::to_string(*code);
-    emit(c, ref, out);
+    event.decision = denied ? "block" : "allow";
+    if (denied) event.error_code = "permission_denied";
+    else if (auto code = exit_code(text); code && *code != 0) event.error_code = "exit_code:" + std::to_string(*code);
+    emit(event, ref, out);
     auto esc = find_escalation(id);
     if (denied || esc != escalated_.end()) {  // the approval's answer: refused, or the call ran
-      c.event_type = "escalation";
-      c.turn_id = esc != escalated_.end() ? esc->turn_id : turn_;
-      emit(c, ref, out);
+      event.event_type = "escalation";
+      event.turn_id = esc != escalated_.end() ? esc->turn_id : turn_;
+      emit(event, ref, out);
       if (esc != escalated_.end()) escalated_.erase(esc);
     }
   }
 
   void escalation(std::string_view id, const LineRef& ref, Converted& out) {
     if (find_escalation(id) != escalated_.end()) return;  // its call already asked: one escalation
-    Canon c = base_;
-    c.event_type = "escalation";
-    c.turn_id = turn_;
-    c.action_id = std::string(id);
-    c.decision = "needs_review";
-    c.output_ref = std::string(kNoRef);
+    Canon event = base_;
+    event.event_type = "escalation";
+    event.turn_id = turn_;
+    event.action_id = std::string(id);
+    event.decision = "needs_review";
+    event.output_ref = std::string(kNoRef);
     if (const CallInfo* call = calls_.find(id)) {
-      c.tool_name = call->tool_name;
-      c.tool_action = call->tool_action;
-      c.tool_target = call->tool_target;
-      c.input_ref = call->input_ref;
+      event.tool_name = call->tool_name;
+      event.tool_action = call->tool_action;
+      event.tool_target = call->tool_target;
+      event.input_ref = call->input_ref;
     } else {
       simdjson::dom::array argv;
       if ((*payload_)["command"].get(argv) == simdjson::SUCCESS) {
-        c.tool_name = "shell";
-        c.tool_action = "execute";
-        c.tool_target = argv_program(argv);
+        event.tool_name = "shell";
+        event.tool_action = "execute";
+        event.tool_target = argv_program(argv);
       } else {
-        c.tool_name = "apply_patch";
-        c.tool_action = "update";
+        event.tool_name = "apply_patch";
+        event.tool_action = "update";
       }
     }
-    open_escalation(std::move(c), ref, out);
+    open_escalation(std::move(event), ref, out);
   }
 
   void turn(std::string_view sub, const LineRef& ref, Converted& out) {
@@ -421,31 +421,32 @@ class Codex : public Format {
       open_turn(tid.empty() ? "line-" + std::to_string(ref.line) : std::string(tid), true, now_ms_, ref, out.type);
       return;
     }
-    Canon c = base_;
-    c.event_type = "agent_run";
-    c.phase = "end";
-    c.turn_id = open_ ? turn_ : tid.empty() ? "line-" + std::to_string(ref.line) : std::string(tid);
-    c.tool_name = "turn";
-    c.tool_action = "end";
-    c.tool_target = cwd_;
-    c.output_ref = std::string(kNoRef);
+    Canon event = base_;
+    event.event_type = "agent_run";
+    event.phase = "end";
+    event.turn_id = open_ ? turn_ : tid.empty() ? "line-" + std::to_string(ref.line) : std::string(tid);
+    event.tool_name = "turn";
+    event.tool_action = "end";
+    event.tool_target = cwd_;
+    event.output_ref = std::string(kNoRef);
     if (sub == "turn_aborted") {
-      c.error_code = "turn_aborted:" + std::string(ident_or(str_at(*payload_, "reason").value_or(""), kUnknown));
+      event.error_code = "turn_aborted:" + std::string(ident_or(str_at(*payload_, "reason").value_or(""), kUnknown));
       // An approval answered with "abort" ends the turn: its open requests are refused.
       for (Canon& esc : escalated_) {
         esc.decision = "block";
-        esc.error_code = c.error_code;
+        esc.error_code = event.error_code;
         esc.event_time = base_.event_time;
         esc.evidence_ref = base_.evidence_ref;
         emit(esc, ref, out);
       }
       escalated_.clear();
     }
-    int64_t ms = 0;
-    if ((*payload_)["duration_ms"].get(ms) == simdjson::SUCCESS && ms >= 0) c.latency_ms = ms;
+    int64_t duration_ms = 0;
+    if ((*payload_)["duration_ms"].get(duration_ms) == simdjson::SUCCESS && duration_ms >= 0)
+      event.latency_ms = duration_ms;
     open_ = false;
     turn_.clear();
-    emit(c, ref, out);
+    emit(event, ref, out);
   }
 
   bool started_ = false;
@@ -475,7 +476,8 @@ class Codex : public Format {
   static constexpr size_t kMaxEscalations = 10000;
   std::vector<Canon> escalated_;
   std::vector<Canon>::iterator find_escalation(std::string_view id) {
-    return std::find_if(escalated_.begin(), escalated_.end(), [&](const Canon& e) { return e.action_id == id; });
+    return std::find_if(escalated_.begin(), escalated_.end(),
+                        [&](const Canon& escalation) { return escalation.action_id == id; });
   }
 };
 

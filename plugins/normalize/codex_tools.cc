@@ -11,7 +11,7 @@ bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.
 }  // namespace
 
 // apply_patch input: "*** Add File: p", "*** Update File: p", "*** Delete File: p" headers.
-void describe_patch(std::string_view patch, Canon& c) {
+void describe_patch(std::string_view patch, Canon& event) {
   std::vector<std::string_view> paths;
   std::string_view action;
   for (size_t at = 0; at < patch.size();) {
@@ -26,12 +26,12 @@ void describe_patch(std::string_view patch, Canon& c) {
         else if (action != act) action = "update";
       }
   }
-  c.tool_action = std::string(action.empty() ? "update" : action);
+  event.tool_action = std::string(action.empty() ? "update" : action);
   if (paths.empty()) return;
   std::string_view p = paths[0];
   while (!p.empty() && (p.back() == '\r' || p.back() == ' ')) p.remove_suffix(1);
-  c.tool_target = std::string(p);
-  if (paths.size() > 1) c.tool_target += ",+" + std::to_string(paths.size() - 1) + " more";
+  event.tool_target = std::string(p);
+  if (paths.size() > 1) event.tool_target += ",+" + std::to_string(paths.size() - 1) + " more";
 }
 
 // The exit code a tool output reports: {"output":...,"metadata":{"exit_code":N,...}} or
@@ -61,44 +61,45 @@ std::optional<int64_t> exit_code(std::string_view output) {
   return code;
 }
 
-bool describe_codex_tool(std::string_view name, std::string_view args, bool free_text, std::string_view cwd, Canon& c) {
+bool describe_codex_tool(std::string_view name, std::string_view args, bool free_text, std::string_view cwd,
+                         Canon& event) {
   if (name == "apply_patch" && free_text) {
-    describe_patch(args, c);
+    describe_patch(args, event);
     return false;
   }
   if (name == "update_plan") {
-    c.tool_action = "update";
-    c.tool_target = "plan";
+    event.tool_action = "update";
+    event.tool_target = "plan";
     return false;
   }
   thread_local simdjson::dom::parser parser;
-  object a;
-  if (free_text || parser.parse(args.data(), args.size()).get(a) != simdjson::SUCCESS) {
+  object parsed_args;
+  if (free_text || parser.parse(args.data(), args.size()).get(parsed_args) != simdjson::SUCCESS) {
     if (size_t sep = name.find("__"); sep != std::string_view::npos)
-      c.tool_target = "mcp:" + std::string(ident_or(name.substr(0, sep), kUnknown));
+      event.tool_target = "mcp:" + std::string(ident_or(name.substr(0, sep), kUnknown));
     return false;
   }
   // Raised permissions: `sandbox_permissions` (require_escalated, with_additional_permissions)
   // in recent versions, `with_escalated_permissions: true` before.
-  std::string_view perms = str_at(a, "sandbox_permissions").value_or("");
-  bool escalation = bool_at(a, "with_escalated_permissions") || perms == "require_escalated" ||
+  std::string_view perms = str_at(parsed_args, "sandbox_permissions").value_or("");
+  bool escalation = bool_at(parsed_args, "with_escalated_permissions") || perms == "require_escalated" ||
                     perms == "with_additional_permissions";
   simdjson::dom::array argv;
   if (name == "shell" || name == "shell_command" || name == "container.exec" || name == "local_shell") {
-    if (a["command"].get(argv) == simdjson::SUCCESS) c.tool_target = argv_program(argv);
-    else if (auto cmd = str_at(a, "command")) c.tool_target = program_name(*cmd);
+    if (parsed_args["command"].get(argv) == simdjson::SUCCESS) event.tool_target = argv_program(argv);
+    else if (auto cmd = str_at(parsed_args, "command")) event.tool_target = program_name(*cmd);
   } else if (name == "exec_command") {
-    c.tool_target = program_name(str_at(a, "cmd").value_or(""));
+    event.tool_target = program_name(str_at(parsed_args, "cmd").value_or(""));
   } else if (name == "apply_patch") {
-    describe_patch(str_at(a, "input").value_or(""), c);
+    describe_patch(str_at(parsed_args, "input").value_or(""), event);
   } else if (name == "view_image" || name == "read_file" || name == "list_dir" || name == "grep_files") {
-    c.tool_action = "read";
-    auto p = str_at(a, "path");
-    if (!p) p = str_at(a, "file_path");
-    if (!p) p = str_at(a, "dir_path");
-    c.tool_target = std::string(p.value_or(cwd));
+    event.tool_action = "read";
+    auto path = str_at(parsed_args, "path");
+    if (!path) path = str_at(parsed_args, "file_path");
+    if (!path) path = str_at(parsed_args, "dir_path");
+    event.tool_target = std::string(path.value_or(cwd));
   } else if (size_t sep = name.find("__"); sep != std::string_view::npos) {
-    c.tool_target = "mcp:" + std::string(ident_or(name.substr(0, sep), kUnknown));
+    event.tool_target = "mcp:" + std::string(ident_or(name.substr(0, sep), kUnknown));
   }
   return escalation;
 }

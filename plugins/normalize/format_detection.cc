@@ -20,11 +20,11 @@ std::string_view detect_format(object line) {
   bool trajectory = false, history = false, info = false, action_rid = false, uuid = false, agent_type = false;
   bool string_id = false, timestamp = false, rollout_header = false, instance_id = false;
   for (auto [key, value] : line) {
-    std::string_view s;
+    std::string_view text;
     if (key == "type") {
-      if (value.get(s) == simdjson::SUCCESS) type = s;
+      if (value.get(text) == simdjson::SUCCESS) type = text;
     } else if (key == "event_type") {
-      if (value.get(s) == simdjson::SUCCESS) event_type = s;
+      if (value.get(text) == simdjson::SUCCESS) event_type = text;
     } else if (key == "session_id") {
       session_id = value.is_string();
     } else if (key == "sessionId") {

@@ -147,10 +147,10 @@ std::string program_name(std::string_view cmd) {
     std::string_view word = cmd.substr(start, i - start);
     if (quote && i < cmd.size()) ++i;
     // NAME=value before the program sets the environment (often a secret): skip it.
-    size_t eq = word.find('=');
-    if (!quote && eq != std::string_view::npos && eq > 0) {
+    size_t equals_at = word.find('=');
+    if (!quote && equals_at != std::string_view::npos && equals_at > 0) {
       bool name = true;
-      for (size_t k = 0; k < eq; ++k) name = name && (ident_char(word[k]) && word[k] != '.' && word[k] != '-');
+      for (size_t k = 0; k < equals_at; ++k) name = name && (ident_char(word[k]) && word[k] != '.' && word[k] != '-');
       if (name) continue;
     }
     if (!quote && word == "cd") {  // `cd dir && prog ...`: the program is the next command's
@@ -281,56 +281,57 @@ void CallTable::answer(std::string_view id, int64_t now_ms, Canon& result) {
   calls_.erase(it);
 }
 
-void render(const Canon& c, const LineRef& ref, std::string_view entry_type, std::string& o) {
+void render(const Canon& event, const LineRef& ref, std::string_view entry_type, std::string& out) {
   auto field = [&](std::string_view key, std::string_view value, bool first = false) {
-    if (!first) o.push_back(',');
-    o.push_back('"');
-    o.append(key);
-    o.append("\":");
-    json::append_quoted(o, value);
+    if (!first) out.push_back(',');
+    out.push_back('"');
+    out.append(key);
+    out.append("\":");
+    json::append_quoted(out, value);
   };
-  auto num = [&](std::string_view key, int64_t v) {
+  auto num = [&](std::string_view key, int64_t number) {
     char buf[24];
-    auto r = std::to_chars(buf, buf + sizeof buf, v);
-    o.append(",\"").append(key).append("\":").append(buf, r.ptr);
+    auto written = std::to_chars(buf, buf + sizeof buf, number);
+    out.append(",\"").append(key).append("\":").append(buf, written.ptr);
   };
-  o.reserve(1024);
-  o.push_back('{');
-  field("event_time", c.event_time, true);
-  field("agent_id", c.agent_id);
-  field("agent_version", c.agent_version.empty() ? kUnknown : std::string_view(c.agent_version));
-  field("run_id", c.run_id);
-  field("event_type", c.event_type);
-  field("actor_id", c.actor_id.empty() ? kUnknown : std::string_view(c.actor_id));
-  field("tool_name", c.tool_name.empty() ? kUnknown : std::string_view(c.tool_name));
-  field("tool_action", c.tool_action.empty() ? kUnknown : std::string_view(c.tool_action));
-  field("tool_target", c.tool_target.empty() ? kUnknown : std::string_view(c.tool_target));
-  field("auth_context", c.auth_context.empty() ? kUnknown : std::string_view(c.auth_context));
-  field("input_ref", c.input_ref.empty() ? kUnknownRef : std::string_view(c.input_ref));
-  field("output_ref", c.output_ref.empty() ? kNoRef : std::string_view(c.output_ref));
-  field("decision", c.decision);
-  field("evidence_ref", c.evidence_ref);
-  if (!c.action_id.empty()) field("action_id", c.action_id);
-  if (!c.phase.empty()) field("phase", c.phase);
-  if (!c.turn_id.empty()) field("turn_id", c.turn_id);
-  if (!c.error_code.empty()) field("error_code", c.error_code);
-  if (!c.model.empty()) field("model", c.model);
-  if (c.recursion_depth >= 0) num("recursion_depth", c.recursion_depth);
-  if (c.latency_ms >= 0) num("latency_ms", c.latency_ms);
-  if (!c.policy_id.empty()) field("policy_id", c.policy_id);
-  if (c.cost_estimate >= 0) {
+  out.reserve(1024);
+  out.push_back('{');
+  field("event_time", event.event_time, true);
+  field("agent_id", event.agent_id);
+  field("agent_version", event.agent_version.empty() ? kUnknown : std::string_view(event.agent_version));
+  field("run_id", event.run_id);
+  field("event_type", event.event_type);
+  field("actor_id", event.actor_id.empty() ? kUnknown : std::string_view(event.actor_id));
+  field("tool_name", event.tool_name.empty() ? kUnknown : std::string_view(event.tool_name));
+  field("tool_action", event.tool_action.empty() ? kUnknown : std::string_view(event.tool_action));
+  field("tool_target", event.tool_target.empty() ? kUnknown : std::string_view(event.tool_target));
+  field("auth_context", event.auth_context.empty() ? kUnknown : std::string_view(event.auth_context));
+  field("input_ref", event.input_ref.empty() ? kUnknownRef : std::string_view(event.input_ref));
+  field("output_ref", event.output_ref.empty() ? kNoRef : std::string_view(event.output_ref));
+  field("decision", event.decision);
+  field("evidence_ref", event.evidence_ref);
+  if (!event.action_id.empty()) field("action_id", event.action_id);
+  if (!event.phase.empty()) field("phase", event.phase);
+  if (!event.turn_id.empty()) field("turn_id", event.turn_id);
+  if (!event.error_code.empty()) field("error_code", event.error_code);
+  if (!event.model.empty()) field("model", event.model);
+  if (event.recursion_depth >= 0) num("recursion_depth", event.recursion_depth);
+  if (event.latency_ms >= 0) num("latency_ms", event.latency_ms);
+  if (!event.policy_id.empty()) field("policy_id", event.policy_id);
+  if (event.cost_estimate >= 0) {
     char buf[32];
-    auto r = std::to_chars(buf, buf + sizeof buf, c.cost_estimate);
-    o.append(",\"cost_estimate\":").append(buf, r.ptr);
+    auto written = std::to_chars(buf, buf + sizeof buf, event.cost_estimate);
+    out.append(",\"cost_estimate\":").append(buf, written.ptr);
   }
-  if (!c.parent_action_id.empty()) field("parent_action_id", c.parent_action_id);
-  o.append(",\"details\":{\"source\":");
-  json::append_quoted(o, ref.source);
+  if (!event.parent_action_id.empty()) field("parent_action_id", event.parent_action_id);
+  out.append(",\"details\":{\"source\":");
+  json::append_quoted(out, ref.source);
   num("line", static_cast<int64_t>(ref.line));
-  o.append(",\"entry\":");
-  json::append_quoted(o, entry_type);
-  o.append("}}");
-  if (o.capacity() - o.size() < simdjson::SIMDJSON_PADDING) o.reserve(o.size() + simdjson::SIMDJSON_PADDING + 256);
+  out.append(",\"entry\":");
+  json::append_quoted(out, entry_type);
+  out.append("}}");
+  if (out.capacity() - out.size() < simdjson::SIMDJSON_PADDING)
+    out.reserve(out.size() + simdjson::SIMDJSON_PADDING + 256);
 }
 
 }  // namespace agentlog::plugins::normalize

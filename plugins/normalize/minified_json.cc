@@ -53,47 +53,47 @@ void append_minified_string(std::string& o, std::string_view s) {
 
 // The minified JSON text of a value as simdjson writes it, for values without numbers (a
 // message's content list); false when it holds a number (the caller uses json_ref).
-bool append_minified(std::string& o, element v) {
-  switch (v.type()) {
+bool append_minified(std::string& out, element value) {
+  switch (value.type()) {
     case simdjson::dom::element_type::STRING: {
-      std::string_view s;
-      if (v.get(s) != simdjson::SUCCESS) return false;
-      append_minified_string(o, s);
+      std::string_view text;
+      if (value.get(text) != simdjson::SUCCESS) return false;
+      append_minified_string(out, text);
       return true;
     }
     case simdjson::dom::element_type::BOOL: {
-      bool b = false;
-      if (v.get(b) != simdjson::SUCCESS) return false;
-      o.append(b ? "true" : "false");
+      bool flag = false;
+      if (value.get(flag) != simdjson::SUCCESS) return false;
+      out.append(flag ? "true" : "false");
       return true;
     }
-    case simdjson::dom::element_type::NULL_VALUE: o.append("null"); return true;
+    case simdjson::dom::element_type::NULL_VALUE: out.append("null"); return true;
     case simdjson::dom::element_type::ARRAY: {
-      o.push_back('[');
+      out.push_back('[');
       bool first = true;
-      simdjson::dom::array a;
-      if (v.get(a) != simdjson::SUCCESS) return false;
-      for (element e : a) {
-        if (!first) o.push_back(',');
+      simdjson::dom::array array;
+      if (value.get(array) != simdjson::SUCCESS) return false;
+      for (element item : array) {
+        if (!first) out.push_back(',');
         first = false;
-        if (!append_minified(o, e)) return false;
+        if (!append_minified(out, item)) return false;
       }
-      o.push_back(']');
+      out.push_back(']');
       return true;
     }
     case simdjson::dom::element_type::OBJECT: {
-      o.push_back('{');
+      out.push_back('{');
       bool first = true;
       object obj;
-      if (v.get(obj) != simdjson::SUCCESS) return false;
+      if (value.get(obj) != simdjson::SUCCESS) return false;
       for (auto field : obj) {
-        if (!first) o.push_back(',');
+        if (!first) out.push_back(',');
         first = false;
-        append_minified_string(o, field.key);
-        o.push_back(':');
-        if (!append_minified(o, field.value)) return false;
+        append_minified_string(out, field.key);
+        out.push_back(':');
+        if (!append_minified(out, field.value)) return false;
       }
-      o.push_back('}');
+      out.push_back('}');
       return true;
     }
     default: return false;  // numbers: simdjson's own formatting

@@ -108,7 +108,7 @@ std::unique_ptr<Format> make_swe_agent_format();
 // ---- helpers (format_helpers.cc) --------------------------------------------------------------
 
 // Appends the record as JSON (`details` holds the source name and line).
-void render(const Canon& c, const LineRef& ref, std::string_view entry_type, std::string& out);
+void render(const Canon& event, const LineRef& ref, std::string_view entry_type, std::string& out);
 
 // The string member `key` of `o`, or nullopt when missing or not a string.
 std::optional<std::string_view> str_at(object o, std::string_view key);

@@ -113,9 +113,9 @@ class OpenHands : public Format {
     out.known_type = true;
   }
 
-  void convert_event(object ev, const LineRef& ref, Converted& out) {
-    auto action = str_at(ev, "action");
-    auto observation = str_at(ev, "observation");
+  void convert_event(object source_event, const LineRef& ref, Converted& out) {
+    auto action = str_at(source_event, "action");
+    auto observation = str_at(source_event, "observation");
     if (!action && !observation) {
       out.type = "(neither)";
       out.why = "an OpenHands event needs a string \"action\" or \"observation\"";
@@ -125,22 +125,22 @@ class OpenHands : public Format {
     out.type = std::string(action ? "action." : "observation.") + std::string(type_word(kind));
     const ActionRule* rule = nullptr;
     if (action) {
-      for (const auto& r : kActions)
-        if (r.action == kind) rule = &r;
+      for (const auto& candidate : kActions)
+        if (candidate.action == kind) rule = &candidate;
       out.known_type = rule || listed(kOtherActions, kind);
     } else {
       out.known_type = listed(kObservations, kind);
     }
     element idv;
-    std::string id = ev["id"].get(idv) == simdjson::SUCCESS ? id_text(idv) : std::string();
+    std::string id = source_event["id"].get(idv) == simdjson::SUCCESS ? id_text(idv) : std::string();
     if (id.empty()) {
       out.why = "id: field is missing or not an integer";
       return;
     }
-    std::optional<object> args = obj_at(ev, action ? "args" : "extras");
+    std::optional<object> args = obj_at(source_event, action ? "args" : "extras");
     // An observation answers a tool action (by cause, or by the id of a call seen): the
     // observation of `think` or `recall` carries tool_call_metadata too but answers no call.
-    bool tool_result = observation && (results_.count(cause_of(ev)) || answers_call(ev)) &&
+    bool tool_result = observation && (results_.count(cause_of(source_event)) || answers_call(source_event)) &&
                        kind != "agent_state_changed";
     bool run_change = (action && (kind == "system" || kind == "finish")) ||
                       (observation && kind == "agent_state_changed");
@@ -148,7 +148,7 @@ class OpenHands : public Format {
       // A session without agent-state changes is still a run: it opens at the first event
       // and closes at the last (close_implicit).
       std::string why;
-      if (auto time = line_time(str_at(ev, "timestamp"), "ISO 8601", why)) {
+      if (auto time = line_time(str_at(source_event, "timestamp"), "ISO 8601", why)) {
         base_.event_time = std::move(time->first);
         now_ms_ = time->second;
         base_.evidence_ref = evidence_urn(kFormat, {base_.run_id, "event", id});
@@ -156,7 +156,7 @@ class OpenHands : public Format {
       }
       return;
     }
-    auto time = line_time(str_at(ev, "timestamp"), "ISO 8601", out.why);
+    auto time = line_time(str_at(source_event, "timestamp"), "ISO 8601", out.why);
     if (!time) return;
     base_.event_time = std::move(time->first);
     now_ms_ = time->second;
@@ -173,8 +173,8 @@ class OpenHands : public Format {
       if (auto cls = str_at(*args, "agent_class")) base_.agent_id = "openhands/" + std::string(ident_or(*cls, "agent"));
     }
     if (run_change) return run_event(kind, action.has_value(), id, args, ref, out);
-    if (rule) return tool_call(ev, *rule, id, args, ref, out);
-    tool_result_event(ev, kind, args, ref, out);
+    if (rule) return tool_call(source_event, *rule, id, args, ref, out);
+    tool_result_event(source_event, kind, args, ref, out);
   }
 
   void reset(const LineRef& ref) {
@@ -199,8 +199,8 @@ class OpenHands : public Format {
     if (!open_ && !run_seen_) {
       run_seen_ = open_ = implicit_ = true;
       turn_ = "event-" + id;
-      Canon c = run_record("start");
-      emit(c, ref, out, type);
+      Canon event = run_record("start");
+      emit(event, ref, out, type);
     }
     if (!open_) return;
     last_time_ = base_.event_time;
@@ -211,27 +211,27 @@ class OpenHands : public Format {
   }
 
   Canon run_record(std::string_view phase) {
-    Canon c = base_;
-    c.turn_id = turn_;
-    c.event_type = "agent_run";
-    c.phase = phase;
-    c.tool_name = "agent";
-    c.tool_action = std::string(phase);
-    c.tool_target = "conversation";
-    c.output_ref = std::string(kNoRef);
-    return c;
+    Canon event = base_;
+    event.turn_id = turn_;
+    event.event_type = "agent_run";
+    event.phase = phase;
+    event.tool_name = "agent";
+    event.tool_action = std::string(phase);
+    event.tool_target = "conversation";
+    event.output_ref = std::string(kNoRef);
+    return event;
   }
 
   // The end of a source: the implicit run ends at its last event.
   void close_implicit(std::vector<HeldRecord>& out, std::string_view error_code = {}) {
     if (!open_ || !implicit_) return;
-    Canon c = run_record("end");
-    c.error_code = std::string(error_code);
-    c.event_time = last_time_;
-    c.evidence_ref = last_evidence_;
+    Canon event = run_record("end");
+    event.error_code = std::string(error_code);
+    event.event_time = last_time_;
+    event.evidence_ref = last_evidence_;
     LineRef at{last_source_, source_, last_line_, {}, {}};
     out.push_back({{}, source_, last_line_});
-    render(c, at, last_type_, out.back().record);
+    render(event, at, last_type_, out.back().record);
     open_ = implicit_ = false;
   }
 
@@ -255,9 +255,9 @@ class OpenHands : public Format {
     return id && calls_.find(*id);
   }
 
-  void emit(const Canon& c, const LineRef& ref, Converted& out, std::string_view type) {
+  void emit(const Canon& event, const LineRef& ref, Converted& out, std::string_view type) {
     out.records.emplace_back();
-    render(c, ref, type, out.records.back());
+    render(event, ref, type, out.records.back());
   }
 
   void run_event(std::string_view kind, bool action, const std::string& id, std::optional<object> args,
@@ -269,79 +269,83 @@ class OpenHands : public Format {
     open_ = start;
     implicit_ = false;
     if (start) turn_ = "event-" + id;
-    Canon c = run_record(start ? "start" : "end");
-    if (state == "error" || state == "stopped" || state == "rejected") c.error_code = std::string(state);
-    emit(c, ref, out, std::string(action ? "action." : "observation.") + std::string(kind));
+    Canon event = run_record(start ? "start" : "end");
+    if (state == "error" || state == "stopped" || state == "rejected") event.error_code = std::string(state);
+    emit(event, ref, out, std::string(action ? "action." : "observation.") + std::string(kind));
   }
 
-  void tool_call(object ev, const ActionRule& rule, const std::string& id, std::optional<object> args,
+  void tool_call(object source_event, const ActionRule& rule, const std::string& id, std::optional<object> args,
                  const LineRef& ref, Converted& out) {
-    Canon c = base_;
-    c.event_type = "tool_call";
-    auto tcid = tool_call_id(ev);
-    c.action_id = tcid && !tcid->empty() ? std::string(*tcid) : "oh-event-" + id;
-    c.tool_name = std::string(rule.action);
-    if (auto meta = obj_at(ev, "tool_call_metadata"))
-      if (auto fn = str_at(*meta, "function_name")) c.tool_name = std::string(ident_or(*fn, rule.action));
-    c.tool_action = std::string(rule.tool_action);
-    std::string_view v = args ? str_at(*args, rule.key).value_or("") : std::string_view();
+    Canon event = base_;
+    event.event_type = "tool_call";
+    auto tcid = tool_call_id(source_event);
+    event.action_id = tcid && !tcid->empty() ? std::string(*tcid) : "oh-event-" + id;
+    event.tool_name = std::string(rule.action);
+    if (auto meta = obj_at(source_event, "tool_call_metadata"))
+      if (auto function_name = str_at(*meta, "function_name"))
+        event.tool_name = std::string(ident_or(*function_name, rule.action));
+    event.tool_action = std::string(rule.tool_action);
+    std::string_view target = args ? str_at(*args, rule.key).value_or("") : std::string_view();
     switch (rule.target) {
-      case Target::Path: c.tool_target = std::string(v); break;
-      case Target::Command: c.tool_target = program_name(v); break;
-      case Target::Url: c.tool_target = url_host(v); break;
-      case Target::Ident: c.tool_target = std::string(ident_or(v, kUnknown)); break;
-      case Target::Fixed: c.tool_target = std::string(rule.key); break;
+      case Target::Path: event.tool_target = std::string(target); break;
+      case Target::Command: event.tool_target = program_name(target); break;
+      case Target::Url: event.tool_target = url_host(target); break;
+      case Target::Ident: event.tool_target = std::string(ident_or(target, kUnknown)); break;
+      case Target::Fixed: event.tool_target = std::string(rule.key); break;
     }
     if (rule.action == "edit" && args) {
       std::string_view cmd = str_at(*args, "command").value_or("");
       if (cmd.empty()) cmd = editor_command(str_at(*args, "translated_ipython_code").value_or(""));
-      if (cmd == "create") c.tool_action = "create";
-      else if (cmd == "view") c.tool_action = "read";
+      if (cmd == "create") event.tool_action = "create";
+      else if (cmd == "view") event.tool_action = "read";
     }
-    element a;
-    c.input_ref = ev["args"].get(a) == simdjson::SUCCESS ? json_ref(a) : std::string(kUnknownRef);
-    c.output_ref = std::string(kNoRef);
+    element args_element;
+    event.input_ref =
+        source_event["args"].get(args_element) == simdjson::SUCCESS ? json_ref(args_element) : std::string(kUnknownRef);
+    event.output_ref = std::string(kNoRef);
     std::string_view confirmation = args ? str_at(*args, "confirmation_state").value_or("") : "";
-    c.decision = confirmation == "confirmed" ? "allow"
-                 : confirmation == "awaiting_confirmation" ? "needs_review"
-                 : confirmation == "rejected" ? "block" : "unknown";
-    results_[id] = c.action_id;
+    event.decision = confirmation == "confirmed"               ? "allow"
+                     : confirmation == "awaiting_confirmation" ? "needs_review"
+                     : confirmation == "rejected"              ? "block"
+                                                               : "unknown";
+    results_[id] = event.action_id;
     if (results_.size() > 100000) results_.clear();  // bounded: old actions are forgotten
-    calls_.put(c.action_id, {c.tool_name, c.tool_action, c.tool_target, c.input_ref, now_ms_});
+    calls_.put(event.action_id, {event.tool_name, event.tool_action, event.tool_target, event.input_ref, now_ms_});
     std::string type = "action." + std::string(rule.action);
-    emit(c, ref, out, type);
-    if (c.decision == "needs_review" || c.decision == "block") {
-      c.event_type = "escalation";
-      c.turn_id = open_ ? turn_ : std::string();
-      emit(c, ref, out, type);
+    emit(event, ref, out, type);
+    if (event.decision == "needs_review" || event.decision == "block") {
+      event.event_type = "escalation";
+      event.turn_id = open_ ? turn_ : std::string();
+      emit(event, ref, out, type);
     }
   }
 
-  void tool_result_event(object ev, std::string_view kind, std::optional<object> extras, const LineRef& ref,
+  void tool_result_event(object source_event, std::string_view kind, std::optional<object> extras, const LineRef& ref,
                          Converted& out) {
-    Canon c = base_;
-    c.event_type = "tool_result";
-    auto tcid = tool_call_id(ev);
-    auto by_cause = results_.find(cause_of(ev));
-    if (by_cause != results_.end()) c.action_id = by_cause->second;
-    else c.action_id = std::string(*tcid);
-    calls_.answer(c.action_id, now_ms_, c);
+    Canon event = base_;
+    event.event_type = "tool_result";
+    auto tcid = tool_call_id(source_event);
+    auto by_cause = results_.find(cause_of(source_event));
+    if (by_cause != results_.end()) event.action_id = by_cause->second;
+    else event.action_id = std::string(*tcid);
+    calls_.answer(event.action_id, now_ms_, event);
     element content;
-    c.output_ref = ev["content"].get(content) == simdjson::SUCCESS ? content_ref(content) : std::string(kNoRef);
+    event.output_ref =
+        source_event["content"].get(content) == simdjson::SUCCESS ? content_ref(content) : std::string(kNoRef);
     bool rejected = kind == "user_rejected";
-    c.decision = rejected ? "block" : "allow";
+    event.decision = rejected ? "block" : "allow";
     int64_t code = 0;
-    if (rejected) c.error_code = "permission_denied";
-    else if (kind == "error") c.error_code = "error";
+    if (rejected) event.error_code = "permission_denied";
+    else if (kind == "error") event.error_code = "error";
     else if (extras && ((*extras)["exit_code"].get(code) == simdjson::SUCCESS ||
                         ((*extras)["metadata"]["exit_code"].get(code) == simdjson::SUCCESS)) && code != 0)
-      c.error_code = "exit_code:" + std::to_string(code);
+      event.error_code = "exit_code:" + std::to_string(code);
     std::string type = "observation." + std::string(kind);
-    emit(c, ref, out, type);
+    emit(event, ref, out, type);
     if (rejected) {
-      c.event_type = "escalation";
-      c.turn_id = open_ ? turn_ : std::string();
-      emit(c, ref, out, type);
+      event.event_type = "escalation";
+      event.turn_id = open_ ? turn_ : std::string();
+      emit(event, ref, out, type);
     }
   }
 

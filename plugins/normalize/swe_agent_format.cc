@@ -157,10 +157,10 @@ class SweAgent : public Format {
     start.input_ref = std::string(kUnknownRef);
     size_t index = 0;
     for (element item : history) {
-      object m;
-      if (item.get(m) == simdjson::SUCCESS && !bool_at(m, "is_demo") && str_at(m, "role") == "user") {
+      object message;
+      if (item.get(message) == simdjson::SUCCESS && !bool_at(message, "is_demo") && str_at(message, "role") == "user") {
         element content;
-        if (m["content"].get(content) == simdjson::SUCCESS) start.input_ref = minified_content_ref(content);
+        if (message["content"].get(content) == simdjson::SUCCESS) start.input_ref = minified_content_ref(content);
         break;
       }
       ++index;
@@ -170,16 +170,14 @@ class SweAgent : public Format {
     size_t step = 0;
     index = 0;
     for (element item : history) {
-      object m;
-      if (item.get(m) != simdjson::SUCCESS || bool_at(m, "is_demo")) {
+      object message;
+      if (item.get(message) != simdjson::SUCCESS || bool_at(message, "is_demo")) {
         ++index;
         continue;
       }
-      std::string_view role = str_at(m, "role").value_or("");
-      if (role == "assistant")
-        assistant(m, index, step);
-      else if ((role == "user" || role == "tool") && !pending_.empty())
-        observation(m, index);
+      std::string_view role = str_at(message, "role").value_or("");
+      if (role == "assistant") assistant(message, index, step);
+      else if ((role == "user" || role == "tool") && !pending_.empty()) observation(message, index);
       ++index;
     }
     // 0.x ends its loop before the last observation reaches `history`: the
@@ -205,16 +203,15 @@ class SweAgent : public Format {
   void read_identity(object traj, std::optional<object> info, const LineRef &ref) {
     std::string id;
     object config;
-    element rc;
+    element replay_config;
     // replay_config: a JSON text (1.x: model_dump_json; 0.x: the run's
     // arguments) or an object.
     std::string_view text;
     thread_local simdjson::dom::parser parser;
     bool have = false;
-    if (traj["replay_config"].get(rc) == simdjson::SUCCESS) {
-      if (rc.get(config) == simdjson::SUCCESS)
-        have = true;
-      else if (rc.get(text) == simdjson::SUCCESS &&
+    if (traj["replay_config"].get(replay_config) == simdjson::SUCCESS) {
+      if (replay_config.get(config) == simdjson::SUCCESS) have = true;
+      else if (replay_config.get(text) == simdjson::SUCCESS &&
                parser.parse(text.data(), text.size()).get(config) == simdjson::SUCCESS)
         have = true;
     }
@@ -226,14 +223,14 @@ class SweAgent : public Format {
         if (!name) name = str_at(model, "model_name");
         if (name) base_.model = std::string(ident_or(*name, ""));
       }
-      object ps;
-      if (config["problem_statement"].get(ps) == simdjson::SUCCESS)
-        id = std::string(ident_or(str_at(ps, "id").value_or(""), ""));
+      object problem;
+      if (config["problem_statement"].get(problem) == simdjson::SUCCESS)
+        id = std::string(ident_or(str_at(problem, "id").value_or(""), ""));
     }
     if (info) {
       base_.agent_version = std::string(ident_or(str_at(*info, "swe_agent_version").value_or(""), kUnknown));
       if (base_.model.empty())
-        if (auto m = str_at(*info, "model_name")) base_.model = std::string(ident_or(*m, ""));
+        if (auto model_name = str_at(*info, "model_name")) base_.model = std::string(ident_or(*model_name, ""));
     }
     if (id.empty()) {
       id = ref.run_id_option.empty() ? source_stem(ref.source) : std::string(ref.run_id_option);
@@ -264,121 +261,114 @@ class SweAgent : public Format {
     }
   }
 
-  void emit(Canon &c, std::string_view part, size_t index) {
-    c.event_time = format_rfc3339_ms(clock_ms_);
-    c.evidence_ref = part == "info" ? evidence_urn(kFormat, {base_.run_id, part})
-                                    : evidence_urn(kFormat, {base_.run_id, part, std::to_string(index)});
+  void emit(Canon &event, std::string_view part, size_t index) {
+    event.event_time = format_rfc3339_ms(clock_ms_);
+    event.evidence_ref = part == "info" ? evidence_urn(kFormat, {base_.run_id, part})
+                                        : evidence_urn(kFormat, {base_.run_id, part, std::to_string(index)});
     out_->records.emplace_back();
-    render(c, *ref_, "trajectory", out_->records.back());
+    render(event, *ref_, "trajectory", out_->records.back());
   }
 
-  void assistant(object m, size_t index, size_t &step) {
-    const Step *st = step < steps_.size() ? &steps_[step] : nullptr;
+  void assistant(object message, size_t index, size_t &step) {
+    const Step *step_info = step < steps_.size() ? &steps_[step] : nullptr;
     simdjson::dom::array calls;
-    bool function_calling = m["tool_calls"].get(calls) == simdjson::SUCCESS && calls.size() > 0;
-    std::string_view action = str_at(m, "action").value_or("");
+    bool function_calling = message["tool_calls"].get(calls) == simdjson::SUCCESS && calls.size() > 0;
+    std::string_view action = str_at(message, "action").value_or("");
     if (!function_calling && action.find_first_not_of(" \t\r\n") == std::string_view::npos) return;
     ++step;
     if (function_calling) {
-      for (element tc : calls) {
+      for (element tool_call : calls) {
         object call;
-        if (tc.get(call) != simdjson::SUCCESS) continue;
+        if (tool_call.get(call) != simdjson::SUCCESS) continue;
         std::string id(ident_or(str_at(call, "id").value_or(""), ""));
         if (id.empty()) id = "swe-step-" + std::to_string(index);
-        auto fn = obj_at(call, "function");
-        std::string_view name = fn ? str_at(*fn, "name").value_or("") : std::string_view();
-        Canon c = base_;
+        auto function = obj_at(call, "function");
+        std::string_view name = function ? str_at(*function, "name").value_or("") : std::string_view();
+        Canon event = base_;
         element args;
-        object a;
+        object parsed_args;
         std::string_view args_text;
         std::optional<object> parsed;
         thread_local simdjson::dom::parser parser;
-        if (fn && (*fn)["arguments"].get(args) == simdjson::SUCCESS) {
+        if (function && (*function)["arguments"].get(args) == simdjson::SUCCESS) {
           if (args.get(args_text) == simdjson::SUCCESS) {
-            c.input_ref = sha256_ref(args_text);
-            if (parser.parse(args_text.data(), args_text.size()).get(a) == simdjson::SUCCESS) parsed = a;
+            event.input_ref = sha256_ref(args_text);
+            if (parser.parse(args_text.data(), args_text.size()).get(parsed_args) == simdjson::SUCCESS)
+              parsed = parsed_args;
           } else {
-            c.input_ref = json_ref(args);
-            if (args.get(a) == simdjson::SUCCESS) parsed = a;
+            event.input_ref = json_ref(args);
+            if (args.get(parsed_args) == simdjson::SUCCESS) parsed = parsed_args;
           }
         }
-        describe_function(name, parsed, st, c);
-        call_record(c, std::move(id), st, step - 1, index);
+        describe_function(name, parsed, step_info, event);
+        call_record(event, std::move(id), step_info, step - 1, index);
       }
       return;
     }
     // Thought/action shape (0.x): the action is a command line; its observation
     // is the next user message.
-    Canon c = base_;
-    c.input_ref = sha256_ref(action);
-    describe_command(action, st, c);
-    call_record(c, "swe-step-" + std::to_string(index), st, step - 1, index);
+    Canon event = base_;
+    event.input_ref = sha256_ref(action);
+    describe_command(action, step_info, event);
+    call_record(event, "swe-step-" + std::to_string(index), step_info, step - 1, index);
   }
 
-  void describe_function(std::string_view name, std::optional<object> args, const Step *st, Canon &c) {
-    c.tool_name = std::string(ident_or(name, kUnknown));
-    c.tool_action = "execute";
+  void describe_function(std::string_view name, std::optional<object> args, const Step *st, Canon &event) {
+    event.tool_name = std::string(ident_or(name, kUnknown));
+    event.tool_action = "execute";
     if (name == "bash") {
-      c.tool_target = args ? program_name(str_at(*args, "command").value_or("")) : std::string(kUnknown);
+      event.tool_target = args ? program_name(str_at(*args, "command").value_or("")) : std::string(kUnknown);
       return;
     }
     const ToolRule *rule = tool_rule(name);
     if (!rule) return;
-    c.tool_action = std::string(rule->action);
+    event.tool_action = std::string(rule->action);
     if (name == "str_replace_editor" && args)
-      c.tool_action = std::string(editor_action(str_at(*args, "command").value_or("")));
+      event.tool_action = std::string(editor_action(str_at(*args, "command").value_or("")));
     std::optional<std::string_view> path;
     if (args)
       for (std::string_view key : {"path", "filename", "file_path", "file_name", "dir"})
         if ((path = str_at(*args, key))) break;
-    target(*rule, path.value_or(""), st, c);
+    target(*rule, path.value_or(""), st, event);
   }
 
-  void describe_command(std::string_view action, const Step *st, Canon &c) {
+  void describe_command(std::string_view action, const Step *st, Canon &event) {
     std::string word = program_name(action);
     const ToolRule *rule = tool_rule(word);
-    c.tool_action = "execute";
+    event.tool_action = "execute";
     if (!rule) {
-      c.tool_name = "bash";
-      c.tool_target = word;
+      event.tool_name = "bash";
+      event.tool_target = word;
       return;
     }
-    c.tool_name = word;
-    c.tool_action = std::string(rule->action);
-    target(*rule, rule->target == Arg::Path ? second_word(action) : std::string_view(), st, c);
+    event.tool_name = word;
+    event.tool_action = std::string(rule->action);
+    target(*rule, rule->target == Arg::Path ? second_word(action) : std::string_view(), st, event);
   }
 
-  static void target(const ToolRule &rule, std::string_view path, const Step *st, Canon &c) {
+  static void target(const ToolRule &rule, std::string_view path, const Step *st, Canon &event) {
     switch (rule.target) {
-      case Arg::Path:
-        c.tool_target = std::string(path);
-        break;
-      case Arg::OpenFile:
-        c.tool_target = st ? st->open_file : std::string();
-        break;
-      case Arg::Fixed:
-        c.tool_target = std::string(rule.fixed);
-        break;
-      case Arg::None:
-        c.tool_target = st ? st->working_dir : std::string();
-        break;
+      case Arg::Path: event.tool_target = std::string(path); break;
+      case Arg::OpenFile: event.tool_target = st ? st->open_file : std::string(); break;
+      case Arg::Fixed: event.tool_target = std::string(rule.fixed); break;
+      case Arg::None: event.tool_target = st ? st->working_dir : std::string(); break;
     }
-    if (c.tool_target.find('\n') != std::string::npos || c.tool_target.size() > 1024) c.tool_target.clear();
+    if (event.tool_target.find('\n') != std::string::npos || event.tool_target.size() > 1024) event.tool_target.clear();
   }
 
-  void call_record(Canon &c, std::string id, const Step *st, size_t step, size_t index) {
-    c.event_type = "tool_call";
-    c.action_id = id;
-    c.output_ref = std::string(kNoRef);
-    c.decision = "allow";  // SWE-agent runs every action it parses: there is no
-                           // approval step
+  void call_record(Canon &event, std::string id, const Step *st, size_t step, size_t index) {
+    event.event_type = "tool_call";
+    event.action_id = id;
+    event.output_ref = std::string(kNoRef);
+    event.decision = "allow";  // SWE-agent runs every action it parses: there is no
+                               // approval step
     clock_ms_ += 1;
     int64_t exec_ms = st ? st->exec_ms : 0;
     pending_.push_back({std::move(id),
-                        {c.tool_name, c.tool_action, c.tool_target, c.input_ref, clock_ms_},
+                        {event.tool_name, event.tool_action, event.tool_target, event.input_ref, clock_ms_},
                         exec_ms,
                         st ? step : SIZE_MAX});
-    emit(c, "history", index);
+    emit(event, "history", index);
   }
 
   void observation(object m, size_t index) {
@@ -402,19 +392,19 @@ class SweAgent : public Format {
   }
 
   void answer(std::vector<Pending>::iterator it, const std::string &output, std::string_view part, size_t index) {
-    Canon c = base_;
-    c.event_type = "tool_result";
-    c.action_id = it->id;
-    c.tool_name = it->call.tool_name;
-    c.tool_action = it->call.tool_action;
-    c.tool_target = it->call.tool_target;
-    c.input_ref = it->call.input_ref;
-    c.output_ref = output;
-    c.decision = "allow";
-    c.latency_ms = it->exec_ms;
+    Canon event = base_;
+    event.event_type = "tool_result";
+    event.action_id = it->id;
+    event.tool_name = it->call.tool_name;
+    event.tool_action = it->call.tool_action;
+    event.tool_target = it->call.tool_target;
+    event.input_ref = it->call.input_ref;
+    event.output_ref = output;
+    event.decision = "allow";
+    event.latency_ms = it->exec_ms;
     clock_ms_ = std::max(clock_ms_, it->call.time_ms + it->exec_ms);
     pending_.erase(it);
-    emit(c, part, index);
+    emit(event, part, index);
   }
 
   void run_end(object info) {
@@ -422,27 +412,28 @@ class SweAgent : public Format {
     bool has_status = info["exit_status"].get(status) == simdjson::SUCCESS && !status.is_null();
     bool has_submission = info["submission"].get(submission) == simdjson::SUCCESS && !submission.is_null();
     if (!has_status && !has_submission) return;  // still running when saved: the run stays open
-    Canon c = base_;
-    c.event_type = "agent_run";
-    c.phase = "end";
-    c.tool_name = "agent";
-    c.tool_action = "end";
-    c.tool_target =
+    Canon event = base_;
+    event.event_type = "agent_run";
+    event.phase = "end";
+    event.tool_name = "agent";
+    event.tool_action = "end";
+    event.tool_target =
         steps_.empty() || steps_.back().working_dir.empty() ? std::string(kUnknown) : steps_.back().working_dir;
-    c.input_ref = std::string(kNoRef);
+    event.input_ref = std::string(kNoRef);
     std::string_view text;
-    c.output_ref = has_submission && !(submission.get(text) == simdjson::SUCCESS && text.empty())
-                       ? minified_content_ref(submission)
-                       : std::string(kNoRef);
-    std::string_view s;
-    if (has_status) c.error_code = status.get(s) == simdjson::SUCCESS ? exit_error(s) : "exit_status:unknown";
+    event.output_ref = has_submission && !(submission.get(text) == simdjson::SUCCESS && text.empty())
+                           ? minified_content_ref(submission)
+                           : std::string(kNoRef);
+    std::string_view status_text;
+    if (has_status)
+      event.error_code = status.get(status_text) == simdjson::SUCCESS ? exit_error(status_text) : "exit_status:unknown";
     double cost = 0;
     object stats;
     if (info["model_stats"].get(stats) == simdjson::SUCCESS && stats["instance_cost"].get(cost) == simdjson::SUCCESS &&
         cost >= 0 && std::isfinite(cost))
-      c.cost_estimate = cost;
+      event.cost_estimate = cost;
     clock_ms_ += 1;
-    emit(c, "info", 0);
+    emit(event, "info", 0);
   }
 
   const LineRef *ref_ = nullptr;

@@ -65,9 +65,9 @@ void RedactStage::scrub_raw(std::string& text) const {
   std::vector<Finding> found;
   auto collect = [&](std::string_view view) {
     rules.find(view, found);
-    for (const auto& f : found)
-      if (!is_placeholder(view.substr(f.begin, f.end - f.begin)))
-        secrets.emplace_back(std::string(view.substr(f.begin, f.end - f.begin)), f.rule);
+    for (const auto& finding : found)
+      if (!is_placeholder(view.substr(finding.begin, finding.end - finding.begin)))
+        secrets.emplace_back(std::string(view.substr(finding.begin, finding.end - finding.begin)), finding.rule);
   };
   // Invalid UTF-8 is masked by spaces (same length) so it cannot hide an adjacent secret.
   std::string masked = mask_invalid_utf8(text);
@@ -100,15 +100,15 @@ std::string RedactStage::mask_invalid_utf8(std::string s) {
 }
 
 // Decodes JSON string escapes anywhere in `s`, leaving everything else as it is.
-std::string RedactStage::unescape(std::string_view s) {
+std::string RedactStage::unescape(std::string_view text) {
   std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '\\' || i + 1 >= s.size()) {
-      out.push_back(s[i]);
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\\' || i + 1 >= text.size()) {
+      out.push_back(text[i]);
       continue;
     }
-    char c = s[++i];
+    char c = text[++i];
     switch (c) {
       case 'n': out.push_back('\n'); break;
       case 'r': out.push_back('\r'); break;
@@ -116,10 +116,10 @@ std::string RedactStage::unescape(std::string_view s) {
       case 'b': out.push_back('\b'); break;
       case 'f': out.push_back('\f'); break;
       case 'u':
-        if (i + 4 < s.size()) {
-          auto v = json::parse("\"\\u" + std::string(s.substr(i + 1, 4)) + "\"");
-          if (v) {
-            out += v->text;
+        if (i + 4 < text.size()) {
+          auto decoded = json::parse("\"\\u" + std::string(text.substr(i + 1, 4)) + "\"");
+          if (decoded) {
+            out += decoded->text;
             i += 4;
             break;
           }

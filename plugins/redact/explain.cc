@@ -96,13 +96,14 @@ void RedactStage::explain_value(json::Value& v, const std::string& path, std::ve
 
 int run_redact_test(const std::string& config, const std::vector<std::string>& files, std::FILE* out, std::FILE* err) {
   PipelineSpec spec;
-  if (Status st = load_pipeline_file(config, spec); !st.ok()) {
-    std::fprintf(err, "agentlog: config error: %s\n", st.message().c_str());
+  if (Status status = load_pipeline_file(config, spec); !status.ok()) {
+    std::fprintf(err, "agentlog: config error: %s\n", status.message().c_str());
     return 2;
   }
   std::vector<std::pair<std::string, const RedactExplainer*>> stages;
   for (const auto& slot : spec.stages)
-    if (const auto* e = dynamic_cast<const RedactExplainer*>(slot.stage.get())) stages.emplace_back(slot.name, e);
+    if (const auto* explainer = dynamic_cast<const RedactExplainer*>(slot.stage.get()))
+      stages.emplace_back(slot.name, explainer);
   if (stages.empty()) {
     std::fprintf(err, "agentlog: config error: %s: the pipeline has no redact stage\n", config.c_str());
     return 2;
@@ -111,28 +112,29 @@ int run_redact_test(const std::string& config, const std::vector<std::string>& f
   uint64_t lines = 0, lines_with = 0, findings = 0;
   std::vector<RedactFinding> found;
   for (const auto& file : files) {
-    std::ifstream f;
-    std::istream* in = &std::cin;
+    std::ifstream opened;
+    std::istream* input = &std::cin;
     if (file != "-") {
-      f.open(file, std::ios::binary);
-      if (!f) {
+      opened.open(file, std::ios::binary);
+      if (!opened) {
         std::fprintf(err, "agentlog: error: cannot read \"%s\"\n", file.c_str());
         return 2;
       }
-      in = &f;
+      input = &opened;
     }
     std::string line;
-    for (uint64_t n = 1; std::getline(*in, line); ++n) {
+    for (uint64_t line_number = 1; std::getline(*input, line); ++line_number) {
       if (!line.empty() && line.back() == '\r') line.pop_back();
       ++lines;
       bool any = false;
       for (const auto& [name, stage] : stages) {
         found.clear();
         stage->explain(line, found);
-        for (const auto& x : found) {
-          std::fprintf(out, "%s:%llu: %s%s [%zu,%zu) %s\n", file.c_str(), static_cast<unsigned long long>(n),
-                       stages.size() > 1 ? (name + ": ").c_str() : "", x.field.c_str(), x.begin, x.end, x.rule.c_str());
-          ++by_rule[x.rule];
+        for (const auto& finding : found) {
+          std::fprintf(out, "%s:%llu: %s%s [%zu,%zu) %s\n", file.c_str(), static_cast<unsigned long long>(line_number),
+                       stages.size() > 1 ? (name + ": ").c_str() : "", finding.field.c_str(), finding.begin,
+                       finding.end, finding.rule.c_str());
+          ++by_rule[finding.rule];
           ++findings;
           any = true;
         }

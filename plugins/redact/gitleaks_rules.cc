@@ -56,45 +56,49 @@ Status unknown_key(const std::string& origin, const toml::key& k, const std::str
 }
 
 // One allowlist table (per rule or global).
-Status read_allowlist(const std::string& origin, const std::string& path, const toml::table& t, bool global,
+Status read_allowlist(const std::string& origin, const std::string& path, const toml::table& table, bool global,
                       Allowlist& out) {
-  for (auto&& [k, v] : t) {
-    std::string key(k.str()), p = path + "." + key;
+  for (auto&& [k, v] : table) {
+    std::string key(k.str()), key_path = path + "." + key;
     if (key == "description") {
       std::string ignored;
-      if (Status s = get_string(origin, p, v, ignored); !s.ok()) return s;
+      if (Status status = get_string(origin, key_path, v, ignored); !status.ok()) return status;
     } else if (key == "condition") {
-      std::string c;
-      if (Status s = get_string(origin, p, v, c); !s.ok()) return s;
-      std::string u = lower_ascii(c);
-      if (u != "or" && u != "and") return err(origin, v.source(), p, "must be \"OR\" or \"AND\", got \"" + c + "\"");
-      out.all = u == "and";
+      std::string condition;
+      if (Status status = get_string(origin, key_path, v, condition); !status.ok()) return status;
+      std::string lowered = lower_ascii(condition);
+      if (lowered != "or" && lowered != "and")
+        return err(origin, v.source(), key_path, "must be \"OR\" or \"AND\", got \"" + condition + "\"");
+      out.all = lowered == "and";
     } else if (key == "regexTarget") {
-      std::string c;
-      if (Status s = get_string(origin, p, v, c); !s.ok()) return s;
-      if (c == "secret" || c.empty()) out.target = AllowTarget::Secret;
-      else if (c == "match") out.target = AllowTarget::Match;
-      else if (c == "line") out.target = AllowTarget::Line;
-      else return err(origin, v.source(), p, "must be \"secret\", \"match\" or \"line\", got \"" + c + "\"");
+      std::string target;
+      if (Status status = get_string(origin, key_path, v, target); !status.ok()) return status;
+      if (target == "secret" || target.empty()) out.target = AllowTarget::Secret;
+      else if (target == "match") out.target = AllowTarget::Match;
+      else if (target == "line") out.target = AllowTarget::Line;
+      else
+        return err(origin, v.source(), key_path, "must be \"secret\", \"match\" or \"line\", got \"" + target + "\"");
     } else if (key == "regexes") {
       std::vector<std::string> res;
-      if (Status s = get_strings(origin, p, v, res); !s.ok()) return s;
+      if (Status status = get_strings(origin, key_path, v, res); !status.ok()) return status;
       for (size_t i = 0; i < res.size(); ++i) {
-        std::unique_ptr<RE2> re;
-        if (Status s = compile_re(origin, p + "[" + std::to_string(i) + "]", *v.as_array()->get(i), res[i], re); !s.ok())
-          return s;
-        out.regexes.push_back(std::move(re));
+        std::unique_ptr<RE2> regex;
+        if (Status status =
+                compile_re(origin, key_path + "[" + std::to_string(i) + "]", *v.as_array()->get(i), res[i], regex);
+            !status.ok())
+          return status;
+        out.regexes.push_back(std::move(regex));
       }
     } else if (key == "stopwords") {
       std::vector<std::string> words;
-      if (Status s = get_strings(origin, p, v, words); !s.ok()) return s;
-      for (auto& w : words) out.stopwords.push_back(lower_ascii(w));
+      if (Status status = get_strings(origin, key_path, v, words); !status.ok()) return status;
+      for (auto& word : words) out.stopwords.push_back(lower_ascii(word));
     } else if (key == "paths" || key == "commits") {
       std::vector<std::string> ignored;
-      if (Status s = get_strings(origin, p, v, ignored); !s.ok()) return s;
+      if (Status status = get_strings(origin, key_path, v, ignored); !status.ok()) return status;
       if (!ignored.empty()) out.needs_path_or_commit = true;
     } else if (key == "targetRules" && global) {
-      if (Status s = get_strings(origin, p, v, out.target_rules); !s.ok()) return s;
+      if (Status status = get_strings(origin, key_path, v, out.target_rules); !status.ok()) return status;
     } else {
       return unknown_key(origin, k, path,
                          global ? "description, condition, regexTarget, regexes, stopwords, paths, commits, targetRules"
@@ -129,41 +133,41 @@ Status read_allowlists(const std::string& origin, const std::string& path, const
 constexpr const char* kRuleKeys = "id, description, regex, secretGroup, entropy, keywords, path, tags, allowlist, allowlists";
 
 // One [[rules]] entry. `base` is set when the id extends a rule of an [extend] base config.
-Status read_rule(const std::string& origin, const std::string& path, const toml::table& t, SecretRule& r,
+Status read_rule(const std::string& origin, const std::string& path, const toml::table& table, SecretRule& rule,
                  bool& has_regex, bool& has_path, bool& has_group) {
-  for (auto&& [k, v] : t) {
-    std::string key(k.str()), p = path + "." + key;
+  for (auto&& [k, v] : table) {
+    std::string key(k.str()), key_path = path + "." + key;
     if (key == "id") {
-      if (Status s = get_string(origin, p, v, r.id); !s.ok()) return s;
+      if (Status status = get_string(origin, key_path, v, rule.id); !status.ok()) return status;
     } else if (key == "description") {
-      if (Status s = get_string(origin, p, v, r.description); !s.ok()) return s;
+      if (Status status = get_string(origin, key_path, v, rule.description); !status.ok()) return status;
     } else if (key == "regex") {
-      if (Status s = get_string(origin, p, v, r.pattern); !s.ok()) return s;
-      if (Status s = compile_re(origin, p, v, r.pattern, r.re); !s.ok()) return s;
+      if (Status status = get_string(origin, key_path, v, rule.pattern); !status.ok()) return status;
+      if (Status status = compile_re(origin, key_path, v, rule.pattern, rule.re); !status.ok()) return status;
       has_regex = true;
     } else if (key == "secretGroup") {
-      if (!v.is_integer()) return err(origin, v.source(), p, "expected an integer");
-      int64_t g = *v.value<int64_t>();
-      if (g < 0 || g > 1000) return err(origin, v.source(), p, "must be 0 or more");
-      r.group = static_cast<int>(g);
+      if (!v.is_integer()) return err(origin, v.source(), key_path, "expected an integer");
+      int64_t group = *v.value<int64_t>();
+      if (group < 0 || group > 1000) return err(origin, v.source(), key_path, "must be 0 or more");
+      rule.group = static_cast<int>(group);
       has_group = true;
     } else if (key == "entropy") {
-      if (!v.is_number()) return err(origin, v.source(), p, "expected a number");
-      r.min_entropy = *v.value<double>();
+      if (!v.is_number()) return err(origin, v.source(), key_path, "expected a number");
+      rule.min_entropy = *v.value<double>();
     } else if (key == "keywords") {
       std::vector<std::string> kws;
-      if (Status s = get_strings(origin, p, v, kws); !s.ok()) return s;
-      for (auto& kw : kws) r.keywords.push_back(lower_ascii(kw));
+      if (Status status = get_strings(origin, key_path, v, kws); !status.ok()) return status;
+      for (auto& keyword : kws) rule.keywords.push_back(lower_ascii(keyword));
     } else if (key == "tags") {
-      if (Status s = get_strings(origin, p, v, r.tags); !s.ok()) return s;
+      if (Status status = get_strings(origin, key_path, v, rule.tags); !status.ok()) return status;
     } else if (key == "path") {
       std::string ignored;
-      if (Status s = get_string(origin, p, v, ignored); !s.ok()) return s;
+      if (Status status = get_string(origin, key_path, v, ignored); !status.ok()) return status;
       has_path = true;
     } else if (key == "allowlist" || key == "allowlists") {
-      if (Status s = read_allowlists(origin, p, v, false, r.allowlists); !s.ok()) return s;
+      if (Status status = read_allowlists(origin, key_path, v, false, rule.allowlists); !status.ok()) return status;
     } else if (key == "required" || key == "skipReport") {
-      return Status::error(at(origin, k.source()) + ": " + p +
+      return Status::error(at(origin, k.source()) + ": " + key_path +
                            ": composite rules (required, skipReport) are not supported; remove the key or the rule");
     } else {
       return unknown_key(origin, k, path, kRuleKeys);
@@ -183,39 +187,39 @@ Status read_file(const std::string& file, std::string& out) {
 
 Status load(RuleSet& set, std::string_view text, const std::string& origin, int depth);
 
-Status read_extend(RuleSet& set, const std::string& origin, const toml::table& t, int depth) {
+Status read_extend(RuleSet& set, const std::string& origin, const toml::table& table, int depth) {
   std::vector<std::string> disabled;
   const toml::node* base_path = nullptr;
-  for (auto&& [k, v] : t) {
-    std::string key(k.str()), p = "extend." + key;
+  for (auto&& [k, v] : table) {
+    std::string key(k.str()), key_path = "extend." + key;
     if (key == "useDefault") {
-      if (!v.is_boolean()) return err(origin, v.source(), p, "expected true or false");
+      if (!v.is_boolean()) return err(origin, v.source(), key_path, "expected true or false");
       if (*v.value<bool>())
-        return err(origin, v.source(), p,
+        return err(origin, v.source(), key_path,
                    "agentlog does not ship gitleaks' default rules; give the default config's file to rules_file "
                    "(or use extend.path), or use agentlog's built-in rules (builtin_rules: true)");
     } else if (key == "path") {
       base_path = &v;
     } else if (key == "disabledRules") {
-      if (Status s = get_strings(origin, p, v, disabled); !s.ok()) return s;
+      if (Status status = get_strings(origin, key_path, v, disabled); !status.ok()) return status;
     } else {
       return unknown_key(origin, k, "extend", "useDefault, path, disabledRules");
     }
   }
   if (base_path != nullptr) {
     std::string file;
-    if (Status s = get_string(origin, "extend.path", *base_path, file); !s.ok()) return s;
+    if (Status status = get_string(origin, "extend.path", *base_path, file); !status.ok()) return status;
     if (depth >= 2) return err(origin, base_path->source(), "extend.path", "configs extend at most 2 levels deep");
     std::string base;
-    if (Status s = read_file(file, base); !s.ok()) {
+    if (Status status = read_file(file, base); !status.ok()) {
       // Relative to the working directory (gitleaks), else to the extending file.
       size_t slash = origin.rfind('/');
       if (file.empty() || file[0] == '/' || slash == std::string::npos ||
           !read_file(origin.substr(0, slash + 1) + file, base).ok())
-        return err(origin, base_path->source(), "extend.path", s.message());
+        return err(origin, base_path->source(), "extend.path", status.message());
       file = origin.substr(0, slash + 1) + file;
     }
-    if (Status s = load(set, base, file, depth + 1); !s.ok()) return s;
+    if (Status status = load(set, base, file, depth + 1); !status.ok()) return status;
   }
   for (const auto& id : disabled) set.remove_rule(id);
   return {};
@@ -230,57 +234,58 @@ Status load(RuleSet& set, std::string_view text, const std::string& origin, int 
   }
   // [extend] first: its rules are the base the others add to.
   if (const toml::node* ext = root.get("extend")) {
-    const toml::table* t = ext->as_table();
-    if (t == nullptr) return err(origin, ext->source(), "extend", "expected a table");
-    if (Status s = read_extend(set, origin, *t, depth); !s.ok()) return s;
+    const toml::table* table = ext->as_table();
+    if (table == nullptr) return err(origin, ext->source(), "extend", "expected a table");
+    if (Status status = read_extend(set, origin, *table, depth); !status.ok()) return status;
   }
   for (auto&& [k, v] : root) {
     std::string key(k.str());
     if (key == "title" || key == "description" || key == "minVersion") {
       std::string ignored;
-      if (Status s = get_string(origin, key, v, ignored); !s.ok()) return s;
+      if (Status status = get_string(origin, key, v, ignored); !status.ok()) return status;
     } else if (key == "extend") {
       continue;
     } else if (key == "allowlist" || key == "allowlists") {
-      if (Status s = read_allowlists(origin, key, v, true, set.global_allowlists()); !s.ok()) return s;
+      if (Status status = read_allowlists(origin, key, v, true, set.global_allowlists()); !status.ok()) return status;
     } else if (key == "rules") {
       std::set<std::string> ours;  // ids defined in this file (not in a base it extends)
       const toml::array* rules = v.as_array();
       if (rules == nullptr) return err(origin, v.source(), "rules", "expected an array of tables ([[rules]])");
       for (size_t i = 0; i < rules->size(); ++i) {
         std::string path = "rules[" + std::to_string(i) + "]";
-        const toml::table* t = rules->get(i)->as_table();
-        if (t == nullptr) return err(origin, rules->get(i)->source(), path, "expected a table");
-        SecretRule r;
-        r.group = -1;  // gitleaks: without secretGroup, the first non-empty capture group
+        const toml::table* table = rules->get(i)->as_table();
+        if (table == nullptr) return err(origin, rules->get(i)->source(), path, "expected a table");
+        SecretRule rule;
+        rule.group = -1;  // gitleaks: without secretGroup, the first non-empty capture group
         bool has_regex = false, has_path = false, has_group = false;
-        if (Status s = read_rule(origin, path, *t, r, has_regex, has_path, has_group); !s.ok()) return s;
-        if (r.id.empty()) return err(origin, t->source(), path, "id is required");
-        std::string here = at(origin, t->source());
-        SecretRule* base = ours.count(r.id) ? nullptr : set.rule_by_id(r.id);
+        if (Status status = read_rule(origin, path, *table, rule, has_regex, has_path, has_group); !status.ok())
+          return status;
+        if (rule.id.empty()) return err(origin, table->source(), path, "id is required");
+        std::string here = at(origin, table->source());
+        SecretRule* base = ours.count(rule.id) ? nullptr : set.rule_by_id(rule.id);
         if (base != nullptr && has_regex) {
-          set.remove_rule(r.id);  // the extending config redefines the base rule
+          set.remove_rule(rule.id);  // the extending config redefines the base rule
           base = nullptr;
         }
         if (base != nullptr) {
           // Extends a rule of the base config: keywords, tags and allowlists add up; the rest
           // is set only where given.
-          if (!r.description.empty()) base->description = r.description;
-          if (has_group) base->group = r.group;
-          if (r.min_entropy > 0) base->min_entropy = r.min_entropy;
-          for (auto& kw : r.keywords) base->keywords.push_back(kw);
-          for (auto& tag : r.tags) base->tags.push_back(tag);
-          for (auto& a : r.allowlists) base->allowlists.push_back(std::move(a));
+          if (!rule.description.empty()) base->description = rule.description;
+          if (has_group) base->group = rule.group;
+          if (rule.min_entropy > 0) base->min_entropy = rule.min_entropy;
+          for (auto& keyword : rule.keywords) base->keywords.push_back(keyword);
+          for (auto& tag : rule.tags) base->tags.push_back(tag);
+          for (auto& allowlist : rule.allowlists) base->allowlists.push_back(std::move(allowlist));
           continue;
         }
         if (!has_regex && !has_path)
           return Status::error(here + ": " + path + ": the rule has neither regex nor path, so it has no effect");
         if (!has_regex) continue;  // a rule on file paths only: this stage scans no files
-        if (r.group > r.re->NumberOfCapturingGroups())
-          return err(origin, t->get("secretGroup")->source(), path + ".secretGroup",
-                     "the regex has " + std::to_string(r.re->NumberOfCapturingGroups()) + " capture groups");
-        ours.insert(r.id);
-        if (Status s = set.add_rule(std::move(r), here, path); !s.ok()) return s;
+        if (rule.group > rule.re->NumberOfCapturingGroups())
+          return err(origin, table->get("secretGroup")->source(), path + ".secretGroup",
+                     "the regex has " + std::to_string(rule.re->NumberOfCapturingGroups()) + " capture groups");
+        ours.insert(rule.id);
+        if (Status status = set.add_rule(std::move(rule), here, path); !status.ok()) return status;
       }
     } else {
       return unknown_key(origin, k, "", "title, description, minVersion, extend, rules, allowlist, allowlists");

@@ -92,36 +92,37 @@ bool load_cached_databases(const std::string& key, CachedDatabases& out) {
   if (path.empty()) return false;
   int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return false;
-  struct stat st {};
-  bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && private_to_us(st) && st.st_size < (1 << 30);
+  struct stat file_info {};
+  bool ok = fstat(fd, &file_info) == 0 && S_ISREG(file_info.st_mode) && private_to_us(file_info) &&
+            file_info.st_size < (1 << 30);
   std::string bytes;
   if (ok) {
-    bytes.resize(static_cast<size_t>(st.st_size));
+    bytes.resize(static_cast<size_t>(file_info.st_size));
     ok = ::read(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
   }
   ::close(fd);
   if (!ok) return false;
-  std::string_view in(bytes);
+  std::string_view rest(bytes);
   std::string key_hash;
   append_sha256_hex(key_hash, key);
-  if (in.size() < sizeof kMagic + 64 || std::memcmp(in.data(), kMagic, sizeof kMagic) != 0 ||
-      in.substr(sizeof kMagic, 64) != key_hash)
+  if (rest.size() < sizeof kMagic + 64 || std::memcmp(rest.data(), kMagic, sizeof kMagic) != 0 ||
+      rest.substr(sizeof kMagic, 64) != key_hash)
     return false;
-  in.remove_prefix(sizeof kMagic + 64);
+  rest.remove_prefix(sizeof kMagic + 64);
   uint32_t gate_complete = 0;
   std::vector<uint32_t> modes;
-  CachedDatabases c;
-  bool good = get_u32(in, gate_complete) && get_vec(in, modes) && get_vec(in, c.max_width) &&
-              get_vec(in, c.min_width) && get_vec(in, c.sensitive) && get_vec(in, c.gate_wide) &&
-              get_db(in, &c.db) && get_db(in, &c.gate) && in.empty();
+  CachedDatabases cached;
+  bool good = get_u32(rest, gate_complete) && get_vec(rest, modes) && get_vec(rest, cached.max_width) &&
+              get_vec(rest, cached.min_width) && get_vec(rest, cached.sensitive) && get_vec(rest, cached.gate_wide) &&
+              get_db(rest, &cached.db) && get_db(rest, &cached.gate) && rest.empty();
   if (!good) {
-    hs_free_database(c.db);
-    hs_free_database(c.gate);
+    hs_free_database(cached.db);
+    hs_free_database(cached.gate);
     return false;
   }
-  c.gate_complete = gate_complete != 0;
-  c.modes = std::move(modes);
-  out = std::move(c);
+  cached.gate_complete = gate_complete != 0;
+  cached.modes = std::move(modes);
+  out = std::move(cached);
   return true;
 }
 

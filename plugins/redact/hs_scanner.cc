@@ -219,7 +219,7 @@ HsDatabase::~HsDatabase() = default;
 Status HsDatabase::build(const std::vector<std::string>& patterns,
                          const std::vector<std::pair<std::string, size_t>>& keywords,
                          const std::vector<uint8_t>& byte_rules) {
-  const uint32_t n = static_cast<uint32_t>(patterns.size());
+  const uint32_t pattern_count = static_cast<uint32_t>(patterns.size());
   keyword_rule_.clear();
   for (const auto& [kw, r] : keywords) keyword_rule_.push_back(static_cast<uint32_t>(r));
 
@@ -228,19 +228,19 @@ Status HsDatabase::build(const std::vector<std::string>& patterns,
   // a process that builds many rule sets (a config fuzzer) does not keep them all.
   const std::string key = cache_key(patterns, keywords, byte_rules);
   constexpr size_t kCachedRuleSets = 8;
-  static std::mutex mu;
+  static std::mutex cache_mutex;
   static std::map<std::string, std::shared_ptr<Compiled>> cache;
   static std::deque<std::string> recent;  // the cache's keys, least recently used first
-  auto touch = [&](const std::string& k) {
-    recent.erase(std::remove(recent.begin(), recent.end(), k), recent.end());
-    recent.push_back(k);
+  auto touch = [&](const std::string& used_key) {
+    recent.erase(std::remove(recent.begin(), recent.end(), used_key), recent.end());
+    recent.push_back(used_key);
     while (recent.size() > kCachedRuleSets) {
       cache.erase(recent.front());
       recent.pop_front();
     }
   };
   {
-    std::lock_guard<std::mutex> lock(mu);
+    std::lock_guard<std::mutex> lock(cache_mutex);
     auto it = cache.find(key);
     if (it != cache.end()) {
       touch(key);
@@ -253,121 +253,124 @@ Status HsDatabase::build(const std::vector<std::string>& patterns,
     }
   }
 
-  auto c = std::make_shared<Compiled>();
-  c->id = g_next_id++;
-  c->gate_id = g_next_id++;
+  auto compiled = std::make_shared<Compiled>();
+  compiled->id = g_next_id++;
+  compiled->gate_id = g_next_id++;
   auto adopt = [&] {
-    db_ = c;
-    modes_ = c->modes;
-    max_width_ = c->max_width;
-    min_width_ = c->min_width;
-    sensitive_ = c->sensitive;
-    std::lock_guard<std::mutex> lock(mu);
-    cache.emplace(key, c);
+    db_ = compiled;
+    modes_ = compiled->modes;
+    max_width_ = compiled->max_width;
+    min_width_ = compiled->min_width;
+    sensitive_ = compiled->sensitive;
+    std::lock_guard<std::mutex> lock(cache_mutex);
+    cache.emplace(key, compiled);
     touch(key);
   };
   // Compiled by an earlier run (same rules, same Hyperscan): a few milliseconds to load.
   CachedDatabases disk;
   bool loaded = load_cached_databases(key, disk);
-  if (loaded && disk.modes.size() != n) {
+  if (loaded && disk.modes.size() != pattern_count) {
     hs_free_database(disk.db);
     hs_free_database(disk.gate);
     loaded = false;
   }
   if (loaded) {
-    c->db = disk.db;
-    c->gate = disk.gate;
-    c->gate_complete = disk.gate_complete;
-    c->gate_wide = std::move(disk.gate_wide);
-    for (uint32_t m : disk.modes) c->modes.push_back(static_cast<Mode>(m));
-    c->max_width = std::move(disk.max_width);
-    c->min_width = std::move(disk.min_width);
-    c->sensitive = std::move(disk.sensitive);
+    compiled->db = disk.db;
+    compiled->gate = disk.gate;
+    compiled->gate_complete = disk.gate_complete;
+    compiled->gate_wide = std::move(disk.gate_wide);
+    for (uint32_t mode : disk.modes) compiled->modes.push_back(static_cast<Mode>(mode));
+    compiled->max_width = std::move(disk.max_width);
+    compiled->min_width = std::move(disk.min_width);
+    compiled->sensitive = std::move(disk.sensitive);
     adopt();
     return {};
   }
-  std::vector<std::string> exprs(n);
-  c->modes.assign(n, Mode::Unfiltered);
-  c->max_width.assign(n, kUnbounded);
-  c->min_width.assign(n, 0);
-  c->sensitive.assign(n, 0);
-  for (uint32_t i = 0; i < n; ++i) {
-    c->sensitive[i] = !(i < byte_rules.size() && byte_rules[i]) && is_width_sensitive(patterns[i]);
+  std::vector<std::string> exprs(pattern_count);
+  compiled->modes.assign(pattern_count, Mode::Unfiltered);
+  compiled->max_width.assign(pattern_count, kUnbounded);
+  compiled->min_width.assign(pattern_count, 0);
+  compiled->sensitive.assign(pattern_count, 0);
+  for (uint32_t i = 0; i < pattern_count; ++i) {
+    compiled->sensitive[i] = !(i < byte_rules.size() && byte_rules[i]) && is_width_sensitive(patterns[i]);
     exprs[i] = hs_pattern_of(patterns[i]);
     hs_expr_info_t* info = nullptr;
     if (info_of(exprs[i], kBaseFlags, &info)) {
       if (info->min_width > 0) {
-        c->modes[i] = Mode::Exact;
-        c->max_width[i] = info->max_width;
-        c->min_width[i] = info->min_width;
+        compiled->modes[i] = Mode::Exact;
+        compiled->max_width[i] = info->max_width;
+        compiled->min_width[i] = info->min_width;
       }
       free(info);
     }
-    if (c->modes[i] == Mode::Unfiltered && info_of(exprs[i], kBaseFlags | HS_FLAG_PREFILTER, &info)) {
+    if (compiled->modes[i] == Mode::Unfiltered && info_of(exprs[i], kBaseFlags | HS_FLAG_PREFILTER, &info)) {
       if (info->min_width > 0) {
-        c->modes[i] = Mode::Prefilter;
-        c->min_width[i] = info->min_width;
+        compiled->modes[i] = Mode::Prefilter;
+        compiled->min_width[i] = info->min_width;
       }
       free(info);
     }
   }
   // Some failures show only when compiling: lower the failing pattern's mode and try again.
   std::vector<std::string> lits;
-  for (const auto& kw : keywords) lits.push_back(escape_literal(kw.first));
+  for (const auto& keyword : keywords) lits.push_back(escape_literal(keyword.first));
   for (;;) {
     std::vector<const char*> ptrs;
     std::vector<unsigned> flags, ids;
-    for (uint32_t i = 0; i < n; ++i) {
-      if (c->modes[i] == Mode::Unfiltered) continue;
+    for (uint32_t i = 0; i < pattern_count; ++i) {
+      if (compiled->modes[i] == Mode::Unfiltered) continue;
       ptrs.push_back(exprs[i].c_str());
       // Exact patterns report every match end (RE2 then runs in windows around them).
-      flags.push_back(kBaseFlags | (c->modes[i] == Mode::Prefilter ? HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH : 0));
+      flags.push_back(kBaseFlags |
+                      (compiled->modes[i] == Mode::Prefilter ? HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH : 0));
       ids.push_back(i);
     }
     for (size_t k = 0; k < lits.size(); ++k) {
       ptrs.push_back(lits[k].c_str());
       flags.push_back(HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH);
-      ids.push_back(n + static_cast<unsigned>(k));
+      ids.push_back(pattern_count + static_cast<unsigned>(k));
     }
     if (ptrs.empty()) break;
     int bad = -1;
     std::string msg;
-    if (compile_db(ptrs, flags, ids, &c->db, bad, msg)) break;
-    if (bad < 0 || ids[bad] >= n) return Status::error("the rules do not fit in one Hyperscan database: " + msg);
-    uint32_t r = ids[bad];
-    c->modes[r] = c->modes[r] == Mode::Exact ? Mode::Prefilter : Mode::Unfiltered;
-    c->max_width[r] = kUnbounded;
+    if (compile_db(ptrs, flags, ids, &compiled->db, bad, msg)) break;
+    if (bad < 0 || ids[bad] >= pattern_count)
+      return Status::error("the rules do not fit in one Hyperscan database: " + msg);
+    uint32_t rule_index = ids[bad];
+    compiled->modes[rule_index] = compiled->modes[rule_index] == Mode::Exact ? Mode::Prefilter : Mode::Unfiltered;
+    compiled->max_width[rule_index] = kUnbounded;
   }
   // The gate: the patterns of the rules without keywords (the keyword automaton gates the
   // others), so texts without a keyword need not pay for the whole database.
   {
-    std::vector<uint8_t> keyed(n, 0);
-    for (const auto& kw : keywords) keyed[kw.second] = 1;
+    std::vector<uint8_t> keyed(pattern_count, 0);
+    for (const auto& keyword : keywords) keyed[keyword.second] = 1;
     std::vector<const char*> ptrs;
     std::vector<unsigned> flags, ids;
-    c->gate_complete = true;
-    for (uint32_t i = 0; i < n; ++i) {
+    compiled->gate_complete = true;
+    for (uint32_t i = 0; i < pattern_count; ++i) {
       if (keyed[i]) continue;
-      if (c->modes[i] == Mode::Unfiltered) c->gate_complete = false;
-      if (c->sensitive[i]) c->gate_wide.push_back(i);
-      if (c->modes[i] == Mode::Unfiltered) continue;
+      if (compiled->modes[i] == Mode::Unfiltered) compiled->gate_complete = false;
+      if (compiled->sensitive[i]) compiled->gate_wide.push_back(i);
+      if (compiled->modes[i] == Mode::Unfiltered) continue;
       ptrs.push_back(exprs[i].c_str());
-      flags.push_back(kBaseFlags | HS_FLAG_SINGLEMATCH | (c->modes[i] == Mode::Prefilter ? HS_FLAG_PREFILTER : 0));
+      flags.push_back(kBaseFlags | HS_FLAG_SINGLEMATCH |
+                      (compiled->modes[i] == Mode::Prefilter ? HS_FLAG_PREFILTER : 0));
       ids.push_back(i);
     }
     int bad = -1;
     std::string msg;
-    if (!ptrs.empty() && !compile_db(ptrs, flags, ids, &c->gate, bad, msg)) c->gate_complete = false;
+    if (!ptrs.empty() && !compile_db(ptrs, flags, ids, &compiled->gate, bad, msg)) compiled->gate_complete = false;
   }
   disk = CachedDatabases{};
-  disk.db = c->db;
-  disk.gate = c->gate;
-  disk.gate_complete = c->gate_complete;
-  disk.gate_wide = c->gate_wide;
-  for (Mode m : c->modes) disk.modes.push_back(static_cast<uint32_t>(m));
-  disk.max_width = c->max_width;
-  disk.min_width = c->min_width;
-  disk.sensitive = c->sensitive;
+  disk.db = compiled->db;
+  disk.gate = compiled->gate;
+  disk.gate_complete = compiled->gate_complete;
+  disk.gate_wide = compiled->gate_wide;
+  for (Mode mode : compiled->modes) disk.modes.push_back(static_cast<uint32_t>(mode));
+  disk.max_width = compiled->max_width;
+  disk.min_width = compiled->min_width;
+  disk.sensitive = compiled->sensitive;
   store_cached_databases(key, disk);  // the databases stay owned by c
   adopt();
   return {};

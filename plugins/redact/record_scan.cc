@@ -69,12 +69,12 @@ void RedactStage::find_secrets_uncached(std::string_view text, std::vector<Findi
     if (k == 0 ? !pct || !redact::percent_decode(text, view) : !esc || !redact::unescape_json(text, view)) continue;
     if (!rules.may_match(view.text)) continue;  // Hyperscan clears most decoded texts at once
     rules.find_all(view.text, more);
-    for (Finding f : more) {
-      f.begin = view.orig_begin(f.begin);
-      f.end = view.orig_end(f.end);
-      f.match_begin = view.orig_begin(f.match_begin);
-      f.match_end = view.orig_end(f.match_end);
-      found.push_back(f);
+    for (Finding finding : more) {
+      finding.begin = view.orig_begin(finding.begin);
+      finding.end = view.orig_end(finding.end);
+      finding.match_begin = view.orig_begin(finding.match_begin);
+      finding.match_end = view.orig_end(finding.match_end);
+      found.push_back(finding);
     }
   }
   if (all || found.size() < 2) return;
@@ -82,12 +82,12 @@ void RedactStage::find_secrets_uncached(std::string_view text, std::vector<Findi
     return a.begin != b.begin ? a.begin < b.begin : a.end != b.end ? a.end > b.end : a.rule < b.rule;
   });
   std::vector<Finding> merged;
-  for (const auto& f : found) {
-    if (!merged.empty() && f.begin < merged.back().end) {
-      merged.back().end = std::max(merged.back().end, f.end);
+  for (const auto& finding : found) {
+    if (!merged.empty() && finding.begin < merged.back().end) {
+      merged.back().end = std::max(merged.back().end, finding.end);
       continue;
     }
-    merged.push_back(f);
+    merged.push_back(finding);
   }
   found.swap(merged);
 }
@@ -135,28 +135,28 @@ StageVerdict RedactStage::process(Record& record) {
   t_views.clear();
   t_need = false;
   MemoScope memo_scope(this);
-  WorkerState& w = per_worker_.local();
-  FieldSet& field_set = w.fields;
+  WorkerState& worker = per_worker_.local();
+  FieldSet& field_set = worker.fields;
   field_set.extract(record);
   // A duplicated member: readers differ on which one counts, so every occurrence is checked.
   bool need = record.duplicate_top_member();
   for (size_t slot : ref_slots_) {
-    const auto& v = field_set[slot];
-    if (!v || v->type() == element_type::NULL_VALUE) continue;
-    std::string_view s;
-    if (v->get(s) != simdjson::SUCCESS) {
+    const auto& value = field_set[slot];
+    if (!value || value->type() == element_type::NULL_VALUE) continue;
+    std::string_view text;
+    if (value->get(text) != simdjson::SUCCESS) {
       need = true;  // a number, object or array is content, not a ref
       continue;
     }
-    RefKind k = redact::classify_ref(s);
-    if (k == RefKind::CleanUri) append_scan(s);
-    else if (k != RefKind::HashRef) need = true;
+    RefKind kind = redact::classify_ref(text);
+    if (kind == RefKind::CleanUri) append_scan(text);
+    else if (kind != RefKind::HashRef) need = true;
   }
   if (!need) {
     if (all_strings) collect(record.root(), true);
     else
       for (size_t slot : field_slots_)
-        if (const auto& v = field_set[slot]) collect(*v, false);
+        if (const auto& value = field_set[slot]) collect(*value, false);
     // Each string on its own: anchors in rules must see the string's real start and end.
     // Most records: no keyword anywhere, settled in one interleaved scan.
     // A string Hyperscan cannot clear is settled by the rules themselves before the record
@@ -168,19 +168,20 @@ StageVerdict RedactStage::process(Record& record) {
     if (clean) return StageVerdict::keep();
   }
   // Pass 2, on a mutable copy: every occurrence of every field, duplicates included.
-  ++w.deep_scans;
+  ++worker.deep_scans;
   auto parsed = json::parse(record.bytes());
   if (!parsed) return StageVerdict::keep();
   json::Value work = std::move(*parsed);
   std::vector<std::pair<std::string, std::string>> notes;  // field, rule
   bool changed = false;
-  for (const auto& f : ref_fields)
-    visit_all(work, f, 0, [&](json::Value& v) { ref_policy(v, f.text, notes, changed); });
+  for (const auto& field : ref_fields)
+    visit_all(work, field, 0, [&](json::Value& value) { ref_policy(value, field.text, notes, changed); });
   if (all_strings) {
     scrub_value(work, "", notes, changed, true);
   } else {
-    for (const auto& f : fields)
-      if (!is_ref_field(f)) visit_all(work, f, 0, [&](json::Value& v) { scrub_value(v, f.text, notes, changed, false); });
+    for (const auto& field : fields)
+      if (!is_ref_field(field))
+        visit_all(work, field, 0, [&](json::Value& value) { scrub_value(value, field.text, notes, changed, false); });
   }
   if (!changed) return StageVerdict::keep();
   record.replace_tree(std::move(work));
@@ -192,9 +193,9 @@ StageVerdict RedactStage::process(Record& record) {
     }
     record.set_member_raw(annotation_field, arr + "]");
   }
-  if (w.counting) {
-    ++w.records_redacted;
-    for (const auto& n : notes) ++w.by_rule[n.second];
+  if (worker.counting) {
+    ++worker.records_redacted;
+    for (const auto& note_entry : notes) ++worker.by_rule[note_entry.second];
   }
   return StageVerdict::keep();
 }
@@ -233,31 +234,32 @@ void RedactStage::collect(element v, bool top) {
   }
 }
 
-// The rules on every string and member name under `v`; a string member with a secret's
+// The rules on every string and member name under `value`; a string member with a secret's
 // name is replaced whole. `top` skips the ref fields (the ref policy handled them).
-void RedactStage::scrub_value(json::Value& v, const std::string& path,
+void RedactStage::scrub_value(json::Value& value, const std::string& path,
                               std::vector<std::pair<std::string, std::string>>& notes, bool& changed, bool top) {
   std::string out;
   std::vector<std::string> hits;
-  switch (v.kind) {
+  switch (value.kind) {
     case json::Value::Kind::String:
-      if (scrub_string(v.text, out, &hits)) {
-        v.text.swap(out);
-        for (auto& h : hits) note(notes, path, h);
+      if (scrub_string(value.text, out, &hits)) {
+        value.text.swap(out);
+        for (auto& hit : hits) note(notes, path, hit);
         changed = true;
       }
       break;
     case json::Value::Kind::Array:
-      for (size_t i = 0; i < v.items.size(); ++i)
-        scrub_value(v.items[i], path.empty() ? std::to_string(i) : path + "." + std::to_string(i), notes, changed, false);
+      for (size_t i = 0; i < value.items.size(); ++i)
+        scrub_value(value.items[i], path.empty() ? std::to_string(i) : path + "." + std::to_string(i), notes, changed,
+                    false);
       break;
     case json::Value::Kind::Object:
-      for (auto& [k, child] : v.members) {
+      for (auto& [k, child] : value.members) {
         if (top && is_top_ref(k)) continue;
         hits.clear();
         if (scrub_string(k, out, &hits)) {  // a secret used as a member name
           k.swap(out);
-          for (auto& h : hits) note(notes, path.empty() ? k : path + "." + k, h);
+          for (auto& hit : hits) note(notes, path.empty() ? k : path + "." + k, hit);
           changed = true;
         }
         std::string child_path = path.empty() ? k : path + "." + k;

@@ -91,56 +91,59 @@ struct RedactConfig {
   }
 };
 
-Status make_redact(const RedactConfig& cfg, const OptionView& o, std::unique_ptr<Stage>& out) {
-  auto st = std::make_unique<RedactStage>();
+Status make_redact(const RedactConfig& cfg, const OptionView& options, std::unique_ptr<Stage>& out) {
+  auto stage = std::make_unique<RedactStage>();
   if (cfg.builtin_rules) {
-    Status s = st->rules.add_yaml(find_embedded("rules/secrets.yaml"), "rules/secrets.yaml");
-    if (!s.ok()) return Status::error(o.error("builtin_rules", s.message()));
+    Status status = stage->rules.add_yaml(find_embedded("rules/secrets.yaml"), "rules/secrets.yaml");
+    if (!status.ok()) return Status::error(options.error("builtin_rules", status.message()));
   }
   for (const auto& file : cfg.rule_files) {
     std::string text;
-    Status s = read_text(file, text);
-    if (s.ok()) s = file.ends_with(".toml") ? st->rules.add_gitleaks_toml(text, file) : st->rules.add_yaml(text, file);
-    if (!s.ok()) return Status::error(o.error("rule_files", s.message()));
+    Status status = read_text(file, text);
+    if (status.ok())
+      status = file.ends_with(".toml") ? stage->rules.add_gitleaks_toml(text, file) : stage->rules.add_yaml(text, file);
+    if (!status.ok()) return Status::error(options.error("rule_files", status.message()));
   }
   if (cfg.rules_file) {
     const std::string& file = *cfg.rules_file;
     std::string text;
-    Status s = read_text(file, text);
-    if (s.ok()) s = st->rules.add_gitleaks_toml(text, file);
-    if (!s.ok()) return Status::error(o.error("rules_file", s.message()));
+    Status status = read_text(file, text);
+    if (status.ok()) status = stage->rules.add_gitleaks_toml(text, file);
+    if (!status.ok()) return Status::error(options.error("rules_file", status.message()));
   }
-  if (Status s = st->rules.compile(cfg.max_regex_memory); !s.ok())
-    return Status::error(o.error("max_regex_memory", s.message()));
+  if (Status status = stage->rules.compile(cfg.max_regex_memory); !status.ok())
+    return Status::error(options.error("max_regex_memory", status.message()));
 
-  st->mode = cfg.replacement;
-  if (st->mode == Mode::Hmac) {
+  stage->mode = cfg.replacement;
+  if (stage->mode == Mode::Hmac) {
     const std::string& env = cfg.hmac_key_env;
-    const char* k = env.empty() ? nullptr : std::getenv(env.c_str());
-    if (k != nullptr && *k != '\0') {
-      st->key = k;
+    const char* key_text = env.empty() ? nullptr : std::getenv(env.c_str());
+    if (key_text != nullptr && *key_text != '\0') {
+      stage->key = key_text;
     } else if (cfg.hmac_key_file) {
-      if (Status s = read_text(*cfg.hmac_key_file, st->key); !s.ok())
-        return Status::error(o.error("hmac_key_file", s.message()));
-      while (!st->key.empty() && (st->key.back() == '\n' || st->key.back() == '\r')) st->key.pop_back();
+      if (Status status = read_text(*cfg.hmac_key_file, stage->key); !status.ok())
+        return Status::error(options.error("hmac_key_file", status.message()));
+      while (!stage->key.empty() && (stage->key.back() == '\n' || stage->key.back() == '\r')) stage->key.pop_back();
     } else {
-      return Status::error(o.error("replacement", "hmac-sha256 needs a key: set the environment variable " + env +
-                                                      " or hmac_key_file, or choose replacement: sha256 or mask"));
+      return Status::error(
+          options.error("replacement", "hmac-sha256 needs a key: set the environment variable " + env +
+                                           " or hmac_key_file, or choose replacement: sha256 or mask"));
     }
-    if (st->key.size() < 16)
-      return Status::error(o.error(cfg.hmac_key_file && !(k && *k) ? "hmac_key_file" : "hmac_key_env",
-                                   "the HMAC key must be at least 16 bytes"));
-    st->hmac = HmacSha256(st->key);
+    if (stage->key.size() < 16)
+      return Status::error(
+          options.error(cfg.hmac_key_file && !(key_text && *key_text) ? "hmac_key_file" : "hmac_key_env",
+                        "the HMAC key must be at least 16 bytes"));
+    stage->hmac = HmacSha256(stage->key);
   }
   std::vector<std::string> fields =
       cfg.fields.value_or(std::vector<std::string>{"input_ref", "output_ref", "tool_target", "error_code", "details"});
   std::vector<std::string> refs = cfg.ref_fields.value_or(std::vector<std::string>{"input_ref", "output_ref"});
-  if (Status s = parse_paths(o, "fields", fields, st->fields); !s.ok()) return s;
-  if (Status s = parse_paths(o, "ref_fields", refs, st->ref_fields); !s.ok()) return s;
-  st->all_strings = cfg.all_strings;
-  st->annotation_field = cfg.annotation_field;
-  st->init();
-  out = std::move(st);
+  if (Status status = parse_paths(options, "fields", fields, stage->fields); !status.ok()) return status;
+  if (Status status = parse_paths(options, "ref_fields", refs, stage->ref_fields); !status.ok()) return status;
+  stage->all_strings = cfg.all_strings;
+  stage->annotation_field = cfg.annotation_field;
+  stage->init();
+  out = std::move(stage);
   return {};
 }
 

@@ -94,7 +94,7 @@ class RedactStage : public RecordStage, public RedactExplainer {
   void scrub(std::string& text) override;
   void scrub_raw(std::string& text) const;
   static std::string mask_invalid_utf8(std::string s);
-  static std::string unescape(std::string_view s);
+  static std::string unescape(std::string_view text);
 
   // redact.cc
   void init();
@@ -113,7 +113,7 @@ class RedactStage : public RecordStage, public RedactExplainer {
   // record_scan.cc
   static void append_scan(std::string_view s);
   void collect(element v, bool top);
-  void scrub_value(json::Value& v, const std::string& path, std::vector<std::pair<std::string, std::string>>& notes,
+  void scrub_value(json::Value& value, const std::string& path, std::vector<std::pair<std::string, std::string>>& notes,
                    bool& changed, bool top);
 
   bool is_top_ref(std::string_view key) const {
@@ -147,7 +147,7 @@ class RedactStage : public RecordStage, public RedactExplainer {
   }
 
   // ref_fields.cc
-  void ref_policy(json::Value& v, const std::string& field, std::vector<std::pair<std::string, std::string>>& notes,
+  void ref_policy(json::Value& value, const std::string& field, std::vector<std::pair<std::string, std::string>>& notes,
                   bool& changed);
   void redact_uri_and_rules(std::string& text, const std::string& field,
                             std::vector<std::pair<std::string, std::string>>& notes) const;

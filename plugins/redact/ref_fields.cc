@@ -4,35 +4,35 @@
 namespace agentlog::plugins::redact_stage {
 
 // The ref policy on one value of a ref field.
-void RedactStage::ref_policy(json::Value& v, const std::string& field,
+void RedactStage::ref_policy(json::Value& value, const std::string& field,
                              std::vector<std::pair<std::string, std::string>>& notes, bool& changed) {
-  if (v.kind == json::Value::Kind::Null) return;
-  if (v.kind != json::Value::Kind::String) {
+  if (value.kind == json::Value::Kind::Null) return;
+  if (value.kind != json::Value::Kind::String) {
     std::string content;
-    json::serialize(v, content);
-    v = json::Value::string(token(content, "ref-raw-content"));
+    json::serialize(value, content);
+    value = json::Value::string(token(content, "ref-raw-content"));
     note(notes, field, "ref-raw-content");
     changed = true;
     return;
   }
-  RefKind k = redact::classify_ref(v.text);
-  if (k == RefKind::HashRef) return;
-  if (k == RefKind::Raw) {
-    v.text = token(v.text, "ref-raw-content");
+  RefKind kind = redact::classify_ref(value.text);
+  if (kind == RefKind::HashRef) return;
+  if (kind == RefKind::Raw) {
+    value.text = token(value.text, "ref-raw-content");
     note(notes, field, "ref-raw-content");
     changed = true;
     return;
   }
-  if (k == RefKind::UriWithSecrets) {
-    redact_uri_and_rules(v.text, field, notes);
+  if (kind == RefKind::UriWithSecrets) {
+    redact_uri_and_rules(value.text, field, notes);
     changed = true;
     return;
   }
   std::string out;
   std::vector<std::string> hits;
-  if (scrub_string(v.text, out, &hits)) {
-    v.text.swap(out);
-    for (auto& h : hits) note(notes, field, h);
+  if (scrub_string(value.text, out, &hits)) {
+    value.text.swap(out);
+    for (auto& hit : hits) note(notes, field, hit);
     changed = true;
   }
 }
@@ -53,30 +53,32 @@ void RedactStage::redact_uri_and_rules(std::string& text, const std::string& fie
   // part (`pwd=9xK2&x=AKIA...` would make `9xK2&x=AKIA...` one value), and what follows
   // is found on its own. Offsets stay those of `text`.
   masked = text;
-  for (const auto& c : cuts) std::fill(masked.begin() + c.begin, masked.begin() + c.end, '"');
+  for (const auto& cut : cuts) std::fill(masked.begin() + cut.begin, masked.begin() + cut.end, '"');
   find_secrets(masked, found);
-  std::erase_if(found, [&](const Finding& f) { return is_placeholder(std::string_view(text).substr(f.begin, f.end - f.begin)); });
+  std::erase_if(found, [&](const Finding& finding) {
+    return is_placeholder(std::string_view(text).substr(finding.begin, finding.end - finding.begin));
+  });
   struct Piece {
     size_t begin, end;
     const std::string* rule;  // null: a URI secret
   };
   std::vector<Piece> pieces;
-  for (const auto& c : cuts) {
-    pieces.push_back({c.begin, c.end, nullptr});
-    note(notes, field, c.rule);
+  for (const auto& cut : cuts) {
+    pieces.push_back({cut.begin, cut.end, nullptr});
+    note(notes, field, cut.rule);
   }
   // A finding is kept less the URI secrets it overlaps (should a rule take a quote into a
   // value): what is left of it is still replaced.
-  for (const auto& f : found) {
-    const std::string* rule = &rules.rules()[f.rule].id;
+  for (const auto& finding : found) {
+    const std::string* rule = &rules.rules()[finding.rule].id;
     const size_t before = pieces.size();
-    size_t at = f.begin;
-    for (const auto& c : cuts) {  // in order, without overlaps
-      if (c.end <= at || c.begin >= f.end) continue;
-      if (c.begin > at) pieces.push_back({at, c.begin, rule});
-      at = std::max(at, c.end);
+    size_t at = finding.begin;
+    for (const auto& cut : cuts) {  // in order, without overlaps
+      if (cut.end <= at || cut.begin >= finding.end) continue;
+      if (cut.begin > at) pieces.push_back({at, cut.begin, rule});
+      at = std::max(at, cut.end);
     }
-    if (at < f.end) pieces.push_back({at, f.end, rule});
+    if (at < finding.end) pieces.push_back({at, finding.end, rule});
     if (pieces.size() > before) note(notes, field, *rule);
   }
   std::stable_sort(pieces.begin(), pieces.end(), [](const Piece& a, const Piece& b) { return a.begin < b.begin; });

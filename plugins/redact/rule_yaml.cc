@@ -26,64 +26,66 @@ constexpr const char* kAllowed =
 
 Status RuleSet::add_yaml(std::string_view yaml_text, const std::string& origin) {
   YAML::Node root;
-  if (Status st = parse_yaml(std::string(yaml_text), origin, root); !st.ok()) return st;
+  if (Status status = parse_yaml(std::string(yaml_text), origin, root); !status.ok()) return status;
   YAML::Node list = root.IsMap() ? root["rules"] : YAML::Node();
   if (!list || !list.IsSequence())
     return Status::error(where(origin, root) + ": a rule file needs a \"rules\" list");
   for (size_t i = 0; i < list.size(); ++i) {
-    const YAML::Node r = list[i];
+    const YAML::Node entry = list[i];
     std::string path = "rules[" + std::to_string(i) + "]";
-    if (!r.IsMap()) return Status::error(where(origin, r) + ": " + path + ": expected a mapping");
-    for (auto it = r.begin(); it != r.end(); ++it) {
-      std::string k = it->first.Scalar();
-      if (std::find_if(std::begin(kKeys), std::end(kKeys), [&](const char* x) { return k == x; }) == std::end(kKeys))
-        return Status::error(where(origin, it->first) + ": " + path + "." + k + ": unknown key. Allowed: " + kAllowed);
+    if (!entry.IsMap()) return Status::error(where(origin, entry) + ": " + path + ": expected a mapping");
+    for (auto it = entry.begin(); it != entry.end(); ++it) {
+      std::string key_name = it->first.Scalar();
+      if (std::find_if(std::begin(kKeys), std::end(kKeys), [&](const char* allowed) { return key_name == allowed; }) ==
+          std::end(kKeys))
+        return Status::error(where(origin, it->first) + ": " + path + "." + key_name +
+                             ": unknown key. Allowed: " + kAllowed);
     }
     SecretRule rule;
     Allowlist allow, allow_match, allow_line;
     allow_match.target = AllowTarget::Match;
     allow_line.target = AllowTarget::Line;
     try {
-      if (!r["id"] || !r["regex"])
-        return Status::error(where(origin, r) + ": " + path + ": id and regex are required");
-      rule.id = r["id"].as<std::string>();
-      rule.description = r["description"] ? r["description"].as<std::string>() : "";
-      rule.pattern = r["regex"].as<std::string>();
-      rule.group = r["secret_group"] ? r["secret_group"].as<int>() : 0;
-      rule.min_entropy = r["min_entropy"] ? r["min_entropy"].as<double>() : 0;
-      rule.min_length = r["min_length"] ? r["min_length"].as<size_t>() : 0;
-      if (r["keywords"])
-        for (const auto& k : r["keywords"]) rule.keywords.push_back(lower_ascii(k.as<std::string>()));
-      if (r["stopwords"])
-        for (const auto& k : r["stopwords"]) allow.stopwords.push_back(lower_ascii(k.as<std::string>()));
+      if (!entry["id"] || !entry["regex"])
+        return Status::error(where(origin, entry) + ": " + path + ": id and regex are required");
+      rule.id = entry["id"].as<std::string>();
+      rule.description = entry["description"] ? entry["description"].as<std::string>() : "";
+      rule.pattern = entry["regex"].as<std::string>();
+      rule.group = entry["secret_group"] ? entry["secret_group"].as<int>() : 0;
+      rule.min_entropy = entry["min_entropy"] ? entry["min_entropy"].as<double>() : 0;
+      rule.min_length = entry["min_length"] ? entry["min_length"].as<size_t>() : 0;
+      if (entry["keywords"])
+        for (const auto& word : entry["keywords"]) rule.keywords.push_back(lower_ascii(word.as<std::string>()));
+      if (entry["stopwords"])
+        for (const auto& word : entry["stopwords"]) allow.stopwords.push_back(lower_ascii(word.as<std::string>()));
       for (auto [key, list] : {std::pair<const char*, Allowlist*>{"allow_regexes", &allow},
                                {"allow_match_regexes", &allow_match},
                                {"allow_line_regexes", &allow_line}}) {
-        if (!r[key]) continue;
-        for (const auto& k : r[key]) {
-          RE2::Options o;
-          o.set_log_errors(false);
-          auto re = std::make_unique<RE2>(k.as<std::string>(), o);
-          if (!re->ok())
-            return Status::error(where(origin, k) + ": " + path + "." + key + ": invalid RE2 pattern: " + re->error());
-          list->regexes.push_back(std::move(re));
+        if (!entry[key]) continue;
+        for (const auto& pattern : entry[key]) {
+          RE2::Options re_options;
+          re_options.set_log_errors(false);
+          auto regex = std::make_unique<RE2>(pattern.as<std::string>(), re_options);
+          if (!regex->ok())
+            return Status::error(where(origin, pattern) + ": " + path + "." + key +
+                                 ": invalid RE2 pattern: " + regex->error());
+          list->regexes.push_back(std::move(regex));
         }
       }
-    } catch (const YAML::Exception& e) {
-      return Status::error(where(origin, r) + ": " + path + ": " + e.msg);
-    }
+    } catch (const YAML::Exception& e) { return Status::error(where(origin, entry) + ": " + path + ": " + e.msg); }
     if (!allow.stopwords.empty() || !allow.regexes.empty()) rule.allowlists.push_back(std::move(allow));
     if (!allow_match.regexes.empty()) rule.allowlists.push_back(std::move(allow_match));
     if (!allow_line.regexes.empty()) rule.allowlists.push_back(std::move(allow_line));
     if (rule_by_id(rule.id) != nullptr)
-      return Status::error(where(origin, r["id"]) + ": " + path + ".id: duplicate rule id \"" + rule.id + "\"");
-    RE2::Options o;
-    o.set_log_errors(false);
-    rule.re = std::make_unique<RE2>(rule.pattern, o);
+      return Status::error(where(origin, entry["id"]) + ": " + path + ".id: duplicate rule id \"" + rule.id + "\"");
+    RE2::Options re_options;
+    re_options.set_log_errors(false);
+    rule.re = std::make_unique<RE2>(rule.pattern, re_options);
     if (!rule.re->ok())
-      return Status::error(where(origin, r["regex"]) + ": " + path + ".regex: invalid RE2 pattern: " + rule.re->error());
+      return Status::error(where(origin, entry["regex"]) + ": " + path +
+                           ".regex: invalid RE2 pattern: " + rule.re->error());
     if (rule.group < 0 || rule.group > rule.re->NumberOfCapturingGroups())
-      return Status::error(where(origin, r["secret_group"]) + ": " + path + ".secret_group: the regex has " +
+      return Status::error(where(origin, entry["secret_group"]) + ": " + path + ".secret_group: the regex has " +
                            std::to_string(rule.re->NumberOfCapturingGroups()) + " capture groups");
     rules_.push_back(std::move(rule));
   }

@@ -89,44 +89,44 @@ Status RuleSet::compile(int64_t max_mem) {
   std::vector<std::string> patterns;
   std::vector<std::pair<std::string, size_t>> keywords;
   for (size_t i = 0; i < rules_.size(); ++i) {
-    auto& r = rules_[i];
-    RE2::Options o;
-    o.set_log_errors(false);
-    o.set_max_mem(max_mem);
+    auto& rule = rules_[i];
+    RE2::Options re_options;
+    re_options.set_log_errors(false);
+    re_options.set_max_mem(max_mem);
     // On an ASCII text an ASCII pattern means the same over bytes as over UTF-8, and over
     // bytes RE2's programs are far smaller: such texts use re_bytes.
-    r.re = std::make_unique<RE2>(r.pattern, o);
-    if (!r.re->ok()) return Status::error("rule \"" + r.id + "\": invalid RE2 pattern: " + r.re->error());
-    r.re_bytes.reset();
-    r.bytes_always = false;
-    if (byte_pattern(r.pattern)) {
-      o.set_encoding(RE2::Options::EncodingLatin1);
-      auto bytes = std::make_unique<RE2>(r.pattern, o);
-      if (bytes->ok()) r.re_bytes = std::move(bytes);
+    rule.re = std::make_unique<RE2>(rule.pattern, re_options);
+    if (!rule.re->ok()) return Status::error("rule \"" + rule.id + "\": invalid RE2 pattern: " + rule.re->error());
+    rule.re_bytes.reset();
+    rule.bytes_always = false;
+    if (byte_pattern(rule.pattern)) {
+      re_options.set_encoding(RE2::Options::EncodingLatin1);
+      auto bytes = std::make_unique<RE2>(rule.pattern, re_options);
+      if (bytes->ok()) rule.re_bytes = std::move(bytes);
       // Width-sensitive only through its boundary guards (one character before and after a
       // token), a rule finds the same secret over bytes on any text: the guard then matches
       // one byte of a multi-byte character, which lies outside the secret's group.
-      r.bytes_always = r.re_bytes && r.group > 0 && is_width_sensitive(r.pattern) &&
-                       !is_width_sensitive(without_boundary_guards(r.pattern));
+      rule.bytes_always = rule.re_bytes && rule.group > 0 && is_width_sensitive(rule.pattern) &&
+                          !is_width_sensitive(without_boundary_guards(rule.pattern));
     }
-    patterns.push_back(r.pattern);
-    for (const auto& k : r.keywords)
-      if (!k.empty()) keywords.emplace_back(k, i);
+    patterns.push_back(rule.pattern);
+    for (const auto& keyword : rule.keywords)
+      if (!keyword.empty()) keywords.emplace_back(keyword, i);
   }
   db_ = std::make_unique<HsDatabase>();
   std::vector<uint8_t> byte_rules;
-  for (const auto& r : rules_) byte_rules.push_back(r.bytes_always);
-  Status st = db_->build(patterns, keywords, byte_rules);
+  for (const auto& rule : rules_) byte_rules.push_back(rule.bytes_always);
+  Status status = db_->build(patterns, keywords, byte_rules);
   unfiltered_.clear();
   sensitive_.clear();
-  for (size_t i = 0; st.ok() && i < rules_.size(); ++i) {
+  for (size_t i = 0; status.ok() && i < rules_.size(); ++i) {
     if (db_->mode(i) == HsDatabase::Mode::Unfiltered) unfiltered_.push_back(i);
     else if (db_->width_sensitive(i)) sensitive_.push_back(i);
   }
   keyword_gate_ = keywords_.build(keywords).ok();
   any_unkeyed_ = false;
   unkeyed_min_length_ = SIZE_MAX;
-  for (size_t i = 0; st.ok() && i < rules_.size(); ++i)
+  for (size_t i = 0; status.ok() && i < rules_.size(); ++i)
     if (rules_[i].keywords.empty()) {
       any_unkeyed_ = true;
       unkeyed_min_length_ = std::min<size_t>(unkeyed_min_length_, std::max<size_t>(rules_[i].min_length, db_->min_width(i)));
@@ -142,7 +142,7 @@ Status RuleSet::compile(int64_t max_mem) {
     runs.push_back(run);
   }
   run_gate_ = run_gate_ && runs_.build(runs).ok();
-  return st;
+  return status;
 }
 
 size_t RuleSet::exact_rules() const {
@@ -210,11 +210,12 @@ size_t RuleSet::take_match(size_t idx, std::string_view text, const re2::StringP
 
 void RuleSet::run_rule(size_t idx, std::string_view text, bool ascii, uint32_t first_end, const uint32_t* ends,
                        const uint32_t* ends_end, std::vector<Finding>& out) const {
-  const SecretRule& r = rules_[idx];
-  if (text.size() < r.min_length) return;
-  const RE2& re = (ascii || r.bytes_always) && r.re_bytes ? *r.re_bytes : *r.re;
-  const int ngroups = r.group < 0 ? std::min(r.re->NumberOfCapturingGroups() + 1, 32) : std::min(r.group + 1, 32);
-  re2::StringPiece sp(text.data(), text.size());
+  const SecretRule& rule = rules_[idx];
+  if (text.size() < rule.min_length) return;
+  const RE2& regex = (ascii || rule.bytes_always) && rule.re_bytes ? *rule.re_bytes : *rule.re;
+  const int ngroups =
+      rule.group < 0 ? std::min(rule.re->NumberOfCapturingGroups() + 1, 32) : std::min(rule.group + 1, 32);
+  re2::StringPiece input(text.data(), text.size());
   re2::StringPiece groups[32];
   const uint32_t w = db_->max_width(idx);
   const size_t n = text.size();
@@ -230,14 +231,14 @@ void RuleSet::run_rule(size_t idx, std::string_view text, bool ascii, uint32_t f
         continue;
       }
       size_t a = std::max<size_t>(pos, *e > w ? *e - w : 0), b = std::min<size_t>(n, size_t{*e} + w);
-      if (!re.Match(sp, a, b, RE2::UNANCHORED, groups, ngroups)) {
+      if (!regex.Match(input, a, b, RE2::UNANCHORED, groups, ngroups)) {
         while (e != ends_end && *e <= b) ++e;
         pos = std::max(pos, b > w ? b - w : 0);
         continue;
       }
       size_t mb = static_cast<size_t>(groups[0].data() - text.data());
       // A match starting past e may reach beyond b: search again from its start.
-      if (mb > *e && b < n && !re.Match(sp, mb, std::min<size_t>(n, mb + w), RE2::UNANCHORED, groups, ngroups)) {
+      if (mb > *e && b < n && !regex.Match(input, mb, std::min<size_t>(n, mb + w), RE2::UNANCHORED, groups, ngroups)) {
         ++e;
         continue;
       }
@@ -250,7 +251,7 @@ void RuleSet::run_rule(size_t idx, std::string_view text, bool ascii, uint32_t f
   // The first match ends at first_end or later and starts at most max_width before it.
   if (db_->mode(idx) == HsDatabase::Mode::Exact && first_end != UINT32_MAX && w != HsDatabase::kUnbounded && first_end > w)
     pos = first_end - w;
-  while (pos <= n && re.Match(sp, pos, n, RE2::UNANCHORED, groups, ngroups)) {
+  while (pos <= n && regex.Match(input, pos, n, RE2::UNANCHORED, groups, ngroups)) {
     size_t next = take_match(idx, text, groups, ngroups, out);
     pos = next > pos ? next : pos + 1;
   }
@@ -333,8 +334,8 @@ void RuleSet::find_all(std::string_view text, std::vector<Finding>& out) const {
     for (const auto& [rule, end] : hits.ends) ends[fill[rule]++] = end;
   }
   for (size_t idx : cands) {
-    const SecretRule& r = rules_[idx];
-    if (!r.keywords.empty() && !hits.keyword[idx]) continue;
+    const SecretRule& candidate = rules_[idx];
+    if (!candidate.keywords.empty() && !hits.keyword[idx]) continue;
     bool windowed = !hits.overflow && hits.first_end[idx] != UINT32_MAX && ends_at[idx + 1] > ends_at[idx];
     run_rule(idx, text, ascii, hits.first_end[idx], windowed ? ends.data() + ends_at[idx] : nullptr,
              windowed ? ends.data() + ends_at[idx + 1] : nullptr, out);
@@ -374,41 +375,41 @@ bool RuleSet::may_match(std::string_view text) const {
   return false;
 }
 
-void RuleSet::may_match_each(const std::string_view* texts, size_t n, std::vector<uint8_t>& may) const {
-  may.assign(n, 0);
+void RuleSet::may_match_each(const std::string_view* texts, size_t count, std::vector<uint8_t>& may) const {
+  may.assign(count, 0);
   if (!db_ || rules_.empty()) return;
   if (!unfiltered_.empty()) {
-    may.assign(n, 1);
+    may.assign(count, 1);
     return;
   }
   // Narrow before the full scan: only a text that holds a keyword can fire a keyed rule, and
   // a rule without keywords only a text long enough for it, once the gate says one may.
   thread_local std::vector<uint8_t> pick;
   if (keyword_gate_) {
-    keywords_.each(texts, n, pick);
+    keywords_.each(texts, count, pick);
     if (any_unkeyed_) {
       auto gated = [&](size_t i) { return !pick[i] && unkeyed_may_fire(texts[i]); };
       thread_local std::string gate_text;
       gate_text.clear();
       bool some = false;
-      for (size_t i = 0; i < n; ++i)
+      for (size_t i = 0; i < count; ++i)
         if (gated(i)) {
           if (some) gate_text += '\n';
           gate_text.append(texts[i]);
           some = true;
         }
       if (some && db_->any(gate_text))
-        for (size_t i = 0; i < n; ++i)
+        for (size_t i = 0; i < count; ++i)
           if (gated(i)) pick[i] = 1;
     }
   } else {
-    pick.assign(n, 1);
+    pick.assign(count, 1);
   }
   thread_local std::vector<std::string_view> picked;
   thread_local std::vector<size_t> where, cands;
   picked.clear();
   where.clear();
-  for (size_t i = 0; i < n; ++i) {
+  for (size_t i = 0; i < count; ++i) {
     if (!pick[i]) continue;
     if (direct_candidates(texts[i], cands)) {  // find_all runs these rules without Hyperscan
       may[i] = !cands.empty();
@@ -423,8 +424,8 @@ void RuleSet::may_match_each(const std::string_view* texts, size_t n, std::vecto
   for (size_t k = 0; k < picked.size(); ++k) may[where[k]] = picked_may[k];
 }
 
-void RuleSet::scan_each(const std::string_view* texts, size_t n, std::vector<uint8_t>& may) const {
-  may.assign(n, 0);
+void RuleSet::scan_each(const std::string_view* texts, size_t count, std::vector<uint8_t>& may) const {
+  may.assign(count, 0);
   // One scan over the texts joined by newlines (the database is compiled multi-line, so
   // anchors match at each text's ends); a match is put on the text its last byte is in.
   // Keywords and prefiltered patterns report their first match only: a keyword counts for
@@ -433,29 +434,29 @@ void RuleSet::scan_each(const std::string_view* texts, size_t n, std::vector<uin
   thread_local std::vector<size_t> starts;
   joined.clear();
   starts.assign(1, 0);
-  for (size_t i = 0; n > 1 && i < n; ++i) {
+  for (size_t i = 0; count > 1 && i < count; ++i) {
     if (i > 0) starts.push_back(joined.size());
     joined.append(texts[i]);
     joined += '\n';
   }
   // One text alone is scanned as find_all scans it, and its hits are kept for find_all.
-  t_last_scan.owner = n == 1 ? serial_ : 0;
+  t_last_scan.owner = count == 1 ? serial_ : 0;
   HsDatabase::Hits& hits = t_last_scan.hits;
-  db_->scan(n == 1 ? texts[0] : std::string_view(joined), hits);
-  if (n == 1) t_last_scan.text.assign(texts[0]);
-  auto keyed = [&](size_t r) { return rules_[r].keywords.empty() || hits.keyword[r]; };
-  for (uint32_t r : hits.hit_rules)
-    if (keyed(r) && (hits.overflow || db_->mode(r) != HsDatabase::Mode::Exact)) {
-      may.assign(n, 1);
+  db_->scan(count == 1 ? texts[0] : std::string_view(joined), hits);
+  if (count == 1) t_last_scan.text.assign(texts[0]);
+  auto keyed = [&](size_t rule_index) { return rules_[rule_index].keywords.empty() || hits.keyword[rule_index]; };
+  for (uint32_t rule_index : hits.hit_rules)
+    if (keyed(rule_index) && (hits.overflow || db_->mode(rule_index) != HsDatabase::Mode::Exact)) {
+      may.assign(count, 1);
       return;
     }
-  for (const auto& [r, end] : hits.ends) {
-    if (!keyed(r) || end == 0) continue;
+  for (const auto& [rule_index, end] : hits.ends) {
+    if (!keyed(rule_index) || end == 0) continue;
     size_t i = static_cast<size_t>(std::upper_bound(starts.begin(), starts.end(), size_t{end} - 1) - starts.begin()) - 1;
     may[i] = 1;
   }
   if (sensitive_.empty() || std::none_of(sensitive_.begin(), sensitive_.end(), keyed)) return;
-  for (size_t i = 0; i < n; ++i)
+  for (size_t i = 0; i < count; ++i)
     if (!may[i] && has_non_ascii(texts[i])) may[i] = 1;
 }
 

@@ -87,7 +87,7 @@ class RuleSet {
   // of may_match's answers: false only when no rule can match there). The keyword automaton
   // and the run gate clear most texts; one Hyperscan scan looks at the rest, except a text
   // where at most a few keyed rules may fire, which find() gives to RE2 directly.
-  void may_match_each(const std::string_view* texts, size_t n, std::vector<uint8_t>& may) const;
+  void may_match_each(const std::string_view* texts, size_t count, std::vector<uint8_t>& may) const;
   // Every secret in `text`, sorted and without overlaps.
   void find(std::string_view text, std::vector<Finding>& out) const;
   // Every secret in `text`, overlaps kept, unsorted (redact-test shows them all).
@@ -125,7 +125,7 @@ class RuleSet {
   // a Hyperscan scan? Then `cands` holds them.
   bool direct_candidates(std::string_view text, std::vector<size_t>& cands) const;
   // may_match_each's full scan over the texts it picked.
-  void scan_each(const std::string_view* texts, size_t n, std::vector<uint8_t>& may) const;
+  void scan_each(const std::string_view* texts, size_t count, std::vector<uint8_t>& may) const;
   bool allowed(const SecretRule& r, std::string_view text, size_t mb, size_t me, size_t sb, size_t se) const;
 
   std::vector<SecretRule> rules_;

@@ -181,16 +181,16 @@ class SyslogOutput : public Output {
                            "too_large"});
       return;
     }
-    MessageMeta m;
-    m.off = static_cast<uint32_t>(staging_.data.size());
+    MessageMeta meta;
+    meta.off = static_cast<uint32_t>(staging_.data.size());
     const Framing framing = !stream_ ? Framing::None : octet_ ? Framing::OctetCounting : Framing::Newline;
-    m.body_off = static_cast<uint32_t>(m.off + append_framed(staging_.data, msg_, framing) + body_at);
-    m.body_len = static_cast<uint32_t>(body.size());
-    m.len = static_cast<uint32_t>(staging_.data.size() - m.off);
-    m.source = source;
-    m.line = line;
-    m.generated = gen;
-    staging_.messages.push_back(m);
+    meta.body_off = static_cast<uint32_t>(meta.off + append_framed(staging_.data, msg_, framing) + body_at);
+    meta.body_len = static_cast<uint32_t>(body.size());
+    meta.len = static_cast<uint32_t>(staging_.data.size() - meta.off);
+    meta.source = source;
+    meta.line = line;
+    meta.generated = gen;
+    staging_.messages.push_back(meta);
     if (staging_.data.size() >= kChunkBytes) push_staging();
   }
 

@@ -80,15 +80,15 @@ void Formatter::append_sd(std::string& out) {
   out.append(cfg_.sd_id);
   bool any = false;
   for (size_t i = 0; i < sd_slots_.size(); ++i) {
-    const auto& e = fields_[sd_slots_[i]];
-    if (!e || e->is_null()) continue;  // absent (or null) fields are left out
+    const auto& value = fields_[sd_slots_[i]];
+    if (!value || value->is_null()) continue;  // absent (or null) fields are left out
     out.push_back(' ');
     out.append(cfg_.sd_fields[i].text);
     out.append("=\"");
-    if (e->is_string()) {
-      append_sd_value(out, std::string_view(*e));
+    if (value->is_string()) {
+      append_sd_value(out, std::string_view(*value));
     } else {
-      scratch_ = simdjson::minify(*e);  // numbers, booleans, objects, arrays as JSON text
+      scratch_ = simdjson::minify(*value);  // numbers, booleans, objects, arrays as JSON text
       append_sd_value(out, scratch_);
     }
     out.push_back('"');
@@ -119,35 +119,36 @@ size_t append_framed(std::string& out, std::string_view msg, Framing framing) {
 size_t Formatter::format(const simdjson::dom::element* root, std::string_view body, std::string& out,
                          int64_t now_ms) {
   int severity = cfg_.severity;
-  int64_t ts = 0;
+  int64_t time_ms = 0;
   bool have_ts = false;
   std::string_view msgid = cfg_.msgid;
   if (root) {
     fields_.extract(*root);
     severity = severity_of(*root);
     for (size_t slot : ts_slots_) {
-      auto s = fields_.str(slot);
-      if (!s) continue;
-      if (auto ms = parse_rfc3339_ms(*s)) {
-        ts = *ms;
+      auto text = fields_.str(slot);
+      if (!text) continue;
+      if (auto parsed_ms = parse_rfc3339_ms(*text)) {
+        time_ms = *parsed_ms;
         have_ts = true;
         break;
       }
     }
     if (cfg_.msgid_from_field)
-      if (auto s = fields_.str(msgid_slot_); s && printable_ascii(*s, 32)) msgid = *s;
+      if (auto field_msgid = fields_.str(msgid_slot_); field_msgid && printable_ascii(*field_msgid, 32))
+        msgid = *field_msgid;
   }
   if (!have_ts && (cfg_.timestamp_now || cfg_.format == Format::Rfc3164)) {
-    ts = now_ms;
+    time_ms = now_ms;
     have_ts = true;
   }
   char num[16];
-  auto r = std::to_chars(num, num + sizeof num, cfg_.facility * 8 + severity);
+  auto written = std::to_chars(num, num + sizeof num, cfg_.facility * 8 + severity);
   out.push_back('<');
-  out.append(num, r.ptr);
+  out.append(num, written.ptr);
   out.push_back('>');
   if (cfg_.format == Format::Rfc3164) {
-    append_rfc3164_time(out, ts);
+    append_rfc3164_time(out, time_ms);
     out.push_back(' ');
     out.append(cfg_.hostname);
     out.push_back(' ');
@@ -160,7 +161,7 @@ size_t Formatter::format(const simdjson::dom::element* root, std::string_view bo
     out.append(": ");
   } else {
     out.append("1 ");
-    if (have_ts) append_rfc3339_ms(out, ts);
+    if (have_ts) append_rfc3339_ms(out, time_ms);
     else out.push_back('-');
     out.push_back(' ');
     out.append(cfg_.hostname);

@@ -111,8 +111,8 @@ bool Sender::connect_once() {
   hints.ai_socktype = type;
   hints.ai_flags = AI_NUMERICSERV;
   std::string port = std::to_string(cfg_.port);
-  if (int rc = ::getaddrinfo(cfg_.host.c_str(), port.c_str(), &hints, &res); rc != 0) {
-    set_error(cfg_.label + ": cannot resolve host: " + gai_strerror(rc));
+  if (int gai_status = ::getaddrinfo(cfg_.host.c_str(), port.c_str(), &hints, &res); gai_status != 0) {
+    set_error(cfg_.label + ": cannot resolve host: " + gai_strerror(gai_status));
     return false;
   }
   std::string err = "no address";
@@ -124,9 +124,9 @@ bool Sender::connect_once() {
     }
     int connected = ::connect(sock, ai->ai_addr, ai->ai_addrlen);
     if (connected != 0 && errno == EINPROGRESS) {
-      pollfd p{sock, POLLOUT, 0};
+      pollfd poll_entry{sock, POLLOUT, 0};
       int64_t wait = std::min<int64_t>(cfg_.connect_timeout_ms, std::max<int64_t>(deadline_ms_.load() - now_ms(), 0));
-      int ready = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(wait, INT32_MAX)));
+      int ready = ::poll(&poll_entry, 1, static_cast<int>(std::min<int64_t>(wait, INT32_MAX)));
       int error = ETIMEDOUT;
       socklen_t len = sizeof error;
       if (ready > 0) ::getsockopt(sock, SOL_SOCKET, SO_ERROR, &error, &len);
@@ -217,12 +217,12 @@ bool Sender::ensure_ready() {
       // The records sent on the failed connection may not have been read: send them again.
       bool ok = true;
       uint64_t count = 0;
-      for (auto& c : replay_) {
-        if (!write_all(c.data.data(), c.data.size())) {
+      for (auto& chunk : replay_) {
+        if (!write_all(chunk.data.data(), chunk.data.size())) {
           ok = false;
           break;
         }
-        count += c.messages.size();
+        count += chunk.messages.size();
       }
       if (!ok) {
         if (past_deadline()) return false;
@@ -287,8 +287,8 @@ bool Sender::send_datagrams(Chunk& chunk, size_t& next) {
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == ENOBUFS) {
       if (past_deadline()) return false;
-      pollfd pf{fd_, POLLOUT, 0};
-      ::poll(&pf, 1, 100);
+      pollfd poll_entry{fd_, POLLOUT, 0};
+      ::poll(&poll_entry, 1, 100);
       continue;
     }
     set_error(cfg_.label + ": send: " + std::strerror(errno));
@@ -310,12 +310,12 @@ bool Sender::confirm_close() {
     ::shutdown(fd_, SHUT_WR);
     for (;;) {
       if (past_deadline()) return false;
-      pollfd p{fd_, POLLIN, 0};
-      ::poll(&p, 1, 50);
+      pollfd poll_entry{fd_, POLLIN, 0};
+      ::poll(&poll_entry, 1, 50);
       char buf[512];
-      ssize_t n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
-      if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR))) continue;
-      if (n == 0) {
+      ssize_t received = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
+      if (received > 0 || (received < 0 && (errno == EAGAIN || errno == EINTR))) continue;
+      if (received == 0) {
         ::close(fd_);
         fd_ = -1;
         replay_.clear();

@@ -30,38 +30,40 @@ Status CompiledSchema::compile(element schema, std::unique_ptr<CompiledSchema>& 
   return {};
 }
 
-int CompiledSchema::compile_node(element s, Status& st) {
+int CompiledSchema::compile_node(element schema, Status& status) {
   int id = static_cast<int>(nodes_.size());
   nodes_.push_back(std::make_unique<Node>());
-  if (!st.ok()) return id;
-  if (s.type() == element_type::BOOL) {
-    nodes_[id]->reject_all = !s.get_bool().value_unsafe();
+  if (!status.ok()) return id;
+  if (schema.type() == element_type::BOOL) {
+    nodes_[id]->reject_all = !schema.get_bool().value_unsafe();
     return id;
   }
   simdjson::dom::object obj;
-  if (s.get(obj) != simdjson::SUCCESS) {
-    st = Status::error("a schema must be an object or a boolean");
+  if (schema.get(obj) != simdjson::SUCCESS) {
+    status = Status::error("a schema must be an object or a boolean");
     return id;
   }
   auto fail = [&](std::string msg) {
-    if (st.ok()) st = Status::error(std::move(msg));
+    if (status.ok()) status = Status::error(std::move(msg));
     return id;
   };
-  auto get_count = [&](element v, std::string_view kw, int64_t& out) {
-    if (!is_integer_value(v) || as_double(v) < 0) return fail(std::string(kw) + " must be a non-negative integer");
-    out = static_cast<int64_t>(as_double(v));
+  auto get_count = [&](element value, std::string_view keyword, int64_t& out) {
+    if (!is_integer_value(value) || as_double(value) < 0)
+      return fail(std::string(keyword) + " must be a non-negative integer");
+    out = static_cast<int64_t>(as_double(value));
     return id;
   };
-  auto get_number = [&](element v, std::string_view kw, std::optional<double>& out) {
-    if (!(type_bits(v) & kNumber)) return fail(std::string(kw) + " must be a number");
-    out = as_double(v);
+  auto get_number = [&](element value, std::string_view keyword, std::optional<double>& out) {
+    if (!(type_bits(value) & kNumber)) return fail(std::string(keyword) + " must be a number");
+    out = as_double(value);
     return id;
   };
-  auto schema_list = [&](element v, std::string_view kw, std::vector<int>& out) {
-    simdjson::dom::array a;
-    if (v.get(a) != simdjson::SUCCESS || a.size() == 0) return fail(std::string(kw) + " must be a non-empty array");
-    for (element e : a) {
-      int child = compile_node(e, st);
+  auto schema_list = [&](element value, std::string_view keyword, std::vector<int>& out) {
+    simdjson::dom::array list;
+    if (value.get(list) != simdjson::SUCCESS || list.size() == 0)
+      return fail(std::string(keyword) + " must be a non-empty array");
+    for (element item : list) {
+      int child = compile_node(item, status);
       out.push_back(child);
     }
     return id;
@@ -71,148 +73,149 @@ int CompiledSchema::compile_node(element s, Status& st) {
   std::optional<simdjson::dom::array> required_list;
   std::optional<simdjson::dom::object> properties;
   for (auto field : obj) {
-    std::string_view kw = field.key;
-    element v = field.value;
-    if (!st.ok()) break;
-    if (kw == "type") {
-      auto add = [&](std::string_view t) {
+    std::string_view keyword = field.key;
+    element value = field.value;
+    if (!status.ok()) break;
+    if (keyword == "type") {
+      auto add = [&](std::string_view name) {
         for (size_t i = 0; i < std::size(kTypeNames); ++i)
-          if (kTypeNames[i] == t) {
+          if (kTypeNames[i] == name) {
             nodes_[id]->types |= static_cast<uint8_t>(1u << i);
             return true;
           }
         return false;
       };
-      std::string_view t;
-      simdjson::dom::array a;
-      if (v.get(t) == simdjson::SUCCESS) {
-        if (!add(t)) return fail("unknown type \"" + std::string(t) + "\"");
-      } else if (v.get(a) == simdjson::SUCCESS) {
-        for (element e : a)
-          if (e.get(t) != simdjson::SUCCESS || !add(t)) return fail("type must list type names");
+      std::string_view type_name;
+      simdjson::dom::array list;
+      if (value.get(type_name) == simdjson::SUCCESS) {
+        if (!add(type_name)) return fail("unknown type \"" + std::string(type_name) + "\"");
+      } else if (value.get(list) == simdjson::SUCCESS) {
+        for (element item : list)
+          if (item.get(type_name) != simdjson::SUCCESS || !add(type_name)) return fail("type must list type names");
       } else {
         return fail("type must be a string or an array");
       }
       if (nodes_[id]->types & kNumber) nodes_[id]->types |= kInteger;  // integers are numbers
-    } else if (kw == "enum" || kw == "const") {
+    } else if (keyword == "enum" || keyword == "const") {
       std::vector<json::Value> values;
-      simdjson::dom::array a;
-      if (kw == "enum") {
-        if (v.get(a) != simdjson::SUCCESS) return fail("enum must be an array");
-        for (element e : a) values.push_back(*json::parse(simdjson::minify(e)));
+      simdjson::dom::array list;
+      if (keyword == "enum") {
+        if (value.get(list) != simdjson::SUCCESS) return fail("enum must be an array");
+        for (element item : list) values.push_back(*json::parse(simdjson::minify(item)));
       } else {
-        values.push_back(*json::parse(simdjson::minify(v)));
+        values.push_back(*json::parse(simdjson::minify(value)));
       }
-      Node& n = *nodes_[id];
-      if (kw == "const") {
-        n.has_const = true;
-        n.const_value = std::move(values[0]);
+      Node& node = *nodes_[id];
+      if (keyword == "const") {
+        node.has_const = true;
+        node.const_value = std::move(values[0]);
       } else {
-        n.has_enum = true;
-        n.enum_all_strings = true;
-        for (auto& ev : values) {
-          if (ev.kind != json::Value::Kind::String) n.enum_all_strings = false;
-          if (!n.enum_list.empty()) n.enum_list += ", ";
-          n.enum_list += ev.kind == json::Value::Kind::String ? ev.text : json::serialize(ev);
-          if (ev.kind == json::Value::Kind::String) n.enum_strings.push_back(ev.text);
+        node.has_enum = true;
+        node.enum_all_strings = true;
+        for (auto& literal : values) {
+          if (literal.kind != json::Value::Kind::String) node.enum_all_strings = false;
+          if (!node.enum_list.empty()) node.enum_list += ", ";
+          node.enum_list += literal.kind == json::Value::Kind::String ? literal.text : json::serialize(literal);
+          if (literal.kind == json::Value::Kind::String) node.enum_strings.push_back(literal.text);
         }
-        n.enum_values = std::move(values);
+        node.enum_values = std::move(values);
       }
-    } else if (kw == "minLength") {
-      get_count(v, kw, nodes_[id]->min_length);
-    } else if (kw == "maxLength") {
-      get_count(v, kw, nodes_[id]->max_length);
-    } else if (kw == "minItems") {
-      get_count(v, kw, nodes_[id]->min_items);
-    } else if (kw == "maxItems") {
-      get_count(v, kw, nodes_[id]->max_items);
-    } else if (kw == "minProperties") {
-      get_count(v, kw, nodes_[id]->min_properties);
-    } else if (kw == "maxProperties") {
-      get_count(v, kw, nodes_[id]->max_properties);
-    } else if (kw == "minimum") {
-      get_number(v, kw, nodes_[id]->minimum);
-    } else if (kw == "maximum") {
-      get_number(v, kw, nodes_[id]->maximum);
-    } else if (kw == "exclusiveMinimum") {
-      get_number(v, kw, nodes_[id]->exclusive_minimum);
-    } else if (kw == "exclusiveMaximum") {
-      get_number(v, kw, nodes_[id]->exclusive_maximum);
-    } else if (kw == "pattern") {
-      std::string_view p;
-      if (v.get(p) != simdjson::SUCCESS) return fail("pattern must be a string");
-      RE2::Options o;
-      o.set_log_errors(false);
-      auto re = std::make_unique<RE2>(p, o);
-      if (!re->ok()) return fail("pattern \"" + std::string(p) + "\" is not supported by RE2: " + re->error());
-      nodes_[id]->pattern = std::move(re);
-      nodes_[id]->pattern_text = std::string(p);
-    } else if (kw == "format") {
-      std::string_view f;
-      if (v.get(f) != simdjson::SUCCESS) return fail("format must be a string");
+    } else if (keyword == "minLength") {
+      get_count(value, keyword, nodes_[id]->min_length);
+    } else if (keyword == "maxLength") {
+      get_count(value, keyword, nodes_[id]->max_length);
+    } else if (keyword == "minItems") {
+      get_count(value, keyword, nodes_[id]->min_items);
+    } else if (keyword == "maxItems") {
+      get_count(value, keyword, nodes_[id]->max_items);
+    } else if (keyword == "minProperties") {
+      get_count(value, keyword, nodes_[id]->min_properties);
+    } else if (keyword == "maxProperties") {
+      get_count(value, keyword, nodes_[id]->max_properties);
+    } else if (keyword == "minimum") {
+      get_number(value, keyword, nodes_[id]->minimum);
+    } else if (keyword == "maximum") {
+      get_number(value, keyword, nodes_[id]->maximum);
+    } else if (keyword == "exclusiveMinimum") {
+      get_number(value, keyword, nodes_[id]->exclusive_minimum);
+    } else if (keyword == "exclusiveMaximum") {
+      get_number(value, keyword, nodes_[id]->exclusive_maximum);
+    } else if (keyword == "pattern") {
+      std::string_view pattern;
+      if (value.get(pattern) != simdjson::SUCCESS) return fail("pattern must be a string");
+      RE2::Options re_options;
+      re_options.set_log_errors(false);
+      auto regex = std::make_unique<RE2>(pattern, re_options);
+      if (!regex->ok())
+        return fail("pattern \"" + std::string(pattern) + "\" is not supported by RE2: " + regex->error());
+      nodes_[id]->pattern = std::move(regex);
+      nodes_[id]->pattern_text = std::string(pattern);
+    } else if (keyword == "format") {
+      std::string_view format_name;
+      if (value.get(format_name) != simdjson::SUCCESS) return fail("format must be a string");
       // Other formats are annotations only, as in draft 7 by default.
-      if (f == "date-time") nodes_[id]->format = Format::DateTime;
-      else if (f == "date") nodes_[id]->format = Format::Date;
-      else if (f == "time") nodes_[id]->format = Format::Time;
-    } else if (kw == "required") {
-      simdjson::dom::array a;
-      if (v.get(a) != simdjson::SUCCESS) return fail("required must be an array");
-      required_list = a;
-    } else if (kw == "properties") {
-      simdjson::dom::object o;
-      if (v.get(o) != simdjson::SUCCESS) return fail("properties must be an object");
-      properties = o;
-    } else if (kw == "additionalProperties") {
-      int child = compile_node(v, st);
+      if (format_name == "date-time") nodes_[id]->format = Format::DateTime;
+      else if (format_name == "date") nodes_[id]->format = Format::Date;
+      else if (format_name == "time") nodes_[id]->format = Format::Time;
+    } else if (keyword == "required") {
+      simdjson::dom::array list;
+      if (value.get(list) != simdjson::SUCCESS) return fail("required must be an array");
+      required_list = list;
+    } else if (keyword == "properties") {
+      simdjson::dom::object fields;
+      if (value.get(fields) != simdjson::SUCCESS) return fail("properties must be an object");
+      properties = fields;
+    } else if (keyword == "additionalProperties") {
+      int child = compile_node(value, status);
       nodes_[id]->additional = child;
-    } else if (kw == "items") {
-      simdjson::dom::array a;
-      if (v.get(a) == simdjson::SUCCESS) {
+    } else if (keyword == "items") {
+      simdjson::dom::array list;
+      if (value.get(list) == simdjson::SUCCESS) {
         nodes_[id]->tuple = true;
-        for (element e : a) {
-          int child = compile_node(e, st);
+        for (element item : list) {
+          int child = compile_node(item, status);
           nodes_[id]->tuple_items.push_back(child);
         }
       } else {
-        int child = compile_node(v, st);
+        int child = compile_node(value, status);
         nodes_[id]->items = child;
       }
-    } else if (kw == "additionalItems") {
-      int child = compile_node(v, st);
+    } else if (keyword == "additionalItems") {
+      int child = compile_node(value, status);
       nodes_[id]->additional_items = child;
-    } else if (kw == "if") {
-      int child = compile_node(v, st);
+    } else if (keyword == "if") {
+      int child = compile_node(value, status);
       nodes_[id]->if_ = child;
-    } else if (kw == "then") {
-      int child = compile_node(v, st);
+    } else if (keyword == "then") {
+      int child = compile_node(value, status);
       nodes_[id]->then_ = child;
-    } else if (kw == "else") {
-      int child = compile_node(v, st);
+    } else if (keyword == "else") {
+      int child = compile_node(value, status);
       nodes_[id]->else_ = child;
-    } else if (kw == "not") {
-      int child = compile_node(v, st);
+    } else if (keyword == "not") {
+      int child = compile_node(value, status);
       nodes_[id]->not_ = child;
-    } else if (kw == "allOf") {
-      std::vector<int> l;
-      schema_list(v, kw, l);
-      nodes_[id]->all_of = std::move(l);
-    } else if (kw == "anyOf") {
-      std::vector<int> l;
-      schema_list(v, kw, l);
-      nodes_[id]->any_of = std::move(l);
-    } else if (kw == "oneOf") {
-      std::vector<int> l;
-      schema_list(v, kw, l);
-      nodes_[id]->one_of = std::move(l);
-    } else if (std::find(std::begin(kAnnotations), std::end(kAnnotations), kw) != std::end(kAnnotations)) {
+    } else if (keyword == "allOf") {
+      std::vector<int> children;
+      schema_list(value, keyword, children);
+      nodes_[id]->all_of = std::move(children);
+    } else if (keyword == "anyOf") {
+      std::vector<int> children;
+      schema_list(value, keyword, children);
+      nodes_[id]->any_of = std::move(children);
+    } else if (keyword == "oneOf") {
+      std::vector<int> children;
+      schema_list(value, keyword, children);
+      nodes_[id]->one_of = std::move(children);
+    } else if (std::find(std::begin(kAnnotations), std::end(kAnnotations), keyword) != std::end(kAnnotations)) {
       // annotation only
-    } else if (kw == "$ref" || kw == "multipleOf" || kw == "uniqueItems" || kw == "contains" ||
-               kw == "patternProperties" || kw == "dependencies" || kw == "propertyNames") {
-      return fail("keyword \"" + std::string(kw) + "\" is not compiled");
+    } else if (keyword == "$ref" || keyword == "multipleOf" || keyword == "uniqueItems" || keyword == "contains" ||
+               keyword == "patternProperties" || keyword == "dependencies" || keyword == "propertyNames") {
+      return fail("keyword \"" + std::string(keyword) + "\" is not compiled");
     }
     // Any other key is not a draft-7 keyword and is ignored, as the specification says.
   }
-  if (!st.ok()) return id;
+  if (!status.ok()) return id;
 
   // Object checks: one table of every named property, each with its schema and required slot.
   std::vector<std::string> names;
@@ -221,40 +224,41 @@ int CompiledSchema::compile_node(element s, Status& st) {
   if (properties) {
     for (auto field : *properties) {
       names.emplace_back(field.key);
-      int child = compile_node(field.value, st);
+      int child = compile_node(field.value, status);
       schemas.push_back(child);
       req_slot.push_back(-1);
     }
   }
   if (required_list) {
-    for (element e : *required_list) {
-      std::string_view r;
-      if (e.get(r) != simdjson::SUCCESS) return fail("required must list strings");
-      auto it = std::find(names.begin(), names.end(), r);
+    for (element item : *required_list) {
+      std::string_view required_name;
+      if (item.get(required_name) != simdjson::SUCCESS) return fail("required must list strings");
+      auto it = std::find(names.begin(), names.end(), required_name);
       if (it == names.end()) {
-        names.emplace_back(r);
+        names.emplace_back(required_name);
         schemas.push_back(-1);
         req_slot.push_back(-1);
         it = names.end() - 1;
       }
-      size_t k = it - names.begin();
-      if (req_slot[k] == -1) {
-        req_slot[k] = static_cast<int>(required.size());
-        required.emplace_back(r);
+      size_t slot = it - names.begin();
+      if (req_slot[slot] == -1) {
+        req_slot[slot] = static_cast<int>(required.size());
+        required.emplace_back(required_name);
       }
     }
   }
-  Node& n = *nodes_[id];
-  n.string_checks = n.min_length >= 0 || n.max_length >= 0 || n.format != Format::None || n.pattern;
-  n.number_checks = n.minimum || n.maximum || n.exclusive_minimum || n.exclusive_maximum;
-  n.object_checks = !names.empty() || n.additional >= 0 || n.min_properties >= 0 || n.max_properties >= 0;
-  n.array_checks = n.items >= 0 || n.tuple || n.min_items >= 0 || n.max_items >= 0;
-  n.combinators = n.if_ >= 0 || n.not_ >= 0 || !n.all_of.empty() || !n.any_of.empty() || !n.one_of.empty();
-  n.names = std::move(names);
-  n.name_schema = std::move(schemas);
-  n.name_required = std::move(req_slot);
-  n.required = std::move(required);
-  n.table.build(n.names);
+  Node& node = *nodes_[id];
+  node.string_checks = node.min_length >= 0 || node.max_length >= 0 || node.format != Format::None || node.pattern;
+  node.number_checks = node.minimum || node.maximum || node.exclusive_minimum || node.exclusive_maximum;
+  node.object_checks = !names.empty() || node.additional >= 0 || node.min_properties >= 0 || node.max_properties >= 0;
+  node.array_checks = node.items >= 0 || node.tuple || node.min_items >= 0 || node.max_items >= 0;
+  node.combinators =
+      node.if_ >= 0 || node.not_ >= 0 || !node.all_of.empty() || !node.any_of.empty() || !node.one_of.empty();
+  node.names = std::move(names);
+  node.name_schema = std::move(schemas);
+  node.name_required = std::move(req_slot);
+  node.required = std::move(required);
+  node.table.build(node.names);
   return id;
 }
 

@@ -43,8 +43,8 @@ class CompiledSchema {
 
  private:
   CompiledSchema();
-  int compile_node(simdjson::dom::element s, Status& st);
-  bool check(int node, simdjson::dom::element v, const Path* path, std::vector<ValidationError>* errors,
+  int compile_node(simdjson::dom::element schema, Status& status);
+  bool check(int id, simdjson::dom::element value, const Path* path, std::vector<ValidationError>* errors,
              size_t max_errors) const;
   std::vector<std::unique_ptr<Node>> nodes_;
 };

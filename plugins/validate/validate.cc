@@ -214,9 +214,11 @@ class ValidateStage : public RecordStage {
         continue;
       // valijson names each level "<root>", "[name]" or "[index]".
       std::string pointer;
-      for (const auto& c : err.context) {
-        if (c == "<root>") continue;
-        std::string part = c.size() >= 2 && c.front() == '[' && c.back() == ']' ? c.substr(1, c.size() - 2) : c;
+      for (const auto& level : err.context) {
+        if (level == "<root>") continue;
+        std::string part = level.size() >= 2 && level.front() == '[' && level.back() == ']'
+                               ? level.substr(1, level.size() - 2)
+                               : level;
         pointer += "/";
         for (char ch : part) {
           if (ch == '~') pointer += "~0";
@@ -233,15 +235,15 @@ class ValidateStage : public RecordStage {
 // A key given twice in one object of a schema: parsers keep the first or the last, so a
 // constraint could be dropped without a word. Sets the key and the JSON pointer of its
 // object.
-bool duplicate_key(simdjson::dom::element e, std::string& key, std::string& pointer) {
+bool duplicate_key(simdjson::dom::element node, std::string& key, std::string& pointer) {
   simdjson::dom::object obj;
   simdjson::dom::array arr;
-  if (e.get(obj) == simdjson::SUCCESS) {
+  if (node.get(obj) == simdjson::SUCCESS) {
     std::vector<std::string_view> keys;
     for (auto field : obj) keys.push_back(field.key);
     std::sort(keys.begin(), keys.end());
-    if (auto d = std::adjacent_find(keys.begin(), keys.end()); d != keys.end()) {
-      key = std::string(*d);
+    if (auto duplicate = std::adjacent_find(keys.begin(), keys.end()); duplicate != keys.end()) {
+      key = std::string(*duplicate);
       return true;
     }
     for (auto field : obj)
@@ -251,7 +253,7 @@ bool duplicate_key(simdjson::dom::element e, std::string& key, std::string& poin
         pointer = "/" + part + pointer;
         return true;
       }
-  } else if (e.get(arr) == simdjson::SUCCESS) {
+  } else if (node.get(arr) == simdjson::SUCCESS) {
     size_t i = 0;
     for (auto item : arr) {
       if (duplicate_key(item, key, pointer)) {
@@ -352,7 +354,7 @@ Status make_validate(const ValidateConfig& cfg, const OptionView& options, std::
   stage->errors_field = cfg.errors_field;
   if (stage->errors_field.empty()) return Status::error(options.error("errors_field", "must not be empty"));
   stage->max_errors = cfg.max_errors;
-  if (Status s = build_conditions(options.objects("select"), stage->select); !s.ok()) return s;
+  if (Status status = build_conditions(options.objects("select"), stage->select); !status.ok()) return status;
   out = std::move(stage);
   return {};
 }
