@@ -59,6 +59,7 @@ struct InputConfig {
 struct InputStats {
   std::atomic<uint64_t> fetched{0}, acked{0}, redelivered{0}, nacked{0}, fetch_errors{0};
   std::atomic<uint64_t> resumed_from_ack_floor{0};  // durables recreated after a crash (resume_in_order)
+  std::atomic<uint64_t> unacked_at_start{0};  // messages an earlier process fetched and did not ack
   std::atomic<uint64_t> disconnects{0}, reconnects{0};
 };
 
@@ -200,6 +201,41 @@ class NatsSource : public ByteSource {
     ++stats_->nacked;
   }
 
+  struct DurableState {
+    bool found = false;
+    int64_t pending = 0, waiting = 0;
+    uint64_t from = 0;
+  };
+
+  // The durable's acks and open pull requests; retried while the cluster has no answer.
+  Status read_durable(const std::string& durable, jsConsumerConfig& config, DurableState& state) {
+    natsStatus nats_status = NATS_OK;
+    for (int64_t pause = cfg_.conn.reconnect_initial_ms;; pause = std::min<int64_t>(pause * 2, cfg_.conn.reconnect_max_ms)) {
+      jsConsumerInfo* info = nullptr;
+      jsErrCode jerr = static_cast<jsErrCode>(0);
+      nats_status = js_GetConsumerInfo(&info, conn_.js, cfg_.conn.stream.c_str(), durable.c_str(), nullptr, &jerr);
+      if (nats_status == NATS_OK && info != nullptr) {
+        state.found = true;
+        state.pending = info->NumAckPending;
+        state.waiting = info->NumWaiting;
+        state.from = info->AckFloor.Stream + 1;
+        if (info->Config != nullptr) {
+          config.DeliverPolicy = info->Config->DeliverPolicy;
+          config.OptStartSeq = info->Config->OptStartSeq;
+        }
+        jsConsumerInfo_Destroy(info);
+        return {};
+      }
+      if (nats_status == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr) {
+        state.found = false;
+        return {};
+      }
+      if (!transient(nats_status, jerr) || stop_requested()) break;
+      wait_readable(-1, static_cast<int>(pause));
+    }
+    return Status::error("nats input (" + conn_.label() + "): consumer " + durable + ": " + status_text(nats_status));
+  }
+
   // A process killed with messages fetched and not acked leaves them pending on the durable;
   // JetStream redelivers them after ack_wait, but hands out newer ones at once, so the
   // partition would come out of order (a lifecycle's end before its start). Instead, as a
@@ -212,32 +248,25 @@ class NatsSource : public ByteSource {
   // would be created from the stream's start: every message again).
   Status prepare_durable(const std::string& durable, jsConsumerConfig& config, bool& recreating) {
     recreating = false;
-    uint64_t from = 0;
-    int64_t pending = 0, waiting = 0;
-    natsStatus nats_status = NATS_OK;
-    for (int64_t pause = cfg_.conn.reconnect_initial_ms;; pause = std::min<int64_t>(pause * 2, cfg_.conn.reconnect_max_ms)) {
-      jsConsumerInfo* info = nullptr;
-      jsErrCode jerr = static_cast<jsErrCode>(0);
-      nats_status = js_GetConsumerInfo(&info, conn_.js, cfg_.conn.stream.c_str(), durable.c_str(), nullptr, &jerr);
-      if (nats_status == NATS_OK && info != nullptr) {
-        pending = info->NumAckPending;
-        waiting = info->NumWaiting;
-        from = info->AckFloor.Stream + 1;
-        if (info->Config != nullptr) {
-          config.DeliverPolicy = info->Config->DeliverPolicy;
-          config.OptStartSeq = info->Config->OptStartSeq;
-        }
-        jsConsumerInfo_Destroy(info);
-        break;
-      }
-      if (nats_status == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr) return {};  // a new durable
-      if (!transient(nats_status, jerr) || stop_requested()) break;
-      wait_readable(-1, static_cast<int>(pause));
+    DurableState state;
+    if (Status status = read_durable(durable, config, state); !status.ok()) return status;
+    if (!state.found) return {};  // a new durable
+    stats_->unacked_at_start += static_cast<uint64_t>(std::max<int64_t>(state.pending, 0));
+    if (state.pending == 0 || !cfg_.resume_in_order) return {};
+    // A killed process's last pull request stays open on the server until it expires (a
+    // fetch's expiry is its timeout) or the server sees its connection gone: a restart that
+    // comes at once must not take it for another process. Wait for such a request to lapse.
+    const auto lapse = std::chrono::steady_clock::now() + std::chrono::milliseconds(2 * cfg_.fetch_timeout_ms + 1000);
+    while (state.waiting > 0 && std::chrono::steady_clock::now() < lapse && !stop_requested()) {
+      wait_readable(-1, 100);
+      if (Status status = read_durable(durable, config, state); !status.ok()) return status;
+      if (!state.found) return {};
+      if (state.pending == 0) return {};
     }
-    if (nats_status != NATS_OK)
-      return Status::error("nats input (" + conn_.label() + "): consumer " + durable + ": " + status_text(nats_status));
-    if (pending == 0 || !cfg_.resume_in_order) return {};
-    if (waiting > 0) {
+    const int64_t pending = state.pending;
+    const uint64_t from = state.from;
+    natsStatus nats_status = NATS_OK;
+    if (state.waiting > 0) {
       // A pull request is open: another process consumes this durable now. Recreating it
       // would cut that process off; its messages stay where they are.
       std::fprintf(stderr,
@@ -366,6 +395,7 @@ class NatsInput : public Input {
     num("nacked", stats_->nacked);
     num("fetch_errors", stats_->fetch_errors);
     num("resumed_from_ack_floor", stats_->resumed_from_ack_floor);
+    num("unacked_at_start", stats_->unacked_at_start);
     num("disconnects", stats_->disconnects);
     num("reconnects", stats_->reconnects);
     return o;
