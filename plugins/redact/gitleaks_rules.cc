@@ -42,9 +42,10 @@ Status get_strings(const std::string& origin, const std::string& path, const tom
 }
 
 Status compile_re(const std::string& origin, const std::string& path, const toml::node& n, const std::string& pattern,
-                  std::unique_ptr<RE2>& out) {
+                  std::unique_ptr<RE2>& out, int64_t max_mem = RE2::Options().max_mem()) {
   RE2::Options o;
   o.set_log_errors(false);
+  o.set_max_mem(max_mem);
   out = std::make_unique<RE2>(pattern, o);
   if (!out->ok()) return err(origin, n.source(), path, "invalid RE2 pattern: " + out->error());
   return {};
@@ -143,7 +144,9 @@ Status read_rule(const std::string& origin, const std::string& path, const toml:
       if (Status status = get_string(origin, key_path, v, rule.description); !status.ok()) return status;
     } else if (key == "regex") {
       if (Status status = get_string(origin, key_path, v, rule.pattern); !status.ok()) return status;
-      if (Status status = compile_re(origin, key_path, v, rule.pattern, rule.re); !status.ok()) return status;
+      std::unique_ptr<RE2> regex;
+      if (Status status = compile_re(origin, key_path, v, rule.pattern, regex); !status.ok()) return status;
+      rule.re.adopt(std::move(regex));
       has_regex = true;
     } else if (key == "secretGroup") {
       if (!v.is_integer()) return err(origin, v.source(), key_path, "expected an integer");
@@ -281,9 +284,9 @@ Status load(RuleSet& set, std::string_view text, const std::string& origin, int 
         if (!has_regex && !has_path)
           return Status::error(here + ": " + path + ": the rule has neither regex nor path, so it has no effect");
         if (!has_regex) continue;  // a rule on file paths only: this stage scans no files
-        if (rule.group > rule.re->NumberOfCapturingGroups())
+        if (rule.group > rule.re.get()->NumberOfCapturingGroups())
           return err(origin, table->get("secretGroup")->source(), path + ".secretGroup",
-                     "the regex has " + std::to_string(rule.re->NumberOfCapturingGroups()) + " capture groups");
+                     "the regex has " + std::to_string(rule.re.get()->NumberOfCapturingGroups()) + " capture groups");
         ours.insert(rule.id);
         if (Status status = set.add_rule(std::move(rule), here, path); !status.ok()) return status;
       }

@@ -6,6 +6,8 @@
 #include "plugins/redact/decoded_view.h"
 #include "plugins/redact/redact_stage.h"
 
+#include "core/hash_index.h"
+
 namespace agentlog::plugins::redact_stage {
 
 using redact::has_backslash_escape;
@@ -94,11 +96,30 @@ void RedactStage::find_secrets_uncached(std::string_view text, std::vector<Findi
 
 // Would scrub_string change any of pass 1's strings? The keyword automaton and the gate pick
 // the strings Hyperscan scans (one scan over those), which picks the strings the rules run on.
-inline bool RedactStage::any_would_change() const {
+// Strings found clean in earlier records are not scanned again.
+inline bool RedactStage::any_would_change(CleanStrings& clean) const {
   thread_local std::vector<uint8_t> may;
-  rules.may_match_each(t_scan.data(), t_scan.size(), may);
-  for (size_t i = 0; i < t_scan.size(); ++i)
-    if (may[i] && would_change(t_scan[i])) return true;
+  thread_local std::vector<std::string_view> unseen;
+  thread_local std::vector<uint64_t> hashes;
+  unseen.clear();
+  hashes.clear();
+  for (std::string_view text : t_scan) {
+    if (text.size() > CleanStrings::kMaxLength) {
+      unseen.push_back(text);
+      hashes.push_back(0);
+      continue;
+    }
+    const uint64_t hash = hash_key(text);
+    if (clean.has(text, hash)) continue;
+    unseen.push_back(text);
+    hashes.push_back(hash);
+  }
+  if (unseen.empty()) return false;
+  rules.may_match_each(unseen.data(), unseen.size(), may);
+  for (size_t i = 0; i < unseen.size(); ++i) {
+    if (may[i] && would_change(unseen[i])) return true;
+    clean.add(unseen[i], hashes[i]);
+  }
   return false;
 }
 
@@ -163,7 +184,7 @@ StageVerdict RedactStage::process(Record& record) {
     // is parsed into a tree: prefiltered patterns and common keywords ("auth" in a path)
     // let many clean strings through, and the rules on one short string cost far less.
     t_memo.recording = true;
-    bool clean = !t_need && !any_would_change();
+    bool clean = !t_need && !any_would_change(worker.clean);
     t_memo.recording = false;
     if (clean) return StageVerdict::keep();
   }

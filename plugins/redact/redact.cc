@@ -93,8 +93,9 @@ struct RedactConfig {
 
 Status make_redact(const RedactConfig& cfg, const OptionView& options, std::unique_ptr<Stage>& out) {
   auto stage = std::make_unique<RedactStage>();
+  stage->rules.set_regex_memory(cfg.max_regex_memory);
   if (cfg.builtin_rules) {
-    Status status = stage->rules.add_yaml(find_embedded("rules/secrets.yaml"), "rules/secrets.yaml");
+    Status status = stage->rules.add_yaml(find_embedded("rules/secrets.yaml"), "rules/secrets.yaml", /*built_in=*/true);
     if (!status.ok()) return Status::error(options.error("builtin_rules", status.message()));
   }
   for (const auto& file : cfg.rule_files) {
@@ -156,7 +157,7 @@ void RedactStage::init() {
   for (const auto& f : ref_fields) ref_slots_.push_back(field_set_.add(f));
   for (const auto& f : fields)
     if (!is_ref_field(f)) field_slots_.push_back(field_set_.add(f));
-  per_worker_ = PerWorker<WorkerState>(WorkerState{field_set_});
+  per_worker_ = PerWorker<WorkerState>(WorkerState{.fields = field_set_});
 }
 
 std::string RedactStage::stats_json() const {

@@ -39,8 +39,36 @@ class RedactStage : public RecordStage, public RedactExplainer {
   std::string annotation_field;
   FieldSet field_set_;  // configured; each worker reads records with its own copy
   std::vector<size_t> ref_slots_, field_slots_;
+  // Strings pass 1 found clean, by content: agent logs repeat their paths, commands and
+  // messages, and a string these rules cleared once is clean again. Direct-mapped; a slot
+  // keeps its string, so a hash collision costs a miss, never a wrong answer.
+  class CleanStrings {
+   public:
+    static constexpr size_t kSlots = 4096;     // per worker: at most kSlots * kMaxLength bytes
+    static constexpr size_t kMaxLength = 256;  // longer strings are rarely repeated
+    bool has(std::string_view text, uint64_t hash) const {
+      if (slots_.empty()) return false;
+      const Slot& slot = slots_[hash & (kSlots - 1)];
+      return slot.hash == hash && slot.text == text;
+    }
+    void add(std::string_view text, uint64_t hash) {
+      if (text.size() > kMaxLength) return;
+      if (slots_.empty()) slots_.resize(kSlots);
+      Slot& slot = slots_[hash & (kSlots - 1)];
+      slot.hash = hash;
+      slot.text.assign(text);
+    }
+
+   private:
+    struct Slot {
+      uint64_t hash = 0;
+      std::string text;
+    };
+    std::vector<Slot> slots_;
+  };
   // One worker's scratch and counters (the parallel runner redacts on several threads).
   struct WorkerState {
+    CleanStrings clean;
     FieldSet fields;  // a copy of field_set_
     // Counters: by rule id (including the ref-* policy ids), records edited, and records
     // the cheap first pass could not clear.
@@ -85,7 +113,7 @@ class RedactStage : public RecordStage, public RedactExplainer {
   void find_secrets(std::string_view text, std::vector<Finding>& found, bool all = false) const;
   void find_secrets_uncached(std::string_view text, std::vector<Finding>& found, bool all = false) const;
   // Inline, defined in record_scan.cc: only process() calls them, and they were inlined into it.
-  inline bool any_would_change() const;
+  inline bool any_would_change(CleanStrings& clean) const;
   inline bool would_change(std::string_view text) const;
   bool scrub_string(std::string_view text, std::string& out, std::vector<std::string>* hits) const;
   StageVerdict process(Record& record) override;

@@ -24,7 +24,7 @@ constexpr const char* kAllowed =
 
 }  // namespace
 
-Status RuleSet::add_yaml(std::string_view yaml_text, const std::string& origin) {
+Status RuleSet::add_yaml(std::string_view yaml_text, const std::string& origin, bool built_in) {
   YAML::Node root;
   if (Status status = parse_yaml(std::string(yaml_text), origin, root); !status.ok()) return status;
   YAML::Node list = root.IsMap() ? root["rules"] : YAML::Node();
@@ -80,13 +80,19 @@ Status RuleSet::add_yaml(std::string_view yaml_text, const std::string& origin) 
       return Status::error(where(origin, entry["id"]) + ": " + path + ".id: duplicate rule id \"" + rule.id + "\"");
     RE2::Options re_options;
     re_options.set_log_errors(false);
-    rule.re = std::make_unique<RE2>(rule.pattern, re_options);
-    if (!rule.re->ok())
-      return Status::error(where(origin, entry["regex"]) + ": " + path +
-                           ".regex: invalid RE2 pattern: " + rule.re->error());
-    if (rule.group < 0 || rule.group > rule.re->NumberOfCapturingGroups())
-      return Status::error(where(origin, entry["secret_group"]) + ": " + path + ".secret_group: the regex has " +
-                           std::to_string(rule.re->NumberOfCapturingGroups()) + " capture groups");
+    re_options.set_max_mem(regex_memory_);
+    if (built_in) {
+      rule.re.set(rule.pattern, re_options);
+    } else {
+      auto regex = std::make_unique<RE2>(rule.pattern, re_options);
+      if (!regex->ok())
+        return Status::error(where(origin, entry["regex"]) + ": " + path +
+                             ".regex: invalid RE2 pattern: " + regex->error());
+      if (rule.group < 0 || rule.group > regex->NumberOfCapturingGroups())
+        return Status::error(where(origin, entry["secret_group"]) + ": " + path + ".secret_group: the regex has " +
+                             std::to_string(regex->NumberOfCapturingGroups()) + " capture groups");
+      rule.re.adopt(std::move(regex));
+    }
     rules_.push_back(std::move(rule));
   }
   return {};

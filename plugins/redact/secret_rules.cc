@@ -22,6 +22,29 @@ double shannon_entropy(std::string_view s) {
   return h;
 }
 
+void LazyRegex::set(const std::string& pattern, const RE2::Options& options) {
+  state_ = std::make_unique<State>();
+  state_->pattern = pattern;
+  state_->options = options;
+}
+
+void LazyRegex::adopt(std::unique_ptr<RE2> compiled) {
+  state_ = std::make_unique<State>();
+  state_->pattern = compiled->pattern();
+  state_->options = compiled->options();
+  state_->regex = std::move(compiled);
+}
+
+const RE2* LazyRegex::get() const {
+  if (state_ == nullptr) return nullptr;
+  std::call_once(state_->once, [s = state_.get()] {
+    if (s->regex) return;  // adopted
+    auto regex = std::make_unique<RE2>(s->pattern, s->options);
+    if (regex->ok()) s->regex = std::move(regex);
+  });
+  return state_->regex.get();
+}
+
 bool Allowlist::matches(std::string_view secret, std::string_view match, std::string_view line) const {
   std::string_view target = this->target == AllowTarget::Secret ? secret : this->target == AllowTarget::Match ? match : line;
   re2::StringPiece t(target.data(), target.size());
@@ -93,20 +116,26 @@ Status RuleSet::compile(int64_t max_mem) {
     RE2::Options re_options;
     re_options.set_log_errors(false);
     re_options.set_max_mem(max_mem);
+    // A loader compiled it already (or will when first used), with this budget when it was
+    // set first; with another budget it is compiled again here, where a failure is an error.
+    if (rule.re.empty() || rule.re.options().max_mem() != max_mem ||
+        rule.re.options().encoding() != RE2::Options::EncodingUTF8) {
+      auto regex = std::make_unique<RE2>(rule.pattern, re_options);
+      if (!regex->ok()) return Status::error("rule \"" + rule.id + "\": invalid RE2 pattern: " + regex->error());
+      rule.re.adopt(std::move(regex));
+    }
     // On an ASCII text an ASCII pattern means the same over bytes as over UTF-8, and over
-    // bytes RE2's programs are far smaller: such texts use re_bytes.
-    rule.re = std::make_unique<RE2>(rule.pattern, re_options);
-    if (!rule.re->ok()) return Status::error("rule \"" + rule.id + "\": invalid RE2 pattern: " + rule.re->error());
-    rule.re_bytes.reset();
+    // bytes RE2's programs are far smaller: such texts use re_bytes (compiled when first
+    // used; a Latin-1 program is never larger than the UTF-8 one that compiled).
+    rule.re_bytes.clear();
     rule.bytes_always = false;
     if (byte_pattern(rule.pattern)) {
       re_options.set_encoding(RE2::Options::EncodingLatin1);
-      auto bytes = std::make_unique<RE2>(rule.pattern, re_options);
-      if (bytes->ok()) rule.re_bytes = std::move(bytes);
+      rule.re_bytes.set(rule.pattern, re_options);
       // Width-sensitive only through its boundary guards (one character before and after a
       // token), a rule finds the same secret over bytes on any text: the guard then matches
       // one byte of a multi-byte character, which lies outside the secret's group.
-      rule.bytes_always = rule.re_bytes && rule.group > 0 && is_width_sensitive(rule.pattern) &&
+      rule.bytes_always = rule.group > 0 && is_width_sensitive(rule.pattern) &&
                           !is_width_sensitive(without_boundary_guards(rule.pattern));
     }
     patterns.push_back(rule.pattern);
@@ -212,9 +241,12 @@ void RuleSet::run_rule(size_t idx, std::string_view text, bool ascii, uint32_t f
                        const uint32_t* ends_end, std::vector<Finding>& out) const {
   const SecretRule& rule = rules_[idx];
   if (text.size() < rule.min_length) return;
-  const RE2& regex = (ascii || rule.bytes_always) && rule.re_bytes ? *rule.re_bytes : *rule.re;
+  const RE2* utf8 = rule.re.get();
+  if (utf8 == nullptr) return;  // never for a loaded rule: each compiled at load or in a test
+  const RE2* bytes = ascii || rule.bytes_always ? rule.re_bytes.get() : nullptr;
+  const RE2& regex = bytes != nullptr ? *bytes : *utf8;
   const int ngroups =
-      rule.group < 0 ? std::min(rule.re->NumberOfCapturingGroups() + 1, 32) : std::min(rule.group + 1, 32);
+      rule.group < 0 ? std::min(utf8->NumberOfCapturingGroups() + 1, 32) : std::min(rule.group + 1, 32);
   re2::StringPiece input(text.data(), text.size());
   re2::StringPiece groups[32];
   const uint32_t w = db_->max_width(idx);

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,11 +33,36 @@ struct Allowlist {
   bool matches(std::string_view secret, std::string_view match, std::string_view line) const;
 };
 
+// A regex compiled on its first use, once, by whichever thread comes first: of a few hundred
+// rules a run uses a few, and compiling every one up front cost more than a small file's
+// whole run. Set only where the pattern is known to compile (a test compiles every built-in
+// rule; a user's rules are compiled at load and adopted).
+class LazyRegex {
+ public:
+  void set(const std::string& pattern, const RE2::Options& options);
+  void adopt(std::unique_ptr<RE2> compiled);  // already compiled
+  void clear() { state_.reset(); }
+  bool empty() const { return state_ == nullptr; }
+  // The options it is (or will be) compiled with; empty() must be false.
+  const RE2::Options& options() const { return state_->options; }
+  // Null when not set, or when the pattern does not compile with these options.
+  const RE2* get() const;
+
+ private:
+  struct State {
+    std::string pattern;
+    RE2::Options options;
+    std::once_flag once;
+    std::unique_ptr<RE2> regex;
+  };
+  std::unique_ptr<State> state_;
+};
+
 struct SecretRule {
   std::string id;
   std::string description;
   std::string pattern;
-  std::unique_ptr<RE2> re;
+  LazyRegex re;  // over UTF-8
   int group = 0;                      // capture group holding the secret; 0 = whole match; -1 = first non-empty group
   std::vector<std::string> keywords;  // lowercase; the rule fires only where one occurs
   double min_entropy = 0;             // bits per byte of the secret
@@ -45,8 +71,8 @@ struct SecretRule {
   std::vector<std::string> tags;      // reported by redact-test only
   // The same pattern over bytes (Latin-1), for ASCII texts, where it means what `re` means.
   // Over bytes RE2's programs are far smaller (a negated class is one byte range, not a UTF-8
-  // automaton), so its DFA and captures cost less. Null when the pattern is not ASCII.
-  std::unique_ptr<RE2> re_bytes;
+  // automaton), so its DFA and captures cost less. Empty when the pattern is not ASCII.
+  LazyRegex re_bytes;
   bool bytes_always = false;  // re_bytes on every text (see RuleSet::compile)
 };
 
@@ -74,7 +100,9 @@ class RuleSet {
   RuleSet& operator=(RuleSet&&) noexcept;
 
   // Adds the rules of one agentlog YAML rule file; `origin` names it in error messages.
-  Status add_yaml(std::string_view yaml_text, const std::string& origin);
+  // `built_in`: agentlog's own rules, whose patterns a unit test compiles; they are compiled
+  // when first used instead of at load.
+  Status add_yaml(std::string_view yaml_text, const std::string& origin, bool built_in = false);
   // Adds the rules and allowlists of one gitleaks TOML config (gitleaks_rules.cc).
   Status add_gitleaks_toml(std::string_view toml_text, const std::string& origin);
   // Builds the Hyperscan database; `max_mem` is each rule's RE2 memory budget.
@@ -103,6 +131,10 @@ class RuleSet {
   size_t prefilter_rules() const;
   size_t unfiltered_rules() const;
 
+  // Each rule's RE2 memory budget; the loaders compile rules with it (set it first), so
+  // compile() need not compile them again.
+  void set_regex_memory(int64_t max_mem) { regex_memory_ = max_mem; }
+  int64_t regex_memory() const { return regex_memory_; }
   // For the loaders: adds one rule (compiles its RE2, checks the id is new).
   Status add_rule(SecretRule rule, const std::string& where, const std::string& path);
   std::vector<Allowlist>& global_allowlists() { return global_allowlists_; }
@@ -136,6 +168,7 @@ class RuleSet {
   bool any_unkeyed_ = false;        // some rule has no keywords
   size_t unkeyed_min_length_ = 0;   // the shortest text such a rule can match
   size_t direct_limit_ = 4;
+  int64_t regex_memory_ = RE2::Options().max_mem();
   uint64_t serial_ = 0;             // this compilation's number, unique in the process
   bool run_gate_ = false;           // every such rule's match is a run of known bytes:
   RunGate runs_;                    // ... these

@@ -122,6 +122,42 @@ std::string corpus(const char* name) {
 }
 }  // namespace
 
+// The stage loads its built-in rules uncompiled (built_in) and compiles each when first
+// used, where a failure would silently disable the rule: here every one must compile, with
+// its secret group in range, over UTF-8 and, where it has one, over bytes.
+TEST_CASE("every built-in rule compiles when loaded as the stage loads it", "[redact]") {
+  RuleSet rs;
+  rs.set_regex_memory(256ll << 20);
+  REQUIRE(rs.add_yaml(find_embedded("rules/secrets.yaml"), "rules/secrets.yaml", /*built_in=*/true).ok());
+  REQUIRE(rs.compile(256ll << 20).ok());
+  REQUIRE(rs.rules().size() >= 40);
+  for (const auto& rule : rs.rules()) {
+    INFO(rule.id);
+    const RE2* utf8 = rule.re.get();
+    REQUIRE(utf8 != nullptr);
+    CHECK(utf8->options().max_mem() == (256ll << 20));
+    CHECK(rule.group >= 0);
+    CHECK(rule.group <= utf8->NumberOfCapturingGroups());
+    if (!rule.re_bytes.empty()) {
+      REQUIRE(rule.re_bytes.get() != nullptr);
+      CHECK(rule.re_bytes.get()->NumberOfCapturingGroups() == utf8->NumberOfCapturingGroups());
+    }
+  }
+  // And they find what the eagerly compiled ones find.
+  RuleSet eager = builtin_rules();
+  std::vector<Finding> lazy_found, eager_found;
+  const std::string text = "export GITHUB_TOKEN=ghp_7ZZj55JrHHlzAxPmuSXGfD6R2EVXk7BQ4tWZ and AKIAQWERTYUIOPASDFGH";
+  rs.find(text, lazy_found);
+  eager.find(text, eager_found);
+  REQUIRE(lazy_found.size() == eager_found.size());
+  REQUIRE_FALSE(lazy_found.empty());
+  for (size_t i = 0; i < lazy_found.size(); ++i) {
+    CHECK(lazy_found[i].begin == eager_found[i].begin);
+    CHECK(lazy_found[i].end == eager_found[i].end);
+    CHECK(lazy_found[i].rule == eager_found[i].rule);
+  }
+}
+
 TEST_CASE("the built-in rules find every corpus secret exactly", "[redact][corpus]") {
   RuleSet rs = builtin_rules();
   REQUIRE(rs.rules().size() >= 40);
