@@ -18,6 +18,10 @@ namespace {
 thread_local std::vector<std::string_view> t_scan;  // pass 1: the strings to scan
 thread_local std::deque<std::string> t_views;         // pass 1: decoded views of them (stable storage)
 thread_local bool t_need = false;                    // pass 1: a secret-named member was seen
+// Pass 1: this worker's strings found clean in earlier records, and the strings of this
+// record to add there once the whole record is found clean (with their hashes).
+thread_local RedactStage::CleanStrings* t_clean = nullptr;
+thread_local std::vector<std::pair<std::string_view, uint64_t>> t_fresh;
 // Pass 1's findings per string, so pass 2 does not run the rules again on the same text.
 // It belongs to one stage's process() call: `owner` is set while it runs (a scrub of a
 // dead letter, or another redact stage, never reads another call's findings).
@@ -96,30 +100,11 @@ void RedactStage::find_secrets_uncached(std::string_view text, std::vector<Findi
 
 // Would scrub_string change any of pass 1's strings? The keyword automaton and the gate pick
 // the strings Hyperscan scans (one scan over those), which picks the strings the rules run on.
-// Strings found clean in earlier records are not scanned again.
-inline bool RedactStage::any_would_change(CleanStrings& clean) const {
+inline bool RedactStage::any_would_change() const {
   thread_local std::vector<uint8_t> may;
-  thread_local std::vector<std::string_view> unseen;
-  thread_local std::vector<uint64_t> hashes;
-  unseen.clear();
-  hashes.clear();
-  for (std::string_view text : t_scan) {
-    if (text.size() > CleanStrings::kMaxLength) {
-      unseen.push_back(text);
-      hashes.push_back(0);
-      continue;
-    }
-    const uint64_t hash = hash_key(text);
-    if (clean.has(text, hash)) continue;
-    unseen.push_back(text);
-    hashes.push_back(hash);
-  }
-  if (unseen.empty()) return false;
-  rules.may_match_each(unseen.data(), unseen.size(), may);
-  for (size_t i = 0; i < unseen.size(); ++i) {
-    if (may[i] && would_change(unseen[i])) return true;
-    clean.add(unseen[i], hashes[i]);
-  }
+  rules.may_match_each(t_scan.data(), t_scan.size(), may);
+  for (size_t i = 0; i < t_scan.size(); ++i)
+    if (may[i] && would_change(t_scan[i])) return true;
   return false;
 }
 
@@ -155,8 +140,13 @@ StageVerdict RedactStage::process(Record& record) {
   t_scan.clear();
   t_views.clear();
   t_need = false;
+  t_fresh.clear();
   MemoScope memo_scope(this);
   WorkerState& worker = per_worker_.local();
+  struct CleanScope {  // t_clean is this call's while it runs
+    explicit CleanScope(CleanStrings* clean) { t_clean = clean; }
+    ~CleanScope() { t_clean = nullptr; }
+  } clean_scope(&worker.clean);
   FieldSet& field_set = worker.fields;
   field_set.extract(record);
   // A duplicated member: readers differ on which one counts, so every occurrence is checked.
@@ -184,9 +174,12 @@ StageVerdict RedactStage::process(Record& record) {
     // is parsed into a tree: prefiltered patterns and common keywords ("auth" in a path)
     // let many clean strings through, and the rules on one short string cost far less.
     t_memo.recording = true;
-    bool clean = !t_need && !any_would_change(worker.clean);
+    bool clean = !t_need && !any_would_change();
     t_memo.recording = false;
-    if (clean) return StageVerdict::keep();
+    if (clean) {
+      for (const auto& [text, hash] : t_fresh) worker.clean.add(text, hash);
+      return StageVerdict::keep();
+    }
   }
   // Pass 2, on a mutable copy: every occurrence of every field, duplicates included.
   ++worker.deep_scans;
@@ -222,7 +215,14 @@ StageVerdict RedactStage::process(Record& record) {
 }
 
 // A string to scan in pass 1, with its decoded views when it has escapes.
+// A string (with its decoded views) found clean in an earlier record is not scanned again;
+// only whole raw strings are kept, never a view on its own (a view's views were not looked at).
 void RedactStage::append_scan(std::string_view s) {
+  if (t_clean != nullptr && s.size() <= CleanStrings::kMaxLength) {
+    const uint64_t hash = hash_key(s);
+    if (t_clean->has(s, hash)) return;
+    t_fresh.emplace_back(s, hash);
+  }
   t_scan.push_back(s);
   if (s.size() < 8) return;
   thread_local redact::DecodedView view;

@@ -113,7 +113,7 @@ class RedactStage : public RecordStage, public RedactExplainer {
   void find_secrets(std::string_view text, std::vector<Finding>& found, bool all = false) const;
   void find_secrets_uncached(std::string_view text, std::vector<Finding>& found, bool all = false) const;
   // Inline, defined in record_scan.cc: only process() calls them, and they were inlined into it.
-  inline bool any_would_change(CleanStrings& clean) const;
+  inline bool any_would_change() const;
   inline bool would_change(std::string_view text) const;
   bool scrub_string(std::string_view text, std::string& out, std::vector<std::string>* hits) const;
   StageVerdict process(Record& record) override;
