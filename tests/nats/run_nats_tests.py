@@ -3,6 +3,8 @@
 
     python3 tests/nats/run_nats_tests.py /path/to/agentlog [--records N] [--only NAME]
 
+NAME is a check below, or bench-r1 / bench-r3 (records/s end to end; not run otherwise).
+
 Each check starts its own nats-server(s) with JetStream on loopback, private ports and store
 directories under a temporary directory, and stops them by process id. An edge agentlog
 publishes gen_activity records (with faults) into a 4-partition stream; two workers (nats
@@ -37,6 +39,9 @@ BIN = os.path.abspath(args[0])
 GEN = os.path.join(os.path.dirname(BIN), "gen_activity")
 RECORDS = int(args[args.index("--records") + 1]) if "--records" in args else 20000
 ONLY = args[args.index("--only") + 1] if "--only" in args else None
+# Waits on work that grows with the records (publishing, writing, dumping): a million records
+# through the R3 cluster take about 45 s on a quiet 2-core machine, several times that under load.
+RUN_DEADLINE_S = DEADLINE_S + RECORDS // 2000
 NATS = shutil.which("nats-server") or ("/usr/sbin/nats-server" if os.path.exists("/usr/sbin/nats-server") else None)
 if NATS is None:
     print("SKIP: nats-server is not installed (apt-get install nats-server; scripts/setup.sh installs it)")
@@ -278,7 +283,7 @@ def dump_stream(d, urls, total):
     reader = Worker(d, "stream", urls, [0, 1, 2, 3], durable="stream-dump")
     reader.start()
     wait_for("the stream dump to hold %d records" % total, lambda: count_lines(reader.out) >= total,
-             DEADLINE_S + total // 4000)  # --records 1000000 on a loaded 2-core machine
+             RUN_DEADLINE_S)
     reader.stop()
     with open(reader.out, "rb") as f:
         return f.read().split(b"\n")[:-1]
@@ -362,21 +367,28 @@ def workers_done(workers, total):
     return done
 
 
+def start_cluster(d, name, nodes, replicas):
+    # The servers (a cluster when nodes > 1), the stream, and two running workers that take
+    # partitions [0, 1] and [2, 3].
+    servers = [Server("%s-n%d" % (name, i), cluster=True if nodes > 1 else None) for i in range(nodes)]
+    for server in servers:
+        server.start(servers)
+    for server in servers:
+        wait_for(server.name + " to be ready", server.ready)
+    urls = [server.url() for server in servers]
+    wait_stream_ready(d, urls, replicas)
+    workers = [Worker(d, "w%d" % i, urls, parts) for i, parts in enumerate([[0, 1], [2, 3]])]
+    for w in workers:
+        w.start()
+    return servers, urls, workers
+
+
 def scenario(name, nodes, replicas, faults):
     d = os.path.join(TMP, name)
     os.makedirs(d)
     inp = os.path.join(d, "input.jsonl")
     subprocess.run([GEN, "--lines", str(RECORDS), "--faults", "--out", inp], check=True, capture_output=True)
-    servers = [Server("%s-n%d" % (name, i), cluster=True if nodes > 1 else None) for i in range(nodes)]
-    for s in servers:
-        s.start(servers)
-    for s in servers:
-        wait_for(s.name + " to be ready", s.ready)
-    urls = [s.url() for s in servers]
-    wait_stream_ready(d, urls, replicas)
-    workers = [Worker(d, "w%d" % i, urls, parts) for i, parts in enumerate([[0, 1], [2, 3]])]
-    for w in workers:
-        w.start()
+    servers, urls, workers = start_cluster(d, name, nodes, replicas)
     expected_total = None
     if faults:
         # Stop one server node while the edge publishes; bring it back once it has published.
@@ -392,7 +404,7 @@ def scenario(name, nodes, replicas, faults):
         workers[0].start()
         servers[-1].start(servers)
         wait_for("the stopped node to come back", servers[-1].ready)
-        _, err = edge.communicate(timeout=DEADLINE_S)
+        _, err = edge.communicate(timeout=RUN_DEADLINE_S)
         assert edge.returncode == 0, "edge exited %d: %s" % (edge.returncode, err)
         with open(os.path.join(d, "edge.stats.json")) as f:
             edge_stats = json.load(f)
@@ -400,7 +412,7 @@ def scenario(name, nodes, replicas, faults):
     else:
         edge_stats, edge_dl = run_edge(d, urls, replicas, inp)
     expected_total = edge_stats["records_out"] - edge_stats["output_dead_lettered"]
-    wait_for("the workers to write %d records" % expected_total, workers_done(workers, expected_total))
+    wait_for("the workers to write %d records" % expected_total, workers_done(workers, expected_total), RUN_DEADLINE_S)
     for w in workers:
         w.stop()
     written, dups = check_delivery(inp, edge_stats, edge_dl, workers, allow_duplicates=faults)
@@ -441,13 +453,7 @@ def edge_disconnect(name):
     os.makedirs(d)
     inp = os.path.join(d, "input.jsonl")
     subprocess.run([GEN, "--lines", str(RECORDS), "--faults", "--out", inp], check=True, capture_output=True)
-    server = Server(name + "-n0")
-    server.start()
-    wait_for("the server to be ready", server.ready)
-    wait_stream_ready(d, [server.url()], 1)
-    workers = [Worker(d, "w%d" % i, [server.url()], parts) for i, parts in enumerate([[0, 1], [2, 3]])]
-    for w in workers:
-        w.start()
+    (server,), _, workers = start_cluster(d, name, 1, 1)
     proxy_port = free_port()
 
     def start_proxy():
@@ -475,16 +481,16 @@ def edge_disconnect(name):
     feeder.start()
     time.sleep(OUTAGE_S)  # holds the outage; nothing waits for output here
     proxy = start_proxy()
-    feeder.join(DEADLINE_S)
+    feeder.join(RUN_DEADLINE_S)
     assert not feeder.is_alive(), "the edge stopped reading its input"
     edge.stdin = None  # closed by the feeder
-    _, err = edge.communicate(timeout=DEADLINE_S)
+    _, err = edge.communicate(timeout=RUN_DEADLINE_S)
     assert edge.returncode == 0, "edge exited %d: %s" % (edge.returncode, err.decode(errors="replace"))
     with open(stats) as f:
         edge_stats = json.load(f)
     assert edge_stats["outputs"][0]["reconnects"] >= 1, "the edge never lost its connection: %s" % edge_stats["outputs"][0]
     expected_total = edge_stats["records_out"] - edge_stats["output_dead_lettered"]
-    wait_for("the workers to write %d records" % expected_total, workers_done(workers, expected_total))
+    wait_for("the workers to write %d records" % expected_total, workers_done(workers, expected_total), RUN_DEADLINE_S)
     for w in workers:
         w.stop()
     written, dups = check_delivery(inp, edge_stats, edge_dl, workers, allow_duplicates=True)
@@ -493,6 +499,41 @@ def edge_disconnect(name):
     print("ok  %s: %d records in, %d written by 2 workers, %d dead-lettered at the edge, %d duplicates, %d reconnects" % (
         name, edge_stats["records_in"], written, edge_stats["dead_lettered"], dups, edge_stats["outputs"][0]["reconnects"]))
 
+
+def bench(name, nodes, replicas):
+    # Records/s end to end: from the edge's start until the two workers have written every
+    # record (clean input, no stages, files), beside one process reading the same file into
+    # a file. Not a check: run with --only bench-r1 or --only bench-r3.
+    d = os.path.join(TMP, name)
+    os.makedirs(d)
+    inp = os.path.join(d, "input.jsonl")
+    subprocess.run([GEN, "--lines", str(RECORDS), "--clean", "--out", inp], check=True, capture_output=True)
+    single_cfg = write(os.path.join(d, "single.yaml"), "pipeline:\n  outputs:\n    - type: file\n      path: %s\n"
+                       % os.path.join(d, "single.out.jsonl"))
+    t = time.monotonic()
+    subprocess.run([BIN, "run", "-q", "-c", single_cfg, inp], check=True)
+    single_s = time.monotonic() - t
+    servers, urls, workers = start_cluster(d, name, nodes, replicas)
+    t = time.monotonic()
+    edge_stats, _ = run_edge(d, urls, replicas, inp)
+    edge_s = time.monotonic() - t
+    total = edge_stats["records_out"]
+    wait_for("the workers to write %d records" % total, lambda: sum(count_lines(w.out) for w in workers) >= total,
+             RUN_DEADLINE_S)
+    end_to_end_s = time.monotonic() - t
+    for w in workers:
+        w.stop()
+    for server in servers:
+        server.stop()
+    print("bench %s: %d records; edge publish %.2f s (%.0f records/s); edge -> JetStream -> 2 workers %.2f s "
+          "(%.0f records/s); one process, file to file: %.2f s (%.0f records/s)" % (
+              name, total, edge_s, total / edge_s, end_to_end_s, total / end_to_end_s, single_s, total / single_s))
+
+
+BENCHES = [
+    ("bench-r1", lambda: bench("bench-r1", 1, 1)),
+    ("bench-r3", lambda: bench("bench-r3", 3, 3)),
+]
 
 CHECKS = [
     ("r1-single-server", lambda: scenario("r1-single-server", 1, 1, False)),
@@ -503,8 +544,8 @@ CHECKS = [
 
 failed = 0
 try:
-    for name, fn in CHECKS:
-        if ONLY and name != ONLY:
+    for name, fn in CHECKS + BENCHES:
+        if (ONLY and name != ONLY) or (not ONLY and name.startswith("bench")):
             continue
         try:
             fn()
