@@ -8,7 +8,7 @@ NAME is a check below, or bench-r1 / bench-r3 (records/s end to end; not run oth
 Each check starts its own nats-server(s) with JetStream on loopback, private ports and store
 directories under a temporary directory, and stops them by process id. An edge agentlog
 publishes gen_activity records (with faults) into a 4-partition stream; two workers (nats
-input, partitions [0,1] and [2,3]) write files. In r1-edge-disconnect the edge publishes through
+input, partitions [0,1] and [2,3]) write files. In r3-edge-disconnect the edge publishes through
 a TCP proxy (tcp_proxy.py) that is killed for 5 s mid-run. Asserted: every input line is either written
 by exactly one worker or dead-lettered at the edge (duplicates only after a kill, counted),
 every run_id is written by one worker only, and the accounting of each process holds.
@@ -445,15 +445,16 @@ def scenario(name, nodes, replicas, faults):
               sum(merged["lifecycles"]["violations"].values())))
 
 
-def edge_disconnect(name):
-    # R1; the edge reaches the server through a TCP proxy. Once the workers wrote records of
+def edge_disconnect(name, nodes):
+    # The 3-node cluster (R3); the edge reaches it through a TCP proxy to one node. Once the workers wrote records of
     # the first half, the proxy is killed: the edge loses its connection while the second
     # half is fed to it, for OUTAGE_S seconds, then the proxy comes back on the same port.
     d = os.path.join(TMP, name)
     os.makedirs(d)
     inp = os.path.join(d, "input.jsonl")
     subprocess.run([GEN, "--lines", str(RECORDS), "--faults", "--out", inp], check=True, capture_output=True)
-    (server,), _, workers = start_cluster(d, name, 1, 1)
+    servers, _, workers = start_cluster(d, name, nodes, nodes)
+    server = servers[0]  # the edge reaches the cluster through this node only
     proxy_port = free_port()
 
     def start_proxy():
@@ -467,7 +468,7 @@ def edge_disconnect(name):
     half = data.index(b"\n", len(data) // 2) + 1
     edge_dl = os.path.join(d, "edge.dl.jsonl")
     stats = os.path.join(d, "edge.stats.json")
-    cfg = write(os.path.join(d, "edge.yaml"), edge_config(["nats://127.0.0.1:%d" % proxy_port], 1, edge_dl))
+    cfg = write(os.path.join(d, "edge.yaml"), edge_config(["nats://127.0.0.1:%d" % proxy_port], nodes, edge_dl))
     edge = subprocess.Popen([BIN, "run", "-q", "-c", cfg, "--stats-json", stats, "-"], stdin=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     PROCS.append(edge)
@@ -494,7 +495,8 @@ def edge_disconnect(name):
     for w in workers:
         w.stop()
     written, dups = check_delivery(inp, edge_stats, edge_dl, workers, allow_duplicates=True)
-    server.stop()
+    for node in servers:
+        node.stop()
     proxy.kill()
     print("ok  %s: %d records in, %d written by 2 workers, %d dead-lettered at the edge, %d duplicates, %d reconnects" % (
         name, edge_stats["records_in"], written, edge_stats["dead_lettered"], dups, edge_stats["outputs"][0]["reconnects"]))
@@ -539,7 +541,7 @@ CHECKS = [
     ("r1-single-server", lambda: scenario("r1-single-server", 1, 1, False)),
     ("r3-cluster", lambda: scenario("r3-cluster", 3, 3, False)),
     ("r3-cluster-faults", lambda: scenario("r3-cluster-faults", 3, 3, True)),
-    ("r1-edge-disconnect", lambda: edge_disconnect("r1-edge-disconnect")),
+    ("r3-edge-disconnect", lambda: edge_disconnect("r3-edge-disconnect", 3)),
 ]
 
 failed = 0
