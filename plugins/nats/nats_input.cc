@@ -255,18 +255,22 @@ class NatsSource : public ByteSource {
     if (state.pending == 0 || !cfg_.resume_in_order) return {};
     // A killed process's last pull request stays open on the server until it expires (a
     // fetch's expiry is its timeout) or the server sees its connection gone: a restart that
-    // comes at once must not take it for another process. Wait for such a request to lapse.
+    // comes at once must not take it for another process. Wait for such a request to lapse;
+    // a consumer whose ack floor moves meanwhile is alive (a killed process acks nothing).
+    const uint64_t floor_at_start = state.from;
     const auto lapse = std::chrono::steady_clock::now() + std::chrono::milliseconds(2 * cfg_.fetch_timeout_ms + 1000);
     while (state.waiting > 0 && std::chrono::steady_clock::now() < lapse && !stop_requested()) {
       wait_readable(-1, 100);
       if (Status status = read_durable(durable, config, state); !status.ok()) return status;
       if (!state.found) return {};
       if (state.pending == 0) return {};
+      if (state.from != floor_at_start) break;
     }
+    if (stop_requested()) return {};
     const int64_t pending = state.pending;
     const uint64_t from = state.from;
     natsStatus nats_status = NATS_OK;
-    if (state.waiting > 0) {
+    if (state.waiting > 0 || state.from != floor_at_start) {
       // A pull request is open: another process consumes this durable now. Recreating it
       // would cut that process off; its messages stay where they are.
       std::fprintf(stderr,

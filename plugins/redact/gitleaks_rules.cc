@@ -135,7 +135,7 @@ constexpr const char* kRuleKeys = "id, description, regex, secretGroup, entropy,
 
 // One [[rules]] entry. `base` is set when the id extends a rule of an [extend] base config.
 Status read_rule(const std::string& origin, const std::string& path, const toml::table& table, SecretRule& rule,
-                 bool& has_regex, bool& has_path, bool& has_group) {
+                 bool& has_regex, bool& has_path, bool& has_group, int64_t max_mem) {
   for (auto&& [k, v] : table) {
     std::string key(k.str()), key_path = path + "." + key;
     if (key == "id") {
@@ -145,7 +145,7 @@ Status read_rule(const std::string& origin, const std::string& path, const toml:
     } else if (key == "regex") {
       if (Status status = get_string(origin, key_path, v, rule.pattern); !status.ok()) return status;
       std::unique_ptr<RE2> regex;
-      if (Status status = compile_re(origin, key_path, v, rule.pattern, regex); !status.ok()) return status;
+      if (Status status = compile_re(origin, key_path, v, rule.pattern, regex, max_mem); !status.ok()) return status;
       rule.re.adopt(std::move(regex));
       has_regex = true;
     } else if (key == "secretGroup") {
@@ -261,7 +261,7 @@ Status load(RuleSet& set, std::string_view text, const std::string& origin, int 
         SecretRule rule;
         rule.group = -1;  // gitleaks: without secretGroup, the first non-empty capture group
         bool has_regex = false, has_path = false, has_group = false;
-        if (Status status = read_rule(origin, path, *table, rule, has_regex, has_path, has_group); !status.ok())
+        if (Status status = read_rule(origin, path, *table, rule, has_regex, has_path, has_group, set.regex_memory()); !status.ok())
           return status;
         if (rule.id.empty()) return err(origin, table->source(), path, "id is required");
         std::string here = at(origin, table->source());

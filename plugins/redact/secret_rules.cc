@@ -124,6 +124,13 @@ Status RuleSet::compile(int64_t max_mem) {
       if (!regex->ok()) return Status::error("rule \"" + rule.id + "\": invalid RE2 pattern: " + regex->error());
       rule.re.adopt(std::move(regex));
     }
+    // The built-in rules are left to compile when first used only with the budget a unit test
+    // compiles them with; under any other a rule that does not fit would find nothing, so
+    // they compile here, where that is an error.
+    const bool eager = max_mem != kTestedRegexMemory;
+    if (eager && rule.re.get() == nullptr)
+      return Status::error("rule \"" + rule.id + "\": does not compile within max_regex_memory (" +
+                           std::to_string(max_mem) + " bytes per rule)");
     // On an ASCII text an ASCII pattern means the same over bytes as over UTF-8, and over
     // bytes RE2's programs are far smaller: such texts use re_bytes (compiled when first
     // used; a Latin-1 program is never larger than the UTF-8 one that compiled).
@@ -132,10 +139,11 @@ Status RuleSet::compile(int64_t max_mem) {
     if (byte_pattern(rule.pattern)) {
       re_options.set_encoding(RE2::Options::EncodingLatin1);
       rule.re_bytes.set(rule.pattern, re_options);
+      if (eager && rule.re_bytes.get() == nullptr) rule.re_bytes.clear();
       // Width-sensitive only through its boundary guards (one character before and after a
       // token), a rule finds the same secret over bytes on any text: the guard then matches
       // one byte of a multi-byte character, which lies outside the secret's group.
-      rule.bytes_always = rule.group > 0 && is_width_sensitive(rule.pattern) &&
+      rule.bytes_always = !rule.re_bytes.empty() && rule.group > 0 && is_width_sensitive(rule.pattern) &&
                           !is_width_sensitive(without_boundary_guards(rule.pattern));
     }
     patterns.push_back(rule.pattern);
@@ -241,12 +249,12 @@ void RuleSet::run_rule(size_t idx, std::string_view text, bool ascii, uint32_t f
                        const uint32_t* ends_end, std::vector<Finding>& out) const {
   const SecretRule& rule = rules_[idx];
   if (text.size() < rule.min_length) return;
-  const RE2* utf8 = rule.re.get();
-  if (utf8 == nullptr) return;  // never for a loaded rule: each compiled at load or in a test
-  const RE2* bytes = ascii || rule.bytes_always ? rule.re_bytes.get() : nullptr;
-  const RE2& regex = bytes != nullptr ? *bytes : *utf8;
+  const RE2* chosen = ascii || rule.bytes_always ? rule.re_bytes.get() : nullptr;
+  if (chosen == nullptr) chosen = rule.re.get();
+  if (chosen == nullptr) return;  // never for a loaded rule: each compiled at load or in a test
+  const RE2& regex = *chosen;
   const int ngroups =
-      rule.group < 0 ? std::min(utf8->NumberOfCapturingGroups() + 1, 32) : std::min(rule.group + 1, 32);
+      rule.group < 0 ? std::min(regex.NumberOfCapturingGroups() + 1, 32) : std::min(rule.group + 1, 32);
   re2::StringPiece input(text.data(), text.size());
   re2::StringPiece groups[32];
   const uint32_t w = db_->max_width(idx);

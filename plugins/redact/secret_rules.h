@@ -33,6 +33,10 @@ struct Allowlist {
   bool matches(std::string_view secret, std::string_view match, std::string_view line) const;
 };
 
+// The RE2 budget per rule the built-in rules are proved to compile with (a unit test), and
+// redact's max_regex_memory default: with it they compile when first used.
+inline constexpr int64_t kTestedRegexMemory = int64_t{256} << 20;
+
 // A regex compiled on its first use, once, by whichever thread comes first: of a few hundred
 // rules a run uses a few, and compiling every one up front cost more than a small file's
 // whole run. Set only where the pattern is known to compile (a test compiles every built-in
