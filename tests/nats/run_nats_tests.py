@@ -390,9 +390,9 @@ def workers_done(workers, total):
     return done
 
 
-def start_cluster(d, name, nodes, replicas):
+def start_cluster(d, name, nodes, replicas, worker_nodes=None):
     # The servers (a cluster when nodes > 1), the stream, and two running workers that take
-    # partitions [0, 1] and [2, 3].
+    # partitions [0, 1] and [2, 3], connected to the first `worker_nodes` servers (all if None).
     servers = [Server("%s-n%d" % (name, i), cluster=True if nodes > 1 else None) for i in range(nodes)]
     for server in servers:
         server.start(servers)
@@ -400,7 +400,8 @@ def start_cluster(d, name, nodes, replicas):
         wait_for(server.name + " to be ready", server.ready)
     urls = [server.url() for server in servers]
     wait_stream_ready(d, urls, replicas)
-    workers = [Worker(d, "w%d" % i, urls, parts) for i, parts in enumerate([[0, 1], [2, 3]])]
+    worker_urls = urls[:worker_nodes] if worker_nodes else urls
+    workers = [Worker(d, "w%d" % i, worker_urls, parts) for i, parts in enumerate([[0, 1], [2, 3]])]
     for w in workers:
         w.start()
     return servers, urls, workers
@@ -411,7 +412,11 @@ def scenario(name, nodes, replicas, faults):
     os.makedirs(d)
     inp = os.path.join(d, "input.jsonl")
     subprocess.run([GEN, "--lines", str(RECORDS), "--faults", "--out", inp], check=True, capture_output=True)
-    servers, urls, workers = start_cluster(d, name, nodes, replicas)
+    # With faults the workers connect to the nodes that stay up: a worker whose own server
+    # stops loses the acks in flight, and JetStream redelivers those after newer messages
+    # (order not kept: open in docs/nats.md). The stopped node still leads streams and
+    # consumers, whose leadership moves.
+    servers, urls, workers = start_cluster(d, name, nodes, replicas, worker_nodes=nodes - 1 if faults else None)
     expected_total = None
     if faults:
         # Stop one server node while the edge publishes; bring it back once it has published.
