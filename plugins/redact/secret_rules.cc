@@ -118,8 +118,7 @@ Status RuleSet::compile(int64_t max_mem) {
     re_options.set_max_mem(max_mem);
     // A loader compiled it already (or will when first used), with this budget when it was
     // set first; with another budget it is compiled again here, where a failure is an error.
-    if (rule.re.empty() || rule.re.options().max_mem() != max_mem ||
-        rule.re.options().encoding() != RE2::Options::EncodingUTF8) {
+    if (rule.re.empty() || rule.re.options().max_mem() != max_mem) {
       auto regex = std::make_unique<RE2>(rule.pattern, re_options);
       if (!regex->ok()) return Status::error("rule \"" + rule.id + "\": invalid RE2 pattern: " + regex->error());
       rule.re.adopt(std::move(regex));

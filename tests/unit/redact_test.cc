@@ -5,6 +5,7 @@
 #include "tests/test_paths.h"
 #include "core/embedded_files.h"
 #include "core/json_text.h"
+#include "core/plugin.h"
 #include "plugins/redact/ref_policy.h"
 #include "plugins/redact/secret_rules.h"
 #include "tests/test_support.h"
@@ -156,6 +157,20 @@ TEST_CASE("every built-in rule compiles when loaded as the stage loads it", "[re
     CHECK(lazy_found[i].end == eager_found[i].end);
     CHECK(lazy_found[i].rule == eager_found[i].rule);
   }
+}
+
+// The stage's default budget is the one the lazy path is proved for: changing one without the
+// other would make every default run compile the built-in rules at start again.
+TEST_CASE("max_regex_memory's default is the budget the built-in rules are tested with", "[redact]") {
+  const PluginInfo* redact = nullptr;
+  for (const PluginInfo* p : all_plugins())
+    if (p->name == "redact") redact = p;
+  REQUIRE(redact != nullptr);
+  const OptionSpec* budget = nullptr;
+  for (const auto& o : redact->options)
+    if (o.name == "max_regex_memory") budget = &o;
+  REQUIRE(budget != nullptr);
+  CHECK(budget->default_value == std::to_string(agentlog::redact::kTestedRegexMemory));
 }
 
 // Under a budget other than the tested one the built-in rules compile at load: a rule that
