@@ -16,14 +16,14 @@ smoke=${FUZZ_SMOKE_SECONDS:-30}
 step() { echo "test_extra: $* ($(date +%T))" >&2; }
 
 step "clang build (build-clang)"
-[ -f build-clang/build.ninja ] || CXX=clang++-14 cmake -S . -B build-clang -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+[ -f build-clang/build.ninja ] || CXX=clang++-14 cmake -S . -B build-clang -G Ninja -DCMAKE_BUILD_TYPE=Release -DAGENTLOG_NATS_TEST_RECORDS=20000 >/dev/null
 cmake --build build-clang -j "$jobs"
 step "clang ctest"
 ctest --test-dir build-clang --output-on-failure -j "$jobs"
 
 step "ASan + UBSan build (build-fuzz)"
 [ -f build-fuzz/build.ninja ] ||
-  CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DAGENTLOG_FUZZ=ON >/dev/null
+  CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DAGENTLOG_FUZZ=ON -DAGENTLOG_NATS_TEST_RECORDS=20000 >/dev/null
 cmake --build build-fuzz -j "$jobs"
 step "ASan + UBSan ctest"
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --test-dir build-fuzz --output-on-failure -j "$jobs"

@@ -75,6 +75,7 @@ Status parse_connection(const ConnectionOptions& opts, const OptionView& options
                                                                std::to_string(config.reconnect_initial_ms) + "), got " +
                                                                std::to_string(config.reconnect_max_ms)));
   config.reconnect_buffer_bytes = opts.reconnect_buffer_bytes;
+  config.randomize_servers = opts.randomize_servers;
   config.stream = opts.stream;
   if (config.stream.empty() || config.stream.find_first_of(" \t.*>/\\") != std::string::npos)
     return Status::error(options.error(
@@ -152,6 +153,7 @@ Status Connection::open(const ConnectionConfig& cfg, std::string_view what, jsOp
   std::vector<const char*> urls;
   for (const auto& url : cfg_.servers) urls.push_back(url.c_str());
   nats_status = natsOptions_SetServers(opts, urls.data(), static_cast<int>(urls.size()));
+  if (nats_status == NATS_OK) nats_status = natsOptions_SetNoRandomize(opts, !cfg_.randomize_servers);
   if (nats_status == NATS_OK) nats_status = natsOptions_SetName(opts, cfg_.name.c_str());
   if (nats_status == NATS_OK) nats_status = natsOptions_SetTimeout(opts, cfg_.connect_timeout_ms);
   if (nats_status == NATS_OK)

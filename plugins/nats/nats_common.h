@@ -58,6 +58,8 @@ inline constexpr std::string_view kStorages[] = {"file", "memory"};
 inline constexpr OptionSpec kConnectionOptions[] = {
     {.name = "servers", .type = OptType::StringList, .default_value = "[nats://127.0.0.1:4222]",
      .description = "server URLs (nats://host:port or tls://host:port); a cluster's members for failover"},
+    {.name = "randomize_servers", .type = OptType::Bool, .default_value = "true",
+     .description = "connect to the servers in random order (spreads clients); false: in the order listed"},
     {.name = "connection_name", .type = OptType::String, .default_value = "agentlog",
      .description = "client name shown by the server's monitoring"},
     {.name = "creds_file", .type = OptType::String, .description = "NATS credentials file (JWT and NKey seed)"},
@@ -95,6 +97,7 @@ struct ConnectionConfig {
   std::string name, creds_file, user, password, token, tls_ca_file;
   int connect_timeout_ms = 2000, reconnect_initial_ms = 100, reconnect_max_ms = 5000;
   int64_t reconnect_buffer_bytes = 16 << 20;
+  bool randomize_servers = true;
   std::string stream;
   bool create_stream = false;
   std::vector<std::string> stream_subjects;
@@ -108,6 +111,7 @@ struct ConnectionConfig {
 struct ConnectionOptions {
   std::optional<std::vector<std::string>> servers;  // unset: nats://127.0.0.1:4222
   std::string connection_name;
+  bool randomize_servers = true;
   Tracked<std::string> creds_file, user, password, token;
   std::string tls_ca_file;
   int connect_timeout_ms = 0, reconnect_initial_ms = 0, reconnect_max_ms = 0;
@@ -121,6 +125,7 @@ struct ConnectionOptions {
   template <class B>
   static void bind(B& b) {
     b.field("servers", &ConnectionOptions::servers);
+    b.field("randomize_servers", &ConnectionOptions::randomize_servers);
     b.field("connection_name", &ConnectionOptions::connection_name);
     b.field("creds_file", &ConnectionOptions::creds_file);
     b.field("user", &ConnectionOptions::user);

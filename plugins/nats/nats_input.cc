@@ -3,6 +3,13 @@
 // lines of one streaming source; a message is acked only once every line it produced reached
 // every output (or was dead-lettered or dropped), as the runner reports through
 // ByteSource::delivered. Like follow mode it never ends by itself; SIGTERM drains it.
+//
+// Order per partition is kept across faults by the worker itself, as a Kafka consumer keeps
+// its offset: a message whose stream sequence it already took is a redelivery (its ack was
+// lost with a server) and is acked, not written again; after a reconnect, or a gap in the
+// consumer's delivery sequence (a batch lost in flight), the partition is resynced: what was
+// fetched and not yet read is dropped, and the durable is recreated from its ack floor, so the
+// partition comes again in stream order.
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -60,6 +67,8 @@ struct InputStats {
   std::atomic<uint64_t> fetched{0}, acked{0}, redelivered{0}, nacked{0}, fetch_errors{0};
   std::atomic<uint64_t> resumed_from_ack_floor{0};  // durables recreated after a crash (resume_in_order)
   std::atomic<uint64_t> unacked_at_start{0};  // messages an earlier process fetched and did not ack
+  std::atomic<uint64_t> resyncs{0};           // durables recreated from the ack floor after a fault
+  std::atomic<uint64_t> duplicates_skipped{0};  // redeliveries of messages already taken (acked, not written)
   std::atomic<uint64_t> disconnects{0}, reconnects{0};
 };
 
@@ -75,10 +84,13 @@ class NatsSource : public ByteSource {
     for (auto& t : threads_) t.join();
     // What was fetched but not delivered goes back at once (not after ack_wait).
     for (auto& u : unacked_) nak(u.msg);
-    for (natsMsg* m : ready_) nak(m);
+    for (const Ready& r : ready_) nak(r.msg);
     if (current_) nak(current_);
     if (conn_.nc) natsConnection_FlushTimeout(conn_.nc, 2000);  // the acks reach the server
-    for (natsSubscription* s : subs_) natsSubscription_Destroy(s);
+    // Destroying a subscription keeps its durable (only an explicit unsubscribe deletes it).
+    for (Part& part : parts_)
+      if (part.sub) natsSubscription_Destroy(part.sub);
+    for (natsSubscription* s : retired_) natsSubscription_Destroy(s);
     stats_->disconnects += conn_.disconnects;
     stats_->reconnects += conn_.reconnects;
     conn_.close();
@@ -91,40 +103,19 @@ class NatsSource : public ByteSource {
     poll_fd = event_fd_;
     if (Status status = conn_.open(cfg_.conn, "nats input", nullptr); !status.ok()) return status;
     if (Status status = conn_.ensure_stream(); !status.ok()) return status;
-    for (uint32_t partition : cfg_.partitions) {
-      std::string subject = subject_for(cfg_.subject, partition),
-                  durable = cfg_.durable + "-" + std::to_string(partition);
-      jsSubOptions sub_options;
-      jsSubOptions_Init(&sub_options);
-      sub_options.Stream = cfg_.conn.stream.c_str();
-      sub_options.Config.AckPolicy = js_AckExplicit;
-      sub_options.Config.DeliverPolicy = js_DeliverAll;
-      sub_options.Config.AckWait = cfg_.ack_wait_ms * 1000000;
-      sub_options.Config.MaxAckPending = cfg_.max_ack_pending;
-      sub_options.Config.MaxDeliver = -1;
+    parts_.resize(cfg_.partitions.size());
+    taken_.assign(cfg_.partitions.size(), 0);
+    for (size_t i = 0; i < parts_.size(); ++i) {
+      Part& part = parts_[i];
+      part.subject = subject_for(cfg_.subject, cfg_.partitions[i]);
+      part.durable = cfg_.durable + "-" + std::to_string(cfg_.partitions[i]);
+      part.generation = conn_.reconnects.load();
+      jsConsumerConfig config = consumer_config();
       bool recreating = false;
-      if (Status status = prepare_durable(durable, sub_options.Config, recreating); !status.ok()) return status;
-      natsSubscription* sub = nullptr;
-      jsErrCode jerr = static_cast<jsErrCode>(0);
-      natsStatus nats_status;
-      // A cluster that lost a node or is electing a leader answers late: retry transient
-      // failures with backoff until SIGTERM, as a worker must outlive a node restart. A
-      // deleted durable is created again even past a SIGTERM, for up to a minute.
-      const auto recreate_until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-      for (int64_t pause = cfg_.conn.reconnect_initial_ms;; pause = std::min<int64_t>(pause * 2, cfg_.conn.reconnect_max_ms)) {
-        jerr = static_cast<jsErrCode>(0);
-        nats_status = js_PullSubscribe(&sub, conn_.js, subject.c_str(), durable.c_str(), nullptr, &sub_options, &jerr);
-        if (!transient(nats_status, jerr)) break;
-        if (stop_requested() && !(recreating && std::chrono::steady_clock::now() < recreate_until)) break;
-        ++stats_->fetch_errors;
-        wait_readable(-1, static_cast<int>(pause));
-      }
-      if (nats_status != NATS_OK)
-        return Status::error("nats input (" + conn_.label() + "): consumer " + durable + " on " + subject + ": " +
-                             status_text(nats_status));
-      subs_.push_back(sub);
+      if (Status status = prepare_durable(part.durable, config, recreating); !status.ok()) return status;
+      if (Status status = subscribe(part, config, recreating); !status.ok()) return status;
     }
-    for (natsSubscription* sub : subs_) threads_.emplace_back([this, sub] { fetch_loop(sub); });
+    for (size_t i = 0; i < parts_.size(); ++i) threads_.emplace_back([this, i] { fetch_loop(i); });
     return {};
   }
 
@@ -133,10 +124,23 @@ class NatsSource : public ByteSource {
     while (done < capacity) {
       if (!current_) {
         if (stop_requested()) break;  // drain: what is still queued goes back (nak)
-        std::lock_guard lock(mu_);
-        if (ready_.empty()) break;
-        current_ = ready_.front();
-        ready_.pop_front();
+        Ready next;
+        {
+          std::lock_guard lock(mu_);
+          if (ready_.empty()) break;
+          next = ready_.front();
+          ready_.pop_front();
+        }
+        if (next.sseq != 0 && next.sseq <= taken_[next.part]) {
+          // A redelivery of a message this process took already (its ack was lost with a
+          // server, or a resync delivered it again): acked once everything before it is.
+          ++stats_->duplicates_skipped;
+          if (produced_ == consumed_) ack_now(next.msg);
+          else unacked_.push_back({produced_, next.msg});
+          continue;
+        }
+        if (next.sseq != 0) taken_[next.part] = next.sseq;
+        current_ = next.msg;
         current_at_ = 0;
       }
       const char* data = natsMsg_GetData(current_);
@@ -166,6 +170,7 @@ class NatsSource : public ByteSource {
   }
 
   void delivered(uint64_t consumed) override {
+    consumed_ = std::max(consumed_, consumed);
     size_t n = 0;
     while (!unacked_.empty() && unacked_.front().end <= consumed) {
       natsMsg* m = unacked_.front().msg;
@@ -188,6 +193,133 @@ class NatsSource : public ByteSource {
     uint64_t end;  // the byte after the message's newline
     natsMsg* msg;
   };
+  struct Ready {
+    natsMsg* msg = nullptr;
+    size_t part = 0;    // index in parts_
+    uint64_t sseq = 0;  // stream sequence (0: unknown)
+  };
+  // One partition: its durable and the subscription its fetch thread owns.
+  struct Part {
+    std::string subject, durable;
+    natsSubscription* sub = nullptr;
+    uint64_t generation = 0;  // the connection's reconnect count this subscription has seen
+    uint64_t last_cseq = 0;   // the consumer's last delivery sequence (0: not known yet)
+  };
+
+  jsConsumerConfig consumer_config() const {
+    jsConsumerConfig config;
+    jsConsumerConfig_Init(&config);
+    config.AckPolicy = js_AckExplicit;
+    config.DeliverPolicy = js_DeliverAll;
+    config.AckWait = cfg_.ack_wait_ms * 1000000;
+    config.MaxAckPending = cfg_.max_ack_pending;
+    config.MaxDeliver = -1;
+    return config;
+  }
+
+  // Binds (or creates) the partition's durable pull consumer. A cluster that lost a node or
+  // is electing a leader answers late: transient failures are retried with backoff until
+  // SIGTERM, as a worker must outlive a node restart. A deleted durable (`recreating`) is
+  // created again even past a SIGTERM, for up to a minute.
+  Status subscribe(Part& part, const jsConsumerConfig& config, bool recreating) {
+    jsSubOptions sub_options;
+    jsSubOptions_Init(&sub_options);
+    sub_options.Stream = cfg_.conn.stream.c_str();
+    sub_options.Config = config;
+    natsSubscription* sub = nullptr;
+    natsStatus nats_status;
+    const auto recreate_until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    for (int64_t pause = cfg_.conn.reconnect_initial_ms;; pause = std::min<int64_t>(pause * 2, cfg_.conn.reconnect_max_ms)) {
+      jsErrCode jerr = static_cast<jsErrCode>(0);
+      nats_status = js_PullSubscribe(&sub, conn_.js, part.subject.c_str(), part.durable.c_str(), nullptr, &sub_options, &jerr);
+      if (!transient(nats_status, jerr)) break;
+      if (stop_requested() && !(recreating && std::chrono::steady_clock::now() < recreate_until)) break;
+      ++stats_->fetch_errors;
+      wait_readable(-1, static_cast<int>(pause));
+    }
+    if (nats_status != NATS_OK)
+      return Status::error("nats input (" + conn_.label() + "): consumer " + part.durable + " on " + part.subject +
+                           ": " + status_text(nats_status));
+    part.sub = sub;
+    part.last_cseq = 0;
+    return {};
+  }
+
+  void ack_now(natsMsg* m) {
+    natsMsg_Ack(m, nullptr);
+    natsMsg_Destroy(m);
+    ++stats_->acked;
+    {
+      std::lock_guard lock(mu_);
+      --outstanding_;
+    }
+    space_cv_.notify_all();
+  }
+
+  // Deletes the durable, so the next subscribe creates it from its ack floor; `from` is
+  // set to the floor. False when it cannot (the stop came first, or a hard error).
+  Status delete_for_floor(const std::string& durable, jsConsumerConfig& config, uint64_t& from) {
+    DurableState state;
+    if (Status status = read_durable(durable, config, state); !status.ok()) return status;
+    if (!state.found) return Status::error("nats input: consumer " + durable + " is gone");
+    from = state.from;
+    natsStatus nats_status = NATS_OK;
+    for (int64_t pause = cfg_.conn.reconnect_initial_ms;; pause = std::min<int64_t>(pause * 2, cfg_.conn.reconnect_max_ms)) {
+      jsErrCode jerr = static_cast<jsErrCode>(0);
+      nats_status = js_DeleteConsumer(conn_.js, cfg_.conn.stream.c_str(), durable.c_str(), nullptr, &jerr);
+      if (nats_status == NATS_OK || nats_status == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr) break;
+      if (!transient(nats_status, jerr) || stop_requested())
+        return Status::error("nats input (" + conn_.label() + "): consumer " + durable +
+                             ": cannot recreate it from its ack floor: " + status_text(nats_status));
+      wait_readable(-1, static_cast<int>(pause));
+    }
+    config.DeliverPolicy = js_DeliverByStartSequence;
+    config.OptStartSeq = from;
+    return {};
+  }
+
+  // After a reconnect or a lost batch: drops what this partition fetched and the reader has
+  // not taken, and recreates the durable from its ack floor. Redeliveries of what was taken
+  // are then skipped by read(); everything after comes in stream order. Returns false when
+  // the partition cannot go on (its fetch thread ends; the stop comes from SIGTERM).
+  bool resync(size_t index) {
+    Part& part = parts_[index];
+    {
+      std::lock_guard lock(mu_);
+      size_t dropped = 0;
+      for (auto it = ready_.begin(); it != ready_.end();) {
+        if (it->part != index) {
+          ++it;
+          continue;
+        }
+        natsMsg_Destroy(it->msg);  // not acked: the recreated durable delivers it again
+        it = ready_.erase(it);
+        ++dropped;
+      }
+      outstanding_ -= static_cast<int64_t>(dropped);
+    }
+    space_cv_.notify_all();
+    {
+      // Kept, not destroyed: messages of it may still be in the pipeline, to be acked.
+      std::lock_guard lock(mu_);
+      retired_.push_back(part.sub);
+    }
+    part.sub = nullptr;
+    jsConsumerConfig config = consumer_config();
+    uint64_t from = 0;
+    Status status = delete_for_floor(part.durable, config, from);
+    if (status.ok()) status = subscribe(part, config, true);
+    if (!status.ok()) {
+      if (!stop_requested()) std::fprintf(stderr, "agentlog: error: %s\n", status.message().c_str());
+      return false;
+    }
+    ++stats_->resyncs;
+    std::fprintf(stderr,
+                 "agentlog: warning: nats input: consumer %s resynced after a fault (a reconnect or a lost batch): "
+                 "delivering the partition again in order from stream sequence %llu\n",
+                 part.durable.c_str(), static_cast<unsigned long long>(from));
+    return true;
+  }
 
   // Worth another try: no answer yet, or a cluster without a leader for the moment.
   static bool transient(natsStatus status, jsErrCode jerr) {
@@ -300,25 +432,32 @@ class NatsSource : public ByteSource {
     return {};
   }
 
-  void fetch_loop(natsSubscription* sub) {
+  void fetch_loop(size_t index) {
+    Part& part = parts_[index];
     int pause_ms = 10;
     // One budget for the input: max_ack_pending per partition it consumes.
-    const int64_t per_partition_limit = cfg_.max_ack_pending;
+    const int64_t limit = cfg_.max_ack_pending * static_cast<int64_t>(parts_.size());
+    bool lost_batch = false;
     for (;;) {
       int want;
       {
         std::unique_lock lock(mu_);
-        space_cv_.wait(lock, [&] {
-          return stopping_ || outstanding_ < per_partition_limit * static_cast<int64_t>(subs_.size());
-        });
+        space_cv_.wait(lock, [&] { return stopping_ || outstanding_ < limit; });
         if (stopping_) return;
-        want = static_cast<int>(std::min<int64_t>(cfg_.batch, per_partition_limit * static_cast<int64_t>(subs_.size()) -
-                                                                  outstanding_));
+        want = static_cast<int>(std::min<int64_t>(cfg_.batch, limit - outstanding_));
       }
       if (stop_requested()) return;
+      const uint64_t generation = conn_.reconnects.load();
+      if (cfg_.resume_in_order && (lost_batch || generation != part.generation)) {
+        if (!resync(index)) return;
+        part.generation = generation;
+        lost_batch = false;
+        continue;
+      }
+      part.generation = generation;
       natsMsgList list{};
       jsErrCode jerr = static_cast<jsErrCode>(0);
-      natsStatus nats_status = natsSubscription_Fetch(&list, sub, want, cfg_.fetch_timeout_ms, &jerr);
+      natsStatus nats_status = natsSubscription_Fetch(&list, part.sub, want, cfg_.fetch_timeout_ms, &jerr);
       if (nats_status != NATS_OK && nats_status != NATS_TIMEOUT) {
         ++stats_->fetch_errors;
         std::unique_lock lock(mu_);
@@ -331,18 +470,37 @@ class NatsSource : public ByteSource {
         natsMsgList_Destroy(&list);
         continue;
       }
-      for (int i = 0; i < list.Count; ++i) {
+      // A batch fetched across a reconnect may follow messages lost with the old connection:
+      // dropped (not acked), and the partition resynced.
+      bool drop = cfg_.resume_in_order && conn_.reconnects.load() != generation;
+      thread_local std::vector<uint64_t> sseqs;
+      sseqs.assign(static_cast<size_t>(list.Count), 0);
+      for (int i = 0; i < list.Count && !drop; ++i) {
         jsMsgMetaData* meta = nullptr;
-        if (natsMsg_GetMetaData(&meta, list.Msgs[i]) == NATS_OK) {
-          if (meta->NumDelivered > 1) ++stats_->redelivered;
-          jsMsgMetaData_Destroy(meta);
+        if (natsMsg_GetMetaData(&meta, list.Msgs[i]) != NATS_OK) continue;
+        if (meta->NumDelivered > 1) ++stats_->redelivered;
+        sseqs[static_cast<size_t>(i)] = meta->Sequence.Stream;
+        // Deliveries are numbered without gaps; a gap is a batch lost in flight (its
+        // messages come again only after ack_wait, after newer ones).
+        const uint64_t cseq = meta->Sequence.Consumer;
+        if (cfg_.resume_in_order && part.last_cseq != 0 && cseq != part.last_cseq + 1) drop = lost_batch = true;
+        part.last_cseq = cseq;
+        jsMsgMetaData_Destroy(meta);
+      }
+      if (drop) {
+        for (int i = 0; i < list.Count; ++i) {
+          natsMsg_Destroy(list.Msgs[i]);
+          list.Msgs[i] = nullptr;
         }
+        natsMsgList_Destroy(&list);
+        lost_batch = true;
+        continue;
       }
       stats_->fetched += static_cast<uint64_t>(list.Count);
       {
         std::lock_guard lock(mu_);
         for (int i = 0; i < list.Count; ++i) {
-          ready_.push_back(list.Msgs[i]);
+          ready_.push_back({list.Msgs[i], index, sseqs[static_cast<size_t>(i)]});
           list.Msgs[i] = nullptr;  // now ours
         }
         outstanding_ += list.Count;
@@ -356,18 +514,21 @@ class NatsSource : public ByteSource {
   const InputConfig& cfg_;
   std::shared_ptr<InputStats> stats_;
   Connection conn_;
-  std::vector<natsSubscription*> subs_;
+  std::vector<Part> parts_;                // each owned by its fetch thread after open()
+  std::vector<natsSubscription*> retired_;  // replaced by a resync (guarded by mu_; destroyed last)
   std::vector<std::thread> threads_;
   int event_fd_ = -1;
   std::mutex mu_;
   std::condition_variable space_cv_;
-  std::deque<natsMsg*> ready_;  // fetched, not yet read (guarded by mu_)
+  std::deque<Ready> ready_;     // fetched, not yet read (guarded by mu_)
   int64_t outstanding_ = 0;     // fetched and not yet acked (guarded by mu_)
   bool stopping_ = false;
   // Reader side (the pipeline's thread).
   natsMsg* current_ = nullptr;
   size_t current_at_ = 0;
   uint64_t produced_ = 0;
+  uint64_t consumed_ = 0;        // the runner's last delivered() position
+  std::vector<uint64_t> taken_;  // per partition: the last stream sequence read
   std::deque<Unacked> unacked_;
 };
 
@@ -400,6 +561,8 @@ class NatsInput : public Input {
     num("fetch_errors", stats_->fetch_errors);
     num("resumed_from_ack_floor", stats_->resumed_from_ack_floor);
     num("unacked_at_start", stats_->unacked_at_start);
+    num("resyncs", stats_->resyncs);
+    num("duplicates_skipped", stats_->duplicates_skipped);
     num("disconnects", stats_->disconnects);
     num("reconnects", stats_->reconnects);
     return o;
