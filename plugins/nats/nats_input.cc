@@ -14,6 +14,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -68,7 +69,8 @@ struct InputStats {
   std::atomic<uint64_t> resumed_from_ack_floor{0};  // durables recreated after a crash (resume_in_order)
   std::atomic<uint64_t> unacked_at_start{0};  // messages an earlier process fetched and did not ack
   std::atomic<uint64_t> resyncs{0};           // durables recreated from the ack floor after a fault
-  std::atomic<uint64_t> duplicates_skipped{0};  // redeliveries of messages already taken (acked, not written)
+  std::atomic<uint64_t> duplicates_skipped{0};  // redeliveries of messages already read (acked, not written)
+  std::atomic<uint64_t> late{0};  // messages older than one read before them, not seen before (written)
   std::atomic<uint64_t> disconnects{0}, reconnects{0};
 };
 
@@ -104,7 +106,8 @@ class NatsSource : public ByteSource {
     if (Status status = conn_.open(cfg_.conn, "nats input", nullptr); !status.ok()) return status;
     if (Status status = conn_.ensure_stream(); !status.ok()) return status;
     parts_.resize(cfg_.partitions.size());
-    taken_.assign(cfg_.partitions.size(), 0);
+    taken_.assign(cfg_.partitions.size(), Taken{});
+    acked_ = std::make_unique<std::atomic<uint64_t>[]>(cfg_.partitions.size());
     for (size_t i = 0; i < parts_.size(); ++i) {
       Part& part = parts_[i];
       part.subject = subject_for(cfg_.subject, cfg_.partitions[i]);
@@ -131,16 +134,27 @@ class NatsSource : public ByteSource {
           next = ready_.front();
           ready_.pop_front();
         }
-        if (next.sseq != 0 && next.sseq <= taken_[next.part]) {
-          // A redelivery of a message this process took already (its ack was lost with a
-          // server, or a resync delivered it again): acked once everything before it is.
-          ++stats_->duplicates_skipped;
-          if (produced_ == consumed_) ack_now(next.msg);
-          else unacked_.push_back({produced_, next.msg});
-          continue;
+        Taken& taken = taken_[next.part];
+        if (next.sseq != 0 && next.sseq <= taken.last) {
+          if (taken.has(next.sseq)) {
+            // A redelivery of a message this process read already (its ack was lost with a
+            // server, or a resync delivered it again): acked once everything before it is.
+            ++stats_->duplicates_skipped;
+            if (produced_ == consumed_) ack_now(next.msg);
+            else unacked_.push_back({produced_, next.msg, next.part, 0});
+            continue;
+          }
+          // Older than the last one read and not read before (a delivery lost without a trace,
+          // or read so long ago it left the window): written, out of order or as a duplicate,
+          // never dropped.
+          ++stats_->late;
+        } else if (next.sseq != 0) {
+          taken.add(next.sseq, static_cast<size_t>(2 * cfg_.max_ack_pending * static_cast<int64_t>(parts_.size())) +
+                                   static_cast<size_t>(cfg_.batch));
         }
-        if (next.sseq != 0) taken_[next.part] = next.sseq;
         current_ = next.msg;
+        current_part_ = next.part;
+        current_sseq_ = next.sseq;
         current_at_ = 0;
       }
       const char* data = natsMsg_GetData(current_);
@@ -153,7 +167,7 @@ class NatsSource : public ByteSource {
       current_at_ += take;
       produced_ += take;
       if (current_at_ == len + 1) {
-        unacked_.push_back({produced_, current_});
+        unacked_.push_back({produced_, current_, current_part_, current_sseq_});
         current_ = nullptr;
       }
     }
@@ -174,6 +188,8 @@ class NatsSource : public ByteSource {
     size_t n = 0;
     while (!unacked_.empty() && unacked_.front().end <= consumed) {
       natsMsg* m = unacked_.front().msg;
+      if (uint64_t sseq = unacked_.front().sseq; sseq > acked_[unacked_.front().part].load(std::memory_order_relaxed))
+        acked_[unacked_.front().part].store(sseq, std::memory_order_relaxed);
       unacked_.pop_front();
       natsMsg_Ack(m, nullptr);
       natsMsg_Destroy(m);
@@ -192,6 +208,8 @@ class NatsSource : public ByteSource {
   struct Unacked {
     uint64_t end;  // the byte after the message's newline
     natsMsg* msg;
+    size_t part;
+    uint64_t sseq;  // 0: a skipped redelivery, or unknown
   };
   struct Ready {
     natsMsg* msg = nullptr;
@@ -256,13 +274,15 @@ class NatsSource : public ByteSource {
     space_cv_.notify_all();
   }
 
-  // Deletes the durable, so the next subscribe creates it from its ack floor; `from` is
-  // set to the floor. False when it cannot (the stop came first, or a hard error).
+  // Deletes the durable, so that the next subscribe creates it from `from`; 0: from the
+  // durable's ack floor (set in `from`).
   Status delete_for_floor(const std::string& durable, jsConsumerConfig& config, uint64_t& from) {
-    DurableState state;
-    if (Status status = read_durable(durable, config, state); !status.ok()) return status;
-    if (!state.found) return Status::error("nats input: consumer " + durable + " is gone");
-    from = state.from;
+    if (from == 0) {
+      DurableState state;
+      if (Status status = read_durable(durable, config, state); !status.ok()) return status;
+      if (!state.found) return Status::error("nats input: consumer " + durable + " is gone");
+      from = state.from;
+    }
     natsStatus nats_status = NATS_OK;
     for (int64_t pause = cfg_.conn.reconnect_initial_ms;; pause = std::min<int64_t>(pause * 2, cfg_.conn.reconnect_max_ms)) {
       jsErrCode jerr = static_cast<jsErrCode>(0);
@@ -306,7 +326,12 @@ class NatsSource : public ByteSource {
     }
     part.sub = nullptr;
     jsConsumerConfig config = consumer_config();
-    uint64_t from = 0;
+    // From just after the last message this process acked: every message before it was
+    // written. Not the server's ack floor: a consumer's new leader may not have heard of a
+    // delivery lost in flight and count it as acked (seen with nats-server 2.9: one record
+    // never delivered again). Before any ack of this process, the server's floor.
+    const uint64_t acked = acked_[index].load(std::memory_order_relaxed);
+    uint64_t from = acked ? acked + 1 : 0;
     Status status = delete_for_floor(part.durable, config, from);
     if (status.ok()) status = subscribe(part, config, true);
     if (!status.ok()) {
@@ -525,10 +550,27 @@ class NatsSource : public ByteSource {
   bool stopping_ = false;
   // Reader side (the pipeline's thread).
   natsMsg* current_ = nullptr;
+  size_t current_part_ = 0;
+  uint64_t current_sseq_ = 0;
   size_t current_at_ = 0;
   uint64_t produced_ = 0;
   uint64_t consumed_ = 0;        // the runner's last delivered() position
-  std::vector<uint64_t> taken_;  // per partition: the last stream sequence read
+  // Per partition: the stream sequences read lately (ascending), so that a redelivery is told
+  // from a message never seen. The window covers more than can be unacked at once.
+  struct Taken {
+    std::deque<uint64_t> recent;
+    uint64_t last = 0;
+    bool has(uint64_t sseq) const { return std::binary_search(recent.begin(), recent.end(), sseq); }
+    void add(uint64_t sseq, size_t window) {
+      recent.push_back(sseq);
+      last = sseq;
+      while (recent.size() > window) recent.pop_front();
+    }
+  };
+  std::vector<Taken> taken_;
+  // Per partition: the stream sequence of the last message acked after delivery (written by
+  // the reader, read by a resync).
+  std::unique_ptr<std::atomic<uint64_t>[]> acked_;
   std::deque<Unacked> unacked_;
 };
 
@@ -563,6 +605,7 @@ class NatsInput : public Input {
     num("unacked_at_start", stats_->unacked_at_start);
     num("resyncs", stats_->resyncs);
     num("duplicates_skipped", stats_->duplicates_skipped);
+    num("late", stats_->late);
     num("disconnects", stats_->disconnects);
     num("reconnects", stats_->reconnects);
     return o;

@@ -426,7 +426,10 @@ def scenario(name, nodes, replicas, faults):
             urls, replicas, os.path.join(d, "edge.dl.jsonl"))), "--stats-json", os.path.join(d, "edge.stats.json"), inp],
             stderr=subprocess.PIPE, text=True)
         PROCS.append(edge)
-        wait_for("worker 0 to write", lambda: count_lines(workers[0].out) > 0)
+        # Worker 1 well into its partitions, so that its server's stop cuts acks and batches
+        # in flight (not before its first ack).
+        wait_for("the workers to write", lambda: count_lines(workers[0].out) > 0 and
+                 count_lines(workers[1].out) >= RECORDS // 20, RUN_DEADLINE_S)
         # kill -9 mid-batch (before the node's stop, which gives the worker time to ack
         # everything it fetched): its unacked messages are delivered again.
         workers[0].kill()
@@ -456,6 +459,7 @@ def scenario(name, nodes, replicas, faults):
         assert s["records_in"] == s["records_out"] + s["dead_lettered"], s
         inp_stats = s["inputs"][0]
         assert inp_stats["acked"] == s["records_in"] + inp_stats["duplicates_skipped"], s["inputs"]
+        assert inp_stats["late"] == 0, inp_stats  # nothing written out of order
         if not faults:
             assert inp_stats["resyncs"] == 0 and inp_stats["duplicates_skipped"] == 0, inp_stats
     if faults:
