@@ -250,8 +250,18 @@ class NatsSource : public ByteSource {
     for (int64_t pause = cfg_.conn.reconnect_initial_ms;; pause = std::min<int64_t>(pause * 2, cfg_.conn.reconnect_max_ms)) {
       jsErrCode jerr = static_cast<jsErrCode>(0);
       nats_status = js_PullSubscribe(&sub, conn_.js, part.subject.c_str(), part.durable.c_str(), nullptr, &sub_options, &jerr);
-      if (!transient(nats_status, jerr)) break;
-      if (stop_requested() && !(recreating && std::chrono::steady_clock::now() < recreate_until)) break;
+      if (nats_status == NATS_OK) break;
+      const bool in_time = std::chrono::steady_clock::now() < recreate_until;
+      if (recreating && !transient(nats_status, jerr) && in_time) {
+        // The durable deleted to be recreated is there again with its old start: a cluster
+        // electing a leader answered the delete before it took effect (seen with a node
+        // stopped). Deleted again, then created as asked.
+        jsErrCode derr = static_cast<jsErrCode>(0);
+        js_DeleteConsumer(conn_.js, cfg_.conn.stream.c_str(), part.durable.c_str(), nullptr, &derr);
+      } else if (!transient(nats_status, jerr)) {
+        break;
+      }
+      if (stop_requested() && !(recreating && in_time)) break;
       ++stats_->fetch_errors;
       wait_readable(-1, static_cast<int>(pause));
     }
@@ -303,6 +313,9 @@ class NatsSource : public ByteSource {
   // are then skipped by read(); everything after comes in stream order. Returns false when
   // the partition cannot go on (its fetch thread ends; the stop comes from SIGTERM).
   bool resync(size_t index) {
+    // One partition at a time: after a reconnect every fetch thread resyncs at once, and the
+    // JetStream API calls (consumer info, delete, create) then go out one by one, as at start.
+    std::lock_guard resync_lock(resync_mu_);
     Part& part = parts_[index];
     {
       std::lock_guard lock(mu_);
@@ -540,6 +553,7 @@ class NatsSource : public ByteSource {
   std::shared_ptr<InputStats> stats_;
   Connection conn_;
   std::vector<Part> parts_;                // each owned by its fetch thread after open()
+  std::mutex resync_mu_;
   std::vector<natsSubscription*> retired_;  // replaced by a resync (guarded by mu_; destroyed last)
   std::vector<std::thread> threads_;
   int event_fd_ = -1;

@@ -101,12 +101,15 @@ inline void check_json_lines(const std::vector<std::string>& lines, const char* 
 
 // Runs the spec over `data` and checks the oracles: both accounting identities, the line
 // counts of each output against the counters, and that every line written is JSON.
+// `workers`: the runner's threads; 1 (the single-thread path) unless a harness asks for the
+// parallel runner, whose start-up costs more than a small input's whole run.
 inline RunStats run_and_check(PipelineSpec& spec, const Captured& c, InputFile& file, std::string_view data,
-                              std::string framing = "") {
+                              std::string framing = "", unsigned workers = 1) {
   RunOptions opts;
   opts.inputs = {file.write(data)};
   opts.framing = std::move(framing);
   opts.quiet = true;
+  opts.workers = workers;
   RunStats st;
   std::string error;
   int rc = run_pipeline(spec, opts, st, error);

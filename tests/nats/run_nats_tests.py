@@ -191,7 +191,11 @@ class Worker:
 
     def start(self):
         self.runs += 1
-        self.proc = subprocess.Popen([BIN, "run", "-q", "-c", self.cfg, "--stats-json", "%s.%d.json" % (self.stats, self.runs)])
+        # Each run's stderr (warnings, and a crash's last words) kept beside its stats; printed
+        # when a check fails.
+        with open("%s.%d.err" % (self.stats, self.runs), "w") as err:
+            self.proc = subprocess.Popen([BIN, "run", "-q", "-c", self.cfg, "--stats-json",
+                                          "%s.%d.json" % (self.stats, self.runs)], stderr=err)
         PROCS.append(self.proc)
 
     def stop(self):
@@ -379,6 +383,8 @@ def workers_done(workers, total):
 
     def done():
         for w in workers:
+            if w.proc.poll() is not None:  # a worker never ends by itself: it crashed
+                raise AssertionError("%s exited %d while the workers were writing" % (w.name, w.proc.returncode))
             if not os.path.exists(w.out):
                 continue
             offset, rest = read.get(w.out, (0, b""))
@@ -602,6 +608,12 @@ try:
             failed += 1
             print("FAIL %s" % name)
             traceback.print_exc()
+            for root, _, files in os.walk(os.path.join(TMP, name)):
+                for f in sorted(files):
+                    if f.endswith(".err"):
+                        with open(os.path.join(root, f), errors="replace") as err:
+                            tail = err.read()[-3000:]
+                        print("--- %s (last 3000 bytes):\n%s" % (f, tail))
 finally:
     for p in PROCS:
         if p.poll() is None:
