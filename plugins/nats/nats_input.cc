@@ -439,7 +439,6 @@ class NatsSource : public ByteSource {
     if (stop_requested()) return {};
     const int64_t pending = state.pending;
     const uint64_t from = state.from;
-    natsStatus nats_status = NATS_OK;
     if (state.waiting > 0 || state.from != floor_at_start) {
       // A pull request is open: another process consumes this durable now. Recreating it
       // would cut that process off; its messages stay where they are.
@@ -449,15 +448,8 @@ class NatsSource : public ByteSource {
                    durable.c_str());
       return {};
     }
-    for (int64_t pause = cfg_.conn.reconnect_initial_ms;; pause = std::min<int64_t>(pause * 2, cfg_.conn.reconnect_max_ms)) {
-      jsErrCode jerr = static_cast<jsErrCode>(0);
-      nats_status = js_DeleteConsumer(conn_.js, cfg_.conn.stream.c_str(), durable.c_str(), nullptr, &jerr);
-      if (nats_status == NATS_OK || nats_status == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr) break;
-      if (!transient(nats_status, jerr) || stop_requested())
-        return Status::error("nats input (" + conn_.label() + "): consumer " + durable +
-                             ": cannot recreate it from its ack floor: " + status_text(nats_status));
-      wait_readable(-1, static_cast<int>(pause));
-    }
+    uint64_t start = from;  // sets config to deliver from it
+    if (Status status = delete_for_floor(durable, config, start); !status.ok()) return status;
     recreating = true;
     ++stats_->resumed_from_ack_floor;
     std::fprintf(stderr,
@@ -465,8 +457,6 @@ class NatsSource : public ByteSource {
                  "process was killed, or gave them back at its stop); delivering the partition again in order from "
                  "stream sequence %llu\n",
                  durable.c_str(), static_cast<long long>(pending), static_cast<unsigned long long>(from));
-    config.DeliverPolicy = js_DeliverByStartSequence;
-    config.OptStartSeq = from;
     return {};
   }
 
