@@ -8,8 +8,8 @@
 // its offset: a message whose stream sequence it already took is a redelivery (its ack was
 // lost with a server) and is acked, not written again; after a reconnect, or a gap in the
 // consumer's delivery sequence (a batch lost in flight), the partition is resynced: what was
-// fetched and not yet read is dropped, and the durable is recreated from its ack floor, so the
-// partition comes again in stream order.
+// fetched and not yet read is dropped, and the durable is recreated from just after the last
+// message this worker acked, so the partition comes again in stream order.
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -68,7 +68,7 @@ struct InputStats {
   std::atomic<uint64_t> fetched{0}, acked{0}, redelivered{0}, nacked{0}, fetch_errors{0};
   std::atomic<uint64_t> resumed_from_ack_floor{0};  // durables recreated after a crash (resume_in_order)
   std::atomic<uint64_t> unacked_at_start{0};  // messages an earlier process fetched and did not ack
-  std::atomic<uint64_t> resyncs{0};           // durables recreated from the ack floor after a fault
+  std::atomic<uint64_t> resyncs{0};           // durables recreated after a reconnect or a lost batch
   std::atomic<uint64_t> duplicates_skipped{0};  // redeliveries of messages already read (acked, not written)
   std::atomic<uint64_t> late{0};  // messages older than one read before them, not seen before (written)
   std::atomic<uint64_t> disconnects{0}, reconnects{0};
@@ -309,7 +309,7 @@ class NatsSource : public ByteSource {
   }
 
   // After a reconnect or a lost batch: drops what this partition fetched and the reader has
-  // not taken, and recreates the durable from its ack floor. Redeliveries of what was taken
+  // not taken, and recreates the durable after its last ack. Redeliveries of what was taken
   // are then skipped by read(); everything after comes in stream order. Returns false when
   // the partition cannot go on (its fetch thread ends; the stop comes from SIGTERM).
   bool resync(size_t index) {
