@@ -107,6 +107,8 @@ class NatsSource : public ByteSource {
     if (Status status = conn_.ensure_stream(); !status.ok()) return status;
     parts_.resize(cfg_.partitions.size());
     taken_.assign(cfg_.partitions.size(), Taken{});
+    const auto parts = static_cast<int64_t>(cfg_.partitions.size());
+    taken_window_ = static_cast<size_t>(2 * cfg_.max_ack_pending * parts + cfg_.batch);
     acked_ = std::make_unique<std::atomic<uint64_t>[]>(cfg_.partitions.size());
     for (size_t i = 0; i < parts_.size(); ++i) {
       Part& part = parts_[i];
@@ -149,8 +151,7 @@ class NatsSource : public ByteSource {
           // never dropped.
           ++stats_->late;
         } else if (next.sseq != 0) {
-          taken.add(next.sseq, static_cast<size_t>(2 * cfg_.max_ack_pending * static_cast<int64_t>(parts_.size())) +
-                                   static_cast<size_t>(cfg_.batch));
+          taken.add(next.sseq, taken_window_);
         }
         current_ = next.msg;
         current_part_ = next.part;
@@ -330,13 +331,10 @@ class NatsSource : public ByteSource {
         ++dropped;
       }
       outstanding_ -= static_cast<int64_t>(dropped);
-    }
-    space_cv_.notify_all();
-    {
       // Kept, not destroyed: messages of it may still be in the pipeline, to be acked.
-      std::lock_guard lock(mu_);
       retired_.push_back(part.sub);
     }
+    space_cv_.notify_all();
     part.sub = nullptr;
     jsConsumerConfig config = consumer_config();
     // From just after the last message this process acked: every message before it was
@@ -516,11 +514,7 @@ class NatsSource : public ByteSource {
         jsMsgMetaData_Destroy(meta);
       }
       if (drop) {
-        for (int i = 0; i < list.Count; ++i) {
-          natsMsg_Destroy(list.Msgs[i]);
-          list.Msgs[i] = nullptr;
-        }
-        natsMsgList_Destroy(&list);
+        natsMsgList_Destroy(&list);  // destroys its messages, unacked
         lost_batch = true;
         continue;
       }
@@ -572,6 +566,7 @@ class NatsSource : public ByteSource {
     }
   };
   std::vector<Taken> taken_;
+  size_t taken_window_ = 0;  // more than can be fetched and unacked at once
   // Per partition: the stream sequence of the last message acked after delivery (written by
   // the reader, read by a resync).
   std::unique_ptr<std::atomic<uint64_t>[]> acked_;

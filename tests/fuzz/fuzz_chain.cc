@@ -51,7 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static Harness* h = new Harness;
   h->fresh_state();
   // One input in eight (by its size, so that it reproduces alone) runs on the parallel
-  // runner with 2 workers; the rest on the single-thread path, many times faster to start.
+  // runner with 2 workers; the rest on the single-thread path, which starts faster.
   fuzz::run_and_check(h->spec, h->captured, h->file, {reinterpret_cast<const char*>(data), size}, "",
                       size % 8 == 0 ? 2 : 1);
   return 0;
