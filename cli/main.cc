@@ -9,6 +9,7 @@
 #include "check/merge.h"
 #include "check/policy.h"
 #include "core/config.h"
+#include "core/crash_report.h"
 #include "core/parallel_runner.h"
 #include "core/pipeline.h"
 #include "core/signals.h"
@@ -306,6 +307,8 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
 
+  // A fatal signal prints a backtrace to stderr (not in sanitizer builds, which report their own).
+  install_crash_reporter();
   install_signal_handlers();
   RunOptions opts;
   opts.inputs = inputs;
