@@ -106,17 +106,18 @@ Status parse_connection(const ConnectionOptions& opts, const OptionView& options
 
 Connection::~Connection() { close(); }
 
+void Connection::close_connection() {
+  if (!nc) return;
+  natsConnection_Close(nc);  // a second call does nothing
+  std::unique_lock<std::mutex> lock(closed_mu_);
+  closed_cv_.wait_for(lock, std::chrono::seconds(10), [&] { return closed_; });
+}
+
 void Connection::close() {
+  close_connection();
   if (js) jsCtx_Destroy(js);
   js = nullptr;
-  if (nc) {
-    natsConnection_Close(nc);
-    {
-      std::unique_lock<std::mutex> lock(closed_mu_);
-      closed_cv_.wait_for(lock, std::chrono::seconds(10), [&] { return closed_; });
-    }
-    natsConnection_Destroy(nc);
-  }
+  if (nc) natsConnection_Destroy(nc);
   nc = nullptr;
 }
 

@@ -163,6 +163,11 @@ class Connection {
   Status open(const ConnectionConfig& cfg, std::string_view what, jsOptions* js_options);
   // Looks the stream up; creates it when create_stream is set and it does not exist.
   Status ensure_stream();
+  // Closes the connection (its read loop stops and every subscription on it is closed) and
+  // waits for the closed callback; `nc` and `js` stay valid until close(). Subscriptions are
+  // destroyed after this: libnats before 3.6 (nats.c#637) could hand an inbound message to
+  // a subscription being destroyed on another thread.
+  void close_connection();
   void close();
   natsConnection* nc = nullptr;
   jsCtx* js = nullptr;

@@ -89,7 +89,12 @@ class NatsSource : public ByteSource {
     for (const Ready& r : ready_) nak(r.msg);
     if (current_) nak(current_);
     if (conn_.nc) natsConnection_FlushTimeout(conn_.nc, 2000);  // the acks reach the server
-    // Destroying a subscription keeps its durable (only an explicit unsubscribe deletes it).
+    // The connection is closed before its subscriptions are destroyed: a pull request still
+    // open (a 408 or 409 status on its way, a retired subscription's last request) can be
+    // delivered by the read loop while natsSubscription_Destroy frees the subscription, a
+    // use after free in libnats before 3.6 (nats.c#637). Closed, the read loop is stopped and
+    // every subscription closed. Destroying a subscription keeps its durable.
+    conn_.close_connection();
     for (Part& part : parts_)
       if (part.sub) natsSubscription_Destroy(part.sub);
     for (natsSubscription* s : retired_) natsSubscription_Destroy(s);
