@@ -9,7 +9,8 @@ Each check starts its own nats-server(s) with JetStream on loopback, private por
 directories under a temporary directory, and stops them by process id. An edge agentlog
 publishes gen_activity records (with faults) into a 4-partition stream; two workers (nats
 input, partitions [0,1] and [2,3]) write files. In r3-edge-disconnect the edge publishes through
-a TCP proxy (tcp_proxy.py) that is killed for 5 s mid-run. Asserted: every input line is either written
+a TCP proxy (tcp_proxy.py) that is killed for 5 s mid-run; in r3-worker-reconnects worker 1 reaches
+the cluster through such a proxy, cut 6 times while its pipeline holds fetched messages. Asserted: every input line is either written
 by exactly one worker or dead-lettered at the edge (duplicates only after a kill, counted),
 every run_id is written by one worker only, and the accounting of each process holds.
 Output is awaited by polling with deadlines, never by sleeping a fixed time.
@@ -551,6 +552,107 @@ def edge_disconnect(name, nodes):
         name, edge_stats["records_in"], written, edge_stats["dead_lettered"], dups, edge_stats["outputs"][0]["reconnects"]))
 
 
+def worker_reconnects(name, nodes):
+    # A resync while the pipeline holds messages, again and again: the edge publishes every
+    # record first, then worker 1 (partitions [2, 3]) reaches one node only through a TCP
+    # proxy that is killed and restarted CUTS times while it works through the backlog. Each
+    # cut is a reconnect with fetched messages queued, others written and not acked, and a
+    # fetch in flight: the worker drops what it has not read, retires the subscription and
+    # recreates both durables after its last ack (issue 22: a worker once aborted with
+    # "double free or corruption"). Asserted: it survives every cut and exits cleanly, every
+    # record is written once (redeliveries of what it read are skipped), each run in stream
+    # order, and it resynced after the cuts.
+    cuts = 6
+    d = os.path.join(TMP, name)
+    os.makedirs(d)
+    inp = os.path.join(d, "input.jsonl")
+    subprocess.run([GEN, "--lines", str(RECORDS), "--faults", "--out", inp], check=True, capture_output=True)
+    servers = [Server("%s-n%d" % (name, i), cluster=True if nodes > 1 else None) for i in range(nodes)]
+    for server in servers:
+        server.start(servers)
+    for server in servers:
+        wait_for(server.name + " to be ready", server.ready)
+    urls = [server.url() for server in servers]
+    wait_stream_ready(d, urls, nodes)
+    edge_stats, edge_dl = run_edge(d, urls, nodes, inp)  # the whole backlog before any worker
+    expected_total = edge_stats["records_out"] - edge_stats["output_dead_lettered"]
+    proxy_port = free_port()
+
+    def start_proxy():
+        p = subprocess.Popen([sys.executable, PROXY, str(proxy_port), str(servers[-1].port)], stdout=subprocess.PIPE,
+                             text=True)
+        PROCS.append(p)
+        assert p.stdout.readline().strip() == "ready", "the proxy did not start"
+        return p
+    proxy = start_proxy()
+    workers = [Worker(d, "w0", urls, [0, 1]),
+               Worker(d, "w1", ["nats://127.0.0.1:%d" % proxy_port], [2, 3], randomize=False)]
+    # Worker 1 writes into a FIFO drained slowly (about 1 MB/s) into its output file: its
+    # pipeline waits on the write while its fetch threads fill the queue (up to
+    # max_ack_pending per partition), so a cut finds fetched messages queued and unread.
+    w1 = workers[1]
+    fifo = w1.out + ".fifo"
+    os.mkfifo(fifo)
+    w1.cfg = write(w1.cfg, worker_config(["nats://127.0.0.1:%d" % proxy_port], [2, 3], fifo, w1.dl, "worker", False))
+
+    slow = [True]  # until the last cut, then at full speed
+
+    def pump():
+        with open(fifo, "rb", buffering=0) as src, open(w1.out, "ab") as dst:
+            while True:
+                data = src.read(8192)
+                if not data:
+                    return
+                dst.write(data)
+                dst.flush()
+                if slow[0]:
+                    time.sleep(0.008)
+    pumper = threading.Thread(target=pump, daemon=True)
+    pumper.start()
+    for w in workers:
+        w.start()
+    done = workers_done(workers, expected_total)
+    # Worker 1 writes about half of the records: a cut each time it wrote a few more, while it
+    # has messages to go (the same few with a million records: the cuts do not grow the run).
+    step = max(min(expected_total // 20, 1000), 1)
+    made = 0
+    for i in range(cuts):
+        wait_for("worker 1 to write %d records" % ((i + 1) * step),
+                 lambda: done() or count_lines(workers[1].out) >= (i + 1) * step, RUN_DEADLINE_S)
+        if done():
+            break
+        proxy.kill()
+        proxy.wait()
+        time.sleep(0.2)
+        proxy = start_proxy()
+        made += 1
+    slow[0] = False
+    wait_for("the workers to write %d records" % expected_total, done, RUN_DEADLINE_S)
+    for w in workers:
+        w.stop()
+    pumper.join(30)
+    assert not pumper.is_alive(), "worker 1's FIFO was not closed"
+    written, dups = check_delivery(inp, edge_stats, edge_dl, workers, allow_duplicates=False)
+    stream = dump_stream(d, urls, expected_total)
+    merged, _ = check_merged_equals_single(d, inp, edge_dl, workers, stream, edge_stats["outputs"][0]["resent"] > 0)
+    with open("%s.%d.json" % (workers[1].stats, workers[1].runs)) as f:
+        pinned = json.load(f)["inputs"][0]
+    assert made >= 2, "worker 1 finished before the second cut (%d made): more records needed" % made
+    # A cut can land while the client is still reconnecting (one reconnect for two cuts), and
+    # a fetch thread waiting for room in the queue resyncs once for the reconnects meanwhile.
+    assert pinned["disconnects"] >= made and pinned["reconnects"] >= 1 and pinned["resyncs"] >= 1, (made, pinned)
+    assert pinned["late"] == 0, pinned
+    for node in servers:
+        node.stop()
+    proxy.kill()
+    # Fetched and never acked nor given back: dropped by a resync (or a lost batch) unread.
+    dropped = pinned["fetched"] - pinned["acked"] - pinned["nacked"]
+    print("ok  %s: %d records, %d written by 2 workers, %d duplicates; worker 1: %d cuts, %d reconnects, %d resyncs, "
+          "%d fetched messages dropped unread, %d redeliveries skipped; merged check = single check (verdict %s)" % (
+              name, edge_stats["records_in"], written, dups, made, pinned["reconnects"], pinned["resyncs"], dropped,
+              pinned["duplicates_skipped"], merged["verdict"]))
+
+
 def bench(name, nodes, replicas):
     # Records/s end to end: from the edge's start until the two workers have written every
     # record (clean input, no stages, files), beside one process reading the same file into
@@ -591,6 +693,7 @@ CHECKS = [
     ("r3-cluster", lambda: scenario("r3-cluster", 3, 3, False)),
     ("r3-cluster-faults", lambda: scenario("r3-cluster-faults", 3, 3, True)),
     ("r3-edge-disconnect", lambda: edge_disconnect("r3-edge-disconnect", 3)),
+    ("r3-worker-reconnects", lambda: worker_reconnects("r3-worker-reconnects", 3)),
 ]
 
 failed = 0
