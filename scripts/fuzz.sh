@@ -28,9 +28,13 @@ else
   exit 2
 fi
 
-BUILD=build-fuzz
+# FUZZ_BUILD: the build directory (default build-fuzz). FUZZ_OPT: its optimisation flags when
+# this script configures it (default -O1 -g; long campaigns: FUZZ_BUILD=build-fuzz-o2
+# FUZZ_OPT="-O2 -gline-tables-only": the same sanitizers, faster).
+BUILD=${FUZZ_BUILD:-build-fuzz}
 if [ ! -f "$BUILD/build.ninja" ]; then
-  CXX=${CXX:-clang++-14} cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DAGENTLOG_FUZZ=ON >/dev/null
+  CXX=${CXX:-clang++-14} cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DAGENTLOG_FUZZ=ON \
+    "-DAGENTLOG_FUZZ_OPT=${FUZZ_OPT:--O1 -g}" >/dev/null
 fi
 cmake --build "$BUILD" -j "$(nproc)" --target fuzz_targets
 python3 tests/fuzz/make_dicts.py "$BUILD/fuzz-dicts" >/dev/null

@@ -1,5 +1,8 @@
 #include "plugins/lifecycle/lifecycle.h"
 
+#include <map>
+#include <mutex>
+
 #include "core/named_file.h"
 #include "plugins/lifecycle/lifecycle_stage.h"
 
@@ -117,13 +120,31 @@ struct LifecycleConfig {
   }
 };
 
+// A profile parsed once per text and origin, then copied: a config with several lifecycle
+// stages on one profile (and the fuzz harness, which builds stages per input) need not parse
+// its YAML again. A profile is plain values, so a copy is independent.
+Status load_profile_cached(const NamedFile& file, lifecycle::Profile& out) {
+  static std::mutex mu;
+  static std::map<std::pair<std::string, std::string>, lifecycle::Profile> parsed;
+  std::lock_guard lock(mu);
+  auto key = std::make_pair(file.origin, file.text);
+  if (auto it = parsed.find(key); it != parsed.end()) {
+    out = it->second;
+    return {};
+  }
+  lifecycle::Profile profile;
+  if (Status s = lifecycle::load_profile(file.text, file.origin, profile); !s.ok()) return s;
+  out = profile;
+  if (parsed.size() < 64) parsed.emplace(std::move(key), std::move(profile));  // bounded: a few profiles per process
+  return {};
+}
+
 Status make_lifecycle(const LifecycleConfig& cfg, const OptionView& o, std::unique_ptr<Stage>& out) {
   auto st = std::make_unique<LifecycleStage>();
   static constexpr std::string_view kYaml[] = {".yaml", ".yml"};
   NamedFile file;
   if (Status s = load_named_file(o, "profile", "profile", "lifecycles", ".yaml", kYaml, file); !s.ok()) return s;
-  if (Status s = lifecycle::load_profile(file.text, file.origin, st->profile); !s.ok())
-    return Status::error(o.error("profile", s.message()));
+  if (Status s = load_profile_cached(file, st->profile); !s.ok()) return Status::error(o.error("profile", s.message()));
   st->annotation_field = cfg.annotation_field;
   st->skip_field = cfg.skip_field;
   st->max_open = cfg.max_open;
