@@ -42,6 +42,12 @@ std::string status_text(natsStatus s) {
   return out;
 }
 
+natsStatus fetch_messages(natsMsgList* list, natsSubscription* sub, int batch, int64_t timeout_ms, jsErrCode* jerr) {
+  int queued = 0, bytes = 0;
+  if (natsSubscription_GetPending(sub, &queued, &bytes) == NATS_OK && queued > 0) batch = 1;
+  return natsSubscription_Fetch(list, sub, batch, timeout_ms, jerr);
+}
+
 Status parse_connection(const ConnectionOptions& opts, const OptionView& options, std::string_view subject_template,
                         ConnectionConfig& config) {
   config.servers = opts.servers.value_or(std::vector<std::string>{"nats://127.0.0.1:4222"});

@@ -191,4 +191,16 @@ class Connection {
 // natsStatus with the library's last error text, for messages.
 std::string status_text(natsStatus s);
 
+// natsSubscription_Fetch without libnats 3.4's heap overflow (issue 22). A fetch that starts
+// with messages already queued in the subscription (the late answer to an earlier fetch that
+// gave up waiting, or deliveries after a reconnect) takes them first, asks the server for
+// `batch` minus their number, and then counts on until that reduced number: with more than
+// half a batch queued it never reaches it, and stores every further message past the end of
+// its `batch`-sized array (nats.c 3.4.1 `_fetch`: `count != req->Batch` after
+// `req->Batch -= count`; later versions compare with the batch asked for). So with messages
+// queued this fetches one (a one-message fetch stops at one, whatever was queued), else
+// `batch`. A queue that fills between the check and the fetch's own look is not covered: the
+// late answers that fill it come after a fault, and the next fetches drain them one by one.
+natsStatus fetch_messages(natsMsgList* list, natsSubscription* sub, int batch, int64_t timeout_ms, jsErrCode* jerr);
+
 }  // namespace agentlog::plugins::nats

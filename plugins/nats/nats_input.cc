@@ -488,7 +488,7 @@ class NatsSource : public ByteSource {
       part.generation = generation;
       natsMsgList list{};
       jsErrCode jerr = static_cast<jsErrCode>(0);
-      natsStatus nats_status = natsSubscription_Fetch(&list, part.sub, want, cfg_.fetch_timeout_ms, &jerr);
+      natsStatus nats_status = fetch_messages(&list, part.sub, want, cfg_.fetch_timeout_ms, &jerr);
       if (nats_status != NATS_OK && nats_status != NATS_TIMEOUT) {
         ++stats_->fetch_errors;
         std::unique_lock lock(mu_);
