@@ -13,7 +13,9 @@ a TCP proxy (tcp_proxy.py) that is killed for 5 s mid-run; in r3-worker-reconnec
 the cluster through such a proxy, cut 6 times while its pipeline holds fetched messages. Asserted: every input line is either written
 by exactly one worker or dead-lettered at the edge (duplicates only after a kill, counted),
 every run_id is written by one worker only, and the accounting of each process holds.
-Output is awaited by polling with deadlines, never by sleeping a fixed time.
+Output is awaited by polling with deadlines, never by sleeping a fixed time. fetch-pending runs
+nats_fetch_pending_test (built beside agentlog) against one server: the input's pull fetch with
+messages already queued in its subscription (libnats 3.4.1 overflows its array there, issue 22).
 
 Exits 77 (ctest: skipped) only when nats-server is not installed; 1 when a check fails.
 """
@@ -47,6 +49,7 @@ NATS = shutil.which("nats-server") or ("/usr/sbin/nats-server" if os.path.exists
 if NATS is None:
     print("SKIP: nats-server is not installed (apt-get install nats-server; scripts/setup.sh installs it)")
     sys.exit(77)
+FETCH_TEST = os.path.join(os.path.dirname(BIN), "nats_fetch_pending_test")
 PROXY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tcp_proxy.py")
 OUTAGE_S = 5
 TMP = tempfile.mkdtemp(prefix="agentlog-nats.")
@@ -653,6 +656,19 @@ def worker_reconnects(name, nodes):
               pinned["duplicates_skipped"], merged["verdict"]))
 
 
+def fetch_pending(name):
+    # Issue 22's cause without faults (tests/nats/fetch_pending_test.cc): a fetch that starts
+    # with messages queued in its subscription, through the input's fetch_messages(); libnats
+    # 3.4.1's own natsSubscription_Fetch overflows its array there (the program's --raw).
+    server = Server(name)
+    server.start()
+    wait_for(server.name + " to be ready", server.ready)
+    p = subprocess.run([FETCH_TEST, server.url()], capture_output=True, text=True, timeout=120)
+    server.stop()
+    assert p.returncode == 0, "fetch_pending_test exited %d: %s%s" % (p.returncode, p.stdout, p.stderr)
+    print("ok  %s: %s" % (name, p.stdout.strip()))
+
+
 def bench(name, nodes, replicas):
     # Records/s end to end: from the edge's start until the two workers have written every
     # record (clean input, no stages, files), beside one process reading the same file into
@@ -689,6 +705,7 @@ BENCHES = [
 ]
 
 CHECKS = [
+    ("fetch-pending", lambda: fetch_pending("fetch-pending")),
     ("r1-single-server", lambda: scenario("r1-single-server", 1, 1, False)),
     ("r3-cluster", lambda: scenario("r3-cluster", 3, 3, False)),
     ("r3-cluster-faults", lambda: scenario("r3-cluster-faults", 3, 3, True)),
