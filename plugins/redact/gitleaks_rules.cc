@@ -2,6 +2,12 @@
 // [[rules.allowlists]] and the older [rules.allowlist], global [allowlist] / [[allowlists]],
 // [extend] with path and disabledRules. Keys about files and commits (path, paths, commits)
 // are accepted and cannot match: this stage scans records, not files.
+//
+// A config is added to the rules already in the set (the built-in set, other rule files)
+// without touching them: its ids, [extend] and disabledRules refer to its own rules and those
+// of the configs it extends (all from index `first` of the set on), and its global
+// allowlists apply to those rules only. gitleaks' default config reuses some built-in ids
+// (github-pat, jwt, ...); such a rule runs beside the built-in one.
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -188,9 +194,9 @@ Status read_file(const std::string& file, std::string& out) {
   return {};
 }
 
-Status load(RuleSet& set, std::string_view text, const std::string& origin, int depth);
+Status load(RuleSet& set, std::string_view text, const std::string& origin, int depth, size_t first);
 
-Status read_extend(RuleSet& set, const std::string& origin, const toml::table& table, int depth) {
+Status read_extend(RuleSet& set, const std::string& origin, const toml::table& table, int depth, size_t first) {
   std::vector<std::string> disabled;
   const toml::node* base_path = nullptr;
   for (auto&& [k, v] : table) {
@@ -222,13 +228,13 @@ Status read_extend(RuleSet& set, const std::string& origin, const toml::table& t
         return err(origin, base_path->source(), "extend.path", status.message());
       file = origin.substr(0, slash + 1) + file;
     }
-    if (Status status = load(set, base, file, depth + 1); !status.ok()) return status;
+    if (Status status = load(set, base, file, depth + 1, first); !status.ok()) return status;
   }
-  for (const auto& id : disabled) set.remove_rule(id);
+  for (const auto& id : disabled) set.remove_rule(id, first);
   return {};
 }
 
-Status load(RuleSet& set, std::string_view text, const std::string& origin, int depth) {
+Status load(RuleSet& set, std::string_view text, const std::string& origin, int depth, size_t first) {
   toml::table root;
   try {
     root = toml::parse(text, origin);
@@ -239,7 +245,7 @@ Status load(RuleSet& set, std::string_view text, const std::string& origin, int 
   if (const toml::node* ext = root.get("extend")) {
     const toml::table* table = ext->as_table();
     if (table == nullptr) return err(origin, ext->source(), "extend", "expected a table");
-    if (Status status = read_extend(set, origin, *table, depth); !status.ok()) return status;
+    if (Status status = read_extend(set, origin, *table, depth, first); !status.ok()) return status;
   }
   for (auto&& [k, v] : root) {
     std::string key(k.str());
@@ -265,9 +271,9 @@ Status load(RuleSet& set, std::string_view text, const std::string& origin, int 
           return status;
         if (rule.id.empty()) return err(origin, table->source(), path, "id is required");
         std::string here = at(origin, table->source());
-        SecretRule* base = ours.count(rule.id) ? nullptr : set.rule_by_id(rule.id);
+        SecretRule* base = ours.count(rule.id) ? nullptr : set.rule_by_id(rule.id, first);
         if (base != nullptr && has_regex) {
-          set.remove_rule(rule.id);  // the extending config redefines the base rule
+          set.remove_rule(rule.id, first);  // the extending config redefines the base rule
           base = nullptr;
         }
         if (base != nullptr) {
@@ -288,7 +294,7 @@ Status load(RuleSet& set, std::string_view text, const std::string& origin, int 
           return err(origin, table->get("secretGroup")->source(), path + ".secretGroup",
                      "the regex has " + std::to_string(rule.re.get()->NumberOfCapturingGroups()) + " capture groups");
         ours.insert(rule.id);
-        if (Status status = set.add_rule(std::move(rule), here, path); !status.ok()) return status;
+        if (Status status = set.add_rule(std::move(rule), here, path, first); !status.ok()) return status;
       }
     } else {
       return unknown_key(origin, k, "", "title, description, minVersion, extend, rules, allowlist, allowlists");
@@ -300,7 +306,16 @@ Status load(RuleSet& set, std::string_view text, const std::string& origin, int 
 }  // namespace
 
 Status RuleSet::add_gitleaks_toml(std::string_view toml_text, const std::string& origin) {
-  return load(*this, toml_text, origin, 0);
+  const size_t first_rule = rules_.size(), first_allowlist = global_allowlists_.size();
+  Status status = load(*this, toml_text, origin, 0, first_rule);
+  // This config's global allowlists (and its bases') apply to its rules, not to those
+  // already in the set: gitleaks' default [allowlist] (secrets with "false" or "null" in
+  // them, ...) must not quiet the built-in rules.
+  for (size_t i = first_allowlist; i < global_allowlists_.size(); ++i) {
+    global_allowlists_[i].scope_begin = first_rule;
+    global_allowlists_[i].scope_end = rules_.size();
+  }
+  return status;
 }
 
 }  // namespace agentlog::redact

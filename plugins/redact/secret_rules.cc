@@ -89,18 +89,21 @@ RuleSet::~RuleSet() = default;
 RuleSet::RuleSet(RuleSet&&) noexcept = default;
 RuleSet& RuleSet::operator=(RuleSet&&) noexcept = default;
 
-SecretRule* RuleSet::rule_by_id(std::string_view id) {
-  for (auto& r : rules_)
-    if (r.id == id) return &r;
+SecretRule* RuleSet::rule_by_id(std::string_view id, size_t from) {
+  for (size_t i = from; i < rules_.size(); ++i)
+    if (rules_[i].id == id) return &rules_[i];
   return nullptr;
 }
 
-void RuleSet::remove_rule(std::string_view id) {
-  std::erase_if(rules_, [&](const SecretRule& r) { return r.id == id; });
+void RuleSet::remove_rule(std::string_view id, size_t from) {
+  if (from >= rules_.size()) return;
+  rules_.erase(std::remove_if(rules_.begin() + static_cast<std::ptrdiff_t>(from), rules_.end(),
+                              [&](const SecretRule& r) { return r.id == id; }),
+               rules_.end());
 }
 
-Status RuleSet::add_rule(SecretRule rule, const std::string& where, const std::string& path) {
-  if (rule_by_id(rule.id) != nullptr)
+Status RuleSet::add_rule(SecretRule rule, const std::string& where, const std::string& path, size_t from) {
+  if (rule_by_id(rule.id, from) != nullptr)
     return Status::error(where + ": " + path + ".id: duplicate rule id \"" + rule.id + "\"");
   rules_.push_back(std::move(rule));
   return {};
@@ -208,7 +211,9 @@ bool RuleSet::allowed(const SecretRule& r, std::string_view text, size_t mb, siz
   lb = lb == std::string_view::npos || mb == 0 ? lo : lo + lb + 1;
   size_t le = text.substr(me, hi - me).find('\n');
   std::string_view line = text.substr(lb, (le == std::string_view::npos ? hi : me + le) - lb);
+  const size_t idx = static_cast<size_t>(&r - rules_.data());
   for (const auto& a : global_allowlists_) {
+    if (idx < a.scope_begin || idx >= a.scope_end) continue;  // another config's allowlist
     if (!a.target_rules.empty() && std::find(a.target_rules.begin(), a.target_rules.end(), r.id) == a.target_rules.end())
       continue;
     if (a.matches(secret, match, line)) return true;

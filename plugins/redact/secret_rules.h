@@ -29,6 +29,10 @@ struct Allowlist {
   // they never match; under AND they make the whole allowlist never match.
   bool needs_path_or_commit = false;
   std::vector<std::string> target_rules;     // global allowlists only: the rules it applies to (empty: all)
+  // Global allowlists only: the indices [scope_begin, scope_end) of the rules it applies to,
+  // those of the gitleaks config that defined it (and of the configs that one extends), not
+  // the built-in rules or another file's.
+  size_t scope_begin = 0, scope_end = SIZE_MAX;
 
   bool matches(std::string_view secret, std::string_view match, std::string_view line) const;
 };
@@ -139,11 +143,13 @@ class RuleSet {
   // compile() need not compile them again.
   void set_regex_memory(int64_t max_mem) { regex_memory_ = max_mem; }
   int64_t regex_memory() const { return regex_memory_; }
-  // For the loaders: adds one rule (compiles its RE2, checks the id is new).
-  Status add_rule(SecretRule rule, const std::string& where, const std::string& path);
+  // For the loaders: adds one rule, checking its id is new among the rules from index `from`
+  // on (a gitleaks config's ids are unique within it; it may reuse a built-in rule's id).
+  Status add_rule(SecretRule rule, const std::string& where, const std::string& path, size_t from = 0);
   std::vector<Allowlist>& global_allowlists() { return global_allowlists_; }
-  SecretRule* rule_by_id(std::string_view id);
-  void remove_rule(std::string_view id);
+  // The rule with this id, or removes those with it, among the rules from index `from` on.
+  SecretRule* rule_by_id(std::string_view id, size_t from = 0);
+  void remove_rule(std::string_view id, size_t from = 0);
 
  private:
   // Runs rule idx's RE2 on `text`: in windows around Hyperscan's match ends [ends, ends_end)

@@ -133,6 +133,43 @@ TEST_CASE("gitleaks: [extend] path and disabledRules; a rule with a base id exte
   CHECK(found(rs, "be_abczzzzh1234").empty());  // the allowlist added by extend.toml
 }
 
+TEST_CASE("gitleaks: a config's global allowlist and ids are its own; rules already in the set keep theirs",
+          "[redact][gitleaks]") {
+  // As with builtin_rules: true and rules_file: the built-in rules (here one YAML rule) are in
+  // the set first. gitleaks' default config has a global [allowlist] taking any secret with
+  // "false" or "null" in it, and 36 ids the built-in set also uses (github-pat, jwt, ...): the
+  // loader applied that allowlist to the built-in rules too, and silently replaced each
+  // built-in rule whose id the config reused, as if the built-in set were an [extend] base.
+  const std::string yaml = "rules:\n  - id: zq-key\n    regex: 'zq_([A-Za-z0-9]{12})'\n    secret_group: 1\n";
+  RuleSet rs;
+  REQUIRE(rs.add_yaml(yaml, "own.yaml").ok());
+  Status st = rs.add_gitleaks_toml(test::read_file(rules_dir() + "beside_other_rules.toml"), "beside_other_rules.toml");
+  INFO(st.message());
+  REQUIRE(st.ok());
+  REQUIRE(rs.compile(64ll << 20).ok());
+  REQUIRE(rs.rules().size() == 3);  // both zq-key rules, and wv-token
+  // The YAML rule still runs, and the config's global allowlist (regex, stopword) leaves it alone.
+  CHECK(found(rs, "zq_Ab3false9Xy1") == V{"zq-key:Ab3false9Xy1"});
+  CHECK(found(rs, "zq_Ab3qqqq9Xy12") == V{"zq-key:Ab3qqqq9Xy12"});
+  // The config's own rules: found, and quieted by its global allowlist.
+  CHECK(found(rs, "zq-k3m7p9x2q4") == V{"zq-key:k3m7p9x2q4"});
+  CHECK(found(rs, "zq-k3false9x2").empty());
+  CHECK(found(rs, "wv_Ab3De6Gh9Jk2") == V{"wv-token:wv_Ab3De6Gh9Jk2"});
+  CHECK(found(rs, "wv_Ab3qqqq9Xy12").empty());
+  // Its ids, [extend] disabledRules and rule extensions refer to its own rules and its bases':
+  // a rule without regex reusing another source's id does not extend that rule, and
+  // disabledRules does not remove it.
+  RuleSet other;
+  REQUIRE(other.add_yaml(yaml, "own.yaml").ok());
+  CHECK(other.add_gitleaks_toml("[[rules]]\nid = \"zq-key\"\nkeywords = [\"zz\"]\n", "g.toml").message() ==
+        "g.toml:1:1: rules[0]: the rule has neither regex nor path, so it has no effect");
+  RuleSet kept;
+  REQUIRE(kept.add_yaml(yaml, "own.yaml").ok());
+  REQUIRE(kept.add_gitleaks_toml("[extend]\ndisabledRules = [\"zq-key\"]\n", "g.toml").ok());
+  REQUIRE(kept.rules().size() == 1);
+  CHECK(kept.rules()[0].keywords.empty());
+}
+
 TEST_CASE("gitleaks: config errors name the key with file:line:col", "[redact][gitleaks]") {
   CHECK(load_error("[[rules]]\nid = \"a\"\nregex = 'x'\ncolour = \"red\"\n") ==
         "g.toml:4:1: rules[0].colour: unknown key. Allowed: id, description, regex, secretGroup, entropy, keywords, "
