@@ -8,6 +8,7 @@
 // of the configs it extends (all from index `first` of the set on), and its global
 // allowlists apply to those rules only. gitleaks' default config reuses some built-in ids
 // (github-pat, jwt, ...); such a rule runs beside the built-in one.
+#include <cctype>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -47,14 +48,74 @@ Status get_strings(const std::string& origin, const std::string& path, const tom
   return {};
 }
 
+// Go's regexp (1.22 and later) also writes a named group (?<name>...), which RE2 takes only
+// as (?P<name>...), a construct of Go's syntax RE2 lacks. Rewritten outside character
+// classes and \Q...\E; a lookaround (?<= (?<! is left for RE2 to reject, as Go does.
+std::string go_named_groups(std::string_view p) {
+  std::string out;
+  out.reserve(p.size() + 8);
+  bool in_class = false;
+  for (size_t i = 0; i < p.size(); ++i) {
+    char c = p[i];
+    if (c == '\\' && i + 1 < p.size()) {
+      if (p[i + 1] == 'Q') {  // literal text up to \E (or the end)
+        size_t e = p.find("\\E", i + 2);
+        e = e == std::string_view::npos ? p.size() : e + 2;
+        out.append(p.substr(i, e - i));
+        i = e - 1;
+        continue;
+      }
+      out += c;
+      out += p[++i];
+      continue;
+    }
+    if (in_class) {
+      if (c == '[' && i + 1 < p.size() && p[i + 1] == ':') {  // [:alpha:] inside a class
+        if (size_t e = p.find(":]", i + 2); e != std::string_view::npos) {
+          out.append(p.substr(i, e + 2 - i));
+          i = e + 1;
+          continue;
+        }
+      }
+      if (c == ']') in_class = false;
+      out += c;
+      continue;
+    }
+    if (c == '[') {  // a ']' first in a class ([]a], [^]a]) is a literal
+      in_class = true;
+      out += c;
+      if (i + 1 < p.size() && p[i + 1] == '^') out += p[++i];
+      if (i + 1 < p.size() && p[i + 1] == ']') out += p[++i];
+      continue;
+    }
+    if (c == '(' && p.substr(i, 3) == "(?<" && i + 3 < p.size() &&
+        (std::isalpha(static_cast<unsigned char>(p[i + 3])) || p[i + 3] == '_')) {
+      out += "(?P<";
+      i += 2;
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+// `rule`: the id of the rule the regex belongs to, named in the error (empty: none).
 Status compile_re(const std::string& origin, const std::string& path, const toml::node& n, const std::string& pattern,
-                  std::unique_ptr<RE2>& out, int64_t max_mem = RE2::Options().max_mem()) {
+                  std::unique_ptr<RE2>& out, int64_t max_mem = RE2::Options().max_mem(), const std::string& rule = "") {
   RE2::Options o;
   o.set_log_errors(false);
   o.set_max_mem(max_mem);
   out = std::make_unique<RE2>(pattern, o);
-  if (!out->ok()) return err(origin, n.source(), path, "invalid RE2 pattern: " + out->error());
+  if (!out->ok())
+    return err(origin, n.source(), path,
+               (rule.empty() ? "" : "rule \"" + rule + "\": ") + "invalid RE2 pattern: " + out->error());
   return {};
+}
+
+// The id of the [[rules]] table `t` (empty when it has none), for error messages.
+std::string rule_id_of(const toml::table& t) {
+  const toml::node* id = t.get("id");
+  return id != nullptr && id->is_string() ? *id->value<std::string>() : std::string();
 }
 
 Status unknown_key(const std::string& origin, const toml::key& k, const std::string& path, const char* allowed) {
@@ -64,7 +125,7 @@ Status unknown_key(const std::string& origin, const toml::key& k, const std::str
 
 // One allowlist table (per rule or global).
 Status read_allowlist(const std::string& origin, const std::string& path, const toml::table& table, bool global,
-                      Allowlist& out) {
+                      Allowlist& out, const std::string& rule) {
   for (auto&& [k, v] : table) {
     std::string key(k.str()), key_path = path + "." + key;
     if (key == "description") {
@@ -90,8 +151,8 @@ Status read_allowlist(const std::string& origin, const std::string& path, const 
       if (Status status = get_strings(origin, key_path, v, res); !status.ok()) return status;
       for (size_t i = 0; i < res.size(); ++i) {
         std::unique_ptr<RE2> regex;
-        if (Status status =
-                compile_re(origin, key_path + "[" + std::to_string(i) + "]", *v.as_array()->get(i), res[i], regex);
+        if (Status status = compile_re(origin, key_path + "[" + std::to_string(i) + "]", *v.as_array()->get(i),
+                                       go_named_groups(res[i]), regex, RE2::Options().max_mem(), rule);
             !status.ok())
           return status;
         out.regexes.push_back(std::move(regex));
@@ -117,10 +178,10 @@ Status read_allowlist(const std::string& origin, const std::string& path, const 
 
 // A rule's allowlist(s): `allowlist` (one table, before gitleaks 8.21) or `allowlists` (array).
 Status read_allowlists(const std::string& origin, const std::string& path, const toml::node& v, bool global,
-                       std::vector<Allowlist>& out) {
+                       std::vector<Allowlist>& out, const std::string& rule = "") {
   if (const toml::table* t = v.as_table()) {
     Allowlist a;
-    if (Status s = read_allowlist(origin, path, *t, global, a); !s.ok()) return s;
+    if (Status s = read_allowlist(origin, path, *t, global, a, rule); !s.ok()) return s;
     out.push_back(std::move(a));
     return {};
   }
@@ -131,7 +192,7 @@ Status read_allowlists(const std::string& origin, const std::string& path, const
     std::string p = path + "[" + std::to_string(i) + "]";
     if (t == nullptr) return err(origin, arr->get(i)->source(), p, "expected a table");
     Allowlist a;
-    if (Status s = read_allowlist(origin, p, *t, global, a); !s.ok()) return s;
+    if (Status s = read_allowlist(origin, p, *t, global, a, rule); !s.ok()) return s;
     out.push_back(std::move(a));
   }
   return {};
@@ -150,8 +211,11 @@ Status read_rule(const std::string& origin, const std::string& path, const toml:
       if (Status status = get_string(origin, key_path, v, rule.description); !status.ok()) return status;
     } else if (key == "regex") {
       if (Status status = get_string(origin, key_path, v, rule.pattern); !status.ok()) return status;
+      rule.pattern = go_named_groups(rule.pattern);
       std::unique_ptr<RE2> regex;
-      if (Status status = compile_re(origin, key_path, v, rule.pattern, regex, max_mem); !status.ok()) return status;
+      if (Status status = compile_re(origin, key_path, v, rule.pattern, regex, max_mem, rule_id_of(table));
+          !status.ok())
+        return status;
       rule.re.adopt(std::move(regex));
       has_regex = true;
     } else if (key == "secretGroup") {
@@ -174,7 +238,8 @@ Status read_rule(const std::string& origin, const std::string& path, const toml:
       if (Status status = get_string(origin, key_path, v, ignored); !status.ok()) return status;
       has_path = true;
     } else if (key == "allowlist" || key == "allowlists") {
-      if (Status status = read_allowlists(origin, key_path, v, false, rule.allowlists); !status.ok()) return status;
+      if (Status status = read_allowlists(origin, key_path, v, false, rule.allowlists, rule_id_of(table)); !status.ok())
+        return status;
     } else if (key == "required" || key == "skipReport") {
       return Status::error(at(origin, k.source()) + ": " + key_path +
                            ": composite rules (required, skipReport) are not supported; remove the key or the rule");

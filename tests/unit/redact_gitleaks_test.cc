@@ -170,12 +170,50 @@ TEST_CASE("gitleaks: a config's global allowlist and ids are its own; rules alre
   CHECK(kept.rules()[0].keywords.empty());
 }
 
+TEST_CASE("gitleaks: Go's (?<name>...) is read as RE2's (?P<name>...); Go syntax RE2 lacks otherwise is an error naming "
+          "the rule",
+          "[redact][gitleaks]") {
+  // Go 1.22's regexp takes (?<name>...) as well as (?P<name>...); RE2 only the latter.
+  const std::string toml = R"(
+[[rules]]
+id = "named-group"
+regex = '''ngt_(?<body>[a-z0-9]{12})\b'''
+[[rules.allowlists]]
+regexes = ['''^(?<zeros>0+)$''']
+
+[[rules]]
+id = "not-in-classes"
+regex = '''nq_[(?<a>]{3}_(?<tail>[0-9]{6})'''
+
+[[rules]]
+id = "not-in-quotes"
+regex = '''lq_\Q(?<q>\E[0-9]{6}'''
+)";
+  RuleSet rs;
+  Status st = rs.add_gitleaks_toml(toml, "g.toml");
+  INFO(st.message());
+  REQUIRE(st.ok());
+  REQUIRE(rs.compile(64ll << 20).ok());
+  CHECK(found(rs, "ngt_k3m7p9x2q4w8") == V{"named-group:k3m7p9x2q4w8"});
+  CHECK(found(rs, "ngt_000000000000").empty());  // the allowlist's named group
+  // Inside a class or \Q...\E the characters are literal and stay as they are.
+  CHECK(found(rs, "nq_a<?_123456") == V{"not-in-classes:123456"});
+  CHECK(found(rs, "nq_P??_123456").empty());
+  CHECK(found(rs, "lq_(?<q>123456") == V{"not-in-quotes:lq_(?<q>123456"});
+  CHECK(found(rs, "lq_(?P<q>123456").empty());
+  // Lookarounds: neither Go nor RE2 has them. The error names the rule.
+  CHECK(load_error("[[rules]]\nid = \"a\"\nregex = '''x(?=y)'''\n") ==
+        "g.toml:3:9: rules[0].regex: rule \"a\": invalid RE2 pattern: invalid perl operator: (?=");
+  CHECK(load_error("[[rules]]\nid = \"a\"\nregex = 'x'\n[[rules.allowlists]]\nregexes = ['''(?<=x)y''']\n") ==
+        "g.toml:5:12: rules[0].allowlists[0].regexes[0]: rule \"a\": invalid RE2 pattern: invalid perl operator: (?<");
+}
+
 TEST_CASE("gitleaks: config errors name the key with file:line:col", "[redact][gitleaks]") {
   CHECK(load_error("[[rules]]\nid = \"a\"\nregex = 'x'\ncolour = \"red\"\n") ==
         "g.toml:4:1: rules[0].colour: unknown key. Allowed: id, description, regex, secretGroup, entropy, keywords, "
         "path, tags, allowlist, allowlists");
   CHECK(load_error("[[rules]]\nid = \"a\"\nregex = '''(x'''\n") ==
-        "g.toml:3:9: rules[0].regex: invalid RE2 pattern: missing ): (x");
+        "g.toml:3:9: rules[0].regex: rule \"a\": invalid RE2 pattern: missing ): (x");
   CHECK(load_error("[[rules]]\nid = \"a\"\nregex = '''(x)'''\nsecretGroup = 2\n") ==
         "g.toml:4:15: rules[0].secretGroup: the regex has 1 capture groups");
   CHECK(load_error("[[rules]]\nid = \"a\"\nregex = 'x'\n[[rules.allowlists]]\ncondition = \"XOR\"\n") ==
