@@ -9,7 +9,8 @@
 // lost with a server) and is acked, not written again; after a reconnect, or a gap in the
 // consumer's delivery sequence (a batch lost in flight), the partition is resynced: what was
 // fetched and not yet read is dropped, and the durable is recreated from just after the last
-// message this worker acked, so the partition comes again in stream order.
+// message this worker acked, so the partition comes again in stream order. The sequences and
+// the JetStream calls of that are in partition_order.h.
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@
 #include "core/plugin.h"
 #include "core/signals.h"
 #include "plugins/nats/nats_common.h"
+#include "plugins/nats/partition_order.h"
 
 namespace agentlog::plugins {
 namespace {
@@ -76,7 +78,18 @@ struct InputStats {
 
 class NatsSource : public ByteSource {
  public:
-  NatsSource(const InputConfig& cfg, std::shared_ptr<InputStats> stats) : cfg_(cfg), stats_(std::move(stats)) {}
+  NatsSource(const InputConfig& cfg, std::shared_ptr<InputStats> stats)
+      : cfg_(cfg),
+        stats_(std::move(stats)),
+        durables_(conn_,
+                  DurableOptions{.stream = cfg.conn.stream,
+                                 .ack_wait_ms = cfg.ack_wait_ms,
+                                 .max_ack_pending = cfg.max_ack_pending,
+                                 .fetch_timeout_ms = cfg.fetch_timeout_ms,
+                                 .resume_in_order = cfg.resume_in_order,
+                                 .retry_initial_ms = cfg.conn.reconnect_initial_ms,
+                                 .retry_max_ms = cfg.conn.reconnect_max_ms},
+                  DurableCounters{stats_->fetch_errors, stats_->unacked_at_start, stats_->resumed_from_ack_floor}) {}
   ~NatsSource() override {
     {
       std::lock_guard lock(mu_);
@@ -111,18 +124,16 @@ class NatsSource : public ByteSource {
     if (Status status = conn_.open(cfg_.conn, "nats input", nullptr); !status.ok()) return status;
     if (Status status = conn_.ensure_stream(); !status.ok()) return status;
     parts_.resize(cfg_.partitions.size());
-    taken_.assign(cfg_.partitions.size(), Taken{});
     const auto parts = static_cast<int64_t>(cfg_.partitions.size());
-    taken_window_ = static_cast<size_t>(2 * cfg_.max_ack_pending * parts + cfg_.batch);
-    acked_ = std::make_unique<std::atomic<uint64_t>[]>(cfg_.partitions.size());
+    order_.open(cfg_.partitions.size(), static_cast<size_t>(2 * cfg_.max_ack_pending * parts + cfg_.batch));
     for (size_t i = 0; i < parts_.size(); ++i) {
       Part& part = parts_[i];
       part.subject = subject_for(cfg_.subject, cfg_.partitions[i]);
       part.durable = cfg_.durable + "-" + std::to_string(cfg_.partitions[i]);
       part.generation = conn_.reconnects.load();
-      jsConsumerConfig config = consumer_config();
+      jsConsumerConfig config = durables_.consumer_config();
       bool recreating = false;
-      if (Status status = prepare_durable(part.durable, config, recreating); !status.ok()) return status;
+      if (Status status = durables_.prepare(part.durable, config, recreating); !status.ok()) return status;
       if (Status status = subscribe(part, config, recreating); !status.ok()) return status;
     }
     for (size_t i = 0; i < parts_.size(); ++i) threads_.emplace_back([this, i] { fetch_loop(i); });
@@ -141,23 +152,16 @@ class NatsSource : public ByteSource {
           next = ready_.front();
           ready_.pop_front();
         }
-        Taken& taken = taken_[next.part];
-        if (next.sseq != 0 && next.sseq <= taken.last) {
-          if (taken.has(next.sseq)) {
-            // A redelivery of a message this process read already (its ack was lost with a
-            // server, or a resync delivered it again): acked once everything before it is.
-            ++stats_->duplicates_skipped;
-            if (produced_ == consumed_) ack_now(next.msg);
-            else unacked_.push_back({produced_, next.msg, next.part, 0});
-            continue;
-          }
-          // Older than the last one read and not read before (a delivery lost without a trace,
-          // or read so long ago it left the window): written, out of order or as a duplicate,
-          // never dropped.
-          ++stats_->late;
-        } else if (next.sseq != 0) {
-          taken.add(next.sseq, taken_window_);
+        const PartitionOrder::Take take = order_.take(next.part, next.sseq);
+        if (take == PartitionOrder::Take::Redelivery) {
+          // Read already (its ack was lost with a server, or a resync delivered it again):
+          // acked once everything before it is.
+          ++stats_->duplicates_skipped;
+          if (produced_ == consumed_) ack_now(next.msg);
+          else unacked_.push_back({produced_, next.msg, next.part, 0});
+          continue;
         }
+        if (take == PartitionOrder::Take::Late) ++stats_->late;  // written, out of order or again
         current_ = next.msg;
         current_part_ = next.part;
         current_sseq_ = next.sseq;
@@ -194,8 +198,7 @@ class NatsSource : public ByteSource {
     size_t n = 0;
     while (!unacked_.empty() && unacked_.front().end <= consumed) {
       natsMsg* m = unacked_.front().msg;
-      if (uint64_t sseq = unacked_.front().sseq; sseq > acked_[unacked_.front().part].load(std::memory_order_relaxed))
-        acked_[unacked_.front().part].store(sseq, std::memory_order_relaxed);
+      order_.acked(unacked_.front().part, unacked_.front().sseq);
       unacked_.pop_front();
       natsMsg_Ack(m, nullptr);
       natsMsg_Destroy(m);
@@ -230,50 +233,12 @@ class NatsSource : public ByteSource {
     uint64_t last_cseq = 0;   // the consumer's last delivery sequence (0: not known yet)
   };
 
-  jsConsumerConfig consumer_config() const {
-    jsConsumerConfig config;
-    jsConsumerConfig_Init(&config);
-    config.AckPolicy = js_AckExplicit;
-    config.DeliverPolicy = js_DeliverAll;
-    config.AckWait = cfg_.ack_wait_ms * 1000000;
-    config.MaxAckPending = cfg_.max_ack_pending;
-    config.MaxDeliver = -1;
-    return config;
-  }
-
-  // Binds (or creates) the partition's durable pull consumer. A cluster that lost a node or
-  // is electing a leader answers late: transient failures are retried with backoff until
-  // SIGTERM, as a worker must outlive a node restart. A deleted durable (`recreating`) is
-  // created again even past a SIGTERM, for up to a minute.
+  // Binds (or creates) the partition's durable (Durables::subscribe); its delivery sequence
+  // starts again.
   Status subscribe(Part& part, const jsConsumerConfig& config, bool recreating) {
-    jsSubOptions sub_options;
-    jsSubOptions_Init(&sub_options);
-    sub_options.Stream = cfg_.conn.stream.c_str();
-    sub_options.Config = config;
     natsSubscription* sub = nullptr;
-    natsStatus nats_status;
-    const auto recreate_until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    for (int64_t pause = cfg_.conn.reconnect_initial_ms;; pause = std::min<int64_t>(pause * 2, cfg_.conn.reconnect_max_ms)) {
-      jsErrCode jerr = static_cast<jsErrCode>(0);
-      nats_status = js_PullSubscribe(&sub, conn_.js, part.subject.c_str(), part.durable.c_str(), nullptr, &sub_options, &jerr);
-      if (nats_status == NATS_OK) break;
-      const bool in_time = std::chrono::steady_clock::now() < recreate_until;
-      if (recreating && !transient(nats_status, jerr) && in_time) {
-        // The durable deleted to be recreated is there again with its old start: a cluster
-        // electing a leader answered the delete before it took effect (seen with a node
-        // stopped). Deleted again, then created as asked.
-        jsErrCode derr = static_cast<jsErrCode>(0);
-        js_DeleteConsumer(conn_.js, cfg_.conn.stream.c_str(), part.durable.c_str(), nullptr, &derr);
-      } else if (!transient(nats_status, jerr)) {
-        break;
-      }
-      if (stop_requested() && !(recreating && in_time)) break;
-      ++stats_->fetch_errors;
-      wait_readable(-1, static_cast<int>(pause));
-    }
-    if (nats_status != NATS_OK)
-      return Status::error("nats input (" + conn_.label() + "): consumer " + part.durable + " on " + part.subject +
-                           ": " + status_text(nats_status));
+    if (Status status = durables_.subscribe(part.subject, part.durable, config, recreating, sub); !status.ok())
+      return status;
     part.sub = sub;
     part.last_cseq = 0;
     return {};
@@ -288,30 +253,6 @@ class NatsSource : public ByteSource {
       --outstanding_;
     }
     space_cv_.notify_all();
-  }
-
-  // Deletes the durable, so that the next subscribe creates it from `from`; 0: from the
-  // durable's ack floor (set in `from`).
-  Status delete_for_floor(const std::string& durable, jsConsumerConfig& config, uint64_t& from) {
-    if (from == 0) {
-      DurableState state;
-      if (Status status = read_durable(durable, config, state); !status.ok()) return status;
-      if (!state.found) return Status::error("nats input: consumer " + durable + " is gone");
-      from = state.from;
-    }
-    natsStatus nats_status = NATS_OK;
-    for (int64_t pause = cfg_.conn.reconnect_initial_ms;; pause = std::min<int64_t>(pause * 2, cfg_.conn.reconnect_max_ms)) {
-      jsErrCode jerr = static_cast<jsErrCode>(0);
-      nats_status = js_DeleteConsumer(conn_.js, cfg_.conn.stream.c_str(), durable.c_str(), nullptr, &jerr);
-      if (nats_status == NATS_OK || nats_status == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr) break;
-      if (!transient(nats_status, jerr) || stop_requested())
-        return Status::error("nats input (" + conn_.label() + "): consumer " + durable +
-                             ": cannot recreate it from its ack floor: " + status_text(nats_status));
-      wait_readable(-1, static_cast<int>(pause));
-    }
-    config.DeliverPolicy = js_DeliverByStartSequence;
-    config.OptStartSeq = from;
-    return {};
   }
 
   // After a reconnect or a lost batch: drops what this partition fetched and the reader has
@@ -341,19 +282,15 @@ class NatsSource : public ByteSource {
     }
     space_cv_.notify_all();
     part.sub = nullptr;
-    jsConsumerConfig config = consumer_config();
-    // From just after the last message this process acked: every message before it was
-    // written. Not the server's ack floor: a consumer's new leader may not have heard of a
-    // delivery lost in flight and count it as acked (seen with nats-server 2.9: one record
-    // never delivered again). Before any ack of this process, the server's floor.
-    const uint64_t acked = acked_[index].load(std::memory_order_relaxed);
-    uint64_t from = acked ? acked + 1 : 0;
-    Status status = delete_for_floor(part.durable, config, from);
-    if (status.ok()) status = subscribe(part, config, true);
-    if (!status.ok()) {
+    // From just after the last message this process acked (PartitionOrder::resync_start).
+    uint64_t from = order_.resync_start(index);
+    natsSubscription* sub = nullptr;
+    if (Status status = durables_.recreate(part.subject, part.durable, from, sub); !status.ok()) {
       if (!stop_requested()) std::fprintf(stderr, "agentlog: error: %s\n", status.message().c_str());
       return false;
     }
+    part.sub = sub;
+    part.last_cseq = 0;
     ++stats_->resyncs;
     std::fprintf(stderr,
                  "agentlog: warning: nats input: consumer %s resynced after a fault (a reconnect or a lost batch): "
@@ -362,105 +299,10 @@ class NatsSource : public ByteSource {
     return true;
   }
 
-  // Worth another try: no answer yet, or a cluster without a leader for the moment.
-  static bool transient(natsStatus status, jsErrCode jerr) {
-    return status == NATS_TIMEOUT || status == NATS_NO_RESPONDERS ||
-           (status != NATS_OK && jerr == JSClusterNotAvailErr);
-  }
-
   void nak(natsMsg* m) {
     natsMsg_Nak(m, nullptr);
     natsMsg_Destroy(m);
     ++stats_->nacked;
-  }
-
-  struct DurableState {
-    bool found = false;
-    int64_t pending = 0, waiting = 0;
-    uint64_t from = 0;
-  };
-
-  // The durable's acks and open pull requests; retried while the cluster has no answer.
-  Status read_durable(const std::string& durable, jsConsumerConfig& config, DurableState& state) {
-    natsStatus nats_status = NATS_OK;
-    for (int64_t pause = cfg_.conn.reconnect_initial_ms;; pause = std::min<int64_t>(pause * 2, cfg_.conn.reconnect_max_ms)) {
-      jsConsumerInfo* info = nullptr;
-      jsErrCode jerr = static_cast<jsErrCode>(0);
-      nats_status = js_GetConsumerInfo(&info, conn_.js, cfg_.conn.stream.c_str(), durable.c_str(), nullptr, &jerr);
-      if (nats_status == NATS_OK && info != nullptr) {
-        state.found = true;
-        state.pending = info->NumAckPending;
-        state.waiting = info->NumWaiting;
-        state.from = info->AckFloor.Stream + 1;
-        if (info->Config != nullptr) {
-          config.DeliverPolicy = info->Config->DeliverPolicy;
-          config.OptStartSeq = info->Config->OptStartSeq;
-        }
-        jsConsumerInfo_Destroy(info);
-        return {};
-      }
-      if (nats_status == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr) {
-        state.found = false;
-        return {};
-      }
-      if (!transient(nats_status, jerr) || stop_requested()) break;
-      wait_readable(-1, static_cast<int>(pause));
-    }
-    return Status::error("nats input (" + conn_.label() + "): consumer " + durable + ": " + status_text(nats_status));
-  }
-
-  // A process killed with messages fetched and not acked leaves them pending on the durable;
-  // JetStream redelivers them after ack_wait, but hands out newer ones at once, so the
-  // partition would come out of order (a lifecycle's end before its start). Instead, as a
-  // Kafka consumer resumes from its committed offset, the durable is recreated from its ack
-  // floor (acks are sent in order, so everything after the floor is what was not acked):
-  // the partition is delivered again in stream order from the first message not acked.
-  // Sets where `config` delivers from: an existing durable's own start (a bind must repeat
-  // it), or the ack floor after a crash. `recreating`: the durable was deleted, so the
-  // subscribe that creates it again must not give up early (a durable that is not there
-  // would be created from the stream's start: every message again).
-  Status prepare_durable(const std::string& durable, jsConsumerConfig& config, bool& recreating) {
-    recreating = false;
-    DurableState state;
-    if (Status status = read_durable(durable, config, state); !status.ok()) return status;
-    if (!state.found) return {};  // a new durable
-    stats_->unacked_at_start += static_cast<uint64_t>(std::max<int64_t>(state.pending, 0));
-    if (state.pending == 0 || !cfg_.resume_in_order) return {};
-    // A killed process's last pull request stays open on the server until it expires (a
-    // fetch's expiry is its timeout) or the server sees its connection gone: a restart that
-    // comes at once must not take it for another process. Wait for such a request to lapse;
-    // a consumer whose ack floor moves meanwhile is alive (a killed process acks nothing).
-    const uint64_t floor_at_start = state.from;
-    const auto lapse = std::chrono::steady_clock::now() + std::chrono::milliseconds(2 * cfg_.fetch_timeout_ms + 1000);
-    while (state.waiting > 0 && std::chrono::steady_clock::now() < lapse && !stop_requested()) {
-      wait_readable(-1, 100);
-      if (Status status = read_durable(durable, config, state); !status.ok()) return status;
-      if (!state.found) return {};
-      if (state.pending == 0) return {};
-      if (state.from != floor_at_start) break;
-    }
-    if (stop_requested()) return {};
-    const int64_t pending = state.pending;
-    const uint64_t from = state.from;
-    if (state.waiting > 0 || state.from != floor_at_start) {
-      // A pull request is open: another process consumes this durable now. Recreating it
-      // would cut that process off; its messages stay where they are.
-      std::fprintf(stderr,
-                   "agentlog: warning: nats input: consumer %s is being consumed by another process; not recreated "
-                   "from its ack floor (set resume_in_order: false where processes share a partition)\n",
-                   durable.c_str());
-      return {};
-    }
-    uint64_t start = from;  // sets config to deliver from it
-    if (Status status = delete_for_floor(durable, config, start); !status.ok()) return status;
-    recreating = true;
-    ++stats_->resumed_from_ack_floor;
-    std::fprintf(stderr,
-                 "agentlog: warning: nats input: consumer %s had %lld messages fetched and not acked (an earlier "
-                 "process was killed, or gave them back at its stop); delivering the partition again in order from "
-                 "stream sequence %llu\n",
-                 durable.c_str(), static_cast<long long>(pending), static_cast<unsigned long long>(from));
-    return {};
   }
 
   void fetch_loop(size_t index) {
@@ -541,6 +383,8 @@ class NatsSource : public ByteSource {
   const InputConfig& cfg_;
   std::shared_ptr<InputStats> stats_;
   Connection conn_;
+  Durables durables_;  // JetStream calls of a resume at start and of a resync
+  PartitionOrder order_;  // the stream sequences read lately and the last acked, per partition
   std::vector<Part> parts_;                // each owned by its fetch thread after open()
   std::mutex resync_mu_;
   std::vector<natsSubscription*> retired_;  // replaced by a resync (guarded by mu_; destroyed last)
@@ -558,23 +402,6 @@ class NatsSource : public ByteSource {
   size_t current_at_ = 0;
   uint64_t produced_ = 0;
   uint64_t consumed_ = 0;        // the runner's last delivered() position
-  // Per partition: the stream sequences read lately (ascending), so that a redelivery is told
-  // from a message never seen. The window covers more than can be unacked at once.
-  struct Taken {
-    std::deque<uint64_t> recent;
-    uint64_t last = 0;
-    bool has(uint64_t sseq) const { return std::binary_search(recent.begin(), recent.end(), sseq); }
-    void add(uint64_t sseq, size_t window) {
-      recent.push_back(sseq);
-      last = sseq;
-      while (recent.size() > window) recent.pop_front();
-    }
-  };
-  std::vector<Taken> taken_;
-  size_t taken_window_ = 0;  // more than can be fetched and unacked at once
-  // Per partition: the stream sequence of the last message acked after delivery (written by
-  // the reader, read by a resync).
-  std::unique_ptr<std::atomic<uint64_t>[]> acked_;
   std::deque<Unacked> unacked_;
 };
 
