@@ -971,6 +971,60 @@ code_kind("cloudant-pw-assignment", "https://cloud.ibm.com/docs/Cloudant (legacy
           lambda: s(HEX, 64))
 
 
+# Kinds added for issue 19 (shapes the scanners' public test suites exercise; values are ours, random).
+def _mixed(n, m):
+    """Letters and digits, with at least two digits and two letters."""
+    return s(LO, 2) + s(DIG, 2) + s(AN, n - 4, m - 4)
+
+
+@kind("generic-key-name-assignment", GEN + "; a random value assigned to any name ending in key (Key=V, acme_key: V)", "ACME_KEY", uri=False, examples=3)
+def _key_name():
+    v = _mixed(20, 40)
+    return R.choice(["[DEBUG] Using Key={v}", "acme_key: {v}", "\"serviceKey\": \"{v}\"", "license_key = '{v}'", "export WIDGET_KEY={v}"]).format(v=v), v
+
+
+@kind("generic-secret-word-in-name", GEN + "; a random value assigned to a longer name holding secret/token/creds (my_api_token_2 = V)", "CONFIG", uri=False, examples=3)
+def _secret_name():
+    v = _mixed(24, 48)
+    return R.choice(["some_api_token_2 = \"{v}\"", "mySecretValue={v}", "\"credentials\": \"{v}\"", "creds = {v}", "deploy_token_prod: {v}"]).format(v=v), v
+
+
+@kind("secret-word-before-token", GEN + "; a random token written right after secret/token/credentials in prose", "NOTE", uri=False, examples=3)
+def _secret_prose():
+    v = _mixed(24, 40)
+    return R.choice(["You can find the acme secret {v} in the vault", "use the deploy token {v} for staging", "credentials {v} were rejected by the API",
+                    "[INFO] billing api key {v} loaded"]).format(v=v), v
+
+
+@kind("libpq-conninfo-password", "https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNSTRING-KEYWORD-VALUE (host=H port=P dbname=D user=U password=V)",
+      "PG_CONNINFO", uri=False)
+def _libpq():
+    p = password()
+    return f"psql \"host=db.corp.example port=5432 dbname=app user=app password={p} sslmode=require\"", p
+
+
+token_kind("aiven-service-password", "https://aiven.io/docs/platform/concepts/service-users (service passwords start with AVNS_; AVNS_ + 20 as publicly seen)", "AIVEN_PASSWORD",
+           lambda: "AVNS_" + s(AN + "_-", 20))
+token_kind("aws-bedrock-short-term-key", "https://docs.aws.amazon.com/bedrock/latest/userguide/api-keys.html (short-term keys: bedrock-api-key- + base64)",
+           "AWS_BEARER_TOKEN_BEDROCK", lambda: "bedrock-api-key-" + b64(b"bedrock.amazonaws.com/?Action=CallWithBearerToken&X-Amz-Credential=" + s(B64, 60).encode()), uri=False)
+token_kind("azure-app-insights-key", "https://learn.microsoft.com/en-us/azure/azure-monitor/app/connection-strings (InstrumentationKey=<uuid>)", "APPLICATIONINSIGHTS_CONNECTION_STRING",
+           uuid4, uri=False, ctx="InstrumentationKey={t};IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/")
+token_kind("adobe-client-secret", "https://developer.adobe.com/developer-console/docs/guides/credentials/ (client secret: p8e- + 32, as publicly seen)", "ADOBE_CLIENT_SECRET",
+           lambda: "p8e-" + s(AN, 32))
+token_kind("openshift-oauth-token", "https://docs.openshift.com/container-platform/4.16/authentication/managing-oauth-access-tokens.html (sha256~ + 43 base64url)", "OC_TOKEN",
+           lambda: "sha256~" + s(B64U, 43), ctx="oc login --token={t} --server=https://api.ocp.corp.example:6443")
+token_kind("nuget-api-key", "https://learn.microsoft.com/en-us/nuget/nuget-org/publish-a-package#create-api-keys (oy2 + 43 lowercase letters and digits, as publicly seen)",
+           "NUGET_API_KEY", lambda: "oy2" + s(ANL, 43))
+token_kind("maxmind-license-key", "https://dev.maxmind.com/geoip/updating-databases (license key; current keys: 6 + _ + 29 + _mmk, as publicly seen)", "MAXMIND_LICENSE_KEY",
+           lambda: s(AN, 6) + "_" + s(AN, 29) + "_mmk")
+token_kind("gitlab-session-cookie", "https://docs.gitlab.com/ee/user/profile/#cookies-used-for-sign-in (_gitlab_session cookie, 32 hex)", "COOKIE",
+           lambda: s(HEX, 32), uri=False, ctx="Cookie: _gitlab_session={t}; preferred_language=en")
+token_kind("facebook-app-access-token", "https://developers.facebook.com/docs/facebook-login/guides/access-tokens#apptokens (app id|app secret)", "FACEBOOK_APP_TOKEN",
+           lambda: s(DIG, 15, 16) + "|" + s(B64U, 32), uri=False, ctx="facebook app token: access_token={t}")
+token_kind("softlayer-api-key-url", "https://sldn.softlayer.com/article/authenticating-softlayer-api/ (64-char API key; here in a v3 URL path)", "SL_URL",
+           lambda: s(ANL, 64), uri=False, ctx="https://api.softlayer.com/rest/v3/{t}/SoftLayer_Account.json")
+
+
 # ---------------------------------------------------------------------------------------------
 # Negative kinds: near-misses an auditor would NOT want altered. Each returns a text; the
 # flag says whether the value is itself a hash or URI (so it may sit in a ref field).
@@ -1113,6 +1167,12 @@ neg("secret-named-non-secret", "secret-sounding keys holding ids, digests or siz
                       f"client_id={uuid4()}", f"tenant_id: {uuid4()}", f"token_id={s(DIG, 6)}", f"secret_version: {R.randint(1, 30)}",
                       f"password_changed_at: 2026-01-0{R.randint(1, 9)}", f"public_key_fingerprint: SHA256:{b64(rnd_bytes(32)).rstrip('=')}",
                       f"\"etag\": \"W/\\\"{s(HEX, 32)}\\\"\"", f"nonce={s(HEX, 32)}", f"key: {s(HEX, 40)}.tar.zst", f"token_sha256: {s(HEX, 64)}"]))
+neg("non-secret-key-names", "random-looking values under key names that are not secrets, and secret words in ordinary prose", "CONFIG", examples=16)(
+    lambda: each([f"primaryKey={s(AN, 30)}", f"sort_key: {s(LO, 6)}-{s(DIG, 10)}", f"\"partition_key\": \"tenant-{s(HEX, 12)}\"",
+                  f"cacheKey: {s(HEX, 64)}", f"objectKey=uploads/{uuid4()}/data.json", f"idempotencyKey: \"{uuid4()}\"",
+                  "rotated the secret manager-entry-prod-eu-1 today", f"token usage-report-2026-01-0{R.randint(1, 9)}.csv written",
+                  f"secret_name = prod-db-credentials-{s(DIG, 2)}", f"api_key_id: {s(ANU, 20)}", f"registry key: runs/{s(HEX, 12)}/part-0001",
+                  f"token_expires_at={R.randint(10**9, 2 * 10**9)}"]))
 neg("oauth-public-params", "OAuth parameters that are not secrets (state, PKCE challenge, client id)", "URL", ref_shaped=True)(
     lambda: f"https://login.corp.example/oauth2/authorize?response_type=code&client_id={uuid4()}&state={s(B64U, 22)}"
             f"&code_challenge={s(B64U, 43)}&code_challenge_method=S256&redirect_uri=https%3A%2F%2Fapp.corp.example%2Fcb")
