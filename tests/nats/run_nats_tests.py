@@ -402,16 +402,21 @@ def workers_done(workers, total):
     return done
 
 
-def start_cluster(d, name, nodes, replicas, pin_last=False):
-    # The servers (a cluster when nodes > 1), the stream, and two running workers that take
-    # partitions [0, 1] and [2, 3], given every server's URL. `pin_last`: worker 1 connects
-    # to the last server first (the one a faults run stops), so it loses its own server.
+def start_servers(name, nodes):
+    # `nodes` servers (a cluster when more than one), each ready; returns them and their URLs.
     servers = [Server("%s-n%d" % (name, i), cluster=True if nodes > 1 else None) for i in range(nodes)]
     for server in servers:
         server.start(servers)
     for server in servers:
         wait_for(server.name + " to be ready", server.ready)
-    urls = [server.url() for server in servers]
+    return servers, [server.url() for server in servers]
+
+
+def start_cluster(d, name, nodes, replicas, pin_last=False):
+    # The servers (a cluster when nodes > 1), the stream, and two running workers that take
+    # partitions [0, 1] and [2, 3], given every server's URL. `pin_last`: worker 1 connects
+    # to the last server first (the one a faults run stops), so it loses its own server.
+    servers, urls = start_servers(name, nodes)
     wait_stream_ready(d, urls, replicas)
     workers = [Worker(d, "w0", urls, [0, 1]),
                Worker(d, "w1", urls[-1:] + urls[:-1] if pin_last else urls, [2, 3], randomize=not pin_last)]
@@ -570,12 +575,7 @@ def worker_reconnects(name, nodes):
     os.makedirs(d)
     inp = os.path.join(d, "input.jsonl")
     subprocess.run([GEN, "--lines", str(RECORDS), "--faults", "--out", inp], check=True, capture_output=True)
-    servers = [Server("%s-n%d" % (name, i), cluster=True if nodes > 1 else None) for i in range(nodes)]
-    for server in servers:
-        server.start(servers)
-    for server in servers:
-        wait_for(server.name + " to be ready", server.ready)
-    urls = [server.url() for server in servers]
+    servers, urls = start_servers(name, nodes)
     wait_stream_ready(d, urls, nodes)
     edge_stats, edge_dl = run_edge(d, urls, nodes, inp)  # the whole backlog before any worker
     expected_total = edge_stats["records_out"] - edge_stats["output_dead_lettered"]
