@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 
 #include "core/input.h"
 #include "core/signals.h"
@@ -43,72 +42,10 @@ std::string status_text(natsStatus s) {
   return out;
 }
 
-Puller::~Puller() {
-  if (sub_) natsSubscription_Destroy(sub_);
-}
-
-natsStatus Puller::open(natsConnection* nc, const std::string& stream, const std::string& durable) {
-  nc_ = nc;
-  natsInbox* inbox = nullptr;
-  natsStatus status = natsInbox_Create(&inbox);
-  if (status != NATS_OK) return status;
-  inbox_ = inbox;
-  natsInbox_Destroy(inbox);
-  next_subject_ = "$JS.API.CONSUMER.MSG.NEXT." + stream + "." + durable;
-  status = natsConnection_SubscribeSync(&sub_, nc_, inbox_.c_str());
-  // No client-side cap: a cap drops messages as a slow consumer. What can arrive is bounded by
-  // the consumer's max_ack_pending.
-  if (status == NATS_OK) status = natsSubscription_SetPendingLimits(sub_, -1, -1);
-  return status;
-}
-
-natsStatus Puller::fetch(int batch, int64_t timeout_ms, std::vector<natsMsg*>& out) {
-  // The server ends the request (a 408) before this side stops waiting, so that an answer
-  // rarely comes after the fetch that asked for it.
-  const int64_t expires_ms = timeout_ms > 10 ? timeout_ms - timeout_ms / 5 : timeout_ms;
-  // Messages already queued (answers to an earlier request) are taken first; only the rest
-  // is asked for.
+natsStatus fetch_messages(natsMsgList* list, natsSubscription* sub, int batch, int64_t timeout_ms, jsErrCode* jerr) {
   int queued = 0, bytes = 0;
-  natsStatus status = natsSubscription_GetPending(sub_, &queued, &bytes);
-  if (status != NATS_OK) return status;
-  if (queued < batch) {
-    const std::string request = "{\"batch\":" + std::to_string(batch - queued) +
-                                ",\"expires\":" + std::to_string(expires_ms * 1000000) + "}";
-    status = natsConnection_PublishRequest(nc_, next_subject_.c_str(), inbox_.c_str(), request.data(),
-                                           static_cast<int>(request.size()));
-    if (status != NATS_OK) return status;
-  }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  int got = 0;
-  while (got < batch) {
-    const int64_t left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
-    if (left <= 0) break;
-    natsMsg* msg = nullptr;
-    status = natsSubscription_NextMsg(&msg, sub_, left);
-    if (status == NATS_TIMEOUT) break;
-    if (status != NATS_OK) return got > 0 ? NATS_OK : status;
-    // A status message has no body and a "Status" header: 100 an idle heartbeat, 404 no
-    // messages, 408 a request expired, 409 the consumer deleted, a leader change or too many
-    // waiting requests.
-    const char* code = nullptr;
-    if (natsMsg_GetDataLength(msg) == 0 && natsMsgHeader_Get(msg, "Status", &code) == NATS_OK && code != nullptr) {
-      const bool heartbeat = std::strcmp(code, "100") == 0, conflict = std::strcmp(code, "409") == 0;
-      natsMsg_Destroy(msg);
-      if (heartbeat) continue;
-      if (got > 0) return NATS_OK;
-      return conflict ? NATS_ERR : NATS_TIMEOUT;
-    }
-    out.push_back(msg);
-    ++got;
-  }
-  return got > 0 ? NATS_OK : NATS_TIMEOUT;
-}
-
-natsStatus ack_message(natsConnection* nc, natsMsg* msg, const char* body) {
-  const char* reply = natsMsg_GetReply(msg);
-  if (reply == nullptr || *reply == '\0') return NATS_INVALID_ARG;
-  return natsConnection_PublishString(nc, reply, body);
+  if (natsSubscription_GetPending(sub, &queued, &bytes) == NATS_OK && queued > 0) batch = 1;
+  return natsSubscription_Fetch(list, sub, batch, timeout_ms, jerr);
 }
 
 Status parse_connection(const ConnectionOptions& opts, const OptionView& options, std::string_view subject_template,

@@ -191,44 +191,16 @@ class Connection {
 // natsStatus with the library's last error text, for messages.
 std::string status_text(natsStatus s);
 
-// A JetStream pull fetch of our own, instead of libnats' natsSubscription_Fetch (issue 22).
-// libnats 3.4.1's fetch that starts with messages already queued in its subscription (the late
-// answer to an earlier fetch that gave up waiting, or deliveries after a reconnect) takes them
-// first, asks the server for `batch` minus their number, and then counts on until that reduced
-// number: with more than half a batch queued it never reaches it and stores every further
-// message past the end of its `batch`-sized array (nats.c 3.4.1 `_fetch`: `count !=
-// req->Batch` after `req->Batch -= count`), a heap overflow that aborted a worker as "double
-// free or corruption (out)". Here a plain subscription on a private inbox receives the
-// deliveries of pull requests this object sends to the consumer's "next message" API, and
-// every message goes into a growing vector: late answers are simply more messages.
-// Messages from it are acked with ack_message(), not natsMsg_Ack (which needs a JetStream
-// subscription); natsMsg_GetMetaData reads them as usual.
-class Puller {
- public:
-  Puller() = default;
-  Puller(const Puller&) = delete;
-  Puller& operator=(const Puller&) = delete;
-  ~Puller();  // unsubscribes; a connection already closed has closed it
-  // Subscribes to a new inbox for consumer `durable` of `stream` (the JetStream API at
-  // `$JS.API`).
-  natsStatus open(natsConnection* nc, const std::string& stream, const std::string& durable);
-  // Asks for up to `batch` messages, the request expiring on the server before `timeout_ms`,
-  // and waits up to `timeout_ms` for them. Appends what came (user messages only, ours to ack
-  // or destroy) to `out`; may end early at a status that ends a request (408 request timeout,
-  // 409, 404), also one of an earlier request. NATS_OK when something came, NATS_TIMEOUT when
-  // nothing did, NATS_ERR at a 409 (the consumer deleted, a leader change, too many waiting
-  // requests) with nothing, else the connection's error.
-  natsStatus fetch(int batch, int64_t timeout_ms, std::vector<natsMsg*>& out);
-  const std::string& inbox() const { return inbox_; }  // where the deliveries come (tests)
-  natsSubscription* subscription() const { return sub_; }
-
- private:
-  natsConnection* nc_ = nullptr;
-  natsSubscription* sub_ = nullptr;
-  std::string inbox_, next_subject_;
-};
-
-// Acks (body "+ACK") or naks ("-NAK") a JetStream message by publishing to its reply subject.
-natsStatus ack_message(natsConnection* nc, natsMsg* msg, const char* body);
+// natsSubscription_Fetch without libnats 3.4's heap overflow (issue 22). A fetch that starts
+// with messages already queued in the subscription (the late answer to an earlier fetch that
+// gave up waiting, or deliveries after a reconnect) takes them first, asks the server for
+// `batch` minus their number, and then counts on until that reduced number: with more than
+// half a batch queued it never reaches it, and stores every further message past the end of
+// its `batch`-sized array (nats.c 3.4.1 `_fetch`: `count != req->Batch` after
+// `req->Batch -= count`; later versions compare with the batch asked for). So with messages
+// queued this fetches one (a one-message fetch stops at one, whatever was queued), else
+// `batch`. A queue that fills between the check and the fetch's own look is not covered: the
+// late answers that fill it come after a fault, and the next fetches drain them one by one.
+natsStatus fetch_messages(natsMsgList* list, natsSubscription* sub, int batch, int64_t timeout_ms, jsErrCode* jerr);
 
 }  // namespace agentlog::plugins::nats

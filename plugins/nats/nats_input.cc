@@ -108,11 +108,8 @@ class NatsSource : public ByteSource {
     // use after free in libnats before 3.6 (nats.c#637). Closed, the read loop is stopped and
     // every subscription closed. Destroying a subscription keeps its durable.
     conn_.close_connection();
-    for (Part& part : parts_) {
-      part.puller.reset();
+    for (Part& part : parts_)
       if (part.sub) natsSubscription_Destroy(part.sub);
-    }
-    retired_pullers_.clear();
     for (natsSubscription* s : retired_) natsSubscription_Destroy(s);
     stats_->disconnects += conn_.disconnects;
     stats_->reconnects += conn_.reconnects;
@@ -203,7 +200,7 @@ class NatsSource : public ByteSource {
       natsMsg* m = unacked_.front().msg;
       order_.acked(unacked_.front().part, unacked_.front().sseq);
       unacked_.pop_front();
-      ack_message(conn_.nc, m, "+ACK");
+      natsMsg_Ack(m, nullptr);
       natsMsg_Destroy(m);
       ++n;
     }
@@ -231,8 +228,7 @@ class NatsSource : public ByteSource {
   // One partition: its durable and the subscription its fetch thread owns.
   struct Part {
     std::string subject, durable;
-    natsSubscription* sub = nullptr;  // binds the durable (js_PullSubscribe); never fetched from
-    std::unique_ptr<Puller> puller;   // fetches (libnats 3.4.1's own fetch can overflow: Puller)
+    natsSubscription* sub = nullptr;
     uint64_t generation = 0;  // the connection's reconnect count this subscription has seen
     uint64_t last_cseq = 0;   // the consumer's last delivery sequence (0: not known yet)
   };
@@ -245,21 +241,11 @@ class NatsSource : public ByteSource {
       return status;
     part.sub = sub;
     part.last_cseq = 0;
-    return open_puller(part);
-  }
-
-  // A new inbox for the partition's fetches (after a resync, answers to the old consumer's
-  // requests go to the old inbox, never read).
-  Status open_puller(Part& part) {
-    part.puller = std::make_unique<Puller>();
-    if (natsStatus nats_status = part.puller->open(conn_.nc, cfg_.conn.stream, part.durable); nats_status != NATS_OK)
-      return Status::error("nats input (" + conn_.label() + "): consumer " + part.durable +
-                           ": cannot subscribe to its inbox: " + status_text(nats_status));
     return {};
   }
 
   void ack_now(natsMsg* m) {
-    ack_message(conn_.nc, m, "+ACK");
+    natsMsg_Ack(m, nullptr);
     natsMsg_Destroy(m);
     ++stats_->acked;
     {
@@ -293,7 +279,6 @@ class NatsSource : public ByteSource {
       outstanding_ -= static_cast<int64_t>(dropped);
       // Kept, not destroyed: messages of it may still be in the pipeline, to be acked.
       retired_.push_back(part.sub);
-      retired_pullers_.push_back(std::move(part.puller));
     }
     space_cv_.notify_all();
     part.sub = nullptr;
@@ -306,10 +291,6 @@ class NatsSource : public ByteSource {
     }
     part.sub = sub;
     part.last_cseq = 0;
-    if (Status status = open_puller(part); !status.ok()) {
-      if (!stop_requested()) std::fprintf(stderr, "agentlog: error: %s\n", status.message().c_str());
-      return false;
-    }
     ++stats_->resyncs;
     std::fprintf(stderr,
                  "agentlog: warning: nats input: consumer %s resynced after a fault (a reconnect or a lost batch): "
@@ -319,7 +300,7 @@ class NatsSource : public ByteSource {
   }
 
   void nak(natsMsg* m) {
-    ack_message(conn_.nc, m, "-NAK");
+    natsMsg_Nak(m, nullptr);
     natsMsg_Destroy(m);
     ++stats_->nacked;
   }
@@ -347,11 +328,10 @@ class NatsSource : public ByteSource {
         continue;
       }
       part.generation = generation;
-      thread_local std::vector<natsMsg*> msgs;
-      msgs.clear();
-      natsStatus nats_status = part.puller->fetch(want, cfg_.fetch_timeout_ms, msgs);
+      natsMsgList list{};
+      jsErrCode jerr = static_cast<jsErrCode>(0);
+      natsStatus nats_status = fetch_messages(&list, part.sub, want, cfg_.fetch_timeout_ms, &jerr);
       if (nats_status != NATS_OK && nats_status != NATS_TIMEOUT) {
-        for (natsMsg* m : msgs) natsMsg_Destroy(m);
         ++stats_->fetch_errors;
         std::unique_lock lock(mu_);
         space_cv_.wait_for(lock, std::chrono::milliseconds(pause_ms), [&] { return stopping_; });
@@ -359,18 +339,20 @@ class NatsSource : public ByteSource {
         continue;
       }
       pause_ms = 10;
-      if (msgs.empty()) continue;
-      const size_t count = msgs.size();
+      if (list.Count == 0) {
+        natsMsgList_Destroy(&list);
+        continue;
+      }
       // A batch fetched across a reconnect may follow messages lost with the old connection:
       // dropped (not acked), and the partition resynced.
       bool drop = cfg_.resume_in_order && conn_.reconnects.load() != generation;
       thread_local std::vector<uint64_t> sseqs;
-      sseqs.assign(count, 0);
-      for (size_t i = 0; i < count && !drop; ++i) {
+      sseqs.assign(static_cast<size_t>(list.Count), 0);
+      for (int i = 0; i < list.Count && !drop; ++i) {
         jsMsgMetaData* meta = nullptr;
-        if (natsMsg_GetMetaData(&meta, msgs[i]) != NATS_OK) continue;
+        if (natsMsg_GetMetaData(&meta, list.Msgs[i]) != NATS_OK) continue;
         if (meta->NumDelivered > 1) ++stats_->redelivered;
-        sseqs[i] = meta->Sequence.Stream;
+        sseqs[static_cast<size_t>(i)] = meta->Sequence.Stream;
         // Deliveries are numbered without gaps; a gap is a batch lost in flight (its
         // messages come again only after ack_wait, after newer ones).
         const uint64_t cseq = meta->Sequence.Consumer;
@@ -379,17 +361,20 @@ class NatsSource : public ByteSource {
         jsMsgMetaData_Destroy(meta);
       }
       if (drop) {
-        for (natsMsg* m : msgs) natsMsg_Destroy(m);  // unacked
+        natsMsgList_Destroy(&list);  // destroys its messages, unacked
         lost_batch = true;
         continue;
       }
-      stats_->fetched += count;
+      stats_->fetched += static_cast<uint64_t>(list.Count);
       {
         std::lock_guard lock(mu_);
-        for (size_t i = 0; i < count; ++i) ready_.push_back({msgs[i], index, sseqs[i]});  // now ours
-        outstanding_ += static_cast<int64_t>(count);
+        for (int i = 0; i < list.Count; ++i) {
+          ready_.push_back({list.Msgs[i], index, sseqs[static_cast<size_t>(i)]});
+          list.Msgs[i] = nullptr;  // now ours
+        }
+        outstanding_ += list.Count;
       }
-      msgs.clear();
+      natsMsgList_Destroy(&list);
       uint64_t one = 1;
       [[maybe_unused]] ssize_t w = ::write(event_fd_, &one, sizeof one);
     }
@@ -403,7 +388,6 @@ class NatsSource : public ByteSource {
   std::vector<Part> parts_;                // each owned by its fetch thread after open()
   std::mutex resync_mu_;
   std::vector<natsSubscription*> retired_;  // replaced by a resync (guarded by mu_; destroyed last)
-  std::vector<std::unique_ptr<Puller>> retired_pullers_;  // the same for their inboxes
   std::vector<std::thread> threads_;
   int event_fd_ = -1;
   std::mutex mu_;

@@ -2,24 +2,23 @@
 // queued in its subscription. libnats 3.4.1's natsSubscription_Fetch then counts towards
 // `batch` minus the queued number and stores every further message past the end of its
 // `batch`-sized array (a heap overflow; valgrind: "Invalid write of size 8 ... 0 bytes after a
-// block" in _fetch). The nats input fetches through its own Puller (nats_common.h), which
+// block" in _fetch). The nats input fetches through fetch_messages() (nats_common.h), which
 // must never return more than it was asked for, nor lose or reorder a message.
 //
 //     nats_fetch_pending_test nats://127.0.0.1:PORT [--raw]
 //
 // Against a JetStream server (run by tests/nats/run_nats_tests.py, check "fetch-pending"):
 // creates a memory stream FETCHPENDING with 100 messages and a durable pull consumer, queues
-// 7 messages in the fetching inbox by a pull request of its own (as the late answer to an
-// earlier fetch would), then fetches in batches of 10 while another such request for 20
-// arrives mid-fetch. Exits 0 when every fetch returned at most 10 and at least
-// 37 messages came, each once, in stream order; 1 otherwise. --raw calls natsSubscription_Fetch
+// 7 messages in the subscription by a pull request of its own (to the subscription's inbox, as
+// the late answer to an earlier fetch would), then fetches in batches of 10 while another
+// such request for 20 arrives mid-fetch. Exits 0 when every fetch returned at most 10 and all
+// 37 messages came once, in stream order; 1 otherwise. --raw calls natsSubscription_Fetch
 // itself (to show the library's overflow; it corrupts this process's heap).
 #include <nats/nats.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -71,13 +70,8 @@ int main(int argc, char** argv) {
   natsSubscription* sub = nullptr;
   if (natsStatus s = js_PullSubscribe(&sub, js, "fetchpending", "pending", nullptr, &options, &jerr); s != NATS_OK)
     return fail("pull subscribe", s);
-  // The inbox where the fetches are answered: the subscription's for the library's own fetch,
-  // the Puller's for the input's.
-  auto puller = std::make_unique<agentlog::plugins::nats::Puller>();
-  if (!raw) {
-    if (natsStatus s = puller->open(nc, "FETCHPENDING", "pending"); s != NATS_OK) return fail("puller", s);
-  }
-  const std::string inbox = raw ? std::string(natsSubscription_GetSubject(sub)) : puller->inbox();
+  // The subscription's inbox is where the library's own pull requests are answered.
+  const std::string inbox = natsSubscription_GetSubject(sub);
   const char* next = "$JS.API.CONSUMER.MSG.NEXT.FETCHPENDING.pending";
   const std::string queued_request = "{\"batch\":" + std::to_string(kQueued) + "}";
   if (natsStatus s = natsConnection_PublishRequestString(nc, next, inbox.c_str(), queued_request.c_str()); s != NATS_OK)
@@ -85,7 +79,7 @@ int main(int argc, char** argv) {
   int queued = 0, bytes = 0;
   for (int i = 0; i < 500 && queued < kQueued; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    natsSubscription_GetPending(raw ? sub : puller->subscription(), &queued, &bytes);
+    natsSubscription_GetPending(sub, &queued, &bytes);
   }
   if (queued != kQueued) {
     std::fprintf(stderr, "fetch_pending_test: %d messages queued, expected %d\n", queued, kQueued);
@@ -101,30 +95,24 @@ int main(int argc, char** argv) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (static_cast<int>(seqs.size()) < kTotal && std::chrono::steady_clock::now() < deadline) {
     natsMsgList list{};
-    std::vector<natsMsg*> msgs;
-    natsStatus s = raw ? natsSubscription_Fetch(&list, sub, kBatch, 1000, &jerr) : puller->fetch(kBatch, 1000, msgs);
+    natsStatus s = raw ? natsSubscription_Fetch(&list, sub, kBatch, 1000, &jerr)
+                       : agentlog::plugins::nats::fetch_messages(&list, sub, kBatch, 1000, &jerr);
     if (s != NATS_OK && s != NATS_TIMEOUT) {
       mid_fetch.join();
       return fail("fetch", s);
     }
-    for (int i = 0; i < list.Count; ++i) msgs.push_back(list.Msgs[i]);
-    if (static_cast<int>(msgs.size()) > kBatch) {
-      std::fprintf(stderr, "fetch_pending_test: a fetch of at most %d returned %zu messages (heap overflow)\n", kBatch,
-                   msgs.size());
+    if (list.Count > kBatch) {
+      std::fprintf(stderr, "fetch_pending_test: a fetch of at most %d returned %d messages (heap overflow)\n", kBatch,
+                   list.Count);
       ++bad;
     }
-    for (natsMsg* m : msgs) {
+    for (int i = 0; i < list.Count; ++i) {
       jsMsgMetaData* meta = nullptr;
-      if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
+      if (natsMsg_GetMetaData(&meta, list.Msgs[i]) == NATS_OK) {
         seqs.push_back(meta->Sequence.Stream);
         jsMsgMetaData_Destroy(meta);
       }
-      if (raw) {
-        natsMsg_Ack(m, nullptr);
-      } else {
-        agentlog::plugins::nats::ack_message(nc, m, "+ACK");
-        natsMsg_Destroy(m);  // the library's list destroys its own
-      }
+      natsMsg_Ack(list.Msgs[i], nullptr);
     }
     natsMsgList_Destroy(&list);
   }
@@ -137,19 +125,16 @@ int main(int argc, char** argv) {
       break;
     }
   }
-  // The library's fetch asks for the batch less what was queued; so does the Puller, but its
-  // requests may still overlap the test's own: at least every message the requests asked for.
-  if (static_cast<int>(seqs.size()) < kTotal) {
-    std::fprintf(stderr, "fetch_pending_test: got %zu messages, expected at least %d\n", seqs.size(), kTotal);
+  if (static_cast<int>(seqs.size()) != kTotal) {
+    std::fprintf(stderr, "fetch_pending_test: got %zu messages, expected %d\n", seqs.size(), kTotal);
     ++bad;
   }
   js_DeleteStream(js, "FETCHPENDING", nullptr, &jerr);
-  natsConnection_Close(nc);  // before the subscriptions are destroyed (see Connection::close_connection)
-  puller.reset();
+  natsConnection_Close(nc);  // before the subscription is destroyed (see Connection::close_connection)
   natsSubscription_Destroy(sub);
   jsCtx_Destroy(js);
   natsConnection_Destroy(nc);
-  std::printf("%s: %zu messages in fetches of at most %d, %s\n", raw ? "natsSubscription_Fetch" : "Puller::fetch",
+  std::printf("%s: %zu messages in fetches of at most %d, %s\n", raw ? "natsSubscription_Fetch" : "fetch_messages",
               seqs.size(), kBatch, bad ? "FAILED" : "ok");
   return bad ? 1 : 0;
 }

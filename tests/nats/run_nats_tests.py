@@ -658,7 +658,7 @@ def worker_reconnects(name, nodes):
 
 def fetch_pending(name):
     # Issue 22's cause without faults (tests/nats/fetch_pending_test.cc): a fetch that starts
-    # with messages queued in its subscription, through the input's Puller (nats_common.h); libnats
+    # with messages queued in its subscription, through the input's fetch_messages(); libnats
     # 3.4.1's own natsSubscription_Fetch overflows its array there (the program's --raw).
     server = Server(name)
     server.start()
