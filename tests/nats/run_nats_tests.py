@@ -402,6 +402,14 @@ def workers_done(workers, total):
     return done
 
 
+def start_proxy(port, server_port):
+    # tcp_proxy.py from `port` on loopback to a server's port, once it listens.
+    p = subprocess.Popen([sys.executable, PROXY, str(port), str(server_port)], stdout=subprocess.PIPE, text=True)
+    PROCS.append(p)
+    assert p.stdout.readline().strip() == "ready", "the proxy did not start"
+    return p
+
+
 def start_servers(name, nodes):
     # `nodes` servers (a cluster when more than one), each ready; returns them and their URLs.
     servers = [Server("%s-n%d" % (name, i), cluster=True if nodes > 1 else None) for i in range(nodes)]
@@ -515,12 +523,7 @@ def edge_disconnect(name, nodes):
     server = servers[0]  # the edge reaches the cluster through this node only
     proxy_port = free_port()
 
-    def start_proxy():
-        p = subprocess.Popen([sys.executable, PROXY, str(proxy_port), str(server.port)], stdout=subprocess.PIPE, text=True)
-        PROCS.append(p)
-        assert p.stdout.readline().strip() == "ready", "the proxy did not start"
-        return p
-    proxy = start_proxy()
+    proxy = start_proxy(proxy_port, server.port)
     with open(inp, "rb") as f:
         data = f.read()
     half = data.index(b"\n", len(data) // 2) + 1
@@ -539,7 +542,7 @@ def edge_disconnect(name, nodes):
     feeder = threading.Thread(target=lambda: (edge.stdin.write(data[half:]), edge.stdin.close()))
     feeder.start()
     time.sleep(OUTAGE_S)  # holds the outage; nothing waits for output here
-    proxy = start_proxy()
+    proxy = start_proxy(proxy_port, server.port)
     feeder.join(RUN_DEADLINE_S)
     assert not feeder.is_alive(), "the edge stopped reading its input"
     edge.stdin = None  # closed by the feeder
@@ -581,13 +584,7 @@ def worker_reconnects(name, nodes):
     expected_total = edge_stats["records_out"] - edge_stats["output_dead_lettered"]
     proxy_port = free_port()
 
-    def start_proxy():
-        p = subprocess.Popen([sys.executable, PROXY, str(proxy_port), str(servers[-1].port)], stdout=subprocess.PIPE,
-                             text=True)
-        PROCS.append(p)
-        assert p.stdout.readline().strip() == "ready", "the proxy did not start"
-        return p
-    proxy = start_proxy()
+    proxy = start_proxy(proxy_port, servers[-1].port)
     workers = [Worker(d, "w0", urls, [0, 1]),
                Worker(d, "w1", ["nats://127.0.0.1:%d" % proxy_port], [2, 3], randomize=False)]
     # Worker 1 writes into a FIFO drained slowly (about 1 MB/s) into its output file: its
@@ -627,7 +624,7 @@ def worker_reconnects(name, nodes):
         proxy.kill()
         proxy.wait()
         time.sleep(0.2)
-        proxy = start_proxy()
+        proxy = start_proxy(proxy_port, servers[-1].port)
         made += 1
     slow[0] = False
     wait_for("the workers to write %d records" % expected_total, done, RUN_DEADLINE_S)
