@@ -50,6 +50,8 @@ constexpr OptionSpec kInputOwnOptions[] = {
      .description = "the server redelivers a message not acked within this", .min = 100, .max = 3600000},
     {.name = "resume_in_order", .type = OptType::Bool, .default_value = "true",
      .description = "after a crash, recreate the durable from its ack floor so the partition is delivered again in stream order (not the unacked messages after newer ones)"},
+    {.name = "leader_on_stream_leader", .type = OptType::Bool, .default_value = "true",
+     .description = "after creating or binding a durable, move its leader to the stream leader's node (nats-server 2.9 can deliver past messages from a node still catching up)"},
     {.name = "fetch_timeout_ms", .type = OptType::Int, .default_value = "500",
      .description = "longest wait of one fetch (also the longest delay of a drain)", .min = 10, .max = 60000},
     {.name = "max_line_bytes", .type = OptType::Int, .default_value = "1048576",
@@ -63,7 +65,7 @@ struct InputConfig {
   std::vector<uint32_t> partitions;
   int batch = 256, fetch_timeout_ms = 500;
   int64_t max_ack_pending = 4096, ack_wait_ms = 30000, max_line_bytes = 1 << 20;
-  bool resume_in_order = true;
+  bool resume_in_order = true, leader_on_stream_leader = true;
 };
 
 struct InputStats {
@@ -74,6 +76,7 @@ struct InputStats {
   std::atomic<uint64_t> duplicates_skipped{0};  // redeliveries of messages already read (acked, not written)
   std::atomic<uint64_t> late{0};  // messages older than one read before them, not seen before (written)
   std::atomic<uint64_t> disconnects{0}, reconnects{0};
+  std::atomic<uint64_t> leader_moves{0};  // consumer leaders moved to the stream leader's node
 };
 
 class NatsSource : public ByteSource {
@@ -87,9 +90,11 @@ class NatsSource : public ByteSource {
                                  .max_ack_pending = cfg.max_ack_pending,
                                  .fetch_timeout_ms = cfg.fetch_timeout_ms,
                                  .resume_in_order = cfg.resume_in_order,
+                                 .leader_on_stream_leader = cfg.leader_on_stream_leader,
                                  .retry_initial_ms = cfg.conn.reconnect_initial_ms,
                                  .retry_max_ms = cfg.conn.reconnect_max_ms},
-                  DurableCounters{stats_->fetch_errors, stats_->unacked_at_start, stats_->resumed_from_ack_floor}) {}
+                  DurableCounters{stats_->fetch_errors, stats_->unacked_at_start, stats_->resumed_from_ack_floor,
+                                  stats_->leader_moves}) {}
   ~NatsSource() override {
     {
       std::lock_guard lock(mu_);
@@ -439,6 +444,7 @@ class NatsInput : public Input {
     num("late", stats_->late);
     num("disconnects", stats_->disconnects);
     num("reconnects", stats_->reconnects);
+    num("leader_moves", stats_->leader_moves);
     return o;
   }
 
@@ -453,7 +459,7 @@ struct NatsInputOptions : ConnectionOptions {
   std::string durable;
   int batch = 0, fetch_timeout_ms = 0;
   int64_t max_ack_pending = 0, ack_wait_ms = 0, max_line_bytes = 0;
-  bool resume_in_order = true;
+  bool resume_in_order = true, leader_on_stream_leader = true;
   template <class B>
   static void bind(B& b) {
     b.field("subject", &NatsInputOptions::subject);
@@ -463,6 +469,7 @@ struct NatsInputOptions : ConnectionOptions {
     b.field("max_ack_pending", &NatsInputOptions::max_ack_pending);
     b.field("ack_wait_ms", &NatsInputOptions::ack_wait_ms);
     b.field("resume_in_order", &NatsInputOptions::resume_in_order);
+    b.field("leader_on_stream_leader", &NatsInputOptions::leader_on_stream_leader);
     b.field("fetch_timeout_ms", &NatsInputOptions::fetch_timeout_ms);
     b.field("max_line_bytes", &NatsInputOptions::max_line_bytes);
     ConnectionOptions::bind(b);
@@ -496,6 +503,7 @@ Status make_nats_input(const NatsInputOptions& opts, const OptionView& options, 
   config.max_ack_pending = opts.max_ack_pending;
   config.ack_wait_ms = opts.ack_wait_ms;
   config.resume_in_order = opts.resume_in_order;
+  config.leader_on_stream_leader = opts.leader_on_stream_leader;
   config.fetch_timeout_ms = opts.fetch_timeout_ms;
   config.max_line_bytes = opts.max_line_bytes;
   if (Status status = parse_connection(opts, options, config.subject, config.conn); !status.ok()) return status;

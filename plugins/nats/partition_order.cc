@@ -85,7 +85,66 @@ Status Durables::subscribe(const std::string& subject, const std::string& durabl
     return Status::error("nats input (" + conn_.label() + "): consumer " + durable + " on " + subject + ": " +
                          status_text(nats_status));
   out = sub;
+  if (opts_.leader_on_stream_leader) seat_leader(durable);
   return {};
+}
+
+bool Durables::leaders(const std::string& durable, std::string& stream_leader, std::string& consumer_leader) {
+  stream_leader.clear();
+  consumer_leader.clear();
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  jsStreamInfo* si = nullptr;
+  if (js_GetStreamInfo(&si, conn_.js, opts_.stream.c_str(), nullptr, &jerr) != NATS_OK || si == nullptr) return false;
+  const bool clustered = si->Cluster != nullptr;
+  if (clustered && si->Cluster->Leader != nullptr) stream_leader = si->Cluster->Leader;
+  jsStreamInfo_Destroy(si);
+  if (!clustered) {
+    consumer_leader.clear();
+    return true;  // a server without a cluster: nothing to move
+  }
+  if (stream_leader.empty()) return false;  // electing one
+  jsConsumerInfo* ci = nullptr;
+  if (js_GetConsumerInfo(&ci, conn_.js, opts_.stream.c_str(), durable.c_str(), nullptr, &jerr) != NATS_OK ||
+      ci == nullptr)
+    return false;
+  if (ci->Cluster != nullptr && ci->Cluster->Leader != nullptr) consumer_leader = ci->Cluster->Leader;
+  // A durable without replicas (created R1 by someone else) cannot move: read where it is.
+  const bool movable = ci->Cluster != nullptr && ci->Cluster->ReplicasLen > 0;
+  jsConsumerInfo_Destroy(ci);
+  if (!movable && !consumer_leader.empty()) consumer_leader = stream_leader;
+  return true;
+}
+
+void Durables::seat_leader(const std::string& durable, int64_t deadline_ms) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(deadline_ms);
+  const std::string stepdown = "$JS.API.CONSUMER.LEADER.STEPDOWN." + opts_.stream + "." + durable;
+  std::string stream_leader, consumer_leader, asked_from;
+  auto asked_at = std::chrono::steady_clock::time_point{};
+  while (!stop_requested()) {
+    const bool known = leaders(durable, stream_leader, consumer_leader);
+    if (known && consumer_leader == stream_leader) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= until) break;
+    // A leader just asked to step down is given two seconds to hand over before it is asked
+    // again; with no leader, the election is under way.
+    if (known && !consumer_leader.empty() &&
+        (consumer_leader != asked_from || now - asked_at > std::chrono::seconds(2))) {
+      natsMsg* reply = nullptr;
+      if (natsConnection_Request(&reply, conn_.nc, stepdown.c_str(), nullptr, 0, 2000) == NATS_OK) {
+        asked_from = consumer_leader;
+        asked_at = now;
+        ++counters_.leader_moves;
+      }
+      natsMsg_Destroy(reply);
+    }
+    wait_readable(-1, 100);
+  }
+  if (!stop_requested())
+    std::fprintf(stderr,
+                 "agentlog: warning: nats input: consumer %s: its leader %s is not on the stream leader %s after %lld "
+                 "ms; reading it there (a node still catching up may step over messages: nats-server#3299)\n",
+                 durable.c_str(), consumer_leader.empty() ? "(none)" : consumer_leader.c_str(),
+                 stream_leader.empty() ? "(none)" : stream_leader.c_str(), static_cast<long long>(deadline_ms));
 }
 
 Status Durables::delete_for_start(const std::string& durable, jsConsumerConfig& config, uint64_t& from) {

@@ -65,6 +65,7 @@ struct DurableOptions {
   int64_t ack_wait_ms = 30000, max_ack_pending = 4096;
   int fetch_timeout_ms = 500;
   bool resume_in_order = true;
+  bool leader_on_stream_leader = true;  // seat_leader after every create or bind
   int64_t retry_initial_ms = 100, retry_max_ms = 5000;  // the connection's reconnect backoff
 };
 
@@ -73,6 +74,7 @@ struct DurableCounters {
   std::atomic<uint64_t>& fetch_errors;
   std::atomic<uint64_t>& unacked_at_start;        // messages an earlier process fetched and did not ack
   std::atomic<uint64_t>& resumed_from_ack_floor;  // durables recreated after a crash
+  std::atomic<uint64_t>& leader_moves;            // consumer leaders asked to step down (seat_leader)
 };
 
 class Durables {
@@ -109,6 +111,17 @@ class Durables {
   // Worth another try: no answer yet, or a cluster without a leader for the moment.
   static bool transient(natsStatus status, jsErrCode jerr);
 
+  // nats-server 2.9 (Debian 12 has 2.9.10) can seat a consumer's leader on a node that has just
+  // come back and is still catching up its copy of the stream ("last sequence mismatch",
+  // "Resetting stream cluster state" in its log). That leader delivers from its copy and steps
+  // over the messages it does not hold yet: messages JetStream acked to the publisher, never
+  // delivered (nats-server#3299; seen in r3-cluster-faults at a million records, 12 and 45
+  // records lost). So after every create or bind, the durable's leader is asked to step down
+  // until it sits on the stream leader's node, whose copy holds every acked message. Gives up
+  // with a warning after `deadline_ms` (the partition is read where it is). A server without
+  // a cluster has nothing to move.
+  void seat_leader(const std::string& durable, int64_t deadline_ms = 20000);
+
  private:
   struct State {
     bool found = false;
@@ -117,6 +130,9 @@ class Durables {
   };
   // The durable's acks and open pull requests; retried while the cluster has no answer.
   Status read(const std::string& durable, jsConsumerConfig& config, State& state);
+  // The stream's and the durable's leaders; both empty for a server without a cluster. False
+  // when one is not known yet (no answer, or an election under way).
+  bool leaders(const std::string& durable, std::string& stream_leader, std::string& consumer_leader);
   // Deletes the durable, so that the next subscribe creates it from `from`; 0: from the
   // durable's ack floor (set in `from`).
   Status delete_for_start(const std::string& durable, jsConsumerConfig& config, uint64_t& from);

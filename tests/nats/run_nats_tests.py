@@ -32,6 +32,7 @@ import tempfile
 import threading
 import time
 import traceback
+import urllib.request
 
 DEADLINE_S = 120
 args = sys.argv[1:]
@@ -76,11 +77,12 @@ class Server:
         self.name, self.port, self.dir = name, free_port(), os.path.join(TMP, name)
         os.makedirs(self.dir, exist_ok=True)
         self.cluster_port = free_port() if cluster is not None else None
+        self.http_port = free_port()  # monitoring (/jsz): where the stream's and durables' leaders sit
         self.proc = None
 
     def config(self, peers):
-        c = 'server_name: %s\nlisten: 127.0.0.1:%d\njetstream { store_dir: "%s" }\n' % (
-            self.name, self.port, os.path.join(self.dir, "store"))
+        c = 'server_name: %s\nlisten: 127.0.0.1:%d\nhttp: 127.0.0.1:%d\njetstream { store_dir: "%s" }\n' % (
+            self.name, self.port, self.http_port, os.path.join(self.dir, "store"))
         if self.cluster_port:
             routes = ", ".join("nats-route://127.0.0.1:%d" % p.cluster_port for p in peers if p is not self)
             # no_advertise: clients know only the URLs they were given, so an edge cut off from
@@ -111,6 +113,19 @@ class Server:
 
     def url(self):
         return "nats://127.0.0.1:%d" % self.port
+
+    def leaders(self):
+        # {stream or durable name: leader} for what this node hosts, from its /jsz.
+        with urllib.request.urlopen("http://127.0.0.1:%d/jsz?streams=true&consumers=true" % self.http_port,
+                                    timeout=10) as r:
+            jsz = json.load(r)
+        out = {}
+        for account in jsz.get("account_details") or []:
+            for st in account.get("stream_detail") or []:
+                out[st["name"]] = (st.get("cluster") or {}).get("leader")
+                for c in st.get("consumer_detail") or []:
+                    out[c["name"]] = (c.get("cluster") or {}).get("leader")
+        return out
 
 
 def yaml_list(items):
@@ -238,6 +253,23 @@ def wait_stream_ready(d, servers, replicas):
         wait_for("the stream to be created", created, 60)
     except AssertionError:
         raise AssertionError("stream not created; last error: " + (last[0] if last else ""))
+
+
+def describe_missing(inp, edge_dl, workers):
+    # Which records the workers never wrote (a stall or a loss): their input lines and runs.
+    dead_lines = {json.loads(l)["line"] for l in lines_of(edge_dl) if json.loads(l)["stage"] == "input"}
+    written = set()
+    for w in workers:
+        if os.path.exists(w.out):
+            with open(w.out, "rb") as f:
+                written.update(f.read().split(b"\n")[:-1])
+    missing = []
+    with open(inp, "rb") as f:
+        for no, line in enumerate(f.read().split(b"\n")[:-1], 1):
+            if no not in dead_lines and line.strip() and line not in written:
+                missing.append((no, json.loads(line).get("run_id")))
+    return "%d distinct records written, %d never written (input lines %s, runs %s)" % (
+        len(written), len(missing), [no for no, _ in missing[:20]], sorted({r for _, r in missing})[:10])
 
 
 def check_delivery(inp, edge_stats, edge_dl, workers, allow_duplicates):
@@ -468,7 +500,19 @@ def scenario(name, nodes, replicas, faults):
     else:
         edge_stats, edge_dl = run_edge(d, urls, replicas, inp)
     expected_total = edge_stats["records_out"] - edge_stats["output_dead_lettered"]
-    wait_for("the workers to write %d records" % expected_total, workers_done(workers, expected_total), RUN_DEADLINE_S)
+    try:
+        wait_for("the workers to write %d records" % expected_total, workers_done(workers, expected_total),
+                 RUN_DEADLINE_S)
+    except AssertionError as e:
+        raise AssertionError("%s: %s" % (e, describe_missing(inp, edge_dl, workers)))
+    if nodes > 1 and not faults:
+        # Every durable the workers read sits on the stream leader's node (leader_on_stream_leader:
+        # nats-server 2.9 can deliver past messages from a node still catching up).
+        leaders = {}
+        for server in servers:
+            leaders.update({k: v for k, v in server.leaders().items() if v})
+        durables = sorted(k for k in leaders if k.startswith("worker-"))
+        assert len(durables) == 4 and all(leaders[k] == leaders["AGENTLOG"] for k in durables), leaders
     for w in workers:
         w.stop()
     written, dups = check_delivery(inp, edge_stats, edge_dl, workers, allow_duplicates=faults)
@@ -501,6 +545,10 @@ def scenario(name, nodes, replicas, faults):
         assert pinned["reconnects"] >= 1 and pinned["resyncs"] >= 1, pinned
         print("    the worker whose server stopped reconnected %d times, resynced %d times, skipped %d redeliveries" % (
             pinned["reconnects"], pinned["resyncs"], pinned["duplicates_skipped"]))
+        # Durables whose leader sat elsewhere than the stream leader (a node back from its stop
+        # may still be catching up): asked to step down (Durables::seat_leader).
+        print("    consumer leaders moved to the stream leader's node: %d by the restarted worker, %d by the other" % (
+            restarted["leader_moves"], pinned["leader_moves"]))
     for s in servers:
         s.stop()
     print("ok  %s: %d records in, %d written by 2 workers, %d dead-lettered at the edge, %d duplicates, %d resent "
@@ -552,7 +600,11 @@ def edge_disconnect(name, nodes):
         edge_stats = json.load(f)
     assert edge_stats["outputs"][0]["reconnects"] >= 1, "the edge never lost its connection: %s" % edge_stats["outputs"][0]
     expected_total = edge_stats["records_out"] - edge_stats["output_dead_lettered"]
-    wait_for("the workers to write %d records" % expected_total, workers_done(workers, expected_total), RUN_DEADLINE_S)
+    try:
+        wait_for("the workers to write %d records" % expected_total, workers_done(workers, expected_total),
+                 RUN_DEADLINE_S)
+    except AssertionError as e:
+        raise AssertionError("%s: %s" % (e, describe_missing(inp, edge_dl, workers)))
     for w in workers:
         w.stop()
     written, dups = check_delivery(inp, edge_stats, edge_dl, workers, allow_duplicates=True)
@@ -731,6 +783,16 @@ try:
                         with open(os.path.join(root, f), errors="replace") as err:
                             tail = err.read()[-3000:]
                         print("--- %s (last 3000 bytes):\n%s" % (f, tail))
+            # The servers' warnings and errors (a node catching up, a reset stream).
+            for entry in sorted(os.listdir(TMP)):
+                if not entry.startswith(name + "-n"):
+                    continue
+                for f in sorted(os.listdir(os.path.join(TMP, entry))):
+                    if f.startswith("server.log"):
+                        with open(os.path.join(TMP, entry, f), errors="replace") as log:
+                            notes = [l.rstrip()[:200] for l in log if "[WRN]" in l or "[ERR]" in l or "leader" in l]
+                        print("--- %s/%s (%d warnings, errors and leader changes; first 25):\n%s" % (
+                            entry, f, len(notes), "\n".join(notes[:25])))
 finally:
     for p in PROCS:
         if p.poll() is None:
