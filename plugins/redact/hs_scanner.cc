@@ -88,19 +88,36 @@ bool compile_db(const std::vector<const char*>& ptrs, const std::vector<unsigned
 struct ScanCtx {
   HsDatabase::Hits* hits;
   const std::vector<uint32_t>* keyword_rule;
+  const std::vector<uint32_t>* max_width;
   uint32_t rules;
 };
 
 int on_match(unsigned int id, unsigned long long, unsigned long long to, unsigned int, void* p) {
   auto* c = static_cast<ScanCtx*>(p);
   if (id < c->rules) {
-    uint32_t& e = c->hits->first_end[id];
+    HsDatabase::Hits& h = *c->hits;
+    const uint32_t end = static_cast<uint32_t>(to);
+    uint32_t& e = h.first_end[id];
     if (e == UINT32_MAX) {
-      e = static_cast<uint32_t>(to);
-      c->hits->hit_rules.push_back(id);
+      e = end;
+      h.hit_rules.push_back(id);
     }
-    if (c->hits->ends.size() < HsDatabase::kMaxEnds) c->hits->ends.emplace_back(id, static_cast<uint32_t>(to));
-    else c->hits->overflow = true;
+    // Where a match ending here may start: the rule's width before, or anywhere. (Hyperscan's
+    // HS_FLAG_SOM_LEFTMOST would say exactly, but made the scans of these rules 3 times dearer.)
+    const uint32_t w = (*c->max_width)[id];
+    const uint32_t start = w == HsDatabase::kUnbounded ? 0 : end > w ? end - w : 0;
+    // A greedy tail reports an end at every byte: one interval for all of them.
+    if (uint32_t last = h.last_run[id]; last != 0 && start <= h.runs[last - 1].end_hi) {
+      HsDatabase::Run& run = h.runs[last - 1];
+      run.start = std::min(run.start, start);
+      run.end_lo = std::min(run.end_lo, end);
+      run.end_hi = std::max(run.end_hi, end);
+    } else if (h.runs.size() < HsDatabase::kMaxRuns) {
+      h.runs.push_back({id, start, end, end});
+      h.last_run[id] = static_cast<uint32_t>(h.runs.size());
+    } else {
+      h.overflow = true;
+    }
   } else {
     c->hits->keyword[(*c->keyword_rule)[id - c->rules]] = 1;
   }
@@ -320,7 +337,7 @@ Status HsDatabase::build(const std::vector<std::string>& patterns,
     for (uint32_t i = 0; i < pattern_count; ++i) {
       if (compiled->modes[i] == Mode::Unfiltered) continue;
       ptrs.push_back(exprs[i].c_str());
-      // Exact patterns report every match end (RE2 then runs in windows around them).
+      // Exact patterns report every match end (RE2 then runs only in intervals around them).
       flags.push_back(kBaseFlags |
                       (compiled->modes[i] == Mode::Prefilter ? HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH : 0));
       ids.push_back(i);
@@ -380,11 +397,12 @@ void HsDatabase::scan(std::string_view text, Hits& hits) const {
   hits.first_end.assign(modes_.size(), UINT32_MAX);
   hits.keyword.assign(modes_.size(), 0);
   hits.hit_rules.clear();
-  hits.ends.clear();
+  hits.runs.clear();
+  hits.last_run.assign(modes_.size(), 0);
   hits.overflow = false;
   if (!db_ || !db_->db) return;
   hs_scratch_t* s = t_scratch.get(db_->db, db_->id);
-  ScanCtx ctx{&hits, &keyword_rule_, static_cast<uint32_t>(modes_.size())};
+  ScanCtx ctx{&hits, &keyword_rule_, &max_width_, static_cast<uint32_t>(modes_.size())};
   if (s == nullptr || hs_scan(db_->db, text.data(), static_cast<unsigned>(text.size()), 0, s, on_match, &ctx) != HS_SUCCESS) {
     // Cannot scan: every rule is a candidate from the start, every keyword present.
     hits.overflow = true;

@@ -31,17 +31,24 @@ class HsDatabase {
                                const std::vector<std::pair<std::string, size_t>>& keywords,
                                const std::vector<uint8_t>& byte_rules = {});
 
+  // Where an exactly compiled rule matched: match ends in [end_lo, end_hi], every such match
+  // starting at `start` or later (the end less the rule's width; 0 when unbounded).
+  // Overlapping intervals of a rule are merged as they are reported.
+  struct Run {
+    uint32_t rule, start, end_lo, end_hi;
+  };
   // Per scanned text: which rules hit (first match end), which rules' keywords occur.
   struct Hits {
     std::vector<uint32_t> first_end;   // per rule; UINT32_MAX: no hit
     std::vector<uint8_t> keyword;      // per rule; 1: a keyword of the rule occurs
     std::vector<uint32_t> hit_rules;   // rules with a pattern hit, in report order
-    // Every match end of the exactly compiled rules, (rule, end), in end order; RE2 runs in
-    // windows around them. Capped: past kMaxEnds `overflow` is set and RE2 scans whole texts.
-    std::vector<std::pair<uint32_t, uint32_t>> ends;
+    // The exactly compiled rules' match intervals; RE2 runs only inside them. Capped: past
+    // kMaxRuns `overflow` is set and RE2 scans whole texts.
+    std::vector<Run> runs;
+    std::vector<uint32_t> last_run;    // per rule: 1 + its latest run's index, 0: none
     bool overflow = false;
   };
-  static constexpr size_t kMaxEnds = 1 << 16;
+  static constexpr size_t kMaxRuns = 1 << 16;
   void scan(std::string_view text, Hits& hits) const;
   // Could a rule without keywords fire in `text`? Scans the gate: the patterns of those rules.
   bool any(std::string_view text) const;

@@ -249,8 +249,8 @@ size_t RuleSet::take_match(size_t idx, std::string_view text, const re2::StringP
   return next <= mb ? mb + 1 : next;
 }
 
-void RuleSet::run_rule(size_t idx, std::string_view text, bool ascii, uint32_t first_end, const uint32_t* ends,
-                       const uint32_t* ends_end, std::vector<Finding>& out) const {
+void RuleSet::run_rule(size_t idx, std::string_view text, bool ascii, uint32_t first_end, HsDatabase::Run* runs,
+                       HsDatabase::Run* runs_end, std::vector<Finding>& out) const {
   const SecretRule& rule = rules_[idx];
   if (text.size() < rule.min_length) return;
   const RE2* chosen = ascii || rule.bytes_always ? rule.re_bytes.get() : nullptr;
@@ -263,31 +263,18 @@ void RuleSet::run_rule(size_t idx, std::string_view text, bool ascii, uint32_t f
   re2::StringPiece groups[32];
   const uint32_t w = db_->max_width(idx);
   const size_t n = text.size();
-  if (ends != nullptr && db_->mode(idx) == HsDatabase::Mode::Exact && w != HsDatabase::kUnbounded) {
-    // Every RE2 match is a Hyperscan match: it ends at one of `ends` and starts at most w
-    // before. Search [e - w, e + w] for each end e not yet covered; a window without a match
-    // covers every end up to its right edge, so the windows never overlap much and the cost
-    // stays linear.
+  if (runs != nullptr && db_->mode(idx) == HsDatabase::Mode::Exact) {
+    // Every RE2 match is a Hyperscan match, so it lies inside one of the intervals [start,
+    // end_hi] (merged where they overlap): searching each interval alone finds the same
+    // matches as searching the whole text, and RE2 reads only the matched regions.
+    std::sort(runs, runs_end, [](const HsDatabase::Run& a, const HsDatabase::Run& b) { return a.start < b.start; });
     size_t pos = 0;
-    for (const uint32_t* e = ends; e != ends_end;) {
-      if (*e <= pos) {
-        ++e;
-        continue;
-      }
-      size_t a = std::max<size_t>(pos, *e > w ? *e - w : 0), b = std::min<size_t>(n, size_t{*e} + w);
-      if (!regex.Match(input, a, b, RE2::UNANCHORED, groups, ngroups)) {
-        while (e != ends_end && *e <= b) ++e;
-        pos = std::max(pos, b > w ? b - w : 0);
-        continue;
-      }
-      size_t mb = static_cast<size_t>(groups[0].data() - text.data());
-      // A match starting past e may reach beyond b: search again from its start.
-      if (mb > *e && b < n && !regex.Match(input, mb, std::min<size_t>(n, mb + w), RE2::UNANCHORED, groups, ngroups)) {
-        ++e;
-        continue;
-      }
-      pos = take_match(idx, text, groups, ngroups, out);
-      while (e != ends_end && *e <= pos) ++e;
+    for (HsDatabase::Run* r = runs; r != runs_end;) {
+      size_t lo = r->start, hi = r->end_hi;
+      for (++r; r != runs_end && r->start <= hi; ++r) hi = std::max<size_t>(hi, r->end_hi);
+      hi = std::min(hi, n);
+      for (size_t a = std::max(pos, lo); a < hi && regex.Match(input, a, hi, RE2::UNANCHORED, groups, ngroups);)
+        a = pos = take_match(idx, text, groups, ngroups, out);
     }
     return;
   }
@@ -365,24 +352,24 @@ void RuleSet::find_all(std::string_view text, std::vector<Finding>& out) const {
     }
   std::sort(cands.begin(), cands.end());
   cands.erase(std::unique(cands.begin(), cands.end()), cands.end());
-  // Each rule's match ends together, in end order.
-  thread_local std::vector<uint32_t> ends, ends_at;
-  ends.clear();
-  ends_at.assign(rules_.size() + 1, 0);
+  // Each rule's match intervals together.
+  thread_local std::vector<HsDatabase::Run> runs;
+  thread_local std::vector<uint32_t> runs_at;
+  runs_at.assign(rules_.size() + 1, 0);
   if (!hits.overflow) {
-    for (const auto& [rule, end] : hits.ends) ++ends_at[rule + 1];
-    for (size_t i = 0; i < rules_.size(); ++i) ends_at[i + 1] += ends_at[i];
-    ends.resize(hits.ends.size());
+    for (const auto& run : hits.runs) ++runs_at[run.rule + 1];
+    for (size_t i = 0; i < rules_.size(); ++i) runs_at[i + 1] += runs_at[i];
+    runs.resize(hits.runs.size());
     thread_local std::vector<uint32_t> fill;
-    fill.assign(ends_at.begin(), ends_at.end() - 1);
-    for (const auto& [rule, end] : hits.ends) ends[fill[rule]++] = end;
+    fill.assign(runs_at.begin(), runs_at.end() - 1);
+    for (const auto& run : hits.runs) runs[fill[run.rule]++] = run;
   }
   for (size_t idx : cands) {
     const SecretRule& candidate = rules_[idx];
     if (!candidate.keywords.empty() && !hits.keyword[idx]) continue;
-    bool windowed = !hits.overflow && hits.first_end[idx] != UINT32_MAX && ends_at[idx + 1] > ends_at[idx];
-    run_rule(idx, text, ascii, hits.first_end[idx], windowed ? ends.data() + ends_at[idx] : nullptr,
-             windowed ? ends.data() + ends_at[idx + 1] : nullptr, out);
+    bool windowed = !hits.overflow && hits.first_end[idx] != UINT32_MAX && runs_at[idx + 1] > runs_at[idx];
+    run_rule(idx, text, ascii, hits.first_end[idx], windowed ? runs.data() + runs_at[idx] : nullptr,
+             windowed ? runs.data() + runs_at[idx + 1] : nullptr, out);
   }
 }
 
@@ -494,10 +481,12 @@ void RuleSet::scan_each(const std::string_view* texts, size_t count, std::vector
       may.assign(count, 1);
       return;
     }
-  for (const auto& [rule_index, end] : hits.ends) {
-    if (!keyed(rule_index) || end == 0) continue;
-    size_t i = static_cast<size_t>(std::upper_bound(starts.begin(), starts.end(), size_t{end} - 1) - starts.begin()) - 1;
-    may[i] = 1;
+  auto text_of = [&](uint32_t end) {  // the text a match ending at `end` ends in
+    return static_cast<size_t>(std::upper_bound(starts.begin(), starts.end(), size_t{end} - 1) - starts.begin()) - 1;
+  };
+  for (const auto& run : hits.runs) {
+    if (!keyed(run.rule) || run.end_hi == 0) continue;
+    for (size_t i = text_of(std::max<uint32_t>(run.end_lo, 1)), last = text_of(run.end_hi); i <= last; ++i) may[i] = 1;
   }
   if (sensitive_.empty() || std::none_of(sensitive_.begin(), sensitive_.end(), keyed)) return;
   for (size_t i = 0; i < count; ++i)

@@ -12,6 +12,7 @@
 
 #include "core/status.h"
 #include "plugins/redact/byte_run.h"
+#include "plugins/redact/hs_scanner.h"
 #include "plugins/redact/keyword_matcher.h"
 
 namespace agentlog::redact {
@@ -98,7 +99,6 @@ struct Finding {
   size_t match_begin = 0, match_end = 0;
 };
 
-class HsDatabase;  // hs_scanner.h
 
 class RuleSet {
  public:
@@ -152,10 +152,10 @@ class RuleSet {
   void remove_rule(std::string_view id, size_t from = 0);
 
  private:
-  // Runs rule idx's RE2 on `text`: in windows around Hyperscan's match ends [ends, ends_end)
-  // when it has them (exact pattern, bounded width), else from first_end less the width.
-  void run_rule(size_t idx, std::string_view text, bool ascii, uint32_t first_end, const uint32_t* ends, const uint32_t* ends_end,
-                std::vector<Finding>& out) const;
+  // Runs rule idx's RE2 on `text`: only inside Hyperscan's match intervals [runs, runs_end)
+  // when it has them (exact pattern; sorted here), else from first_end less the width.
+  void run_rule(size_t idx, std::string_view text, bool ascii, uint32_t first_end, HsDatabase::Run* runs,
+                HsDatabase::Run* runs_end, std::vector<Finding>& out) const;
   // One RE2 match at [mb, me) with its groups: applies secretGroup, entropy and allowlists.
   // Returns where the next search may start.
   size_t take_match(size_t idx, std::string_view text, const re2::StringPiece* groups, int ngroups,
