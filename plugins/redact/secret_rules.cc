@@ -396,8 +396,11 @@ bool RuleSet::may_match(std::string_view text) const {
   // a rule RE2 must run anyway. The caller looks closer (and runs RE2) only when this says yes.
   if (!db_ || rules_.empty()) return false;
   if (!unfiltered_.empty()) return true;
-  thread_local HsDatabase::Hits hits;
+  // Kept for find_all, which find_secrets calls next on the same (decoded) text.
+  HsDatabase::Hits& hits = t_last_scan.hits;
   db_->scan(text, hits);
+  t_last_scan.owner = serial_;
+  t_last_scan.text.assign(text);
   for (uint32_t i : hits.hit_rules)
     if (rules_[i].keywords.empty() || hits.keyword[i]) return true;
   if (!sensitive_.empty() && has_non_ascii(text))
