@@ -10,12 +10,12 @@
 #include <mutex>
 #include <thread>
 #include <tuple>
-#include <unordered_map>
 
 #include "core/field_path.h"
 #include "core/plugin.h"
 #include "core/signals.h"
 #include "plugins/nats/nats_common.h"
+#include "plugins/nats/pending_table.h"
 
 namespace agentlog::plugins {
 namespace {
@@ -56,12 +56,19 @@ struct OutputConfig {
   int ack_timeout_ms = 5000, grace_ms = 10000;
 };
 
-// A record between write_record and its ack, kept whole for a resend or a dead letter.
-struct InFlight {
-  std::string raw, subject, msg_id;
+// Where a published record came from (its dead letter names it) and its partition.
+struct Origin {
   uint32_t source = UINT32_MAX;
+  uint32_t partition = 0;
   uint64_t line = 0;
   bool generated = false;
+};
+
+// A record to publish again (refused, not acked in time, or held at SIGTERM) or to
+// dead-letter: its bytes and Nats-Msg-Id, copied out of the library's message.
+struct Retry {
+  std::string raw, msg_id;
+  Origin origin;
 };
 
 class NatsOutput : public Output {
@@ -86,27 +93,22 @@ class NatsOutput : public Output {
   void bind_source_names(const std::vector<std::string>* names) override { source_names_ = names; }
 
   Status write_record(Record& r) override {
-    InFlight f;
-    f.raw.assign(r.bytes());
-    f.source = r.source;
-    f.line = r.line;
-    f.generated = r.generated;
+    Origin origin{.source = r.source, .line = r.line, .generated = r.generated};
     simdjson::dom::element root = r.root();
-    f.subject = subjects_[root.is_object() ? partition(root) : cfg_.unkeyed_partition];
-    f.msg_id = msg_id(root, r);
-    return send(std::move(f));
+    origin.partition = root.is_object() ? partition(root) : cfg_.unkeyed_partition;
+    set_msg_id(root, r);
+    return send(r.bytes(), origin);
   }
   Status write_line(std::string_view line) override {
     // Lines without a record (dead letters routed here): parsed for the key; id by content.
-    InFlight f;
-    f.raw.assign(line);
     simdjson::dom::element root;
     bool ok = parser_.parse(line.data(), line.size(), true).get(root) == simdjson::SUCCESS && root.is_object();
-    f.subject = subjects_[ok ? partition(root) : cfg_.unkeyed_partition];
+    Origin origin;
+    origin.partition = ok ? partition(root) : cfg_.unkeyed_partition;
     char hex[17];
     snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a64(line)));
-    f.msg_id = std::string("line:") + hex;
-    return send(std::move(f));
+    id_.assign("line:").append(hex);
+    return send(line, origin);
   }
   Status flush() override {
     resend_failed(false);
@@ -114,7 +116,7 @@ class NatsOutput : public Output {
   }
   bool delivered() const override {
     std::lock_guard lock(mu_);
-    return in_flight_.empty() && failed_.empty();
+    return pending_.size() == 0 && failed_.empty();
   }
   void take_undelivered(std::vector<Undelivered>& out) override {
     for (auto& u : rejected_) out.push_back(std::move(u));
@@ -134,32 +136,43 @@ class NatsOutput : public Output {
                                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count()));
       js_PublishAsyncComplete(conn_.js, &pub_options);
     }
-    // What is still unacked is given up: taken back from the library, then dead-lettered.
-    // (libnats 3.4 crashes in this call when nothing was ever published asynchronously.)
+    // What is still unacked is given up: taken back from the library (its messages hold the
+    // bytes), then dead-lettered. (libnats 3.4 crashes in this call when nothing was ever
+    // published asynchronously.)
+    std::vector<Retry> lost;
     natsMsgList pending{};
-    if (published_ > 0 && js_PublishAsyncGetPendingList(&pending, conn_.js) == NATS_OK) natsMsgList_Destroy(&pending);
-    std::vector<InFlight> lost;
+    if (published_ > 0 && js_PublishAsyncGetPendingList(&pending, conn_.js) == NATS_OK) {
+      std::lock_guard lock(mu_);
+      for (int i = 0; i < pending.Count; ++i) {
+        Origin origin;
+        if (pending.Msgs[i] && pending_.take(pending.Msgs[i], origin)) lost.push_back(retry_of(pending.Msgs[i], origin));
+      }
+      natsMsgList_Destroy(&pending);
+    }
     std::string why;
+    size_t unaccounted = 0;
     {
       std::lock_guard lock(mu_);
-      for (auto& [msg, f] : in_flight_) lost.push_back(std::move(f));
-      in_flight_.clear();
       for (auto& failed : failed_) lost.push_back(std::move(failed));
       failed_.clear();
+      // Every message the library still had is in its pending list; none should be left.
+      unaccounted = pending_.size();
       why = last_error_.empty() ? "" : "; last error: " + last_error_;
     }
+    if (unaccounted > 0) why += "; " + std::to_string(unaccounted) + " more not returned by the library";
     conn_.close();
-    if (lost.empty()) return {};
+    if (lost.empty() && unaccounted == 0) return {};
     // Deterministic dead-letter order: by source and line.
-    std::sort(lost.begin(), lost.end(), [](const InFlight& a, const InFlight& b) {
-      return std::tie(a.source, a.line) < std::tie(b.source, b.line);
+    std::sort(lost.begin(), lost.end(), [](const Retry& a, const Retry& b) {
+      return std::tie(a.origin.source, a.origin.line) < std::tie(b.origin.source, b.origin.line);
     });
-    undelivered_ += lost.size();
+    undelivered_ += lost.size() + unaccounted;
     for (auto& message : lost)
-      rejected_.push_back(
-          {std::move(message.raw), message.source, message.line, message.generated, "output:nats",
-           "not acked by JetStream (" + conn_.label() + ", " + message.subject + ") within shutdown_grace_ms" + why,
-           "unacked"});
+      rejected_.push_back({std::move(message.raw), message.origin.source, message.origin.line,
+                           message.origin.generated, "output:nats",
+                           "not acked by JetStream (" + conn_.label() + ", " + subjects_[message.origin.partition] +
+                               ") within shutdown_grace_ms" + why,
+                           "unacked"});
     return Status::error(describe() + ": " + std::to_string(lost.size()) +
                          " records not acked within shutdown_grace_ms (dead-lettered)" + why);
   }
@@ -208,10 +221,14 @@ class NatsOutput : public Output {
     return p;
   }
 
-  std::string msg_id(simdjson::dom::element root, const Record& r) {
+  // The record's Nats-Msg-Id into id_ (reused: no allocation per record).
+  void set_msg_id(simdjson::dom::element root, const Record& r) {
     if (cfg_.msg_id_from_field && root.is_object()) {
       auto v = lookup(root, cfg_.msg_id_field);
-      if (v && v->is_string() && !std::string_view(*v).empty()) return "id:" + std::string(std::string_view(*v));
+      if (v && v->is_string() && !std::string_view(*v).empty()) {
+        id_.assign("id:").append(std::string_view(*v));
+        return;
+      }
     }
     // Source + line (a hash of the source name keeps the header short and free of control
     // characters); generated records are numbered after their origin line.
@@ -219,28 +236,41 @@ class NatsOutput : public Output {
     if (r.source != last_source_ || r.line != last_line_) generated_index_ = 0;
     last_source_ = r.source;
     last_line_ = r.line;
-    char buf[64];
-    snprintf(buf, sizeof buf, "%016llx:%llu", static_cast<unsigned long long>(fnv1a64(src)),
-             static_cast<unsigned long long>(r.line));
-    std::string id = buf;
-    if (r.generated) id += ":g" + std::to_string(++generated_index_);
-    return id;
+    char buf[80];
+    int n = snprintf(buf, sizeof buf, "%016llx:%llu", static_cast<unsigned long long>(fnv1a64(src)),
+                     static_cast<unsigned long long>(r.line));
+    if (r.generated)
+      n += snprintf(buf + n, sizeof buf - static_cast<size_t>(n), ":g%llu",
+                    static_cast<unsigned long long>(++generated_index_));
+    id_.assign(buf, static_cast<size_t>(n));
   }
 
-  // Publishes one record; waits while the window of unacked records is full.
-  Status send(InFlight&& message) {
-    if (message.raw.size() + message.subject.size() + message.msg_id.size() + 64 > max_payload_) {
+  // A message the library gives back (refused, timed out, or unacked at exit), as a record to
+  // publish again or dead-letter.
+  static Retry retry_of(natsMsg* msg, const Origin& origin) {
+    Retry retry;
+    retry.raw.assign(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
+    const char* id = nullptr;
+    if (natsMsgHeader_Get(msg, "Nats-Msg-Id", &id) == NATS_OK && id) retry.msg_id = id;
+    retry.origin = origin;
+    return retry;
+  }
+
+  // Publishes one record (its Nats-Msg-Id in id_); waits while the window of unacked records
+  // is full.
+  Status send(std::string_view raw, const Origin& origin) {
+    if (raw.size() + subjects_[origin.partition].size() + id_.size() + 64 > max_payload_) {
       ++too_large_;
-      rejected_.push_back({std::move(message.raw), message.source, message.line, message.generated, "output:nats",
-                           "record is " + std::to_string(message.raw.size()) +
-                               " bytes, over the server's max_payload (" + std::to_string(max_payload_) + ")",
+      rejected_.push_back({std::string(raw), origin.source, origin.line, origin.generated, "output:nats",
+                           "record is " + std::to_string(raw.size()) + " bytes, over the server's max_payload (" +
+                               std::to_string(max_payload_) + ")",
                            "too_large"});
       return {};
     }
     resend_failed(false);
     int pause_ms = 1;
     for (;;) {
-      natsStatus nats_status = publish(message);
+      natsStatus nats_status = publish(raw, id_.c_str(), origin);
       if (nats_status == NATS_OK) {
         ++published_;
         return {};
@@ -250,7 +280,7 @@ class NatsOutput : public Output {
       ++stalls_;
       if (stop_requested()) {
         std::lock_guard lock(mu_);
-        failed_.push_back(std::move(message));
+        failed_.push_back({std::string(raw), id_, origin});
         return {};
       }
       if (nats_status != NATS_TIMEOUT) std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
@@ -260,27 +290,29 @@ class NatsOutput : public Output {
   }
 
   // The entry is registered before the publish: its ack may arrive before the call returns.
-  natsStatus publish(InFlight& f) {
+  natsStatus publish(std::string_view raw, const char* msg_id, const Origin& origin) {
     natsMsg* msg = nullptr;
-    natsStatus s = natsMsg_Create(&msg, f.subject.c_str(), nullptr, f.raw.data(), static_cast<int>(f.raw.size()));
-    if (s != NATS_OK) return s;
+    natsStatus s = natsMsg_Create(&msg, subjects_[origin.partition].c_str(), nullptr, raw.data(),
+                                  static_cast<int>(raw.size()));
+    if (s == NATS_OK) s = natsMsgHeader_Set(msg, "Nats-Msg-Id", msg_id);
+    if (s != NATS_OK) {
+      natsMsg_Destroy(msg);
+      return s;
+    }
     natsMsg* key = msg;
-    const std::string id = f.msg_id;
     {
       std::lock_guard lock(mu_);
-      in_flight_.emplace(key, std::move(f));
+      pending_.insert(key, origin);
     }
     jsPubOptions po;
     jsPubOptions_Init(&po);
-    po.MsgId = id.c_str();
     po.MaxWait = cfg_.ack_timeout_ms;
     s = js_PublishMsgAsync(conn_.js, &msg, &po);
     if (s != NATS_OK) {
-      // Not taken by the library: the entry comes back to the caller.
+      // Not taken by the library: the caller keeps the record.
+      Origin ignored;
       std::lock_guard lock(mu_);
-      auto it = in_flight_.find(key);
-      f = std::move(it->second);
-      in_flight_.erase(it);
+      pending_.take(key, ignored);
       natsMsg_Destroy(msg);
     }
     return s;
@@ -289,14 +321,14 @@ class NatsOutput : public Output {
   // Publishes again what JetStream refused or did not ack in time (same Nats-Msg-Id).
   void resend_failed(bool closing, Clock::time_point deadline = Clock::time_point::max()) {
     for (;;) {
-      InFlight f;
+      Retry f;
       {
         std::lock_guard lock(mu_);
         if (failed_.empty()) return;
         f = std::move(failed_.front());
         failed_.pop_front();
       }
-      natsStatus s = publish(f);
+      natsStatus s = publish(f.raw, f.msg_id.c_str(), f.origin);
       if (s == NATS_OK) {
         ++resent_;
         continue;
@@ -312,8 +344,8 @@ class NatsOutput : public Output {
     auto* self = static_cast<NatsOutput*>(closure);
     {
       std::lock_guard lock(self->mu_);
-      auto it = self->in_flight_.find(msg);
-      if (it != self->in_flight_.end()) {
+      Origin origin;
+      if (self->pending_.take(msg, origin)) {
         if (pa) {
           ++self->acked_;
           if (pa->Duplicate) ++self->duplicates_;
@@ -321,9 +353,8 @@ class NatsOutput : public Output {
           ++self->ack_errors_;
           self->last_error_ = pae && pae->ErrText && *pae->ErrText ? pae->ErrText
                               : pae ? natsStatus_GetText(pae->Err) : "no ack";
-          self->failed_.push_back(std::move(it->second));
+          self->failed_.push_back(retry_of(msg, origin));
         }
-        self->in_flight_.erase(it);
       }
     }
     natsMsg_Destroy(msg);
@@ -340,8 +371,9 @@ class NatsOutput : public Output {
   std::vector<Undelivered> rejected_;
   std::vector<uint64_t> per_partition_;
   mutable std::mutex mu_;
-  std::unordered_map<natsMsg*, InFlight> in_flight_;  // by the library's message (ack callback)
-  std::deque<InFlight> failed_;                        // refused or timed out: to be resent
+  std::string id_;           // the Nats-Msg-Id of the record being sent
+  PendingTable<natsMsg, Origin> pending_;  // published, not yet acked (guarded by mu_)
+  std::deque<Retry> failed_;  // refused or timed out: to be resent (guarded by mu_)
   std::string last_error_;
   std::atomic<uint64_t> acked_{0}, duplicates_{0}, ack_errors_{0};
   uint64_t published_ = 0, resent_ = 0, too_large_ = 0, undelivered_ = 0, unkeyed_ = 0, stalls_ = 0;

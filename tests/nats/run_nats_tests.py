@@ -114,6 +114,16 @@ class Server:
     def url(self):
         return "nats://127.0.0.1:%d" % self.port
 
+    def stream_messages(self):
+        # Messages the stream AGENTLOG holds on this node (its /jsz).
+        with urllib.request.urlopen("http://127.0.0.1:%d/jsz?streams=true" % self.http_port, timeout=10) as r:
+            jsz = json.load(r)
+        for account in jsz.get("account_details") or []:
+            for st in account.get("stream_detail") or []:
+                if st["name"] == "AGENTLOG":
+                    return st["state"]["messages"]
+        return 0
+
     def leaders(self):
         # {stream or durable name: leader} for what this node hosts, from its /jsz.
         with urllib.request.urlopen("http://127.0.0.1:%d/jsz?streams=true&consumers=true" % self.http_port,
@@ -559,6 +569,63 @@ def scenario(name, nodes, replicas, faults):
               sum(merged["lifecycles"]["violations"].values())))
 
 
+def edge_unacked(name):
+    # The edge's server stops answering (SIGSTOP) with records in flight, and the edge is
+    # stopped (SIGTERM): the records the library still holds unacked are taken back from it
+    # (js_PublishAsyncGetPendingList, with their bytes and ids) and dead-lettered, as are those
+    # waiting to be published; every line the edge read is acked in the stream or
+    # dead-lettered (both when the server stored what it never acked).
+    d = os.path.join(TMP, name)
+    os.makedirs(d)
+    inp = os.path.join(d, "input.jsonl")
+    subprocess.run([GEN, "--lines", str(max(RECORDS, 20000)), "--clean", "--out", inp], check=True,
+                   capture_output=True)
+    servers, urls = start_servers(name, 1)
+    server = servers[0]
+    wait_stream_ready(d, urls, 1)
+    dl = os.path.join(d, "edge.dl.jsonl")
+    # No ack timeout before the grace period ends: the unacked stay with the library.
+    cfg = write(os.path.join(d, "edge.yaml"), edge_config(urls, 1, dl).replace(
+        "ack_timeout_ms: 2000", "ack_timeout_ms: 600000\n      shutdown_grace_ms: 1000"))
+    stats = os.path.join(d, "edge.stats.json")
+    edge = subprocess.Popen([BIN, "run", "-q", "-c", cfg, "--stats-json", stats, inp], stderr=subprocess.PIPE,
+                            text=True)
+    PROCS.append(edge)
+    wait_for("the stream to hold records", lambda: server.stream_messages() > 0)
+    server.proc.send_signal(signal.SIGSTOP)
+    try:
+        edge.send_signal(signal.SIGTERM)
+        _, err = edge.communicate(timeout=120)
+    finally:
+        server.proc.send_signal(signal.SIGCONT)
+    assert edge.returncode == 1, "edge exited %d: %s" % (edge.returncode, err)
+    with open(stats) as f:
+        edge_stats = json.load(f)
+    dead = [json.loads(l) for l in lines_of(dl)]
+    m = re.search(r"(\d+) records not acked within shutdown_grace_ms \(dead-lettered\)", err)
+    assert m and int(m.group(1)) == len(dead) > 0, (err, len(dead))
+    assert all(x["stage"] == "output:nats" and x["line"] >= 1 for x in dead), dead[:3]
+    assert edge_stats["dead_letter_reasons"] == {"output:nats.unacked": len(dead)}, edge_stats["dead_letter_reasons"]
+    out = edge_stats["outputs"][0]
+    assert out["undelivered"] == len(dead) and out["acked"] + len(dead) == edge_stats["records_out"], out
+    # Every line read is acked (so stored) or dead-lettered with its own bytes and line number.
+    with open(inp, "rb") as f:
+        lines = f.read().split(b"\n")[:-1]
+    read = edge_stats["lines_read"]
+    assert 0 < read <= len(lines) and edge_stats["records_in"] == read, edge_stats
+    by_line = {x["line"]: x["raw"].encode() for x in dead}
+    assert all(lines[no - 1] == raw for no, raw in by_line.items()), "a dead letter's bytes are not its line's"
+    needed = {lines[i] for i in range(read) if i + 1 not in by_line}
+    reader = Worker(d, "stream", urls, [0, 1, 2, 3], durable="stream-dump")
+    reader.start()
+    wait_for("the stream to hold every acked record", lambda: count_lines(reader.out) >= len(needed) and
+             needed <= set(unique_lines(reader.out)), RUN_DEADLINE_S)
+    reader.stop()
+    server.stop()
+    print("ok  %s: %d lines read before the stop, %d acked, %d dead-lettered as unacked (at least %d of them stored anyway)" % (
+        name, read, out["acked"], len(dead), len(set(unique_lines(reader.out))) - len(needed)))
+
+
 def edge_disconnect(name, nodes):
     # The 3-node cluster (R3); the edge reaches it through a TCP proxy to one node. Once the workers wrote records of
     # the first half, the proxy is killed: the edge loses its connection while the second
@@ -758,6 +825,7 @@ CHECKS = [
     ("r1-single-server", lambda: scenario("r1-single-server", 1, 1, False)),
     ("r3-cluster", lambda: scenario("r3-cluster", 3, 3, False)),
     ("r3-cluster-faults", lambda: scenario("r3-cluster-faults", 3, 3, True)),
+    ("r1-edge-unacked", lambda: edge_unacked("r1-edge-unacked")),
     ("r3-edge-disconnect", lambda: edge_disconnect("r3-edge-disconnect", 3)),
     ("r3-worker-reconnects", lambda: worker_reconnects("r3-worker-reconnects", 3)),
 ]
