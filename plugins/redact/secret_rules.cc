@@ -49,6 +49,7 @@ bool Allowlist::matches(std::string_view secret, std::string_view match, std::st
   std::string_view target = this->target == AllowTarget::Secret ? secret : this->target == AllowTarget::Match ? match : line;
   re2::StringPiece t(target.data(), target.size());
   auto regex_hit = [&] {
+    if (const RE2* one = any.empty() ? nullptr : any.get()) return RE2::PartialMatch(t, *one);
     for (const auto& re : regexes)
       if (RE2::PartialMatch(t, *re)) return true;
     return false;
@@ -152,6 +153,28 @@ Status RuleSet::compile(int64_t max_mem) {
     for (const auto& keyword : rule.keywords)
       if (!keyword.empty()) keywords.emplace_back(keyword, i);
   }
+  auto join_allowlist = [](Allowlist& a) {
+    a.any.clear();
+    if (a.regexes.size() < 2) return;
+    // Each pattern in its own group, so its flags ((?i)) and anchors stay its own.
+    // Only patterns read alike: the same options, none literal (a pattern that does not parse
+    // inside the group, such as an unterminated \Q, fails to compile and the list is used).
+    const RE2::Options& o = a.regexes[0]->options();
+    std::string joined;
+    for (const auto& re : a.regexes) {
+      const RE2::Options& p = re->options();
+      if (p.literal() || p.encoding() != o.encoding() || p.posix_syntax() != o.posix_syntax() ||
+          p.longest_match() != o.longest_match() || p.never_nl() != o.never_nl() || p.dot_nl() != o.dot_nl() ||
+          p.case_sensitive() != o.case_sensitive() || p.perl_classes() != o.perl_classes() ||
+          p.word_boundary() != o.word_boundary() || p.one_line() != o.one_line())
+        return;
+      joined += (joined.empty() ? "(?:" : "|(?:") + re->pattern() + ")";
+    }
+    a.any.set(joined, a.regexes[0]->options());
+  };
+  for (auto& rule : rules_)
+    for (auto& a : rule.allowlists) join_allowlist(a);
+  for (auto& a : global_allowlists_) join_allowlist(a);
   db_ = std::make_unique<HsDatabase>();
   std::vector<uint8_t> byte_rules;
   for (const auto& rule : rules_) byte_rules.push_back(rule.bytes_always);
@@ -273,7 +296,9 @@ void RuleSet::run_rule(size_t idx, std::string_view text, bool ascii, uint32_t f
       size_t lo = r->start, hi = r->end_hi;
       for (++r; r != runs_end && r->start <= hi; ++r) hi = std::max<size_t>(hi, r->end_hi);
       hi = std::min(hi, n);
-      for (size_t a = std::max(pos, lo); a < hi && regex.Match(input, a, hi, RE2::UNANCHORED, groups, ngroups);)
+      // (No match is shorter than the rule's least width: a shorter rest is not searched.)
+      const size_t least = std::max<size_t>(db_->min_width(idx), 1);
+      for (size_t a = std::max(pos, lo); a + least <= hi && regex.Match(input, a, hi, RE2::UNANCHORED, groups, ngroups);)
         a = pos = take_match(idx, text, groups, ngroups, out);
     }
     return;

@@ -17,31 +17,6 @@
 
 namespace agentlog::redact {
 
-// What allowlist regexes are matched against (gitleaks' regexTarget).
-enum class AllowTarget { Secret, Match, Line };
-
-// A gitleaks-style allowlist: a finding is dropped when the allowlist matches it.
-struct Allowlist {
-  AllowTarget target = AllowTarget::Secret;
-  bool all = false;                          // condition AND (default OR)
-  std::vector<std::unique_ptr<RE2>> regexes;
-  std::vector<std::string> stopwords;        // lowercase; matched inside the secret
-  // paths / commits: criteria about files and commits, which this stage never has. Under OR
-  // they never match; under AND they make the whole allowlist never match.
-  bool needs_path_or_commit = false;
-  std::vector<std::string> target_rules;     // global allowlists only: the rules it applies to (empty: all)
-  // Global allowlists only: the indices [scope_begin, scope_end) of the rules it applies to,
-  // those of the gitleaks config that defined it (and of the configs that one extends), not
-  // the built-in rules or another file's.
-  size_t scope_begin = 0, scope_end = SIZE_MAX;
-
-  bool matches(std::string_view secret, std::string_view match, std::string_view line) const;
-};
-
-// The RE2 budget per rule the built-in rules are proved to compile with (a unit test), and
-// redact's max_regex_memory default: with it they compile when first used.
-inline constexpr int64_t kTestedRegexMemory = int64_t{256} << 20;
-
 // A regex compiled on its first use, once, by whichever thread comes first: of a few hundred
 // rules a run uses a few, and compiling every one up front cost more than a small file's
 // whole run. Set only where the pattern is known to compile (a test compiles every built-in
@@ -66,6 +41,34 @@ class LazyRegex {
   };
   std::unique_ptr<State> state_;
 };
+
+// What allowlist regexes are matched against (gitleaks' regexTarget).
+enum class AllowTarget { Secret, Match, Line };
+
+// A gitleaks-style allowlist: a finding is dropped when the allowlist matches it.
+struct Allowlist {
+  AllowTarget target = AllowTarget::Secret;
+  bool all = false;                          // condition AND (default OR)
+  std::vector<std::unique_ptr<RE2>> regexes;
+  // The regexes as one alternation (set by RuleSet::compile when there are several): one RE2
+  // search per finding instead of one per regex. Empty, or not compiling: the list is used.
+  LazyRegex any;
+  std::vector<std::string> stopwords;        // lowercase; matched inside the secret
+  // paths / commits: criteria about files and commits, which this stage never has. Under OR
+  // they never match; under AND they make the whole allowlist never match.
+  bool needs_path_or_commit = false;
+  std::vector<std::string> target_rules;     // global allowlists only: the rules it applies to (empty: all)
+  // Global allowlists only: the indices [scope_begin, scope_end) of the rules it applies to,
+  // those of the gitleaks config that defined it (and of the configs that one extends), not
+  // the built-in rules or another file's.
+  size_t scope_begin = 0, scope_end = SIZE_MAX;
+
+  bool matches(std::string_view secret, std::string_view match, std::string_view line) const;
+};
+
+// The RE2 budget per rule the built-in rules are proved to compile with (a unit test), and
+// redact's max_regex_memory default: with it they compile when first used.
+inline constexpr int64_t kTestedRegexMemory = int64_t{256} << 20;
 
 struct SecretRule {
   std::string id;
