@@ -578,8 +578,8 @@ def edge_unacked(name):
     d = os.path.join(TMP, name)
     os.makedirs(d)
     inp = os.path.join(d, "input.jsonl")
-    subprocess.run([GEN, "--lines", str(max(RECORDS, 20000)), "--clean", "--out", inp], check=True,
-                   capture_output=True)
+    # Enough that the edge is still publishing at the stop, whatever --records says.
+    subprocess.run([GEN, "--lines", "200000", "--clean", "--out", inp], check=True, capture_output=True)
     servers, urls = start_servers(name, 1)
     server = servers[0]
     wait_stream_ready(d, urls, 1)
