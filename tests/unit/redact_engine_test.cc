@@ -228,3 +228,35 @@ TEST_CASE("a 1 MiB line of near-misses stays linear: every rule, no finding", "[
   rs.find(near, f);
   CHECK(f.empty());
 }
+
+TEST_CASE("RE2 in Hyperscan's match intervals finds what a search of the whole text finds", "[redact][engine]") {
+  // Bounded and unbounded widths, greedy tails (an end at every byte) and a lazy match, on a
+  // text with far more match ends than the 65,536 the scan once kept.
+  const char* patterns[] = {"(?:^|[^a-z0-9])(tok_[a-z0-9]{8,12})(?:[^a-z0-9]|$)", "key=([a-z0-9]{4,})",
+                            "BEGIN(.+?)END"};
+  RuleSet rs = yaml_rules(std::string("rules:\n") + "  - {id: bounded, regex: '" + patterns[0] + "', secret_group: 1}\n" +
+                          "  - {id: greedy, regex: '" + patterns[1] + "', secret_group: 1}\n" +
+                          "  - {id: lazy, regex: '" + patterns[2] + "', secret_group: 1}\n");
+  std::string text;
+  for (size_t i = 0; text.size() < (1u << 20); ++i)
+    text += "tok_abcdefgh" + std::to_string(i % 7) + " key=abcd" + std::to_string(i) + " BEGINxENDy" +
+            (i % 3 ? "END" : "") + " tok_abc key=ab ";
+  std::vector<Finding> found;
+  rs.find_all(text, found);
+  for (size_t rule = 0; rule < 3; ++rule) {
+    RE2 re(patterns[rule]);
+    std::vector<std::pair<size_t, size_t>> want, got;
+    re2::StringPiece input(text), groups[2];
+    for (size_t pos = 0; pos <= text.size() && re.Match(input, pos, text.size(), RE2::UNANCHORED, groups, 2);) {
+      size_t mb = static_cast<size_t>(groups[0].data() - text.data()), sb = static_cast<size_t>(groups[1].data() - text.data());
+      want.emplace_back(sb, sb + groups[1].size());
+      pos = std::max(sb + groups[1].size(), mb + 1);
+    }
+    for (const auto& f : found)
+      if (f.rule == rule) got.emplace_back(f.begin, f.end);
+    std::sort(got.begin(), got.end());
+    INFO(rs.rules()[rule].id);
+    CHECK(want.size() > 10000);
+    CHECK(got == want);
+  }
+}
