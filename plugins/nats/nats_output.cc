@@ -149,6 +149,15 @@ class NatsOutput : public Output {
       }
       natsMsgList_Destroy(&pending);
     }
+    // An ack callback already under way when the list was taken still holds its message: it
+    // acks it or puts it back in failed_. Wait for it (briefly) before failed_ is read.
+    for (int i = 0; i < 100; ++i) {
+      {
+        std::lock_guard lock(mu_);
+        if (pending_.size() == 0) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     std::string why;
     size_t unaccounted = 0;
     {
