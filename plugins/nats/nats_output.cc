@@ -141,7 +141,7 @@ class NatsOutput : public Output {
     // published asynchronously.)
     std::vector<Retry> lost;
     natsMsgList pending{};
-    if (published_ > 0 && js_PublishAsyncGetPendingList(&pending, conn_.js) == NATS_OK) {
+    if (any_published_ && js_PublishAsyncGetPendingList(&pending, conn_.js) == NATS_OK) {
       std::lock_guard lock(mu_);
       for (int i = 0; i < pending.Count; ++i) {
         Origin origin;
@@ -261,6 +261,13 @@ class NatsOutput : public Output {
     retry.raw.assign(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
     const char* id = nullptr;
     if (natsMsgHeader_Get(msg, "Nats-Msg-Id", &id) == NATS_OK && id) retry.msg_id = id;
+    // Always set by publish(); were it missing, an id by content keeps the resend
+    // de-duplicated rather than none.
+    if (retry.msg_id.empty()) {
+      char hex[17];
+      snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a64(retry.raw)));
+      retry.msg_id = std::string("line:") + hex;
+    }
     retry.origin = origin;
     return retry;
   }
@@ -317,6 +324,7 @@ class NatsOutput : public Output {
     jsPubOptions_Init(&po);
     po.MaxWait = cfg_.ack_timeout_ms;
     s = js_PublishMsgAsync(conn_.js, &msg, &po);
+    if (s == NATS_OK) any_published_ = true;  // a first send or a resend: the library holds it
     if (s != NATS_OK) {
       // Not taken by the library: the caller keeps the record.
       Origin ignored;
@@ -385,6 +393,7 @@ class NatsOutput : public Output {
   std::deque<Retry> failed_;  // refused or timed out: to be resent (guarded by mu_)
   std::string last_error_;
   std::atomic<uint64_t> acked_{0}, duplicates_{0}, ack_errors_{0};
+  bool any_published_ = false;  // the library took a message (its pending list exists)
   uint64_t published_ = 0, resent_ = 0, too_large_ = 0, undelivered_ = 0, unkeyed_ = 0, stalls_ = 0;
 };
 

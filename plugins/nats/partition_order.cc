@@ -89,12 +89,16 @@ Status Durables::subscribe(const std::string& subject, const std::string& durabl
   return {};
 }
 
-bool Durables::leaders(const std::string& durable, std::string& stream_leader, std::string& consumer_leader) {
+bool Durables::leaders(const std::string& durable, std::string& stream_leader, std::string& consumer_leader,
+                       int64_t wait_ms) {
   stream_leader.clear();
   consumer_leader.clear();
+  jsOptions wait;  // each answer waited for at most wait_ms (the library's default is 5 s)
+  jsOptions_Init(&wait);
+  wait.Wait = std::max<int64_t>(wait_ms, 1);
   jsErrCode jerr = static_cast<jsErrCode>(0);
   jsStreamInfo* si = nullptr;
-  if (js_GetStreamInfo(&si, conn_.js, opts_.stream.c_str(), nullptr, &jerr) != NATS_OK || si == nullptr) return false;
+  if (js_GetStreamInfo(&si, conn_.js, opts_.stream.c_str(), &wait, &jerr) != NATS_OK || si == nullptr) return false;
   const bool clustered = si->Cluster != nullptr;
   if (clustered && si->Cluster->Leader != nullptr) stream_leader = si->Cluster->Leader;
   jsStreamInfo_Destroy(si);
@@ -104,7 +108,8 @@ bool Durables::leaders(const std::string& durable, std::string& stream_leader, s
   }
   if (stream_leader.empty()) return false;  // electing one
   jsConsumerInfo* ci = nullptr;
-  if (js_GetConsumerInfo(&ci, conn_.js, opts_.stream.c_str(), durable.c_str(), nullptr, &jerr) != NATS_OK ||
+  if (stop_requested() ||
+      js_GetConsumerInfo(&ci, conn_.js, opts_.stream.c_str(), durable.c_str(), &wait, &jerr) != NATS_OK ||
       ci == nullptr)
     return false;
   if (ci->Cluster != nullptr && ci->Cluster->Leader != nullptr) consumer_leader = ci->Cluster->Leader;
@@ -121,19 +126,25 @@ void Durables::seat_leader(const std::string& durable, int64_t deadline_ms) {
   std::string stream_leader, consumer_leader, asked_from;
   auto asked_at = std::chrono::steady_clock::time_point{};
   while (!stop_requested()) {
-    const bool known = leaders(durable, stream_leader, consumer_leader);
+    auto left_ms = [&] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()).count();
+    };
+    const bool known = leaders(durable, stream_leader, consumer_leader, std::min<int64_t>(1000, left_ms()));
     if (known && consumer_leader == stream_leader) return;
     const auto now = std::chrono::steady_clock::now();
-    if (now >= until) break;
+    if (now >= until || stop_requested()) break;
     // A leader just asked to step down is given two seconds to hand over before it is asked
     // again; with no leader, the election is under way.
     if (known && !consumer_leader.empty() &&
         (consumer_leader != asked_from || now - asked_at > std::chrono::seconds(2))) {
       natsMsg* reply = nullptr;
-      if (natsConnection_Request(&reply, conn_.nc, stepdown.c_str(), nullptr, 0, 2000) == NATS_OK) {
+      const int64_t wait_ms = std::max<int64_t>(1, std::min<int64_t>(2000, left_ms()));
+      if (natsConnection_Request(&reply, conn_.nc, stepdown.c_str(), nullptr, 0, wait_ms) == NATS_OK) {
         asked_from = consumer_leader;
         asked_at = now;
-        ++counters_.leader_moves;
+        // An error answer ("not leader", no quorum) asked nothing: not counted.
+        std::string_view answer(natsMsg_GetData(reply), static_cast<size_t>(natsMsg_GetDataLength(reply)));
+        if (answer.find("\"success\":true") != std::string_view::npos) ++counters_.leader_moves;
       }
       natsMsg_Destroy(reply);
     }

@@ -132,7 +132,8 @@ class Durables {
   Status read(const std::string& durable, jsConsumerConfig& config, State& state);
   // The stream's and the durable's leaders; both empty for a server without a cluster. False
   // when one is not known yet (no answer, or an election under way).
-  bool leaders(const std::string& durable, std::string& stream_leader, std::string& consumer_leader);
+  bool leaders(const std::string& durable, std::string& stream_leader, std::string& consumer_leader,
+               int64_t wait_ms);
   // Deletes the durable, so that the next subscribe creates it from `from`; 0: from the
   // durable's ack floor (set in `from`).
   Status delete_for_start(const std::string& durable, jsConsumerConfig& config, uint64_t& from);
