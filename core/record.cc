@@ -42,6 +42,15 @@ void Record::reset_owned(std::string text) {
   state_ = State::Owned;
 }
 
+void Record::reset_owned_copy(std::string_view text) {
+  leaf_valid_ = false;
+  reset_borrowed({});
+  owned_.assign(text.data(), text.size());
+  ensure_padding();
+  bytes_ = owned_;
+  state_ = State::Owned;
+}
+
 void Record::ensure_padding() {
   // Room for the padding plus a few appended members, so the next edit does not reallocate.
   if (owned_.capacity() - owned_.size() < simdjson::SIMDJSON_PADDING)

@@ -64,6 +64,10 @@ class Record {
   void reset_borrowed(std::string_view bytes);
   // Takes ownership of the given JSON text.
   void reset_owned(std::string text);
+  // Copies the JSON text into the record's own buffer, whose capacity is kept from record to
+  // record (no allocation per record once it is large enough, and no free on another
+  // thread's arena). `text` must not point into this record.
+  void reset_owned_copy(std::string_view text);
 
   // Parses the current bytes. Returns simdjson's error code (SUCCESS when valid).
   simdjson::error_code parse();

@@ -122,12 +122,14 @@ inline void EnrichStage::append_members(Record& r, std::string_view members) {
   auto [close, empty] = object_end(b);
   if (close == std::string_view::npos) return;
   if (p.held.empty() && empty) members.remove_prefix(1);  // empty object: no comma
-  std::string out;
-  out.reserve(p.head.size() + p.held.size() + p.tail.size() + members.size() + simdjson::SIMDJSON_PADDING);
+  // Built aside (the pieces may point into the record's own buffer), then copied into that
+  // buffer: no allocation per record, and none freed on another worker's arena.
+  thread_local std::string out;
+  out.clear();
   if (!p.held.empty()) out.append(p.head).append(p.held);
   out.append(b.data(), close).append(members).append(b.data() + close, b.size() - close);
   bool generated = r.generated, expanded = r.expanded;  // reset_owned clears the flags of a fresh record
-  r.reset_owned(std::move(out));
+  r.reset_owned_copy(out);
   r.generated = generated;
   r.expanded = expanded;
 }
@@ -143,7 +145,8 @@ inline void EnrichStage::put(Record& r, EnrichCounts& n, const TopKeys::Found& f
 
 StageVerdict EnrichStage::process(Record& record) {
   EnrichCounts& local_counts = counts.local();
-  std::string id_json;
+  thread_local std::string id_json;  // reused: no allocation per record
+  id_json.clear();
   if (event_id_write >= 0) {  // hash the bytes before this stage edits anything
     Record::BytePieces pieces = record.byte_pieces();
     id_json.reserve(id_prefix_json.size() + 66);
