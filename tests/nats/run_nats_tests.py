@@ -57,10 +57,20 @@ TMP = tempfile.mkdtemp(prefix="agentlog-nats.")
 PROCS = []
 
 
+HANDED_OUT = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    # A port free now and not handed out before by this script: the kernel can give one
+    # ephemeral port to two probes in a row, and two servers given it collide (seen in CI: two
+    # nodes' monitoring ports, "can't listen to the monitor port: address already in use").
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in HANDED_OUT:
+            HANDED_OUT.add(port)
+            return port
 
 
 def wait_for(what, cond, deadline_s=DEADLINE_S):
@@ -868,8 +878,9 @@ try:
                 for f in sorted(os.listdir(os.path.join(TMP, entry))):
                     if f.startswith("server.log"):
                         with open(os.path.join(TMP, entry, f), errors="replace") as log:
-                            notes = [l.rstrip()[:200] for l in log if "[WRN]" in l or "[ERR]" in l or "leader" in l]
-                        print("--- %s/%s (%d warnings, errors and leader changes; first 25):\n%s" % (
+                            notes = [l.rstrip()[:200] for l in log
+                                     if "[WRN]" in l or "[ERR]" in l or "[FTL]" in l or "leader" in l]
+                        print("--- %s/%s (%d warnings, errors, fatal errors and leader changes; first 25):\n%s" % (
                             entry, f, len(notes), "\n".join(notes[:25])))
 finally:
     for p in PROCS:
