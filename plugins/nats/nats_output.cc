@@ -283,6 +283,14 @@ class NatsOutput : public Output {
                            "too_large"});
       return {};
     }
+    // After SIGTERM, once a publish stalled, the rest of the drain waits with the failed
+    // records for close() and its grace period: one stalled wait (StallWait) per record
+    // would make a drain of thousands of records take minutes with the server not answering.
+    if (stop_requested() && stalled_at_stop_) {
+      std::lock_guard lock(mu_);
+      failed_.push_back({std::string(raw), id_, origin});
+      return {};
+    }
     resend_failed(false);
     int pause_ms = 1;
     for (;;) {
@@ -295,6 +303,7 @@ class NatsOutput : public Output {
       // After SIGTERM the record waits with the failed ones for close() and its grace period.
       ++stalls_;
       if (stop_requested()) {
+        stalled_at_stop_ = true;
         std::lock_guard lock(mu_);
         failed_.push_back({std::string(raw), id_, origin});
         return {};
@@ -337,6 +346,7 @@ class NatsOutput : public Output {
 
   // Publishes again what JetStream refused or did not ack in time (same Nats-Msg-Id).
   void resend_failed(bool closing, Clock::time_point deadline = Clock::time_point::max()) {
+    if (!closing && stop_requested()) return;  // close() resends them, within its grace period
     for (;;) {
       Retry f;
       {
@@ -393,6 +403,7 @@ class NatsOutput : public Output {
   std::deque<Retry> failed_;  // refused or timed out: to be resent (guarded by mu_)
   std::string last_error_;
   std::atomic<uint64_t> acked_{0}, duplicates_{0}, ack_errors_{0};
+  bool stalled_at_stop_ = false;  // a publish stalled after SIGTERM: the drain parks the rest
   bool any_published_ = false;  // the library took a message (its pending list exists)
   uint64_t published_ = 0, resent_ = 0, too_large_ = 0, undelivered_ = 0, unkeyed_ = 0, stalls_ = 0;
 };
