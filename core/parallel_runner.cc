@@ -107,10 +107,12 @@ ParallelLineRunner::ParallelLineRunner(const std::vector<StageSlot>& stages, uns
   tail_first_ = stages.size();
   if (!leaf_hashes_)
     while (tail_first_ > 0 && !stages[tail_first_ - 1].stage->stateless()) --tail_first_;
+  // Each stateful stage is a serial step of its own: steps run side by side on different
+  // batches, so the busiest one, not their sum, caps the speed-up.
   for (size_t i = 0; i < tail_first_;) {
     bool parallel = stages[i].stage->stateless();
-    size_t j = i;
-    while (j < tail_first_ && stages[j].stage->stateless() == parallel) ++j;
+    size_t j = i + 1;
+    while (parallel && j < tail_first_ && stages[j].stage->stateless()) ++j;
     segments_.push_back({i, j, parallel});
     i = j;
   }

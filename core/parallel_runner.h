@@ -1,7 +1,7 @@
 // The parallel runner (`workers:` above 1) for line-framed regular files, on oneTBB's
 // parallel_pipeline: a serial step reads and cuts lines into batches exactly where the
 // single-thread runner does; batches are parsed and run through the chain's stateless stages
-// on any worker; stateful stages (stateless() false) run serially in input order; the
+// on any worker; each stateful stage (stateless() false) is a serial step in input order; the
 // caller's tail runs the trailing stateful stages and writes, in input order. So records,
 // warnings, dead letters and counters are the same as with one thread. Streams (stdin,
 // pipes), followed files and JSON-array documents keep the single-thread path.
