@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <glob.h>
@@ -420,8 +421,23 @@ LineReader::LineReader(std::unique_ptr<ByteSource> src, size_t max_line_bytes)
   // every source: that was most of a sanitizer run over a file of a few lines.
   if (src_->size_hint > 0 && src_->size_hint < kChunk / 4)
     cap_ = std::max<size_t>(size_t{4} << 10, 2 * src_->size_hint + 2);
-  buf_.reset(new char[cap_ + kPad]);
-  std::memset(buf_.get() + cap_, ' ', kPad);
+  buf_ = buffer_of(cap_);
+}
+
+std::shared_ptr<char[]> LineReader::buffer_of(size_t cap) {
+  // Released spares of another size (from before the buffer grew) are freed.
+  std::erase_if(spares_, [cap](const auto& b) { return b.second != cap && b.first.use_count() == 1; });
+  for (size_t i = 0; i < spares_.size(); ++i) {
+    if (spares_[i].first.use_count() != 1) continue;
+    // The last holder's release (on another thread) happens before the buffer is rewritten.
+    std::atomic_thread_fence(std::memory_order_acquire);
+    std::shared_ptr<char[]> b = std::move(spares_[i].first);
+    spares_.erase(spares_.begin() + static_cast<std::ptrdiff_t>(i));
+    return b;
+  }
+  std::shared_ptr<char[]> b(new char[cap + kPad]);
+  std::memset(b.get() + cap, ' ', kPad);
+  return b;
 }
 
 LineReader::Next LineReader::next(LineEvent& event) {
@@ -488,22 +504,25 @@ LineReader::Next LineReader::next(LineEvent& event) {
 
 Status LineReader::refill() {
   if (eof_ || failed_) return {};
-  size_t tail = end_ - start_;
-  if (start_ > 0) {
-    std::memmove(buf_.get(), buf_.get() + start_, tail);
-    start_ = 0;
-    end_ = tail;
-  }
-  if (cap_ - end_ < std::min(kChunk, cap_) / 2) {
-    // Grow for a long line (or a small file that grew since it was opened); a line is
-    // reported as too long before the buffer passes max + chunk.
-    size_t ncap = std::max(cap_ * 2, end_ + kChunk);
-    std::unique_ptr<char[]> grown(new char[ncap + kPad]);
-    std::memcpy(grown.get(), buf_.get(), end_);
-    std::memset(grown.get() + ncap, ' ', kPad);
-    buf_ = std::move(grown);
+  const size_t tail = end_ - start_;
+  // Grow for a long line (or a small file that grew since it was opened); a line is
+  // reported as too long before the buffer passes max + chunk.
+  const bool grow = cap_ - tail < std::min(kChunk, cap_) / 2;
+  const bool held = buf_.use_count() > 1;
+  if (grow || held) {
+    const size_t ncap = grow ? std::max(cap_ * 2, tail + kChunk) : cap_;
+    std::shared_ptr<char[]> next = buffer_of(ncap);
+    std::memcpy(next.get(), buf_.get() + start_, tail);
+    // A held buffer is kept for reuse once released: with 2 batches in flight per worker,
+    // only a few are held at a time.
+    if (held && !grow) spares_.emplace_back(std::move(buf_), cap_);
+    buf_ = std::move(next);
     cap_ = ncap;
+  } else if (start_ > 0) {
+    std::memmove(buf_.get(), buf_.get() + start_, tail);
   }
+  start_ = 0;
+  end_ = tail;
   long got = src_->read(buf_.get() + end_, cap_ - end_);
   starved_ = got == kWouldBlock;
   if (starved_) got = 0;

@@ -104,10 +104,15 @@ class LineReader {
   enum class Next : uint8_t { Line, NeedRefill, End, Error };
 
   LineReader(std::unique_ptr<ByteSource> src, size_t max_line_bytes);
-  // A view stays valid until the next refill().
+  // A view stays valid until the next refill(), or while the buffer is held (below).
   Next next(LineEvent& event);
-  // Moves the unread tail to the front and reads more. Invalidates earlier views.
+  // Moves the unread tail to the front and reads more. Invalidates earlier views, except
+  // those into a held buffer: refill() then continues in another buffer.
   Status refill();
+  // Keeps the buffer that lines are viewed in alive, unmoved and unwritten for as long as the
+  // handle lives: the parallel runner's batches view their lines where they were read
+  // instead of copying them out.
+  std::shared_ptr<const char[]> hold_buffer() const { return buf_; }
   // True when the last refill found no bytes on a streaming source (not the end).
   bool starved() const { return starved_; }
   // Continues a file from a checkpoint: the next line is number line_base + 1, no BOM is
@@ -132,8 +137,13 @@ class LineReader {
  private:
   std::unique_ptr<ByteSource> src_;
   size_t max_line_;
-  std::unique_ptr<char[]> buf_;
+  // A fresh buffer of `cap` bytes (and padding): a spare no longer held, or a new one.
+  std::shared_ptr<char[]> buffer_of(size_t cap);
+
+  std::shared_ptr<char[]> buf_;
   size_t cap_ = 0;
+  // Buffers left behind while held, with their capacities, reused once released.
+  std::vector<std::pair<std::shared_ptr<char[]>, size_t>> spares_;
   size_t start_ = 0, end_ = 0;
   bool eof_ = false;
   bool failed_ = false;

@@ -25,8 +25,6 @@ namespace {
 // about 300 KB) waiting for a serial step falls out of the cache; with 8 in flight on 2
 // workers the run took 10-15% more CPU than with 2-4 (and one thread).
 constexpr size_t kBatchesPerWorker = 2;
-// A batch's text buffer above this is freed after use (an unusually long line).
-constexpr size_t kKeepTextCapacity = 4 << 20;
 
 // Each step tells the stages which per-worker slot the thread works in (core/worker_slots.h).
 void enter_slot() {
@@ -159,8 +157,7 @@ Status ParallelLineRunner::run(LineReader& reader, uint32_t source, const Tail& 
       line_batch = impl_->batches.back().get();
       line_batch->batch.source_names = source_names_;
     }
-    if (line_batch->text.capacity() > kKeepTextCapacity) std::string().swap(line_batch->text);
-    line_batch->text.clear();
+    line_batch->held = reader.hold_buffer();
     line_batch->lines.clear();
     line_batch->blank_lines = 0;
     line_batch->at_refill = false;
@@ -170,15 +167,14 @@ Status ParallelLineRunner::run(LineReader& reader, uint32_t source, const Tail& 
     return line_batch;
   };
   auto seal = [&](LineBatch* line_batch) {
-    line_batch->text.append(simdjson::SIMDJSON_PADDING, '\0');  // the last line's padding
     line_batch->reader_lines = reader.lines();
     line_batch->reader_bytes = reader.bytes_read();
     return line_batch;
   };
 
   // Cuts batches where the single-thread runner does: after batch_records records, and
-  // at each refill (its views end there; here the lines are copied, but the cut is kept so
-  // that stateful stages see the same batches).
+  // at each refill (its views end there; here the batch holds the buffer, so that stateful
+  // stages see the same batches and every batch's lines are in one buffer).
   std::atomic<uint64_t>* step_ns = impl_->step_ns.get();
   const size_t last_step = impl_->step_names.size() - 1;
   auto read = [&](tbb::flow_control& fc) -> LineBatch* {
@@ -198,8 +194,7 @@ Status ParallelLineRunner::run(LineReader& reader, uint32_t source, const Tail& 
           continue;
         }
         line_batch->lines.push_back(
-            {line_batch->text.size(), event.text.size(), event.line_no, event.kind == LineEvent::Kind::TooLong});
-        line_batch->text.append(event.text);
+            {event.text.data(), event.text.size(), event.line_no, event.kind == LineEvent::Kind::TooLong});
         if (line_batch->lines.size() >= batch_records_) return seal(line_batch);
         continue;
       }
@@ -229,7 +224,7 @@ Status ParallelLineRunner::run(LineReader& reader, uint32_t source, const Tail& 
       line_batch->batch.records.push_back(record);
       LineEvent event;
       event.kind = line.too_long ? LineEvent::Kind::TooLong : LineEvent::Kind::Line;
-      event.text = std::string_view(line_batch->text).substr(line.offset, line.size);
+      event.text = std::string_view(line.data, line.size);
       event.line_no = line.line_no;
       std::string_view kind = parse_input_record(*record, event, source);
       if (!kind.empty()) ++line_batch->dead_letter_reasons["input." + std::string(kind)];
@@ -250,6 +245,7 @@ Status ParallelLineRunner::run(LineReader& reader, uint32_t source, const Tail& 
     line_batch->batch.records.clear();
     line_batch->batch.pending.clear();
     line_batch->pool.release_all();
+    line_batch->held.reset();  // the reader may reuse the buffer
     impl_->free.push(line_batch);
   };
 

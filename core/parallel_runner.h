@@ -30,11 +30,14 @@ unsigned resolve_workers(unsigned configured);
 // A batch of input lines on its way through the parallel runner.
 struct LineBatch {
   struct Line {
-    size_t offset, size;
+    const char* data;  // in `held`
+    size_t size;
     uint64_t line_no;
     bool too_long;
   };
-  std::string text;  // the lines' bytes, copied out of the reader's buffer, then padding
+  // The reader's buffer the lines are viewed in (LineReader::hold_buffer): a batch is cut
+  // at each refill, so all its lines are in one buffer, and none is copied.
+  std::shared_ptr<const char[]> held;
   std::vector<Line> lines;
   uint64_t blank_lines = 0;
   // The reader refilled its buffer after this batch: the single-thread runner flushes the

@@ -63,6 +63,37 @@ TEST_CASE("a starved reader keeps its partial line and is not at the end", "[fol
   CHECK(ev.line_no == 2);
 }
 
+TEST_CASE("a held buffer keeps its lines through refills and is reused once released", "[input]") {
+  LineReader r(std::make_unique<ScriptSource>(std::vector<std::string>{"{\"a\":1}\n{\"b\"", ":2}\n{\"c\":3}\n{\"d", "\":4}\n"}),
+               1024);
+  LineEvent ev;
+  REQUIRE(r.next(ev) == LineReader::Next::NeedRefill);
+  REQUIRE(r.refill().ok());
+  std::shared_ptr<const char[]> first = r.hold_buffer();
+  REQUIRE(r.next(ev) == LineReader::Next::Line);
+  std::string_view a = ev.text;
+  REQUIRE(r.next(ev) == LineReader::Next::NeedRefill);
+  // Without the hold, the partial line would be moved over "{"a":1}".
+  REQUIRE(r.refill().ok());
+  CHECK(a == "{\"a\":1}");
+  CHECK(r.hold_buffer().get() != first.get());
+  REQUIRE(r.next(ev) == LineReader::Next::Line);
+  CHECK(ev.text == "{\"b\":2}");
+  std::shared_ptr<const char[]> second = r.hold_buffer();
+  REQUIRE(r.next(ev) == LineReader::Next::Line);
+  std::string_view c = ev.text;
+  REQUIRE(r.next(ev) == LineReader::Next::NeedRefill);
+  // The first buffer is released: the reader goes on in it.
+  const char* first_at = first.get();
+  first.reset();
+  REQUIRE(r.refill().ok());
+  CHECK(c == "{\"c\":3}");
+  CHECK(r.hold_buffer().get() == first_at);
+  REQUIRE(r.next(ev) == LineReader::Next::Line);
+  CHECK(ev.text == "{\"d\":4}");
+  CHECK(ev.line_no == 4);
+}
+
 TEST_CASE("a resumed reader numbers lines from the checkpoint and skips a long line's rest", "[follow]") {
   LineReader r(std::make_unique<ScriptSource>(std::vector<std::string>{"xxxx\n{\"c\":3}\n"}), 1024);
   r.resume(41, true);
