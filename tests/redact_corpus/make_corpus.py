@@ -931,6 +931,42 @@ code_kind("generic-form-body", "an application/x-www-form-urlencoded body", "POS
           lambda: s(AN, 14))
 code_kind("generic-k8s-args", "a container argument", "args:\n  - --api-key={v}\n  - --verbose", lambda: s(AN, 36))
 code_kind("generic-helm-set", "helm --set of a password", "helm upgrade --install db bitnami/postgresql --set auth.postgresPassword={v}", password)
+
+
+# detect-secrets' keyword detector (https://github.com/Yelp/detect-secrets, README "KeywordDetector"):
+# its name list (db_pass, client_key, ...) with affixes, and its syntaxes (:=, =>, "v" == name,
+# name "v";); values as people write them, letters only or bracket-laden.
+def word_value():
+    return s(LO, 9, 14)
+
+
+def bracket_value():
+    v = list(s(AN, 10, 14))
+    for _ in range(4):
+        v.insert(R.randint(1, len(v) - 1), R.choice("{}()[]<>$#"))
+    return "".join(v)
+
+
+@kind("generic-affixed-secret-name", GEN + "; a keyword inside a longer name (my_password_for_stuff = \"v\", theapikeyforfoo := \"v\")", "CODE", uri=False, examples=4)
+def _affixed():
+    v = R.choice([word_value, bracket_value, lambda: s(AN, 16)])()
+    return R.choice(['my_password_for_stuff = "{v}"', 'password_super_secure = "{v}"', 'theapikeyforfoo := "{v}"',
+                     "some_db_pass_prod = '{v}'", 'client_key_v2 => "{v}"']).format(v=v), v
+
+
+@kind("generic-compared-literal", GEN + "; a literal a secret name is compared with (password === \"v\", \"v\" != db_pass)", "CODE", uri=False, examples=4)
+def _compared():
+    v = R.choice([word_value, bracket_value, lambda: s(AN, 16)])()
+    return R.choice(['if (password === "{v}") {{', '"{v}" == db_pass', "if '{v}' != api_key:", 'ok := secret == "{v}"']).format(v=v), v
+
+
+@kind("generic-quoted-statement", GEN + "; name \"value\"; (private_key \"v\";)", "CODE", uri=False, examples=2)
+def _statement():
+    v = R.choice([word_value, bracket_value])()
+    return R.choice(['private_key "{v}";', "password '{v}';"]).format(v=v), v
+
+
+code_kind("generic-letters-only-quoted-password", "a letters-only quoted password", 'password = "{v}"', word_value, examples=3)
 code_kind("generic-docker-run-env", "docker run -e of a secret", "docker run -d -e DB_PASSWORD={v} -p 5432:5432 postgres:16", password)
 code_kind("generic-kubectl-secret-literal", "kubectl create secret --from-literal", "kubectl create secret generic db-creds --from-literal=password={v}", password)
 code_kind("generic-python-connect", "a database driver call", 'conn = mysql.connector.connect(host="db.internal", user="root", passwd="{v}")', password)
@@ -1210,6 +1246,11 @@ neg("symbol-value-code", "secret-named assignments whose value is code with brac
     lambda: each(["password = getpass.getpass(prompt)", 'api_key = cfg["service"]["api_key"]', "secret = os.environ[name]",
                   "token = request.headers.get(header)", "password: ${DB_PASSWORD}", "api_key: {{ .Values.apiKey }}", "token = <TOKEN>",
                   "password = hash(salt + user)", "secret = read_secret(path)[0]"]))
+neg("secret-name-not-the-secret", "names that say the value is not the secret: a file, a name, a policy, a prompt", "CODE")(
+    lambda: each(['password_file = "/run/secrets/db_password"', 'secret_name = "prod-db-credentials"', 'passwordless = "enabled"',
+                  'secretary = "Jane Doe"', 'password_policy: "strong"', 'api_key_header = "X-API-Key"', 'password_prompt = "Enter your password:"',
+                  'if (status === "expired") reset(password_state)', 'if (typeof password === "string")', 'password_min_length = "12"',
+                  'api_key_name = "ci-deploy"', 'password_reset_url = "https://corp.example/reset"']))
 neg("csv-and-listing-headers", "CSV headers and token listings without values", "CSV")(
     lambda: each(["name,api_token,expires_at", "id,token,created,revoked", "staging token - '<redacted>'", "prod token - 'see vault'",
                   "api_token,scope,owner", "ci token - 'rotated'"]))
