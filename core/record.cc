@@ -37,15 +37,17 @@ void Record::reset_owned(std::string text) {
   leaf_valid_ = false;
   reset_borrowed({});
   owned_ = std::move(text);
-  ensure_padding();
-  bytes_ = owned_;
-  state_ = State::Owned;
+  own_padded();
 }
 
 void Record::reset_owned_copy(std::string_view text) {
   leaf_valid_ = false;
   reset_borrowed({});
   owned_.assign(text.data(), text.size());
+  own_padded();
+}
+
+void Record::own_padded() {
   ensure_padding();
   bytes_ = owned_;
   state_ = State::Owned;

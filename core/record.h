@@ -168,6 +168,8 @@ class Record {
   void to_owned();
   void append_member(std::string_view key, std::string_view json_value);
   void ensure_padding();
+  // The owned text, padded, becomes the record's bytes (the tail of both reset_owned*).
+  void own_padded();
   void join_appendix();
   bool ensure_top_cache();
   bool top_view_slow(TopView& view);

@@ -105,9 +105,7 @@ class NatsOutput : public Output {
     bool ok = parser_.parse(line.data(), line.size(), true).get(root) == simdjson::SUCCESS && root.is_object();
     Origin origin;
     origin.partition = ok ? partition(root) : cfg_.unkeyed_partition;
-    char hex[17];
-    snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a64(line)));
-    id_.assign("line:").append(hex);
+    id_ = content_msg_id(line);
     return send(line, origin);
   }
   Status flush() override {
@@ -254,6 +252,13 @@ class NatsOutput : public Output {
     id_.assign(buf, static_cast<size_t>(n));
   }
 
+  // The Nats-Msg-Id of a line without a record: "line:" and the FNV-1a hash of its bytes.
+  static std::string content_msg_id(std::string_view line) {
+    char hex[17];
+    snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a64(line)));
+    return std::string("line:") + hex;
+  }
+
   // A message the library gives back (refused, timed out, or unacked at exit), as a record to
   // publish again or dead-letter.
   static Retry retry_of(natsMsg* msg, const Origin& origin) {
@@ -263,11 +268,7 @@ class NatsOutput : public Output {
     if (natsMsgHeader_Get(msg, "Nats-Msg-Id", &id) == NATS_OK && id) retry.msg_id = id;
     // Always set by publish(); were it missing, an id by content keeps the resend
     // de-duplicated rather than none.
-    if (retry.msg_id.empty()) {
-      char hex[17];
-      snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a64(retry.raw)));
-      retry.msg_id = std::string("line:") + hex;
-    }
+    if (retry.msg_id.empty()) retry.msg_id = content_msg_id(retry.raw);
     retry.origin = origin;
     return retry;
   }

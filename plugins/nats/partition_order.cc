@@ -102,10 +102,7 @@ bool Durables::leaders(const std::string& durable, std::string& stream_leader, s
   const bool clustered = si->Cluster != nullptr;
   if (clustered && si->Cluster->Leader != nullptr) stream_leader = si->Cluster->Leader;
   jsStreamInfo_Destroy(si);
-  if (!clustered) {
-    consumer_leader.clear();
-    return true;  // a server without a cluster: nothing to move
-  }
+  if (!clustered) return true;  // a server without a cluster: nothing to move
   if (stream_leader.empty()) return false;  // electing one
   jsConsumerInfo* ci = nullptr;
   if (stop_requested() ||

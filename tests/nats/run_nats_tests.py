@@ -124,27 +124,27 @@ class Server:
     def url(self):
         return "nats://127.0.0.1:%d" % self.port
 
-    def stream_messages(self):
-        # Messages the stream AGENTLOG holds on this node (its /jsz).
-        with urllib.request.urlopen("http://127.0.0.1:%d/jsz?streams=true" % self.http_port, timeout=10) as r:
+    def streams(self, consumers=False):
+        # The streams this node hosts (its /jsz), with their durables when asked.
+        query = "streams=true" + ("&consumers=true" if consumers else "")
+        with urllib.request.urlopen("http://127.0.0.1:%d/jsz?%s" % (self.http_port, query), timeout=10) as r:
             jsz = json.load(r)
-        for account in jsz.get("account_details") or []:
-            for st in account.get("stream_detail") or []:
-                if st["name"] == "AGENTLOG":
-                    return st["state"]["messages"]
+        return [st for account in jsz.get("account_details") or [] for st in account.get("stream_detail") or []]
+
+    def stream_messages(self):
+        # Messages the stream AGENTLOG holds on this node.
+        for st in self.streams():
+            if st["name"] == "AGENTLOG":
+                return st["state"]["messages"]
         return 0
 
     def leaders(self):
-        # {stream or durable name: leader} for what this node hosts, from its /jsz.
-        with urllib.request.urlopen("http://127.0.0.1:%d/jsz?streams=true&consumers=true" % self.http_port,
-                                    timeout=10) as r:
-            jsz = json.load(r)
+        # {stream or durable name: leader} for what this node hosts.
         out = {}
-        for account in jsz.get("account_details") or []:
-            for st in account.get("stream_detail") or []:
-                out[st["name"]] = (st.get("cluster") or {}).get("leader")
-                for c in st.get("consumer_detail") or []:
-                    out[c["name"]] = (c.get("cluster") or {}).get("leader")
+        for st in self.streams(consumers=True):
+            out[st["name"]] = (st.get("cluster") or {}).get("leader")
+            for c in st.get("consumer_detail") or []:
+                out[c["name"]] = (c.get("cluster") or {}).get("leader")
         return out
 
 
