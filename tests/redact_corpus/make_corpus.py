@@ -967,6 +967,12 @@ def _statement():
 
 
 code_kind("generic-letters-only-quoted-password", "a letters-only quoted password", 'password = "{v}"', word_value, examples=3)
+
+
+@kind("generic-word-value-unquoted", GEN + "; a letters-only value without quotes in config syntax (password: somefakekey, theapikey := v, db_pass=v)", "CODE", uri=False, examples=3)
+def _word_unquoted():
+    v = word_value()
+    return R.choice(["password: {v}", "apikey: {v}", "theapikey := {v}", "db_pass={v}", "client_key => {v}"]).format(v=v), v
 code_kind("generic-docker-run-env", "docker run -e of a secret", "docker run -d -e DB_PASSWORD={v} -p 5432:5432 postgres:16", password)
 code_kind("generic-kubectl-secret-literal", "kubectl create secret --from-literal", "kubectl create secret generic db-creds --from-literal=password={v}", password)
 code_kind("generic-python-connect", "a database driver call", 'conn = mysql.connector.connect(host="db.internal", user="root", passwd="{v}")', password)
@@ -1251,6 +1257,10 @@ neg("secret-name-not-the-secret", "names that say the value is not the secret: a
                   'secretary = "Jane Doe"', 'password_policy: "strong"', 'api_key_header = "X-API-Key"', 'password_prompt = "Enter your password:"',
                   'if (status === "expired") reset(password_state)', 'if (typeof password === "string")', 'password_min_length = "12"',
                   'api_key_name = "ci-deploy"', 'password_reset_url = "https://corp.example/reset"']))
+neg("secret-word-status-values", "secret names followed by a status word or the name of a secret object, as logs and Helm values write them", "CONFIG")(
+    lambda: each(["login failed: password: incorrect", "error: api_key: missing from request", "existingSecret: postgresql", "secretName: tlssecret",
+                  "auth: {type: password, passwordSecret: dbcreds}", "password: required (min 12 chars)", "secret_store: vaultbackend",
+                  "new password: confirmed", "password_strength: moderate", "api_key: redacted", "set password=prompt", "secret: Opaque"]))
 neg("csv-and-listing-headers", "CSV headers and token listings without values", "CSV")(
     lambda: each(["name,api_token,expires_at", "id,token,created,revoked", "staging token - '<redacted>'", "prod token - 'see vault'",
                   "api_token,scope,owner", "ci token - 'rotated'"]))
