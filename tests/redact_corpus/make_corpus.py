@@ -969,6 +969,12 @@ def _statement():
 code_kind("generic-letters-only-quoted-password", "a letters-only quoted password", 'password = "{v}"', word_value, examples=3)
 
 
+@kind("generic-symbol-value-affixed", GEN + "; a bracket-laden password without quotes after a longer secret name or in XML (secret_value: v, db_pass: v, <password>v</password>)", "CODE", uri=False, examples=3)
+def _symbol_affixed():
+    v = bracket_value()
+    return R.choice(["secret_value: {v}", "db_pass: {v}", "SECRET_KEY={v}", "<password>{v}</password>", "<db_password>\n  {v}\n</db_password>"]).format(v=v), v
+
+
 @kind("generic-word-value-unquoted", GEN + "; a letters-only value without quotes in config syntax (password: somefakekey, theapikey := v, db_pass=v)", "CODE", uri=False, examples=3)
 def _word_unquoted():
     v = word_value()
