@@ -518,8 +518,11 @@ Status LineReader::refill() {
     if (held && !grow) spares_.emplace_back(std::move(buf_), cap_);
     buf_ = std::move(next);
     cap_ = ncap;
-  } else if (start_ > 0) {
-    std::memmove(buf_.get(), buf_.get() + start_, tail);
+  } else {
+    // No batch holds the buffer any more: their reads (on other threads) happen before the
+    // buffer is written again.
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (start_ > 0) std::memmove(buf_.get(), buf_.get() + start_, tail);
   }
   start_ = 0;
   end_ = tail;
