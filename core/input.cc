@@ -425,12 +425,20 @@ LineReader::LineReader(std::unique_ptr<ByteSource> src, size_t max_line_bytes)
 }
 
 std::shared_ptr<char[]> LineReader::buffer_of(size_t cap) {
-  // Released spares of another size (from before the buffer grew) are freed.
-  std::erase_if(spares_, [cap](const auto& b) { return b.second != cap && b.first.use_count() == 1; });
-  for (size_t i = 0; i < spares_.size(); ++i) {
-    if (spares_[i].first.use_count() != 1) continue;
-    // The last holder's release (on another thread) happens before the buffer is rewritten.
+  // One pass, each spare's use count read once: a released spare of this size is taken, one
+  // of another size (from before the buffer grew) freed. (Reading the count twice, a spare
+  // released between the reads could be taken at the wrong size.)
+  for (size_t i = 0; i < spares_.size();) {
+    if (spares_[i].first.use_count() != 1) {
+      ++i;
+      continue;
+    }
+    // The last holder's release (on another thread) happens before the buffer is reused.
     std::atomic_thread_fence(std::memory_order_acquire);
+    if (spares_[i].second != cap) {
+      spares_.erase(spares_.begin() + static_cast<std::ptrdiff_t>(i));
+      continue;
+    }
     std::shared_ptr<char[]> b = std::move(spares_[i].first);
     spares_.erase(spares_.begin() + static_cast<std::ptrdiff_t>(i));
     return b;

@@ -105,7 +105,7 @@ class NatsOutput : public Output {
     bool ok = parser_.parse(line.data(), line.size(), true).get(root) == simdjson::SUCCESS && root.is_object();
     Origin origin;
     origin.partition = ok ? partition(root) : cfg_.unkeyed_partition;
-    id_ = content_msg_id(line);
+    content_msg_id(line, id_);
     return send(line, origin);
   }
   Status flush() override {
@@ -253,10 +253,10 @@ class NatsOutput : public Output {
   }
 
   // The Nats-Msg-Id of a line without a record: "line:" and the FNV-1a hash of its bytes.
-  static std::string content_msg_id(std::string_view line) {
+  static void content_msg_id(std::string_view line, std::string& out) {
     char hex[17];
     snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a64(line)));
-    return std::string("line:") + hex;
+    out.assign("line:").append(hex);
   }
 
   // A message the library gives back (refused, timed out, or unacked at exit), as a record to
@@ -268,7 +268,7 @@ class NatsOutput : public Output {
     if (natsMsgHeader_Get(msg, "Nats-Msg-Id", &id) == NATS_OK && id) retry.msg_id = id;
     // Always set by publish(); were it missing, an id by content keeps the resend
     // de-duplicated rather than none.
-    if (retry.msg_id.empty()) retry.msg_id = content_msg_id(retry.raw);
+    if (retry.msg_id.empty()) content_msg_id(retry.raw, retry.msg_id);
     retry.origin = origin;
     return retry;
   }
