@@ -1267,6 +1267,11 @@ neg("secret-word-status-values", "secret names followed by a status word or the 
     lambda: each(["login failed: password: incorrect", "error: api_key: missing from request", "existingSecret: postgresql", "secretName: tlssecret",
                   "auth: {type: password, passwordSecret: dbcreds}", "password: required (min 12 chars)", "secret_store: vaultbackend",
                   "new password: confirmed", "password_strength: moderate", "api_key: redacted", "set password=prompt", "secret: Opaque"]))
+neg("code-near-secret-names", "code and config where a secret-named key holds a mode, a type, a date, another variable or a path", "CODE")(
+    lambda: each(["fetch(url, { method: 'POST', credentials: 'include' })", 'if (typeof password === "function")',
+                  '"PasswordLastUsed": "2024-11-02T10:00:00Z"', "password = newPassword,", "this.password = hashedPassword;", "api_key: SecretStr",
+                  "password_change: succeeded", "serviceAccountSecret: automatic", "<PasswordField>{props.label}</PasswordField>",
+                  'if "inline" == pass.name:', "secrets: inherit", 'ssl_password_file "/etc/nginx/ssl/global.pass";']))
 neg("csv-and-listing-headers", "CSV headers and token listings without values", "CSV")(
     lambda: each(["name,api_token,expires_at", "id,token,created,revoked", "staging token - '<redacted>'", "prod token - 'see vault'",
                   "api_token,scope,owner", "ci token - 'rotated'"]))
