@@ -57,8 +57,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // runner with 2 workers; the rest on the single-thread path, which starts faster.
   fuzz::run_and_check(h->spec, h->captured, h->file, {reinterpret_cast<const char*>(data), size}, "",
                       size % 8 == 0 ? 2 : 1);
-  // Freed within the input that made them: libFuzzer re-runs an input under the leak checker
-  // whenever it allocated more than it freed, which made up a tenth of the run's time.
+  // Freed within the input that made them, so that libFuzzer's per-input leak check (run
+  // when an input allocated more than it freed) sees only what the input really kept.
   h->drop_state();
   return 0;
 }
