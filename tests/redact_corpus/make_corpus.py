@@ -947,16 +947,20 @@ def bracket_value():
     return "".join(v)
 
 
+def any_value():
+    return R.choice([word_value, bracket_value, lambda: s(AN, 16)])()
+
+
 @kind("generic-affixed-secret-name", GEN + "; a keyword inside a longer name (my_password_for_stuff = \"v\", theapikeyforfoo := \"v\")", "CODE", uri=False, examples=4)
 def _affixed():
-    v = R.choice([word_value, bracket_value, lambda: s(AN, 16)])()
+    v = any_value()
     return R.choice(['my_password_for_stuff = "{v}"', 'password_super_secure = "{v}"', 'theapikeyforfoo := "{v}"',
                      "some_db_pass_prod = '{v}'", 'client_key_v2 => "{v}"']).format(v=v), v
 
 
 @kind("generic-compared-literal", GEN + "; a literal a secret name is compared with (password === \"v\", \"v\" != db_pass)", "CODE", uri=False, examples=4)
 def _compared():
-    v = R.choice([word_value, bracket_value, lambda: s(AN, 16)])()
+    v = any_value()
     return R.choice(['if (password === "{v}") {{', '"{v}" == db_pass', "if '{v}' != api_key:", 'ok := secret == "{v}"']).format(v=v), v
 
 
@@ -979,6 +983,8 @@ def _symbol_affixed():
 def _word_unquoted():
     v = word_value()
     return R.choice(["password: {v}", "apikey: {v}", "theapikey := {v}", "db_pass={v}", "client_key => {v}"]).format(v=v), v
+
+
 code_kind("generic-docker-run-env", "docker run -e of a secret", "docker run -d -e DB_PASSWORD={v} -p 5432:5432 postgres:16", password)
 code_kind("generic-kubectl-secret-literal", "kubectl create secret --from-literal", "kubectl create secret generic db-creds --from-literal=password={v}", password)
 code_kind("generic-python-connect", "a database driver call", 'conn = mysql.connector.connect(host="db.internal", user="root", passwd="{v}")', password)
